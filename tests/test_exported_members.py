@@ -1,0 +1,20 @@
+"""Each module's __all__ lists exactly its public names (httpx's habit)."""
+
+import importlib
+import inspect
+
+import pytest
+
+MODULES = ["pacing.erlang", "pacing.staffing", "pacing.errors", "pacing._special", "dialer.errors",
+           "simulation.plots"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_all_is_complete(name):
+    module = importlib.import_module(name)
+    public = {
+        k for k, v in vars(module).items()
+        if not k.startswith("_") and (inspect.isclass(v) or inspect.isfunction(v))
+        and getattr(v, "__module__", None) == name
+    }
+    assert public == set(module.__all__)
