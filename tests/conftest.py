@@ -10,3 +10,40 @@ DATA = Path(__file__).parent / "data"
 def erlang_reference() -> dict:
     """Published values from shared/reference/erlang.json (copied so a clean clone carries them)."""
     return json.loads((DATA / "erlang_reference.json").read_text())
+
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import text
+
+    from lists.store import open_engine
+
+    engine = open_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request, tmp_path) -> str:
+    """The same store tests on SQLite (a WAL file) and PostgreSQL (started by .ci/postgres.sh)."""
+    import os
+
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'dialer.db'}"
+    url = os.environ.get("DIALER_TEST_PG_URL")
+    if not url:
+        pytest.skip("DIALER_TEST_PG_URL not set: run the README's test command, which starts PostgreSQL")
+    _reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+def store(store_url):
+    from lists.store import open_store
+
+    factory = open_store(store_url)
+    yield factory
+    factory.kw["bind"].dispose()

@@ -1,0 +1,132 @@
+"""The store's tables as typed SQLAlchemy 2.0 models.
+
+Times are stored as naive UTC (SQLite has no time zone type); ``as_utc``
+turns them back into aware datetimes for the rules. The attempt ledger is
+append-only: rows are inserted, never updated or deleted.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = ["Base", "Campaign", "Lead", "Attempt", "DncEntry", "DncSource", "as_utc", "to_db"]
+
+CAMPAIGN_KINDS = ("loan-offer", "tariff-switch", "survey", "payment-reminder")
+DIAL_MODES = ("preview", "progressive", "power", "predictive")
+LEAD_STATUSES = ("new", "claimed", "retry", "callback", "done", "dnc")
+
+
+def to_db(moment: datetime | None) -> datetime | None:
+    """Aware datetime → naive UTC for storage."""
+    return None if moment is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """Stored naive UTC → aware datetime."""
+    return None if moment is None else moment.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Campaign(Base):
+    """A campaign: what is offered, how it is dialled and which rules bind it."""
+
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    company: Mapped[str] = mapped_column(String(120), default="default")
+    kind: Mapped[str] = mapped_column(String(32))
+    dial_mode: Mapped[str] = mapped_column(String(16), default="progressive")
+    abandon_cap: Mapped[float] = mapped_column(Float, default=0.03)
+    rules_profile: Mapped[str] = mapped_column(String(16), default="us")
+    max_attempts: Mapped[int] = mapped_column(Integer, default=6)
+    caller_id: Mapped[str | None] = mapped_column(String(32))
+    retry_rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    catalogue: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Lead(Base):
+    """One person to call in one campaign. ``zones`` lists every candidate time zone, comma-separated."""
+
+    __tablename__ = "lead"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "phone_e164", name="uq_lead_campaign_phone"),
+        Index("ix_lead_dialable", "campaign_id", "status", "next_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    phone_e164: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str | None] = mapped_column(String(200))
+    region: Mapped[str | None] = mapped_column(String(2))
+    zones: Mapped[str] = mapped_column(String(1000), default="")
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime | None] = mapped_column(DateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    callback_owner: Mapped[str | None] = mapped_column(String(64))
+    last_disposition: Mapped[str | None] = mapped_column(String(48))
+    refusal_reason: Mapped[str | None] = mapped_column(String(48))
+    last_abandoned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_refusal_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    @property
+    def zone_list(self) -> tuple[str, ...]:
+        return tuple(z for z in self.zones.split(",") if z)
+
+
+class Attempt(Base):
+    """The append-only ledger: one row per dial, with every moment regulators ask for."""
+
+    __tablename__ = "attempt"
+    __table_args__ = (Index("ix_attempt_lead", "lead_id", "dialled_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    dialled_at: Mapped[datetime] = mapped_column(DateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    amd_result: Mapped[str | None] = mapped_column(String(16))
+    amd_end_at: Mapped[datetime | None] = mapped_column(DateTime)
+    connected_at: Mapped[datetime | None] = mapped_column(DateTime)
+    abandoned: Mapped[bool] = mapped_column(Boolean, default=False)
+    message_played: Mapped[str | None] = mapped_column(String(64))
+    hangup_at: Mapped[datetime | None] = mapped_column(DateTime)
+    caller_id: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(24))
+    disposition: Mapped[str | None] = mapped_column(String(48))
+    refusal_reason: Mapped[str | None] = mapped_column(String(48))
+    agent: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DncEntry(Base):
+    """A suppressed number for a company, from its internal list or an imported registry."""
+
+    __tablename__ = "dnc_entry"
+    __table_args__ = (UniqueConstraint("company", "phone_e164", "source", name="uq_dnc"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company: Mapped[str] = mapped_column(String(120))
+    phone_e164: Mapped[str] = mapped_column(String(20), index=True)
+    source: Mapped[str] = mapped_column(String(64), default="internal")
+    added_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class DncSource(Base):
+    """A DNC registry file and when it was last refreshed (US: no older than 31 days)."""
+
+    __tablename__ = "dnc_source"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    refreshed_at: Mapped[datetime] = mapped_column(DateTime)

@@ -1,0 +1,153 @@
+"""Calling rules as pure functions of a lead's history and a time.
+
+Why pure: the daemon checks them at dial time and the simulator calls the
+very same functions on SimPy time, so the two cannot drift apart. Nothing
+here reads a clock or a database; ``now`` is always an aware UTC datetime.
+
+A lead whose number maps to several time zones (a mobile, a toll-free or a
+country-wide range) may be called only when the window is open in *every*
+candidate zone: that is the safe window across the country's zones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+__all__ = ["CallingProfile", "PROFILES", "RetryRules", "LeadHistory", "in_window", "next_attempt_at", "refusal"]
+
+Window = tuple[time, time]
+
+
+@dataclass(frozen=True)
+class CallingProfile:
+    """A jurisdiction's calling rules. Windows are local times per weekday (0 = Monday).
+
+    ``rolling_cap`` is (attempts, days): at most that many attempts in any such
+    period. ``refusal_cooloff_days`` blocks contact after a refusal;
+    ``abandon_quarantine_h`` blocks a re-call after an abandoned call.
+    """
+
+    name: str
+    windows: dict[int, tuple[Window, ...]]
+    holiday_country: str | None = None
+    max_attempts: int = 10
+    rolling_cap: tuple[int, int] | None = None
+    refusal_cooloff_days: int | None = None
+    abandon_quarantine_h: float = 72.0
+
+
+def _every_day(*windows: Window) -> dict[int, tuple[Window, ...]]:
+    return {day: windows for day in range(7)}
+
+
+PROFILES: dict[str, CallingProfile] = {
+    "us": CallingProfile("us", _every_day((time(8), time(21)))),
+    "fr": CallingProfile(
+        "fr",
+        {day: ((time(10), time(13)), (time(14), time(20))) for day in range(5)},
+        holiday_country="FR",
+        rolling_cap=(4, 30),
+        refusal_cooloff_days=60,
+    ),
+    "uk": CallingProfile("uk", _every_day((time(8), time(21))), holiday_country="GB"),
+}
+
+
+@lru_cache(maxsize=256)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@lru_cache(maxsize=64)
+def _holidays(country: str, year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays(country, years=year)
+
+
+def _open_in_zone(profile: CallingProfile, zone: str, now: datetime) -> bool:
+    local = now.astimezone(_zone(zone))
+    if profile.holiday_country and local.date() in _holidays(profile.holiday_country, local.year):
+        return False
+    clock = local.time()
+    return any(start <= clock < end for start, end in profile.windows.get(local.weekday(), ()))
+
+
+def in_window(profile: CallingProfile, zones: Sequence[str], now: datetime) -> bool:
+    """True when ``now`` lies inside the profile's window in every candidate zone of the lead."""
+    if not zones:
+        return False
+    return all(_open_in_zone(profile, zone, now) for zone in zones)
+
+
+@dataclass(frozen=True)
+class RetryRules:
+    """Delays before the next attempt, seconds, per outcome of the last attempt.
+
+    A no-answer retry is also pushed by ``no_answer_shift_s`` per earlier
+    no-answer, so successive tries land at different times of day.
+    """
+
+    busy_s: float = 600.0
+    no_answer_s: float = 3 * 3600.0
+    no_answer_shift_s: float = 2.5 * 3600.0
+    machine_s: float = 4 * 3600.0
+    abandoned_s: float = 72 * 3600.0
+    failed_s: float = 3600.0
+
+
+_RETRY_FIELD = {"busy": "busy_s", "no_answer": "no_answer_s", "machine": "machine_s", "abandoned": "abandoned_s"}
+
+
+def next_attempt_at(rules: RetryRules, outcome: str, now: datetime, no_answers_before: int = 0) -> datetime:
+    """When a lead whose attempt ended with ``outcome`` at ``now`` may be tried again."""
+    delay = getattr(rules, _RETRY_FIELD.get(outcome, "failed_s"))
+    if outcome == "no_answer":
+        delay += rules.no_answer_shift_s * no_answers_before
+    return now + timedelta(seconds=delay)
+
+
+@dataclass(frozen=True)
+class LeadHistory:
+    """What the rules need to know about one lead: its zones, DNC state and attempt times (UTC)."""
+
+    zones: tuple[str, ...]
+    on_dnc: bool = False
+    attempts: tuple[datetime, ...] = ()
+    last_abandoned_at: datetime | None = None
+    last_refusal_at: datetime | None = None
+    due_at: datetime | None = None
+    final: bool = False
+
+
+def refusal(profile: CallingProfile, lead: LeadHistory, now: datetime) -> str | None:
+    """Why the lead must not be dialled at ``now`` (a short reason code), or None when it may be."""
+    checks = (
+        (lead.final, "final"),
+        (lead.on_dnc, "dnc"),
+        (lead.due_at is not None and now < lead.due_at, "not_due"),
+        (len(lead.attempts) >= profile.max_attempts, "max_attempts"),
+        (_over_rolling_cap(profile, lead, now), "rolling_cap"),
+        (_within(lead.last_abandoned_at, timedelta(hours=profile.abandon_quarantine_h), now), "abandon_quarantine"),
+        (profile.refusal_cooloff_days is not None
+         and _within(lead.last_refusal_at, timedelta(days=profile.refusal_cooloff_days or 0), now), "refusal_cooloff"),
+        (not in_window(profile, lead.zones, now), "outside_window"),
+    )
+    return next((reason for failed, reason in checks if failed), None)
+
+
+def _within(moment: datetime | None, span: timedelta, now: datetime) -> bool:
+    return moment is not None and now - moment < span
+
+
+def _over_rolling_cap(profile: CallingProfile, lead: LeadHistory, now: datetime) -> bool:
+    if profile.rolling_cap is None:
+        return False
+    count, days = profile.rolling_cap
+    since = now - timedelta(days=days)
+    return sum(1 for t in lead.attempts if t > since) >= count
+
