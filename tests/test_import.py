@@ -1,0 +1,64 @@
+"""CSV import on messy real-world files: national formats, BOM, ';', Cyrillic, bad rows."""
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from lists.campaigns import create_campaign
+from lists.importer import import_csv
+from lists.models import Lead
+
+MESSY = """name;phone;country
+Jan de Vries;06 12345678;NL
+Иван Петров;8 (916) 123-45-67;RU
+Ольга Смирнова;+7 916 765 43 21;
+Kovács Éva;06 1 234 5678;HU
+Zoë Lefèvre;01 42 68 53 00;FR
+Łukasz Wiśniewski;512 345 678;PL
+Sarah Jones;020 7946 0018;GB
+John Smith;(202) 555-0143;US
+Bad Number;12345;US
+No Phone;;US
+Jan again;+31 6 12345678;
+"""
+
+
+def _campaign(store):
+    with store() as s:
+        c = create_campaign(s, "Loans EU", "loan-offer")
+        s.commit()
+        return c
+
+
+def test_messy_file_imports_with_rejects_and_nothing_lost(store, tmp_path: Path):
+    campaign = _campaign(store)
+    path = tmp_path / "leads.csv"
+    path.write_bytes("\ufeff".encode() + MESSY.encode("utf-8"))
+    with store() as s:
+        summary = import_csv(s, campaign, path, default_region="US")
+        assert (summary.imported, summary.rejected, summary.duplicates) == (8, 2, 1)
+        assert summary.imported + summary.rejected + summary.duplicates == summary.rows == 11
+        phones = set(s.scalars(select(Lead.phone_e164)))
+        assert {"+31612345678", "+79161234567", "+79167654321", "+3612345678", "+33142685300",
+                "+48512345678", "+442079460018", "+12025550143"} == phones
+        ivan = s.scalar(select(Lead).where(Lead.phone_e164 == "+79161234567"))
+        assert ivan.name == "Иван Петров" and "Europe/Moscow" in ivan.zone_list
+    rejects = summary.rejects_path.read_text().splitlines()
+    assert rejects[0].startswith("line,reason")
+    reasons = {line.split(",")[0]: line.split(",")[1] for line in rejects[1:]}
+    assert reasons["10"] == "invalid number" and reasons["11"].startswith("missing field")
+    assert reasons["12"] == "duplicate"
+    with store() as s:
+        again = import_csv(s, campaign, path, default_region="US")
+        assert again.imported == 0 and again.duplicates == 11 - 2
+
+
+def test_cp1251_and_column_mapping(store, tmp_path: Path):
+    campaign = _campaign(store)
+    path = tmp_path / "ru.csv"
+    path.write_bytes("ФИО,Телефон\nАнна Иванова,8 495 123-45-67\n".encode("cp1251"))
+    with store() as s:
+        summary = import_csv(s, campaign, path, default_region="RU", encoding="cp1251",
+                             mapping={"Телефон": "phone", "ФИО": "name"})
+        assert summary.imported == 1
+        assert s.scalar(select(Lead.name)) == "Анна Иванова"
