@@ -79,7 +79,7 @@ def list_campaigns(session: Session) -> list[Campaign]:
 
 
 def edit_campaign(session: Session, name: str, **changes: Any) -> Campaign:
-    """Change settings; catalogue edits go through ``add_reason``/``remove_reason`` style keys."""
+    """Change settings; ``add_refusal_reasons`` ({code: label}) and ``remove_refusal_reasons`` edit the catalogue."""
     campaign = get_campaign(session, name)
     catalogue = {k: dict(v) for k, v in campaign.catalogue.items()}
     for code, label in changes.pop("add_refusal_reasons", {}).items():

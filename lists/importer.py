@@ -102,16 +102,14 @@ def import_csv(session: Session, campaign: Campaign, path: Path, *, default_regi
         summary.rows += 1
         row = {mapping.get(k, k): v for k, v in raw.items()}
         outcome = _import_row(session, campaign, row, default_region, seen, dnc)
-        if outcome == "imported":
-            summary.imported += 1
-        else:
-            summary.rejected += 1
-            summary.duplicates += outcome == "duplicate"
+        summary.imported += outcome == "imported"
+        summary.duplicates += outcome == "duplicate"
+        summary.rejected += outcome not in ("imported", "duplicate")
+        if outcome != "imported":
             writer.writerow([line, outcome, *raw.values()])
         if progress and summary.rows % 1000 == 0:
             progress(1000)
     session.commit()
-    summary.rejected -= summary.duplicates
     if summary.rejected + summary.duplicates:
         summary.rejects_path = path.with_name(path.name + ".rejects.csv")
         summary.rejects_path.write_text(rejects.getvalue(), encoding="utf-8")

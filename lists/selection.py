@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, select, update
@@ -26,6 +26,7 @@ from lists.rules import PROFILES, CallingProfile, LeadHistory, RetryRules, next_
 __all__ = ["profile_for", "claim_leads", "AttemptRecord", "record_attempt", "add_to_dnc"]
 
 DIALABLE = ("new", "retry", "callback")
+_LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)  # stands in for attempts older than any rolling cap's period
 _ORDER = case((Lead.status == "callback", 0), (Lead.status == "retry", 1), else_=2)
 
 
@@ -49,7 +50,7 @@ def _histories(session: Session, campaign: Campaign, leads: list[Lead], now: dat
         lead.id: LeadHistory(
             zones=lead.zone_list,
             on_dnc=lead.phone_e164 in dnc,
-            attempts=tuple(times[lead.id]) + (now,) * max(0, lead.attempts - len(times[lead.id])),
+            attempts=tuple(times[lead.id]) + (_LONG_AGO,) * max(0, lead.attempts - len(times[lead.id])),
             last_abandoned_at=as_utc(lead.last_abandoned_at),
             last_refusal_at=as_utc(lead.last_refusal_at),
             due_at=as_utc(lead.next_at),
