@@ -18,6 +18,7 @@ __all__ = ["Base", "Campaign", "Lead", "Attempt", "DncEntry", "DncSource", "as_u
 CAMPAIGN_KINDS = ("loan-offer", "tariff-switch", "survey", "payment-reminder")
 DIAL_MODES = ("preview", "progressive", "power", "predictive")
 LEAD_STATUSES = ("new", "claimed", "retry", "callback", "done", "dnc")
+DUE_ANY_TIME = datetime(2000, 1, 1)  # a lead's next_at when nothing holds it back (naive UTC, like every stored time)
 
 
 def to_db(moment: datetime | None) -> datetime | None:
@@ -35,7 +36,12 @@ class Base(DeclarativeBase):
 
 
 class Campaign(Base):
-    """A campaign: what is offered, how it is dialled and which rules bind it."""
+    """A campaign: what is offered, how it is dialled and which rules bind it.
+
+    ``fresh_share`` is the fraction of each claim (after due callbacks)
+    reserved for fresh leads, so retries cannot starve a new list; 0 means
+    strict priority, retries first.
+    """
 
     __tablename__ = "campaign"
 
@@ -50,15 +56,20 @@ class Campaign(Base):
     caller_id: Mapped[str | None] = mapped_column(String(32))
     retry_rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
     catalogue: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    fresh_share: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class Lead(Base):
-    """One person to call in one campaign. ``zones`` lists every candidate time zone, comma-separated."""
+    """One person to call in one campaign. ``zones`` lists every candidate time zone, comma-separated.
+
+    ``next_at`` is when the lead may next be considered: a retry's due time,
+    a callback's appointment, or the moment its window opens.
+    """
 
     __tablename__ = "lead"
     __table_args__ = (
         UniqueConstraint("campaign_id", "phone_e164", name="uq_lead_campaign_phone"),
-        Index("ix_lead_dialable", "campaign_id", "status", "next_at"),
+        Index("ix_lead_queue", "campaign_id", "status", "next_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,7 +82,7 @@ class Lead(Base):
     status: Mapped[str] = mapped_column(String(16), default="new")
     priority: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_at: Mapped[datetime | None] = mapped_column(DateTime)
+    next_at: Mapped[datetime] = mapped_column(DateTime, default=DUE_ANY_TIME)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     callback_owner: Mapped[str | None] = mapped_column(String(64))

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-__all__ = ["CallingProfile", "PROFILES", "RetryRules", "LeadHistory", "in_window", "next_attempt_at", "refusal"]
+__all__ = ["CallingProfile", "PROFILES", "RetryRules", "LeadHistory", "in_window", "next_open", "next_attempt_at",
+           "refusal", "dialable_from"]
 
 Window = tuple[time, time]
 
@@ -82,6 +83,27 @@ def in_window(profile: CallingProfile, zones: Sequence[str], now: datetime) -> b
     if not zones:
         return False
     return all(_open_in_zone(profile, zone, now) for zone in zones)
+
+
+def _window_starts(profile: CallingProfile, zone: str, now: datetime, days: int) -> list[datetime]:
+    local_today = now.astimezone(_zone(zone)).date()
+    starts = []
+    for offset in range(-1, days + 1):
+        day = local_today + timedelta(days=offset)
+        for start, _ in profile.windows.get(day.weekday(), ()):
+            starts.append(datetime.combine(day, start, tzinfo=_zone(zone)).astimezone(now.tzinfo))
+    return starts
+
+
+def next_open(profile: CallingProfile, zones: Sequence[str], now: datetime, days: int = 14) -> datetime | None:
+    """The first moment at or after ``now`` when the window is open in every zone; None if none within ``days``.
+
+    Why only window starts are tried: the open set is an intersection of
+    unions of [start, end) intervals, so each of its pieces begins at some
+    zone's window start (or at ``now`` itself).
+    """
+    candidates = sorted({now, *(t for zone in zones for t in _window_starts(profile, zone, now, days) if t > now)})
+    return next((t for t in candidates if in_window(profile, zones, t)), None)
 
 
 @dataclass(frozen=True)
@@ -151,3 +173,37 @@ def _over_rolling_cap(profile: CallingProfile, lead: LeadHistory, now: datetime)
     since = now - timedelta(days=days)
     return sum(1 for t in lead.attempts if t > since) >= count
 
+
+
+_PERMANENT = {"final", "dnc", "max_attempts"}
+
+
+def dialable_from(profile: CallingProfile, lead: LeadHistory, now: datetime) -> datetime | None:
+    """The earliest moment at or after ``now`` when ``refusal`` lets the lead be dialled; None if never.
+
+    Why: a lead blocked only for now (outside its window, quarantined, not due)
+    is rescheduled to this moment, so it stops crowding the head of the queue.
+    """
+    moment = now
+    for _ in range(16):
+        reason = refusal(profile, lead, moment)
+        if reason is None or reason in _PERMANENT:
+            return moment if reason is None else None
+        moment = _lifted_at(profile, lead, reason, moment)
+        if moment is None:
+            return None
+    return None
+
+
+def _lifted_at(profile: CallingProfile, lead: LeadHistory, reason: str, now: datetime) -> datetime | None:
+    if reason == "outside_window":
+        return next_open(profile, lead.zones, now)
+    if reason == "not_due":
+        return lead.due_at
+    if reason == "abandon_quarantine":
+        return lead.last_abandoned_at + timedelta(hours=profile.abandon_quarantine_h)  # type: ignore[operator]
+    if reason == "refusal_cooloff":
+        return lead.last_refusal_at + timedelta(days=profile.refusal_cooloff_days or 0)  # type: ignore[operator]
+    count, days = profile.rolling_cap  # type: ignore[misc]
+    recent = sorted(t for t in lead.attempts if t > now - timedelta(days=days))
+    return recent[-count] + timedelta(days=days)

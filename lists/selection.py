@@ -12,22 +12,26 @@ dialable), so two claimers never get the same lead on any back end.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from lists.models import Attempt, Campaign, DncEntry, Lead, as_utc, to_db
-from lists.rules import PROFILES, CallingProfile, LeadHistory, RetryRules, next_attempt_at, refusal
+from lists.rules import PROFILES, CallingProfile, LeadHistory, RetryRules, dialable_from, next_attempt_at, refusal
 
 __all__ = ["profile_for", "claim_leads", "AttemptRecord", "record_attempt", "add_to_dnc"]
 
 DIALABLE = ("new", "retry", "callback")
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)  # stands in for attempts older than any rolling cap's period
-_ORDER = case((Lead.status == "callback", 0), (Lead.status == "retry", 1), else_=2)
+_CLOSE = {"dnc": "dnc", "max_attempts": "done", "final": "done"}
+_UNREACHABLE_RECHECK = timedelta(days=1)  # no window opens within the look-ahead (e.g. a lead with no zone)
+log = logging.getLogger(__name__)
 
 
 def profile_for(campaign: Campaign) -> CallingProfile:
@@ -59,48 +63,85 @@ def _histories(session: Session, campaign: Campaign, leads: list[Lead], now: dat
     }
 
 
-def claim_leads(session: Session, campaign: Campaign, n: int, now: datetime, claimer: str = "dialer") -> list[Lead]:
+def claim_leads(session: Session, campaign: Campaign, n: int, now: datetime, claimer: str = "dialer",
+                free_agents: Collection[str] | None = None) -> list[Lead]:
     """Up to ``n`` leads dialable at ``now``, marked claimed by ``claimer``, and committed.
 
-    Order: due callbacks, then due retries, then fresh leads. Leads found on
-    DNC are closed as ``dnc``; leads over their attempt cap are closed as ``done``.
+    Order: due callbacks, then due retries and fresh leads, with
+    ``campaign.fresh_share`` of the rest reserved for fresh leads (unused
+    slots go to the other queue). A callback owned by an agent is claimed
+    only when that agent is in ``free_agents`` (None: any agent may take it).
+    Leads found on DNC or over their attempt cap are closed; leads blocked
+    only for now are rescheduled to when they become dialable.
     """
-    profile, claimed, offset = profile_for(campaign), [], 0
-    while len(claimed) < n:
-        batch = list(session.scalars(
-            select(Lead)
-            .where(Lead.campaign_id == campaign.id, Lead.status.in_(DIALABLE),
-                   (Lead.next_at.is_(None)) | (Lead.next_at <= to_db(now)))
-            .order_by(_ORDER, Lead.next_at, Lead.id).offset(offset).limit(max(4 * n, 50))
-            .with_for_update(skip_locked=True)
-        ))
-        if not batch:
-            break
-        histories = _histories(session, campaign, batch, now)
-        for lead in batch:
-            verdict = refusal(profile, histories[lead.id], now)
-            if len(claimed) >= n or (verdict is not None and verdict not in _CLOSE):
-                offset += 1  # stays dialable later; skip it in the next page
-            elif _claim_one(session, lead, verdict, now, claimer) and verdict is None:
-                claimed.append(lead)
+    queue = _Queue(session, campaign, now, claimer, free_agents)
+    claimed = queue.take("callback", n)
+    rest = n - len(claimed)
+    retries = queue.take("retry", rest - round(rest * campaign.fresh_share))
+    fresh = queue.take("new", rest - len(retries))
+    retries += queue.take("retry", rest - len(retries) - len(fresh))
     session.commit()
-    return claimed
+    return claimed + retries + fresh
 
 
-_CLOSE = {"dnc": "dnc", "max_attempts": "done", "final": "done"}
+@dataclass
+class _Queue:
+    """One claim's walk over a campaign's status queues, oldest due first."""
 
+    session: Session
+    campaign: Campaign
+    now: datetime
+    claimer: str
+    free_agents: Collection[str] | None
 
-def _claim_one(session: Session, lead: Lead, reason: str | None, now: datetime, claimer: str) -> bool:
-    """Move the lead to claimed (or close it); False when another claimer got there first."""
-    new_status = "claimed" if reason is None else _CLOSE[reason]
-    changed = session.execute(
-        update(Lead).where(Lead.id == lead.id, Lead.status == lead.status)
-        .values(status=new_status, claimed_at=to_db(now), claimed_by=claimer)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed:
-        session.refresh(lead)
-    return bool(changed)
+    def take(self, status: str, n: int) -> list[Lead]:
+        claimed: list[Lead] = []
+        profile = profile_for(self.campaign)
+        while len(claimed) < n:
+            batch = self._due(status, max(n - len(claimed), 20))
+            if not batch:
+                break
+            histories = _histories(self.session, self.campaign, batch, self.now)
+            eligible = []
+            for lead in batch:
+                verdict = refusal(profile, histories[lead.id], self.now)
+                if verdict is None:
+                    eligible.append(lead)
+                else:
+                    self._set_aside(lead, verdict, profile, histories[lead.id])
+            claimed += self._claim(status, eligible[: n - len(claimed)])
+        return claimed
+
+    def _due(self, status: str, limit: int) -> list[Lead]:
+        query = (select(Lead)
+                 .where(Lead.campaign_id == self.campaign.id, Lead.status == status, Lead.next_at <= to_db(self.now))
+                 .order_by(Lead.next_at, Lead.id).limit(limit).with_for_update(skip_locked=True))
+        if status == "callback" and self.free_agents is not None:
+            query = query.where(Lead.callback_owner.is_(None) | Lead.callback_owner.in_(list(self.free_agents)))
+        return list(self.session.scalars(query))
+
+    def _claim(self, status: str, leads: list[Lead]) -> list[Lead]:
+        """Claim in one conditional UPDATE; a lead another claimer moved first is left out."""
+        if not leads:
+            return []
+        ids = list(self.session.scalars(
+            update(Lead).where(Lead.id.in_([lead.id for lead in leads]), Lead.status == status)
+            .values(status="claimed", claimed_at=to_db(self.now), claimed_by=self.claimer)
+            .returning(Lead.id).execution_options(synchronize_session=False)))
+        return list(self.session.scalars(
+            select(Lead).where(Lead.id.in_(ids)).order_by(Lead.next_at, Lead.id)
+            .execution_options(populate_existing=True)))
+
+    def _set_aside(self, lead: Lead, reason: str, profile: CallingProfile, history: LeadHistory) -> None:
+        """Close a lead that may never be dialled; reschedule one that is blocked only for now."""
+        if reason in _CLOSE:
+            values: dict[str, Any] = {"status": _CLOSE[reason]}
+        else:
+            later = dialable_from(profile, history, self.now) or self.now + _UNREACHABLE_RECHECK
+            values = {"next_at": to_db(later)}
+        log.debug("lead %s set aside: %s", lead.id, reason)
+        self.session.execute(update(Lead).where(Lead.id == lead.id, Lead.status == lead.status).values(**values)
+                             .execution_options(synchronize_session=False))
 
 
 @dataclass

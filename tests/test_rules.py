@@ -3,8 +3,19 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from lists.rules import PROFILES, LeadHistory, RetryRules, in_window, next_attempt_at, refusal
+from lists.rules import (
+    PROFILES,
+    LeadHistory,
+    RetryRules,
+    dialable_from,
+    in_window,
+    next_attempt_at,
+    next_open,
+    refusal,
+)
 
 US, FR = PROFILES["us"], PROFILES["fr"]
 NY, LA = "America/New_York", "America/Los_Angeles"
@@ -79,3 +90,37 @@ def test_retry_delays_per_outcome_and_no_answer_moves_the_time_of_day():
     assert next_attempt_at(rules, "abandoned", now) == now + timedelta(hours=72)
     first, second = next_attempt_at(rules, "no_answer", now, 0), next_attempt_at(rules, "no_answer", now, 1)
     assert (second - first) == timedelta(hours=2.5)
+
+
+def test_next_open_is_the_first_moment_the_window_opens_in_every_zone():
+    # Monday 03:00 UTC: New York opens at 13:00 UTC, Honolulu (UTC-10) at 18:00 UTC; both must be open.
+    assert next_open(US, (NY, "Pacific/Honolulu"), utc(2026, 11, 23, 3)) == utc(2026, 11, 23, 18)
+    # Thursday 24 Dec 2026, 20:30 in Paris: Christmas, then the weekend; Monday 28 Dec 10:00 Paris.
+    assert next_open(FR, ("Europe/Paris",), utc(2026, 12, 24, 19, 30)) == utc(2026, 12, 28, 9)
+    # Guam (UTC+10) and Honolulu (UTC-10): both open from 22:00 to 07:00 UTC.
+    assert next_open(US, ("Pacific/Guam", "Pacific/Honolulu"), utc(2026, 11, 23, 8)) == utc(2026, 11, 23, 22)
+    assert next_open(US, (), utc(2026, 11, 23)) is None
+
+
+ZONE_SETS = [(NY,), (LA,), ("Europe/Paris",), (NY, LA), ("Europe/Moscow", "Asia/Kamchatka")]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(["us", "fr"]), st.sampled_from(ZONE_SETS),
+       st.integers(0, 60 * 24 * 60), st.lists(st.integers(1, 40 * 1440), max_size=5),
+       st.none() | st.integers(1, 100 * 60), st.none() | st.integers(1, 90 * 1440))
+def test_dialable_from_is_dialable_and_nothing_earlier_by_the_minute(profile, zones, start_min, attempts_min,
+                                                                     abandoned_min, refused_min):
+    now = utc(2026, 11, 1) + timedelta(minutes=start_min)
+    lead = LeadHistory(
+        zones=zones, attempts=tuple(now - timedelta(minutes=m) for m in attempts_min),
+        last_abandoned_at=None if abandoned_min is None else now - timedelta(minutes=abandoned_min),
+        last_refusal_at=None if refused_min is None else now - timedelta(minutes=refused_min))
+    rules = PROFILES[profile]
+    moment = dialable_from(rules, lead, now)
+    if moment is None:
+        assert len(attempts_min) >= rules.max_attempts or next_open(rules, zones, now, days=60) is None
+        return
+    assert moment >= now and refusal(rules, lead, moment) is None
+    if moment > now:
+        assert refusal(rules, lead, moment - timedelta(minutes=1)) is not None

@@ -3,7 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from lists.campaigns import create_campaign, edit_campaign, get_campaign
 from lists.models import Attempt, DncEntry, Lead
@@ -25,6 +26,44 @@ def test_migrations_are_idempotent(store_url):
     upgrade(engine)
     upgrade(engine)
     engine.dispose()
+
+
+def test_upgrade_keeps_the_rows_of_a_live_database(store_url):
+    """A store at revision 0001 with a lead that has no next_at upgrades in place and the lead stays dialable."""
+    engine = open_engine(store_url)
+    upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO campaign (name, company, kind, dial_mode, abandon_cap, rules_profile, "
+                          "max_attempts, retry_rules, catalogue) VALUES ('Old', 'default', 'survey', 'progressive', "
+                          "0.03, 'us', 6, '{}', '{}')"))
+        conn.execute(text("INSERT INTO lead (campaign_id, phone_e164, zones, fields, status, priority, attempts) "
+                          "SELECT id, '+12025550199', 'America/New_York', '{}', 'new', 0, 0 FROM campaign"))
+    upgrade(engine)
+    with Session(engine) as s:
+        campaign = get_campaign(s, "Old")
+        assert campaign.fresh_share == 0.0
+        assert [lead.phone_e164 for lead in claim_leads(s, campaign, 5, NOON_NY)] == ["+12025550199"]
+    engine.dispose()
+
+
+def test_fresh_share_reserves_slots_for_new_leads_and_owned_callbacks_wait_for_their_agent(store):
+    with store() as s:
+        c = create_campaign(s, "Mix", "loan-offer", fresh_share=0.25)
+        _leads(s, c, [f"+1202555{i:04d}" for i in range(20)])
+        leads = list(s.scalars(select(Lead).order_by(Lead.id)))
+        for lead in leads[:10]:
+            lead.status, lead.next_at = "retry", (NOON_NY - timedelta(hours=1)).replace(tzinfo=None)
+        for lead, owner in zip(leads[10:12], ("alice", None), strict=True):
+            lead.status, lead.callback_owner = "callback", owner
+            lead.next_at = (NOON_NY - timedelta(minutes=1)).replace(tzinfo=None)
+        s.commit()
+        got = claim_leads(s, c, 10, NOON_NY, free_agents={"bob"})
+        assert [lead.status for lead in got].count("claimed") == 10
+        kinds = [("callback" if lead.callback_owner or lead.id == leads[11].id else
+                  "retry" if lead.id <= leads[9].id else "new") for lead in got]
+        assert kinds == ["callback"] + ["retry"] * 7 + ["new"] * 2  # 9 left after the callback: round(9 * .25) = 2
+        assert all(lead.callback_owner != "alice" for lead in got)
+        assert [lead.callback_owner for lead in claim_leads(s, c, 1, NOON_NY, free_agents={"alice"})] == ["alice"]
 
 
 def test_campaign_kinds_ship_catalogues_and_can_be_edited(store):
