@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from lists.models import Attempt, Campaign, DncEntry, Lead, as_utc, to_db
@@ -102,14 +102,10 @@ class _Queue:
             if not batch:
                 break
             histories = _histories(self.session, self.campaign, batch, self.now)
-            eligible = []
-            for lead in batch:
-                verdict = refusal(profile, histories[lead.id], self.now)
-                if verdict is None:
-                    eligible.append(lead)
-                else:
-                    self._set_aside(lead, verdict, profile, histories[lead.id])
-            claimed += self._claim(status, eligible[: n - len(claimed)])
+            verdicts = {lead.id: refusal(profile, histories[lead.id], self.now) for lead in batch}
+            self._set_aside(status, [(lead, verdicts[lead.id], histories[lead.id]) for lead in batch
+                                     if verdicts[lead.id] is not None], profile)
+            claimed += self._claim(status, [lead for lead in batch if verdicts[lead.id] is None][: n - len(claimed)])
         return claimed
 
     def _due(self, status: str, limit: int) -> list[Lead]:
@@ -124,24 +120,26 @@ class _Queue:
         """Claim in one conditional UPDATE; a lead another claimer moved first is left out."""
         if not leads:
             return []
-        ids = list(self.session.scalars(
+        got = self.session.scalars(
             update(Lead).where(Lead.id.in_([lead.id for lead in leads]), Lead.status == status)
             .values(status="claimed", claimed_at=to_db(self.now), claimed_by=self.claimer)
-            .returning(Lead.id).execution_options(synchronize_session=False)))
-        return list(self.session.scalars(
-            select(Lead).where(Lead.id.in_(ids)).order_by(Lead.next_at, Lead.id)
-            .execution_options(populate_existing=True)))
+            .returning(Lead).execution_options(synchronize_session=False, populate_existing=True))
+        return sorted(got, key=lambda lead: (lead.next_at, lead.id))
 
-    def _set_aside(self, lead: Lead, reason: str, profile: CallingProfile, history: LeadHistory) -> None:
-        """Close a lead that may never be dialled; reschedule one that is blocked only for now."""
-        if reason in _CLOSE:
-            values: dict[str, Any] = {"status": _CLOSE[reason]}
-        else:
-            later = dialable_from(profile, history, self.now) or self.now + _UNREACHABLE_RECHECK
-            values = {"next_at": to_db(later)}
-        log.debug("lead %s set aside: %s", lead.id, reason)
-        self.session.execute(update(Lead).where(Lead.id == lead.id, Lead.status == lead.status).values(**values)
-                             .execution_options(synchronize_session=False))
+    def _set_aside(self, status: str, blocked: list[tuple[Lead, str, LeadHistory]], profile: CallingProfile) -> None:
+        """Close leads that may never be dialled; reschedule those blocked only for now. One statement."""
+        if not blocked:
+            return
+        changes = []
+        for lead, reason, history in blocked:
+            later = None if reason in _CLOSE else dialable_from(profile, history, self.now)
+            changes.append({"lead_id": lead.id, "new_status": _CLOSE.get(reason, status),
+                            "new_next_at": to_db(later or self.now + _UNREACHABLE_RECHECK)})
+            log.debug("lead %s set aside: %s", lead.id, reason)
+        table = Lead.__table__
+        self.session.connection().execute(
+            update(table).where(table.c.id == bindparam("lead_id"), table.c.status == status)
+            .values(status=bindparam("new_status"), next_at=bindparam("new_next_at")), changes)
 
 
 @dataclass

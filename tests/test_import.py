@@ -5,6 +5,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from lists.campaigns import create_campaign
+from lists import importer
 from lists.importer import import_csv
 from lists.models import Lead
 
@@ -62,3 +63,42 @@ def test_cp1251_and_column_mapping(store, tmp_path: Path):
                              mapping={"Телефон": "phone", "ФИО": "name"})
         assert summary.imported == 1
         assert s.scalar(select(Lead.name)) == "Анна Иванова"
+
+
+def test_time_zone_from_an_explicit_column_a_us_zip_code_or_the_number(store, tmp_path: Path):
+    campaign = _campaign(store)
+    path = tmp_path / "zones.csv"
+    path.write_text("phone,zip,timezone\n"
+                    "+1 202 555 0101,,America/Denver\n"
+                    "+1 202 555 0102,77429,\n"
+                    "+1 800 555 0199,,\n"
+                    "+7 916 765 43 21,,\n"
+                    "+1 202 555 0103,,Mars/Olympus\n", encoding="utf-8")
+    with store() as s:
+        summary = import_csv(s, campaign, path)
+        zones = dict(s.execute(select(Lead.phone_e164, Lead.zones)).all())
+    assert summary.rejected == 1 and "unknown time zone" in summary.rejects_path.read_text()
+    assert zones["+12025550101"] == "America/Denver"  # the file says so, over the number's area code
+    assert zones["+12025550102"] == "America/Chicago"  # ZIP 77429 is Cypress, Texas
+    toll_free = zones["+18005550199"].split(",")
+    assert "America/New_York" in toll_free and "Pacific/Honolulu" in toll_free
+    assert not {"Pacific/Guam", "America/Jamaica", "America/Toronto"} & set(toll_free)  # other NANP countries
+    moscow = zones["+79167654321"].split(",")
+    assert "Europe/Moscow" in moscow and "Asia/Almaty" not in moscow  # Kazakhstan shares +7
+
+
+def test_large_files_stream_in_committed_batches_and_a_cut_short_import_resumes(store, tmp_path: Path, monkeypatch):
+    campaign = _campaign(store)
+    monkeypatch.setattr(importer, "BATCH", 7)
+    path = tmp_path / "big.csv"
+    path.write_text("phone\n" + "".join(f"+1 202 555 {i:04d}\n" for i in range(2500)), encoding="utf-8")
+    assert importer.count_rows(path) == 2500
+    partial = tmp_path / "partial.csv"
+    partial.write_text("\n".join(path.read_text().splitlines()[:1201]) + "\n", encoding="utf-8")
+    ticks: list[int] = []
+    with store() as s:
+        first = import_csv(s, campaign, partial, progress=ticks.append)
+        assert first.imported == 1200 and sum(ticks) == 1200 and first.rejects_path is None
+        resumed = import_csv(s, campaign, path)
+        assert (resumed.imported, resumed.duplicates) == (1300, 1200)
+        assert len(set(s.scalars(select(Lead.phone_e164)))) == 2500

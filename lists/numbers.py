@@ -1,0 +1,81 @@
+"""Phone numbers: E.164 normalisation, the time zones a lead may be in, and masking for operators.
+
+Why the zones are cut to the number's own country: phonenumbers gives every
+zone of a calling code, so a +1 toll-free number would carry Guam and
+Jamaica and a +7 mobile Kazakhstan. The calling window must hold in every
+candidate zone, so stray zones only shrink it; the country's own zones (from
+the IANA ``zone.tab`` shipped by tzdata) are the safe set.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+import zipcodes
+from phonenumbers import timezone as pn_timezone
+
+__all__ = ["normalise_number", "country_zones", "zone_for_postal_code", "valid_zone", "mask_number"]
+
+
+@lru_cache(maxsize=1)
+def _zone_table() -> dict[str, frozenset[str]]:
+    table: dict[str, set[str]] = {}
+    text = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            country, _coords, zone = line.split("\t")[:3]
+            table.setdefault(country, set()).add(zone)
+    return {country: frozenset(zones) for country, zones in table.items()}
+
+
+def country_zones(region: str) -> frozenset[str]:
+    """Every IANA zone of an ISO 3166 country (``US`` gives New York to Honolulu)."""
+    return _zone_table().get(region.upper(), frozenset())
+
+
+def normalise_number(text: str, region: str | None) -> tuple[str, str, tuple[str, ...]]:
+    """(E.164, region, candidate time zones) for a number as people write it; ValueError if invalid."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"invalid number: {exc}") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("invalid number")
+    found = phonenumbers.region_code_for_number(number) or (region or "")
+    own = country_zones(found)
+    zones = tuple(z for z in pn_timezone.time_zones_for_number(number) if z in own) or tuple(sorted(own))
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), found, zones
+
+
+@lru_cache(maxsize=65536)
+def zone_for_postal_code(region: str, postal_code: str) -> str | None:
+    """The zone of a US ZIP code (the ``zipcodes`` data); None elsewhere or when unknown.
+
+    Other countries in our markets keep one zone per country, which the
+    number already gives.
+    """
+    if region != "US":
+        return None
+    try:
+        matches = zipcodes.matching(postal_code.strip()[:5])
+    except (ValueError, TypeError):
+        return None
+    return matches[0].get("timezone") or None if matches else None
+
+
+def valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def mask_number(e164: str) -> str:
+    """Hide the middle digits for operators: ``+33142685300`` → ``+331*****300`` (first and last three digits)."""
+    if len(e164) < 8:
+        return "*" * len(e164)
+    return e164[:4] + "*" * (len(e164) - 7) + e164[-3:]
