@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,9 +21,15 @@ from pacing.erlang import erlang_a, erlang_b, erlang_c, mmn_deterministic
 from pacing.errors import InvalidInput
 from pacing.staffing import StaffingTable, StaffingTargets, parse_forecast, staff_forecast
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 __all__ = ["main"]
 
-_OPTION_NAMES = {"agents": "--agents", "erlangs": "--erlangs", "aht_s": "--aht", "patience_s": "--patience"}
+_OPTION_NAMES = {"agents": "--agents", "erlangs": "--erlangs", "aht_s": "--aht", "patience_s": "--patience",
+                 "kind": "--kind", "dial_mode": "--dial-mode", "abandon_cap": "--abandon-cap", "name": "NAME",
+                 "rules_profile": "--rules-profile", "max_attempts": "--max-attempts", "fresh_share": "--fresh-share",
+                 "reason": "--reason", "campaign": "--campaign", "file": "FILE"}
 
 
 class _OneLineErrors(click.Group):
@@ -156,6 +165,286 @@ def _write_csv(table: StaffingTable, path: Path) -> None:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+
+
+# ---- lists: campaigns, leads, DNC and reports ---------------------------------------------------------------
+
+_database_url = click.option("--database-url", envvar="DIALER_DATABASE_URL",
+                             help="Store URL (default: sqlite:///dialer.db here; env DIALER_DATABASE_URL).")
+
+
+@contextmanager
+def _session(url: str | None) -> Iterator[Session]:
+    from lists.store import open_store
+
+    factory = open_store(url)
+    try:
+        with factory() as session:
+            yield session
+    finally:
+        factory.kw["bind"].dispose()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip() or not rest.strip():
+            raise InvalidInput(option, f"expects KEY=VALUE, got {value!r}")
+        pairs[key.strip()] = rest.strip()
+    return pairs
+
+
+@main.group("campaign")
+def campaign_group() -> None:
+    """Create, inspect, edit and re-target campaigns."""
+
+
+_KINDS = click.Choice(["loan-offer", "tariff-switch", "survey", "payment-reminder"])
+
+
+def _campaign_settings(f: Any) -> Any:
+    for option in reversed([
+        click.option("--dial-mode", type=click.Choice(["preview", "progressive", "power", "predictive"])),
+        click.option("--abandon-cap", type=float, help="Fraction of live answers, at most 0.03."),
+        click.option("--rules-profile", type=click.Choice(["us", "fr", "uk"]), help="Calling-rules jurisdiction."),
+        click.option("--max-attempts", type=int),
+        click.option("--caller-id", help="Number presented to the called person."),
+        click.option("--fresh-share", type=float, help="Share of each claim kept for fresh leads, 0 to 1."),
+    ]):
+        f = option(f)
+    return f
+
+
+def _given(**settings: Any) -> dict[str, Any]:
+    return {k: v for k, v in settings.items() if v is not None}
+
+
+@campaign_group.command("create")
+@click.argument("name")
+@click.option("--kind", type=_KINDS, required=True)
+@click.option("--company", default="default", show_default=True, help="Owner of the DNC list this campaign honours.")
+@_campaign_settings
+@_database_url
+def campaign_create(name: str, kind: str, database_url: str | None, **settings: Any) -> None:
+    """Add campaign NAME with the kind's default disposition catalogue."""
+    from lists.campaigns import create_campaign
+
+    with _session(database_url) as s:
+        campaign = create_campaign(s, name, kind, **_given(**settings))
+        s.commit()
+        click.echo(f"created campaign {campaign.name} ({campaign.kind}, {campaign.dial_mode}, "
+                   f"profile {campaign.rules_profile})")
+
+
+@campaign_group.command("list")
+@_database_url
+def campaign_list(database_url: str | None) -> None:
+    """One line per campaign."""
+    from lists.campaigns import list_campaigns
+
+    with _session(database_url) as s:
+        for c in list_campaigns(s):
+            click.echo(f"{c.name:<30} {c.kind:<17} {c.dial_mode:<12} cap {c.abandon_cap:.1%}  "
+                       f"profile {c.rules_profile}  company {c.company}")
+
+
+@campaign_group.command("show")
+@click.argument("name")
+@_database_url
+def campaign_show(name: str, database_url: str | None) -> None:
+    """Settings, catalogue, lead counts, and warnings about stale DNC registries."""
+    from lists.campaigns import get_campaign
+    from lists.dnc import stale_registries
+    from lists.reports import penetration_report
+
+    with _session(database_url) as s:
+        c = get_campaign(s, name)
+        _print_table([(f, getattr(c, f)) for f in ("name", "company", "kind", "dial_mode", "abandon_cap",
+                                                   "rules_profile", "max_attempts", "caller_id", "fresh_share")])
+        for section, codes in c.catalogue.items():
+            click.echo(f"{section}: " + ", ".join(f"{code} ({label})" for code, label in codes.items()))
+        click.echo(penetration_report(s, c).text())
+        for registry, refreshed in stale_registries(s, c.company, _now()):
+            click.echo(f"warning: DNC registry {registry} was last refreshed {refreshed:%Y-%m-%d}; "
+                       "refresh it (US: at most 31 days old)", err=True)
+
+
+@campaign_group.command("edit")
+@click.argument("name")
+@_campaign_settings
+@click.option("--add-reason", multiple=True, help="Add a refusal reason: code=label (repeatable).")
+@click.option("--remove-reason", multiple=True, help="Remove a refusal reason by code (repeatable).")
+@_database_url
+def campaign_edit(name: str, add_reason: tuple[str, ...], remove_reason: tuple[str, ...],
+                  database_url: str | None, **settings: Any) -> None:
+    """Change settings or the refusal-reason catalogue of campaign NAME."""
+    from lists.campaigns import edit_campaign
+
+    with _session(database_url) as s:
+        edit_campaign(s, name, add_refusal_reasons=_pairs(add_reason, "--add-reason"),
+                      remove_refusal_reasons=list(remove_reason), **_given(**settings))
+        s.commit()
+        click.echo(f"updated campaign {name}")
+
+
+@campaign_group.command("retarget")
+@click.option("--from", "source", required=True, help="Campaign whose refusers to call again.")
+@click.option("--reason", "reasons", multiple=True, required=True, help="Refusal reason code (repeatable).")
+@click.option("--name", required=True, help="Name of the new campaign.")
+@click.option("--kind", type=_KINDS, help="Kind of the new campaign (default: the old one's).")
+@_database_url
+def campaign_retarget(source: str, reasons: tuple[str, ...], name: str, kind: str | None,
+                      database_url: str | None) -> None:
+    """Build a new campaign from the leads that refused for the given reasons."""
+    from lists.campaigns import retarget
+
+    with _session(database_url) as s:
+        campaign, count = retarget(s, source, list(reasons), name, _now(), kind=kind)
+        click.echo(f"created campaign {campaign.name} with {count} leads from {source} ({', '.join(reasons)})")
+
+
+@main.group("lists")
+def lists_group() -> None:
+    """Import and export leads."""
+
+
+@lists_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--campaign", required=True)
+@click.option("--default-region", help="ISO country for numbers written without +CC (e.g. US, NL).")
+@click.option("--map", "mapping", multiple=True, help="Rename a column: header=field (repeatable).")
+@click.option("--delimiter", help="Field separator (default: detected; Excel in Europe writes ';').")
+@click.option("--encoding", default="utf-8-sig", show_default=True, help="e.g. cp1251, latin-1.")
+@click.option("--workers", type=int, help="Processes normalising numbers (default: by file size).")
+@_database_url
+def lists_import(file: Path, campaign: str, default_region: str | None, mapping: tuple[str, ...],
+                 delimiter: str | None, encoding: str, workers: int | None, database_url: str | None) -> None:
+    """Import leads from CSV FILE; rejected rows go to FILE.rejects.csv with line numbers and reasons."""
+    from lists.campaigns import get_campaign
+    from lists.importer import count_rows, import_csv
+
+    with _session(database_url) as s:
+        target = get_campaign(s, campaign)
+        options = dict(default_region=default_region, mapping=_pairs(mapping, "--map"), delimiter=delimiter,
+                       encoding=encoding, workers=workers)
+        try:
+            with _progress(count_rows(file), "importing") as bar:
+                summary = import_csv(s, target, file, progress=bar, **options)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise InvalidInput("--encoding", f"cannot read {file.name} as {encoding}: {exc}") from None
+    click.echo(summary.line())
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on a terminal; nothing when stderr is not one (CI, pipes, logs)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+@lists_group.command("export")
+@click.option("--campaign", required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="CSV file (default: CAMPAIGN.csv).")
+@click.option("--mask", is_flag=True, help="Hide the middle digits of numbers and leave names out.")
+@_database_url
+def lists_export(campaign: str, out: Path | None, mask: bool, database_url: str | None) -> None:
+    """Write the campaign's leads with status, attempts, last disposition and refusal reason."""
+    from lists.campaigns import get_campaign
+    from lists.reports import export_leads
+
+    out = out or Path(f"{campaign}.csv")
+    with _session(database_url) as s:
+        count = export_leads(s, get_campaign(s, campaign), out, mask=mask)
+    click.echo(f"wrote {count} leads to {out}")
+
+
+@main.group("dnc")
+def dnc_group() -> None:
+    """Do-not-call lists: registry imports and the company's own list."""
+
+
+@dnc_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--registry", required=True, help="Registry name, e.g. us-national or bloctel.")
+@click.option("--company", default="default", show_default=True)
+@click.option("--default-region", default="US", show_default=True)
+@_database_url
+def dnc_import(file: Path, registry: str, company: str, default_region: str, database_url: str | None) -> None:
+    """Replace the company's copy of a registry with FILE (one number per line) and date it today."""
+    from lists.dnc import import_registry
+
+    with _session(database_url) as s:
+        click.echo(import_registry(s, company, registry, file, _now(), default_region).line())
+
+
+@dnc_group.command("add")
+@click.argument("number")
+@click.option("--company", default="default", show_default=True)
+@click.option("--default-region", help="ISO country for a number written without +CC.")
+@_database_url
+def dnc_add(number: str, company: str, default_region: str | None, database_url: str | None) -> None:
+    """Suppress NUMBER in every campaign of the company, at once."""
+    from lists.dnc import add_to_dnc
+    from lists.numbers import mask_number, normalise_number
+
+    try:
+        e164 = normalise_number(number, default_region)[0]
+    except ValueError as exc:
+        raise InvalidInput("NUMBER", str(exc)) from None
+    with _session(database_url) as s:
+        add_to_dnc(s, company, e164, _now())
+        s.commit()
+    click.echo(f"added {mask_number(e164)} to {company}'s DNC list")
+
+
+@dnc_group.command("status")
+@click.option("--company", default="default", show_default=True)
+@_database_url
+def dnc_status(company: str, database_url: str | None) -> None:
+    """Registry copies with their refresh dates; exit 1 when one is stale."""
+    from lists.dnc import registries, stale_registries
+
+    with _session(database_url) as s:
+        for r in registries(s, company):
+            click.echo(f"{r.name:<20} refreshed {r.refreshed_at:%Y-%m-%d %H:%M} UTC  {r.entries} numbers")
+        stale = stale_registries(s, company, _now())
+    for name, refreshed in stale:
+        click.echo(f"warning: DNC registry {name} is stale (refreshed {refreshed:%Y-%m-%d})", err=True)
+    sys.exit(1 if stale else 0)
+
+
+@main.command("report")
+@click.argument("kind", type=click.Choice(["refusals", "dispositions", "penetration"]))
+@click.option("--campaign", required=True)
+@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the table as CSV.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the table as JSON.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Write a PNG bar chart.")
+@_database_url
+def report_cmd(kind: str, campaign: str, csv_out: Path | None, json_out: Path | None, plot: Path | None,
+               database_url: str | None) -> None:
+    """Refusals by reason, attempts by disposition, or list penetration, for one campaign."""
+    from lists.campaigns import get_campaign
+    from lists.reports import REPORTS
+
+    with _session(database_url) as s:
+        report = REPORTS[kind](s, get_campaign(s, campaign))
+    click.echo(report.text())
+    if csv_out:
+        report.write_csv(csv_out)
+    if json_out:
+        report.write_json(json_out)
+    if plot:
+        from simulation.plots import plot_bars
+
+        plot_bars(report.title, [r[1] for r in report.rows], [r[2] for r in report.rows], plot)
 
 
 if __name__ == "__main__":

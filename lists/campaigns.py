@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from lists.models import CAMPAIGN_KINDS, DIAL_MODES, Campaign
+from lists.models import CAMPAIGN_KINDS, DIAL_MODES, Campaign, Lead, to_db
 from lists.rules import PROFILES
 from pacing.errors import InvalidInput
 
-__all__ = ["default_catalogue", "create_campaign", "get_campaign", "list_campaigns", "edit_campaign"]
+__all__ = ["default_catalogue", "create_campaign", "get_campaign", "list_campaigns", "edit_campaign", "retarget"]
 
 _REFUSALS = {
     "too_expensive": "Too expensive",
@@ -52,6 +53,8 @@ def _validate(field: str, value: Any) -> None:
         raise InvalidInput(field, "must be a fraction between 0 and 0.03 (the legal cap)")
     if field == "max_attempts" and int(value) < 1:
         raise InvalidInput(field, "must be at least 1")
+    if field == "fresh_share" and not 0.0 <= float(value) <= 1.0:
+        raise InvalidInput(field, "must be a fraction between 0 and 1")
 
 
 def create_campaign(session: Session, name: str, kind: str, **settings: Any) -> Campaign:
@@ -92,3 +95,34 @@ def edit_campaign(session: Session, name: str, **changes: Any) -> Campaign:
         setattr(campaign, field, value)
     session.flush()
     return campaign
+
+
+_INHERITED = ("company", "dial_mode", "abandon_cap", "rules_profile", "max_attempts", "caller_id", "fresh_share")
+
+
+def retarget(session: Session, source: str, reasons: list[str], name: str, now: datetime,
+             kind: str | None = None) -> tuple[Campaign, int]:
+    """A new campaign of the leads in ``source`` that refused for one of ``reasons``; returns it and the lead count.
+
+    This is calling refusers back when a better offer appears ("too
+    expensive" gets the cheaper tariff). The refusal date travels with each
+    lead, because a cool-off after a refusal (France: 60 days) binds the
+    person, not the campaign. Leads on DNC are left out.
+    """
+    old = get_campaign(session, source)
+    unknown = sorted(set(reasons) - set(old.catalogue.get("refusal_reasons", {})))
+    if unknown or not reasons:
+        raise InvalidInput("reason", f"not in {source}'s refusal catalogue: {', '.join(unknown) or '(none given)'}")
+    new = create_campaign(session, name, kind or old.kind, **{f: getattr(old, f) for f in _INHERITED})
+    new.retry_rules = dict(old.retry_rules)
+    leads = session.scalars(select(Lead).where(
+        Lead.campaign_id == old.id, Lead.refusal_reason.in_(reasons), Lead.status != "dnc"))
+    rows = [{"campaign_id": new.id, "phone_e164": lead.phone_e164, "name": lead.name, "region": lead.region,
+             "zones": lead.zones, "status": "new", "attempts": 0, "priority": 0, "next_at": to_db(now),
+             "last_refusal_at": lead.last_refusal_at,
+             "fields": {**lead.fields, "retargeted_from": old.name, "earlier_refusal": lead.refusal_reason}}
+            for lead in leads]
+    if rows:
+        session.execute(insert(Lead.__table__), rows)
+    session.commit()
+    return new, len(rows)

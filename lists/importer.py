@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -117,11 +117,11 @@ def import_csv(session: Session, campaign: Campaign, path: Path, *, default_regi
             raise InvalidInput("file", f"has no phone column (looked for {', '.join(_PHONE_KEYS)})")
         writer = csv.writer(out)
         writer.writerow(["line", "reason", *header])
-        chunks = _chunks(((line, raw, {mapping.get(k, k): v for k, v in raw.items()}) for line, raw in rows), BATCH)
         if workers is None:
             workers = min(os.cpu_count() or 1, 4) if path.stat().st_size > _PARALLEL_BYTES else 1
-        summary = _Import(session, campaign, default_region, to_db(now or datetime.now(UTC))).run(
-            chunks, writer, workers, progress)
+        region = default_region.upper() if default_region else None
+        summary = _Import(session, campaign, to_db(now or datetime.now(UTC))).run(
+            _prepared(_chunks(rows, BATCH), mapping, region, workers), writer, progress)
     if summary.rejected + summary.duplicates:
         summary.rejects_path = rejects_path
     else:
@@ -129,37 +129,57 @@ def import_csv(session: Session, campaign: Campaign, path: Path, *, default_regi
     return summary
 
 
-Parsed = tuple[str, str, tuple[str, ...]] | str  # (E.164, region, zones), or why the number was rejected
-Chunk = list[tuple[int, dict[str, str], dict[str, str]]]  # (line, row as in the file, row with fields renamed)
+class Prepared(NamedTuple):
+    """A row ready to become a lead, short of the campaign-wide checks (duplicates, DNC)."""
+
+    e164: str
+    region: str
+    zones: str
+    name: str | None
+    fields: dict[str, str]
 
 
-def _normalise_chunk(numbers: list[tuple[str, str | None]]) -> list[Parsed]:
-    """Normalise (text, region) pairs. Runs in worker processes on big files: phonenumbers is most of the cost."""
-    parsed: list[Parsed] = []
-    for text, region in numbers:
-        try:
-            parsed.append(normalise_number(text, region) if text else "missing field: phone")
-        except ValueError as exc:
-            parsed.append(str(exc))
-    return parsed
+def _prepare_row(row: dict[str, str], default_region: str | None) -> Prepared | str:
+    """The lead a row describes, or why it is rejected. The zone comes from the file, a US ZIP or the number."""
+    phone = _first(row, _PHONE_KEYS)
+    if not phone:
+        return "missing field: phone"
+    try:
+        e164, region, zones = normalise_number(phone, _first(row, _REGION_KEYS).upper() or default_region)
+    except ValueError as exc:
+        return str(exc)
+    explicit = _first(row, _ZONE_KEYS)
+    if explicit and not valid_zone(explicit):
+        return f"unknown time zone: {explicit}"
+    zone = explicit or zone_for_postal_code(region, _first(row, _POSTAL_KEYS)) or ",".join(zones)
+    return Prepared(e164, region, zone, row.get("name") or None,
+                    {k: v for k, v in row.items() if k not in _NOT_FIELDS and v})
+
+
+def _prepare_chunk(rows: list[dict[str, str]], mapping: dict[str, str],
+                   default_region: str | None) -> list[Prepared | str]:
+    """Runs in worker processes on big files: parsing numbers with phonenumbers is most of an import's cost."""
+    return [_prepare_row({mapping.get(k, k): v for k, v in raw.items()}, default_region) for raw in rows]
+
+
+Chunk = list[tuple[int, dict[str, str]]]
 
 
 class _Import:
     """One import's state: numbers already seen, the DNC set and the batch being filled."""
 
-    def __init__(self, session: Session, campaign: Campaign, default_region: str | None, now: datetime | None):
+    def __init__(self, session: Session, campaign: Campaign, now: datetime | None):
         self.session, self.campaign, self.now = session, campaign, now
-        self.default_region = default_region.upper() if default_region else None
         self.seen = set(session.scalars(select(Lead.phone_e164).where(Lead.campaign_id == campaign.id)))
         self.dnc = set(session.scalars(select(DncEntry.phone_e164).where(DncEntry.company == campaign.company)))
         self.batch: list[dict[str, Any]] = []
 
-    def run(self, chunks: Iterator[Chunk], writer: Any, workers: int,
+    def run(self, prepared: Iterator[tuple[Chunk, list[Prepared | str]]], writer: Any,
             progress: Callable[[int], None] | None) -> ImportSummary:
         summary = ImportSummary()
-        for chunk, parsed in self._parsed(chunks, workers):
-            for (line, raw, row), number in zip(chunk, parsed, strict=True):
-                outcome = self.row(row, number)
+        for chunk, leads in prepared:
+            for (line, raw), lead in zip(chunk, leads, strict=True):
+                outcome = self.accept(lead)
                 summary.imported += outcome == "imported"
                 summary.duplicates += outcome == "duplicate"
                 summary.rejected += outcome not in ("imported", "duplicate")
@@ -171,23 +191,21 @@ class _Import:
                 progress(len(chunk))
         return summary
 
-    def _numbers(self, chunk: Chunk) -> list[tuple[str, str | None]]:
-        return [(_first(row, _PHONE_KEYS), _first(row, _REGION_KEYS).upper() or self.default_region)
-                for _, _, row in chunk]
-
-    def _parsed(self, chunks: Iterator[Chunk], workers: int) -> Iterator[tuple[Chunk, list[Parsed]]]:
-        """Each chunk with its normalised numbers, in file order; a few chunks ahead in a process pool."""
-        if workers <= 1:
-            yield from ((chunk, _normalise_chunk(self._numbers(chunk))) for chunk in chunks)
-            return
-        with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
-            pending: deque[tuple[Chunk, Future[list[Parsed]]]] = deque()
-            for chunk in chunks:
-                pending.append((chunk, pool.submit(_normalise_chunk, self._numbers(chunk))))
-                if len(pending) > 2 * workers:
-                    done, future = pending.popleft()
-                    yield done, future.result()
-            yield from ((done, future.result()) for done, future in pending)
+    def accept(self, lead: Prepared | str) -> str:
+        """Queue the lead for insert and return "imported", or return why not."""
+        if isinstance(lead, str):
+            return lead
+        if lead.e164 in self.seen:
+            return "duplicate"
+        if lead.e164 in self.dnc:
+            return "on DNC"
+        self.seen.add(lead.e164)
+        self.batch.append({
+            "campaign_id": self.campaign.id, "phone_e164": lead.e164, "name": lead.name, "region": lead.region,
+            "zones": lead.zones, "status": "new", "attempts": 0, "priority": 0, "next_at": self.now,
+            "fields": lead.fields,
+        })
+        return "imported"
 
     def flush(self) -> None:
         if self.batch:
@@ -195,23 +213,18 @@ class _Import:
             self.batch = []
         self.session.commit()
 
-    def row(self, row: dict[str, str], number: Parsed) -> str:
-        """Queue the row for insert and return "imported", or return why not."""
-        if isinstance(number, str):
-            return number
-        e164, region, zones = number
-        if e164 in self.seen:
-            return "duplicate"
-        if e164 in self.dnc:
-            return "on DNC"
-        explicit = _first(row, _ZONE_KEYS)
-        if explicit and not valid_zone(explicit):
-            return f"unknown time zone: {explicit}"
-        zone = explicit or zone_for_postal_code(region, _first(row, _POSTAL_KEYS))
-        self.seen.add(e164)
-        self.batch.append({
-            "campaign_id": self.campaign.id, "phone_e164": e164, "name": row.get("name") or None, "region": region,
-            "zones": zone or ",".join(zones), "status": "new", "attempts": 0, "priority": 0, "next_at": self.now,
-            "fields": {k: v for k, v in row.items() if k not in _NOT_FIELDS and v},
-        })
-        return "imported"
+
+def _prepared(chunks: Iterator[Chunk], mapping: dict[str, str], default_region: str | None,
+              workers: int) -> Iterator[tuple[Chunk, list[Prepared | str]]]:
+    """Each chunk with its prepared rows, in file order; with workers, a few chunks are prepared ahead."""
+    if workers <= 1:
+        yield from ((chunk, _prepare_chunk([raw for _, raw in chunk], mapping, default_region)) for chunk in chunks)
+        return
+    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
+        pending: deque[tuple[Chunk, Future[list[Prepared | str]]]] = deque()
+        for chunk in chunks:
+            pending.append((chunk, pool.submit(_prepare_chunk, [raw for _, raw in chunk], mapping, default_region)))
+            if len(pending) > 2 * workers:
+                done, future = pending.popleft()
+                yield done, future.result()
+        yield from ((done, future.result()) for done, future in pending)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Campaign", "Lead", "Attempt", "DncEntry", "DncSource", "as_utc", "to_db"]
+__all__ = ["Base", "Campaign", "Lead", "Attempt", "DncEntry", "DncRegistry", "as_utc", "to_db"]
 
 CAMPAIGN_KINDS = ("loan-offer", "tariff-switch", "survey", "payment-reminder")
 DIAL_MODES = ("preview", "progressive", "power", "predictive")
@@ -134,10 +134,12 @@ class DncEntry(Base):
     added_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-class DncSource(Base):
-    """A DNC registry file and when it was last refreshed (US: no older than 31 days)."""
+class DncRegistry(Base):
+    """An imported DNC registry copy of a company and when it was refreshed (US: no older than 31 days)."""
 
-    __tablename__ = "dnc_source"
+    __tablename__ = "dnc_registry"
 
+    company: Mapped[str] = mapped_column(String(120), primary_key=True)
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     refreshed_at: Mapped[datetime] = mapped_column(DateTime)
+    entries: Mapped[int] = mapped_column(Integer, default=0)

@@ -37,17 +37,26 @@ def country_zones(region: str) -> frozenset[str]:
 
 
 def normalise_number(text: str, region: str | None) -> tuple[str, str, tuple[str, ...]]:
-    """(E.164, region, candidate time zones) for a number as people write it; ValueError if invalid."""
+    """(E.164, region, candidate time zones) for a number as people write it; ValueError if invalid.
+
+    The number type is looked up once and serves both the validity check (a
+    number of no known type is invalid, as in ``is_valid_number``) and the
+    zone lookup: only geographic numbers pin a zone; a mobile or toll-free
+    number may be anywhere in its country.
+    """
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
         raise ValueError(f"invalid number: {exc}") from None
-    if not phonenumbers.is_valid_number(number):
+    kind = phonenumbers.number_type(number)
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
         raise ValueError("invalid number")
     found = phonenumbers.region_code_for_number(number) or (region or "")
     own = country_zones(found)
-    zones = tuple(z for z in pn_timezone.time_zones_for_number(number) if z in own) or tuple(sorted(own))
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), found, zones
+    zones: tuple[str, ...] = ()
+    if phonenumbers.is_number_type_geographical(kind, number.country_code):
+        zones = tuple(z for z in pn_timezone.time_zones_for_geographical_number(number) if z in own)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), found, zones or tuple(sorted(own))
 
 
 @lru_cache(maxsize=65536)

@@ -22,10 +22,11 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from lists.dnc import add_to_dnc
 from lists.models import Attempt, Campaign, DncEntry, Lead, as_utc, to_db
 from lists.rules import PROFILES, CallingProfile, LeadHistory, RetryRules, dialable_from, next_attempt_at, refusal
 
-__all__ = ["profile_for", "claim_leads", "AttemptRecord", "record_attempt", "add_to_dnc"]
+__all__ = ["profile_for", "claim_leads", "AttemptRecord", "record_attempt"]
 
 DIALABLE = ("new", "retry", "callback")
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)  # stands in for attempts older than any rolling cap's period
@@ -160,17 +161,6 @@ class AttemptRecord:
     callback_at: datetime | None = None
     callback_owner: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
-
-
-def add_to_dnc(session: Session, company: str, phone_e164: str, now: datetime, source: str = "internal") -> None:
-    """Suppress a number for the whole company at once: every campaign's lead for it is closed."""
-    exists = session.scalar(select(DncEntry.id).where(
-        DncEntry.company == company, DncEntry.phone_e164 == phone_e164, DncEntry.source == source))
-    if exists is None:
-        session.add(DncEntry(company=company, phone_e164=phone_e164, source=source, added_at=to_db(now)))
-    campaigns = select(Campaign.id).where(Campaign.company == company)
-    session.execute(update(Lead).where(Lead.phone_e164 == phone_e164, Lead.campaign_id.in_(campaigns))
-                    .values(status="dnc").execution_options(synchronize_session=False))
 
 
 def record_attempt(session: Session, campaign: Campaign, lead: Lead, record: AttemptRecord) -> Attempt:

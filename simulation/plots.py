@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from pacing.staffing import StaffingTable  # noqa: E402
 
-__all__ = ["plot_staffing"]
+__all__ = ["plot_staffing", "plot_bars"]
 
 
 def plot_staffing(table: StaffingTable, path: Path) -> Path:
@@ -28,6 +28,21 @@ def plot_staffing(table: StaffingTable, path: Path) -> Path:
     ax.set_ylabel("agents / Erlangs")
     ax.set_title("Required agents per interval")
     ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_bars(title: str, labels: list[str], values: list[float], path: Path, xlabel: str = "count") -> Path:
+    """A horizontal bar chart, largest at the top: refusal reasons, dispositions, list penetration."""
+    fig, ax = plt.subplots(figsize=(8.0, max(2.5, 0.4 * len(labels) + 1.2)))
+    y = range(len(labels))
+    ax.barh(list(y), values, color="#3182bd")
+    ax.set_yticks(list(y), labels, fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -2,12 +2,16 @@
 
 from pathlib import Path
 
+import phonenumbers
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
-from lists.campaigns import create_campaign
 from lists import importer
+from lists.campaigns import create_campaign
 from lists.importer import import_csv
 from lists.models import Lead
+from lists.numbers import country_zones, mask_number, normalise_number
 
 MESSY = """name;phone;country
 Jan de Vries;06 12345678;NL
@@ -102,3 +106,28 @@ def test_large_files_stream_in_committed_batches_and_a_cut_short_import_resumes(
         resumed = import_csv(s, campaign, path)
         assert (resumed.imported, resumed.duplicates) == (1300, 1200)
         assert len(set(s.scalars(select(Lead.phone_e164)))) == 2500
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["US", "NL", "RU", "HU", "FR", "PL", "GB"]),
+       st.text(alphabet="0123456789", min_size=5, max_size=13), st.booleans())
+def test_normalise_number_agrees_with_phonenumbers_validity(region, digits, international):
+    """Our single-lookup validity check must accept exactly what phonenumbers.is_valid_number accepts."""
+    text = ("+" if international else "") + digits
+    try:
+        expected = phonenumbers.is_valid_number(phonenumbers.parse(text, region))
+    except phonenumbers.NumberParseException:
+        expected = False
+    try:
+        e164, found, zones = normalise_number(text, region)
+    except ValueError:
+        assert not expected
+    else:
+        assert expected and e164.startswith("+") and zones
+        assert set(zones) <= country_zones(found)
+
+
+def test_mask_hides_the_middle_digits():
+    assert mask_number("+33142685300") == "+331*****300"
+    assert mask_number("+12025550143") == "+120*****143"
+    assert "4268" not in mask_number("+33142685300")
