@@ -129,7 +129,7 @@ def import_csv(session: Session, campaign: Campaign, path: Path, *, default_regi
     return summary
 
 
-class Prepared(NamedTuple):
+class _Prepared(NamedTuple):
     """A row ready to become a lead, short of the campaign-wide checks (duplicates, DNC)."""
 
     e164: str
@@ -139,7 +139,7 @@ class Prepared(NamedTuple):
     fields: dict[str, str]
 
 
-def _prepare_row(row: dict[str, str], default_region: str | None) -> Prepared | str:
+def _prepare_row(row: dict[str, str], default_region: str | None) -> _Prepared | str:
     """The lead a row describes, or why it is rejected. The zone comes from the file, a US ZIP or the number."""
     phone = _first(row, _PHONE_KEYS)
     if not phone:
@@ -152,12 +152,12 @@ def _prepare_row(row: dict[str, str], default_region: str | None) -> Prepared | 
     if explicit and not valid_zone(explicit):
         return f"unknown time zone: {explicit}"
     zone = explicit or zone_for_postal_code(region, _first(row, _POSTAL_KEYS)) or ",".join(zones)
-    return Prepared(e164, region, zone, row.get("name") or None,
+    return _Prepared(e164, region, zone, row.get("name") or None,
                     {k: v for k, v in row.items() if k not in _NOT_FIELDS and v})
 
 
 def _prepare_chunk(rows: list[dict[str, str]], mapping: dict[str, str],
-                   default_region: str | None) -> list[Prepared | str]:
+                   default_region: str | None) -> list[_Prepared | str]:
     """Runs in worker processes on big files: parsing numbers with phonenumbers is most of an import's cost."""
     return [_prepare_row({mapping.get(k, k): v for k, v in raw.items()}, default_region) for raw in rows]
 
@@ -174,7 +174,7 @@ class _Import:
         self.dnc = set(session.scalars(select(DncEntry.phone_e164).where(DncEntry.company == campaign.company)))
         self.batch: list[dict[str, Any]] = []
 
-    def run(self, prepared: Iterator[tuple[Chunk, list[Prepared | str]]], writer: Any,
+    def run(self, prepared: Iterator[tuple[Chunk, list[_Prepared | str]]], writer: Any,
             progress: Callable[[int], None] | None) -> ImportSummary:
         summary = ImportSummary()
         for chunk, leads in prepared:
@@ -191,7 +191,7 @@ class _Import:
                 progress(len(chunk))
         return summary
 
-    def accept(self, lead: Prepared | str) -> str:
+    def accept(self, lead: _Prepared | str) -> str:
         """Queue the lead for insert and return "imported", or return why not."""
         if isinstance(lead, str):
             return lead
@@ -215,13 +215,13 @@ class _Import:
 
 
 def _prepared(chunks: Iterator[Chunk], mapping: dict[str, str], default_region: str | None,
-              workers: int) -> Iterator[tuple[Chunk, list[Prepared | str]]]:
+              workers: int) -> Iterator[tuple[Chunk, list[_Prepared | str]]]:
     """Each chunk with its prepared rows, in file order; with workers, a few chunks are prepared ahead."""
     if workers <= 1:
         yield from ((chunk, _prepare_chunk([raw for _, raw in chunk], mapping, default_region)) for chunk in chunks)
         return
     with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
-        pending: deque[tuple[Chunk, Future[list[Prepared | str]]]] = deque()
+        pending: deque[tuple[Chunk, Future[list[_Prepared | str]]]] = deque()
         for chunk in chunks:
             pending.append((chunk, pool.submit(_prepare_chunk, [raw for _, raw in chunk], mapping, default_region)))
             if len(pending) > 2 * workers:

@@ -7,7 +7,7 @@ import pytest
 
 MODULES = ["pacing.erlang", "pacing.staffing", "pacing.errors", "pacing._special", "dialer.errors",
            "simulation.plots", "lists.rules", "lists.selection", "lists.importer", "lists.campaigns",
-           "lists.store"]
+           "lists.store", "lists.dnc", "lists.numbers", "lists.reports", "lists.models"]
 
 
 @pytest.mark.parametrize("name", MODULES)
