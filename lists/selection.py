@@ -28,7 +28,6 @@ from lists.rules import PROFILES, CallingProfile, LeadHistory, RetryRules, diala
 
 __all__ = ["profile_for", "claim_leads", "AttemptRecord", "record_attempt"]
 
-DIALABLE = ("new", "retry", "callback")
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)  # stands in for attempts older than any rolling cap's period
 _CLOSE = {"dnc": "dnc", "max_attempts": "done", "final": "done"}
 _UNREACHABLE_RECHECK = timedelta(days=1)  # no window opens within the look-ahead (e.g. a lead with no zone)
