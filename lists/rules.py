@@ -11,23 +11,26 @@ candidate zone: that is the safe window across the country's zones.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import lru_cache
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import holidays
 
 __all__ = ["CallingProfile", "PROFILES", "RetryRules", "LeadHistory", "in_window", "next_open", "next_attempt_at",
-           "refusal", "dialable_from"]
+           "refusal", "dialable_from", "take_in_priority", "PERMANENT"]
 
 Window = tuple[time, time]
 
 
 @dataclass(frozen=True)
 class CallingProfile:
-    """A jurisdiction's calling rules. Windows are local times per weekday (0 = Monday).
+    """A jurisdiction's calling rules. ``windows[d]`` holds weekday d's local windows (0 = Monday).
+
+    Frozen and hashable, so rule evaluations can be cached per (profile, zone, moment).
 
     ``rolling_cap`` is (attempts, days): at most that many attempts in any such
     period. ``refusal_cooloff_days`` blocks contact after a refusal;
@@ -35,7 +38,7 @@ class CallingProfile:
     """
 
     name: str
-    windows: dict[int, tuple[Window, ...]]
+    windows: tuple[tuple[Window, ...], ...]
     holiday_country: str | None = None
     max_attempts: int = 10
     rolling_cap: tuple[int, int] | None = None
@@ -43,15 +46,15 @@ class CallingProfile:
     abandon_quarantine_h: float = 72.0
 
 
-def _every_day(*windows: Window) -> dict[int, tuple[Window, ...]]:
-    return {day: windows for day in range(7)}
+def _every_day(*windows: Window) -> tuple[tuple[Window, ...], ...]:
+    return (windows,) * 7
 
 
 PROFILES: dict[str, CallingProfile] = {
     "us": CallingProfile("us", _every_day((time(8), time(21)))),
     "fr": CallingProfile(
         "fr",
-        {day: ((time(10), time(13)), (time(14), time(20))) for day in range(5)},
+        (((time(10), time(13)), (time(14), time(20))),) * 5 + ((), ()),  # Monday to Friday
         holiday_country="FR",
         rolling_cap=(4, 30),
         refusal_cooloff_days=60,
@@ -70,12 +73,13 @@ def _holidays(country: str, year: int) -> holidays.HolidayBase:
     return holidays.country_holidays(country, years=year)
 
 
+@lru_cache(maxsize=8192)
 def _open_in_zone(profile: CallingProfile, zone: str, now: datetime) -> bool:
     local = now.astimezone(_zone(zone))
     if profile.holiday_country and local.date() in _holidays(profile.holiday_country, local.year):
         return False
     clock = local.time()
-    return any(start <= clock < end for start, end in profile.windows.get(local.weekday(), ()))
+    return any(start <= clock < end for start, end in profile.windows[local.weekday()])
 
 
 def in_window(profile: CallingProfile, zones: Sequence[str], now: datetime) -> bool:
@@ -90,12 +94,13 @@ def _window_starts(profile: CallingProfile, zone: str, now: datetime, days: int)
     starts = []
     for offset in range(-1, days + 1):
         day = local_today + timedelta(days=offset)
-        for start, _ in profile.windows.get(day.weekday(), ()):
+        for start, _ in profile.windows[day.weekday()]:
             starts.append(datetime.combine(day, start, tzinfo=_zone(zone)).astimezone(now.tzinfo))
     return starts
 
 
-def next_open(profile: CallingProfile, zones: Sequence[str], now: datetime, days: int = 14) -> datetime | None:
+@lru_cache(maxsize=4096)
+def next_open(profile: CallingProfile, zones: tuple[str, ...], now: datetime, days: int = 14) -> datetime | None:
     """The first moment at or after ``now`` when the window is open in every zone; None if none within ``days``.
 
     Why only window starts are tried: the open set is an intersection of
@@ -175,7 +180,7 @@ def _over_rolling_cap(profile: CallingProfile, lead: LeadHistory, now: datetime)
 
 
 
-_PERMANENT = {"final", "dnc", "max_attempts"}
+PERMANENT = frozenset({"final", "dnc", "max_attempts"})  # refusals that never lift
 
 
 def dialable_from(profile: CallingProfile, lead: LeadHistory, now: datetime) -> datetime | None:
@@ -187,7 +192,7 @@ def dialable_from(profile: CallingProfile, lead: LeadHistory, now: datetime) -> 
     moment = now
     for _ in range(16):
         reason = refusal(profile, lead, moment)
-        if reason is None or reason in _PERMANENT:
+        if reason is None or reason in PERMANENT:
             return moment if reason is None else None
         moment = _lifted_at(profile, lead, reason, moment)
         if moment is None:
@@ -207,3 +212,22 @@ def _lifted_at(profile: CallingProfile, lead: LeadHistory, reason: str, now: dat
     count, days = profile.rolling_cap  # type: ignore[misc]
     recent = sorted(t for t in lead.attempts if t > now - timedelta(days=days))
     return recent[-count] + timedelta(days=days)
+
+
+T = TypeVar("T")
+
+
+def take_in_priority(take: Callable[[str, int], list[T]], n: int, fresh_share: float = 0.0) -> list[T]:
+    """Up to ``n`` leads: due callbacks first, then retries and fresh leads, ``fresh_share`` of the rest fresh.
+
+    ``take(queue, k)`` returns up to k leads from queue "callback", "retry"
+    or "new". Slots one queue cannot fill go to the other, so a mix never
+    leaves agents idle while leads wait. The store's claim and the
+    simulator's list both call this, so they order leads alike.
+    """
+    callbacks = take("callback", n)
+    rest = n - len(callbacks)
+    retries = take("retry", rest - round(rest * fresh_share))
+    fresh = take("new", rest - len(retries))
+    retries += take("retry", rest - len(retries) - len(fresh))
+    return callbacks + retries + fresh

@@ -24,7 +24,16 @@ from sqlalchemy.orm import Session
 
 from lists.dnc import add_to_dnc
 from lists.models import Attempt, Campaign, DncEntry, Lead, as_utc, to_db
-from lists.rules import PROFILES, CallingProfile, LeadHistory, RetryRules, dialable_from, next_attempt_at, refusal
+from lists.rules import (
+    PROFILES,
+    CallingProfile,
+    LeadHistory,
+    RetryRules,
+    dialable_from,
+    next_attempt_at,
+    refusal,
+    take_in_priority,
+)
 
 __all__ = ["profile_for", "claim_leads", "AttemptRecord", "record_attempt"]
 
@@ -76,14 +85,9 @@ def claim_leads(session: Session, campaign: Campaign, n: int, now: datetime, cla
     Leads found on DNC or over their attempt cap are closed; leads blocked
     only for now are rescheduled to when they become dialable.
     """
-    queue = _Queue(session, campaign, now, claimer, free_agents)
-    claimed = queue.take("callback", n)
-    rest = n - len(claimed)
-    retries = queue.take("retry", rest - round(rest * campaign.fresh_share))
-    fresh = queue.take("new", rest - len(retries))
-    retries += queue.take("retry", rest - len(retries) - len(fresh))
+    claimed = take_in_priority(_Queue(session, campaign, now, claimer, free_agents).take, n, campaign.fresh_share)
     session.commit()
-    return claimed + retries + fresh
+    return claimed
 
 
 @dataclass

@@ -1,0 +1,30 @@
+"""Scenario builders shared by the simulation and pacing benchmarks (plain dicts, validated by parse_scenario)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def day_of(agents: int, live: float = 0.25, talk_mean_s: float = 90.0, talk_sd_s: float = 60.0,
+           policy: str = "progressive", ratio: float = 1.5, hours: float = 8.0, seed: int = 1) -> dict[str, Any]:
+    """An 8-hour US day: enough leads that the list never runs dry, exponential-ish wrap, AMD off."""
+    end_h = 9 + hours
+    return {
+        "name": f"{agents} agents, {live:.0%} live, {talk_mean_s:.0f}s talk, {policy}",
+        "seed": seed,
+        "day": {"date": "2026-11-24", "timezone": "America/New_York", "start": "09:00",
+                "end": f"{int(end_h):02d}:{int(round(end_h % 1 * 60)):02d}"},
+        "agents": {"count": agents},
+        "list": {"size": max(2000, int(agents * hours * 3600 / (live * talk_mean_s + 20) * 1.2)),
+                 "segments": [{"live": live, "machine": 0.15, "busy": 0.05, "invalid": 0.03,
+                               "ring_live": {"dist": "lognormal", "mean": 10.0, "sd": 5.0},
+                               "ring_machine": {"dist": "lognormal", "mean": 14.0, "sd": 4.0},
+                               "no_answer_timeout_s": 25}]},
+        "talk": {"success": {"dist": "lognormal", "mean": talk_mean_s * 1.5, "sd": talk_sd_s * 1.5},
+                 "refusal": {"dist": "lognormal", "mean": talk_mean_s, "sd": talk_sd_s},
+                 "wrap": {"dist": "gamma", "mean": 15.0, "sd": 8.0}},
+        "outcomes": {"conversion": 0.1, "refusal_reasons": {"too_expensive": 0.5, "no_need": 0.5}},
+        "customers": {"patience": {"dist": "exponential", "mean": 5.0}},
+        "pacing": {"policy": policy, **({"ratio": ratio} if policy == "power" else {})},
+        "rules": {"profile": "us", "max_attempts": 6, "zones": ["America/New_York"]},
+    }

@@ -1,0 +1,99 @@
+"""The simulated call list: leads with a segment, zones and history, chosen by the ``lists`` rules.
+
+Why the real rules: a simulated day is only worth planning with if it
+dials whom the daemon would dial. Each lead is checked with
+``lists.rules.refusal`` at dial time, rescheduled with ``dialable_from`` when
+blocked for now, and queues are served by ``take_in_priority``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from lists.rules import (
+    PERMANENT,
+    CallingProfile,
+    LeadHistory,
+    dialable_from,
+    next_attempt_at,
+    refusal,
+    take_in_priority,
+)
+from simulation.scenario import Scenario
+
+__all__ = ["SimLead", "SimList"]
+
+
+@dataclass(eq=False)
+class SimLead:
+    index: int
+    segment: int
+    zones: tuple[str, ...]
+    attempts: list[datetime] = field(default_factory=list)
+    last_abandoned_at: datetime | None = None
+    no_answers: int = 0
+    final: bool = False
+
+    def history(self) -> LeadHistory:
+        return LeadHistory(zones=self.zones, attempts=tuple(self.attempts), last_abandoned_at=self.last_abandoned_at,
+                           final=self.final)
+
+
+class SimList:
+    """Leads in two queues ("new", "retry"), each a heap of (due time in seconds, lead index)."""
+
+    def __init__(self, scenario: Scenario, segments: np.ndarray, origin: datetime, profile: CallingProfile):
+        zones = scenario.rules.zones
+        self.leads = [SimLead(i, int(s), (zones[i % len(zones)],)) for i, s in enumerate(segments)]
+        self.queues: dict[str, list[tuple[float, int]]] = {"new": [(0.0, i) for i in range(len(self.leads))],
+                                                           "retry": [], "callback": []}
+        self.origin, self.profile, self.retry = origin, profile, scenario.rules.retry
+        self.dialled: set[int] = set()
+
+    def moment(self, now_s: float) -> datetime:
+        return self.origin + timedelta(seconds=now_s)
+
+    def take(self, n: int, now_s: float) -> list[SimLead]:
+        """Up to ``n`` leads dialable at ``now_s``, by the same priority rules as the store's claim."""
+        return take_in_priority(lambda queue, k: self._take(queue, k, now_s), n) if n > 0 else []
+
+    def _take(self, queue: str, k: int, now_s: float) -> list[SimLead]:
+        heap, out, now = self.queues[queue], [], self.moment(now_s)
+        while heap and len(out) < k and heap[0][0] <= now_s:
+            _, index = heapq.heappop(heap)
+            lead = self.leads[index]
+            reason = refusal(self.profile, lead.history(), now)
+            if reason is None:
+                out.append(lead)
+                self.dialled.add(index)
+            elif reason not in PERMANENT:
+                later = dialable_from(self.profile, lead.history(), now)
+                if later is not None:
+                    heapq.heappush(heap, ((later - self.origin).total_seconds(), index))
+        return out
+
+    def finish(self, lead: SimLead, outcome: str, dialled_s: float, end_s: float, final: bool) -> None:
+        """Record the attempt and queue the retry its outcome calls for, unless the lead is done."""
+        lead.attempts.append(self.moment(dialled_s))
+        if outcome == "abandoned":
+            lead.last_abandoned_at = self.moment(end_s)
+        if final or len(lead.attempts) >= self.profile.max_attempts:
+            lead.final = True
+            return
+        due = next_attempt_at(self.retry, outcome, self.moment(end_s), lead.no_answers)
+        lead.no_answers += outcome == "no_answer"
+        heapq.heappush(self.queues["retry"], ((due - self.origin).total_seconds(), lead.index))
+
+    @property
+    def penetration(self) -> float:
+        """Share of the list dialled at least once."""
+        return len(self.dialled) / len(self.leads)
+
+    @property
+    def finished(self) -> float:
+        """Share of the list with a final outcome (reached, invalid, or out of attempts)."""
+        return sum(lead.final for lead in self.leads) / len(self.leads)
