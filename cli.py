@@ -7,6 +7,7 @@ line on stderr naming the argument, with exit code 2 — never a traceback.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -445,6 +446,119 @@ def report_cmd(kind: str, campaign: str, csv_out: Path | None, json_out: Path | 
         from simulation.plots import plot_bars
 
         plot_bars(report.title, [r[1] for r in report.rows], [r[2] for r in report.rows], plot)
+
+
+# ---- simulation ----------------------------------------------------------------------------------------------
+
+class _ScenarioFirst(click.Group):
+    """``dialer simulate FILE …`` runs FILE; ``dialer simulate plan|calibrate …`` are subcommands."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@main.group("simulate", cls=_ScenarioFirst)
+def simulate_group() -> None:
+    """Simulate a scenario (dialer simulate SCENARIO.toml), plan staff, or calibrate from call history."""
+
+
+def _grid(sets: tuple[str, ...]) -> dict[str, list[Any]]:
+    from simulation.experiments import parse_sets
+
+    try:
+        return parse_sets(sets)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+_sets = click.option("--set", "sets", multiple=True,
+                     help="Override a scenario key: key=value, or key=v1,v2 to sweep (repeatable).")
+_workers = click.option("--workers", type=int, help="Processes (default: every core).")
+
+
+@simulate_group.command("run")
+@click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replications", type=click.IntRange(1, 10_000), default=5, show_default=True)
+@_sets
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
+@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), help="Write results as CSV.")
+@click.option("--report", type=click.Path(file_okay=False, path_type=Path), help="Write an HTML report here.")
+@_workers
+def simulate_run(scenario: Path, replications: int, sets: tuple[str, ...], as_json: bool, csv_out: Path | None,
+                 report: Path | None, workers: int | None) -> None:
+    """Run SCENARIO (TOML) with replications; a --set with several values sweeps them."""
+    from simulation.experiments import default_workers, sweep
+    from simulation.report import text_table, to_json, write_csv, write_html
+    from simulation.scenario import load_scenario
+
+    grid = _grid(sets)
+    base = load_scenario(scenario, {k: v[0] for k, v in grid.items()})
+    total = replications * math.prod(len(values) for values in grid.values())
+    with _progress(total, "simulating") as bar:
+        points = sweep(scenario, grid, replications, workers or default_workers(), bar)
+    if as_json:
+        click.echo(to_json(points))
+    else:
+        click.echo(text_table(points))
+    if csv_out:
+        write_csv(points, csv_out)
+    if report:
+        click.echo(f"report: {write_html(points, report, base.name, base.pacing.abandon_cap)}")
+
+
+@simulate_group.command("plan")
+@click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--cap", type=float, default=0.03, show_default=True, help="Abandonment cap (UK definition).")
+@click.option("--goal", type=float, default=1.0, show_default=True, help="Share of the list to reach.")
+@click.option("--metric", type=click.Choice(["penetration", "finished"]), default="penetration", show_default=True,
+              help="penetration: dialled once; finished: at a final outcome.")
+@click.option("--replications", type=click.IntRange(2, 1000), default=3, show_default=True)
+@_sets
+@_workers
+def simulate_plan(scenario: Path, cap: float, goal: float, metric: str, replications: int, sets: tuple[str, ...],
+                  workers: int | None) -> None:
+    """Fewest agents that get through the list by the scenario's last day without breaking the cap."""
+    from simulation.experiments import default_workers, plan_agents
+
+    overrides = {k: v[0] for k, v in _grid(sets).items()}
+    plan = plan_agents(scenario, cap, goal, metric, replications, overrides, workers or default_workers())
+    for agents, figures in sorted(plan.tried.items()):
+        click.echo(f"{agents:>5} agents: {metric} {figures[metric].mean:.1%}, "
+                   f"abandonment (UK) {figures['abandon_rate_uk'].mean:.2%} "
+                   f"(95% up to {figures['abandon_rate_uk'].high:.2%}), occupancy {figures['occupancy'].mean:.1%}")
+    if plan.agents is None:
+        click.echo(f"no team up to the search limit reaches {goal:.0%} {metric} within a {cap:.1%} cap")
+        sys.exit(1)
+    click.echo(f"plan: {plan.agents} agents reach {goal:.0%} {metric} with abandonment under {cap:.1%}")
+
+
+@simulate_group.command("calibrate")
+@click.option("--campaign", required=True, help="Campaign whose attempt ledger to fit.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Scenario TOML to write.")
+@click.option("--timezone", help="Clock for the hourly rates (default: the leads' most common zone).")
+@click.option("--success-code", default="accepted", show_default=True, help="Disposition that counts as success.")
+@_database_url
+def simulate_calibrate(campaign: str, out: Path, timezone: str | None, success_code: str,
+                       database_url: str | None) -> None:
+    """Fit answer rates by hour and segment, ring/talk/wrap times and the outcome mix; write a scenario."""
+    import tomli_w
+
+    from lists.campaigns import get_campaign
+    from simulation.calibrate import calibrate
+    from simulation.scenario import parse_scenario
+
+    with _session(database_url) as s:
+        try:
+            fitted = calibrate(s, get_campaign(s, campaign), timezone, success_code)
+        except ValueError as exc:
+            raise InvalidInput("campaign", str(exc)) from None
+    parse_scenario(fitted, str(out))
+    out.write_text(f"# Fitted from the attempt ledger of campaign {campaign!r}. Set agents and the day before use.\n"
+                   + tomli_w.dumps(fitted), encoding="utf-8")
+    segments = fitted["list"]["segments"]
+    click.echo(f"wrote {out}: {len(segments)} segment(s), conversion {fitted['outcomes']['conversion']:.1%}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@ import pytest
 
 MODULES = ["pacing.erlang", "pacing.staffing", "pacing.errors", "pacing._special", "dialer.errors",
            "simulation.plots", "lists.rules", "lists.selection", "lists.importer", "lists.campaigns",
-           "lists.store", "lists.dnc", "lists.numbers", "lists.reports", "lists.models"]
+           "lists.store", "lists.dnc", "lists.numbers", "lists.reports", "lists.models", "pacing.controllers",
+           "simulation.distributions", "simulation.scenario", "simulation.floor", "simulation.leads",
+           "simulation.model", "simulation.results", "simulation.experiments", "simulation.report",
+           "simulation.calibrate", "simulation.validation"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,0 +1,247 @@
+"""Fit a scenario from a store's attempt ledger, and write a simulated run into a store.
+
+Why censoring matters: a no-answer after 25 s of ringing does not say the
+person would never have answered; it says their answer time, if any, is
+over 25 s. Ring times are therefore fitted by maximum likelihood with the
+no-answers as right-censored observations of a mixture: a lead answers live
+with probability p_live (by hour), by machine with p_machine, or never; the
+time to answer is lognormal. Busy and invalid are counted directly.
+
+The ledger cannot see AMD false positives (a person the detector hung up
+on looks like a machine), so a fitted live rate under AMD is low by the
+false-positive share; the fitted scenario keeps the AMD settings it is given.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from scipy import optimize, special, stats
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from lists.campaigns import create_campaign
+from lists.models import Attempt, Campaign, Lead, to_db
+from simulation.results import RunResult
+from simulation.scenario import Scenario
+
+__all__ = ["SegmentFit", "fit_segment", "calibrate", "store_run"]
+
+_LIVE = ("human", "abandoned")
+
+
+@dataclass
+class _Observations:
+    """One segment's attempts, split the way the likelihood needs them."""
+
+    hours: list[int] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # live, machine, no_answer, busy, invalid
+    times: list[float] = field(default_factory=list)  # ring seconds (answer time, or the censoring time)
+
+
+@dataclass(frozen=True)
+class SegmentFit:
+    """Per-hour rates (hour → fraction) and lognormal ring times (mean, sd in seconds)."""
+
+    attempts: int
+    live: dict[int, float]
+    machine: dict[int, float]
+    busy: dict[int, float]
+    invalid: dict[int, float]
+    ring_live: tuple[float, float]
+    ring_machine: tuple[float, float]
+    timeout_s: float
+
+
+def _lognormal_moments(mu: float, sigma: float) -> tuple[float, float]:
+    mean = math.exp(mu + sigma**2 / 2)
+    return mean, mean * math.sqrt(math.expm1(sigma**2))
+
+
+def fit_segment(obs: _Observations) -> SegmentFit:
+    """Maximum likelihood over hourly (live, machine, never) shares and two lognormal ring-time laws."""
+    hours = np.array(obs.hours)
+    kinds = np.array(obs.kinds)
+    t = np.maximum(np.array(obs.times), 1e-3)
+    present = sorted(set(obs.hours))
+    index = np.searchsorted(present, hours)
+    counts = {k: np.bincount(index[kinds == k], minlength=len(present)) for k in ("busy", "invalid")}
+    total = np.bincount(index, minlength=len(present))
+    rest = 1.0 - (counts["busy"] + counts["invalid"]) / total  # share neither busy nor invalid, per hour
+    live, machine, na = kinds == "live", kinds == "machine", kinds == "no_answer"
+    logt = np.log(t)
+
+    def unpack(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float, float, float]:
+        logits = np.stack([x[: len(present)], x[len(present): 2 * len(present)], np.zeros(len(present))])
+        shares = special.softmax(logits, axis=0) * rest
+        return shares[0], shares[1], x[-4], math.exp(x[-3]), x[-2], math.exp(x[-1])
+
+    def nll(x: np.ndarray) -> float:
+        p_l, p_m, mu_l, s_l, mu_m, s_m = unpack(x)
+        ll = np.sum(np.log(p_l[index[live]]) + stats.norm.logpdf(logt[live], mu_l, s_l) - logt[live])
+        ll += np.sum(np.log(p_m[index[machine]]) + stats.norm.logpdf(logt[machine], mu_m, s_m) - logt[machine])
+        f_l, f_m = stats.norm.cdf(logt[na], mu_l, s_l), stats.norm.cdf(logt[na], mu_m, s_m)
+        h = index[na]
+        ll += np.sum(np.log(np.maximum(rest[h] - p_l[h] * f_l - p_m[h] * f_m, 1e-300)))
+        return -float(ll)
+
+    start = np.concatenate([np.zeros(2 * len(present)), _start(logt[live]), _start(logt[machine])])
+    best = optimize.minimize(nll, start, method="L-BFGS-B").x
+    p_l, p_m, mu_l, s_l, mu_m, s_m = unpack(best)
+    per_hour = dict(zip(present, range(len(present)), strict=True))
+    return SegmentFit(
+        attempts=len(kinds),
+        live={h: float(p_l[i]) for h, i in per_hour.items()}, machine={h: float(p_m[i]) for h, i in per_hour.items()},
+        busy={h: float(counts["busy"][i] / total[i]) for h, i in per_hour.items()},
+        invalid={h: float(counts["invalid"][i] / total[i]) for h, i in per_hour.items()},
+        ring_live=_lognormal_moments(mu_l, s_l), ring_machine=_lognormal_moments(mu_m, s_m),
+        timeout_s=float(np.median(t[na])) if na.any() else 25.0)
+
+
+def _start(logs: np.ndarray) -> np.ndarray:
+    if len(logs) < 2:
+        return np.array([math.log(12.0), math.log(0.5)])
+    return np.array([float(np.mean(logs)), math.log(max(float(np.std(logs)), 0.05))])
+
+
+# ---- from the ledger ------------------------------------------------------------------------------------------
+
+def _ring_kind(attempt: Attempt) -> str:
+    if attempt.outcome in _LIVE:
+        return "live"
+    return attempt.outcome if attempt.outcome in ("machine", "busy", "invalid") else "no_answer"
+
+
+def _observations(session: Session, campaign: Campaign, zone: ZoneInfo) -> dict[str, _Observations]:
+    out: dict[str, _Observations] = defaultdict(_Observations)
+    rows = session.execute(select(Attempt, Lead.fields).join(Lead, Lead.id == Attempt.lead_id)
+                           .where(Attempt.campaign_id == campaign.id))
+    for attempt, fields in rows:
+        obs = out[(fields or {}).get("segment", "all")]
+        dialled = attempt.dialled_at.replace(tzinfo=UTC)
+        end = attempt.answered_at or attempt.hangup_at or attempt.dialled_at
+        obs.hours.append(dialled.astimezone(zone).hour)
+        obs.kinds.append(_ring_kind(attempt))
+        obs.times.append((end - attempt.dialled_at).total_seconds())
+    return out
+
+
+def _lognormal_fit(values: list[float], fallback: float) -> dict[str, Any]:
+    if len(values) < 2:
+        return {"dist": "exponential", "mean": fallback}
+    logs = np.log(np.maximum(values, 1e-3))
+    mean, sd = _lognormal_moments(float(np.mean(logs)), float(np.std(logs, ddof=1)))
+    return {"dist": "lognormal", "mean": round(mean, 3), "sd": round(sd, 3)}
+
+
+def _talk(session: Session, campaign: Campaign, success_code: str) -> tuple[dict[str, Any], Counter[str], int]:
+    talk: dict[str, list[float]] = defaultdict(list)
+    wraps: list[float] = []
+    reasons: Counter[str] = Counter()
+    for a in session.scalars(select(Attempt).where(Attempt.campaign_id == campaign.id,
+                                                   Attempt.connected_at.is_not(None), Attempt.outcome == "human")):
+        talk["success" if a.disposition == success_code else "refusal"].append(
+            (a.hangup_at - a.connected_at).total_seconds())
+        wraps += [float(a.data["wrap_s"])] if "wrap_s" in (a.data or {}) else []
+        if a.refusal_reason is not None:
+            reasons[a.refusal_reason] += 1
+    wrap = ({"dist": "gamma", "mean": round(float(np.mean(wraps)), 3), "sd": round(max(float(np.std(wraps)), 1e-3), 3)}
+            if len(wraps) > 1 else {"dist": "fixed", "value": 0.0})
+    return ({"success": _lognormal_fit(talk["success"], 300.0), "refusal": _lognormal_fit(talk["refusal"], 90.0),
+             "wrap": wrap}, reasons, len(talk["success"]))
+
+
+def _segment_table(name: str, share: float, fit: SegmentFit) -> dict[str, Any]:
+    def rates(values: dict[int, float]) -> dict[str, float]:
+        return {str(h): round(v, 5) for h, v in sorted(values.items())}
+
+    return {"name": name, "share": round(share, 6), "live": rates(fit.live), "machine": rates(fit.machine),
+            "busy": rates(fit.busy), "invalid": rates(fit.invalid),
+            "ring_live": {"dist": "lognormal", "mean": round(fit.ring_live[0], 3), "sd": round(fit.ring_live[1], 3)},
+            "ring_machine": {"dist": "lognormal", "mean": round(fit.ring_machine[0], 3),
+                             "sd": round(fit.ring_machine[1], 3)},
+            "no_answer_timeout_s": round(min(max(fit.timeout_s, 15.0), 120.0), 1)}
+
+
+def calibrate(session: Session, campaign: Campaign, timezone: str | None = None,
+              success_code: str = "accepted") -> dict[str, Any]:
+    """A scenario (as TOML-ready data) fitted to the campaign's ledger: rates by hour, ring, talk, outcome mix."""
+    zone = ZoneInfo(timezone or _main_zone(session, campaign))
+    observations = _observations(session, campaign, zone)
+    if not observations:
+        raise ValueError(f"campaign {campaign.name!r} has no attempts to calibrate from")
+    leads = Counter(s for s in (f.get("segment", "all") for f in session.scalars(
+        select(Lead.fields).where(Lead.campaign_id == campaign.id))))
+    talk, reasons, successes = _talk(session, campaign, success_code)
+    connected = successes + sum(reasons.values())
+    segments = [_segment_table(name, leads[name] / sum(leads.values()), fit_segment(obs))
+                for name, obs in sorted(observations.items())]
+    total_share = sum(s["share"] for s in segments)
+    for segment in segments:
+        segment["share"] = segment["share"] / total_share
+    return {
+        "name": f"calibrated from {campaign.name}", "seed": 1,
+        "day": {"timezone": zone.key, "start": "09:00", "end": "17:00"},
+        "agents": {"count": 10}, "list": {"size": sum(leads.values()), "segments": segments}, "talk": talk,
+        "outcomes": {"success_code": success_code, "conversion": round(successes / connected, 5) if connected else 0.0,
+                     "refusal_reasons": _shares(reasons)},
+        "pacing": {"policy": campaign.dial_mode if campaign.dial_mode in ("preview", "progressive", "power")
+                   else "progressive", "abandon_cap": campaign.abandon_cap},
+        "rules": {"profile": campaign.rules_profile, "max_attempts": campaign.max_attempts, "zones": [zone.key]},
+    }
+
+
+def _shares(counts: Counter[str]) -> dict[str, float]:
+    total = sum(counts.values())
+    if not total:
+        return {"no_need": 1.0}
+    shares = {k: round(v / total, 6) for k, v in sorted(counts.items())}
+    last = next(reversed(shares))
+    shares[last] = round(1.0 - sum(v for k, v in shares.items() if k != last), 6)
+    return shares
+
+
+def _main_zone(session: Session, campaign: Campaign) -> str:
+    zones = Counter(z.split(",")[0] for z in session.scalars(select(Lead.zones).where(Lead.campaign_id == campaign.id))
+                    if z)
+    return zones.most_common(1)[0][0] if zones else "UTC"
+
+
+# ---- into the ledger -------------------------------------------------------------------------------------------
+
+_OUTCOME = {"live": "human", "abandoned": "abandoned"}
+
+
+def store_run(session: Session, scenario: Scenario, result: RunResult, name: str) -> Campaign:
+    """Write a recorded run (``simulate(..., record=True)``) into the store as campaign ``name``."""
+    campaign = create_campaign(session, name, "loan-offer", rules_profile=scenario.rules.profile,
+                               max_attempts=scenario.rules.max_attempts)
+    origin = datetime.combine(scenario.date, time(0), tzinfo=ZoneInfo(scenario.timezone)).astimezone(UTC)
+    leads = sorted({(row["lead"], row["segment"]) for row in result.attempts})
+    zones = scenario.rules.zones
+    session.execute(insert(Lead.__table__), [
+        {"campaign_id": campaign.id, "phone_e164": f"+1555{index:07d}", "zones": zones[index % len(zones)],
+         "fields": {"segment": segment}, "status": "done", "attempts": 0, "priority": 0,
+         "next_at": to_db(origin)} for index, segment in leads])
+    ids = dict(session.execute(select(Lead.phone_e164, Lead.id).where(Lead.campaign_id == campaign.id)).all())
+
+    def at(seconds: float | None) -> datetime | None:
+        return None if seconds is None else to_db(origin + timedelta(seconds=seconds))
+
+    session.execute(insert(Attempt.__table__), [
+        {"lead_id": ids[f"+1555{row['lead']:07d}"], "campaign_id": campaign.id, "dialled_at": at(row["dialled_s"]),
+         "answered_at": at(row.get("answered_s")), "amd_result": row.get("amd_result"),
+         "amd_end_at": at(row.get("amd_end_s")), "connected_at": at(row.get("connected_s")),
+         "abandoned": bool(row.get("abandoned")), "hangup_at": at(row.get("hangup_s")),
+         "outcome": _OUTCOME.get(row["outcome"], row["outcome"]), "disposition": row.get("disposition"),
+         "refusal_reason": row.get("refusal_reason"), "agent": row.get("agent"), "message_played": None,
+         "caller_id": None, "data": {"wrap_s": row["wrap_s"]} if "wrap_s" in row else {}}
+        for row in result.attempts])
+    session.commit()
+    return campaign

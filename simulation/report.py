@@ -1,0 +1,113 @@
+"""The analyst's report for a run or a sweep: a table, JSON and CSV, and an HTML page with PNG plots."""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from simulation.experiments import SweepPoint
+from simulation.plots import plot_bars, plot_frontier, plot_series
+
+__all__ = ["HEADLINE", "rows_of", "text_table", "to_json", "write_json", "write_csv", "write_html"]
+
+HEADLINE = ("occupancy", "abandon_rate_us", "abandon_rate_uk", "worst_day_abandon_rate_uk", "contacts_per_agent_hour",
+            "sales_per_agent_hour", "penetration", "dials")
+_SHORT = {"occupancy": "occupancy", "abandon_rate_us": "abandoned US", "abandon_rate_uk": "abandoned UK",
+          "worst_day_abandon_rate_uk": "worst day UK", "contacts_per_agent_hour": "contacts/agent-h",
+          "sales_per_agent_hour": "sales/agent-h", "penetration": "penetration", "dials": "dials"}
+
+
+def _label(point: SweepPoint) -> str:
+    return ", ".join(f"{k}={v}" for k, v in point.settings.items()) or "scenario"
+
+
+def rows_of(points: Sequence[SweepPoint]) -> list[dict[str, Any]]:
+    """One flat row per setting: the settings, then mean and 95% bounds of every figure."""
+    rows = []
+    for point in points:
+        row: dict[str, Any] = dict(point.settings)
+        for key, est in point.summary.items():
+            row[key], row[f"{key}_ci95_low"], row[f"{key}_ci95_high"] = est.mean, est.low, est.high
+        row["replications"] = len(point.results)
+        rows.append(row)
+    return rows
+
+
+def text_table(points: Sequence[SweepPoint]) -> str:
+    def cell(est: Any, key: str) -> str:
+        if key == "dials":
+            return f"{est.mean:,.0f}"
+        if "per_agent_hour" in key:
+            return f"{est.mean:.2f} ±{(est.high - est.low) / 2:.2f}"
+        return f"{est.mean:.2%} ±{(est.high - est.low) / 2:.2%}"
+
+    lines = ["setting".ljust(30) + "".join(_SHORT[k].rjust(17) for k in HEADLINE),
+             "(mean ± half the 95% interval)"]
+    for point in points:
+        summary = point.summary
+        lines.append(_label(point)[:30].ljust(30) + "".join(cell(summary[k], k).rjust(17) for k in HEADLINE))
+    return "\n".join(lines)
+
+
+def to_json(points: Sequence[SweepPoint]) -> str:
+    """Settings, replication count and every figure's mean and 95% bounds, per setting."""
+    return json.dumps([{"settings": p.settings, "replications": len(p.results),
+                        "figures": {k: v.as_dict() for k, v in p.summary.items()}} for p in points],
+                      indent=2, default=str)
+
+
+def write_json(points: Sequence[SweepPoint], path: Path) -> None:
+    path.write_text(to_json(points), encoding="utf-8")
+
+
+def write_csv(points: Sequence[SweepPoint], path: Path) -> None:
+    rows = rows_of(points)
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_html(points: Sequence[SweepPoint], directory: Path, title: str, cap: float) -> Path:
+    """index.html with the table and three plots: frontier, the first setting's day, its refusal reasons."""
+    directory.mkdir(parents=True, exist_ok=True)
+    summaries = [p.summary for p in points]
+    plot_frontier([_label(p) for p in points],
+                  [(s["occupancy"].mean, s["occupancy"].low, s["occupancy"].high) for s in summaries],
+                  [(s["abandon_rate_uk"].mean, s["abandon_rate_uk"].low, s["abandon_rate_uk"].high)
+                   for s in summaries], cap, directory / "frontier.png")
+    first = points[0].results[0]
+    plot_series(first.series.rows() if first.series else [], f"{_label(points[0])}, replication 0",
+                directory / "series.png")
+    reasons = sorted(((k.removeprefix("refusal_"), v.mean) for k, v in summaries[0].items()
+                      if k.startswith("refusal_")), key=lambda kv: -kv[1])
+    plot_bars(f"Refusals by reason ({_label(points[0])})", [k for k, _ in reasons], [v for _, v in reasons],
+              directory / "refusals.png", xlabel="refusals per day (mean)")
+    write_csv(points, directory / "results.csv")
+    write_json(points, directory / "results.json")
+    page = directory / "index.html"
+    page.write_text(_page(title, points), encoding="utf-8")
+    return page
+
+
+def _page(title: str, points: Sequence[SweepPoint]) -> str:
+    head = "".join(f"<th>{html.escape(k)}</th>" for k in ("setting", *HEADLINE))
+    body = "".join("<tr><td>" + html.escape(_label(p)) + "</td>" + "".join(
+        f"<td>{p.summary[k].mean:.4g} [{p.summary[k].low:.4g}, {p.summary[k].high:.4g}]</td>" for k in HEADLINE)
+        + "</tr>" for p in points)
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:4px 8px;border-bottom:1px solid #ddd;
+font-size:13px}}</style></head><body><h1>{html.escape(title)}</h1>
+<p>Means over replications with 95% confidence intervals. Abandonment: US = live answers not connected within the
+connect limit; UK adds AMD false positives. Occupancy: talk and wrap-up over logged-in time.</p>
+<table><tr>{head}</tr>{body}</table>
+<h2>Occupancy against abandonment</h2><img src="frontier.png" alt="frontier">
+<h2>The day, per 15 minutes</h2><img src="series.png" alt="series">
+<h2>Refusal reasons</h2><img src="refusals.png" alt="refusals">
+<p>Data: <a href="results.csv">results.csv</a>, <a href="results.json">results.json</a>.</p></body></html>
+"""

@@ -1,0 +1,71 @@
+"""Round trip: simulate → write the attempts to a store → calibrate; the fit recovers what went in."""
+
+import tomllib
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from benchmarks.scenarios import day_of
+from cli import main
+from simulation.calibrate import calibrate, store_run
+from simulation.model import simulate
+from simulation.scenario import parse_scenario
+
+BANDS = {(9, 10, 11): 0.2, (12, 13, 14): 0.3, (15, 16): 0.4}
+
+
+@pytest.fixture(scope="module")
+def recorded():
+    data = day_of(40, hours=8.0)
+    data["list"]["segments"][0]["live"] = {"9": 0.2, "12": 0.3, "15": 0.4}
+    scenario = parse_scenario(data)
+    return scenario, simulate(scenario, record=True)
+
+
+def _band_rate(segment: dict, key: str, hours: tuple[int, ...], attempts: dict[int, int]) -> float:
+    weights = np.array([attempts[h] for h in hours], dtype=float)
+    return float(np.average([segment[key][str(h)] for h in hours], weights=weights))
+
+
+def test_fitted_answer_rates_ring_and_talk_times_come_back_within_5_percent(store, recorded):
+    scenario, result = recorded
+    attempts = {h: sum(1 for r in result.attempts if int(r["dialled_s"] // 3600) == h) for h in range(24)}
+    with store() as s:
+        fitted = calibrate(s, store_run(s, scenario, result, "Round trip"))
+    segment = fitted["list"]["segments"][0]
+    for hours, live in BANDS.items():
+        assert _band_rate(segment, "live", hours, attempts) == pytest.approx(live, rel=0.05)
+    every_hour = tuple(h for h in range(24) if attempts[h])
+    assert _band_rate(segment, "machine", every_hour, attempts) == pytest.approx(0.15, rel=0.05)  # flat all day
+    assert segment["ring_live"]["mean"] == pytest.approx(10.0, rel=0.05)  # censored at 25 s, so not a plain mean
+    assert segment["ring_machine"]["mean"] == pytest.approx(14.0, rel=0.05)
+    assert fitted["talk"]["refusal"]["mean"] == pytest.approx(90.0, rel=0.05)
+    assert fitted["talk"]["success"]["mean"] == pytest.approx(135.0, rel=0.05)
+    assert fitted["outcomes"]["conversion"] == pytest.approx(0.1, rel=0.1)
+    parse_scenario(fitted)  # the fit is itself a valid scenario
+
+
+def test_ignoring_censoring_would_be_biased(recorded):
+    """The check above can fail: the plain mean of the observed live ring times is visibly off."""
+    _, result = recorded
+    observed = [r["answered_s"] - r["dialled_s"] for r in result.attempts if r["outcome"] in ("live", "abandoned")]
+    assert abs(np.mean(observed) - 10.0) / 10.0 > 0.02
+
+
+def test_calibrate_command_writes_a_runnable_scenario(store_url, recorded, tmp_path):
+    from lists.store import open_store
+
+    scenario, result = recorded
+    factory = open_store(store_url)
+    with factory() as s:
+        store_run(s, scenario, result, "Ledger")
+    factory.kw["bind"].dispose()
+    out = tmp_path / "fitted.toml"
+    run = CliRunner().invoke(main, ["simulate", "calibrate", "--campaign", "Ledger", "--out", str(out),
+                                    "--database-url", store_url])
+    assert run.exit_code == 0, run.output
+    assert tomllib.loads(out.read_text())["list"]["size"] == len({r["lead"] for r in result.attempts})
+    again = CliRunner().invoke(main, ["simulate", str(out), "--replications", "1", "--set", "list.size=500",
+                                      "--workers", "1"])
+    assert again.exit_code == 0, again.output
