@@ -15,6 +15,7 @@ Static policies, from safest to most aggressive:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -117,7 +118,7 @@ class Power(_Static):
                         {"idle": snapshot.agents_idle, "in_flight": snapshot.in_flight, "ratio": self.ratio})
 
 
-POLICIES = {"preview": Preview, "progressive": Progressive, "power": Power}
+POLICIES: dict[str, Callable[..., Controller]] = {"preview": Preview, "progressive": Progressive, "power": Power}
 
 
 def make_controller(policy: str, **params: float) -> Controller:
@@ -125,6 +126,6 @@ def make_controller(policy: str, **params: float) -> Controller:
     if policy not in POLICIES:
         raise InvalidInput("policy", f"must be one of {', '.join(POLICIES)}")
     try:
-        return POLICIES[policy](**params)  # type: ignore[no-any-return]
+        return POLICIES[policy](**params)
     except TypeError:
         raise InvalidInput("policy", f"{policy} takes no parameters {', '.join(params)}") from None

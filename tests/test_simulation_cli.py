@@ -1,0 +1,60 @@
+"""dialer simulate: tables, JSON, sweeps, the HTML report, planning, and errors, through the real command."""
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from cli import main
+from simulation.experiments import estimate, plan_agents
+
+SURVEY = Path(__file__).resolve().parents[1] / "examples" / "scenarios" / "survey.toml"
+QUICK = ["--set", "list.size=800", "--set", "day.end=12:00", "--workers", "1"]
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_json_has_means_and_intervals_per_sweep_point():
+    result = run("simulate", str(SURVEY), "--replications", "3", "--json", "--set", "agents=2,4", *QUICK)
+    assert result.exit_code == 0, result.output
+    points = json.loads(result.output)
+    assert [p["settings"]["agents"] for p in points] == [2, 4]
+    occupancy = points[0]["figures"]["occupancy"]
+    assert occupancy["ci95_low"] <= occupancy["mean"] <= occupancy["ci95_high"] and occupancy["n"] == 3
+    assert points[1]["figures"]["dials"]["mean"] > points[0]["figures"]["dials"]["mean"]
+
+
+def test_report_writes_html_plots_and_data(tmp_path):
+    result = run("simulate", str(SURVEY), "--replications", "2", "--report", str(tmp_path / "rep"),
+                 "--set", "policy=progressive,power", *QUICK)
+    assert result.exit_code == 0, result.output
+    assert "policy=power" in result.output and "abandoned UK" in result.output
+    for name in ("frontier.png", "series.png", "refusals.png"):
+        assert (tmp_path / "rep" / name).read_bytes()[:4] == b"\x89PNG"
+    page = (tmp_path / "rep" / "index.html").read_text()
+    assert "frontier.png" in page and "policy=power" in page
+    assert (tmp_path / "rep" / "results.csv").read_text().startswith("policy,")
+
+
+def test_bad_override_and_bad_file_are_one_line_errors(tmp_path):
+    unknown = run("simulate", str(SURVEY), "--set", "pacing.speed=3", *QUICK)
+    assert unknown.exit_code == 2 and "pacing.speed: unknown key" in unknown.output
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[day\n", encoding="utf-8")
+    assert run("simulate", str(broken)).exit_code == 2
+
+
+def test_estimate_interval_is_student_t():
+    est = estimate([1.0, 2.0, 3.0])
+    assert est.mean == 2.0 and est.high - est.mean == est.mean - est.low
+    assert round(est.high - est.mean, 4) == round(4.302653 * 1.0 / 3 ** 0.5, 4)
+
+
+def test_plan_finds_the_smallest_team_that_meets_the_goal():
+    overrides = {"list.size": 600, "day.end": "12:00"}
+    plan = plan_agents(SURVEY, cap=0.03, goal=0.3, replications=2, overrides=overrides)
+    assert plan.agents is not None
+    assert plan.tried[plan.agents]["penetration"].mean >= 0.3
+    assert plan.tried[plan.agents - 1]["penetration"].mean < 0.3
