@@ -9,7 +9,8 @@ time to answer is lognormal. Busy and invalid are counted directly.
 
 The ledger cannot see AMD false positives (a person the detector hung up
 on looks like a machine), so a fitted live rate under AMD is low by the
-false-positive share; the fitted scenario keeps the AMD settings it is given.
+false-positive share, and the fitted scenario sets the false-positive rate
+to 0: enter the rate from your own AMD tests.
 """
 
 from __future__ import annotations
@@ -157,6 +158,21 @@ def _talk(session: Session, campaign: Campaign, success_code: str) -> tuple[dict
              "wrap": wrap}, reasons, len(talk["success"]))
 
 
+def _amd(session: Session, campaign: Campaign) -> dict[str, Any]:
+    """AMD on if the ledger has AMD results: its mean delay, and machines it let through to agents."""
+    rows = session.execute(select(Attempt.answered_at, Attempt.amd_end_at, Attempt.amd_result, Attempt.outcome,
+                                  Attempt.connected_at).where(Attempt.campaign_id == campaign.id,
+                                                              Attempt.amd_result.is_not(None))).all()
+    if not rows:
+        return {"enabled": False}
+    delays = [(end - answered).total_seconds() for answered, end, *_ in rows if answered and end]
+    machines = [r for r in rows if r.outcome == "machine"]
+    through = sum(1 for r in machines if r.amd_result == "human" and r.connected_at is not None)
+    return {"enabled": True, "delay_s": round(float(np.mean(delays)), 3) if delays else 2.5,
+            "false_negative": round(through / len(machines), 5) if machines else 0.0,
+            "false_positive": 0.0}
+
+
 def _segment_table(name: str, share: float, fit: SegmentFit) -> dict[str, Any]:
     def rates(values: dict[int, float]) -> dict[str, float]:
         return {str(h): round(v, 5) for h, v in sorted(values.items())}
@@ -189,6 +205,7 @@ def calibrate(session: Session, campaign: Campaign, timezone: str | None = None,
         "name": f"calibrated from {campaign.name}", "seed": 1,
         "day": {"timezone": zone.key, "start": "09:00", "end": "17:00"},
         "agents": {"count": 10}, "list": {"size": sum(leads.values()), "segments": segments}, "talk": talk,
+        "amd": _amd(session, campaign),
         "outcomes": {"success_code": success_code, "conversion": round(successes / connected, 5) if connected else 0.0,
                      "refusal_reasons": _shares(reasons)},
         "pacing": {"policy": campaign.dial_mode if campaign.dial_mode in ("preview", "progressive", "power")

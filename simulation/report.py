@@ -11,8 +11,9 @@ from typing import Any
 
 from simulation.experiments import SweepPoint
 from simulation.plots import plot_bars, plot_frontier, plot_series
+from simulation.results import mean_series
 
-__all__ = ["HEADLINE", "rows_of", "text_table", "to_json", "write_json", "write_csv", "write_html"]
+__all__ = ["HEADLINE", "rows_of", "text_table", "to_json", "write_json", "write_series", "write_csv", "write_html"]
 
 HEADLINE = ("occupancy", "abandon_rate_us", "abandon_rate_uk", "worst_day_abandon_rate_uk", "contacts_per_agent_hour",
             "sales_per_agent_hour", "penetration", "dials")
@@ -73,6 +74,19 @@ def write_csv(points: Sequence[SweepPoint], path: Path) -> None:
         writer.writerows(rows)
 
 
+def write_series(points: Sequence[SweepPoint], path: Path) -> None:
+    """The per-15-minute series of every setting, averaged over its replications."""
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = None
+        for point in points:
+            for row in mean_series(point.results):
+                full = {"setting": _label(point), **row}
+                writer = writer or csv.DictWriter(out, fieldnames=list(full))
+                if out.tell() == 0:
+                    writer.writeheader()
+                writer.writerow(full)
+
+
 def write_html(points: Sequence[SweepPoint], directory: Path, title: str, cap: float) -> Path:
     """index.html with the table and three plots: frontier, the first setting's day, its refusal reasons."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -81,9 +95,9 @@ def write_html(points: Sequence[SweepPoint], directory: Path, title: str, cap: f
                   [(s["occupancy"].mean, s["occupancy"].low, s["occupancy"].high) for s in summaries],
                   [(s["abandon_rate_uk"].mean, s["abandon_rate_uk"].low, s["abandon_rate_uk"].high)
                    for s in summaries], cap, directory / "frontier.png")
-    first = points[0].results[0]
-    plot_series(first.series.rows() if first.series else [], f"{_label(points[0])}, replication 0",
+    plot_series(mean_series(points[0].results), f"{_label(points[0])}, mean of {len(points[0].results)} runs",
                 directory / "series.png")
+    write_series(points, directory / "series.csv")
     reasons = sorted(((k.removeprefix("refusal_"), v.mean) for k, v in summaries[0].items()
                       if k.startswith("refusal_")), key=lambda kv: -kv[1])
     plot_bars(f"Refusals by reason ({_label(points[0])})", [k for k, _ in reasons], [v for _, v in reasons],
@@ -109,5 +123,6 @@ connect limit; UK adds AMD false positives. Occupancy: talk and wrap-up over log
 <h2>Occupancy against abandonment</h2><img src="frontier.png" alt="frontier">
 <h2>The day, per 15 minutes</h2><img src="series.png" alt="series">
 <h2>Refusal reasons</h2><img src="refusals.png" alt="refusals">
-<p>Data: <a href="results.csv">results.csv</a>, <a href="results.json">results.json</a>.</p></body></html>
+<p>Data: <a href="results.csv">results.csv</a>, <a href="results.json">results.json</a>,
+<a href="series.csv">series.csv</a> (per 15 minutes).</p></body></html>
 """

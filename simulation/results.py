@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BIN_S", "Series", "RunResult"]
+__all__ = ["BIN_S", "Series", "RunResult", "mean_series"]
 
 BIN_S = 900.0  # the time series' interval, seconds
 
@@ -106,3 +106,13 @@ class RunResult:
             **{f"outcome_{k}": float(v) for k, v in sorted(self.outcomes.items())},
             **{f"refusal_{k}": float(v) for k, v in sorted(self.refusals.items())},
         }
+
+
+def mean_series(results: list[RunResult]) -> list[dict[str, float]]:
+    """The per-interval rows averaged over replications (sums averaged, then rates recomputed)."""
+    first = results[0].series
+    assert first is not None
+    mean = Series(first.bins)
+    for name in SERIES_FIELDS:
+        mean.data[name] = np.mean([r.series.data[name] for r in results if r.series is not None], axis=0)
+    return mean.rows()

@@ -19,6 +19,7 @@ BANDS = {(9, 10, 11): 0.2, (12, 13, 14): 0.3, (15, 16): 0.4}
 def recorded():
     data = day_of(40, hours=8.0)
     data["list"]["segments"][0]["live"] = {"9": 0.2, "12": 0.3, "15": 0.4}
+    data["amd"] = {"enabled": True, "delay_s": 2.0, "false_positive": 0.0, "false_negative": 0.2}
     scenario = parse_scenario(data)
     return scenario, simulate(scenario, record=True)
 
@@ -43,6 +44,8 @@ def test_fitted_answer_rates_ring_and_talk_times_come_back_within_5_percent(stor
     assert fitted["talk"]["refusal"]["mean"] == pytest.approx(90.0, rel=0.05)
     assert fitted["talk"]["success"]["mean"] == pytest.approx(135.0, rel=0.05)
     assert fitted["outcomes"]["conversion"] == pytest.approx(0.1, rel=0.1)
+    assert fitted["amd"]["enabled"] and fitted["amd"]["delay_s"] == pytest.approx(2.0)
+    assert fitted["amd"]["false_negative"] == pytest.approx(0.2, abs=0.02)
     parse_scenario(fitted)  # the fit is itself a valid scenario
 
 

@@ -36,6 +36,8 @@ def test_report_writes_html_plots_and_data(tmp_path):
     page = (tmp_path / "rep" / "index.html").read_text()
     assert "frontier.png" in page and "policy=power" in page
     assert (tmp_path / "rep" / "results.csv").read_text().startswith("policy,")
+    series = (tmp_path / "rep" / "series.csv").read_text().splitlines()
+    assert series[0].startswith("setting,start_s,dials") and any("policy=power" in r for r in series[1:])
 
 
 def test_bad_override_and_bad_file_are_one_line_errors(tmp_path):
