@@ -37,6 +37,8 @@ class ScenarioError(DialerError):
 
 @dataclass(frozen=True)
 class Shift:
+    """``count`` agents working from start to end (seconds after local midnight), away during breaks."""
+
     count: int
     start_s: float
     end_s: float
@@ -60,6 +62,9 @@ class Segment:
 
 @dataclass(frozen=True)
 class Amd:
+    """Answering-machine detection: delay in seconds; false_positive is the share of people classed as
+    machines (hung up on: abandoned under UK rules), false_negative the share of machines passed to agents."""
+
     enabled: bool = False
     delay_s: float = 2.5
     false_positive: float = 0.0
@@ -68,6 +73,8 @@ class Amd:
 
 @dataclass(frozen=True)
 class Talk:
+    """Agent time per connected call, seconds: talk by result, then wrap-up; machine_s for a machine let through."""
+
     success: Distribution
     refusal: Distribution
     wrap: Distribution
@@ -76,6 +83,8 @@ class Talk:
 
 @dataclass(frozen=True)
 class Outcomes:
+    """What a connected person decides: conversion is a fraction; refusal reasons are (code, share) summing to 1."""
+
     success_code: str
     conversion: float
     refusal_reasons: tuple[tuple[str, float], ...]
@@ -83,6 +92,9 @@ class Outcomes:
 
 @dataclass(frozen=True)
 class Pacing:
+    """The policy and its parameters; the cap as a fraction of live answers; connect limit, preview time and the
+    dialer's decision tick in seconds (connect limit None: no limit, customers wait until their patience ends)."""
+
     policy: str
     params: dict[str, float] = field(default_factory=dict)
     abandon_cap: float = 0.03
@@ -93,6 +105,8 @@ class Pacing:
 
 @dataclass(frozen=True)
 class Rules:
+    """The ``lists`` jurisdiction profile, attempt cap, retry delays, and the time zones leads are spread over."""
+
     profile: str
     max_attempts: int
     retry: RetryRules
