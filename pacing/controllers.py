@@ -3,10 +3,12 @@
 Why one interface: the daemon (wall clock, real telephony) and the simulator
 (SimPy time) build the same ``Snapshot`` and call the same ``decide``. A
 controller never reads a clock and does no I/O; time arrives in the snapshot.
-``observe`` feeds finished attempts back, for controllers that learn (the
-static ones here ignore it).
+``observe`` feeds each attempt's result back as soon as the dialer knows it,
+and ``observe_handle`` each agent's handle time (talk plus wrap-up, seconds)
+when the agent is free again; static controllers ignore both.
 
-Static policies, from safest to most aggressive:
+Static policies here, from safest to most aggressive (``pacing.predictive`` and
+``pacing.vicidial`` hold the adaptive ones):
 - ``Preview``: one call per idle agent, reserved for that agent (no abandonment possible).
 - ``Progressive``: one line per idle agent; an answered call always finds an agent.
 - ``Power``: ``ratio`` lines per idle agent; abandonment depends on the ratio.
@@ -27,7 +29,8 @@ __all__ = ["Snapshot", "Decision", "AttemptOutcome", "Controller", "Preview", "P
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The floor at one moment. Times are seconds; ``now_s`` counts from any fixed origin."""
+    """The floor at one moment. Times are seconds; ``now_s`` counts from a local midnight (the campaign's day
+    boundaries fall on multiples of 86,400 s); ``seconds_left`` is the dialing time left today."""
 
     now_s: float
     agents_logged_in: int
@@ -35,6 +38,8 @@ class Snapshot:
     busy_elapsed_s: tuple[float, ...] = ()
     ringing_elapsed_s: tuple[float, ...] = ()
     waiting: int = 0
+    seconds_left: float = math.inf
+    agents_on_call: int = 0
 
     @property
     def in_flight(self) -> int:
@@ -53,13 +58,18 @@ class Decision:
 
 @dataclass(frozen=True)
 class AttemptOutcome:
-    """A finished attempt as the controller learns it. ``result``: live, machine, busy, no_answer, invalid."""
+    """A finished attempt as the dialer saw it. ``result``: live, machine, busy, no_answer, invalid.
+
+    ``ring_s`` runs from the dial to the answer (or to the give-up for a no-answer);
+    ``amd_detected`` marks a machine the detector hung up on (it may have been a person).
+    The dialer reports it as soon as it knows: at the connect or the give-up for a live answer."""
 
     dialled_at_s: float
     ring_s: float
     result: str
     abandoned: bool = False
-    handle_s: float | None = None
+    amd_detected: bool = False
+    segment: str = "all"
 
 
 class Controller(Protocol):
@@ -70,12 +80,17 @@ class Controller(Protocol):
 
     def observe(self, outcome: AttemptOutcome) -> None: ...
 
+    def observe_handle(self, at_s: float, handle_s: float) -> None: ...
+
 
 class _Static:
     name = "static"
     reserves_agent = False
 
     def observe(self, outcome: AttemptOutcome) -> None:
+        """Static policies do not learn."""
+
+    def observe_handle(self, at_s: float, handle_s: float) -> None:
         """Static policies do not learn."""
 
 
@@ -118,14 +133,42 @@ class Power(_Static):
                         {"idle": snapshot.agents_idle, "in_flight": snapshot.in_flight, "ratio": self.ratio})
 
 
-POLICIES: dict[str, Callable[..., Controller]] = {"preview": Preview, "progressive": Progressive, "power": Power}
+def _predictive(cap: float = 0.03, fp_rate: float = 0.0, safety: float = 0.8, **limits: float) -> Controller:
+    from pacing.ledger import AbandonmentLedger
+    from pacing.predictive import Predictive
+
+    return Predictive(ledger=AbandonmentLedger(cap=cap, fp_rate=fp_rate, safety=safety), **limits)  # type: ignore[arg-type]
 
 
-def make_controller(policy: str, **params: float) -> Controller:
-    """A fresh controller for ``policy`` with its parameters (``ratio`` for power)."""
+def _vicidial(method: str) -> Callable[..., Controller]:
+    def make(cap: float = 0.03, fp_rate: float = 0.0, **params: float) -> Controller:
+        from pacing.vicidial import Vicidial
+
+        return Vicidial(method=method, cap=cap, **params)  # type: ignore[arg-type]
+
+    return make
+
+
+def _static(kind: Callable[..., Controller]) -> Callable[..., Controller]:
+    def make(cap: float = 0.03, fp_rate: float = 0.0, **params: float) -> Controller:
+        return kind(**params)
+
+    return make
+
+
+POLICIES: dict[str, Callable[..., Controller]] = {
+    "preview": _static(Preview), "progressive": _static(Progressive), "power": _static(Power),
+    "predictive": _predictive, "vicidial-hard": _vicidial("hard"), "vicidial-tapered": _vicidial("tapered"),
+    "vicidial-average": _vicidial("average"),
+}
+
+
+def make_controller(policy: str, cap: float = 0.03, fp_rate: float = 0.0, **params: float) -> Controller:
+    """A fresh controller for ``policy``: ``cap`` (fraction of live answers) and ``fp_rate`` (the tested AMD
+    false-positive share) bind the budgeted ones; ``params`` are the policy's own (``ratio`` for power)."""
     if policy not in POLICIES:
         raise InvalidInput("policy", f"must be one of {', '.join(POLICIES)}")
     try:
-        return POLICIES[policy](**params)
+        return POLICIES[policy](cap=cap, fp_rate=fp_rate, **params)
     except TypeError:
         raise InvalidInput("policy", f"{policy} takes no parameters {', '.join(params)}") from None

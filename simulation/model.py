@@ -29,7 +29,7 @@ from simulation.leads import SimLead, SimList
 from simulation.results import BIN_S, RunResult, Series
 from simulation.scenario import Scenario
 
-__all__ = ["Draws", "Model", "simulate", "STREAMS"]
+__all__ = ["Draws", "Model", "simulate", "controller_for", "STREAMS"]
 
 STREAMS = ("segment", "result", "ring_live", "ring_machine", "amd", "patience", "talk_success", "talk_refusal",
            "wrap", "conversion", "reason")
@@ -69,6 +69,14 @@ class Draws:
         return {name: float(values[lead, attempt]) for name, values in self.arrays.items()}
 
 
+def _as_seen(row: dict[str, Any]) -> AttemptOutcome:
+    """The attempt as the dialer saw it: an AMD false positive looks like a machine, an abandon like a live answer."""
+    ring = (row["answered_s"] if "answered_s" in row else row["hangup_s"]) - row["dialled_s"]
+    result = "live" if row["outcome"] == "abandoned" else row["outcome"]
+    return AttemptOutcome(row["dialled_s"], ring, result, bool(row.get("abandoned")),
+                          row.get("amd_result") == "machine", row["segment"])
+
+
 def _origin(scenario: Scenario) -> datetime:
     """Local midnight of the scenario's first day, in UTC: simulated time 0."""
     return datetime.combine(scenario.date, time(0), tzinfo=ZoneInfo(scenario.timezone)).astimezone(UTC)
@@ -94,6 +102,8 @@ class Model:
         self.ids = count()
         self.day_live = np.zeros(scenario.days)
         self.day_abandoned = np.zeros(scenario.days)
+        self._day_end_s = scenario.end_s
+        self.on_call = 0
         self._wind_down_s = max(seg.no_answer_timeout_s for seg in scenario.segments) + scenario.amd.delay_s
 
     def run(self) -> RunResult:
@@ -138,6 +148,7 @@ class Model:
         for day in range(self.s.days):
             base = day * DAY_S
             yield self.env.timeout(max(0.0, base + self.s.start_s - self.env.now))
+            self._day_end_s = base + self.s.end_s
             while self.env.now < base + self.s.end_s:
                 self._dial()
                 yield self.floor.changed | self.env.timeout(self.s.pacing.tick_s)
@@ -147,7 +158,8 @@ class Model:
         return Snapshot(now_s=now, agents_logged_in=self.floor.logged_in, agents_idle=self.floor.available,
                         busy_elapsed_s=tuple(now - a.busy_since for a in self.floor.busy),
                         ringing_elapsed_s=tuple(now - t for t in self.ringing.values()),
-                        waiting=self.floor.waiting_now)
+                        waiting=self.floor.waiting_now, seconds_left=self._day_end_s - now,
+                        agents_on_call=self.on_call)
 
     def _dial(self) -> None:
         decision = self.controller.decide(self.snapshot())
@@ -224,15 +236,17 @@ class Model:
             row["outcome"], row["abandoned"] = "abandoned", True
             return
         row["connected_s"], row["agent"] = self.env.now, agent.name
+        self._seen(row)
         success = d["conversion"] < self.s.outcomes.conversion
         talk = d["talk_success" if success else "talk_refusal"]
         row["disposition"] = self.s.outcomes.success_code if success else "refused"
         if not success:
             row["refusal_reason"] = self._reason(d["reason"])
-        yield self.env.timeout(talk)
+        yield from self._on_call(talk)
         row["hangup_s"], row["wrap_s"] = self.env.now, d["wrap"]
         yield self.env.timeout(d["wrap"])
         self.floor.release(agent)
+        self.controller.observe_handle(self.env.now, talk + d["wrap"])
 
     def _machine(self, row: dict[str, Any], d: dict[str, float], reserved: Agent | None) -> Generator[Any, Any, None]:
         if (yield from self._amd_says_machine(row, d, human=False)):
@@ -242,8 +256,20 @@ class Model:
         agent = yield from self._connect(reserved, self.s.pacing.connect_limit_s)
         if agent is not None:
             row["connected_s"], row["agent"], row["to_agent"] = self.env.now, agent.name, True
-            yield self.env.timeout(self.s.talk.machine_s)
+            self._seen(row)
+            yield from self._on_call(self.s.talk.machine_s)
             self.floor.release(agent)
+
+    def _on_call(self, seconds: float) -> Generator[Any, Any, None]:
+        self.on_call += 1
+        yield self.env.timeout(seconds)
+        self.on_call -= 1
+
+    def _seen(self, row: dict[str, Any]) -> None:
+        """Tell the controller the attempt's result as soon as the dialer knows it (answer, connect or give-up)."""
+        if not row.get("seen"):
+            row["seen"] = True
+            self.controller.observe(_as_seen(row))
 
     def _reason(self, u: float) -> str:
         total = 0.0
@@ -273,9 +299,7 @@ class Model:
             self._account_contact(row)
         final = outcome == "invalid" or (outcome == "live" and "connected_s" in row)
         self.list.finish(lead, outcome, row["dialled_s"], row["hangup_s"], final)
-        self.controller.observe(AttemptOutcome(row["dialled_s"], row.get("answered_s", row["hangup_s"])
-                                               - row["dialled_s"], "live" if row.get("false_positive") else outcome,
-                                               bool(row.get("abandoned"))))
+        self._seen(row)
         if self.record:
             r.attempts.append(row)
 
@@ -301,8 +325,14 @@ class Model:
         return r
 
 
+def controller_for(scenario: Scenario) -> Controller:
+    """A fresh controller for the scenario's policy, bound by its cap and its tested AMD false-positive rate."""
+    fp_rate = scenario.amd.false_positive if scenario.amd.enabled else 0.0
+    return make_controller(scenario.pacing.policy, scenario.pacing.abandon_cap, fp_rate, **scenario.pacing.params)
+
+
 def simulate(scenario: Scenario, replication: int = 0, record: bool = False,
              controller: Controller | None = None) -> RunResult:
     """Run one replication of ``scenario`` under its own pacing policy (or ``controller``)."""
-    chosen = controller or make_controller(scenario.pacing.policy, **scenario.pacing.params)
+    chosen = controller or controller_for(scenario)
     return Model(scenario, chosen, replication, record).run()

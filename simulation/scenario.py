@@ -326,11 +326,20 @@ def _outcomes(r: _Reader) -> Outcomes:
     return out
 
 
+POLICY_NAMES = ("preview", "progressive", "power", "predictive", "vicidial-hard", "vicidial-tapered",
+                "vicidial-average")
+_POLICY_PARAMS = {"power": ("ratio",), "predictive": ("safety", "max_lines_per_agent", "trunk_limit", "window_s"),
+                  **{f"vicidial-{m}": ("max_level", "intensity", "calls_per_second", "trunk_limit")
+                     for m in ("hard", "tapered", "average")}}
+
+
 def _pacing(r: _Reader) -> Pacing:
     p = r.table("pacing")
-    policy = p.text("policy", choices=("preview", "progressive", "power"))
-    params = {"ratio": p.number("ratio", 1.5, 1.0, 10.0)} if policy == "power" else {}
-    p.used.add("ratio")
+    policy = p.text("policy", choices=POLICY_NAMES)
+    allowed = _POLICY_PARAMS.get(policy, ())
+    params = {key: p.number(key, low=0.0) for key in allowed if key in p.data}
+    if policy == "power":
+        params["ratio"] = p.number("ratio", 1.5, 1.0, 10.0)
     limit = p.get("connect_limit_s", 2.0)
     pacing = Pacing(policy, params, p.number("abandon_cap", 0.03, 0.0, 1.0),
                     None if limit == "none" else p.number("connect_limit_s", 2.0, 0.0, 3600.0),

@@ -1,0 +1,168 @@
+"""Online estimators for predictive pacing: ring outcomes with censoring, and handle times; both forget.
+
+Why survival analysis: a call still ringing after 20 s is less likely to be
+answered than a fresh one, and a no-answer at the 25 s timeout only says the
+answer time was over 25 s. Both facts are kept by a Kaplan–Meier estimate
+with cause-specific hazards (live, machine, other) on a 1 s grid, where
+no-answers are censored observations.
+
+Why forgetting: the answer rate moves through the day (it can double after
+17:00). Every weight decays by half each ``half_life_s`` of the caller's
+clock, so the estimates follow a step change within a few half-lives.
+Prior pseudo-observations keep the first decisions of the day sane.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["RingOutcomes", "HandleTimes", "CAUSES"]
+
+CAUSES = ("live", "machine", "other")  # other: busy, invalid, failed; a no-answer is censored, not a cause
+
+
+@dataclass
+class _Decaying:
+    """Arrays of weights that halve every ``half_life_s``; ``at(t)`` brings them to time t (seconds)."""
+
+    half_life_s: float
+    last_t: float | None = None
+
+    def decay_to(self, t: float, *arrays: np.ndarray) -> None:
+        if self.last_t is not None and t > self.last_t:
+            factor = math.exp(-math.log(2.0) * (t - self.last_t) / self.half_life_s)
+            for array in arrays:
+                array *= factor
+        self.last_t = t if self.last_t is None else max(self.last_t, t)
+
+
+@dataclass
+class RingOutcomes:
+    """What happens to a ringing call, learned from resolved calls. Times in seconds from the dial.
+
+    ``prior_live`` and friends are the shares assumed before any data, worth
+    ``prior_weight`` calls; the prior's answer times are spread evenly over
+    the first ``prior_ring_s`` seconds.
+    """
+
+    max_ring_s: int = 120
+    half_life_s: float = 300.0
+    prior_live: float = 0.2
+    prior_machine: float = 0.15
+    prior_other: float = 0.08
+    prior_weight: float = 20.0
+    prior_ring_s: int = 20
+    events: np.ndarray = field(init=False)
+    censored: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        bins = self.max_ring_s + 1
+        self.events = np.zeros((len(CAUSES), bins))
+        self.censored = np.zeros(bins)
+        self._clock = _Decaying(self.half_life_s)
+        spread = self.prior_weight / self.prior_ring_s
+        for row, share in enumerate((self.prior_live, self.prior_machine, self.prior_other)):
+            self.events[row, 1:self.prior_ring_s + 1] += share * spread
+        no_answer = 1.0 - self.prior_live - self.prior_machine - self.prior_other
+        self.censored[min(25, self.max_ring_s)] += no_answer * self.prior_weight
+        self._cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._open = np.zeros(bins)
+
+    def observe(self, t: float, ring_s: float, cause: str | None) -> None:
+        """A resolved call: answered (``cause``) after ``ring_s``, or no answer (None) censored at ``ring_s``."""
+        self._clock.decay_to(t, self.events, self.censored)
+        k = min(max(int(math.ceil(ring_s)), 1), self.max_ring_s)
+        if cause is None:
+            self.censored[k] += 1.0
+        else:
+            self.events[CAUSES.index(cause), k] += 1.0
+        self._cache = None
+
+    def ringing(self, elapsed_s: np.ndarray) -> None:
+        """Calls still ringing now: censored at their elapsed time, so early resolvers (busy, invalid) do not
+        bias the estimate before the slower answers come in. Replaces the previous call's set."""
+        counts = np.bincount(np.clip(np.asarray(elapsed_s, dtype=int), 0, self.max_ring_s),
+                             minlength=self.max_ring_s + 1).astype(float)
+        if not np.array_equal(counts, self._open):
+            self._open, self._cache = counts, None
+
+    def _curves(self) -> tuple[np.ndarray, np.ndarray]:
+        """(S, cumulative live incidence): S[k] = P(still ringing after k s), F[k] = P(live answer by k s)."""
+        if self._cache is None:
+            deaths = self.events.sum(axis=0)
+            at_risk = np.cumsum((deaths + self.censored + self._open)[::-1])[::-1]
+            hazard = np.divide(deaths, at_risk, out=np.zeros_like(deaths), where=at_risk > 0)
+            survival = np.cumprod(1.0 - hazard)
+            before = np.concatenate(([1.0], survival[:-1]))
+            live_hazard = np.divide(self.events[0], at_risk, out=np.zeros_like(deaths), where=at_risk > 0)
+            self._cache = (survival, np.cumsum(before * live_hazard))
+        return self._cache
+
+    def p_live_within(self, elapsed_s: np.ndarray | float, offset_s: float | np.ndarray,
+                      horizon_s: float | np.ndarray) -> np.ndarray:
+        """P(a call ringing for ``elapsed_s`` is answered live between ``offset_s`` and ``horizon_s`` from now)."""
+        survival, incidence = self._curves()
+        e = np.clip(np.floor(np.asarray(elapsed_s, dtype=float)).astype(int), 0, self.max_ring_s)
+        start = np.clip(e + np.rint(offset_s).astype(int), 0, self.max_ring_s)
+        end = np.clip(e + np.rint(horizon_s).astype(int), 0, self.max_ring_s)
+        alive = np.where(e > 0, survival[np.maximum(e - 1, 0)], 1.0)
+        gained = incidence[end] - np.where(start > 0, incidence[np.maximum(start - 1, 0)], 0.0)
+        return np.divide(gained, alive, out=np.zeros(np.broadcast(gained, alive).shape), where=alive > 1e-12)
+
+    @property
+    def live_rate(self) -> float:
+        """P(a fresh call is answered live at all, within the longest ring observed)."""
+        return float(self._curves()[1][-1])
+
+    def ring_quantile(self, q: float) -> float:
+        """The ``q`` quantile of the ring time of calls answered live, seconds."""
+        incidence = self._curves()[1]
+        if incidence[-1] <= 0:
+            return float(self.prior_ring_s)
+        return float(np.searchsorted(incidence / incidence[-1], q))
+
+
+@dataclass
+class HandleTimes:
+    """Agent handle time (talk plus wrap-up) per connected call, as a forgetting histogram on ``step_s`` bins."""
+
+    max_s: float = 3600.0
+    step_s: float = 5.0
+    half_life_s: float = 1800.0
+    prior_mean_s: float = 180.0
+    prior_weight: float = 10.0
+    counts: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        edges = np.arange(0.0, self.max_s + self.step_s, self.step_s)
+        self.counts = self.prior_weight * np.diff(-np.exp(-edges / self.prior_mean_s))
+        self._clock = _Decaying(self.half_life_s)
+        self._survival: np.ndarray | None = None
+
+    def observe(self, t: float, handle_s: float) -> None:
+        self._clock.decay_to(t, self.counts)
+        self.counts[min(int(handle_s // self.step_s), len(self.counts) - 1)] += 1.0
+        self._survival = None
+
+    def survival(self) -> np.ndarray:
+        """S[k] = P(handle time > k·step_s)."""
+        if self._survival is None:
+            total = self.counts.sum()
+            self._survival = np.concatenate(([1.0], 1.0 - np.cumsum(self.counts) / total))
+        return self._survival
+
+    def p_free_within(self, elapsed_s: np.ndarray, horizon_s: float | np.ndarray) -> np.ndarray:
+        """P(an agent busy for ``elapsed_s`` is free within ``horizon_s``), by the empirical law (not exponential)."""
+        s = self.survival()
+        grid = np.arange(len(s))
+        elapsed, horizon = np.broadcast_arrays(np.asarray(elapsed_s, dtype=float), np.asarray(horizon_s, dtype=float))
+        now = np.interp(elapsed / self.step_s, grid, s)
+        later = np.interp((elapsed + horizon) / self.step_s, grid, s)
+        return np.divide(now - later, now, out=np.ones(now.shape), where=now > 1e-9)
+
+    @property
+    def mean_s(self) -> float:
+        return float(self.survival().sum() * self.step_s)

@@ -1,0 +1,117 @@
+"""The abandonment ledger: what the law counts, per campaign, and the risk the pacer may still take.
+
+Three measures, each a fraction of live answers:
+- US (FTC TSR, FCC): abandoned calls over live answers in the last 30 days, rolling;
+- UK (Ofcom): per calendar day, with the estimated AMD false positives (people
+  the detector hung up on) added to the abandoned calls;
+- the Ofcom adjusted formula as dialers implement it:
+  D′ = D − D·Ag/(Ag+L), rate = D′/(D′+L), Ag = calls agents marked as machines.
+
+Times are seconds since a local midnight (the caller's clock); a day is 86,400 s.
+
+The budget: ``allowed_rate`` is the abandonment rate the pacer may aim for over
+the next window so that, if the window goes as expected, the binding measure
+ends it at ``safety × cap``. When the budget is spent it is 0, and the pacer
+falls back to zero-risk (progressive) dialing until live answers restore it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+__all__ = ["AbandonmentLedger", "ofcom_adjusted_rate", "DAY_S"]
+
+DAY_S = 86400.0
+
+
+def ofcom_adjusted_rate(drops: float, live: float, agent_machines: float) -> float:
+    """D′/(D′+L) with D′ = D − D·Ag/(Ag+L): drops adjusted for the machines agents found among connected calls."""
+    adjusted = drops - (drops * agent_machines / (agent_machines + live) if agent_machines + live else 0.0)
+    return adjusted / (adjusted + live) if adjusted + live else 0.0
+
+
+@dataclass
+class _Day:
+    live: float = 0.0
+    abandoned: float = 0.0
+    amd_machines: float = 0.0
+    agent_machines: float = 0.0
+
+
+@dataclass
+class AbandonmentLedger:
+    """Counts by day; ``fp_rate`` is the tested AMD false-positive share of people (0 without AMD)."""
+
+    cap: float = 0.03
+    fp_rate: float = 0.0
+    safety: float = 0.8
+    days: dict[int, _Day] = field(default_factory=dict)
+    _recent_live: deque[float] = field(default_factory=deque)
+
+    def _day(self, t: float) -> _Day:
+        return self.days.setdefault(int(t // DAY_S), _Day())
+
+    def live(self, t: float, abandoned: bool = False) -> None:
+        day = self._day(t)
+        day.live += 1
+        day.abandoned += abandoned
+        self._recent_live.append(t)
+
+    def amd_machine(self, t: float) -> None:
+        self._day(t).amd_machines += 1
+
+    def agent_machine(self, t: float) -> None:
+        self._day(t).agent_machines += 1
+
+    # -- the measures ----------------------------------------------------------------------------------------
+    def uk_counts(self, t: float) -> tuple[float, float]:
+        """(abandoned including the false-positive estimate, live answers including them) for t's day."""
+        day = self._day(t)
+        fp = self.fp_rate / (1.0 - self.fp_rate) * day.live if self.fp_rate < 1.0 else 0.0
+        return day.abandoned + fp, day.live + fp
+
+    def uk_rate(self, t: float) -> float:
+        abandoned, live = self.uk_counts(t)
+        return abandoned / live if live else 0.0
+
+    def us_counts(self, t: float) -> tuple[float, float]:
+        today = int(t // DAY_S)
+        days = [d for k, d in self.days.items() if today - 30 < k <= today]
+        return sum(d.abandoned for d in days), sum(d.live for d in days)
+
+    def us_rate(self, t: float) -> float:
+        abandoned, live = self.us_counts(t)
+        return abandoned / live if live else 0.0
+
+    def ofcom_rate(self, t: float) -> float:
+        day = self._day(t)
+        return ofcom_adjusted_rate(day.abandoned, day.live - day.abandoned, day.agent_machines)
+
+    # -- the budget ------------------------------------------------------------------------------------------
+    def live_per_s(self, t: float, window_s: float = 900.0) -> float:
+        """Live answers per second over the last ``window_s`` (what the next window may bring)."""
+        while self._recent_live and self._recent_live[0] < t - window_s:
+            self._recent_live.popleft()
+        return len(self._recent_live) / window_s
+
+    def slack(self, t: float) -> float:
+        """Abandoned calls that could happen now, all at once, with every measure still at or under the cap."""
+        return max(0.0, min((self.cap * live - abandoned) / (1.0 - self.cap)
+                            for abandoned, live in (self.uk_counts(t), self.us_counts(t))))
+
+    def allowed_rate(self, t: float, seconds_left: float) -> float:
+        """The abandonment rate the pacer may take from now to the end of the day (0: dial without risk).
+
+        It spreads what is left of the day's budget over the live answers the
+        rest of the day should bring at the recent pace: early on a small
+        overshoot barely moves it; near the end of the day it lands the day
+        at ``safety × cap``.
+        """
+        expected = self.live_per_s(t) * max(seconds_left, 0.0)
+        if expected <= 0:
+            return 0.0
+        target = self.safety * self.cap
+        slack = min(target * (live + expected) - abandoned
+                    for abandoned, live in (self.uk_counts(t), self.us_counts(t)))
+        return max(0.0, min(slack / expected, 5.0 * target))
