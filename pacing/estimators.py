@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["RingOutcomes", "HandleTimes", "CAUSES"]
+__all__ = ["RingOutcomes", "HandleTimes", "Decaying", "CAUSES"]
 
 CAUSES = ("live", "machine", "other")  # other: busy, invalid, failed; a no-answer is censored, not a cause
 
 
 @dataclass
-class _Decaying:
+class Decaying:
     """Arrays of weights that halve every ``half_life_s``; ``at(t)`` brings them to time t (seconds)."""
 
     half_life_s: float
@@ -45,7 +45,8 @@ class RingOutcomes:
 
     ``prior_live`` and friends are the shares assumed before any data, worth
     ``prior_weight`` calls; the prior's answer times are spread evenly over
-    the first ``prior_ring_s`` seconds.
+    the first ``prior_ring_s`` seconds. The curves are recomputed at most once
+    per ``refresh_s`` of the caller's clock: a second's news moves them little.
     """
 
     max_ring_s: int = 120
@@ -55,6 +56,7 @@ class RingOutcomes:
     prior_other: float = 0.08
     prior_weight: float = 20.0
     prior_ring_s: int = 20
+    refresh_s: float = 5.0
     events: np.ndarray = field(init=False)
     censored: np.ndarray = field(init=False)
 
@@ -62,14 +64,20 @@ class RingOutcomes:
         bins = self.max_ring_s + 1
         self.events = np.zeros((len(CAUSES), bins))
         self.censored = np.zeros(bins)
-        self._clock = _Decaying(self.half_life_s)
+        self._clock = Decaying(self.half_life_s)
         spread = self.prior_weight / self.prior_ring_s
         for row, share in enumerate((self.prior_live, self.prior_machine, self.prior_other)):
             self.events[row, 1:self.prior_ring_s + 1] += share * spread
         no_answer = 1.0 - self.prior_live - self.prior_machine - self.prior_other
         self.censored[min(25, self.max_ring_s)] += no_answer * self.prior_weight
         self._cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._tables: dict[int, np.ndarray] = {}
         self._open = np.zeros(bins)
+        self._computed_at = -math.inf
+
+    def _changed(self) -> None:
+        if self._cache is not None and (self._clock.last_t or 0.0) - self._computed_at >= self.refresh_s:
+            self._cache, self._tables = None, {}
 
     def observe(self, t: float, ring_s: float, cause: str | None) -> None:
         """A resolved call: answered (``cause``) after ``ring_s``, or no answer (None) censored at ``ring_s``."""
@@ -79,15 +87,16 @@ class RingOutcomes:
             self.censored[k] += 1.0
         else:
             self.events[CAUSES.index(cause), k] += 1.0
-        self._cache = None
+        self._changed()
 
-    def ringing(self, elapsed_s: np.ndarray) -> None:
-        """Calls still ringing now: censored at their elapsed time, so early resolvers (busy, invalid) do not
-        bias the estimate before the slower answers come in. Replaces the previous call's set."""
-        counts = np.bincount(np.clip(np.asarray(elapsed_s, dtype=int), 0, self.max_ring_s),
-                             minlength=self.max_ring_s + 1).astype(float)
-        if not np.array_equal(counts, self._open):
-            self._open, self._cache = counts, None
+    def ringing(self, t: float, elapsed_s: np.ndarray) -> None:
+        """Calls still ringing at ``t``: censored at their elapsed time, so early resolvers (busy, invalid) do
+        not bias the estimate before the slower answers come in. Replaces the previous call's set."""
+        self._clock.decay_to(t, self.events, self.censored)
+        if self._cache is None or t - self._computed_at >= self.refresh_s:
+            self._open = np.bincount(np.minimum(np.asarray(elapsed_s, dtype=int), self.max_ring_s),
+                                     minlength=self.max_ring_s + 1).astype(float)
+            self._changed()
 
     def _curves(self) -> tuple[np.ndarray, np.ndarray]:
         """(S, cumulative live incidence): S[k] = P(still ringing after k s), F[k] = P(live answer by k s)."""
@@ -99,6 +108,7 @@ class RingOutcomes:
             before = np.concatenate(([1.0], survival[:-1]))
             live_hazard = np.divide(self.events[0], at_risk, out=np.zeros_like(deaths), where=at_risk > 0)
             self._cache = (survival, np.cumsum(before * live_hazard))
+            self._computed_at = self._clock.last_t or 0.0
         return self._cache
 
     def p_live_within(self, elapsed_s: np.ndarray | float, offset_s: float | np.ndarray,
@@ -111,6 +121,14 @@ class RingOutcomes:
         alive = np.where(e > 0, survival[np.maximum(e - 1, 0)], 1.0)
         gained = incidence[end] - np.where(start > 0, incidence[np.maximum(start - 1, 0)], 0.0)
         return np.divide(gained, alive, out=np.zeros(np.broadcast(gained, alive).shape), where=alive > 1e-12)
+
+    def live_table(self, horizon: int) -> np.ndarray:
+        """T[e, t−1] = P(live answer within t s | still ringing after e s), for e = 0…max_ring_s, t = 1…horizon."""
+        self._curves()
+        if horizon not in self._tables:
+            self._tables[horizon] = self.p_live_within(np.arange(self.max_ring_s + 1)[:, None], 0.0,
+                                                       np.arange(1, horizon + 1)[None, :])
+        return self._tables[horizon]
 
     @property
     def live_rate(self) -> float:
@@ -139,13 +157,14 @@ class HandleTimes:
     def __post_init__(self) -> None:
         edges = np.arange(0.0, self.max_s + self.step_s, self.step_s)
         self.counts = self.prior_weight * np.diff(-np.exp(-edges / self.prior_mean_s))
-        self._clock = _Decaying(self.half_life_s)
+        self._clock = Decaying(self.half_life_s)
         self._survival: np.ndarray | None = None
+        self._tables: dict[str, object] = {}
 
     def observe(self, t: float, handle_s: float) -> None:
         self._clock.decay_to(t, self.counts)
         self.counts[min(int(handle_s // self.step_s), len(self.counts) - 1)] += 1.0
-        self._survival = None
+        self._survival, self._tables = None, {}
 
     def survival(self) -> np.ndarray:
         """S[k] = P(handle time > k·step_s)."""
@@ -162,6 +181,14 @@ class HandleTimes:
         now = np.interp(elapsed / self.step_s, grid, s)
         later = np.interp((elapsed + horizon) / self.step_s, grid, s)
         return np.divide(now - later, now, out=np.ones(now.shape), where=now > 1e-9)
+
+    def free_table(self, horizon: int, grace_s: float) -> np.ndarray:
+        """T[b, t−1] = P(free within t + grace_s | busy for b·step_s), t = 1…horizon; cached until new data."""
+        key = (horizon, grace_s)
+        if self._tables.get("key") != key or self._survival is None:
+            elapsed = np.arange(len(self.counts) + 1)[:, None] * self.step_s
+            self._tables = {"key": key, "table": self.p_free_within(elapsed, np.arange(1, horizon + 1) + grace_s)}
+        return self._tables["table"]
 
     @property
     def mean_s(self) -> float:

@@ -41,11 +41,15 @@ class _Day:
 
 @dataclass
 class AbandonmentLedger:
-    """Counts by day; ``fp_rate`` is the tested AMD false-positive share of people (0 without AMD)."""
+    """Counts by day; ``fp_rate`` is the tested AMD false-positive share of people (0 without AMD).
+
+    ``safety`` × cap is the rate aimed at; ``assured`` is the share of the
+    day's expected remaining live answers the hard limit may count on."""
 
     cap: float = 0.03
     fp_rate: float = 0.0
     safety: float = 0.8
+    assured: float = 0.5
     days: dict[int, _Day] = field(default_factory=dict)
     _recent_live: deque[float] = field(default_factory=deque)
 
@@ -95,9 +99,14 @@ class AbandonmentLedger:
             self._recent_live.popleft()
         return len(self._recent_live) / window_s
 
-    def slack(self, t: float) -> float:
-        """Abandoned calls that could happen now, all at once, with every measure still at or under the cap."""
-        return max(0.0, min((self.cap * live - abandoned) / (1.0 - self.cap)
+    def slack(self, t: float, seconds_left: float = 0.0) -> float:
+        """Abandoned calls that could happen now, all at once, with every measure still at or under the cap at
+        the end of the day, counting only ``assured`` of the live answers the rest of the day should bring.
+
+        With ``seconds_left`` 0 it is the hard limit: the cap holds even if no
+        other person answers today."""
+        coming = self.assured * self.live_per_s(t) * max(seconds_left, 0.0)
+        return max(0.0, min((self.cap * (live + coming) - abandoned) / (1.0 - self.cap)
                             for abandoned, live in (self.uk_counts(t), self.us_counts(t))))
 
     def allowed_rate(self, t: float, seconds_left: float) -> float:

@@ -25,10 +25,10 @@ import numpy as np
 from scipy.special import ndtr
 
 from pacing.controllers import AttemptOutcome, Decision, Snapshot
-from pacing.estimators import HandleTimes, RingOutcomes
+from pacing.estimators import Decaying, HandleTimes, RingOutcomes
 from pacing.ledger import AbandonmentLedger
 
-__all__ = ["Predictive", "expected_shortfall"]
+__all__ = ["Predictive", "Calibration", "expected_shortfall"]
 
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
@@ -40,6 +40,46 @@ def expected_shortfall(mean: np.ndarray, var: np.ndarray) -> np.ndarray:
     return sd * np.exp(-0.5 * z * z) / _SQRT_2PI + mean * ndtr(z)
 
 
+def _by_step(table: np.ndarray, elapsed_s: tuple[float, ...], bin_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sum over items (ringing calls, busy agents) of their row of ``table``, chosen by elapsed time: the
+    expected count by each step, and its variance (independent Bernoulli items)."""
+    if not elapsed_s:
+        return np.zeros(table.shape[1]), np.zeros(table.shape[1])
+    rows = np.minimum((np.asarray(elapsed_s) / bin_s).astype(int), table.shape[0] - 1)
+    counts = np.bincount(rows, minlength=table.shape[0])
+    return counts @ table, counts @ (table * (1 - table))
+
+
+@dataclass
+class Calibration:
+    """Realized over predicted abandoned calls, both forgetting with ``half_life_s``.
+
+    Why: the normal approximation misjudges small numbers (a 5-agent team),
+    and customers who hang up before the connect limit add abandons the
+    model does not see. Scaling the model by what actually happened keeps its
+    risk honest in every regime, with no special case for small teams.
+    """
+
+    half_life_s: float = 1800.0
+    prior: float = 2.0
+
+    def __post_init__(self) -> None:
+        self._sums = np.zeros(2)  # predicted, realized
+        self._clock = Decaying(self.half_life_s)
+
+    def predicted(self, t: float, expected: float) -> None:
+        self._clock.decay_to(t, self._sums)
+        self._sums[0] += expected
+
+    def realized(self, t: float) -> None:
+        self._clock.decay_to(t, self._sums)
+        self._sums[1] += 1.0
+
+    def factor(self, t: float) -> float:
+        self._clock.decay_to(t, self._sums)
+        return float(min(max((self._sums[1] + self.prior) / (self._sums[0] + self.prior), 0.25), 20.0))
+
+
 @dataclass
 class Predictive:
     """Model-based pacing under an abandonment budget. Limits: lines per logged-in agent and trunk lines."""
@@ -47,6 +87,7 @@ class Predictive:
     ledger: AbandonmentLedger = field(default_factory=AbandonmentLedger)
     rings: RingOutcomes = field(default_factory=RingOutcomes)
     handles: HandleTimes = field(default_factory=HandleTimes)
+    calibration: Calibration = field(default_factory=Calibration)
     max_lines_per_agent: float = 4.0
     trunk_limit: int | None = None
     connect_limit_s: float = 2.0
@@ -88,40 +129,38 @@ class Predictive:
 
     def _best(self, snapshot: Snapshot, allowed: float, low: int, high: int,
               inputs: dict[str, float]) -> tuple[int, float]:
-        self.rings.ringing(np.asarray(snapshot.ringing_elapsed_s))
+        self.rings.ringing(snapshot.now_s, np.asarray(snapshot.ringing_elapsed_s))
         horizon = int(min(max(self.rings.ring_quantile(0.9), 4.0), 30.0))
-        steps = np.arange(1, horizon + 1, dtype=float)
-        lives_t, lives_var = self._lives_by(snapshot, steps)
-        free_t, free_var = self._free_by(snapshot, steps)
-        fresh = self.rings.p_live_within(np.zeros_like(steps), 0.0, steps)
-        coming = self._launch_rate * np.cumsum(np.concatenate(([0.0], fresh[:-1])))
-        n = np.arange(low, high + 1)[:, None]
-        mean = lives_t + coming + n * fresh - free_t
-        var = lives_var + coming + n * fresh * (1 - fresh) + free_var
-        shortfall = expected_shortfall(mean, var).max(axis=1)
+        table = self.rings.live_table(horizon)
+        fresh = table[0]
+        n = np.arange(low, high + 1)
+        bias = self.calibration.factor(snapshot.now_s)
+        shortfall = bias * self._expected_abandons(snapshot, table, n)
         marginal = np.diff(shortfall, prepend=shortfall[0]) / max(float(fresh[-1]), 1e-9)
-        too_risky = np.nonzero((marginal > allowed) | (shortfall > self.ledger.slack(snapshot.now_s)))[0]
-        best = int(too_risky[0]) - 1 if too_risky.size else len(marginal) - 1
-        best = max(best, 0)
-        inputs.update(horizon_s=float(horizon), agents_free_by_horizon=float(free_t[-1]), p_live_fresh=fresh[-1],
-                      expected_abandons=float(shortfall[best]))
-        return int(n[best, 0]), float(marginal[best])
+        slack = self.ledger.slack(snapshot.now_s, snapshot.seconds_left)
+        too_risky = np.nonzero((marginal > allowed) | (shortfall > slack))[0]
+        best = max(int(too_risky[0]) - 1 if too_risky.size else len(marginal) - 1, 0)
+        self.calibration.predicted(snapshot.now_s, float(shortfall[best] - shortfall[0]) / bias)
+        inputs.update(horizon_s=float(horizon), p_live_fresh=float(fresh[-1]), expected_abandons=float(shortfall[best]),
+                      model_bias=bias)
+        return int(n[best]), float(marginal[best])
 
-    def _lives_by(self, snapshot: Snapshot, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Expected live answers (and their variance) by each step: those waiting plus the ringing calls'."""
-        elapsed = np.asarray(snapshot.ringing_elapsed_s, dtype=float)
-        if elapsed.size == 0:
-            return np.full(steps.size, float(snapshot.waiting)), np.zeros(steps.size)
-        p = self.rings.p_live_within(elapsed[:, None], 0.0, steps[None, :])
-        return snapshot.waiting + p.sum(axis=0), (p * (1 - p)).sum(axis=0)
+    def _expected_abandons(self, snapshot: Snapshot, live_table: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """Expected abandoned calls over the horizon if ``n`` calls go out now, for each candidate n.
 
-    def _free_by(self, snapshot: Snapshot, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Agents free by each step plus the connect limit: the idle ones and busy ones finishing."""
-        elapsed = np.asarray(snapshot.busy_elapsed_s, dtype=float)
-        if elapsed.size == 0:
-            return np.full(steps.size, float(snapshot.agents_idle)), np.zeros(steps.size)
-        q = self.handles.p_free_within(elapsed[:, None], steps[None, :] + self.connect_limit_s)
-        return snapshot.agents_idle + q.sum(axis=0), (q * (1 - q)).sum(axis=0)
+        The deficit by step t is the live answers by t less the agents free by
+        t plus the connect limit; calls the next decisions will launch (at the
+        recent launch rate) compete for the same agents. ``live_table`` is
+        ``RingOutcomes.live_table``: row e holds a call ringing for e seconds.
+        """
+        fresh = live_table[0]
+        lives_t, lives_var = _by_step(live_table, snapshot.ringing_elapsed_s, 1.0)
+        free_t, free_var = _by_step(self.handles.free_table(fresh.size, self.connect_limit_s),
+                                    snapshot.busy_elapsed_s, self.handles.step_s)
+        coming = self._launch_rate * np.cumsum(np.concatenate(([0.0], fresh[:-1])))
+        mean = snapshot.waiting + lives_t + coming + n[:, None] * fresh - snapshot.agents_idle - free_t
+        var = lives_var + coming + n[:, None] * (fresh * (1 - fresh)) + free_var
+        return expected_shortfall(mean, var).max(axis=1)
 
     def observe(self, outcome: AttemptOutcome) -> None:
         t = outcome.dialled_at_s + outcome.ring_s
@@ -129,6 +168,8 @@ class Predictive:
         self.rings.observe(t, outcome.ring_s, cause)
         if outcome.result == "live":
             self.ledger.live(t, outcome.abandoned)
+            if outcome.abandoned:
+                self.calibration.realized(t)
         elif outcome.result == "machine" and outcome.amd_detected:
             self.ledger.amd_machine(t)
 
