@@ -6,8 +6,9 @@ from typing import Any
 
 
 def day_of(agents: int, live: float = 0.25, talk_mean_s: float = 90.0, talk_sd_s: float = 60.0,
-           policy: str = "progressive", ratio: float = 1.5, hours: float = 8.0, seed: int = 1) -> dict[str, Any]:
-    """An 8-hour US day: enough leads that the list never runs dry, exponential-ish wrap, AMD off."""
+           policy: str = "progressive", ratio: float = 1.5, hours: float = 8.0, seed: int = 1,
+           talk_dist: str = "lognormal") -> dict[str, Any]:
+    """An 8-hour US day: enough leads that the list never runs dry, gamma wrap-up, AMD off."""
     end_h = 9 + hours
     return {
         "name": f"{agents} agents, {live:.0%} live, {talk_mean_s:.0f}s talk, {policy}",
@@ -20,11 +21,24 @@ def day_of(agents: int, live: float = 0.25, talk_mean_s: float = 90.0, talk_sd_s
                                "ring_live": {"dist": "lognormal", "mean": 10.0, "sd": 5.0},
                                "ring_machine": {"dist": "lognormal", "mean": 14.0, "sd": 4.0},
                                "no_answer_timeout_s": 25}]},
-        "talk": {"success": {"dist": "lognormal", "mean": talk_mean_s * 1.5, "sd": talk_sd_s * 1.5},
-                 "refusal": {"dist": "lognormal", "mean": talk_mean_s, "sd": talk_sd_s},
+        "talk": {"success": {"dist": talk_dist, "mean": talk_mean_s * 1.5, "sd": talk_sd_s * 1.5},
+                 "refusal": {"dist": talk_dist, "mean": talk_mean_s, "sd": talk_sd_s},
                  "wrap": {"dist": "gamma", "mean": 15.0, "sd": 8.0}},
         "outcomes": {"conversion": 0.1, "refusal_reasons": {"too_expensive": 0.5, "no_need": 0.5}},
         "customers": {"patience": {"dist": "exponential", "mean": 5.0}},
         "pacing": {"policy": policy, **({"ratio": ratio} if policy == "power" else {})},
         "rules": {"profile": "us", "max_attempts": 6, "zones": ["America/New_York"]},
     }
+
+
+def non_stationary(data: dict[str, Any]) -> dict[str, Any]:
+    """The same day, but the answer rate halves at noon and agents take a staggered 30-minute lunch."""
+    segment = data["list"]["segments"][0]
+    segment["live"] = {"0": segment["live"], "12": segment["live"] / 2}
+    count = data["agents"]["count"]
+    first = count // 2
+    shifts = [{"count": first, "breaks": [["12:00", "12:30"]]},
+              {"count": count - first, "breaks": [["12:30", "13:00"]]}]
+    data["agents"] = {"shifts": [s for s in shifts if s["count"] > 0]}
+    data["name"] += ", answer rate halves at noon, lunch breaks"
+    return data

@@ -99,25 +99,27 @@ class AbandonmentLedger:
             self._recent_live.popleft()
         return len(self._recent_live) / window_s
 
-    def slack(self, t: float, seconds_left: float = 0.0) -> float:
+    def slack(self, t: float, seconds_left: float = 0.0, floor_per_s: float = 0.0) -> float:
         """Abandoned calls that could happen now, all at once, with every measure still at or under the cap at
         the end of the day, counting only ``assured`` of the live answers the rest of the day should bring.
 
         With ``seconds_left`` 0 it is the hard limit: the cap holds even if no
-        other person answers today."""
-        coming = self.assured * self.live_per_s(t) * max(seconds_left, 0.0)
+        other person answers today. ``floor_per_s`` is the caller's lower
+        estimate of live answers per second, for the start of a day with no
+        recent history."""
+        coming = self.assured * max(self.live_per_s(t), floor_per_s) * max(seconds_left, 0.0)
         return max(0.0, min((self.cap * (live + coming) - abandoned) / (1.0 - self.cap)
                             for abandoned, live in (self.uk_counts(t), self.us_counts(t))))
 
-    def allowed_rate(self, t: float, seconds_left: float) -> float:
+    def allowed_rate(self, t: float, seconds_left: float, floor_per_s: float = 0.0) -> float:
         """The abandonment rate the pacer may take from now to the end of the day (0: dial without risk).
 
         It spreads what is left of the day's budget over the live answers the
-        rest of the day should bring at the recent pace: early on a small
-        overshoot barely moves it; near the end of the day it lands the day
-        at ``safety × cap``.
+        rest of the day should bring at the recent pace (at least
+        ``floor_per_s``): early on a small overshoot barely moves it; near the
+        end of the day it lands the day at ``safety × cap``.
         """
-        expected = self.live_per_s(t) * max(seconds_left, 0.0)
+        expected = max(self.live_per_s(t), floor_per_s) * max(seconds_left, 0.0)
         if expected <= 0:
             return 0.0
         target = self.safety * self.cap

@@ -60,8 +60,8 @@ class Calibration:
     risk honest in every regime, with no special case for small teams.
     """
 
-    half_life_s: float = 1800.0
-    prior: float = 2.0
+    half_life_s: float = 900.0
+    prior: float = 1.0
 
     def __post_init__(self) -> None:
         self._sums = np.zeros(2)  # predicted, realized
@@ -82,7 +82,11 @@ class Calibration:
 
 @dataclass
 class Predictive:
-    """Model-based pacing under an abandonment budget. Limits: lines per logged-in agent and trunk lines."""
+    """Model-based pacing under an abandonment budget. Limits: lines per logged-in agent and trunk lines.
+
+    ``z`` is the margin, in standard deviations of a Poisson count, kept
+    between the expected abandons of the calls in flight and the hard slack.
+    """
 
     ledger: AbandonmentLedger = field(default_factory=AbandonmentLedger)
     rings: RingOutcomes = field(default_factory=RingOutcomes)
@@ -92,6 +96,7 @@ class Predictive:
     trunk_limit: int | None = None
     connect_limit_s: float = 2.0
     rate_window_s: float = 30.0
+    z: float = 1.5
     name = "predictive"
     reserves_agent = False
 
@@ -102,7 +107,7 @@ class Predictive:
     def decide(self, snapshot: Snapshot) -> Decision:
         progressive = max(0, snapshot.agents_idle - snapshot.in_flight)
         ceiling = self._line_ceiling(snapshot)
-        allowed = self.ledger.allowed_rate(snapshot.now_s, snapshot.seconds_left)
+        allowed = self.ledger.allowed_rate(snapshot.now_s, snapshot.seconds_left, self._floor_rate(snapshot))
         inputs = {"idle": snapshot.agents_idle, "in_flight": snapshot.in_flight, "allowed_rate": allowed,
                   "uk_rate": self.ledger.uk_rate(snapshot.now_s), "us_rate": self.ledger.us_rate(snapshot.now_s)}
         if allowed <= 0.0 or ceiling <= progressive:
@@ -119,6 +124,10 @@ class Predictive:
         elapsed = max(0.0, now - self._last_t) if self._last_t is not None else 0.0
         self._launch_rate = self._launch_rate * math.exp(-elapsed / self.rate_window_s) + launch / self.rate_window_s
         self._last_t = now
+
+    def _floor_rate(self, snapshot: Snapshot) -> float:
+        """Live answers per second the floor will surely see: half its agents busy on calls of mean length."""
+        return 0.5 * snapshot.agents_logged_in / self.handles.mean_s
 
     def _line_ceiling(self, snapshot: Snapshot) -> int:
         """How many more calls the manager's limits allow now."""
@@ -137,8 +146,8 @@ class Predictive:
         bias = self.calibration.factor(snapshot.now_s)
         shortfall = bias * self._expected_abandons(snapshot, table, n)
         marginal = np.diff(shortfall, prepend=shortfall[0]) / max(float(fresh[-1]), 1e-9)
-        slack = self.ledger.slack(snapshot.now_s, snapshot.seconds_left)
-        too_risky = np.nonzero((marginal > allowed) | (shortfall > slack))[0]
+        slack = self.ledger.slack(snapshot.now_s, snapshot.seconds_left, self._floor_rate(snapshot))
+        too_risky = np.nonzero((marginal > allowed) | (shortfall + self.z * np.sqrt(shortfall) > slack))[0]
         best = max(int(too_risky[0]) - 1 if too_risky.size else len(marginal) - 1, 0)
         self.calibration.predicted(snapshot.now_s, float(shortfall[best] - shortfall[0]) / bias)
         inputs.update(horizon_s=float(horizon), p_live_fresh=float(fresh[-1]), expected_abandons=float(shortfall[best]),
