@@ -118,8 +118,8 @@ class RingOutcomes:
         e = np.clip(np.floor(np.asarray(elapsed_s, dtype=float)).astype(int), 0, self.max_ring_s)
         start = np.clip(e + np.rint(offset_s).astype(int), 0, self.max_ring_s)
         end = np.clip(e + np.rint(horizon_s).astype(int), 0, self.max_ring_s)
-        alive = np.where(e > 0, survival[np.maximum(e - 1, 0)], 1.0)
-        gained = incidence[end] - np.where(start > 0, incidence[np.maximum(start - 1, 0)], 0.0)
+        alive = survival[e]  # bin k holds rings in (k−1, k] s, so a call ringing e s has passed bins 0…e
+        gained = incidence[end] - incidence[start]
         return np.divide(gained, alive, out=np.zeros(np.broadcast(gained, alive).shape), where=alive > 1e-12)
 
     def live_table(self, horizon: int) -> np.ndarray:

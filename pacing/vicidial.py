@@ -51,14 +51,17 @@ class Vicidial:
         self.name = f"vicidial-{self.method}"
 
     def _due(self, key: str, now: float, every: float) -> bool:
-        if now < self._clock.get(key, -math.inf):
+        """True once per ``every`` seconds on a fixed schedule, whatever the caller's tick."""
+        due = self._clock.get(key, -math.inf)
+        if now < due:
             return False
-        self._clock[key] = now + every
+        self._clock[key] = due + every if due + every > now else now + every
         return True
 
     def decide(self, snapshot: Snapshot) -> Decision:
         now = snapshot.now_s
         self._roll_day(now)
+        self._clock.setdefault("adapt", now + 15.0)  # the first update waits for 15 samples
         if self._due("sample", now, 1.0):
             self._samples.append((snapshot.agents_idle, snapshot.waiting, snapshot.agents_logged_in))
         if self._due("drop_pct", now, 60.0):

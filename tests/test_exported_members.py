@@ -10,7 +10,8 @@ MODULES = ["pacing.erlang", "pacing.staffing", "pacing.errors", "pacing._special
            "lists.store", "lists.dnc", "lists.numbers", "lists.reports", "lists.models", "pacing.controllers",
            "simulation.distributions", "simulation.scenario", "simulation.floor", "simulation.leads",
            "simulation.model", "simulation.results", "simulation.experiments", "simulation.report",
-           "simulation.calibrate", "simulation.validation"]
+           "simulation.calibrate", "simulation.validation", "pacing.estimators", "pacing.ledger",
+           "pacing.predictive", "pacing.vicidial"]
 
 
 @pytest.mark.parametrize("name", MODULES)

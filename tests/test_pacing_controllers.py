@@ -1,0 +1,94 @@
+"""Controllers: the VICIdial-style baseline follows the anchor's rules; the predictive one explains itself,
+respects the managers' limits, and falls back to progressive dialing when its budget is spent."""
+
+import numpy as np
+import pytest
+
+from pacing.controllers import AttemptOutcome, Snapshot, make_controller
+from pacing.errors import InvalidInput
+from pacing.predictive import Predictive
+from pacing.vicidial import Vicidial
+
+TEN_AM = 10 * 3600.0
+
+
+def _run(controller, seconds: int, snapshot_of, start: float = TEN_AM):
+    decisions = []
+    for s in range(seconds):
+        decisions.append(controller.decide(snapshot_of(start + s)))
+    return decisions
+
+
+def test_vicidial_level_rises_with_idle_agents_and_calls_go_out_every_2_5_seconds():
+    v = Vicidial()
+    decisions = _run(v, 16, lambda t: Snapshot(t, agents_logged_in=10, agents_idle=5))
+    # 15 one-second samples: D = 5 − 0, N = 10, e = 0.5, level 1.0 → 1.5 at the 15 s update
+    assert v.level == pytest.approx(1.5)
+    placed = [i for i, d in enumerate(decisions) if d.reason.startswith("dial level")]
+    assert placed == [0, 3, 5, 8, 10, 13, 15]  # 2.5 s apart on a 1 s clock
+    assert decisions[15].launch == 12  # round(1.5 × 10) − 0 live calls, under 5 calls/s × 2.5 s
+
+
+@pytest.mark.parametrize("method, level_after", [("hard", 1.0), ("average", 1.25)])
+def test_vicidial_drop_brakes(method, level_after):
+    v = Vicidial(method=method, level=2.5)
+    v.decide(Snapshot(TEN_AM, 10, 0))  # 60 calls placed today, 10 human answers, 1 drop: 10% > 3%
+    v._today.update(calls=60)
+    for i in range(10):
+        v.observe(AttemptOutcome(TEN_AM, 5.0, "live", abandoned=i == 0))
+    _run(v, 61, lambda t: Snapshot(t, agents_logged_in=10, agents_idle=0), start=TEN_AM + 1)
+    assert v.level == pytest.approx(level_after)
+
+
+def test_vicidial_tapered_brake_follows_the_clock():
+    v = Vicidial(method="tapered", level=2.0)
+    v._today = {"day": 0, "calls": 60, "drops": 5, "humans": 50, "drop_pct": 0.1}
+    v._drop_brake(14 * 3600 + 30 * 60)  # 14:30: × (2100 − 1430) / 1000
+    assert v.level == pytest.approx(2.0 * 0.67)
+    v._drop_brake(21 * 3600 + 60)  # after latest_time
+    assert v.level == 1.0
+
+
+def test_unknown_policy_and_bad_parameters_are_named():
+    with pytest.raises(InvalidInput, match="policy"):
+        make_controller("telepathy")
+    with pytest.raises(InvalidInput, match="ratio"):
+        make_controller("power", ratio=0.5)
+    with pytest.raises(InvalidInput, match="method"):
+        Vicidial(method="wild")
+
+
+def _busy_floor(t: float, idle: int = 2, seconds_left: float = 6 * 3600) -> Snapshot:
+    rng = np.random.default_rng(int(t))
+    return Snapshot(t, agents_logged_in=20, agents_idle=idle, busy_elapsed_s=tuple(rng.uniform(0, 200, 20 - idle)),
+                    ringing_elapsed_s=tuple(rng.uniform(0, 20, 6)), seconds_left=seconds_left)
+
+
+def _learned() -> Predictive:
+    p = Predictive()
+    rng = np.random.default_rng(5)
+    for i in range(3000):  # an hour of history: 25% live, 100 s handle times
+        t = TEN_AM - 3600 + i
+        live = rng.random() < 0.25
+        p.observe(AttemptOutcome(t, float(rng.uniform(5, 15)) if live else 25.0, "live" if live else "no_answer"))
+        p.observe_handle(t, float(rng.gamma(4, 25)))
+    return p
+
+
+def test_predictive_explains_each_decision_and_dials_ahead_when_it_has_budget():
+    p = _learned()
+    decision = p.decide(_busy_floor(TEN_AM))
+    assert decision.launch > 0  # 2 idle agents and 6 calls ringing: progressive would dial none
+    for key in ("allowed_rate", "uk_rate", "us_rate", "horizon_s", "p_live_fresh", "expected_abandons", "model_bias"):
+        assert key in decision.inputs
+
+
+def test_predictive_falls_back_to_progressive_when_the_budget_is_spent_and_respects_line_limits():
+    p = _learned()
+    for i in range(100):
+        p.ledger.live(TEN_AM - 100 + i, abandoned=True)  # 100 abandoned among some 850 live answers today
+    decision = p.decide(_busy_floor(TEN_AM, idle=8, seconds_left=60))  # too little day left to win it back
+    assert decision.reason.startswith("no risk budget") and decision.launch == 8 - 6
+    limited = _learned()
+    limited.trunk_limit = 9
+    assert limited.decide(_busy_floor(TEN_AM)).launch <= 9 - 6

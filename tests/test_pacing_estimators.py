@@ -1,0 +1,86 @@
+"""The online estimators recover known parameters from synthetic data, with censoring, and follow a step change."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from pacing.estimators import HandleTimes, RingOutcomes
+
+TIMEOUT_S = 25.0
+RING = stats.lognorm(s=0.5, scale=10.0)  # live answers: median 10 s
+
+
+def _feed(est: RingOutcomes, rng, n: int, live: float, start_t: float = 0.0, gap_s: float = 1.0) -> float:
+    """Feed n resolved calls (live, machine, busy or no answer at the timeout); returns the clock at the end."""
+    t = start_t
+    for _ in range(n):
+        t += gap_s
+        u = rng.random()
+        if u < live:
+            ring = RING.rvs(random_state=rng)
+            est.observe(t, min(ring, TIMEOUT_S), "live" if ring < TIMEOUT_S else None)
+        elif u < live + 0.15:
+            est.observe(t, float(rng.normal(14.0, 3.0)), "machine")
+        elif u < live + 0.20:
+            est.observe(t, 6.0, "other")
+        else:
+            est.observe(t, TIMEOUT_S, None)
+    return t
+
+
+def test_ring_outcomes_recover_the_live_share_and_the_conditional_answer_probability():
+    est = RingOutcomes(half_life_s=1e9)
+    _feed(est, np.random.default_rng(1), 30000, live=0.3)
+    truth_by_timeout = 0.3 * RING.cdf(TIMEOUT_S)
+    assert est.live_rate == pytest.approx(truth_by_timeout, rel=0.03)
+    # A call that has rung 15 s without an answer: P(live within the next 8 s), given the censoring.
+    alive = 0.3 * RING.sf(15.0) + 0.15 * stats.norm(14, 3).sf(15.0) + 0.5  # no-answers are still ringing at 15 s
+    truth = 0.3 * (RING.cdf(23.0) - RING.cdf(15.0)) / alive
+    assert float(est.p_live_within(15.0, 0.0, 8.0)) == pytest.approx(truth, rel=0.08)
+    assert est.ring_quantile(0.5) == pytest.approx(RING.median(), abs=1.0)
+
+
+def test_ignoring_censoring_would_not_pass():
+    """The plain share of calls answered live within 8 s after 15 s of ringing, with no-answers dropped, is far off."""
+    rng = np.random.default_rng(1)
+    rings = RING.rvs(size=30000, random_state=rng)
+    answered = rings[rings < TIMEOUT_S]
+    naive = np.mean((answered >= 15) & (answered < 23)) / np.mean(answered >= 15)
+    alive = 0.3 * RING.sf(15.0) + 0.15 * stats.norm(14, 3).sf(15.0) + 0.5
+    assert naive > 3 * 0.3 * (RING.cdf(23.0) - RING.cdf(15.0)) / alive
+
+
+def test_ring_outcomes_follow_a_step_change_within_15_minutes():
+    rng = np.random.default_rng(2)
+    est = RingOutcomes(half_life_s=300.0)
+    t = _feed(est, rng, 3600, live=0.2)  # an hour at 20% live, a call a second
+    before = est.live_rate
+    _feed(est, rng, 900, live=0.4, start_t=t)  # the rate doubles; 15 minutes later:
+    after, target = est.live_rate, 0.4 * RING.cdf(TIMEOUT_S)
+    assert before == pytest.approx(0.2 * RING.cdf(TIMEOUT_S), rel=0.1)
+    assert abs(after - target) < 0.2 * (target - before)  # more than 80% of the way to the new rate
+
+
+def test_calls_still_ringing_are_censored_so_early_resolvers_do_not_bias_the_start():
+    est = RingOutcomes(prior_weight=1e-6)
+    for t in range(20):
+        est.observe(float(t), 3.0, "other")  # busy and invalid come back within seconds
+    est.observe(20.0, 9.0, "live")
+    est.ringing(20.0, np.full(40, 12.0))  # forty calls still ringing after 12 s
+    assert float(est.p_live_within(0.0, 0.0, 10.0)) < 0.05  # one live among sixty-one calls so far
+
+
+def test_handle_times_give_the_empirical_probability_of_finishing_soon():
+    rng = np.random.default_rng(3)
+    handle = stats.lognorm(s=1.2, scale=100.0)  # heavy right tail: not exponential
+    est = HandleTimes(step_s=1.0, half_life_s=1e9, prior_weight=1e-6)
+    for i, h in enumerate(handle.rvs(size=40000, random_state=rng)):
+        est.observe(float(i), float(h))
+    for elapsed in (10.0, 100.0, 400.0):
+        truth = (handle.cdf(elapsed + 20) - handle.cdf(elapsed)) / handle.sf(elapsed)
+        assert float(est.p_free_within(np.array(elapsed), 20.0)) == pytest.approx(truth, rel=0.1, abs=0.005)
+    assert est.mean_s == pytest.approx(handle.mean(), rel=0.03)
+    exponential = 1 - math.exp(-20 / handle.mean())
+    assert float(est.p_free_within(np.array(400.0), 20.0)) < 0.8 * exponential  # the long calls go on longer

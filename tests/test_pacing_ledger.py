@@ -1,0 +1,50 @@
+"""The abandonment ledger's three measures, worked by hand, and the budget it hands the pacer."""
+
+import pytest
+
+from pacing.ledger import DAY_S, AbandonmentLedger, ofcom_adjusted_rate
+
+
+def _day(ledger: AbandonmentLedger, day: int, live: int, abandoned: int) -> None:
+    t = day * DAY_S + 10 * 3600
+    for i in range(live):
+        ledger.live(t + i, abandoned=i < abandoned)
+
+
+def test_us_rate_rolls_over_30_days_and_uk_rate_is_per_calendar_day():
+    ledger = AbandonmentLedger()
+    _day(ledger, 0, live=100, abandoned=10)
+    _day(ledger, 1, live=100, abandoned=0)
+    assert ledger.us_rate(1 * DAY_S + 20 * 3600) == pytest.approx(10 / 200)
+    assert ledger.uk_rate(1 * DAY_S + 20 * 3600) == 0.0
+    assert ledger.uk_rate(10 * 3600 + 200) == pytest.approx(0.10)
+    assert ledger.us_rate(29 * DAY_S) == pytest.approx(10 / 200)  # day 0 is still inside the 30 days
+    assert ledger.us_rate(30 * DAY_S) == pytest.approx(0.0)  # and then it is not
+
+
+def test_uk_rate_adds_the_amd_false_positive_estimate():
+    ledger = AbandonmentLedger(fp_rate=0.02)
+    _day(ledger, 0, live=98, abandoned=1)
+    # 98 people reached plus the estimated 2 hung up on by AMD: (1 + 2) / (98 + 2)
+    assert ledger.uk_rate(11 * 3600) == pytest.approx(3 / 100)
+
+
+def test_ofcom_adjusted_formula():
+    # D = 10 drops, L = 490 live calls, Ag = 10 calls agents marked as machines:
+    # D′ = 10 − 10·10/500 = 9.8; rate = 9.8 / (9.8 + 490)
+    assert ofcom_adjusted_rate(10, 490, 10) == pytest.approx(9.8 / 499.8)
+    assert ofcom_adjusted_rate(0, 0, 0) == 0.0
+
+
+def test_slack_is_the_abandons_the_cap_still_allows_and_allowed_rate_lands_the_day():
+    ledger = AbandonmentLedger(cap=0.03, safety=0.8)
+    t = 10 * 3600.0 + 1000
+    _day(ledger, 0, live=1000, abandoned=20)
+    # (0.03·1000 − 20) / 0.97 more abandons keep 30/1030.9 ≤ 3%
+    assert ledger.slack(t) == pytest.approx(10 / 0.97)
+    assert (20 + ledger.slack(t)) / (1000 + ledger.slack(t)) == pytest.approx(0.03)
+    assert ledger.allowed_rate(t, seconds_left=4 * 3600) > 0
+    over = AbandonmentLedger(cap=0.03)
+    _day(over, 0, live=1000, abandoned=31)
+    assert over.slack(t) == 0.0
+    assert over.allowed_rate(t, seconds_left=10) == 0.0  # over budget near the end of the day: no risk at all
