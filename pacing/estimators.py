@@ -159,7 +159,7 @@ class HandleTimes:
         self.counts = self.prior_weight * np.diff(-np.exp(-edges / self.prior_mean_s))
         self._clock = Decaying(self.half_life_s)
         self._survival: np.ndarray | None = None
-        self._tables: dict[str, object] = {}
+        self._tables: dict[tuple[int, float], np.ndarray] = {}
 
     def observe(self, t: float, handle_s: float) -> None:
         self._clock.decay_to(t, self.counts)
@@ -185,10 +185,10 @@ class HandleTimes:
     def free_table(self, horizon: int, grace_s: float) -> np.ndarray:
         """T[b, t−1] = P(free within t + grace_s | busy for b·step_s), t = 1…horizon; cached until new data."""
         key = (horizon, grace_s)
-        if self._tables.get("key") != key or self._survival is None:
+        if key not in self._tables or self._survival is None:
             elapsed = np.arange(len(self.counts) + 1)[:, None] * self.step_s
-            self._tables = {"key": key, "table": self.p_free_within(elapsed, np.arange(1, horizon + 1) + grace_s)}
-        return self._tables["table"]
+            self._tables = {key: self.p_free_within(elapsed, np.arange(1, horizon + 1) + grace_s)}
+        return self._tables[key]
 
     @property
     def mean_s(self) -> float:
