@@ -485,9 +485,11 @@ _workers = click.option("--workers", type=int, help="Processes (default: every c
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
 @click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), help="Write results as CSV.")
 @click.option("--report", type=click.Path(file_okay=False, path_type=Path), help="Write an HTML report here.")
+@click.option("--trace", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write replication 0's pacing decisions, with their inputs, as JSON lines.")
 @_workers
 def simulate_run(scenario: Path, replications: int, sets: tuple[str, ...], as_json: bool, csv_out: Path | None,
-                 report: Path | None, workers: int | None) -> None:
+                 report: Path | None, trace: Path | None, workers: int | None) -> None:
     """Run SCENARIO (TOML) with replications; a --set with several values sweeps them."""
     from simulation.experiments import default_workers, sweep
     from simulation.report import text_table, to_json, write_csv, write_html
@@ -506,6 +508,10 @@ def simulate_run(scenario: Path, replications: int, sets: tuple[str, ...], as_js
         write_csv(points, csv_out)
     if report:
         click.echo(f"report: {write_html(points, report, base.name, base.pacing.abandon_cap)}")
+    if trace:
+        from simulation.model import write_trace
+
+        click.echo(f"trace: {write_trace(base, trace)} decisions in {trace}")
 
 
 @simulate_group.command("plan")

@@ -12,10 +12,12 @@ the same customers (common random numbers), and one seed gives one run.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from itertools import count
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,7 +31,7 @@ from simulation.leads import SimLead, SimList
 from simulation.results import BIN_S, RunResult, Series
 from simulation.scenario import Scenario
 
-__all__ = ["Draws", "Model", "simulate", "controller_for", "STREAMS"]
+__all__ = ["Draws", "Model", "simulate", "controller_for", "write_trace", "STREAMS"]
 
 STREAMS = ("segment", "result", "ring_live", "ring_machine", "amd", "patience", "talk_success", "talk_refusal",
            "wrap", "conversion", "reason")
@@ -336,3 +338,16 @@ def simulate(scenario: Scenario, replication: int = 0, record: bool = False,
     """Run one replication of ``scenario`` under its own pacing policy (or ``controller``)."""
     chosen = controller or controller_for(scenario)
     return Model(scenario, chosen, replication, record).run()
+
+
+def write_trace(scenario: Scenario, path: Path, replication: int = 0) -> int:
+    """Run one replication and write every pacing decision as a JSON line: time, launch, reason, inputs.
+
+    Returns the number of decisions. Times are seconds after the first local midnight."""
+    trace: list[tuple[float, Decision]] = []
+    Model(scenario, controller_for(scenario), replication, trace=trace).run()
+    with path.open("w", encoding="utf-8") as out:
+        for at_s, decision in trace:
+            out.write(json.dumps({"t_s": round(at_s, 3), "launch": decision.launch, "reason": decision.reason,
+                                  "inputs": {k: float(v) for k, v in decision.inputs.items()}}) + "\n")
+    return len(trace)

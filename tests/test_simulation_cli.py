@@ -60,3 +60,14 @@ def test_plan_finds_the_smallest_team_that_meets_the_goal():
     assert plan.agents is not None
     assert plan.tried[plan.agents]["penetration"].mean >= 0.3
     assert plan.tried[plan.agents - 1]["penetration"].mean < 0.3
+
+
+def test_trace_explains_every_predictive_decision(tmp_path):
+    trace = tmp_path / "trace.jsonl"
+    result = run("simulate", str(SURVEY), "--replications", "1", "--set", "policy=predictive", "--trace", str(trace),
+                 *QUICK)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert len(lines) > 100 and {"t_s", "launch", "reason", "inputs"} <= set(lines[0])
+    assert any("expected_abandons" in line["inputs"] for line in lines)
+    assert all("allowed_rate" in line["inputs"] for line in lines)
