@@ -145,32 +145,52 @@ class RingOutcomes:
 
 @dataclass
 class HandleTimes:
-    """Agent handle time (talk plus wrap-up) per connected call, as a forgetting histogram on ``step_s`` bins."""
+    """Agent handle time (talk plus wrap-up) per connected call: a forgetting Kaplan–Meier estimate on ``step_s``
+    bins. Agents still on a call are censored at their elapsed time (``busy``): at the start of a day only the
+    short calls have ended, and without them the long tail would be missed."""
 
     max_s: float = 3600.0
     step_s: float = 5.0
     half_life_s: float = 1800.0
     prior_mean_s: float = 180.0
     prior_weight: float = 10.0
+    refresh_s: float = 5.0
     counts: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         edges = np.arange(0.0, self.max_s + self.step_s, self.step_s)
         self.counts = self.prior_weight * np.diff(-np.exp(-edges / self.prior_mean_s))
+        self._open = np.zeros_like(self.counts)
         self._clock = Decaying(self.half_life_s)
         self._survival: np.ndarray | None = None
         self._tables: dict[tuple[int, float], np.ndarray] = {}
+        self._computed_at = -math.inf
+
+    def _bin(self, seconds: np.ndarray | float) -> np.ndarray:
+        return np.minimum((np.asarray(seconds, dtype=float) // self.step_s).astype(int), len(self.counts) - 1)
+
+    def _changed(self, t: float) -> None:
+        if t - self._computed_at >= self.refresh_s:
+            self._survival, self._tables = None, {}
 
     def observe(self, t: float, handle_s: float) -> None:
         self._clock.decay_to(t, self.counts)
-        self.counts[min(int(handle_s // self.step_s), len(self.counts) - 1)] += 1.0
-        self._survival, self._tables = None, {}
+        self.counts[self._bin(handle_s)] += 1.0
+        self._changed(t)
+
+    def busy(self, t: float, elapsed_s: np.ndarray) -> None:
+        """Agents on a call at ``t``, censored at their elapsed handle time. Replaces the previous set."""
+        if t - self._computed_at >= self.refresh_s:
+            self._open = np.bincount(self._bin(elapsed_s), minlength=len(self.counts)).astype(float)
+            self._changed(t)
 
     def survival(self) -> np.ndarray:
-        """S[k] = P(handle time > k·step_s)."""
+        """S[k] = P(handle time > k·step_s), k = 0…bins."""
         if self._survival is None:
-            total = self.counts.sum()
-            self._survival = np.concatenate(([1.0], 1.0 - np.cumsum(self.counts) / total))
+            at_risk = np.cumsum((self.counts + self._open)[::-1])[::-1]
+            hazard = np.divide(self.counts, at_risk, out=np.zeros_like(self.counts), where=at_risk > 0)
+            self._survival = np.concatenate(([1.0], np.cumprod(1.0 - hazard)))
+            self._computed_at = self._clock.last_t if self._clock.last_t is not None else 0.0
         return self._survival
 
     def p_free_within(self, elapsed_s: np.ndarray, horizon_s: float | np.ndarray) -> np.ndarray:

@@ -139,6 +139,7 @@ class Predictive:
     def _best(self, snapshot: Snapshot, allowed: float, low: int, high: int,
               inputs: dict[str, float]) -> tuple[int, float]:
         self.rings.ringing(snapshot.now_s, np.asarray(snapshot.ringing_elapsed_s))
+        self.handles.busy(snapshot.now_s, np.asarray(snapshot.busy_elapsed_s))
         horizon = int(min(max(self.rings.ring_quantile(0.9), 4.0), 30.0))
         table = self.rings.live_table(horizon)
         fresh = table[0]

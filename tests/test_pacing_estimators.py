@@ -84,3 +84,17 @@ def test_handle_times_give_the_empirical_probability_of_finishing_soon():
     assert est.mean_s == pytest.approx(handle.mean(), rel=0.03)
     exponential = 1 - math.exp(-20 / handle.mean())
     assert float(est.p_free_within(np.array(400.0), 20.0)) < 0.8 * exponential  # the long calls go on longer
+
+
+def test_handle_times_censor_agents_still_busy_so_the_long_tail_is_not_lost_at_the_start_of_a_day():
+    rng = np.random.default_rng(4)
+    handle = stats.lognorm(s=1.2, scale=100.0)
+    times = handle.rvs(size=2000, random_state=rng)  # every agent starts a call at t = 0
+    now = 120.0
+    est = HandleTimes(step_s=1.0, prior_weight=1e-6, refresh_s=0.0)
+    for h in np.sort(times[times <= now]):
+        est.observe(float(h), float(h))
+    naive = est.survival()[int(now)]
+    est.busy(now, np.full(int((times > now).sum()), now))
+    assert naive < 0.05  # only the short calls have ended: without censoring the tail vanishes
+    assert est.survival()[int(now) - 1] == pytest.approx(handle.sf(now), abs=0.03)
