@@ -180,6 +180,7 @@ class HandleTimes:
 
     def busy(self, t: float, elapsed_s: np.ndarray) -> None:
         """Agents on a call at ``t``, censored at their elapsed handle time. Replaces the previous set."""
+        self._clock.decay_to(t, self.counts)
         if t - self._computed_at >= self.refresh_s:
             self._open = np.bincount(self._bin(elapsed_s), minlength=len(self.counts)).astype(float)
             self._changed(t)
