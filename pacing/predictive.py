@@ -109,7 +109,8 @@ class Predictive:
         ceiling = self._line_ceiling(snapshot)
         allowed = self.ledger.allowed_rate(snapshot.now_s, snapshot.seconds_left, self._floor_rate(snapshot))
         inputs = {"idle": snapshot.agents_idle, "in_flight": snapshot.in_flight, "allowed_rate": allowed,
-                  "uk_rate": self.ledger.uk_rate(snapshot.now_s), "us_rate": self.ledger.us_rate(snapshot.now_s)}
+                  "uk_rate": self.ledger.uk_rate(snapshot.now_s), "us_rate": self.ledger.us_rate(snapshot.now_s),
+                  "ofcom_rate": self.ledger.ofcom_rate(snapshot.now_s)}
         if allowed <= 0.0 or ceiling <= progressive:
             launch = min(progressive, max(ceiling, 0))
             self._count_launches(snapshot.now_s, launch)

@@ -30,7 +30,6 @@ class Agent:
     name: str
     state: str = "off"
     busy_since: float = 0.0
-    busy_s: float = 0.0
     leave_after_call: str | None = None  # "break" or "off", when a break or shift end comes mid-call
     winding_down: bool = False  # a break or the shift end is near: take calls, but do not dial for this agent
 
@@ -129,7 +128,6 @@ class Floor:
         """The agent is free: to the first call still waiting, else to the idle queue (or a pending break)."""
         if finished and agent in self.busy:
             self.busy.discard(agent)
-            agent.busy_s += self.env.now - agent.busy_since
             if self.on_busy is not None:
                 self.on_busy(agent.busy_since, self.env.now)
         if agent.leave_after_call:

@@ -97,6 +97,7 @@ class RunResult:
         return {
             "dials": self.dials, "live_answers": self.live, "connected": self.connected,
             "abandoned_us": self.abandoned, "abandoned_uk": self.abandoned + self.amd_false_positives,
+            "machines_to_agents": self.machines_to_agents,
             "abandon_rate_us": self.abandon_rate_us, "abandon_rate_uk": self.abandon_rate_uk,
             "worst_day_abandon_rate_uk": max(self.days_uk_rates, default=0.0),
             "occupancy": self.occupancy, "idle_hours": (self.logged_in_s - self.busy_s) / 3600.0,

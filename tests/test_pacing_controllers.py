@@ -79,7 +79,8 @@ def test_predictive_explains_each_decision_and_dials_ahead_when_it_has_budget():
     p = _learned()
     decision = p.decide(_busy_floor(TEN_AM))
     assert decision.launch > 0  # 2 idle agents and 6 calls ringing: progressive would dial none
-    for key in ("allowed_rate", "uk_rate", "us_rate", "horizon_s", "p_live_fresh", "expected_abandons", "model_bias"):
+    for key in ("allowed_rate", "uk_rate", "us_rate", "ofcom_rate", "horizon_s", "p_live_fresh", "expected_abandons",
+                "model_bias"):
         assert key in decision.inputs
 
 
