@@ -11,6 +11,7 @@ candidate zone: that is the safe window across the country's zones.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 import holidays
 
 __all__ = ["CallingProfile", "PROFILES", "RetryRules", "LeadHistory", "in_window", "next_open", "next_attempt_at",
-           "refusal", "dialable_from", "take_in_priority", "PERMANENT"]
+           "refusal", "dialable_from", "take_in_priority", "PERMANENT", "capped_profile"]
 
 Window = tuple[time, time]
 
@@ -61,6 +62,12 @@ PROFILES: dict[str, CallingProfile] = {
     ),
     "uk": CallingProfile("uk", _every_day((time(8), time(21))), holiday_country="GB"),
 }
+
+
+def capped_profile(name: str, max_attempts: int) -> CallingProfile:
+    """Profile ``name`` with a campaign's own attempt cap, where it is stricter than the jurisdiction's."""
+    base = PROFILES[name]
+    return dataclasses.replace(base, max_attempts=min(base.max_attempts, max_attempts))
 
 
 @lru_cache(maxsize=256)

@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 from lists.dnc import add_to_dnc
 from lists.models import Attempt, Campaign, DncEntry, Lead, as_utc, to_db
 from lists.rules import (
-    PROFILES,
     CallingProfile,
     LeadHistory,
     RetryRules,
+    capped_profile,
     dialable_from,
     next_attempt_at,
     refusal,
@@ -46,8 +46,7 @@ log = logging.getLogger(__name__)
 
 def profile_for(campaign: Campaign) -> CallingProfile:
     """The campaign's jurisdiction profile with its own attempt cap applied."""
-    base = PROFILES[campaign.rules_profile]
-    return CallingProfile(**{**base.__dict__, "max_attempts": min(base.max_attempts, campaign.max_attempts)})
+    return capped_profile(campaign.rules_profile, campaign.max_attempts)
 
 
 def _histories(session: Session, campaign: Campaign, leads: list[Lead], now: datetime) -> dict[int, LeadHistory]:

@@ -99,6 +99,14 @@ class AbandonmentLedger:
             self._recent_live.popleft()
         return len(self._recent_live) / window_s
 
+    def expected_live(self, t: float, seconds_left: float, floor_per_s: float = 0.0) -> float:
+        """Live answers the rest of the day should bring at the recent pace (at least ``floor_per_s``)."""
+        return max(self.live_per_s(t), floor_per_s) * max(seconds_left, 0.0)
+
+    def _binding(self, t: float) -> tuple[tuple[float, float], ...]:
+        """(abandoned, live) of each measure the budget must respect: the UK day and the US 30 days."""
+        return self.uk_counts(t), self.us_counts(t)
+
     def slack(self, t: float, seconds_left: float = 0.0, floor_per_s: float = 0.0) -> float:
         """Abandoned calls that could happen now, all at once, with every measure still at or under the cap at
         the end of the day, counting only ``assured`` of the live answers the rest of the day should bring.
@@ -107,9 +115,9 @@ class AbandonmentLedger:
         other person answers today. ``floor_per_s`` is the caller's lower
         estimate of live answers per second, for the start of a day with no
         recent history."""
-        coming = self.assured * max(self.live_per_s(t), floor_per_s) * max(seconds_left, 0.0)
+        coming = self.assured * self.expected_live(t, seconds_left, floor_per_s)
         return max(0.0, min((self.cap * (live + coming) - abandoned) / (1.0 - self.cap)
-                            for abandoned, live in (self.uk_counts(t), self.us_counts(t))))
+                            for abandoned, live in self._binding(t)))
 
     def allowed_rate(self, t: float, seconds_left: float, floor_per_s: float = 0.0) -> float:
         """The abandonment rate the pacer may take from now to the end of the day (0: dial without risk).
@@ -119,10 +127,9 @@ class AbandonmentLedger:
         ``floor_per_s``): early on a small overshoot barely moves it; near the
         end of the day it lands the day at ``safety × cap``.
         """
-        expected = max(self.live_per_s(t), floor_per_s) * max(seconds_left, 0.0)
+        expected = self.expected_live(t, seconds_left, floor_per_s)
         if expected <= 0:
             return 0.0
         target = self.safety * self.cap
-        slack = min(target * (live + expected) - abandoned
-                    for abandoned, live in (self.uk_counts(t), self.us_counts(t)))
+        slack = min(target * (live + expected) - abandoned for abandoned, live in self._binding(t))
         return max(0.0, min(slack / expected, 5.0 * target))

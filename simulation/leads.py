@@ -66,12 +66,13 @@ class SimList:
         while heap and len(out) < k and heap[0][0] <= now_s:
             _, index = heapq.heappop(heap)
             lead = self.leads[index]
-            reason = refusal(self.profile, lead.history(), now)
+            history = lead.history()
+            reason = refusal(self.profile, history, now)
             if reason is None:
                 out.append(lead)
                 self.dialled.add(index)
             elif reason not in PERMANENT:
-                later = dialable_from(self.profile, lead.history(), now)
+                later = dialable_from(self.profile, history, now)
                 if later is not None:
                     heapq.heappush(heap, ((later - self.origin).total_seconds(), index))
         return out

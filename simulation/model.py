@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import simpy
 
-from lists.rules import PROFILES, CallingProfile
+from lists.rules import capped_profile
 from pacing.controllers import AttemptOutcome, Controller, Decision, Snapshot, make_controller
 from simulation.floor import Agent, Floor
 from simulation.leads import SimLead, SimList
@@ -84,11 +84,6 @@ def _origin(scenario: Scenario) -> datetime:
     return datetime.combine(scenario.date, time(0), tzinfo=ZoneInfo(scenario.timezone)).astimezone(UTC)
 
 
-def _profile(scenario: Scenario) -> CallingProfile:
-    base = PROFILES[scenario.rules.profile]
-    return CallingProfile(**{**base.__dict__, "max_attempts": min(base.max_attempts, scenario.rules.max_attempts)})
-
-
 class Model:
     """One replication of a scenario under one controller."""
 
@@ -98,7 +93,8 @@ class Model:
         self.env = simpy.Environment()
         self.floor = Floor(self.env, on_busy=self._busy)
         self.draws = Draws.make(scenario, replication)
-        self.list = SimList(scenario, self.draws.segment, _origin(scenario), _profile(scenario))
+        self.list = SimList(scenario, self.draws.segment, _origin(scenario),
+                            capped_profile(scenario.rules.profile, scenario.rules.max_attempts))
         self.result = RunResult(series=Series(int(scenario.days * DAY_S / BIN_S)))
         self.ringing: dict[int, float] = {}
         self.ids = count()
