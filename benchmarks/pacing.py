@@ -1,6 +1,13 @@
 """Pacing policies side by side on common random numbers: occupancy, abandonment, contacts per agent-hour.
 
-Run: python -m benchmarks.pacing [--days N] [--teams 5,10,...] [--out DIR] [--workers N]
+Run: python -m benchmarks.pacing [--agent-days N] [--teams 5,10,...] [--out DIR] [--workers N]
+
+Days per scenario: at least 2, and enough that every team works about
+``--agent-days`` agent-days (60: 12 days for 5 agents, 6 for 10, 3 for 20, 2
+from 50 up). A small team's daily abandonment rate rests on a few hundred
+live answers, so a power ratio needs many days before "no day over the
+cap" means anything; two lucky days would crown a ratio that breaks the cap
+on one day in ten.
 
 Scenarios: team sizes × live-answer rates (10%, 25%, 50%) × talk time (90 s
 light-tailed gamma; 240 s heavy-tailed lognormal), plus non-stationary days
@@ -40,15 +47,16 @@ POLICIES = [("progressive", {}), ("power 1.5", {"ratio": 1.5}), ("power 2.5", {"
             ("vicidial-hard", {}), ("vicidial-tapered", {}), ("vicidial-average", {}), ("predictive", {})]
 
 
-def scenarios(teams: list[int]) -> list[tuple[str, dict[str, Any]]]:
+def scenarios(teams: list[int]) -> list[tuple[str, int, dict[str, Any]]]:
+    """(name, agents, scenario data) for each scenario of the benchmark."""
     out = []
     for agents in teams:
         for live in (0.10, 0.25, 0.50):
             for talk, (mean, sd, dist) in TALKS.items():
-                out.append((f"{agents:>3} agents {live:.0%} live {talk}",
+                out.append((f"{agents:>3} agents {live:.0%} live {talk}", agents,
                             day_of(agents, live=live, talk_mean_s=mean, talk_sd_s=sd, talk_dist=dist)))
         mean, sd, dist = TALKS["90s light"]
-        out.append((f"{agents:>3} agents 25% live 90s light, noon drop + lunch",
+        out.append((f"{agents:>3} agents 25% live 90s light, noon drop + lunch", agents,
                     non_stationary(day_of(agents, live=0.25, talk_mean_s=mean, talk_sd_s=sd, talk_dist=dist))))
     return out
 
@@ -70,12 +78,18 @@ def _day(job: tuple[str, str, dict[str, Any], int]) -> tuple[str, str, int, dict
     return scenario, policy, day, figures, time.perf_counter() - start
 
 
-def jobs(teams: list[int], days: int) -> list[tuple[str, str, dict[str, Any], int]]:
+def days_for(agents: int, agent_days: int) -> int:
+    """Simulated days for a team: at least 2, and about ``agent_days`` agent-days."""
+    return max(2, -(-agent_days // agents))
+
+
+def jobs(teams: list[int], agent_days: int) -> list[tuple[str, str, dict[str, Any], int]]:
     out = []
-    for name, base in scenarios(teams):
-        policies = POLICIES + [(f"power {r}", {"ratio": r}) for r in GRID if r not in (1.5, 2.5)]
+    policies = POLICIES + [(f"power {r}", {"ratio": r}) for r in GRID if r not in (1.5, 2.5)]
+    for name, agents, base in scenarios(teams):
         for policy, params in policies:
-            out.extend((name, policy, _policy_data(base, policy, params), day) for day in range(days))
+            out.extend((name, policy, _policy_data(base, policy, params), day)
+                       for day in range(days_for(agents, agent_days)))
     return out
 
 
@@ -122,13 +136,15 @@ SHOWN = ["progressive", "power 1.5", "power 2.5", "power hindsight", "vicidial-h
 
 
 def print_table(table: dict[str, dict[str, dict[str, float]]]) -> None:
-    print(f"{'scenario':<52} {'policy':<17} {'occupancy':>9} {'aband.':>7} {'worst':>7} {'>cap':>5} {'cont/ah':>8}")
+    print(f"{'scenario':<52} {'policy':<17} {'days':>4} {'occupancy':>9} {'aband.':>7} {'worst':>7} {'>cap':>5} "
+          f"{'cont/ah':>8}")
     for scenario, rows in table.items():
         for policy in SHOWN:
             r = rows[policy]
             extra = f" (ratio {r['ratio']:g})" if policy == "power hindsight" else ""
-            print(f"{scenario:<52} {policy + extra:<17} {r['occupancy']:>9.3f} {r['abandon_mean']:>7.2%} "
-                  f"{r['abandon_worst_day']:>7.2%} {r['days_over_cap']:>5.0%} {r['contacts_per_agent_hour']:>8.1f}")
+            print(f"{scenario:<52} {policy + extra:<17} {r['days']:>4} {r['occupancy']:>9.3f} "
+                  f"{r['abandon_mean']:>7.2%} {r['abandon_worst_day']:>7.2%} {r['days_over_cap']:>5.0%} "
+                  f"{r['contacts_per_agent_hour']:>8.1f}")
 
 
 def verdicts(table: dict[str, dict[str, dict[str, float]]]) -> dict[str, int]:
@@ -190,13 +206,13 @@ def main() -> None:
     print(f"predictive decision, 500 agents, 1,500 calls in flight: {steady:.3f} ms "
           f"({first:.3f} ms when its tables are rebuilt)")
     parser = argparse.ArgumentParser()
-    parser.add_argument("--days", type=int, default=2)
+    parser.add_argument("--agent-days", type=int, default=60)
     parser.add_argument("--teams", default="5,10,20,50,100,200")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     teams = [int(t) for t in args.teams.split(",")]
-    work = jobs(teams, args.days)
+    work = jobs(teams, args.agent_days)
     start, results = time.perf_counter(), []
     with ProcessPoolExecutor(args.workers, mp_context=get_context("forkserver")) as pool:
         for i, result in enumerate(pool.map(_day, work, chunksize=1), start=1):

@@ -44,12 +44,16 @@ class AbandonmentLedger:
     """Counts by day; ``fp_rate`` is the tested AMD false-positive share of people (0 without AMD).
 
     ``safety`` × cap is the rate aimed at; ``assured`` is the share of the
-    day's expected remaining live answers the hard limit may count on."""
+    day's expected remaining live answers the hard limit may count on;
+    ``catch_up`` bounds the allowed rate, as a multiple of the aim, when a
+    quiet morning left budget unspent: risk bunched late in the day buys
+    little occupancy for each abandoned call."""
 
     cap: float = 0.03
     fp_rate: float = 0.0
     safety: float = 0.8
     assured: float = 0.5
+    catch_up: float = 2.0
     days: dict[int, _Day] = field(default_factory=dict)
     _recent_live: deque[float] = field(default_factory=deque)
 
@@ -132,4 +136,4 @@ class AbandonmentLedger:
             return 0.0
         target = self.safety * self.cap
         slack = min(target * (live + expected) - abandoned for abandoned, live in self._binding(t))
-        return max(0.0, min(slack / expected, 5.0 * target))
+        return max(0.0, min(slack / expected, self.catch_up * target))

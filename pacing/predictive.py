@@ -8,8 +8,10 @@ ring time to a live answer):
 - live answers by then: calls already waiting, plus each ringing call with
   its probability of a live answer within the horizon given how long it has
   rung (censored survival estimates), plus that of each new call.
-The shortfall D = lives − free agents is treated as normal; its expected
-positive part is the expected number of abandoned calls. The controller
+The shortfall D = lives − free agents is a sum of independent Bernoulli
+terms; its expected positive part, the expected number of abandoned calls,
+comes from the normal law with a one-term Edgeworth correction for skew
+(few calls at a low answer rate make D's right tail longer than normal). The controller
 launches the most calls n whose expected abandonment, as a share of the
 expected live answers, stays within the ledger's ``allowed_rate``. It never
 launches fewer than progressive dialing would (that is risk-free), and never
@@ -33,43 +35,78 @@ __all__ = ["Predictive", "Calibration", "expected_shortfall"]
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
-def expected_shortfall(mean: np.ndarray, var: np.ndarray) -> np.ndarray:
-    """E[max(0, D)] for D normal with ``mean`` and ``var`` (elementwise)."""
+def expected_shortfall(mean: np.ndarray, var: np.ndarray, third: np.ndarray | float = 0.0) -> np.ndarray:
+    """E[max(0, D)] for D with ``mean``, ``var`` and third cumulant ``third`` (elementwise).
+
+    The normal value plus the first Edgeworth term, −(γ/6)·mean·φ(mean/sd)
+    with γ = third/sd³, which lifts the right tail of a right-skewed D. The
+    result is kept within Jensen's bounds: at least max(0, mean), at most
+    max(0, mean) + sd.
+    """
     sd = np.sqrt(np.maximum(var, 1e-12))
     z = mean / sd
-    return sd * np.exp(-0.5 * z * z) / _SQRT_2PI + mean * ndtr(z)
+    density = np.exp(-0.5 * z * z) / _SQRT_2PI
+    skew = np.asarray(third) / sd**3
+    value = sd * density + mean * ndtr(z) - skew / 6.0 * mean * density
+    floor = np.maximum(mean, 0.0)
+    return np.clip(value, floor, floor + sd)
 
 
-def _by_step(table: np.ndarray, elapsed_s: tuple[float, ...], bin_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Sum over items (ringing calls, busy agents) of their row of ``table``, chosen by elapsed time: the
-    expected count by each step, and its variance (independent Bernoulli items)."""
-    if not elapsed_s:
-        return np.zeros(table.shape[1]), np.zeros(table.shape[1])
-    rows = np.minimum((np.asarray(elapsed_s) / bin_s).astype(int), table.shape[0] - 1)
-    counts = np.bincount(rows, minlength=table.shape[0])
-    return counts @ table, counts @ (table * (1 - table))
+def _cumulants(p: np.ndarray) -> np.ndarray:
+    """Mean, variance and third cumulant of Bernoulli(p), stacked on a new leading axis."""
+    spread = p * (1 - p)
+    return np.stack([p, spread, spread * (1 - 2 * p)])
+
+
+class _Counts:
+    """How many of some items (ringing calls, busy agents) have happened by each step of the horizon, as the
+    mean, variance and third cumulant of a sum of independent Bernoulli items, each with the row of a
+    probability table chosen by its elapsed time. The table's cumulants are kept until the table changes."""
+
+    def __init__(self) -> None:
+        self._table: np.ndarray | None = None
+        self._cumulants = np.zeros((3, 0, 0))  # cumulant, step, row
+
+    def __call__(self, table: np.ndarray, elapsed_s: tuple[float, ...], bin_s: float) -> np.ndarray:
+        if not elapsed_s:
+            return np.zeros((3, table.shape[1]))
+        if table is not self._table:
+            self._table, self._cumulants = table, np.ascontiguousarray(_cumulants(table).transpose(0, 2, 1))
+        rows = np.minimum((np.asarray(elapsed_s) / bin_s).astype(int), table.shape[0] - 1)
+        counts = np.bincount(rows, minlength=table.shape[0])
+        return self._cumulants @ counts
 
 
 @dataclass
 class Calibration:
-    """Realized over predicted abandoned calls, both forgetting with ``half_life_s``.
+    """Two ratios learned from the controller's own record, forgetting with ``half_life_s``.
 
-    Why: the normal approximation misjudges small numbers (a 5-agent team),
-    and customers who hang up before the connect limit add abandons the
-    model does not see. Scaling the model by what actually happened keeps its
-    risk honest in every regime, with no special case for small teams.
+    ``factor``: realized over predicted abandoned calls. The model misjudges
+    small numbers, and customers who hang up before the connect limit add
+    abandons it does not see; scaling its risk by what actually happened
+    keeps it honest in every regime, with no special case for small teams.
+
+    ``spread``: the threshold each launch was held to over the average risk
+    of the calls it launched. The budget is an average rate, but each call is
+    judged by its marginal risk, and risk is convex in the calls in flight,
+    so the average is lower than the threshold (much lower at a 50% answer
+    rate, where one more call is a big step). Holding the marginal call to
+    ``allowed × spread`` makes the average land on the allowed rate, with the
+    same threshold at every decision: the efficient use of a fixed budget.
     """
 
     half_life_s: float = 900.0
     prior: float = 1.0
 
     def __post_init__(self) -> None:
-        self._sums = np.zeros(2)  # predicted, realized
+        self._sums = np.zeros(4)  # predicted, realized, threshold × lives launched, predicted with the factor
         self._clock = Decaying(self.half_life_s)
 
-    def predicted(self, t: float, expected: float) -> None:
+    def launched(self, t: float, expected: float, lives: float, threshold: float, factor: float) -> None:
+        """A decision's launches: the abandons the model expects them to add (before ``factor``) and their
+        expected live answers, under the marginal ``threshold`` they were held to."""
         self._clock.decay_to(t, self._sums)
-        self._sums[0] += expected
+        self._sums += (expected, 0.0, threshold * lives, factor * expected)
 
     def realized(self, t: float) -> None:
         self._clock.decay_to(t, self._sums)
@@ -78,6 +115,10 @@ class Calibration:
     def factor(self, t: float) -> float:
         self._clock.decay_to(t, self._sums)
         return float(min(max((self._sums[1] + self.prior) / (self._sums[0] + self.prior), 0.25), 20.0))
+
+    def spread(self, t: float) -> float:
+        self._clock.decay_to(t, self._sums)
+        return float(min(max((self._sums[2] + self.prior) / (self._sums[3] + self.prior), 1.0), 10.0))
 
 
 @dataclass
@@ -103,6 +144,7 @@ class Predictive:
     def __post_init__(self) -> None:
         self._launch_rate = 0.0
         self._last_t: float | None = None
+        self._lives, self._free = _Counts(), _Counts()
 
     def decide(self, snapshot: Snapshot) -> Decision:
         progressive = max(0, snapshot.agents_idle - snapshot.in_flight)
@@ -146,14 +188,16 @@ class Predictive:
         fresh = table[0]
         n = np.arange(low, high + 1)
         bias = self.calibration.factor(snapshot.now_s)
+        threshold = allowed * self.calibration.spread(snapshot.now_s)
         shortfall = bias * self._expected_abandons(snapshot, table, n)
         marginal = np.diff(shortfall, prepend=shortfall[0]) / max(float(fresh[-1]), 1e-9)
         slack = self.ledger.slack(snapshot.now_s, snapshot.seconds_left, self._floor_rate(snapshot))
-        too_risky = np.nonzero((marginal > allowed) | (shortfall + self.z * np.sqrt(shortfall) > slack))[0]
+        too_risky = np.nonzero((marginal > threshold) | (shortfall + self.z * np.sqrt(shortfall) > slack))[0]
         best = max(int(too_risky[0]) - 1 if too_risky.size else len(marginal) - 1, 0)
-        self.calibration.predicted(snapshot.now_s, float(shortfall[best] - shortfall[0]) / bias)
+        self.calibration.launched(snapshot.now_s, float(shortfall[best] - shortfall[0]) / bias,
+                                  float(n[best] * fresh[-1]), threshold, bias)
         inputs.update(horizon_s=float(horizon), p_live_fresh=float(fresh[-1]), expected_abandons=float(shortfall[best]),
-                      model_bias=bias)
+                      model_bias=bias, threshold=threshold)
         return int(n[best]), float(marginal[best])
 
     def _expected_abandons(self, snapshot: Snapshot, live_table: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -165,13 +209,14 @@ class Predictive:
         ``RingOutcomes.live_table``: row e holds a call ringing for e seconds.
         """
         fresh = live_table[0]
-        lives_t, lives_var = _by_step(live_table, snapshot.ringing_elapsed_s, 1.0)
-        free_t, free_var = _by_step(self.handles.free_table(fresh.size, self.connect_limit_s),
-                                    snapshot.busy_elapsed_s, self.handles.step_s)
-        coming = self._launch_rate * np.cumsum(np.concatenate(([0.0], fresh[:-1])))
-        mean = snapshot.waiting + lives_t + coming + n[:, None] * fresh - snapshot.agents_idle - free_t
-        var = lives_var + coming + n[:, None] * (fresh * (1 - fresh)) + free_var
-        return expected_shortfall(mean, var).max(axis=1)
+        lives = self._lives(live_table, snapshot.ringing_elapsed_s, 1.0)
+        free = self._free(self.handles.free_table(fresh.size, self.connect_limit_s),
+                          snapshot.busy_elapsed_s, self.handles.step_s)
+        coming = self._launch_rate * np.cumsum(np.concatenate(([0.0], fresh[:-1])))  # Poisson: all cumulants equal
+        known = lives + coming - free * np.array([[1.0], [-1.0], [1.0]])  # less free agents: odd cumulants flip
+        known[0] += snapshot.waiting - snapshot.agents_idle
+        mean, var, third = known[:, None, :] + n[None, :, None] * _cumulants(fresh)[:, None, :]
+        return expected_shortfall(mean, var, third).max(axis=1)
 
     def observe(self, outcome: AttemptOutcome) -> None:
         t = outcome.dialled_at_s + outcome.ring_s
