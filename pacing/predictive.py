@@ -12,8 +12,10 @@ The shortfall D = lives − free agents is a sum of independent Bernoulli
 terms; its expected positive part, the expected number of abandoned calls,
 comes from the normal law with a one-term Edgeworth correction for skew
 (few calls at a low answer rate make D's right tail longer than normal). The controller
-launches the most calls n whose expected abandonment, as a share of the
-expected live answers, stays within the ledger's ``allowed_rate``. It never
+launches the most calls n for which the last call's added expected
+abandonment, per expected live answer, stays within a threshold: the
+ledger's ``allowed_rate`` (an average) times the spread between threshold
+and average that the controller's own launches have shown (``Calibration``). It never
 launches fewer than progressive dialing would (that is risk-free), and never
 more than the manager's line limits.
 """

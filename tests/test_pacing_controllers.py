@@ -6,7 +6,7 @@ import pytest
 
 from pacing.controllers import AttemptOutcome, Snapshot, make_controller
 from pacing.errors import InvalidInput
-from pacing.predictive import Predictive, expected_shortfall
+from pacing.predictive import Calibration, Predictive, expected_shortfall
 from pacing.vicidial import Vicidial
 
 TEN_AM = 10 * 3600.0
@@ -128,3 +128,25 @@ def test_expected_shortfall_stays_within_jensens_bounds():
     mean = np.linspace(-6, 6, 49)
     value = expected_shortfall(mean, np.full_like(mean, 2.0), np.full_like(mean, 3.0))
     assert np.all(value >= np.maximum(mean, 0)) and np.all(value <= np.maximum(mean, 0) + np.sqrt(2.0))
+
+
+def test_calibration_learns_how_far_the_threshold_sits_above_the_average_risk():
+    """Launches held to a 6% marginal threshold that add 2% abandons per live answer on average: the spread
+    is 3, so the next threshold is three times the allowed average."""
+    calibration = Calibration(prior=0.01)
+    for second in range(600):
+        calibration.launched(float(second), expected=0.02, lives=1.0, threshold=0.06, factor=1.0)
+    assert calibration.spread(600.0) == pytest.approx(3.0, rel=0.01)
+    quiet = Calibration()
+    quiet.launched(0.0, expected=5.0, lives=1.0, threshold=0.01, factor=1.0)
+    assert quiet.spread(0.0) == 1.0  # never below 1: the average risk cannot exceed the marginal one
+
+
+def test_calibration_scales_the_model_by_realized_over_predicted_abandons():
+    calibration = Calibration(prior=0.01)
+    for second in range(600):
+        calibration.launched(float(second), expected=0.01, lives=1.0, threshold=0.03, factor=1.0)
+        if second % 50 == 25:
+            calibration.realized(float(second))
+            calibration.realized(float(second))
+    assert calibration.factor(600.0) == pytest.approx(4.0, rel=0.1)  # 24 realized against 6 predicted
