@@ -49,8 +49,9 @@ def profile_for(campaign: Campaign) -> CallingProfile:
     return capped_profile(campaign.rules_profile, campaign.max_attempts)
 
 
-def _histories(session: Session, campaign: Campaign, leads: list[Lead], now: datetime) -> dict[int, LeadHistory]:
-    ids = [lead.id for lead in leads if lead.attempts]
+def _histories(session: Session, leads: list[tuple[Lead, bool]], now: datetime) -> dict[int, LeadHistory]:
+    """Each candidate's history for the rules; ``leads`` pairs each lead with whether its number is on DNC."""
+    ids = [lead.id for lead, _ in leads if lead.attempts]
     since = to_db(now - timedelta(days=31))
     times: dict[int, list[datetime]] = defaultdict(list)
     if ids:
@@ -58,18 +59,16 @@ def _histories(session: Session, campaign: Campaign, leads: list[Lead], now: dat
             select(Attempt.lead_id, Attempt.dialled_at).where(Attempt.lead_id.in_(ids), Attempt.dialled_at > since)
         ):
             times[lead_id].append(as_utc(dialled))
-    dnc = set(session.scalars(select(DncEntry.phone_e164).where(
-        DncEntry.company == campaign.company, DncEntry.phone_e164.in_([lead.phone_e164 for lead in leads]))))
     return {
         lead.id: LeadHistory(
             zones=lead.zone_list,
-            on_dnc=lead.phone_e164 in dnc,
+            on_dnc=on_dnc,
             attempts=tuple(times[lead.id]) + (_LONG_AGO,) * max(0, lead.attempts - len(times[lead.id])),
             last_abandoned_at=as_utc(lead.last_abandoned_at),
             last_refusal_at=as_utc(lead.last_refusal_at),
             due_at=as_utc(lead.next_at),
         )
-        for lead in leads
+        for lead, on_dnc in leads
     }
 
 
@@ -103,23 +102,27 @@ class _Queue:
         claimed: list[Lead] = []
         profile = profile_for(self.campaign)
         while len(claimed) < n:
-            batch = self._due(status, _OVERFETCH * (n - len(claimed)) // 4 + 20)
-            if not batch:
+            candidates = self._due(status, _OVERFETCH * (n - len(claimed)) // 4 + 20)
+            if not candidates:
                 break
-            histories = _histories(self.session, self.campaign, batch, self.now)
+            histories = _histories(self.session, candidates, self.now)
+            batch = [lead for lead, _ in candidates]
             verdicts = {lead.id: refusal(profile, histories[lead.id], self.now) for lead in batch}
             self._set_aside(status, [(lead, verdicts[lead.id], histories[lead.id]) for lead in batch
                                      if verdicts[lead.id] is not None], profile)
             claimed += self._claim(status, [lead for lead in batch if verdicts[lead.id] is None][: n - len(claimed)])
         return claimed
 
-    def _due(self, status: str, limit: int) -> list[Lead]:
-        query = (select(Lead)
+    def _due(self, status: str, limit: int) -> list[tuple[Lead, bool]]:
+        """The queue's next due leads, oldest first, each with whether its number is on the company's DNC."""
+        on_dnc = (select(DncEntry.id).where(DncEntry.company == self.campaign.company,
+                                            DncEntry.phone_e164 == Lead.phone_e164).exists())
+        query = (select(Lead, on_dnc)
                  .where(Lead.campaign_id == self.campaign.id, Lead.status == status, Lead.next_at <= to_db(self.now))
-                 .order_by(Lead.next_at, Lead.id).limit(limit).with_for_update(skip_locked=True))
+                 .order_by(Lead.next_at, Lead.id).limit(limit).with_for_update(of=Lead, skip_locked=True))
         if status == "callback" and self.free_agents is not None:
             query = query.where(Lead.callback_owner.is_(None) | Lead.callback_owner.in_(list(self.free_agents)))
-        return list(self.session.scalars(query))
+        return [(lead, bool(flag)) for lead, flag in self.session.execute(query)]
 
     def _claim(self, status: str, leads: list[Lead]) -> list[Lead]:
         """Claim in one conditional UPDATE; a lead another claimer moved first is left out."""
