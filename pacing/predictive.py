@@ -10,14 +10,14 @@ ring time to a live answer):
   rung (censored survival estimates), plus that of each new call.
 The shortfall D = lives − free agents is a sum of independent Bernoulli
 terms; its expected positive part, the expected number of abandoned calls,
-comes from the normal law with a one-term Edgeworth correction for skew
-(few calls at a low answer rate make D's right tail longer than normal). The controller
-launches the most calls n for which the last call's added expected
-abandonment, per expected live answer, stays within a threshold: the
-ledger's ``allowed_rate`` (an average) times the spread between threshold
-and average that the controller's own launches have shown (``Calibration``). It never
-launches fewer than progressive dialing would (that is risk-free), and never
-more than the manager's line limits.
+comes from the normal law with a one-term Edgeworth correction for skew (few
+calls at a low answer rate make D's right tail longer than normal). The
+controller launches the most calls n for which the last call's added
+expected abandonment, per expected live answer, stays within a threshold:
+the ledger's ``allowed_rate`` (an average) times the spread between threshold
+and average that the controller's own launches have shown (``Calibration``).
+It never launches fewer than progressive dialing would (that is risk-free),
+and never more than the manager's line limits.
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ def expected_shortfall(mean: np.ndarray, var: np.ndarray, third: np.ndarray | fl
 
 def _cumulants(p: np.ndarray) -> np.ndarray:
     """Mean, variance and third cumulant of Bernoulli(p), stacked on a new leading axis."""
-    spread = p * (1 - p)
-    return np.stack([p, spread, spread * (1 - 2 * p)])
+    pq = p * (1 - p)
+    return np.stack([p, pq, pq * (1 - 2 * p)])
 
 
 class _Counts:
@@ -104,10 +104,10 @@ class Calibration:
         self._sums = np.zeros(4)  # predicted, realized, threshold × lives launched, predicted with the factor
         self._clock = Decaying(self.half_life_s)
 
-    def launched(self, t: float, expected: float, lives: float, threshold: float, factor: float) -> None:
+    def launched(self, t: float, expected: float, lives: float, threshold: float) -> None:
         """A decision's launches: the abandons the model expects them to add (before ``factor``) and their
         expected live answers, under the marginal ``threshold`` they were held to."""
-        self._clock.decay_to(t, self._sums)
+        factor = self.factor(t)
         self._sums += (expected, 0.0, threshold * lives, factor * expected)
 
     def realized(self, t: float) -> None:
@@ -197,7 +197,7 @@ class Predictive:
         too_risky = np.nonzero((marginal > threshold) | (shortfall + self.z * np.sqrt(shortfall) > slack))[0]
         best = max(int(too_risky[0]) - 1 if too_risky.size else len(marginal) - 1, 0)
         self.calibration.launched(snapshot.now_s, float(shortfall[best] - shortfall[0]) / bias,
-                                  float(n[best] * fresh[-1]), threshold, bias)
+                                  float(n[best] * fresh[-1]), threshold)
         inputs.update(horizon_s=float(horizon), p_live_fresh=float(fresh[-1]), expected_abandons=float(shortfall[best]),
                       model_bias=bias, threshold=threshold)
         return int(n[best]), float(marginal[best])

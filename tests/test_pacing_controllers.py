@@ -131,21 +131,24 @@ def test_expected_shortfall_stays_within_jensens_bounds():
 
 
 def test_calibration_learns_how_far_the_threshold_sits_above_the_average_risk():
-    """Launches held to a 6% marginal threshold that add 2% abandons per live answer on average: the spread
-    is 3, so the next threshold is three times the allowed average."""
+    """Each second's launches are expected to add one abandon per 50 live answers (2%), and one abandon
+    happens each second, as the model expects (factor 1). They were held to a 6% marginal threshold: the
+    spread is 3, so the next threshold is three times the allowed average."""
     calibration = Calibration(prior=0.01)
     for second in range(600):
-        calibration.launched(float(second), expected=0.02, lives=1.0, threshold=0.06, factor=1.0)
+        calibration.launched(float(second), expected=1.0, lives=50.0, threshold=0.06)
+        calibration.realized(float(second))
+    assert calibration.factor(600.0) == pytest.approx(1.0, rel=0.01)
     assert calibration.spread(600.0) == pytest.approx(3.0, rel=0.01)
     quiet = Calibration()
-    quiet.launched(0.0, expected=5.0, lives=1.0, threshold=0.01, factor=1.0)
+    quiet.launched(0.0, expected=5.0, lives=1.0, threshold=0.01)
     assert quiet.spread(0.0) == 1.0  # never below 1: the average risk cannot exceed the marginal one
 
 
 def test_calibration_scales_the_model_by_realized_over_predicted_abandons():
     calibration = Calibration(prior=0.01)
     for second in range(600):
-        calibration.launched(float(second), expected=0.01, lives=1.0, threshold=0.03, factor=1.0)
+        calibration.launched(float(second), expected=0.01, lives=1.0, threshold=0.03)
         if second % 50 == 25:
             calibration.realized(float(second))
             calibration.realized(float(second))
