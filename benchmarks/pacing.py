@@ -136,13 +136,13 @@ SHOWN = ["progressive", "power 1.5", "power 2.5", "power hindsight", "vicidial-h
 
 
 def print_table(table: dict[str, dict[str, dict[str, float]]]) -> None:
-    print(f"{'scenario':<52} {'policy':<17} {'days':>4} {'occupancy':>9} {'aband.':>7} {'worst':>7} {'>cap':>5} "
+    print(f"{'scenario':<52} {'policy':<28} {'days':>4} {'occupancy':>9} {'aband.':>7} {'worst':>7} {'>cap':>5} "
           f"{'cont/ah':>8}")
     for scenario, rows in table.items():
         for policy in SHOWN:
             r = rows[policy]
             extra = f" (ratio {r['ratio']:g})" if policy == "power hindsight" else ""
-            print(f"{scenario:<52} {policy + extra:<17} {r['days']:>4} {r['occupancy']:>9.3f} "
+            print(f"{scenario:<52} {policy + extra:<28} {r['days']:>4} {r['occupancy']:>9.3f} "
                   f"{r['abandon_mean']:>7.2%} {r['abandon_worst_day']:>7.2%} {r['days_over_cap']:>5.0%} "
                   f"{r['contacts_per_agent_hour']:>8.1f}")
 
