@@ -6,8 +6,8 @@ Days per scenario: at least 2, and enough that every team works about
 ``--agent-days`` agent-days (60: 12 days for 5 agents, 6 for 10, 3 for 20, 2
 from 50 up). A small team's daily abandonment rate rests on a few hundred
 live answers, so a power ratio needs many days before "no day over the
-cap" means anything; two lucky days would crown a ratio that breaks the cap
-on one day in ten.
+cap" means anything: for 5 agents at 10% live, power 2.5 stayed under it on
+two days and broke it on 3 days of 12.
 
 Scenarios: team sizes × live-answer rates (10%, 25%, 50%) × talk time (90 s
 light-tailed gamma; 240 s heavy-tailed lognormal), plus non-stationary days

@@ -191,13 +191,13 @@ class Predictive:
         n = np.arange(low, high + 1)
         bias = self.calibration.factor(snapshot.now_s)
         threshold = allowed * self.calibration.spread(snapshot.now_s)
-        shortfall = bias * self._expected_abandons(snapshot, table, n)
+        model = self._expected_abandons(snapshot, table, n)
+        shortfall = bias * model
         marginal = np.diff(shortfall, prepend=shortfall[0]) / max(float(fresh[-1]), 1e-9)
         slack = self.ledger.slack(snapshot.now_s, snapshot.seconds_left, self._floor_rate(snapshot))
         too_risky = np.nonzero((marginal > threshold) | (shortfall + self.z * np.sqrt(shortfall) > slack))[0]
         best = max(int(too_risky[0]) - 1 if too_risky.size else len(marginal) - 1, 0)
-        self.calibration.launched(snapshot.now_s, float(shortfall[best] - shortfall[0]) / bias,
-                                  float(n[best] * fresh[-1]), threshold)
+        self.calibration.launched(snapshot.now_s, float(model[best] - model[0]), float(n[best] * fresh[-1]), threshold)
         inputs.update(horizon_s=float(horizon), p_live_fresh=float(fresh[-1]), expected_abandons=float(shortfall[best]),
                       model_bias=bias, threshold=threshold)
         return int(n[best]), float(marginal[best])
