@@ -13,6 +13,7 @@ numbers already in the campaign count as duplicates.
 from __future__ import annotations
 
 import csv
+import json
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -23,10 +24,10 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lists.models import Campaign, DncEntry, Lead, to_db
+from lists.models import Campaign, DncEntry, Lead, insert_new_leads, to_db
 from lists.numbers import normalise_number, valid_zone, zone_for_postal_code
 from pacing.errors import InvalidInput
 
@@ -130,13 +131,14 @@ def import_csv(session: Session, campaign: Campaign, path: Path, *, default_regi
 
 
 class _Prepared(NamedTuple):
-    """A row ready to become a lead, short of the campaign-wide checks (duplicates, DNC)."""
+    """A row ready to become a lead, short of the campaign-wide checks (duplicates, DNC), in the order
+    ``insert_new_leads`` takes; ``fields`` is already JSON, encoded in the worker that prepared it."""
 
     e164: str
+    name: str | None
     region: str
     zones: str
-    name: str | None
-    fields: dict[str, str]
+    fields: str
 
 
 def _prepare_row(row: dict[str, str], default_region: str | None) -> _Prepared | str:
@@ -152,8 +154,8 @@ def _prepare_row(row: dict[str, str], default_region: str | None) -> _Prepared |
     if explicit and not valid_zone(explicit):
         return f"unknown time zone: {explicit}"
     zone = explicit or zone_for_postal_code(region, _first(row, _POSTAL_KEYS)) or ",".join(zones)
-    return _Prepared(e164, region, zone, row.get("name") or None,
-                    {k: v for k, v in row.items() if k not in _NOT_FIELDS and v})
+    fields = {k: v for k, v in row.items() if k not in _NOT_FIELDS and v}
+    return _Prepared(e164, row.get("name") or None, region, zone, json.dumps(fields))
 
 
 def _prepare_chunk(rows: list[dict[str, str]], mapping: dict[str, str],
@@ -168,11 +170,11 @@ Chunk = list[tuple[int, dict[str, str]]]
 class _Import:
     """One import's state: numbers already seen, the DNC set and the batch being filled."""
 
-    def __init__(self, session: Session, campaign: Campaign, now: datetime | None):
+    def __init__(self, session: Session, campaign: Campaign, now: datetime):
         self.session, self.campaign, self.now = session, campaign, now
         self.seen = set(session.scalars(select(Lead.phone_e164).where(Lead.campaign_id == campaign.id)))
         self.dnc = set(session.scalars(select(DncEntry.phone_e164).where(DncEntry.company == campaign.company)))
-        self.batch: list[dict[str, Any]] = []
+        self.batch: list[_Prepared] = []
 
     def run(self, prepared: Iterator[tuple[Chunk, list[_Prepared | str]]], writer: Any,
             progress: Callable[[int], None] | None) -> ImportSummary:
@@ -200,17 +202,12 @@ class _Import:
         if lead.e164 in self.dnc:
             return "on DNC"
         self.seen.add(lead.e164)
-        self.batch.append({
-            "campaign_id": self.campaign.id, "phone_e164": lead.e164, "name": lead.name, "region": lead.region,
-            "zones": lead.zones, "status": "new", "attempts": 0, "priority": 0, "next_at": self.now,
-            "fields": lead.fields,
-        })
+        self.batch.append(lead)
         return "imported"
 
     def flush(self) -> None:
-        if self.batch:
-            self.session.execute(insert(Lead.__table__), self.batch)
-            self.batch = []
+        insert_new_leads(self.session, self.campaign.id, self.now, self.batch)
+        self.batch = []
         self.session.commit()
 
 

@@ -1,5 +1,6 @@
 """CSV import on messy real-world files: national formats, BOM, ';', Cyrillic, bad rows."""
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import phonenumbers
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from lists import importer
 from lists.campaigns import create_campaign
 from lists.importer import import_csv
-from lists.models import Lead
+from lists.models import Lead, as_utc, to_db
 from lists.numbers import country_zones, mask_number, normalise_number
 
 MESSY = """name;phone;country
@@ -56,6 +57,23 @@ def test_messy_file_imports_with_rejects_and_nothing_lost(store, tmp_path: Path)
     with store() as s:
         again = import_csv(s, campaign, path, default_region="US")
         assert again.imported == 0 and again.duplicates == 11 - 2
+
+
+def test_imported_leads_read_back_as_the_models_write_them(store, tmp_path: Path):
+    """The import inserts through one prepared statement, not the ORM: its rows must load like ORM rows."""
+    campaign = _campaign(store)
+    path = tmp_path / "fields.csv"
+    path.write_text("name,phone,segment,offer\nAnna,+33 1 42 68 53 00,B,Crédit 5%\nBob,+33 1 42 68 53 01,,\n",
+                    encoding="utf-8")
+    due = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+    with store() as s:
+        import_csv(s, campaign, path, now=due)
+        leads = {lead.name: lead for lead in s.scalars(select(Lead))}
+        later = s.scalars(select(Lead.name).where(Lead.next_at > to_db(due - timedelta(seconds=1)))).all()
+    anna = leads["Anna"]
+    assert anna.fields == {"segment": "B", "offer": "Crédit 5%"} and leads["Bob"].fields == {}
+    assert (anna.status, anna.attempts, anna.priority, anna.region) == ("new", 0, 0, "FR")
+    assert as_utc(anna.next_at) == due and sorted(later) == ["Anna", "Bob"]
 
 
 def test_cp1251_and_column_mapping(store, tmp_path: Path):
