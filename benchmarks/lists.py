@@ -17,13 +17,16 @@ import random
 import statistics
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
+from multiprocessing import get_context
 from pathlib import Path
 
 from sqlalchemy import text
 
 from lists.campaigns import create_campaign
 from lists.importer import import_csv
+from lists.numbers import number_library
 from lists.selection import claim_leads
 from lists.store import open_engine, open_store
 
@@ -56,6 +59,16 @@ def run_import(url: str, path: Path) -> tuple[float, str]:
         elapsed = time.perf_counter() - start
     factory.kw["bind"].dispose()
     return summary.rows / elapsed, summary.line()
+
+
+def import_with(library: str, url: str, path: Path) -> tuple[float, str]:
+    """``run_import`` in a fresh process, so that it and its workers load the number ``library`` named."""
+    os.environ["DIALER_NUMBER_LIBRARY"] = library
+    try:
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+            return pool.submit(run_import, url, path).result()
+    finally:
+        del os.environ["DIALER_NUMBER_LIBRARY"]
 
 
 def run_claims(url: str, claims: int = 1000) -> tuple[float, float, float, int]:
@@ -117,9 +130,11 @@ def main() -> None:
     path = work / "leads.csv"
     write_list(path, args.rows)
     stores = [("SQLite", f"sqlite:///{work / 'bench.db'}")] + ([("PostgreSQL", args.pg_url)] if args.pg_url else [])
-    print(f"{args.rows:,} rows, {os.cpu_count()} cores")
+    print(f"{args.rows:,} rows, {os.cpu_count()} cores; numbers parsed by {number_library().__name__}")
+    reference, _ = import_with("phonenumbers", f"sqlite:///{work / 'reference.db'}", path)
     print(f"{'store':<11} {'import rows/s':>14} {'claim(100) p50 ms':>18} {'p99 ms':>8} {'max ms':>8} "
           f"{'leads claimed':>14}")
+    print(f"{'SQLite':<11} {reference:>14,.0f}   (phonenumbers, the reference library: the peer)")
     for name, url in stores:
         if name == "PostgreSQL":
             reset_postgres(url)
@@ -127,6 +142,8 @@ def main() -> None:
         settle(url)
         p50, p99, worst, got = run_claims(url)
         print(f"{name:<11} {rate:>14,.0f} {p50:>18.2f} {p99:>8.2f} {worst:>8.2f} {got:>14,}   [{line}]")
+        if name == "SQLite":
+            print(f"{'':<11} {rate / reference:>13.2f}x the reference library's import rate")
 
 
 if __name__ == "__main__":

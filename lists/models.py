@@ -117,7 +117,7 @@ def insert_new_leads(session: Session, campaign_id: int, next_at: datetime,
         return
     connection = session.connection()
     dialect = connection.dialect
-    process = Lead.__table__.c.next_at.type.bind_processor(dialect)
+    process = Lead.__table__.c.next_at.type.dialect_impl(dialect).bind_processor(dialect)
     due = process(next_at) if process else next_at
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO lead ({', '.join(_IMPORT_COLUMNS)}) "

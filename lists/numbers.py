@@ -9,15 +9,38 @@ the IANA ``zone.tab`` shipped by tzdata) are the safe set.
 
 from __future__ import annotations
 
+import importlib
+import os
 from functools import lru_cache
 from importlib import resources
+from types import ModuleType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
+import phonenumbers as reference_library
 import zipcodes
 from phonenumbers import timezone as pn_timezone
 
-__all__ = ["normalise_number", "country_zones", "zone_for_postal_code", "valid_zone", "mask_number"]
+
+def number_library() -> ModuleType:
+    """rphonenumbers when installed (the ``fast`` extra), else phonenumbers.
+
+    Why two: rphonenumbers keeps phonenumbers' API and results but parses on
+    rlibphonenumber, a Rust port of libphonenumber, about nine times faster,
+    which a million-row import needs. It is young (alpha), so a test holds it
+    to phonenumbers' answers and ``DIALER_NUMBER_LIBRARY=phonenumbers``
+    selects the reference. Time zones always come from phonenumbers.
+    """
+    if os.environ.get("DIALER_NUMBER_LIBRARY", "rphonenumbers") != "phonenumbers":
+        try:
+            return importlib.import_module("rphonenumbers")
+        except ImportError:
+            pass
+    return reference_library
+
+
+phonenumbers = number_library()
+
+__all__ = ["number_library", "normalise_number", "country_zones", "zone_for_postal_code", "valid_zone", "mask_number"]
 
 
 @lru_cache(maxsize=1)
