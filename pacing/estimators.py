@@ -73,6 +73,7 @@ class RingOutcomes:
         self._cache: tuple[np.ndarray, np.ndarray] | None = None
         self._tables: dict[int, np.ndarray] = {}
         self._open = np.zeros(bins)
+        self._observed = np.zeros(1)
         self._computed_at = -math.inf
 
     def _changed(self) -> None:
@@ -81,7 +82,8 @@ class RingOutcomes:
 
     def observe(self, t: float, ring_s: float, cause: str | None) -> None:
         """A resolved call: answered (``cause``) after ``ring_s``, or no answer (None) censored at ``ring_s``."""
-        self._clock.decay_to(t, self.events, self.censored)
+        self._clock.decay_to(t, self.events, self.censored, self._observed)
+        self._observed += 1.0
         k = min(max(int(math.ceil(ring_s)), 1), self.max_ring_s)
         if cause is None:
             self.censored[k] += 1.0
@@ -92,7 +94,7 @@ class RingOutcomes:
     def ringing(self, t: float, elapsed_s: np.ndarray) -> None:
         """Calls still ringing at ``t``: censored at their elapsed time, so early resolvers (busy, invalid) do
         not bias the estimate before the slower answers come in. Replaces the previous call's set."""
-        self._clock.decay_to(t, self.events, self.censored)
+        self._clock.decay_to(t, self.events, self.censored, self._observed)
         if self._cache is None or t - self._computed_at >= self.refresh_s:
             self._open = np.bincount(np.minimum(np.asarray(elapsed_s, dtype=int), self.max_ring_s),
                                      minlength=self.max_ring_s + 1).astype(float)
@@ -129,6 +131,11 @@ class RingOutcomes:
             self._tables[horizon] = self.p_live_within(np.arange(self.max_ring_s + 1)[:, None], 0.0,
                                                        np.arange(1, horizon + 1)[None, :])
         return self._tables[horizon]
+
+    @property
+    def evidence(self) -> float:
+        """How many resolved calls, after forgetting, the estimates stand on (the prior not counted)."""
+        return float(self._observed[0])
 
     @property
     def live_rate(self) -> float:

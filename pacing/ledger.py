@@ -11,12 +11,13 @@ Times are seconds since a local midnight (the caller's clock); a day is 86,400 s
 
 The budget: ``allowed_rate`` is the abandonment rate the pacer may aim for over
 the next window so that, if the window goes as expected, the binding measure
-ends it at ``safety × cap``. When the budget is spent it is 0, and the pacer
+ends the day at ``aim``. When the budget is spent it is 0, and the pacer
 falls back to zero-risk (progressive) dialing until live answers restore it.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -43,8 +44,9 @@ class _Day:
 class AbandonmentLedger:
     """Counts by day; ``fp_rate`` is the tested AMD false-positive share of people (0 without AMD).
 
-    ``safety`` × cap is the rate aimed at; ``assured`` is the share of the
-    day's expected remaining live answers the hard limit may count on;
+    ``aim`` is the rate aimed at, never below ``safety`` × cap;
+    ``margin_sd`` sizes its distance from the cap; ``assured`` is the share
+    of the day's expected remaining live answers the hard limit may count on;
     ``catch_up`` bounds the allowed rate, as a multiple of the aim, when a
     quiet morning left budget unspent: risk bunched late in the day buys
     little occupancy for each abandoned call."""
@@ -52,6 +54,7 @@ class AbandonmentLedger:
     cap: float = 0.03
     fp_rate: float = 0.0
     safety: float = 0.8
+    margin_sd: float = 3.0
     assured: float = 0.5
     catch_up: float = 2.0
     days: dict[int, _Day] = field(default_factory=dict)
@@ -134,6 +137,23 @@ class AbandonmentLedger:
         expected = self.expected_live(t, seconds_left, floor_per_s)
         if expected <= 0:
             return 0.0
-        target = self.safety * self.cap
+        uk_live = self.uk_counts(t)[1]
+        target = self.aim(uk_live + expected, max(self.live_per_s(t), floor_per_s) * 3600.0)
         slack = min(target * (live + expected) - abandoned for abandoned, live in self._binding(t))
         return max(0.0, min(slack / expected, self.catch_up * target))
+
+    def aim(self, day_live: float, hour_live: float) -> float:
+        """The day's target rate: the cap less ``margin_sd`` standard deviations of the last hour's abandons.
+
+        Why the last hour: the budget steers each day's rate onto the aim,
+        and only the abandons of the day's last stretch, too late to offset,
+        make it miss. At the cap they number cap × ``hour_live`` (Poisson),
+        so the margin is ``margin_sd`` × √(cap × hour_live) calls of the
+        ``day_live`` the day should bring. Big floors may aim close to the
+        cap; small ones, where one call moves the rate by a tenth of a
+        percent, keep at least the ``safety`` share of it in reserve.
+        """
+        if day_live <= 0:
+            return self.safety * self.cap
+        margin = self.margin_sd * math.sqrt(self.cap * max(hour_live, 0.0)) / day_live
+        return min(self.cap, max(self.safety * self.cap, self.cap - margin))

@@ -140,6 +140,7 @@ class Predictive:
     connect_limit_s: float = 2.0
     rate_window_s: float = 30.0
     z: float = 1.5
+    doubt_prior_calls: float = 2.0
     name = "predictive"
     reserves_agent = False
 
@@ -218,7 +219,23 @@ class Predictive:
         known = lives + coming - free * np.array([[1.0], [-1.0], [1.0]])  # less free agents: odd cumulants flip
         known[0] += snapshot.waiting - snapshot.agents_idle
         mean, var, third = known[:, None, :] + n[None, :, None] * _cumulants(fresh)[:, None, :]
+        var = var + self._rate_doubt() * (lives[0] + coming + n[:, None] * fresh) ** 2
         return expected_shortfall(mean, var, third).max(axis=1)
+
+    def _rate_doubt(self) -> float:
+        """Relative variance of the estimated live-answer rate p: (1 − p) / (p (m + 1)), m calls of evidence.
+
+        Why: every call in flight shares the same unknown p, so an error in
+        it moves all their answers together, a variance of (expected
+        answers)² × this, which independent Bernoulli terms miss. It matters
+        when evidence is thin: at the start of a day the prior may say 20%
+        where half the people answer, and a first burst of calls for an idle
+        floor then abandons dozens. The prior counts as ``doubt_prior_calls``
+        here, whatever weight it has in the estimate: it is a guess. With a
+        few hundred calls of recent evidence the term is small.
+        """
+        p = min(max(self.rings.live_rate, 1e-3), 1.0)
+        return (1.0 - p) / (p * (self.rings.evidence + self.doubt_prior_calls + 1.0))
 
     def observe(self, outcome: AttemptOutcome) -> None:
         t = outcome.dialled_at_s + outcome.ring_s
