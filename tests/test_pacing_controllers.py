@@ -153,3 +153,18 @@ def test_calibration_scales_the_model_by_realized_over_predicted_abandons():
             calibration.realized(float(second))
             calibration.realized(float(second))
     assert calibration.factor(600.0) == pytest.approx(4.0, rel=0.1)  # 24 realized against 6 predicted
+
+
+def test_the_first_decision_of_a_day_doubts_the_prior_answer_rate():
+    """20 idle agents and no evidence: the prior says 20% answer, but half the people may. Without the doubt
+    term the controller launched 72 calls (36 live answers at 50%, 16 abandoned); it must stay near the floor."""
+    first = Predictive().decide(Snapshot(TEN_AM, agents_logged_in=20, agents_idle=20, seconds_left=8 * 3600))
+    assert 20 <= first.launch <= 40
+
+
+def test_the_doubt_fades_with_evidence():
+    controller = Predictive()
+    start = controller._rate_doubt()
+    for k in range(400):
+        controller.observe(AttemptOutcome(TEN_AM + k, 10.0, "live" if k % 2 else "no_answer"))
+    assert controller._rate_doubt() < start / 50

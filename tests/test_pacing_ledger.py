@@ -48,3 +48,24 @@ def test_slack_is_the_abandons_the_cap_still_allows_and_allowed_rate_lands_the_d
     _day(over, 0, live=1000, abandoned=31)
     assert over.slack(t) == 0.0
     assert over.allowed_rate(t, seconds_left=10) == 0.0  # over budget near the end of the day: no risk at all
+
+
+def test_the_aim_leaves_three_sd_of_the_last_hours_abandons_and_never_less_than_the_safety_share():
+    ledger = AbandonmentLedger(cap=0.03, safety=0.8, margin_sd=3.0)
+    # 50 agents at a 50% answer rate: 14,400 live answers a day, 1,800 an hour; 54 abandons at the cap, sd √54
+    assert ledger.aim(14_400, 1_800) == pytest.approx(0.03 - 3 * 54**0.5 / 14_400)
+    assert 0.028 < ledger.aim(14_400, 1_800) < 0.029
+    # 5 agents: 700 a day, 90 an hour: the margin (0.7%) would be wider than 20% of the cap
+    assert ledger.aim(700, 90) == pytest.approx(0.8 * 0.03)
+    assert ledger.aim(0, 0) == pytest.approx(0.8 * 0.03)
+    assert ledger.aim(1e9, 1e6) < 0.03  # never the cap itself
+
+
+def test_allowed_rate_aims_higher_on_a_busy_floor():
+    small, big = AbandonmentLedger(), AbandonmentLedger()
+    t = 9 * 3600.0 + 900
+    for k in range(90):  # 90 live answers in 15 minutes: 360 an hour
+        small.live(9 * 3600.0 + 10 * k)
+    for k in range(900):  # 3,600 an hour
+        big.live(9 * 3600.0 + k)
+    assert small.allowed_rate(t, 8 * 3600) < big.allowed_rate(t, 8 * 3600) <= 0.03
