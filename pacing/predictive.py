@@ -8,10 +8,12 @@ ring time to a live answer):
 - live answers by then: calls already waiting, plus each ringing call with
   its probability of a live answer within the horizon given how long it has
   rung (censored survival estimates), plus that of each new call.
-The shortfall D = lives − free agents is a sum of independent Bernoulli
-terms; its expected positive part, the expected number of abandoned calls,
-comes from the normal law with a one-term Edgeworth correction for skew (few
-calls at a low answer rate make D's right tail longer than normal). The
+The shortfall D = lives − free agents is a sum of Bernoulli terms; its
+expected positive part, the expected number of abandoned calls, comes from
+the normal law with a one-term Edgeworth correction for skew (few calls at a
+low answer rate make D's right tail longer than normal). The terms are
+independent but for one thing they share, the estimated answer rate: its
+doubt adds variance (``_rate_doubt``). The
 controller launches the most calls n for which the last call's added
 expected abandonment, per expected live answer, stays within a threshold:
 the ledger's ``allowed_rate`` (an average) times the spread between threshold
