@@ -24,9 +24,9 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from lists import numbers
 from lists.campaigns import create_campaign
 from lists.importer import import_csv
-from lists.numbers import number_library
 from lists.selection import claim_leads
 from lists.store import open_engine, open_store
 
@@ -130,7 +130,7 @@ def main() -> None:
     path = work / "leads.csv"
     write_list(path, args.rows)
     stores = [("SQLite", f"sqlite:///{work / 'bench.db'}")] + ([("PostgreSQL", args.pg_url)] if args.pg_url else [])
-    print(f"{args.rows:,} rows, {os.cpu_count()} cores; numbers parsed by {number_library().__name__}")
+    print(f"{args.rows:,} rows, {os.cpu_count()} cores; numbers parsed by {numbers.phonenumbers.__name__}")
     reference, _ = import_with("phonenumbers", f"sqlite:///{work / 'reference.db'}", path)
     print(f"{'store':<11} {'import rows/s':>14} {'claim(100) p50 ms':>18} {'p99 ms':>8} {'max ms':>8} "
           f"{'leads claimed':>14}")

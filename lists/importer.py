@@ -72,7 +72,7 @@ def read_csv(handle: TextIO, delimiter: str | None) -> tuple[list[str], Iterator
     reader = csv.reader(handle, delimiter=delimiter or _detect_delimiter(sample))
     header = [h.strip().lower() for h in next(reader, [])]
 
-    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+    def rows() -> Iterator[tuple[int, list[str]]]:
         for values in reader:
             if any(values):
                 yield reader.line_num, values
