@@ -138,7 +138,7 @@ class AbandonmentLedger:
         if expected <= 0:
             return 0.0
         uk_live = self.uk_counts(t)[1]
-        target = self.aim(uk_live + expected, max(self.live_per_s(t), floor_per_s) * 3600.0)
+        target = self.aim(uk_live + expected, self.expected_live(t, 3600.0, floor_per_s))
         slack = min(target * (live + expected) - abandoned for abandoned, live in self._binding(t))
         return max(0.0, min(slack / expected, self.catch_up * target))
 
@@ -156,4 +156,4 @@ class AbandonmentLedger:
         if day_live <= 0:
             return self.safety * self.cap
         margin = self.margin_sd * math.sqrt(self.cap * max(hour_live, 0.0)) / day_live
-        return min(self.cap, max(self.safety * self.cap, self.cap - margin))
+        return max(self.safety * self.cap, self.cap - margin)
