@@ -199,14 +199,7 @@ class _Import:
         with ThreadPoolExecutor(1, thread_name_prefix="lead-import-writer") as store:
             stored: Future[None] | None = None
             for chunk, leads in prepared:
-                for (line, raw), lead in zip(chunk, leads, strict=True):
-                    outcome = self.accept(lead)
-                    summary.imported += outcome == "imported"
-                    summary.duplicates += outcome == "duplicate"
-                    summary.rejected += outcome not in ("imported", "duplicate")
-                    if outcome != "imported":
-                        writer.writerow([line, outcome, *raw])
-                summary.rows += len(chunk)
+                self.check(chunk, leads, summary, writer)
                 if stored:
                     stored.result()
                 stored, self.batch = store.submit(self.store, self.batch), []
@@ -215,6 +208,17 @@ class _Import:
             if stored:
                 stored.result()
         return summary
+
+    def check(self, chunk: Chunk, leads: list[_Prepared | str], summary: ImportSummary, writer: Any) -> None:
+        """Count each row of the chunk and write every row not imported to the rejects file, with its reason."""
+        for (line, raw), lead in zip(chunk, leads, strict=True):
+            outcome = self.accept(lead)
+            summary.imported += outcome == "imported"
+            summary.duplicates += outcome == "duplicate"
+            summary.rejected += outcome not in ("imported", "duplicate")
+            if outcome != "imported":
+                writer.writerow([line, outcome, *raw])
+        summary.rows += len(chunk)
 
     def accept(self, lead: _Prepared | str) -> str:
         """Queue the lead for insert and return "imported", or return why not."""

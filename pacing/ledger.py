@@ -132,7 +132,7 @@ class AbandonmentLedger:
         It spreads what is left of the day's budget over the live answers the
         rest of the day should bring at the recent pace (at least
         ``floor_per_s``): early on a small overshoot barely moves it; near the
-        end of the day it lands the day at ``safety × cap``.
+        end of the day it lands the day at its ``aim``.
         """
         expected = self.expected_live(t, seconds_left, floor_per_s)
         if expected <= 0:
