@@ -34,7 +34,7 @@ from pacing.controllers import AttemptOutcome, Decision, Snapshot
 from pacing.estimators import Decaying, HandleTimes, RingOutcomes
 from pacing.ledger import AbandonmentLedger
 
-__all__ = ["Predictive", "Calibration", "expected_shortfall"]
+__all__ = ["Predictive", "Calibration", "Deficit", "expected_shortfall"]
 
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 _BLOCK = 32  # candidates evaluated at a time; most decisions stop in the first block
@@ -88,7 +88,7 @@ def _earlier(by_step: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _Deficit:
+class Deficit:
     """Live answers less free agents over the horizon, as cumulants (mean, variance, third) by step.
 
     ``answered``: answers by each step of the calls in flight and those the
@@ -261,7 +261,7 @@ class Predictive:
                       model_bias=bias, threshold=threshold)
         return int(n[best]), float(marginal[best])
 
-    def _deficit(self, snapshot: Snapshot, live_table: np.ndarray) -> _Deficit:
+    def _deficit(self, snapshot: Snapshot, live_table: np.ndarray) -> Deficit:
         """Live answers less free agents over the horizon, before any new call.
 
         Free agents are counted by each step plus the connect limit; calls the
@@ -275,7 +275,7 @@ class Predictive:
                           snapshot.busy_elapsed_s, self.handles.step_s)
         coming = self._launch_rate * np.cumsum(np.concatenate(([0.0], fresh[:-1])))  # Poisson: all cumulants equal
         answered = lives + coming
-        return _Deficit(answered, free * np.array([[-1.0], [1.0], [-1.0]]),  # less free agents: odd cumulants flip
+        return Deficit(answered, free * np.array([[-1.0], [1.0], [-1.0]]),  # less free agents: odd cumulants flip
                         snapshot.waiting - snapshot.agents_idle, fresh, self._rate_doubt())
 
     def _rate_doubt(self) -> float:
