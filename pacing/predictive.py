@@ -8,12 +8,13 @@ ring time to a live answer):
 - live answers by then: calls already waiting, plus each ringing call with
   its probability of a live answer within the horizon given how long it has
   rung (censored survival estimates), plus that of each new call.
-The shortfall D = lives − free agents is a sum of Bernoulli terms; its
-expected positive part, the expected number of abandoned calls, comes from
-the normal law with a one-term Edgeworth correction for skew (few calls at a
-low answer rate make D's right tail longer than normal). The terms are
-independent but for one thing they share, the estimated answer rate: its
-doubt adds variance (``_rate_doubt``). The
+The deficit D = lives − free agents at each step is a sum of Bernoulli
+terms. The expected abandoned calls are the answers that come while D is
+positive, counted step by step (``Deficit.expected_abandons``); each step's
+E[D⁺] comes from the normal law with a one-term Edgeworth correction for
+skew (few calls at a low answer rate make D's right tail longer than
+normal). The terms are independent but for one thing they share, the
+estimated answer rate: its doubt adds variance (``_rate_doubt``). The
 controller launches the most calls n for which the last call's added
 expected abandonment, per expected live answer, stays within a threshold:
 the ledger's ``allowed_rate`` (an average) times the spread between threshold
