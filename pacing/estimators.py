@@ -10,11 +10,20 @@ Why forgetting: the answer rate moves through the day (it can double after
 17:00). Every weight decays by half each ``half_life_s`` of the caller's
 clock, so the estimates follow a step change within a few half-lives.
 Prior pseudo-observations keep the first decisions of the day sane.
+
+Why a floor under the forgetting: after a pause (lunch, a night, a long
+weekend) the old evidence has decayed to almost nothing, so the first few
+calls would decide everything, and after about four idle days it underflows
+to zero: a zero answer rate reads as zero risk. So an estimate never weighs
+less than a quarter of its prior; the missing weight is taken from what the
+same hour of the day looked like before (``RingOutcomes``), from the law last
+learned (``HandleTimes``), or from the prior.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,18 +31,38 @@ import numpy as np
 __all__ = ["RingOutcomes", "HandleTimes", "Decaying", "CAUSES"]
 
 CAUSES = ("live", "machine", "other")  # other: busy, invalid, failed; a no-answer is censored, not a cause
+FLOOR_SHARE = 0.25  # the least weight an estimate keeps, as a share of its prior's
+DAY_S = 86400.0
+
+
+def _top_up(floor: float, state: tuple[np.ndarray, ...], shape: Callable[[], tuple[np.ndarray, ...]]) -> None:
+    """Add ``shape()`` (its arrays sum to 1) to ``state`` until it weighs ``floor``, if it weighs less."""
+    missing = floor - sum(float(a.sum()) for a in state)
+    if missing > 0.0:
+        for array, share in zip(state, shape(), strict=True):
+            array += missing * share
+
+
+def _normalised(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    total = sum(float(a.sum()) for a in arrays)
+    return tuple(a / total for a in arrays)
 
 
 @dataclass
 class Decaying:
-    """Arrays of weights that halve every ``half_life_s``; ``at(t)`` brings them to time t (seconds)."""
+    """Arrays of weights that halve every ``half_life_s``; ``decay_to(t)`` brings them to time t (seconds).
+
+    One step scales by no less than 2⁻⁶⁰⁰: a pause of any length leaves the
+    weights negligible but never zero (doubles end near 2⁻¹⁰⁷⁴), so they keep
+    their shape for the floor to build on.
+    """
 
     half_life_s: float
     last_t: float | None = None
 
     def decay_to(self, t: float, *arrays: np.ndarray) -> None:
         if self.last_t is not None and t > self.last_t:
-            factor = math.exp(-math.log(2.0) * (t - self.last_t) / self.half_life_s)
+            factor = math.exp(-math.log(2.0) * min((t - self.last_t) / self.half_life_s, 600.0))
             for array in arrays:
                 array *= factor
         self.last_t = t if self.last_t is None else max(self.last_t, t)
@@ -47,6 +76,13 @@ class RingOutcomes:
     ``prior_weight`` calls; the prior's answer times are spread evenly over
     the first ``prior_ring_s`` seconds. The curves are recomputed at most once
     per ``refresh_s`` of the caller's clock: a second's news moves them little.
+
+    By hour: every resolved call is also kept in a memory of its hour of the
+    day (the caller's clock counts from a local midnight), forgetting by half
+    every ``memory_half_life_days``. When the estimate falls below its floor
+    (see the module), the shortfall comes from this hour's memory, or the
+    latest hour before it that has one: Tuesday 09:00 starts from how Monday
+    09:00 went, not from the last calls of Monday evening.
     """
 
     max_ring_s: int = 120
@@ -57,6 +93,7 @@ class RingOutcomes:
     prior_weight: float = 20.0
     prior_ring_s: int = 20
     refresh_s: float = 5.0
+    memory_half_life_days: float = 7.0
     events: np.ndarray = field(init=False)
     censored: np.ndarray = field(init=False)
 
@@ -70,6 +107,9 @@ class RingOutcomes:
             self.events[row, 1:self.prior_ring_s + 1] += share * spread
         no_answer = 1.0 - self.prior_live - self.prior_machine - self.prior_other
         self.censored[min(25, self.max_ring_s)] += no_answer * self.prior_weight
+        self._prior = _normalised(self.events, self.censored)
+        self._hours = np.zeros((24, len(CAUSES) + 1, bins))  # hour of day, cause (last: censored), ring bin
+        self._memory_day: int | None = None
         self._cache: tuple[np.ndarray, np.ndarray] | None = None
         self._tables: dict[int, np.ndarray] = {}
         self._open = np.zeros(bins)
@@ -80,21 +120,37 @@ class RingOutcomes:
         if self._cache is not None and (self._clock.last_t or 0.0) - self._computed_at >= self.refresh_s:
             self._cache, self._tables = None, {}
 
+    def _decay_to(self, t: float) -> None:
+        self._clock.decay_to(t, self.events, self.censored, self._observed)
+        day = int(t // DAY_S)
+        if self._memory_day is not None and day > self._memory_day:
+            self._hours *= 0.5 ** ((day - self._memory_day) / self.memory_half_life_days)
+        self._memory_day = day if self._memory_day is None else max(self._memory_day, day)
+        _top_up(FLOOR_SHARE * self.prior_weight, (self.events, self.censored), lambda: self._shape_at(t))
+
+    def _shape_at(self, t: float) -> tuple[np.ndarray, ...]:
+        """What calls looked like at this hour of the day, or the latest earlier hour with memory; else the prior."""
+        hour = int(t % DAY_S // 3600)
+        for back in range(24):
+            memory = self._hours[(hour - back) % 24]
+            if memory.any():
+                return _normalised(memory[:-1], memory[-1])
+        return self._prior
+
     def observe(self, t: float, ring_s: float, cause: str | None) -> None:
         """A resolved call: answered (``cause``) after ``ring_s``, or no answer (None) censored at ``ring_s``."""
-        self._clock.decay_to(t, self.events, self.censored, self._observed)
+        self._decay_to(t)
         self._observed += 1.0
         k = min(max(int(math.ceil(ring_s)), 1), self.max_ring_s)
-        if cause is None:
-            self.censored[k] += 1.0
-        else:
-            self.events[CAUSES.index(cause), k] += 1.0
+        row = len(CAUSES) if cause is None else CAUSES.index(cause)
+        (self.censored if cause is None else self.events[row])[k] += 1.0
+        self._hours[int(t % DAY_S // 3600), row, k] += 1.0
         self._changed()
 
     def ringing(self, t: float, elapsed_s: np.ndarray) -> None:
         """Calls still ringing at ``t``: censored at their elapsed time, so early resolvers (busy, invalid) do
         not bias the estimate before the slower answers come in. Replaces the previous call's set."""
-        self._clock.decay_to(t, self.events, self.censored, self._observed)
+        self._decay_to(t)
         if self._cache is None or t - self._computed_at >= self.refresh_s:
             self._open = np.bincount(np.minimum(np.asarray(elapsed_s, dtype=int), self.max_ring_s),
                                      minlength=self.max_ring_s + 1).astype(float)
@@ -167,6 +223,7 @@ class HandleTimes:
     def __post_init__(self) -> None:
         edges = np.arange(0.0, self.max_s + self.step_s, self.step_s)
         self.counts = self.prior_weight * np.diff(-np.exp(-edges / self.prior_mean_s))
+        self._prior = _normalised(self.counts)
         self._open = np.zeros_like(self.counts)
         self._clock = Decaying(self.half_life_s)
         self._survival: np.ndarray | None = None
@@ -180,14 +237,22 @@ class HandleTimes:
         if t - self._computed_at >= self.refresh_s:
             self._survival, self._tables = None, {}
 
-    def observe(self, t: float, handle_s: float) -> None:
+    def _decay_to(self, t: float) -> None:
         self._clock.decay_to(t, self.counts)
+        _top_up(FLOOR_SHARE * self.prior_weight, (self.counts,), self._shape)
+
+    def _shape(self) -> tuple[np.ndarray, ...]:
+        """The handle-time law as last learned (handle times change little from day to day); else the prior."""
+        return _normalised(self.counts) if self.counts.any() else self._prior
+
+    def observe(self, t: float, handle_s: float) -> None:
+        self._decay_to(t)
         self.counts[self._bin(handle_s)] += 1.0
         self._changed(t)
 
     def busy(self, t: float, elapsed_s: np.ndarray) -> None:
         """Agents on a call at ``t``, censored at their elapsed handle time. Replaces the previous set."""
-        self._clock.decay_to(t, self.counts)
+        self._decay_to(t)
         if t - self._computed_at >= self.refresh_s:
             self._open = np.bincount(self._bin(elapsed_s), minlength=len(self.counts)).astype(float)
             self._changed(t)

@@ -98,3 +98,29 @@ def test_handle_times_censor_agents_still_busy_so_the_long_tail_is_not_lost_at_t
     est.busy(now, np.full(int((times > now).sum()), now))
     assert naive < 0.05  # only the short calls have ended: without censoring the tail vanishes
     assert est.survival()[int(now) - 1] == pytest.approx(handle.sf(now), abs=0.03)
+
+
+def test_after_a_week_idle_the_morning_starts_from_last_mornings_answers():
+    """A week of forgetting underflows the evidence to nothing, which would read as a zero answer rate (zero risk),
+    and the last calls before the pause were the evening's. The estimate keeps a floor, taken from the same hour."""
+    rng = np.random.default_rng(7)
+    est = RingOutcomes()
+    _feed(est, rng, 2000, live=0.4, start_t=9 * 3600.0)
+    morning = est.live_rate
+    _feed(est, rng, 2000, live=0.1, start_t=16 * 3600.0)
+    evening = est.live_rate
+    est.ringing(7 * 86400.0 + 9 * 3600.0 + 60.0, np.array([]))
+    assert evening < 0.15 < 0.3 < morning
+    assert est.live_rate == pytest.approx(morning, abs=0.03)
+    assert est.evidence < 1e-6  # the floor is not evidence: the controller still doubts the first burst
+
+
+def test_after_a_month_idle_handle_times_keep_the_law_last_learned():
+    rng = np.random.default_rng(8)
+    est = HandleTimes(refresh_s=0.0)
+    for i in range(500):
+        est.observe(float(i), float(rng.exponential(100.0)))
+    learned = est.mean_s
+    est.busy(30 * 86400.0, np.array([]))
+    assert learned == pytest.approx(100.0, rel=0.15)
+    assert est.mean_s == pytest.approx(learned, rel=0.02)
