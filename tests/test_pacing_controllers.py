@@ -168,3 +168,16 @@ def test_the_doubt_fades_with_evidence():
     for k in range(400):
         controller.observe(AttemptOutcome(TEN_AM + k, 10.0, "live" if k % 2 else "no_answer"))
     assert controller._rate_doubt() < start / 50
+
+
+def test_a_week_later_the_first_decision_still_sees_the_answer_rate():
+    """A controller that runs for days forgets between them. Before the estimators kept a floor, a week's pause
+    decayed the evidence to nothing, the answer rate read as zero, and the first decision launched every line
+    the managers allowed (80 for 20 idle agents): about 40 live answers for 20 agents."""
+    controller = Predictive()
+    for k in range(2000):
+        controller.observe(AttemptOutcome(TEN_AM + k, 10.0, "live" if k % 2 else "no_answer"))
+    week = 7 * 86400.0
+    first = controller.decide(Snapshot(week + TEN_AM, agents_logged_in=20, agents_idle=20, seconds_left=8 * 3600))
+    assert first.inputs["p_live_fresh"] > 0.3
+    assert 20 <= first.launch <= 40
