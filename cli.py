@@ -7,6 +7,7 @@ line on stderr naming the argument, with exit code 2 — never a traceback.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sys
 from collections.abc import Callable, Iterator
@@ -487,9 +488,10 @@ _workers = click.option("--workers", type=int, help="Processes (default: every c
 @click.option("--report", type=click.Path(file_okay=False, path_type=Path), help="Write an HTML report here.")
 @click.option("--trace", type=click.Path(dir_okay=False, path_type=Path),
               help="Write replication 0's pacing decisions, with their inputs, as JSON lines.")
+@click.option("--debug", is_flag=True, help="Log every pacing decision, with its inputs, on stderr (one process).")
 @_workers
 def simulate_run(scenario: Path, replications: int, sets: tuple[str, ...], as_json: bool, csv_out: Path | None,
-                 report: Path | None, trace: Path | None, workers: int | None) -> None:
+                 report: Path | None, trace: Path | None, debug: bool, workers: int | None) -> None:
     """Run SCENARIO (TOML) with replications; a --set with several values sweeps them."""
     from simulation.experiments import default_workers, sweep
     from simulation.report import text_table, to_json, write_csv, write_html
@@ -498,6 +500,9 @@ def simulate_run(scenario: Path, replications: int, sets: tuple[str, ...], as_js
     grid = _grid(sets)
     base = load_scenario(scenario, {k: v[0] for k, v in grid.items()})
     total = replications * math.prod(len(values) for values in grid.values())
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+        workers = 1  # worker processes would not inherit the log's set-up
     with _progress(total, "simulating") as bar:
         points = sweep(scenario, grid, replications, workers or default_workers(), bar)
     if as_json:

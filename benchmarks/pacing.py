@@ -180,18 +180,22 @@ def plot(table: dict[str, dict[str, dict[str, float]]], teams: list[int], path: 
     plt.close(fig)
 
 
-def decision_ms(agents: int = 500, calls: int = 1500, repeat: int = 300) -> tuple[float, float]:
-    """(first, steady) milliseconds for one predictive decision with ``agents`` and ``calls`` in flight."""
+def decision_ms(agents: int = 500, calls: int = 1500, segments: int = 1, repeat: int = 300) -> tuple[float, float]:
+    """(first, steady) milliseconds for one predictive decision with ``agents`` and ``calls`` in flight, the
+    calls spread over ``segments`` list segments."""
     from pacing.controllers import AttemptOutcome, Snapshot
     from pacing.predictive import Predictive
 
     rng = np.random.default_rng(1)
     controller = Predictive()
+    names = [f"segment {k}" for k in range(segments)]
     for i in range(2000):
-        controller.observe(AttemptOutcome(float(i), float(rng.uniform(3, 25)), "live" if i % 4 == 0 else "no_answer"))
+        controller.observe(AttemptOutcome(float(i), float(rng.uniform(3, 25)), "live" if i % 4 == 0 else "no_answer",
+                                          segment=names[i % segments]))
         controller.observe_handle(float(i), float(rng.gamma(4.0, 30.0)))
     snapshot = Snapshot(36000.0, agents, 20, tuple(rng.uniform(0, 300, agents - 20)),
-                        tuple(rng.uniform(0, 25, calls)), waiting=2, seconds_left=6 * 3600)
+                        tuple(rng.uniform(0, 25, calls)), waiting=2, seconds_left=6 * 3600,
+                        ringing_segments=tuple(names[i % segments] for i in range(calls)))
     start = time.perf_counter()
     controller.decide(snapshot)
     first = time.perf_counter() - start
@@ -202,9 +206,10 @@ def decision_ms(agents: int = 500, calls: int = 1500, repeat: int = 300) -> tupl
 
 
 def main() -> None:
-    first, steady = decision_ms()
-    print(f"predictive decision, 500 agents, 1,500 calls in flight: {steady:.3f} ms "
-          f"({first:.3f} ms when its tables are rebuilt)")
+    for segments in (1, 4):
+        first, steady = decision_ms(segments=segments)
+        print(f"predictive decision, 500 agents, 1,500 calls in flight in {segments} segment(s): {steady:.3f} ms "
+              f"({first:.3f} ms when its tables are rebuilt)")
     parser = argparse.ArgumentParser()
     parser.add_argument("--agent-days", type=int, default=60)
     parser.add_argument("--teams", default="5,10,20,50,100,200")

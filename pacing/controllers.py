@@ -30,7 +30,10 @@ __all__ = ["Snapshot", "Decision", "AttemptOutcome", "Controller", "Preview", "P
 @dataclass(frozen=True)
 class Snapshot:
     """The floor at one moment. Times are seconds; ``now_s`` counts from a local midnight (the campaign's day
-    boundaries fall on multiples of 86,400 s); ``seconds_left`` is the dialing time left today."""
+    boundaries fall on multiples of 86,400 s); ``seconds_left`` is the dialing time left today.
+
+    ``ringing_segments`` names each ringing call's list segment, in the order of ``ringing_elapsed_s``, with the
+    names the outcomes carry (``AttemptOutcome.segment``); empty means every call is in segment ``"all"``."""
 
     now_s: float
     agents_logged_in: int
@@ -40,6 +43,11 @@ class Snapshot:
     waiting: int = 0
     seconds_left: float = math.inf
     agents_on_call: int = 0
+    ringing_segments: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.ringing_segments and len(self.ringing_segments) != len(self.ringing_elapsed_s):
+            raise InvalidInput("ringing_segments", "must name one segment per ringing call, or be empty")
 
     @property
     def in_flight(self) -> int:
@@ -54,6 +62,10 @@ class Decision:
     launch: int
     reason: str
     inputs: dict[str, float] = field(default_factory=dict)
+
+    def explain(self) -> str:
+        """One line for a debug log: the launch, its reason and every input (rates are fractions, times seconds)."""
+        return f"launch {self.launch}: {self.reason}; " + " ".join(f"{k}={v:.4g}" for k, v in self.inputs.items())
 
 
 @dataclass(frozen=True)

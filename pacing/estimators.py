@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["RingOutcomes", "HandleTimes", "Decaying", "CAUSES"]
+__all__ = ["RingOutcomes", "RingsBySegment", "HandleTimes", "Decaying", "CAUSES", "by_segment"]
 
 CAUSES = ("live", "machine", "other")  # other: busy, invalid, failed; a no-answer is censored, not a cause
 FLOOR_SHARE = 0.25  # the least weight an estimate keeps, as a share of its prior's
@@ -204,6 +204,89 @@ class RingOutcomes:
         if incidence[-1] <= 0:
             return float(self.prior_ring_s)
         return float(np.searchsorted(incidence / incidence[-1], q))
+
+
+def by_segment(elapsed_s: tuple[float, ...], segments: tuple[str, ...]) -> dict[str, tuple[float, ...]]:
+    """Ringing calls' elapsed times grouped by segment; no segments given means one segment, ``"all"``."""
+    if not segments:
+        return {"all": elapsed_s} if elapsed_s else {}
+    groups: dict[str, list[float]] = {}
+    for elapsed, segment in zip(elapsed_s, segments, strict=True):
+        groups.setdefault(segment, []).append(elapsed)
+    return {segment: tuple(times) for segment, times in groups.items()}
+
+
+@dataclass
+class RingsBySegment:
+    """Ring outcomes learned separately for each list segment (``AttemptOutcome.segment``), each by hour.
+
+    Why: a list mixes people who answer differently (mobiles and landlines,
+    lapsed and recent borrowers). One pooled estimate gives every ringing
+    call the average chance, too high for some and too low for others, and
+    drifts with the mix being dialed. A ringing call gets its own segment's
+    chances; a new call, whose lead is not yet chosen, the segments' mixed by
+    their share of recently resolved calls (forgetting with ``half_life_s``).
+    ``make`` builds the estimator of a segment seen for the first time.
+    Before any call, one estimate (named ``"all"``) stands for the list; the
+    first segment seen adopts it, so a one-segment list is paced exactly as
+    by a single ``RingOutcomes``.
+    """
+
+    make: Callable[[], RingOutcomes] = RingOutcomes
+    half_life_s: float = 300.0
+    segments: dict[str, RingOutcomes] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.segments:
+            self.segments["all"] = self.make()
+        self._calls = np.zeros(len(self.segments))  # resolved calls per segment, in their order, forgetting
+        self._clock = Decaying(self.half_life_s)
+        self._seen: set[str] = set()  # segments that have had calls
+
+    def _get(self, segment: str) -> RingOutcomes:
+        if segment not in self.segments:
+            unused = list(self.segments) == ["all"] and "all" not in self._seen
+            self.segments[segment] = self.segments.pop("all") if unused else self.make()
+            self._calls = np.zeros(len(self.segments)) if unused else np.append(self._calls, 0.0)
+        self._seen.add(segment)
+        return self.segments[segment]
+
+    def observe(self, t: float, ring_s: float, cause: str | None, segment: str = "all") -> None:
+        self._get(segment).observe(t, ring_s, cause)
+        self._clock.decay_to(t, self._calls)
+        self._calls[list(self.segments).index(segment)] += 1.0
+
+    def ringing(self, t: float, groups: dict[str, tuple[float, ...]]) -> None:
+        """Calls still ringing at ``t``, grouped by segment (``by_segment``): censored in their own segment."""
+        for segment in groups:
+            self._get(segment)
+        for segment, estimate in self.segments.items():
+            estimate.ringing(t, np.asarray(groups.get(segment, ())))
+        self._clock.decay_to(t, self._calls)
+
+    def shares(self) -> dict[str, float]:
+        """Each segment's share of the calls being dialed now: of recently resolved calls; equal before any."""
+        total = float(self._calls.sum())
+        weights = self._calls / total if total > 0 else np.full(len(self.segments), 1.0 / len(self.segments))
+        return {segment: float(w) for segment, w in zip(self.segments, weights, strict=True) if w > 0}
+
+    def horizon_s(self, q: float) -> float:
+        """The ``q`` quantile of the live ring time, the longest of the segments being dialed (seconds)."""
+        return max(self.segments[segment].ring_quantile(q) for segment in self.shares())
+
+    def fresh(self, horizon: int) -> np.ndarray:
+        """P(a new call is answered live within t s), t = 1…horizon: the segments' chances mixed by share."""
+        return sum(w * self.segments[s].live_table(horizon)[0] for s, w in self.shares().items())
+
+    @property
+    def live_rate(self) -> float:
+        """P(a new call is answered live at all): the segments' rates mixed by share."""
+        return sum(w * self.segments[s].live_rate for s, w in self.shares().items())
+
+    @property
+    def evidence(self) -> float:
+        """Resolved calls, after forgetting, that the estimates stand on (priors and floors not counted)."""
+        return sum(estimate.evidence for estimate in self.segments.values())
 
 
 @dataclass

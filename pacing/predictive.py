@@ -7,7 +7,8 @@ ring time to a live answer):
   ``elapsed`` seconds long ends within the horizon;
 - live answers by then: calls already waiting, plus each ringing call with
   its probability of a live answer within the horizon given how long it has
-  rung (censored survival estimates), plus that of each new call.
+  rung (censored survival estimates of its list segment), plus that of each
+  new call (the segments mixed by their share of recent calls).
 The deficit D = lives − free agents at each step is a sum of Bernoulli
 terms. The expected abandoned calls are the answers that come while D is
 positive, counted step by step (``Deficit.expected_abandons``); each step's
@@ -32,7 +33,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from pacing.controllers import AttemptOutcome, Decision, Snapshot
-from pacing.estimators import Decaying, HandleTimes, RingOutcomes
+from pacing.estimators import Decaying, HandleTimes, RingsBySegment, by_segment
 from pacing.ledger import AbandonmentLedger
 
 __all__ = ["Predictive", "Calibration", "Deficit", "expected_shortfall"]
@@ -183,7 +184,7 @@ class Predictive:
     """
 
     ledger: AbandonmentLedger = field(default_factory=AbandonmentLedger)
-    rings: RingOutcomes = field(default_factory=RingOutcomes)
+    rings: RingsBySegment = field(default_factory=RingsBySegment)
     handles: HandleTimes = field(default_factory=HandleTimes)
     calibration: Calibration = field(default_factory=Calibration)
     max_lines_per_agent: float = 4.0
@@ -198,7 +199,8 @@ class Predictive:
     def __post_init__(self) -> None:
         self._launch_rate = 0.0
         self._last_t: float | None = None
-        self._lives, self._free = _Counts(), _Counts()
+        self._lives: dict[str, _Counts] = {}
+        self._free = _Counts()
 
     def decide(self, snapshot: Snapshot) -> Decision:
         progressive = max(0, snapshot.agents_idle - snapshot.in_flight)
@@ -235,12 +237,12 @@ class Predictive:
 
     def _best(self, snapshot: Snapshot, allowed: float, low: int, high: int,
               inputs: dict[str, float]) -> tuple[int, float]:
-        self.rings.ringing(snapshot.now_s, np.asarray(snapshot.ringing_elapsed_s))
+        ringing = by_segment(snapshot.ringing_elapsed_s, snapshot.ringing_segments)
+        self.rings.ringing(snapshot.now_s, ringing)
         self.handles.busy(snapshot.now_s, np.asarray(snapshot.busy_elapsed_s))
-        horizon = int(min(max(self.rings.ring_quantile(0.9), 4.0), 30.0))
-        table = self.rings.live_table(horizon)
-        p_live = max(float(table[0, -1]), 1e-9)
-        deficit = self._deficit(snapshot, table)
+        horizon = int(min(max(self.rings.horizon_s(0.9), 4.0), 30.0))
+        deficit = self._deficit(snapshot, ringing, horizon)
+        p_live = max(float(deficit.fresh[-1]), 1e-9)
         bias = self.calibration.factor(snapshot.now_s)
         threshold = allowed * self.calibration.spread(snapshot.now_s)
         slack = self.ledger.slack(snapshot.now_s, snapshot.seconds_left, self._floor_rate(snapshot))
@@ -259,19 +261,22 @@ class Predictive:
         best = max(int(too_risky[0]) - 1 if too_risky.size else len(n) - 1, 0)
         self.calibration.launched(snapshot.now_s, float(model[best] - base), float(n[best]) * p_live, threshold)
         inputs.update(horizon_s=float(horizon), p_live_fresh=p_live, expected_abandons=float(shortfall[best]),
-                      model_bias=bias, threshold=threshold)
+                      model_bias=bias, threshold=threshold, slack_abandons=slack)
         return int(n[best]), float(marginal[best])
 
-    def _deficit(self, snapshot: Snapshot, live_table: np.ndarray) -> Deficit:
-        """Live answers less free agents over the horizon, before any new call.
+    def _deficit(self, snapshot: Snapshot, ringing: dict[str, tuple[float, ...]], horizon: int) -> Deficit:
+        """Live answers less free agents over ``horizon`` seconds, before any new call.
 
-        Free agents are counted by each step plus the connect limit; calls the
-        next decisions will launch (at the recent launch rate) compete for the
-        same agents. ``live_table`` is ``RingOutcomes.live_table``: row e holds
-        a call ringing for e seconds.
+        Each ringing call (``ringing``: elapsed times by segment) answers by
+        its own segment's chances. Free agents are counted by each step plus
+        the connect limit; calls the next decisions will launch (at the recent
+        launch rate) compete for the same agents.
         """
-        fresh = live_table[0]
-        lives = self._lives(live_table, snapshot.ringing_elapsed_s, 1.0)
+        fresh = self.rings.fresh(horizon)
+        lives = np.zeros((3, horizon))
+        for segment, elapsed in ringing.items():
+            lives += self._lives.setdefault(segment, _Counts())(self.rings.segments[segment].live_table(horizon),
+                                                                elapsed, 1.0)
         free = self._free(self.handles.free_table(fresh.size, self.connect_limit_s),
                           snapshot.busy_elapsed_s, self.handles.step_s)
         coming = self._launch_rate * np.cumsum(np.concatenate(([0.0], fresh[:-1])))  # Poisson: all cumulants equal
@@ -297,7 +302,7 @@ class Predictive:
     def observe(self, outcome: AttemptOutcome) -> None:
         t = outcome.dialled_at_s + outcome.ring_s
         cause = {"live": "live", "machine": "machine", "no_answer": None}.get(outcome.result, "other")
-        self.rings.observe(t, outcome.ring_s, cause)
+        self.rings.observe(t, outcome.ring_s, cause, outcome.segment)
         if outcome.result == "live":
             self.ledger.live(t, outcome.abandoned)
             if outcome.abandoned:

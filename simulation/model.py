@@ -13,6 +13,7 @@ the same customers (common random numbers), and one seed gives one run.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -32,6 +33,8 @@ from simulation.results import BIN_S, RunResult, Series
 from simulation.scenario import Scenario
 
 __all__ = ["Draws", "Model", "simulate", "controller_for", "write_trace", "STREAMS"]
+
+log = logging.getLogger(__name__)
 
 STREAMS = ("segment", "result", "ring_live", "ring_machine", "amd", "patience", "talk_success", "talk_refusal",
            "wrap", "conversion", "reason")
@@ -96,7 +99,7 @@ class Model:
         self.list = SimList(scenario, self.draws.segment, _origin(scenario),
                             capped_profile(scenario.rules.profile, scenario.rules.max_attempts))
         self.result = RunResult(series=Series(int(scenario.days * DAY_S / BIN_S)))
-        self.ringing: dict[int, float] = {}
+        self.ringing: dict[int, tuple[float, str]] = {}  # call id: (dialled at, segment name)
         self.ids = count()
         self.day_live = np.zeros(scenario.days)
         self.day_abandoned = np.zeros(scenario.days)
@@ -155,7 +158,8 @@ class Model:
         now = self.env.now
         return Snapshot(now_s=now, agents_logged_in=self.floor.logged_in, agents_idle=self.floor.available,
                         busy_elapsed_s=tuple(now - a.busy_since for a in self.floor.busy),
-                        ringing_elapsed_s=tuple(now - t for t in self.ringing.values()),
+                        ringing_elapsed_s=tuple(now - t for t, _ in self.ringing.values()),
+                        ringing_segments=tuple(segment for _, segment in self.ringing.values()),
                         waiting=self.floor.waiting_now, seconds_left=self._day_end_s - now,
                         agents_on_call=self.on_call)
 
@@ -163,6 +167,8 @@ class Model:
         decision = self.controller.decide(self.snapshot())
         if self.trace is not None:
             self.trace.append((self.env.now, decision))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s at %.0f s: %s", self.controller.name, self.env.now, decision.explain())
         for lead in self.list.take(decision.launch, self.env.now):
             agent = self.floor.reserve() if self.controller.reserves_agent else None
             self.env.process(self._call(lead, agent))
@@ -191,7 +197,7 @@ class Model:
         call_id, dialled = next(self.ids), self.env.now
         hour = int((dialled % DAY_S) // 3600)
         kind, ring = self._network(lead, d, hour)
-        self.ringing[call_id] = dialled
+        self.ringing[call_id] = (dialled, self.s.segments[lead.segment].name)
         yield self.env.timeout(ring)
         del self.ringing[call_id]
         row: dict[str, Any] = {"lead": lead.index, "segment": self.s.segments[lead.segment].name,

@@ -15,11 +15,22 @@ def _with_amd(data: dict) -> dict:
     return data
 
 
+def _two_segments_two_days(data: dict) -> dict:
+    """Lapsed borrowers (10% answer) and recent ones (50%), half the list each; one controller runs two days."""
+    lapsed = dict(data["list"]["segments"][0], name="lapsed", share=0.5, live=0.10)
+    recent = dict(lapsed, name="recent", live=0.50)
+    data["list"]["segments"] = [lapsed, recent]
+    data["list"]["size"] *= 2
+    data["day"]["days"] = 2
+    return data
+
+
 CASES = {
     "5 agents, 10% live, 90 s": (day_of(5, live=0.10, talk_mean_s=90, talk_sd_s=45, talk_dist="gamma"), (0, 1)),
     "5 agents, 50% live, 240 s heavy tail": (day_of(5, live=0.50, talk_mean_s=240, talk_sd_s=480), (0,)),
     "20 agents, 25% live, AMD with 1% false positives": (_with_amd(day_of(20, live=0.25, hours=4.0)), (0,)),
     "10 agents, answer rate halves at noon, lunch": (non_stationary(day_of(10, live=0.25)), (0,)),
+    "10 agents, two segments, two days": (_two_segments_two_days(day_of(10, hours=4.0)), (0,)),
 }
 
 

@@ -1,6 +1,8 @@
 """Controllers: the VICIdial-style baseline follows the anchor's rules; the predictive one explains itself,
 respects the managers' limits, and falls back to progressive dialing when its budget is spent."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -181,3 +183,30 @@ def test_a_week_later_the_first_decision_still_sees_the_answer_rate():
     first = controller.decide(Snapshot(week + TEN_AM, agents_logged_in=20, agents_idle=20, seconds_left=8 * 3600))
     assert first.inputs["p_live_fresh"] > 0.3
     assert 20 <= first.launch <= 40
+
+
+def _two_segments(named: bool) -> Predictive:
+    """Resolved calls from two segments, alternating: half of the recent borrowers answer, one lapsed in ten.
+    Unnamed, the controller pools them (30%)."""
+    controller = Predictive()
+    for k in range(4000):
+        segment, live = ("recent", k % 4 == 1) if k % 2 else ("lapsed", k % 20 == 0)
+        controller.observe(AttemptOutcome(TEN_AM - 5000 + k, 10.0 if live else 25.0, "live" if live else "no_answer",
+                                          segment=segment if named else "all"))
+    return controller
+
+
+@pytest.mark.parametrize("segment", ["recent", "lapsed"])
+def test_ringing_calls_answer_by_their_own_segments_chances(segment):
+    """10 calls ringing, 10 of 20 agents idle. From the recent segment about 5 will answer, from the lapsed one
+    about 1. A pooled estimate (about 3) treats both alike: it launched 9, against 3 and 15 by segment."""
+    snapshot = Snapshot(TEN_AM, agents_logged_in=20, agents_idle=10, ringing_elapsed_s=(2.0,) * 10,
+                        ringing_segments=(segment,) * 10, seconds_left=6 * 3600)
+    decision = _two_segments(named=True).decide(snapshot)
+    pooled = _two_segments(named=False).decide(replace(snapshot, ringing_segments=()))
+    assert (decision.launch < pooled.launch) if segment == "recent" else (decision.launch > pooled.launch)
+
+
+def test_a_snapshot_names_one_segment_per_ringing_call():
+    with pytest.raises(InvalidInput, match="ringing_segments"):
+        Snapshot(TEN_AM, 10, 10, ringing_elapsed_s=(1.0, 2.0), ringing_segments=("recent",))

@@ -6,33 +6,34 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pacing.estimators import HandleTimes, RingOutcomes
+from pacing.estimators import HandleTimes, RingOutcomes, RingsBySegment, by_segment
 
 TIMEOUT_S = 25.0
 RING = stats.lognorm(s=0.5, scale=10.0)  # live answers: median 10 s
 
 
-def _feed(est: RingOutcomes, rng, n: int, live: float, start_t: float = 0.0, gap_s: float = 1.0) -> float:
-    """Feed n resolved calls (live, machine, busy or no answer at the timeout); returns the clock at the end."""
+def _feed(observe, rng, n: int, live: float, start_t: float = 0.0, gap_s: float = 1.0) -> float:
+    """Feed n resolved calls (live, machine, busy or no answer at the timeout) to ``observe(t, ring_s, cause)``;
+    returns the clock at the end."""
     t = start_t
     for _ in range(n):
         t += gap_s
         u = rng.random()
         if u < live:
             ring = RING.rvs(random_state=rng)
-            est.observe(t, min(ring, TIMEOUT_S), "live" if ring < TIMEOUT_S else None)
+            observe(t, min(ring, TIMEOUT_S), "live" if ring < TIMEOUT_S else None)
         elif u < live + 0.15:
-            est.observe(t, float(rng.normal(14.0, 3.0)), "machine")
+            observe(t, float(rng.normal(14.0, 3.0)), "machine")
         elif u < live + 0.20:
-            est.observe(t, 6.0, "other")
+            observe(t, 6.0, "other")
         else:
-            est.observe(t, TIMEOUT_S, None)
+            observe(t, TIMEOUT_S, None)
     return t
 
 
 def test_ring_outcomes_recover_the_live_share_and_the_conditional_answer_probability():
     est = RingOutcomes(half_life_s=1e9)
-    _feed(est, np.random.default_rng(1), 30000, live=0.3)
+    _feed(est.observe, np.random.default_rng(1), 30000, live=0.3)
     truth_by_timeout = 0.3 * RING.cdf(TIMEOUT_S)
     assert est.live_rate == pytest.approx(truth_by_timeout, rel=0.03)
     # A call that has rung 15 s without an answer: P(live within the next 8 s), given the censoring.
@@ -55,9 +56,9 @@ def test_ignoring_censoring_would_not_pass():
 def test_ring_outcomes_follow_a_step_change_within_15_minutes():
     rng = np.random.default_rng(2)
     est = RingOutcomes(half_life_s=300.0)
-    t = _feed(est, rng, 3600, live=0.2)  # an hour at 20% live, a call a second
+    t = _feed(est.observe, rng, 3600, live=0.2)  # an hour at 20% live, a call a second
     before = est.live_rate
-    _feed(est, rng, 900, live=0.4, start_t=t)  # the rate doubles; 15 minutes later:
+    _feed(est.observe, rng, 900, live=0.4, start_t=t)  # the rate doubles; 15 minutes later:
     after, target = est.live_rate, 0.4 * RING.cdf(TIMEOUT_S)
     assert before == pytest.approx(0.2 * RING.cdf(TIMEOUT_S), rel=0.1)
     assert abs(after - target) < 0.2 * (target - before)  # more than 80% of the way to the new rate
@@ -105,9 +106,9 @@ def test_after_a_week_idle_the_morning_starts_from_last_mornings_answers():
     and the last calls before the pause were the evening's. The estimate keeps a floor, taken from the same hour."""
     rng = np.random.default_rng(7)
     est = RingOutcomes()
-    _feed(est, rng, 2000, live=0.4, start_t=9 * 3600.0)
+    _feed(est.observe, rng, 2000, live=0.4, start_t=9 * 3600.0)
     morning = est.live_rate
-    _feed(est, rng, 2000, live=0.1, start_t=16 * 3600.0)
+    _feed(est.observe, rng, 2000, live=0.1, start_t=16 * 3600.0)
     evening = est.live_rate
     est.ringing(7 * 86400.0 + 9 * 3600.0 + 60.0, np.array([]))
     assert evening < 0.15 < 0.3 < morning
@@ -124,3 +125,30 @@ def test_after_a_month_idle_handle_times_keep_the_law_last_learned():
     est.busy(30 * 86400.0, np.array([]))
     assert learned == pytest.approx(100.0, rel=0.15)
     assert est.mean_s == pytest.approx(learned, rel=0.02)
+
+
+def test_each_segment_keeps_its_own_answer_rate_and_new_calls_mix_them_by_share():
+    """A list of lapsed borrowers (10% answer) and recent ones (50%), dialed one lapsed to three recent."""
+    rng = np.random.default_rng(9)
+    est = RingsBySegment(make=lambda: RingOutcomes(half_life_s=1e9), half_life_s=1e9)
+    t = _feed(lambda t, ring_s, cause: est.observe(t, ring_s, cause, "lapsed"), rng, 2000, live=0.1)
+    _feed(lambda t, ring_s, cause: est.observe(t, ring_s, cause, "recent"), rng, 6000, live=0.5, start_t=t)
+    within = RING.cdf(TIMEOUT_S)
+    assert est.segments["recent"].live_rate == pytest.approx(0.5 * within, abs=0.02)
+    assert est.segments["lapsed"].live_rate == pytest.approx(0.1 * within, abs=0.02)
+    assert est.shares() == pytest.approx({"lapsed": 0.25, "recent": 0.75}, rel=1e-4)
+    assert est.live_rate == pytest.approx((0.25 * 0.1 + 0.75 * 0.5) * within, abs=0.02)
+    assert est.fresh(30)[-1] == pytest.approx(est.live_rate, abs=1e-9)
+
+
+def test_a_list_of_one_segment_is_estimated_exactly_as_by_one_estimator():
+    rng_a, rng_b = np.random.default_rng(10), np.random.default_rng(10)
+    single, segmented = RingOutcomes(), RingsBySegment()
+    _feed(single.observe, rng_a, 3000, live=0.3, start_t=36000.0)  # the same calls, and below with a name
+    t = _feed(lambda t, ring_s, cause: segmented.observe(t, ring_s, cause, "recent"), rng_b, 3000, live=0.3,
+              start_t=36000.0)
+    single.ringing(t, np.array([3.0, 8.0]))
+    segmented.ringing(t, by_segment((3.0, 8.0), ("recent", "recent")))
+    assert list(segmented.segments) == ["recent"]
+    assert np.array_equal(segmented.fresh(20), single.live_table(20)[0])
+    assert segmented.horizon_s(0.9) == single.ring_quantile(0.9)

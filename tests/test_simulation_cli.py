@@ -1,6 +1,8 @@
 """dialer simulate: tables, JSON, sweeps, the HTML report, planning, and errors, through the real command."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -71,3 +73,15 @@ def test_trace_explains_every_predictive_decision(tmp_path):
     assert len(lines) > 100 and {"t_s", "launch", "reason", "inputs"} <= set(lines[0])
     assert any("expected_abandons" in line["inputs"] for line in lines)
     assert all("allowed_rate" in line["inputs"] for line in lines)
+
+
+def test_debug_logs_every_decision_with_its_inputs_and_the_budget_left():
+    """In a real process: the log's set-up is the command's own, not pytest's."""
+    command = [sys.executable, "-c", "from cli import main; main()", "simulate", str(SURVEY), "--replications", "1",
+               "--set", "policy=predictive", "--debug", *QUICK]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=SURVEY.parents[2])
+    assert done.returncode == 0, done.stderr
+    decisions = [line for line in done.stderr.splitlines() if "simulation.model: predictive at" in line]
+    assert len(decisions) > 100
+    assert all("allowed_rate=" in line for line in decisions)
+    assert any("expected_abandons=" in line and "slack_abandons=" in line for line in decisions)
