@@ -161,6 +161,8 @@ def _prepare_row(row: dict[str, str], default_region: str | None) -> _Prepared |
     if explicit and not valid_zone(explicit):
         return f"unknown time zone: {explicit}"
     zone = explicit or zone_for_postal_code(region, _first(row, _POSTAL_KEYS)) or ",".join(zones)
+    if not zone:
+        return "no time zone: a non-geographic number has no calling window; give a timezone column"
     fields = {k: v for k, v in row.items() if k not in _NOT_FIELDS and v}
     return _Prepared(e164, row.get("name") or None, region, zone, json.dumps(fields))
 

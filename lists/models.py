@@ -80,7 +80,7 @@ class Lead(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
     phone_e164: Mapped[str] = mapped_column(String(20))
     name: Mapped[str | None] = mapped_column(String(200))
-    region: Mapped[str | None] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(3))  # ISO 3166, or 001 for non-geographic codes
     zones: Mapped[str] = mapped_column(String(1000), default="")
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16), default="new")

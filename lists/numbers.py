@@ -65,7 +65,8 @@ def normalise_number(text: str, region: str | None) -> tuple[str, str, tuple[str
     The number type is looked up once and serves both the validity check (a
     number of no known type is invalid, as in ``is_valid_number``) and the
     zone lookup: only geographic numbers pin a zone; a mobile or toll-free
-    number may be anywhere in its country.
+    number may be anywhere in its country. A non-geographic number (region
+    ``001``: +800 freephone, +979 premium rate) has no country, so no zones.
     """
     try:
         number = phonenumbers.parse(text, region)

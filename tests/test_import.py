@@ -6,7 +6,7 @@ from unittest.mock import patch
 
 import phonenumbers
 import rphonenumbers
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -97,11 +97,15 @@ def test_time_zone_from_an_explicit_column_a_us_zip_code_or_the_number(store, tm
                     "+1 202 555 0102,77429,\n"
                     "+1 800 555 0199,,\n"
                     "+7 916 765 43 21,,\n"
-                    "+1 202 555 0103,,Mars/Olympus\n", encoding="utf-8")
+                    "+1 202 555 0103,,Mars/Olympus\n"
+                    "+979 100000000,,\n"
+                    "+979 100000001,,Europe/London\n", encoding="utf-8")
     with store() as s:
         summary = import_csv(s, campaign, path)
         zones = dict(s.execute(select(Lead.phone_e164, Lead.zones)).all())
-    assert summary.rejected == 1 and "unknown time zone" in summary.rejects_path.read_text()
+    rejects = summary.rejects_path.read_text()
+    assert summary.rejected == 2 and "unknown time zone" in rejects and "non-geographic" in rejects
+    assert zones["+979100000001"] == "Europe/London"  # a premium-rate number is called when the file says it may be
     assert zones["+12025550101"] == "America/Denver"  # the file says so, over the number's area code
     assert zones["+12025550102"] == "America/Chicago"  # ZIP 77429 is Cypress, Texas
     toll_free = zones["+18005550199"].split(",")
@@ -131,6 +135,7 @@ def test_large_files_stream_in_committed_batches_and_a_cut_short_import_resumes(
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(["US", "NL", "RU", "HU", "FR", "PL", "GB"]),
        st.text(alphabet="0123456789", min_size=5, max_size=13), st.booleans())
+@example("US", "979100000000", True)
 def test_normalise_number_agrees_with_phonenumbers_validity(region, digits, international):
     """Our single-lookup validity check must accept exactly what phonenumbers.is_valid_number accepts."""
     text = ("+" if international else "") + digits
@@ -143,7 +148,8 @@ def test_normalise_number_agrees_with_phonenumbers_validity(region, digits, inte
     except ValueError:
         assert not expected
     else:
-        assert expected and e164.startswith("+") and zones
+        assert expected and e164.startswith("+")
+        assert bool(zones) == (found != "001")  # 001: non-geographic codes such as +800 and +979
         assert set(zones) <= country_zones(found)
 
 

@@ -3,11 +3,13 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from lists.campaigns import create_campaign, edit_campaign, get_campaign
-from lists.models import Attempt, DncEntry, Lead
+from lists.models import Attempt, Base, DncEntry, Lead
 from lists.selection import AttemptRecord, claim_leads, record_attempt
 from lists.store import open_engine, upgrade
 from pacing.errors import InvalidInput
@@ -25,6 +27,16 @@ def test_migrations_are_idempotent(store_url):
     engine = open_engine(store_url)
     upgrade(engine)
     upgrade(engine)
+    engine.dispose()
+
+
+def test_the_migrations_build_the_schema_the_models_declare(store_url):
+    """A model change without its migration (a column widened in Python only) shows here as a difference."""
+    engine = open_engine(store_url)
+    upgrade(engine)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
     engine.dispose()
 
 
