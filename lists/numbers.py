@@ -10,6 +10,7 @@ the IANA ``zone.tab`` shipped by tzdata) are the safe set.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 from functools import lru_cache
 from importlib import resources
@@ -20,22 +21,36 @@ import phonenumbers as reference_library
 import zipcodes
 from phonenumbers import timezone as pn_timezone
 
+log = logging.getLogger(__name__)
+
 
 def number_library() -> ModuleType:
-    """rphonenumbers when installed (the ``fast`` extra), else phonenumbers.
+    """rphonenumbers when installed (the ``fast`` extra) and matched to phonenumbers, else phonenumbers.
 
     Why two: rphonenumbers keeps phonenumbers' API and results but parses on
     rlibphonenumber, a Rust port of libphonenumber, about nine times faster,
     which a million-row import needs. It is young (alpha), so a test holds it
     to phonenumbers' answers and ``DIALER_NUMBER_LIBRARY=phonenumbers``
     selects the reference. Time zones always come from phonenumbers.
+
+    Why the version check: each build embeds the number ranges of one
+    phonenumbers release. Against another release about one random number in
+    10,000 gets another answer (9.0.41 against 9.0.43: ranges in Botswana,
+    Zimbabwe, Costa Rica, Romania), so a mismatched pair falls back to the
+    reference rather than answer differently.
     """
-    if os.environ.get("DIALER_NUMBER_LIBRARY", "rphonenumbers") != "phonenumbers":
-        try:
-            return importlib.import_module("rphonenumbers")
-        except ImportError:
-            pass
-    return reference_library
+    if os.environ.get("DIALER_NUMBER_LIBRARY", "rphonenumbers") == "phonenumbers":
+        return reference_library
+    try:
+        fast = importlib.import_module("rphonenumbers")
+    except ImportError:
+        return reference_library
+    if fast.__phonenumbers_version__ != reference_library.__version__:
+        log.warning("rphonenumbers %s embeds phonenumbers %s metadata, but phonenumbers %s is installed: "
+                    "using phonenumbers (slower); install the 'fast' extra to get a matching pair",
+                    fast.__version__, fast.__phonenumbers_version__, reference_library.__version__)
+        return reference_library
+    return fast
 
 
 phonenumbers = number_library()

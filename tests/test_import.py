@@ -164,10 +164,18 @@ def _normalised(library, text: str, region: str) -> tuple[str, str, tuple[str, .
 @settings(max_examples=500, deadline=None)
 @given(st.sampled_from(["US", "NL", "RU", "HU", "FR", "PL", "GB", "DE"]), st.sampled_from(["", "+", "0", "8", "00"]),
        st.text(alphabet="0123456789", min_size=5, max_size=13))
+@example("US", "+", "2672450000")  # Botswana: valid for phonenumbers 9.0.43, not for 9.0.41's ranges
 def test_the_fast_number_library_gives_phonenumbers_answers(region, prefix, digits):
     """rphonenumbers (the ``fast`` extra) is alpha: it must normalise every number exactly as phonenumbers does."""
     text = prefix + digits
     assert _normalised(rphonenumbers, text, region) == _normalised(phonenumbers, text, region)
+
+
+def test_the_fast_library_is_used_only_with_the_phonenumbers_release_it_was_built_from(monkeypatch, caplog):
+    assert numbers.number_library() is rphonenumbers  # the test extra installs a matching pair
+    monkeypatch.setattr(rphonenumbers, "__phonenumbers_version__", "9.0.1")
+    assert numbers.number_library() is phonenumbers
+    assert "9.0.1" in caplog.text and "using phonenumbers" in caplog.text
 
 
 def test_the_fast_number_library_on_the_messy_file():
