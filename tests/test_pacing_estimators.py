@@ -152,3 +152,11 @@ def test_a_list_of_one_segment_is_estimated_exactly_as_by_one_estimator():
     assert list(segmented.segments) == ["recent"]
     assert np.array_equal(segmented.fresh(20), single.live_table(20)[0])
     assert segmented.horizon_s(0.9) == single.ring_quantile(0.9)
+
+
+def test_ringing_calls_are_grouped_by_segment_in_the_order_first_seen():
+    assert by_segment((1.0, 2.0, 3.0, 4.0), ("b", "a", "b", "c")) == {"b": (1.0, 3.0), "a": (2.0,), "c": (4.0,)}
+    assert by_segment((1.0, 2.0), ("a", "a")) == {"a": (1.0, 2.0)}
+    assert by_segment((1.0, 2.0), ()) == {"all": (1.0, 2.0)}
+    with pytest.raises(ValueError):
+        by_segment((1.0, 2.0), ("a",))
