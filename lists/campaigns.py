@@ -14,13 +14,31 @@ from pacing.errors import InvalidInput
 
 __all__ = ["default_catalogue", "create_campaign", "get_campaign", "list_campaigns", "edit_campaign", "retarget"]
 
-_REFUSALS = {
+_SALES_REFUSALS = {  # an offer of something to buy: a loan, a tariff
     "too_expensive": "Too expensive",
     "has_provider": "Already has a provider / happy with the current one",
     "no_need": "No need",
     "distrust": "Distrust / wants it in writing",
     "bad_timing": "Bad timing",
     "not_decision_maker": "Not the decision maker",
+}
+_KIND_REFUSALS = {  # why a person said no differs by what was asked: nothing is sold in a survey or a reminder
+    "loan-offer": _SALES_REFUSALS,
+    "tariff-switch": {**_SALES_REFUSALS, "contract_lock": "Tied to a current contract"},
+    "survey": {
+        "declined": "Declined (no reason given)",
+        "no_time": "No time for a survey",
+        "privacy": "Worried about privacy / use of answers",
+        "not_eligible": "Not in the surveyed group",
+        "bad_timing": "Bad timing",
+    },
+    "payment-reminder": {
+        "disputes_debt": "Disputes the amount owed",
+        "cannot_pay": "Cannot pay now (hardship)",
+        "has_arrangement": "Already has a payment arrangement",
+        "not_account_holder": "Not the account holder",
+        "bad_timing": "Bad timing",
+    },
 }
 _COMMON_OUTCOMES = {
     "callback": "Callback requested",
@@ -42,7 +60,7 @@ _KIND_OUTCOMES = {
 
 def default_catalogue(kind: str) -> dict[str, Any]:
     """The outcome and refusal-reason codes a new campaign of ``kind`` starts with."""
-    return {"outcomes": {**_KIND_OUTCOMES[kind], **_COMMON_OUTCOMES}, "refusal_reasons": dict(_REFUSALS)}
+    return {"outcomes": {**_KIND_OUTCOMES[kind], **_COMMON_OUTCOMES}, "refusal_reasons": dict(_KIND_REFUSALS[kind])}
 
 
 def _validate(field: str, value: Any) -> None:
@@ -107,7 +125,8 @@ def retarget(session: Session, source: str, reasons: list[str], name: str, now: 
     This is calling refusers back when a better offer appears ("too
     expensive" gets the cheaper tariff). The refusal date travels with each
     lead, because a cool-off after a refusal (France: 60 days) binds the
-    person, not the campaign. Leads on DNC are left out.
+    person, not the campaign. Leads on DNC are left out. The refusal reason
+    travels too, so the new list's export says why each person is on it.
     """
     old = get_campaign(session, source)
     unknown = sorted(set(reasons) - set(old.catalogue.get("refusal_reasons", {})))
@@ -119,7 +138,7 @@ def retarget(session: Session, source: str, reasons: list[str], name: str, now: 
         Lead.campaign_id == old.id, Lead.refusal_reason.in_(reasons), Lead.status != "dnc"))
     rows = [{"campaign_id": new.id, "phone_e164": lead.phone_e164, "name": lead.name, "region": lead.region,
              "zones": lead.zones, "status": "new", "attempts": 0, "priority": 0, "next_at": to_db(now),
-             "last_refusal_at": lead.last_refusal_at,
+             "last_refusal_at": lead.last_refusal_at, "refusal_reason": lead.refusal_reason,
              "fields": {**lead.fields, "retargeted_from": old.name, "earlier_refusal": lead.refusal_reason}}
             for lead in leads]
     if rows:
