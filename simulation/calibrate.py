@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,6 +29,8 @@ from sqlalchemy.orm import Session
 
 from lists.campaigns import create_campaign
 from lists.models import Attempt, Campaign, Lead, to_db
+from lists.selection import AttemptRecord, record_attempts
+from simulation.model import Draws
 from simulation.results import RunResult
 from simulation.scenario import Scenario
 
@@ -235,30 +237,57 @@ def _main_zone(session: Session, campaign: Campaign) -> str:
 _OUTCOME = {"live": "human", "abandoned": "abandoned"}
 
 
-def store_run(session: Session, scenario: Scenario, result: RunResult, name: str) -> Campaign:
-    """Write a recorded run (``simulate(..., record=True)``) into the store as campaign ``name``."""
-    campaign = create_campaign(session, name, "loan-offer", rules_profile=scenario.rules.profile,
-                               max_attempts=scenario.rules.max_attempts)
+def store_run(session: Session, scenario: Scenario, result: RunResult, name: str, kind: str = "loan-offer",
+              replication: int = 0) -> Campaign:
+    """Write a recorded run (``simulate(..., record=True)``) into the store as campaign ``name``.
+
+    Why through ``record_attempts``: the store must read like a real day, so
+    every attempt goes through the one path that writes the ledger and moves
+    its lead on (attempt count, status, refusal reason, next due time).
+    Every lead of the list is written, dialled or not, with the segment the
+    run gave it (``replication`` must be the run's), so the store's
+    penetration is the run's.
+    """
+    campaign = _campaign_for(session, scenario, name, kind)
     origin = datetime.combine(scenario.date, time(0), tzinfo=ZoneInfo(scenario.timezone)).astimezone(UTC)
-    leads = sorted({(row["lead"], row["segment"]) for row in result.attempts})
+    segments = Draws.make(scenario, replication).segment
     zones = scenario.rules.zones
     session.execute(insert(Lead.__table__), [
-        {"campaign_id": campaign.id, "phone_e164": f"+1555{index:07d}", "zones": zones[index % len(zones)],
-         "fields": {"segment": segment}, "status": "done", "attempts": 0, "priority": 0,
-         "next_at": to_db(origin)} for index, segment in leads])
-    ids = dict(session.execute(select(Lead.phone_e164, Lead.id).where(Lead.campaign_id == campaign.id)).all())
-
-    def at(seconds: float | None) -> datetime | None:
-        return None if seconds is None else to_db(origin + timedelta(seconds=seconds))
-
-    session.execute(insert(Attempt.__table__), [
-        {"lead_id": ids[f"+1555{row['lead']:07d}"], "campaign_id": campaign.id, "dialled_at": at(row["dialled_s"]),
-         "answered_at": at(row.get("answered_s")), "amd_result": row.get("amd_result"),
-         "amd_end_at": at(row.get("amd_end_s")), "connected_at": at(row.get("connected_s")),
-         "abandoned": bool(row.get("abandoned")), "hangup_at": at(row.get("hangup_s")),
-         "outcome": _OUTCOME.get(row["outcome"], row["outcome"]), "disposition": row.get("disposition"),
-         "refusal_reason": row.get("refusal_reason"), "agent": row.get("agent"), "message_played": None,
-         "caller_id": None, "data": {"wrap_s": row["wrap_s"]} if "wrap_s" in row else {}}
-        for row in result.attempts])
-    session.commit()
+        {"campaign_id": campaign.id, "phone_e164": _phone(index), "zones": zones[index % len(zones)],
+         "fields": {"segment": scenario.segments[int(segment)].name}, "status": "new", "attempts": 0,
+         "priority": 0, "next_at": to_db(origin)} for index, segment in enumerate(segments)])
+    leads = {lead.phone_e164: lead for lead in session.scalars(select(Lead).where(Lead.campaign_id == campaign.id))}
+    rows = sorted(result.attempts, key=lambda row: (row["dialled_s"], row["lead"], row["attempt"]))
+    record_attempts(session, campaign, ((leads[_phone(row["lead"])], _record(row, origin)) for row in rows))
     return campaign
+
+
+def _phone(index: int) -> str:
+    return f"+1555{index:07d}"
+
+
+def _campaign_for(session: Session, scenario: Scenario, name: str, kind: str) -> Campaign:
+    """A campaign with the scenario's rules, retry delays and every outcome and refusal code the run can write."""
+    campaign = create_campaign(session, name, kind, rules_profile=scenario.rules.profile,
+                               max_attempts=scenario.rules.max_attempts)
+    campaign.retry_rules = asdict(scenario.rules.retry)
+    catalogue = {part: dict(codes) for part, codes in campaign.catalogue.items()}
+    catalogue["outcomes"].setdefault(scenario.outcomes.success_code, scenario.outcomes.success_code)
+    for code, _ in scenario.outcomes.refusal_reasons:
+        catalogue["refusal_reasons"].setdefault(code, code)
+    campaign.catalogue = catalogue
+    session.flush()
+    return campaign
+
+
+def _record(row: dict[str, Any], origin: datetime) -> AttemptRecord:
+    """One simulated attempt as the dialer would have recorded it (an AMD false positive looks like a machine)."""
+    def at(key: str) -> datetime | None:
+        return origin + timedelta(seconds=row[key]) if key in row else None
+
+    return AttemptRecord(
+        outcome=_OUTCOME.get(row["outcome"], row["outcome"]), dialled_at=origin + timedelta(seconds=row["dialled_s"]),
+        answered_at=at("answered_s"), amd_result=row.get("amd_result"), amd_end_at=at("amd_end_s"),
+        connected_at=at("connected_s"), hangup_at=at("hangup_s"), disposition=row.get("disposition"),
+        refusal_reason=row.get("refusal_reason"), agent=row.get("agent"),
+        data={"wrap_s": row["wrap_s"]} if "wrap_s" in row else {})
