@@ -3,9 +3,11 @@
 Why one interface: the daemon (wall clock, real telephony) and the simulator
 (SimPy time) build the same ``Snapshot`` and call the same ``decide``. A
 controller never reads a clock and does no I/O; time arrives in the snapshot.
+``placed`` reports, right after each ``decide``, how many calls were actually
+originated (the list may have had fewer dialable leads than decided);
 ``observe`` feeds each attempt's result back as soon as the dialer knows it,
 and ``observe_handle`` each agent's handle time (talk plus wrap-up, seconds)
-when the agent is free again; static controllers ignore both.
+when the agent is free again; static controllers ignore all three.
 
 Static policies here, from safest to most aggressive (``pacing.predictive`` and
 ``pacing.vicidial`` hold the adaptive ones):
@@ -33,7 +35,12 @@ class Snapshot:
     boundaries fall on multiples of 86,400 s); ``seconds_left`` is the dialing time left today.
 
     ``ringing_segments`` names each ringing call's list segment, in the order of ``ringing_elapsed_s``, with the
-    names the outcomes carry (``AttemptOutcome.segment``); empty means every call is in segment ``"all"``."""
+    names the outcomes carry (``AttemptOutcome.segment``); empty means every call is in segment ``"all"``.
+
+    ``analysing_elapsed_s``: seconds since each answered call entered answering-machine detection (AMD), and
+    ``analysing_segments`` their segments (same convention). Why: for the AMD delay (2–3 s) such a call is
+    neither ringing nor waiting, yet it may be a person about to need an agent; a controller that missed it
+    launched again for the same free agent (issue 14: progressive abandoned 20% of live answers with 1 agent)."""
 
     now_s: float
     agents_logged_in: int
@@ -44,15 +51,19 @@ class Snapshot:
     seconds_left: float = math.inf
     agents_on_call: int = 0
     ringing_segments: tuple[str, ...] = ()
+    analysing_elapsed_s: tuple[float, ...] = ()
+    analysing_segments: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.ringing_segments and len(self.ringing_segments) != len(self.ringing_elapsed_s):
             raise InvalidInput("ringing_segments", "must name one segment per ringing call, or be empty")
+        if self.analysing_segments and len(self.analysing_segments) != len(self.analysing_elapsed_s):
+            raise InvalidInput("analysing_segments", "must name one segment per call under AMD analysis, or be empty")
 
     @property
     def in_flight(self) -> int:
-        """Calls launched and not yet with an agent: ringing, or answered and waiting."""
-        return len(self.ringing_elapsed_s) + self.waiting
+        """Calls launched and not yet with an agent: ringing, answered and under AMD analysis, or waiting."""
+        return len(self.ringing_elapsed_s) + len(self.analysing_elapsed_s) + self.waiting
 
 
 @dataclass(frozen=True)
@@ -90,6 +101,10 @@ class Controller(Protocol):
 
     def decide(self, snapshot: Snapshot) -> Decision: ...
 
+    def placed(self, now_s: float, count: int) -> None:
+        """Called right after each ``decide`` with the calls actually originated (0 ≤ count ≤ the decision's
+        launch): a controller that learns from its launches must learn from these, not from the decision."""
+
     def observe(self, outcome: AttemptOutcome) -> None: ...
 
     def observe_handle(self, at_s: float, handle_s: float) -> None: ...
@@ -98,6 +113,9 @@ class Controller(Protocol):
 class _Static:
     name = "static"
     reserves_agent = False
+
+    def placed(self, now_s: float, count: int) -> None:
+        """Static policies do not learn."""
 
     def observe(self, outcome: AttemptOutcome) -> None:
         """Static policies do not learn."""

@@ -198,6 +198,13 @@ class RingOutcomes:
         """P(a fresh call is answered live at all, within the longest ring observed)."""
         return float(self._curves()[1][-1])
 
+    @property
+    def person_share(self) -> float:
+        """P(an answered call is passed on as a person): live over live plus machine answers, as the dialer saw
+        them. AMD false positives reach the estimate as machines, so the share already nets them out."""
+        live, machine = float(self.events[0].sum()), float(self.events[1].sum())
+        return live / (live + machine) if live + machine > 0 else 0.5
+
     def ring_quantile(self, q: float) -> float:
         """The ``q`` quantile of the ring time of calls answered live, seconds."""
         incidence = self._curves()[1]
@@ -279,6 +286,12 @@ class RingsBySegment:
     def fresh(self, horizon: int) -> np.ndarray:
         """P(a new call is answered live within t s), t = 1…horizon: the segments' chances mixed by share."""
         return sum(w * self.segments[s].live_table(horizon)[0] for s, w in self.shares().items())
+
+    def person_share(self, segment: str) -> float:
+        """P(an answered call of ``segment`` is passed on as a person); the segments mixed by share if unknown."""
+        if segment in self.segments:
+            return self.segments[segment].person_share
+        return sum(w * self.segments[s].person_share for s, w in self.shares().items())
 
     @property
     def live_rate(self) -> float:

@@ -175,6 +175,24 @@ class Calibration:
         return float(min(max((self._sums[2] + self.prior) / (self._sums[3] + self.prior), 1.0), 10.0))
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """A decision waiting for ``placed``: when (s), how many calls, and for the calibration the candidate
+    launch counts with the abandons each adds over progressive dialing (model, before the bias factor)."""
+
+    t: float
+    launch: int
+    candidates: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    risks: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    p_live: float = 0.0
+    threshold: float = 0.0
+
+    def added_risk(self, count: int) -> float:
+        """The model's added abandons had ``count`` calls gone out (0 at or below progressive dialing)."""
+        at = min(int(np.searchsorted(self.candidates, count)), self.candidates.size - 1)
+        return max(float(self.risks[at]), 0.0) if count >= self.candidates[0] else 0.0
+
+
 @dataclass
 class Predictive:
     """Model-based pacing under an abandonment budget. Limits: lines per logged-in agent and trunk lines.
@@ -201,22 +219,49 @@ class Predictive:
         self._last_t: float | None = None
         self._lives: dict[str, _Counts] = {}
         self._free = _Counts()
+        self._pending: _Pending | None = None
 
     def decide(self, snapshot: Snapshot) -> Decision:
+        self._settle()
         progressive = max(0, snapshot.agents_idle - snapshot.in_flight)
         ceiling = self._line_ceiling(snapshot)
         allowed = self.ledger.allowed_rate(snapshot.now_s, snapshot.seconds_left, self._floor_rate(snapshot))
         inputs = {"idle": snapshot.agents_idle, "in_flight": snapshot.in_flight, "allowed_rate": allowed,
                   "uk_rate": self.ledger.uk_rate(snapshot.now_s), "us_rate": self.ledger.us_rate(snapshot.now_s),
                   "ofcom_rate": self.ledger.ofcom_rate(snapshot.now_s)}
+        if snapshot.analysing_elapsed_s:
+            inputs["analysing"] = len(snapshot.analysing_elapsed_s)
         if allowed <= 0.0 or ceiling <= progressive:
             launch = min(progressive, max(ceiling, 0))
-            self._count_launches(snapshot.now_s, launch)
+            self._pending = _Pending(snapshot.now_s, launch)
             return Decision(launch, "no risk budget: progressive" if allowed <= 0 else "at the line limit", inputs)
         launch, risk = self._best(snapshot, allowed, progressive, ceiling, inputs)
         inputs["marginal_abandon_risk"] = risk
-        self._count_launches(snapshot.now_s, launch)
         return Decision(launch, "most calls within the allowed abandonment rate", inputs)
+
+    def placed(self, now_s: float, count: int) -> None:
+        """The calls actually originated after the last decision: only these count as launches.
+
+        Why: when the list has nothing dialable (before the calling window
+        opens, a lunch closure, a dry list) every decision would otherwise
+        record launches that never rang, at zero risk, and drive the
+        calibration spread to its 10× ceiling just as dialing resumes
+        (issue 14, item 3). ``count`` above the decision is taken as the
+        decision. A decision never reported is settled in full at the next
+        ``decide``, so callers that never call ``placed`` see the old behaviour."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            self._count_launches(now_s, max(count, 0))
+            return
+        count = min(max(count, 0), pending.launch)
+        self._count_launches(pending.t, count)
+        if pending.candidates.size and count > 0:
+            self.calibration.launched(pending.t, pending.added_risk(count), count * pending.p_live, pending.threshold)
+
+    def _settle(self) -> None:
+        """Take a decision that ``placed`` was never told about as placed in full."""
+        if self._pending is not None:
+            self.placed(self._pending.t, self._pending.launch)
 
     def _count_launches(self, now: float, launch: int) -> None:
         """Launches per second, averaged over ``rate_window_s``: the calls the next decisions will add."""
@@ -247,9 +292,12 @@ class Predictive:
         threshold = allowed * self.calibration.spread(snapshot.now_s)
         slack = self.ledger.slack(snapshot.now_s, snapshot.seconds_left, self._floor_rate(snapshot))
         start, base = low, 0.0
+        seen_n, seen_model = [], []
         while True:  # the risk rises with n: grow the candidates a block at a time until one is too risky
             n = np.arange(start, min(start + _BLOCK, high) + 1)
             model = deficit.expected_abandons(n)
+            seen_n.append(n)
+            seen_model.append(model)
             if start == low:
                 base = float(model[0])
             shortfall = bias * model
@@ -259,7 +307,9 @@ class Predictive:
                 break
             start = int(n[-1])
         best = max(int(too_risky[0]) - 1 if too_risky.size else len(n) - 1, 0)
-        self.calibration.launched(snapshot.now_s, float(model[best] - base), float(n[best]) * p_live, threshold)
+        candidates = np.concatenate(seen_n) if len(seen_n) > 1 else seen_n[0]
+        risks = np.concatenate(seen_model) if len(seen_model) > 1 else seen_model[0]
+        self._pending = _Pending(snapshot.now_s, int(n[best]), candidates, risks - base, p_live, threshold)
         inputs.update(horizon_s=float(horizon), p_live_fresh=p_live, expected_abandons=float(shortfall[best]),
                       model_bias=bias, threshold=threshold, slack_abandons=slack)
         return int(n[best]), float(marginal[best])
@@ -277,12 +327,27 @@ class Predictive:
         for segment, elapsed in ringing.items():
             lives += self._lives.setdefault(segment, _Counts())(self.rings.segments[segment].live_table(horizon),
                                                                 elapsed, 1.0)
+        lives += self._analysing(snapshot, horizon)
         free = self._free(self.handles.free_table(fresh.size, self.connect_limit_s),
                           snapshot.busy_elapsed_s, self.handles.step_s)
         coming = self._launch_rate * np.cumsum(np.concatenate(([0.0], fresh[:-1])))  # Poisson: all cumulants equal
         answered = lives + coming
         return Deficit(answered, free * np.array([[-1.0], [1.0], [-1.0]]),  # less free agents: odd cumulants flip
                         snapshot.waiting - snapshot.agents_idle, fresh, self._rate_doubt())
+
+    def _analysing(self, snapshot: Snapshot, horizon: int) -> np.ndarray:
+        """Cumulants, by step, of the people among the answered calls still under AMD analysis.
+
+        Each is a person passed to an agent with its segment's share of
+        persons among answers as the dialer saw them (false positives counted
+        as machines, so the share already nets out the false-positive rate),
+        and is counted from the first step: the AMD delay (2–3 s) is shorter
+        than any horizon, and the earliest arrival is the cautious one.
+        """
+        out = np.zeros((3, horizon))
+        for segment, elapsed in by_segment(snapshot.analysing_elapsed_s, snapshot.analysing_segments).items():
+            out += len(elapsed) * _cumulants(np.array([self.rings.person_share(segment)]))
+        return out
 
     def _rate_doubt(self) -> float:
         """Relative variance of the estimated live-answer rate p: (1 − p) / (p (m + 1)), m calls of evidence.

@@ -42,6 +42,7 @@ class Vicidial:
     _drops: deque[float] = field(default_factory=deque)
     _clock: dict[str, float] = field(default_factory=dict)
     _today: dict[str, float] = field(default_factory=dict)
+    _pending: tuple[float, int] | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -60,6 +61,8 @@ class Vicidial:
 
     def decide(self, snapshot: Snapshot) -> Decision:
         now = snapshot.now_s
+        if self._pending is not None:  # ``placed`` was not called: the decision counts in full
+            self.placed(*self._pending)
         self._roll_day(now)
         self._clock.setdefault("adapt", now + 15.0)  # the first update waits for 15 samples
         if self._due("sample", now, 1.0):
@@ -76,8 +79,7 @@ class Vicidial:
         launch = min(launch, int(self.calls_per_second * 2.5))
         if self.trunk_limit is not None:
             launch = min(launch, max(0, self.trunk_limit - snapshot.in_flight))
-        self._placed.extend([now] * launch)
-        self._today["calls"] += launch
+        self._pending = (now, launch)
         return Decision(launch, "dial level × active agents − live calls",
                         {"dial_level": self.level, "goal": goal, "live_calls": active,
                          "drop_pct_today": self._today["drop_pct"]})
@@ -118,6 +120,16 @@ class Vicidial:
             local = now % DAY_S
             hhmm = int(local // 3600) * 100 + int(local % 3600 // 60)
             self.level = 1.0 if hhmm >= self.latest_hhmm else self.level * min(1.0, (self.latest_hhmm - hhmm) / 1000)
+
+    def placed(self, now_s: float, count: int) -> None:
+        """Calls actually originated: VICIdial's counts (today's calls, the emergency brake's minute) are of calls
+        placed, so a decision the list could not serve adds nothing."""
+        pending, self._pending = self._pending, None
+        count = max(0, min(count, pending[1])) if pending is not None else max(count, 0)
+        at = pending[0] if pending is not None else now_s
+        self._roll_day(at)
+        self._placed.extend([at] * count)
+        self._today["calls"] += count
 
     def observe_handle(self, at_s: float, handle_s: float) -> None:
         """The adaptive method uses no handle times."""
