@@ -100,6 +100,7 @@ class Model:
                             capped_profile(scenario.rules.profile, scenario.rules.max_attempts))
         self.result = RunResult(series=Series(int(scenario.days * DAY_S / BIN_S)))
         self.ringing: dict[int, tuple[float, str]] = {}  # call id: (dialled at, segment name)
+        self.analysing: dict[int, tuple[float, str]] = {}  # call id: (AMD analysis started at, segment name)
         self.ids = count()
         self.day_live = np.zeros(scenario.days)
         self.day_abandoned = np.zeros(scenario.days)
@@ -161,7 +162,9 @@ class Model:
                         ringing_elapsed_s=tuple(now - t for t, _ in self.ringing.values()),
                         ringing_segments=tuple(segment for _, segment in self.ringing.values()),
                         waiting=self.floor.waiting_now, seconds_left=self._day_end_s - now,
-                        agents_on_call=self.on_call)
+                        agents_on_call=self.on_call,
+                        analysing_elapsed_s=tuple(now - t for t, _ in self.analysing.values()),
+                        analysing_segments=tuple(segment for _, segment in self.analysing.values()))
 
     def _dial(self) -> None:
         decision = self.controller.decide(self.snapshot())
@@ -169,9 +172,12 @@ class Model:
             self.trace.append((self.env.now, decision))
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s at %.0f s: %s", self.controller.name, self.env.now, decision.explain())
+        placed = 0
         for lead in self.list.take(decision.launch, self.env.now):
             agent = self.floor.reserve() if self.controller.reserves_agent else None
             self.env.process(self._call(lead, agent))
+            placed += 1
+        self.controller.placed(self.env.now, placed)
 
     # -- one call --------------------------------------------------------------------------------------------
     def _network(self, lead: SimLead, d: dict[str, float], hour: int) -> tuple[str, float]:
@@ -213,7 +219,10 @@ class Model:
     def _amd_says_machine(self, row: dict[str, Any], d: dict[str, float], human: bool) -> Generator[Any, Any, bool]:
         if not self.s.amd.enabled:
             return False
+        key = next(self.ids)
+        self.analysing[key] = (self.env.now, row["segment"])
         yield self.env.timeout(self.s.amd.delay_s)
+        del self.analysing[key]
         wrong = d["amd"] < (self.s.amd.false_positive if human else self.s.amd.false_negative)
         says_machine = (human and wrong) or (not human and not wrong)
         row["amd_result"], row["amd_end_s"] = ("machine" if says_machine else "human"), self.env.now
