@@ -1,52 +1,106 @@
-"""PNG charts for analysts. matplotlib runs headless (Agg), so this works in CI and on servers."""
+"""PNG charts for analysts and managers. matplotlib runs headless (Agg), so this works in CI and on servers.
+
+Why legends sit outside the axes: inside, they hide the busiest part of the
+day, which is the part people came to read. Each public function saves a
+figure built by a private ``_*_figure`` function, so tests can inspect the
+figure itself.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from pacing.staffing import StaffingTable  # noqa: E402
 
-__all__ = ["plot_staffing", "plot_bars", "plot_frontier", "plot_series"]
+__all__ = ["plot_staffing", "plot_bars", "plot_panels", "plot_frontier", "plot_series", "plot_series_panels",
+           "occupancy_line", "Panel", "SeriesPanel"]
+
+Panel = tuple[str, Sequence[str], Sequence[float]]  # a bar panel: subtitle, labels, values
+SeriesPanel = tuple[str, Sequence[dict[str, float]]]  # a day panel: subtitle, per-interval rows (results.Series)
+NO_DATA = "no data"
+_BIN_H = 0.25  # the simulation series' interval, hours (results.BIN_S)
 
 
-def plot_staffing(table: StaffingTable, path: Path) -> Path:
-    """Bars of required (scheduled) agents and a line of offered load (Erlangs) per interval."""
+def _save(fig: Figure, path: Path) -> Path:
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _staffing_figure(table: StaffingTable) -> Figure:
+    """Scheduled agents only when shrinkage makes them differ from agents on the phones."""
     f = table.forecast
     labels = [s.strftime("%a %H:%M") if len(f.starts) > 96 else s.strftime("%H:%M") for s in f.starts]
     x = range(len(labels))
     fig, ax = plt.subplots(figsize=(max(8.0, len(labels) * 0.25), 4.5))
-    ax.bar(x, table.scheduled, color="#9ecae1", label="scheduled agents (with shrinkage)")
+    if table.targets.shrinkage > 0:
+        ax.bar(x, table.scheduled, color="#9ecae1",
+               label=f"scheduled agents (with {table.targets.shrinkage:.0%} shrinkage)")
     ax.bar(x, table.agents, color="#3182bd", label="agents on the phones")
     ax.plot(x, f.erlangs, color="#e6550d", marker=".", label="offered load (Erlangs)")
     step = max(1, len(labels) // 24)
     ax.set_xticks(list(x)[::step], labels[::step], rotation=60, ha="right", fontsize=8)
     ax.set_ylabel("agents / Erlangs")
     ax.set_title("Required agents per interval")
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0.0)
+    return fig
+
+
+def plot_staffing(table: StaffingTable, path: Path) -> Path:
+    """Bars of required (and, with shrinkage, scheduled) agents and a line of offered load per interval."""
+    return _save(_staffing_figure(table), path)
+
+
+def _bars(ax: Axes, labels: Sequence[str], values: Sequence[float], xlabel: str) -> None:
+    """Horizontal bars, largest first, each labelled with its value; an empty panel says so."""
+    ax.set_xlabel(xlabel)
+    if not labels:
+        ax.text(0.5, 0.5, NO_DATA, ha="center", va="center", transform=ax.transAxes, fontsize=12, color="#666666")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return
+    y = list(range(len(labels)))
+    bars = ax.barh(y, values, color="#3182bd")
+    ax.bar_label(bars, labels=[_number(v) for v in values], padding=3, fontsize=8)
+    ax.set_yticks(y, labels, fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlim(0, max(max(values, default=0.0), 1e-9) * 1.15)  # room for the value labels
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.2f}"
+
+
+def _panels_figure(title: str, panels: Sequence[Panel], xlabel: str = "count") -> Figure:
+    heights = [max(1.0, 0.4 * len(labels) + 0.6) for _, labels, _ in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8.0, sum(heights) + 0.8), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    for ax, (subtitle, labels, values) in zip(axes[:, 0], panels, strict=True):
+        _bars(ax, labels, values, xlabel)
+        if subtitle:
+            ax.set_title(subtitle, fontsize=10)
+    fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
+
+
+def plot_panels(title: str, panels: Sequence[Panel], path: Path, xlabel: str = "count") -> Path:
+    """Bar charts stacked one per panel (e.g. a list's progress, then its leads by status)."""
+    return _save(_panels_figure(title, panels, xlabel), path)
 
 
 def plot_bars(title: str, labels: list[str], values: list[float], path: Path, xlabel: str = "count") -> Path:
-    """A horizontal bar chart, largest at the top: refusal reasons, dispositions, list penetration."""
-    fig, ax = plt.subplots(figsize=(8.0, max(2.5, 0.4 * len(labels) + 1.2)))
-    y = range(len(labels))
-    ax.barh(list(y), values, color="#3182bd")
-    ax.set_yticks(list(y), labels, fontsize=9)
-    ax.invert_yaxis()
-    ax.set_xlabel(xlabel)
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    """A horizontal bar chart, largest at the top: refusal reasons, dispositions; "no data" when empty."""
+    return plot_panels(title, [("", labels, values)], path, xlabel)
 
 
 def plot_frontier(labels: list[str], occupancy: list[tuple[float, float, float]],
@@ -60,29 +114,59 @@ def plot_frontier(labels: list[str], occupancy: list[tuple[float, float, float]]
     ax.set_xlabel("abandoned calls, % of live answers (UK definition)")
     ax.set_ylabel("agent occupancy, %")
     ax.set_title("Occupancy against abandonment")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    return _save(fig, path)
+
+
+def occupancy_line(rows: Sequence[dict[str, float]]) -> tuple[list[float], list[float]]:
+    """(hours, occupancy %) on a regular 15-minute grid, NaN where nobody is logged in.
+
+    Why NaN: an interval with no agent has no occupancy at all; drawing 0 or
+    joining the points either side would show a lunch break as agents at work
+    (or idle). matplotlib breaks a line at NaN.
+    """
+    if not rows:
+        return [], []
+    known = {round(row["start_s"] / 3600.0 / _BIN_H): row for row in rows}
+    hours, values = [], []
+    for k in range(min(known), max(known) + 1):
+        row = known.get(k)
+        hours.append(k * _BIN_H)
+        logged = row["logged_in_s"] if row else 0.0
+        values.append(row["busy_s"] / logged * 100 if row and logged > 0 else math.nan)
+    return hours, values
+
+
+def _series_axes(ax: Axes, rows: Sequence[dict[str, float]], subtitle: str) -> list:
+    hours, occupancy = occupancy_line(rows)
+    handles = ax.plot(hours, occupancy, color="#3182bd", label="occupancy %")
+    ax.set_ylabel("occupancy %")
+    ax.set_ylim(0, 100)
+    ax.set_title(subtitle, fontsize=10)
+    other = ax.twinx()
+    handles += [other.bar([row["start_s"] / 3600.0 for row in rows], [row["abandon_rate"] * 100 for row in rows],
+                          width=0.2, color="#e6550d", alpha=0.5, label="abandoned % of live")]
+    other.set_ylabel("abandoned % of live")
+    other.set_ylim(bottom=0)
+    return handles
+
+
+def _series_figure(panels: Sequence[SeriesPanel]) -> Figure:
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9.0, 3.0 * len(panels) + 0.5), squeeze=False, sharex=True)
+    handles: list = []
+    for ax, (subtitle, rows) in zip(axes[:, 0], panels, strict=True):
+        handles = _series_axes(ax, rows, subtitle)
+    axes[-1, 0].set_xlabel("hour (scenario clock; day n adds 24)")
+    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 0.98), fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
+
+
+def plot_series_panels(panels: Sequence[SeriesPanel], path: Path) -> Path:
+    """Per-15-minute occupancy and abandonment, one panel per setting of a sweep."""
+    return _save(_series_figure(panels), path)
 
 
 def plot_series(rows: list[dict[str, float]], title: str, path: Path) -> Path:
     """Per-15-minute occupancy and abandonment rate through the day."""
-    hours = [row["start_s"] / 3600.0 for row in rows]
-    fig, ax = plt.subplots(figsize=(9.0, 4.0))
-    ax.plot(hours, [row["occupancy"] * 100 for row in rows], color="#3182bd", label="occupancy %")
-    ax.set_xlabel("hour (scenario clock; day n adds 24)")
-    ax.set_ylabel("occupancy %")
-    ax.set_ylim(0, 100)
-    other = ax.twinx()
-    other.bar(hours, [row["abandon_rate"] * 100 for row in rows], width=0.2, color="#e6550d", alpha=0.5,
-              label="abandoned % of live")
-    other.set_ylabel("abandoned % of live answers")
-    other.set_ylim(bottom=0)
-    ax.set_title(title)
-    fig.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return plot_series_panels([(title, rows)], path)

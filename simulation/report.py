@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from simulation.experiments import SweepPoint
-from simulation.plots import plot_bars, plot_frontier, plot_series
+from simulation.plots import Panel, plot_frontier, plot_panels, plot_series_panels
 from simulation.results import mean_series
 
 __all__ = ["HEADLINE", "rows_of", "text_table", "to_json", "write_json", "write_series", "write_csv", "write_html"]
@@ -88,25 +88,30 @@ def write_series(points: Sequence[SweepPoint], path: Path) -> None:
 
 
 def write_html(points: Sequence[SweepPoint], directory: Path, title: str, cap: float) -> Path:
-    """index.html with the table and three plots: frontier, the first setting's day, its refusal reasons."""
+    """index.html with the table and three plots: the frontier, then every setting's day and refusal reasons."""
     directory.mkdir(parents=True, exist_ok=True)
     summaries = [p.summary for p in points]
     plot_frontier([_label(p) for p in points],
                   [(s["occupancy"].mean, s["occupancy"].low, s["occupancy"].high) for s in summaries],
                   [(s["abandon_rate_uk"].mean, s["abandon_rate_uk"].low, s["abandon_rate_uk"].high)
                    for s in summaries], cap, directory / "frontier.png")
-    plot_series(mean_series(points[0].results), f"{_label(points[0])}, mean of {len(points[0].results)} runs",
-                directory / "series.png")
+    plot_series_panels([(f"{_label(p)}, mean of {len(p.results)} runs", mean_series(p.results)) for p in points],
+                       directory / "series.png")
     write_series(points, directory / "series.csv")
-    reasons = sorted(((k.removeprefix("refusal_"), v.mean) for k, v in summaries[0].items()
-                      if k.startswith("refusal_")), key=lambda kv: -kv[1])
-    plot_bars(f"Refusals by reason ({_label(points[0])})", [k for k, _ in reasons], [v for _, v in reasons],
-              directory / "refusals.png", xlabel="refusals per day (mean)")
+    plot_panels("Refusals by reason", [_refusal_panel(p, s) for p, s in zip(points, summaries, strict=True)],
+                directory / "refusals.png", xlabel="refusals per run (mean)")
     write_csv(points, directory / "results.csv")
     write_json(points, directory / "results.json")
     page = directory / "index.html"
     page.write_text(_page(title, points), encoding="utf-8")
     return page
+
+
+def _refusal_panel(point: SweepPoint, summary: dict[str, Any]) -> Panel:
+    """One setting's refusals by reason, most frequent first (mean count per replication)."""
+    reasons = sorted(((k.removeprefix("refusal_"), v.mean) for k, v in summary.items() if k.startswith("refusal_")),
+                     key=lambda kv: -kv[1])
+    return _label(point), [k for k, _ in reasons], [v for _, v in reasons]
 
 
 def _page(title: str, points: Sequence[SweepPoint]) -> str:
@@ -121,8 +126,8 @@ font-size:13px}}</style></head><body><h1>{html.escape(title)}</h1>
 connect limit; UK adds AMD false positives. Occupancy: talk and wrap-up over logged-in time.</p>
 <table><tr>{head}</tr>{body}</table>
 <h2>Occupancy against abandonment</h2><img src="frontier.png" alt="frontier">
-<h2>The day, per 15 minutes</h2><img src="series.png" alt="series">
-<h2>Refusal reasons</h2><img src="refusals.png" alt="refusals">
+<h2>The day, per 15 minutes (one panel per setting)</h2><img src="series.png" alt="series">
+<h2>Refusal reasons (one panel per setting)</h2><img src="refusals.png" alt="refusals">
 <p>Data: <a href="results.csv">results.csv</a>, <a href="results.json">results.json</a>,
 <a href="series.csv">series.csv</a> (per 15 minutes).</p></body></html>
 """
