@@ -1,35 +1,59 @@
 """Campaign reports for managers, from the attempt ledger and the leads, and the lead export.
 
 Each report is a small table (``Report``) that the CLI prints, writes as CSV
-or JSON, or hands to ``simulation.plots.plot_bars``. Refusals and
-dispositions count attempts (every refusal is kept, even a lead's earlier
+or JSON, or plots (``Report.plot``: one bar panel per group of rows). Refusals
+and dispositions count attempts (every refusal is kept, even a lead's earlier
 ones); penetration counts leads.
+
+Why DNC is computed here, not read from ``lead.status``: a registry import
+does not touch the leads (the dial-time check in ``lists.selection`` closes
+them when they come up), so a lead whose number is on a registry or the
+company's own list still says ``new``. Reports and the export show it as
+``dnc``, because it will never be dialled.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from lists.models import Attempt, Campaign, Lead
+from lists.models import Attempt, Campaign, DncEntry, Lead
 from lists.numbers import mask_number
 
-__all__ = ["Report", "refusals_report", "dispositions_report", "penetration_report", "export_leads", "REPORTS"]
+__all__ = ["Report", "refusals_report", "dispositions_report", "penetration_report", "export_leads", "REPORTS",
+           "OUTCOME_LABELS", "STATUS_LABELS", "EXPORT_COLUMNS"]
+
+
+OUTCOME_LABELS = {  # what the network said, for attempts no agent coded
+    "human": "Answered by a person", "machine": "Answering machine", "busy": "Busy", "no_answer": "No answer",
+    "invalid": "Invalid number", "abandoned": "Abandoned (no agent in time)",
+}
+STATUS_LABELS = {
+    "new": "Not yet dialled, due", "claimed": "Being dialled now", "retry": "Waiting for a retry",
+    "callback": "Callback booked", "done": "Finished", "dnc": "Do not call (will not be dialled)",
+}
+_OPEN = ("new", "retry", "callback")  # statuses a DNC match overrides: the claim would close them
 
 
 @dataclass
 class Report:
-    """A titled table. ``rows`` hold (code, label, count, share), share as a fraction of ``total``."""
+    """A titled table. ``rows`` hold (code, label, count, share), share as a fraction of ``total``.
+
+    ``groups`` names plot panels by code prefix: a row coded ``status:new``
+    goes in panel ``groups["status"]``, a code without a known prefix in
+    panel ``groups.get("")``.
+    """
 
     title: str
     rows: list[tuple[str, str, int, float]]
     total: int
+    groups: dict[str, str] = field(default_factory=dict)
 
     columns = ("code", "label", "count", "share")
 
@@ -52,6 +76,24 @@ class Report:
     def write_json(self, path: Path) -> None:
         path.write_text(json.dumps({"title": self.title, "total": self.total, "rows": self.as_dicts()}, indent=2,
                                    ensure_ascii=False), encoding="utf-8")
+
+    def panels(self) -> list[tuple[str, list[str], list[float]]]:
+        """(subtitle, labels, counts) per group of rows, in order of appearance: one plot panel each."""
+        if not self.rows:
+            return [("", [], [])]
+        grouped: dict[str, tuple[list[str], list[float]]] = {}
+        for code, label, count, _ in self.rows:
+            prefix = code.partition(":")[0] if ":" in code else ""
+            labels, counts = grouped.setdefault(prefix if prefix in self.groups else "", ([], []))
+            labels.append(label)
+            counts.append(count)
+        return [(self.groups.get(key, ""), labels, counts) for key, (labels, counts) in grouped.items()]
+
+    def plot(self, path: Path) -> Path:
+        """A PNG with one bar panel per group, bars labelled with their counts, "no data" when empty."""
+        from simulation.plots import plot_panels
+
+        return plot_panels(self.title, self.panels(), path)
 
 
 def _table(title: str, counts: list[tuple[str, int]], labels: dict[str, str], total: int) -> Report:
@@ -76,41 +118,79 @@ def dispositions_report(session: Session, campaign: Campaign) -> Report:
     code = func.coalesce(Attempt.disposition, Attempt.outcome)
     counts = [(str(c), int(n)) for c, n in session.execute(
         select(code, func.count()).where(Attempt.campaign_id == campaign.id).group_by(code)).all()]
-    return _table(f"Attempts by disposition: {campaign.name}", counts, campaign.catalogue.get("outcomes", {}),
-                  sum(n for _, n in counts))
+    labels = {**OUTCOME_LABELS, **campaign.catalogue.get("outcomes", {})}
+    return _table(f"Attempts by disposition: {campaign.name}", counts, labels, sum(n for _, n in counts))
+
+
+def _on_dnc(campaign: Campaign) -> Any:
+    """True where the lead's number is on any of the company's DNC lists (its own or an imported registry)."""
+    return select(DncEntry.id).where(DncEntry.company == campaign.company,
+                                     DncEntry.phone_e164 == Lead.phone_e164).exists()
+
+
+def _shown_status(campaign: Campaign) -> Any:
+    """The status a manager should see: an open lead on a DNC list is ``dnc``, since the claim will close it."""
+    return case((and_(Lead.status.in_(_OPEN), _on_dnc(campaign)), "dnc"), else_=Lead.status)
 
 
 def penetration_report(session: Session, campaign: Campaign) -> Report:
-    """How far into the list the campaign has got: leads by state, each as a share of all leads."""
-    total = session.scalar(select(func.count()).where(Lead.campaign_id == campaign.id)) or 0
-    attempted = session.scalar(select(func.count()).where(Lead.campaign_id == campaign.id, Lead.attempts > 0)) or 0
-    reached = session.scalar(select(func.count(func.distinct(Attempt.lead_id))).where(
-        Attempt.campaign_id == campaign.id, Attempt.answered_at.is_not(None), Attempt.amd_result.is_distinct_from(
-            "machine"))) or 0
-    by_status = dict(session.execute(select(Lead.status, func.count()).where(Lead.campaign_id == campaign.id)
-                                     .group_by(Lead.status)).all())
+    """How far into the list the campaign has got: leads by state, each as a share of all leads.
+
+    "Reached a person" counts leads with an attempt whose outcome is
+    ``human`` (an answering machine, even one AMD missed, is nobody).
+    Leads whose number is on a DNC list count as ``dnc`` even before a claim
+    has come to them; "on a DNC list" counts every such lead, dialled or not.
+    """
+    mine = Lead.campaign_id == campaign.id
+    total = session.scalar(select(func.count()).where(mine)) or 0
+    attempted = session.scalar(select(func.count()).where(mine, Lead.attempts > 0)) or 0
+    listed = session.scalar(select(func.count()).where(mine, or_(Lead.status == "dnc", _on_dnc(campaign)))) or 0
+    reached = session.scalar(select(func.count(func.distinct(Attempt.lead_id))).where(  # a machine is nobody
+        Attempt.campaign_id == campaign.id, Attempt.outcome == "human")) or 0
+    status = _shown_status(campaign)
+    by_status = dict(session.execute(select(status, func.count()).where(mine).group_by(status)).all())
     rows = [("attempted", "Dialled at least once", attempted), ("reached", "Reached a person", reached),
-            ("untouched", "Not yet dialled", total - attempted),
-            *((f"status:{s}", f"Now {s}", int(n)) for s, n in sorted(by_status.items()))]
+            ("untouched", "Not yet dialled", total - attempted), ("dnc_listed", "Number on a DNC list", listed),
+            *((f"status:{s}", STATUS_LABELS.get(s, s), int(n)) for s, n in sorted(by_status.items()))]
     return Report(f"List penetration: {campaign.name}",
-                  [(code, label, n, n / total if total else 0.0) for code, label, n in rows], total)
+                  [(code, label, n, n / total if total else 0.0) for code, label, n in rows], total,
+                  groups={"": "List progress", "status": "Leads by status now"})
 
 
 REPORTS = {"refusals": refusals_report, "dispositions": dispositions_report, "penetration": penetration_report}
 
-EXPORT_COLUMNS = ("phone_e164", "name", "timezone", "status", "attempts", "last_disposition", "refusal_reason")
+EXPORT_COLUMNS = ("phone_e164", "name", "timezone", "status", "attempts", "last_disposition", "refusal_reason", "dnc")
 
 
-def export_leads(session: Session, campaign: Campaign, path: Path, mask: bool = False) -> int:
-    """Write the campaign's leads as CSV; ``mask`` hides the middle digits and the name. Returns the row count."""
-    query = select(Lead).where(Lead.campaign_id == campaign.id).order_by(Lead.id).execution_options(yield_per=5000)
+def _dnc_sources(session: Session, campaign: Campaign, phones: list[str]) -> dict[str, str]:
+    """Number → the DNC lists it is on ("internal" is the company's own), comma-separated."""
+    found: dict[str, set[str]] = {}
+    for phone, source in session.execute(select(DncEntry.phone_e164, DncEntry.source).where(
+            DncEntry.company == campaign.company, DncEntry.phone_e164.in_(phones))):
+        found.setdefault(phone, set()).add(source)
+    return {phone: ",".join(sorted(sources)) for phone, sources in found.items()}
+
+
+def export_leads(session: Session, campaign: Campaign, path: Path, mask: bool = False, batch: int = 5000) -> int:
+    """Write the campaign's leads as CSV; ``mask`` hides the middle digits and the name. Returns the row count.
+
+    ``status`` is what the lead will do next: an open lead on a DNC list
+    shows ``dnc``; the ``dnc`` column names the lists its number is on.
+    """
+    query = select(Lead).where(Lead.campaign_id == campaign.id).order_by(Lead.id).execution_options(yield_per=batch)
     count = 0
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(EXPORT_COLUMNS)
-        for lead in session.scalars(query):
-            phone, name = (mask_number(lead.phone_e164), "") if mask else (lead.phone_e164, lead.name or "")
-            writer.writerow((phone, name, lead.zones, lead.status, lead.attempts, lead.last_disposition or "",
-                             lead.refusal_reason or ""))
-            count += 1
+        for leads in session.scalars(query).partitions():
+            sources = _dnc_sources(session, campaign, [lead.phone_e164 for lead in leads])
+            writer.writerows(_export_row(lead, sources.get(lead.phone_e164, ""), mask) for lead in leads)
+            count += len(leads)
     return count
+
+
+def _export_row(lead: Lead, dnc: str, mask: bool) -> tuple[Any, ...]:
+    phone, name = (mask_number(lead.phone_e164), "") if mask else (lead.phone_e164, lead.name or "")
+    status = "dnc" if dnc and lead.status in _OPEN else lead.status
+    return (phone, name, lead.zones, status, lead.attempts, lead.last_disposition or "", lead.refusal_reason or "",
+            dnc)
