@@ -12,6 +12,7 @@ service level is the share of all callers answered within ``target_s``.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ class StaffingTargets:
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value >= 0):
                 raise InvalidInput(name, "must be a non-negative number of seconds")
+        if self.max_asa_s == 0:  # with any load some caller waits, so ASA is never 0: the search ran to underflow
+            raise InvalidInput("max_asa_s", "must be more than 0 seconds (no team makes the average wait exactly 0)")
 
 
 def _metrics(agents: NDArray, erlangs: NDArray, aht_s: NDArray, targets: StaffingTargets) -> dict[str, NDArray]:
@@ -131,12 +134,22 @@ def _feasible_upper_bound(lo: NDArray, a: NDArray, aht: NDArray, targets: Staffi
 
 @dataclass(frozen=True)
 class Forecast:
-    """Offered calls per interval. ``interval_s`` is each interval's length in seconds."""
+    """Offered calls per interval. ``interval_s`` is each interval's length in seconds.
+
+    ``clock_only``: the starts were given as ``HH:MM`` (their date is a
+    placeholder), so they print back as ``HH:MM``.
+    """
 
     starts: list[datetime]
     calls: NDArray[np.float64]
     aht_s: NDArray[np.float64]
     interval_s: NDArray[np.float64]
+    clock_only: bool = False
+
+    def label(self, i: int) -> str:
+        """Interval ``i``'s start as the forecast wrote it: ``HH:MM``, or ISO 8601 to the minute."""
+        start = self.starts[i]
+        return start.strftime("%H:%M") if self.clock_only else start.isoformat(timespec="minutes")
 
     @property
     def erlangs(self) -> NDArray[np.float64]:
@@ -173,8 +186,20 @@ def _start(text: str, line: int) -> datetime:
         raise InvalidInput(f"line {line}", f"interval_start {text!r} is not a time (ISO 8601 or HH:MM)") from None
 
 
+_DELIMITERS = ",;\t|"
+
+
+def _reader(lines: Iterable[str]) -> csv.DictReader[str]:
+    """A CSV reader with the header's delimiter: Excel in many locales writes ``;``."""
+    rows = iter(lines)
+    header = next(rows, "")
+    counts = {d: header.count(d) for d in _DELIMITERS}
+    delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+    return csv.DictReader(itertools.chain([header], rows), delimiter=delimiter)
+
+
 def parse_forecast(lines: Iterable[str], interval_minutes: float | None = None) -> Forecast:
-    """Read forecast CSV text: columns interval_start, calls, aht_s (header required).
+    """Read forecast CSV text: columns interval_start, calls, aht_s (header required; , ; tab or | between).
 
     Interval lengths come from consecutive starts (the last repeats the one
     before) unless ``interval_minutes`` fixes them. Errors name the file line.
@@ -182,15 +207,18 @@ def parse_forecast(lines: Iterable[str], interval_minutes: float | None = None) 
     starts: list[datetime] = []
     calls: list[float] = []
     aht: list[float] = []
-    for row in csv.DictReader(lines):
+    clock_only = True
+    for row in _reader(lines):
         line = len(starts) + 2
         row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
-        starts.append(_start(_field(row, _START_KEYS, line), line))
+        text = _field(row, _START_KEYS, line)
+        clock_only &= "-" not in text
+        starts.append(_start(text, line))
         calls.append(_number(_field(row, ("calls",), line), "calls", line, positive=False))
         aht.append(_number(_field(row, _AHT_KEYS, line), "aht_s", line, positive=True))
     if not starts:
         raise InvalidInput("forecast", "has no rows")
-    return Forecast(starts, np.array(calls), np.array(aht), _interval_lengths(starts, interval_minutes))
+    return Forecast(starts, np.array(calls), np.array(aht), _interval_lengths(starts, interval_minutes), clock_only)
 
 
 def _interval_lengths(starts: list[datetime], interval_minutes: float | None) -> NDArray[np.float64]:
@@ -221,7 +249,7 @@ class StaffingTable:
         f = self.forecast
         return [
             {
-                "interval_start": f.starts[i].isoformat(timespec="minutes"),
+                "interval_start": f.label(i),
                 "calls": float(f.calls[i]),
                 "aht_s": float(f.aht_s[i]),
                 "erlangs": float(f.erlangs[i]),
@@ -235,12 +263,14 @@ class StaffingTable:
     def totals(self) -> dict[str, float]:
         """Calls, scheduled agent-hours, peak scheduled agents and call-weighted service level."""
         f = self.forecast
-        weights = f.calls / f.calls.sum() if f.calls.sum() > 0 else np.zeros_like(f.calls)
+        offered = f.calls.sum() > 0
+        weights = f.calls / f.calls.sum() if offered else np.zeros_like(f.calls)
         return {
             "calls": float(f.calls.sum()),
             "agent_hours": float((self.scheduled * f.interval_s).sum() / 3600.0),
             "peak_scheduled": int(self.scheduled.max()),
-            "service_level": float((weights * self.metrics["service_level"]).sum()),
+            # no calls, no caller kept waiting: the same 1.0 each idle row shows
+            "service_level": float((weights * self.metrics["service_level"]).sum()) if offered else 1.0,
             "p_abandon": float((weights * self.metrics["p_abandon"]).sum()),
         }
 

@@ -77,3 +77,30 @@ def test_targets_are_validated():
         StaffingTargets(shrinkage=1.0)
     with pytest.raises(InvalidInput, match="max_abandon"):
         StaffingTargets(max_abandon=0.03)
+
+
+def test_an_all_zero_forecast_reports_the_same_service_level_in_rows_and_total():
+    forecast = parse_forecast(io.StringIO("interval_start,calls,aht_s\n08:00,0,180\n08:30,0,180\n"))
+    table = staff_forecast(forecast, StaffingTargets())
+    assert [row["service_level"] for row in table.rows()] == [1.0, 1.0]
+    assert table.totals()["service_level"] == 1.0
+
+
+def test_clock_starts_print_back_as_clock_times_and_dates_as_dates():
+    clock = parse_forecast(io.StringIO("interval_start,calls,aht_s\n08:00,10,180\n08:30,4,180\n"))
+    assert [row["interval_start"] for row in staff_forecast(clock, StaffingTargets()).rows()] == ["08:00", "08:30"]
+    dated = parse_forecast(io.StringIO("interval_start,calls,aht_s\n2026-01-05T08:00,10,180\n2026-01-05T08:30,4,180\n"))
+    assert staff_forecast(dated, StaffingTargets()).rows()[0]["interval_start"] == "2026-01-05T08:00"
+
+
+def test_a_zero_average_speed_of_answer_is_refused():
+    """ASA is never 0 under load: the search used to stop at 421 agents, where the float underflowed."""
+    with pytest.raises(InvalidInput, match="max_asa_s"):
+        StaffingTargets(max_asa_s=0)
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_the_forecast_delimiter_is_sniffed(delimiter):
+    text = "interval_start,calls,aht_s\n08:00,10,180\n08:30,100,180\n".replace(",", delimiter)
+    forecast = parse_forecast(io.StringIO(text))
+    assert forecast.calls.tolist() == [10.0, 100.0] and forecast.aht_s.tolist() == [180.0, 180.0]
