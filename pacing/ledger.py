@@ -13,6 +13,12 @@ The budget: ``allowed_rate`` is the abandonment rate the pacer may aim for over
 the next window so that, if the window goes as expected, the binding measure
 ends the day at ``aim``. When the budget is spent it is 0, and the pacer
 falls back to zero-risk (progressive) dialing until live answers restore it.
+Under the UK measure every live answer still to come brings its share of AMD
+false positives, fp/(1 − fp) per person passed to an agent; the budget sets
+them aside before any risk is taken (issue 14, item 5: without this a morning
+spent the whole budget on true abandons and the false positives of the
+afternoon broke the cap). With fp at or above the aim there is nothing left:
+``amd_verdict`` says so before a campaign starts.
 """
 
 from __future__ import annotations
@@ -21,7 +27,10 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-__all__ = ["AbandonmentLedger", "ofcom_adjusted_rate", "DAY_S"]
+from pacing.errors import PacingError
+
+__all__ = ["AbandonmentLedger", "ofcom_adjusted_rate", "DAY_S", "AmdVerdict", "amd_verdict", "NoAbandonBudget",
+           "require_amd_budget", "AMD_ACTIONS"]
 
 DAY_S = 86400.0
 
@@ -76,10 +85,16 @@ class AbandonmentLedger:
         self._day(t).agent_machines += 1
 
     # -- the measures ----------------------------------------------------------------------------------------
+    @property
+    def fp_per_live(self) -> float:
+        """Estimated AMD false positives per live answer the dialer sees: fp / (1 − fp). Of N people, fp·N are
+        hung up on and (1 − fp)·N reach the dialer as live answers."""
+        return self.fp_rate / (1.0 - self.fp_rate) if self.fp_rate < 1.0 else math.inf
+
     def uk_counts(self, t: float) -> tuple[float, float]:
         """(abandoned including the false-positive estimate, live answers including them) for t's day."""
         day = self._day(t)
-        fp = self.fp_rate / (1.0 - self.fp_rate) * day.live if self.fp_rate < 1.0 else 0.0
+        fp = self.fp_per_live * day.live if self.fp_rate < 1.0 else 0.0
         return day.abandoned + fp, day.live + fp
 
     def uk_rate(self, t: float) -> float:
@@ -110,9 +125,17 @@ class AbandonmentLedger:
         """Live answers the rest of the day should bring at the recent pace (at least ``floor_per_s``)."""
         return max(self.live_per_s(t), floor_per_s) * max(seconds_left, 0.0)
 
-    def _binding(self, t: float) -> tuple[tuple[float, float], ...]:
-        """(abandoned, live) of each measure the budget must respect: the UK day and the US 30 days."""
-        return self.uk_counts(t), self.us_counts(t)
+    def _binding(self, t: float) -> tuple[tuple[float, float, float], ...]:
+        """(abandoned, live, false positives per live answer to come) of each measure the budget must respect:
+        the UK day, which counts AMD false positives, and the US 30 days, which does not."""
+        uk_fp = self.fp_per_live if self.fp_rate < 1.0 else 0.0
+        return (*self.uk_counts(t), uk_fp), (*self.us_counts(t), 0.0)
+
+    @staticmethod
+    def _room(rate: float, abandoned: float, live: float, fp: float, coming: float) -> float:
+        """Abandons the measure may still take at ``rate`` once ``coming`` live answers have brought their
+        ``fp`` share of false positives: rate·(live + coming·(1 + fp)) − abandoned − fp·coming."""
+        return rate * (live + coming * (1.0 + fp)) - abandoned - fp * coming
 
     def slack(self, t: float, seconds_left: float = 0.0, floor_per_s: float = 0.0) -> float:
         """Abandoned calls that could happen now, all at once, with every measure still at or under the cap at
@@ -123,8 +146,7 @@ class AbandonmentLedger:
         estimate of live answers per second, for the start of a day with no
         recent history."""
         coming = self.assured * self.expected_live(t, seconds_left, floor_per_s)
-        return max(0.0, min((self.cap * (live + coming) - abandoned) / (1.0 - self.cap)
-                            for abandoned, live in self._binding(t)))
+        return max(0.0, min(self._room(self.cap, *measure, coming) / (1.0 - self.cap) for measure in self._binding(t)))
 
     def allowed_rate(self, t: float, seconds_left: float, floor_per_s: float = 0.0) -> float:
         """The abandonment rate the pacer may take from now to the end of the day (0: dial without risk).
@@ -139,7 +161,7 @@ class AbandonmentLedger:
             return 0.0
         uk_live = self.uk_counts(t)[1]
         target = self.aim(uk_live + expected, self.expected_live(t, 3600.0, floor_per_s))
-        slack = min(target * (live + expected) - abandoned for abandoned, live in self._binding(t))
+        slack = min(self._room(target, *measure, expected) for measure in self._binding(t))
         return max(0.0, min(slack / expected, self.catch_up * target))
 
     def aim(self, day_live: float, hour_live: float) -> float:
@@ -157,3 +179,65 @@ class AbandonmentLedger:
             return self.safety * self.cap
         margin = self.margin_sd * math.sqrt(self.cap * max(hour_live, 0.0)) / day_live
         return max(self.safety * self.cap, self.cap - margin)
+
+
+AMD_ACTIONS = ("refuse", "amd-off")
+
+
+@dataclass(frozen=True)
+class AmdVerdict:
+    """Whether a campaign may run with its answering-machine detection: ``action`` is ``"run"``,
+    ``"run-without-amd"`` or ``"refuse"``; ``message`` says why in words, for the manager."""
+
+    action: str
+    message: str
+
+    @property
+    def amd_on(self) -> bool:
+        return self.action == "run"
+
+
+class NoAbandonBudget(PacingError):
+    """The AMD false-positive estimate alone uses the abandonment budget: the campaign must not start as set."""
+
+    def __init__(self, verdict: AmdVerdict) -> None:
+        super().__init__(verdict.message)
+        self.verdict = verdict
+
+
+def amd_verdict(cap: float, fp_rate: float, counts_false_positives: bool, if_no_budget: str = "refuse",
+                safety: float = 0.8) -> AmdVerdict:
+    """Can a campaign run with AMD whose tested false-positive rate is ``fp_rate`` under ``cap``?
+
+    Why: where the rule counts false positives (the UK), the people AMD hangs
+    up on are a share fp of all live answers whatever the pacing, so the day
+    ends at fp even under progressive dialing; at or above ``safety`` × cap
+    (2.4% under a 3% cap) the ledger's aim (never below that share) has no
+    room left for a single dialed-ahead call, and the random count of false
+    positives puts small teams over the cap on the simulated truth (issue 14:
+    1 or 2 agents move by more than a point a day). ``if_no_budget`` picks the
+    answer: ``"refuse"``, or ``"amd-off"`` (run, dialing with AMD off).
+    """
+    if if_no_budget not in AMD_ACTIONS:
+        raise ValueError(f"if_no_budget: must be one of {', '.join(AMD_ACTIONS)}")
+    if not counts_false_positives or fp_rate <= 0.0:
+        return AmdVerdict("run", "AMD false positives do not count against this campaign's cap")
+    limit = safety * cap
+    if fp_rate < limit:
+        return AmdVerdict("run", f"AMD false positives ({fp_rate:.1%} of live answers) leave "
+                                 f"{cap - fp_rate:.1%} of the {cap:.0%} cap for dialing ahead")
+    why = (f"AMD false positives alone ({fp_rate:.1%} of live answers) use the abandonment budget: the UK cap of "
+           f"{cap:.0%} counts them, and at {limit:.1%} or more nothing is left to dial ahead with")
+    if if_no_budget == "amd-off":
+        return AmdVerdict("run-without-amd", f"{why}; running with AMD off")
+    return AmdVerdict("refuse", f"{why}; refused: turn AMD off or use a detector with fewer false positives "
+                                f"(below {limit:.1%})")
+
+
+def require_amd_budget(cap: float, fp_rate: float, counts_false_positives: bool, if_no_budget: str = "refuse",
+                       safety: float = 0.8) -> AmdVerdict:
+    """``amd_verdict``, raising ``NoAbandonBudget`` (with the words) when the campaign is refused."""
+    verdict = amd_verdict(cap, fp_rate, counts_false_positives, if_no_budget, safety)
+    if verdict.action == "refuse":
+        raise NoAbandonBudget(verdict)
+    return verdict
