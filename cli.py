@@ -2,6 +2,9 @@
 
 Every deliberate error (``DialerError``) and every usage error becomes one
 line on stderr naming the argument, with exit code 2 — never a traceback.
+Inputs are checked before the work starts: output folders, file encodings,
+the store's URL (and, for commands that read campaigns, that it has some),
+so a bad input changes nothing and costs no simulated day.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dialer.errors import DialerError
+from dialer.errors import DialerError, StoreError
 from pacing.erlang import erlang_a, erlang_b, erlang_c, mmn_deterministic
 from pacing.errors import InvalidInput
 from pacing.staffing import StaffingTable, StaffingTargets, parse_forecast, staff_forecast
@@ -29,9 +33,16 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 _OPTION_NAMES = {"agents": "--agents", "erlangs": "--erlangs", "aht_s": "--aht", "patience_s": "--patience",
+                 "target_s": "--target", "service_level": "--service-level", "max_asa_s": "--max-asa",
+                 "max_abandon": "--max-abandon", "max_occupancy": "--max-occupancy", "shrinkage": "--shrinkage",
+                 "interval_minutes": "--interval-minutes",
                  "kind": "--kind", "dial_mode": "--dial-mode", "abandon_cap": "--abandon-cap", "name": "NAME",
                  "rules_profile": "--rules-profile", "max_attempts": "--max-attempts", "fresh_share": "--fresh-share",
-                 "reason": "--reason", "campaign": "--campaign", "file": "FILE"}
+                 "caller_id": "--caller-id", "add_reason": "--add-reason", "remove_reason": "--remove-reason",
+                 "reason": "--reason", "campaign": "--campaign", "file": "FILE", "number": "NUMBER",
+                 "default_region": "--default-region", "delimiter": "--delimiter", "encoding": "--encoding",
+                 "workers": "--workers", "registry": "--registry", "timezone": "--timezone"}
+_LEGAL_CAP = 0.03  # US (FCC) and UK (Ofcom): 3% of live answers
 
 
 class _OneLineErrors(click.Group):
@@ -44,20 +55,80 @@ class _OneLineErrors(click.Group):
         except click.UsageError as exc:
             _fail(exc.format_message())
         except InvalidInput as exc:
-            _fail(f"{_OPTION_NAMES.get(exc.argument, exc.argument)}: {str(exc).split(': ', 1)[1]}")
+            _fail(f"{_OPTION_NAMES.get(exc.argument, exc.argument)}: {_message(exc)}")
         except DialerError as exc:
-            _fail(str(exc))
+            _fail(str(exc), exc.exit_code)
         except click.Abort:
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 2) -> None:
     click.echo(f"error: {message}", err=True)
-    sys.exit(2)
+    sys.exit(code)
+
+
+def _message(exc: InvalidInput) -> str:
+    """The message without its ``argument: `` prefix."""
+    return str(exc).split(": ", 1)[1]
+
+
+@contextmanager
+def _arguments(**names: str) -> Iterator[None]:
+    """This command's own names for the library's arguments where they differ from ``_OPTION_NAMES``.
+
+    Why: ``get_campaign`` says ``campaign`` whether the user typed
+    ``--campaign X``, ``--from X`` or the NAME argument.
+    """
+    try:
+        yield
+    except InvalidInput as exc:
+        if exc.argument not in names:
+            raise
+        raise InvalidInput(names[exc.argument], _message(exc)) from None
+
+
+def _output_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """Refuse, before any work, an output file that cannot be written (a missing folder, a folder's name)."""
+    if value is not None:
+        _check_output(value, param.opts[0])
+    return value
+
+
+def _check_output(path: Path, option: str) -> None:
+    if path.is_dir():
+        raise InvalidInput(option, f"{path} is a folder; give a file name")
+    folder = path.parent
+    if not folder.is_dir():
+        raise InvalidInput(option, f"folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InvalidInput(option, f"cannot write {path} (permission denied)")
+
+
+def _output_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A report folder may be created, but not inside a file or a folder we cannot write."""
+    if value is None:
+        return value
+    if value.exists() and not value.is_dir():
+        raise InvalidInput(param.opts[0], f"{value} is a file; give a folder")
+    existing = next(p for p in (value, *value.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise InvalidInput(param.opts[0], f"cannot create or write {value} (in {existing})")
+    return value
+
+
+def _text_file(argument: str) -> Callable[[click.Context, click.Parameter, Path], Path]:
+    """A callback refusing a file that is not UTF-8 text, naming ``argument`` and the line."""
+    def check(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+        from lists.importer import check_text
+
+        check_text(value, "utf-8-sig", argument)
+        return value
+    return check
 
 
 @click.group(cls=_OneLineErrors)
+@click.version_option(package_name="dialer", message="dialer %(version)s")
 def main() -> None:
     """Outbound predictive dialer: pacing maths, staffing, lists and simulation."""
 
@@ -107,7 +178,8 @@ def _offered_load(erlangs: float | None, calls_per_hour: float | None, aht_s: fl
 
 
 @main.command("staffing")
-@click.argument("forecast", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("forecast", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                callback=_text_file("FORECAST"))
 @click.option("--service-level", type=float, default=0.8, show_default=True, help="Fraction answered within --target.")
 @click.option("--no-service-level", is_flag=True, help="Drop the service-level target.")
 @click.option("--target", type=float, default=20.0, show_default=True, help="Service-level threshold, seconds.")
@@ -117,9 +189,12 @@ def _offered_load(erlangs: float | None, calls_per_hour: float | None, aht_s: fl
 @click.option("--max-occupancy", type=float, help="Maximum agent occupancy, fraction.")
 @click.option("--shrinkage", type=float, default=0.0, show_default=True, help="Fraction of paid time off the phones.")
 @click.option("--interval-minutes", type=float, help="Interval length, if not implied by the starts.")
-@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the table as CSV.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the table as JSON.")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Write a PNG chart.")
+@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
+              help="Write the table as CSV.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
+              help="Write the table as JSON.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
+              help="Write a PNG chart.")
 def staffing_cmd(forecast: Path, service_level: float, no_service_level: bool, target: float,
                  max_asa: float | None, max_abandon: float | None, patience: float | None,
                  max_occupancy: float | None, shrinkage: float, interval_minutes: float | None,
@@ -176,15 +251,34 @@ _database_url = click.option("--database-url", envvar="DIALER_DATABASE_URL",
 
 
 @contextmanager
-def _session(url: str | None) -> Iterator[Session]:
-    from lists.store import open_store
+def _session(url: str | None, *, campaigns: bool = False) -> Iterator[Session]:
+    """A session on the store; ``campaigns=True`` for commands that read campaigns, which an empty store lacks.
 
-    factory = open_store(url)
+    Why: SQLite creates any file it is given, so a mistyped path used to be
+    a new, empty store on which every command carried on with nothing.
+    """
+    from lists.store import database_url, open_store, store_errors
+
+    url = database_url(url)
+    factory = open_store(url, create=not campaigns)
     try:
-        with factory() as session:
+        with store_errors(url), factory() as session:
+            if campaigns:
+                _require_campaigns(session, url)
             yield session
     finally:
         factory.kw["bind"].dispose()
+
+
+def _require_campaigns(session: Session, url: str) -> None:
+    from sqlalchemy import func, select
+
+    from lists.models import Campaign
+    from lists.store import shown_url
+
+    if not session.scalar(select(func.count()).select_from(Campaign)):
+        raise StoreError(shown_url(url), "has no campaigns; is the --database-url right? "
+                                         "(dialer campaign create makes the first one)")
 
 
 def _now() -> datetime:
@@ -249,7 +343,7 @@ def campaign_list(database_url: str | None) -> None:
     """One line per campaign."""
     from lists.campaigns import list_campaigns
 
-    with _session(database_url) as s:
+    with _session(database_url, campaigns=True) as s:
         for c in list_campaigns(s):
             click.echo(f"{c.name:<30} {c.kind:<17} {c.dial_mode:<12} cap {c.abandon_cap:.1%}  "
                        f"profile {c.rules_profile}  company {c.company}")
@@ -264,7 +358,7 @@ def campaign_show(name: str, database_url: str | None) -> None:
     from lists.dnc import stale_registries
     from lists.reports import penetration_report
 
-    with _session(database_url) as s:
+    with _session(database_url, campaigns=True) as s, _arguments(campaign="NAME"):
         c = get_campaign(s, name)
         _print_table([(f, getattr(c, f)) for f in ("name", "company", "kind", "dial_mode", "abandon_cap",
                                                    "rules_profile", "max_attempts", "caller_id", "fresh_share")])
@@ -287,7 +381,7 @@ def campaign_edit(name: str, add_reason: tuple[str, ...], remove_reason: tuple[s
     """Change settings or the refusal-reason catalogue of campaign NAME."""
     from lists.campaigns import edit_campaign
 
-    with _session(database_url) as s:
+    with _session(database_url, campaigns=True) as s, _arguments(campaign="NAME"):
         edit_campaign(s, name, add_refusal_reasons=_pairs(add_reason, "--add-reason"),
                       remove_refusal_reasons=list(remove_reason), **_given(**settings))
         s.commit()
@@ -305,7 +399,7 @@ def campaign_retarget(source: str, reasons: tuple[str, ...], name: str, kind: st
     """Build a new campaign from the leads that refused for the given reasons."""
     from lists.campaigns import retarget
 
-    with _session(database_url) as s:
+    with _session(database_url, campaigns=True) as s, _arguments(campaign="--from", name="--name"):
         campaign, count = retarget(s, source, list(reasons), name, _now(), kind=kind)
         click.echo(f"created campaign {campaign.name} with {count} leads from {source} ({', '.join(reasons)})")
 
@@ -320,25 +414,24 @@ def lists_group() -> None:
 @click.option("--campaign", required=True)
 @click.option("--default-region", help="ISO country for numbers written without +CC (e.g. US, NL).")
 @click.option("--map", "mapping", multiple=True, help="Rename a column: header=field (repeatable).")
-@click.option("--delimiter", help="Field separator (default: detected; Excel in Europe writes ';').")
+@click.option("--delimiter", help="Field separator, one character or \\t (default: detected; Excel in Europe "
+                                  "writes ';').")
 @click.option("--encoding", default="utf-8-sig", show_default=True, help="e.g. cp1251, latin-1.")
-@click.option("--workers", type=int, help="Processes normalising numbers (default: by file size).")
+@click.option("--workers", type=click.IntRange(min=1), help="Processes normalising numbers (default: by file size).")
 @_database_url
 def lists_import(file: Path, campaign: str, default_region: str | None, mapping: tuple[str, ...],
                  delimiter: str | None, encoding: str, workers: int | None, database_url: str | None) -> None:
     """Import leads from CSV FILE; rejected rows go to FILE.rejects.csv with line numbers and reasons."""
     from lists.campaigns import get_campaign
-    from lists.importer import count_rows, import_csv
+    from lists.importer import check_text, count_rows, import_csv
 
-    with _session(database_url) as s:
+    check_text(file, encoding, hint="; if it is in another encoding, give it with --encoding (e.g. cp1251)")
+    options = dict(default_region=default_region, mapping=_pairs(mapping, "--map"), delimiter=delimiter,
+                   encoding=encoding, workers=workers)
+    with _session(database_url, campaigns=True) as s:
         target = get_campaign(s, campaign)
-        options = dict(default_region=default_region, mapping=_pairs(mapping, "--map"), delimiter=delimiter,
-                       encoding=encoding, workers=workers)
-        try:
-            with _progress(count_rows(file), "importing") as bar:
-                summary = import_csv(s, target, file, progress=bar, **options)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise InvalidInput("--encoding", f"cannot read {file.name} as {encoding}: {exc}") from None
+        with _progress(count_rows(file), "importing") as bar:
+            summary = import_csv(s, target, file, progress=bar, **options)
     click.echo(summary.line())
 
 
@@ -354,7 +447,8 @@ def _progress(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
 
 @lists_group.command("export")
 @click.option("--campaign", required=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="CSV file (default: CAMPAIGN.csv).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
+              help="CSV file (default: CAMPAIGN.csv).")
 @click.option("--mask", is_flag=True, help="Hide the middle digits of numbers and leave names out.")
 @_database_url
 def lists_export(campaign: str, out: Path | None, mask: bool, database_url: str | None) -> None:
@@ -362,8 +456,10 @@ def lists_export(campaign: str, out: Path | None, mask: bool, database_url: str 
     from lists.campaigns import get_campaign
     from lists.reports import export_leads
 
-    out = out or Path(f"{campaign}.csv")
-    with _session(database_url) as s:
+    if out is None:
+        out = Path(f"{campaign}.csv")
+        _check_output(out, "--out")
+    with _session(database_url, campaigns=True) as s:
         count = export_leads(s, get_campaign(s, campaign), out, mask=mask)
     click.echo(f"wrote {count} leads to {out}")
 
@@ -395,26 +491,75 @@ def dnc_import(file: Path, registry: str, company: str, default_region: str, dat
 def dnc_add(number: str, company: str, default_region: str | None, database_url: str | None) -> None:
     """Suppress NUMBER in every campaign of the company, at once."""
     from lists.dnc import add_to_dnc
-    from lists.numbers import mask_number, normalise_number
+    from lists.numbers import mask_number
 
-    try:
-        e164 = normalise_number(number, default_region)[0]
-    except ValueError as exc:
-        raise InvalidInput("NUMBER", str(exc)) from None
+    e164 = _e164(number, default_region)
     with _session(database_url) as s:
         add_to_dnc(s, company, e164, _now())
         s.commit()
     click.echo(f"added {mask_number(e164)} to {company}'s DNC list")
 
 
+def _e164(number: str, default_region: str | None) -> str:
+    """NUMBER in E.164, or one line naming NUMBER or --default-region, whichever is wrong."""
+    from lists.numbers import normalise_number, region_code
+
+    try:
+        region = region_code(default_region) if default_region else None
+    except ValueError as exc:
+        raise InvalidInput("--default-region", str(exc)) from None
+    try:
+        return normalise_number(number, region)[0]
+    except ValueError as exc:
+        raise InvalidInput("NUMBER", f"{number!r}: {exc}") from None
+
+
+@dnc_group.command("remove")
+@click.argument("number")
+@click.option("--company", default="default", show_default=True)
+@click.option("--default-region", help="ISO country for a number written without +CC.")
+@_database_url
+def dnc_remove(number: str, company: str, default_region: str | None, database_url: str | None) -> None:
+    """Take NUMBER off the company's own list and reopen the leads it closed (not those on a registry or
+    whose person asked not to be called)."""
+    from lists.dnc import remove_from_dnc
+    from lists.numbers import mask_number
+
+    e164 = _e164(number, default_region)
+    with _session(database_url) as s:
+        reopened = remove_from_dnc(s, company, e164, _now())
+        s.commit()
+    click.echo(f"removed {mask_number(e164)} from {company}'s DNC list; {reopened} lead(s) reopened")
+
+
+@dnc_group.command("list")
+@click.option("--company", default="default", show_default=True)
+@click.option("--registry", help="List a registry copy instead of the company's own list.")
+@click.option("--unmasked", is_flag=True, help="Show whole numbers (default: the middle digits hidden).")
+@_database_url
+def dnc_list(company: str, registry: str | None, unmasked: bool, database_url: str | None) -> None:
+    """Numbers on the company's own list (or a registry copy) with the date each was added."""
+    from lists.dnc import OWN, dnc_entries
+    from lists.numbers import mask_number
+
+    with _session(database_url) as s:
+        entries = dnc_entries(s, company, registry or OWN)
+    for phone, added in entries:
+        click.echo(f"{phone if unmasked else mask_number(phone):<20} added {added:%Y-%m-%d %H:%M} UTC")
+    click.echo(f"{len(entries)} numbers on {company}'s {registry or 'own'} list", err=True)
+
+
 @dnc_group.command("status")
 @click.option("--company", default="default", show_default=True)
 @_database_url
 def dnc_status(company: str, database_url: str | None) -> None:
-    """Registry copies with their refresh dates; exit 1 when one is stale."""
-    from lists.dnc import registries, stale_registries
+    """The company's own list and its registry copies with their refresh dates; exit 1 when a copy is stale."""
+    from lists.dnc import own_list, registries, stale_registries
 
     with _session(database_url) as s:
+        own = own_list(s, company)
+        last = f", last added {own.last_added:%Y-%m-%d %H:%M} UTC" if own.last_added else ""
+        click.echo(f"{'own list':<20} {own.numbers} numbers{last}")
         for r in registries(s, company):
             click.echo(f"{r.name:<20} refreshed {r.refreshed_at:%Y-%m-%d %H:%M} UTC  {r.entries} numbers")
         stale = stale_registries(s, company, _now())
@@ -426,9 +571,12 @@ def dnc_status(company: str, database_url: str | None) -> None:
 @main.command("report")
 @click.argument("kind", type=click.Choice(["refusals", "dispositions", "penetration"]))
 @click.option("--campaign", required=True)
-@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the table as CSV.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the table as JSON.")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Write a PNG bar chart.")
+@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
+              help="Write the table as CSV.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
+              help="Write the table as JSON.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
+              help="Write a PNG bar chart.")
 @_database_url
 def report_cmd(kind: str, campaign: str, csv_out: Path | None, json_out: Path | None, plot: Path | None,
                database_url: str | None) -> None:
@@ -436,7 +584,7 @@ def report_cmd(kind: str, campaign: str, csv_out: Path | None, json_out: Path | 
     from lists.campaigns import get_campaign
     from lists.reports import REPORTS
 
-    with _session(database_url) as s:
+    with _session(database_url, campaigns=True) as s:
         report = REPORTS[kind](s, get_campaign(s, campaign))
     click.echo(report.text())
     if csv_out:
@@ -476,17 +624,20 @@ def _grid(sets: tuple[str, ...]) -> dict[str, list[Any]]:
 
 _sets = click.option("--set", "sets", multiple=True,
                      help="Override a scenario key: key=value, or key=v1,v2 to sweep (repeatable).")
-_workers = click.option("--workers", type=int, help="Processes (default: every core).")
+_workers = click.option("--workers", type=click.IntRange(min=1), help="Processes (default: every core).")
 
 
 @simulate_group.command("run")
-@click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                callback=_text_file("SCENARIO"))
 @click.option("--replications", type=click.IntRange(1, 10_000), default=5, show_default=True)
 @_sets
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
-@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), help="Write results as CSV.")
-@click.option("--report", type=click.Path(file_okay=False, path_type=Path), help="Write an HTML report here.")
-@click.option("--trace", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
+              help="Write results as CSV.")
+@click.option("--report", type=click.Path(file_okay=False, path_type=Path), callback=_output_folder,
+              help="Write an HTML report here.")
+@click.option("--trace", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
               help="Write replication 0's pacing decisions, with their inputs, as JSON lines.")
 @click.option("--debug", is_flag=True, help="Log every pacing decision, with its inputs, on stderr (one process).")
 @_workers
@@ -520,9 +671,12 @@ def simulate_run(scenario: Path, replications: int, sets: tuple[str, ...], as_js
 
 
 @simulate_group.command("plan")
-@click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--cap", type=float, default=0.03, show_default=True, help="Abandonment cap (UK definition).")
-@click.option("--goal", type=float, default=1.0, show_default=True, help="Share of the list to reach.")
+@click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                callback=_text_file("SCENARIO"))
+@click.option("--cap", type=click.FloatRange(0.0, _LEGAL_CAP, min_open=True), default=_LEGAL_CAP, show_default=True,
+              help="Abandonment cap (UK definition), at most the legal 0.03.")
+@click.option("--goal", type=click.FloatRange(0.0, 1.0, min_open=True), default=1.0, show_default=True,
+              help="Share of the list to reach, above 0 and at most 1.")
 @click.option("--metric", type=click.Choice(["penetration", "finished"]), default="penetration", show_default=True,
               help="penetration: dialled once; finished: at a final outcome.")
 @click.option("--replications", type=click.IntRange(2, 1000), default=3, show_default=True)
@@ -547,7 +701,8 @@ def simulate_plan(scenario: Path, cap: float, goal: float, metric: str, replicat
 
 @simulate_group.command("calibrate")
 @click.option("--campaign", required=True, help="Campaign whose attempt ledger to fit.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Scenario TOML to write.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, callback=_output_file,
+              help="Scenario TOML to write.")
 @click.option("--timezone", help="Clock for the hourly rates (default: the leads' most common zone).")
 @click.option("--success-code", default="accepted", show_default=True, help="Disposition that counts as success.")
 @_database_url
@@ -557,14 +712,19 @@ def simulate_calibrate(campaign: str, out: Path, timezone: str | None, success_c
     import tomli_w
 
     from lists.campaigns import get_campaign
+    from lists.numbers import valid_zone
     from simulation.calibrate import calibrate
     from simulation.scenario import parse_scenario
 
-    with _session(database_url) as s:
+    if timezone is not None and not valid_zone(timezone):
+        raise InvalidInput("--timezone", f"unknown time zone {timezone!r} (IANA names such as Europe/Paris)")
+    with _session(database_url, campaigns=True) as s:
         try:
             fitted = calibrate(s, get_campaign(s, campaign), timezone, success_code)
+        except InvalidInput:
+            raise
         except ValueError as exc:
-            raise InvalidInput("campaign", str(exc)) from None
+            raise InvalidInput("--campaign", str(exc)) from None
     parse_scenario(fitted, str(out))
     out.write_text(f"# Fitted from the attempt ledger of campaign {campaign!r}. Set agents and the day before use.\n"
                    + tomli_w.dumps(fitted), encoding="utf-8")

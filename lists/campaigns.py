@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from lists.models import CAMPAIGN_KINDS, DIAL_MODES, Campaign, Lead, to_db
+from lists.numbers import normalise_number
 from lists.rules import PROFILES
 from pacing.errors import InvalidInput
 
@@ -75,11 +77,47 @@ def _validate(field: str, value: Any) -> None:
         raise InvalidInput(field, "must be a fraction between 0 and 1")
 
 
+_PROFILE_COUNTRY = {"us": "US", "fr": "FR", "uk": "GB"}
+_CODE = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def _caller_id(value: str, profile: str) -> str:
+    """The caller ID in E.164; national digits are read in the profile's country.
+
+    Why refuse anything else: the carrier rejects or rewrites a presented
+    number that is not one, and France and the US forbid calling from a
+    number the person cannot call back.
+    """
+    try:
+        return normalise_number(value, _PROFILE_COUNTRY.get(profile))[0]
+    except ValueError as exc:
+        raise InvalidInput("caller_id", f"{value!r} is not a phone number ({exc})") from None
+
+
+def _name(name: str) -> str:
+    if not name.strip():
+        raise InvalidInput("name", "must not be empty")
+    if name != name.strip():
+        raise InvalidInput("name", f"{name!r} starts or ends with spaces")
+    return name
+
+
+def _reason_code(code: str) -> str:
+    """Codes are what agents' screens, reports and ``--reason`` use, so they must survive a shell unquoted."""
+    if not _CODE.fullmatch(code):
+        raise InvalidInput("add_reason", f"code {code!r} may hold only letters, digits, '_', '-' and '.' "
+                                         "(no spaces)")
+    return code
+
+
 def create_campaign(session: Session, name: str, kind: str, **settings: Any) -> Campaign:
     """Add a campaign with the kind's default catalogue; ``settings`` override column defaults."""
+    _name(name)
     _validate("kind", kind)
     for field, value in settings.items():
         _validate(field, value)
+    if settings.get("caller_id") is not None:
+        settings["caller_id"] = _caller_id(settings["caller_id"], settings.get("rules_profile", "us"))
     if session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
         raise InvalidInput("name", f"a campaign called {name!r} already exists")
     campaign = Campaign(name=name, kind=kind, catalogue=default_catalogue(kind), retry_rules={}, **settings)
@@ -99,17 +137,43 @@ def list_campaigns(session: Session) -> list[Campaign]:
     return list(session.scalars(select(Campaign).order_by(Campaign.name)))
 
 
+def _edited_reasons(reasons: dict[str, str], add: dict[str, str], remove: list[str]) -> dict[str, str]:
+    """The refusal reasons after removing, then adding; unknown removals and silent relabels are refused.
+
+    Why removals first: ``--remove-reason x --add-reason x=New`` is how a
+    user says "relabel x" on purpose; ``--add-reason x=New`` alone would
+    change what every past refusal coded ``x`` means in the reports.
+    """
+    edited = dict(reasons)
+    for code in remove:
+        if code not in edited:
+            raise InvalidInput("remove_reason", f"no refusal reason {code!r} (there are: {', '.join(edited)})")
+        del edited[code]
+    for code, label in add.items():
+        _reason_code(code)
+        if edited.get(code, label) != label:
+            raise InvalidInput("add_reason", f"{code!r} already means {edited[code]!r}; to relabel it, "
+                                             f"also give --remove-reason {code}")
+        edited[code] = label
+    return edited
+
+
 def edit_campaign(session: Session, name: str, **changes: Any) -> Campaign:
-    """Change settings; ``add_refusal_reasons`` ({code: label}) and ``remove_refusal_reasons`` edit the catalogue."""
+    """Change settings; ``add_refusal_reasons`` ({code: label}) and ``remove_refusal_reasons`` edit the catalogue.
+
+    Everything is checked before anything changes, so a refused edit leaves the campaign as it was.
+    """
     campaign = get_campaign(session, name)
     catalogue = {k: dict(v) for k, v in campaign.catalogue.items()}
-    for code, label in changes.pop("add_refusal_reasons", {}).items():
-        catalogue["refusal_reasons"][code] = label
-    for code in changes.pop("remove_refusal_reasons", ()):
-        catalogue["refusal_reasons"].pop(code, None)
-    campaign.catalogue = catalogue
+    catalogue["refusal_reasons"] = _edited_reasons(catalogue.get("refusal_reasons", {}),
+                                                   changes.pop("add_refusal_reasons", {}),
+                                                   list(changes.pop("remove_refusal_reasons", ())))
     for field, value in changes.items():
         _validate(field, value)
+    if changes.get("caller_id") is not None:
+        changes["caller_id"] = _caller_id(changes["caller_id"], changes.get("rules_profile", campaign.rules_profile))
+    campaign.catalogue = catalogue
+    for field, value in changes.items():
         setattr(campaign, field, value)
     session.flush()
     return campaign

@@ -12,18 +12,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from lists.importer import check_text
 from lists.models import Campaign, DncEntry, DncRegistry, Lead, as_utc, to_db
-from lists.numbers import normalise_number
+from lists.numbers import normalise_number, region_code
+from pacing.errors import InvalidInput
 
-__all__ = ["add_to_dnc", "RegistryImport", "import_registry", "registries", "stale_registries", "MAX_REGISTRY_AGE"]
+__all__ = ["add_to_dnc", "remove_from_dnc", "own_list", "OwnList", "dnc_entries", "RegistryImport",
+           "import_registry", "registries", "stale_registries", "MAX_REGISTRY_AGE", "OWN"]
 
 MAX_REGISTRY_AGE = timedelta(days=31)
+OWN = "internal"  # the source of the company's own list: requests taken by its agents and `dnc add`
 
 
-def add_to_dnc(session: Session, company: str, phone_e164: str, now: datetime, source: str = "internal") -> None:
+def add_to_dnc(session: Session, company: str, phone_e164: str, now: datetime, source: str = OWN) -> None:
     """Suppress a number for the whole company at once: every campaign's lead for it is closed."""
     exists = session.scalar(select(DncEntry.id).where(
         DncEntry.company == company, DncEntry.phone_e164 == phone_e164, DncEntry.source == source))
@@ -32,6 +36,52 @@ def add_to_dnc(session: Session, company: str, phone_e164: str, now: datetime, s
     campaigns = select(Campaign.id).where(Campaign.company == company)
     session.execute(update(Lead).where(Lead.phone_e164 == phone_e164, Lead.campaign_id.in_(campaigns))
                     .values(status="dnc").execution_options(synchronize_session=False))
+
+
+def remove_from_dnc(session: Session, company: str, phone_e164: str, now: datetime) -> int:
+    """Take a number off the company's own list; returns how many of its closed leads were reopened.
+
+    Why reopen at all: a number added by mistake closed the lead in every
+    campaign. A lead stays closed when the number is still on a registry
+    copy, or when the person's own last answer was a request not to be called.
+    """
+    removed = session.execute(delete(DncEntry).where(
+        DncEntry.company == company, DncEntry.phone_e164 == phone_e164, DncEntry.source == OWN))
+    if not removed.rowcount:  # type: ignore[attr-defined]
+        raise InvalidInput("number", f"{phone_e164} is not on {company}'s own DNC list")
+    still_listed = select(DncEntry.id).where(DncEntry.company == company, DncEntry.phone_e164 == phone_e164)
+    if session.scalar(still_listed) is not None:
+        return 0
+    campaigns = select(Campaign.id).where(Campaign.company == company)
+    leads = (Lead.phone_e164 == phone_e164, Lead.campaign_id.in_(campaigns), Lead.status == "dnc",
+             Lead.last_disposition.is_distinct_from("dnc_request"))
+    reopened = 0
+    for status, attempted in (("new", Lead.attempts == 0), ("retry", Lead.attempts > 0)):
+        result = session.execute(update(Lead).where(*leads, attempted).values(status=status, next_at=to_db(now))
+                                 .execution_options(synchronize_session=False))
+        reopened += result.rowcount  # type: ignore[attr-defined]
+    return reopened
+
+
+@dataclass(frozen=True)
+class OwnList:
+    """The company's own DNC list at a glance, for ``dnc status``."""
+
+    numbers: int
+    last_added: datetime | None
+
+
+def own_list(session: Session, company: str) -> OwnList:
+    count, last = session.execute(select(func.count(), func.max(DncEntry.added_at)).where(
+        DncEntry.company == company, DncEntry.source == OWN)).one()
+    return OwnList(count, as_utc(last) if last else None)
+
+
+def dnc_entries(session: Session, company: str, source: str = OWN) -> list[tuple[str, datetime]]:
+    """(E.164, added at) of one list of the company, the own list by default, in number order."""
+    rows = session.execute(select(DncEntry.phone_e164, DncEntry.added_at).where(
+        DncEntry.company == company, DncEntry.source == source).order_by(DncEntry.phone_e164))
+    return [(phone, as_utc(added)) for phone, added in rows]
 
 
 @dataclass
@@ -48,6 +98,7 @@ class RegistryImport:
 
 def _numbers(path: Path, default_region: str | None) -> tuple[set[str], list[tuple[int, str, str]]]:
     """The first column of every line, normalised; a header line is simply rejected."""
+    check_text(path)
     found: set[str] = set()
     bad: list[tuple[int, str, str]] = []
     with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -64,8 +115,21 @@ def _numbers(path: Path, default_region: str | None) -> tuple[set[str], list[tup
 
 def import_registry(session: Session, company: str, name: str, path: Path, now: datetime,
                     default_region: str | None = "US") -> RegistryImport:
-    """Replace the company's copy of registry ``name`` with ``path`` (one number per line) and date it ``now``."""
-    found, bad = _numbers(path, default_region)
+    """Replace the company's copy of registry ``name`` with ``path`` (one number per line) and date it ``now``.
+
+    A file with no valid number is refused and the old copy kept: an empty
+    or wrong file would otherwise silently lift every suppression.
+    """
+    if name == OWN:
+        raise InvalidInput("registry", f"{OWN!r} is the company's own list; give the registry's name")
+    try:
+        region = region_code(default_region) if default_region else None
+    except ValueError as exc:
+        raise InvalidInput("default_region", str(exc)) from None
+    found, bad = _numbers(path, region)
+    if not found:
+        found_none = f"{len(bad)} lines, none a valid number" if bad else "no numbers"
+        raise InvalidInput("file", f"{path.name} has {found_none}; the copy of {name} was left as it was")
     session.execute(delete(DncEntry).where(DncEntry.company == company, DncEntry.source == name))
     session.execute(insert(DncEntry.__table__), [
         {"company": company, "phone_e164": number, "source": name, "added_at": to_db(now)} for number in found])

@@ -1,20 +1,27 @@
 """CSV import of leads: normalise numbers to E.164, find time zones, reject loudly.
 
 Why a reject file: nothing may be dropped silently. Every row ends up either
-imported, rejected (with its line number and reason) or counted as a
-duplicate, and the three counts add up to the rows read.
+imported, rejected (with its line number and reason), counted as a
+duplicate of an earlier row of the file, or counted as already imported
+(stored by an earlier run), and the four counts add up to the rows read.
 
 Why batches: a list of a million rows streams through in batches of
 ``BATCH`` rows, each inserted and committed at once. An import cut short
-keeps what it committed, and running it again adds only the rest, since
-numbers already in the campaign count as duplicates.
+keeps what it committed (Ctrl-C raises ``Interrupted`` saying how many
+leads that was), and running it again adds only the rest, since numbers
+already in the campaign count as already imported.
+
+Why the options and the file are checked first: a bad delimiter, region or
+encoding found half-way would leave half a list committed.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -27,11 +34,12 @@ from typing import Any, NamedTuple, TextIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dialer.errors import Interrupted
 from lists.models import Campaign, DncEntry, Lead, insert_new_leads, to_db
-from lists.numbers import normalise_number, valid_zone, zone_for_postal_code
+from lists.numbers import normalise_number, region_code, valid_zone, zone_for_postal_code
 from pacing.errors import InvalidInput
 
-__all__ = ["ImportSummary", "import_csv", "count_rows", "read_csv"]
+__all__ = ["ImportSummary", "import_csv", "count_rows", "read_csv", "check_text", "delimiter_option"]
 
 BATCH = 5000
 _PARALLEL_BYTES = 4 << 20
@@ -48,11 +56,59 @@ class ImportSummary:
     imported: int = 0
     rejected: int = 0
     duplicates: int = 0
+    already_imported: int = 0
     rejects_path: Path | None = None
 
     def line(self) -> str:
+        already = f", {self.already_imported} already imported" if self.already_imported else ""
         return (f"{self.rows} rows: {self.imported} imported, {self.rejected} rejected, "
-                f"{self.duplicates} duplicates" + (f" (see {self.rejects_path})" if self.rejects_path else ""))
+                f"{self.duplicates} duplicates{already}"
+                + (f" (see {self.rejects_path})" if self.rejects_path else ""))
+
+
+def check_text(path: Path, encoding: str = "utf-8-sig", argument: str = "file", hint: str = "") -> None:
+    """InvalidInput naming ``argument`` and the line unless the whole file decodes as ``encoding`` with no NUL byte.
+
+    ``hint`` is added to the message (the CLI names its ``--encoding`` option).
+
+    Why before reading: a binary file, or a UTF-16 or cp1251 one read as
+    UTF-8, fails at its first odd byte, which may be past rows already
+    committed. Decoding in 1 MB pieces costs a few milliseconds per million rows.
+    """
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)()
+    except LookupError:
+        raise InvalidInput("encoding", f"unknown encoding {encoding!r} (e.g. utf-8, cp1251, latin-1)") from None
+    line = 1
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                where = line + chunk[:max(exc.start, 0)].count(b"\n")
+                raise InvalidInput(argument, f"{path.name} is not {encoding} text "
+                                             f"(line {where}: {exc.reason}){hint}") from None
+            if "\0" in text:
+                where = line + text[:text.index("\0")].count("\n")
+                raise InvalidInput(argument, f"{path.name} looks binary (a NUL byte on line {where}), not text{hint}")
+            line += text.count("\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(argument, f"{path.name} is not {encoding} text (its end: {exc.reason}){hint}") from None
+
+
+def delimiter_option(text: str | None) -> str | None:
+    """One character, or None to detect it; the two characters ``\\t`` typed in a shell mean TAB."""
+    if text is None or text == "":
+        return None
+    if text in ("\\t", "tab", "TAB"):
+        return "\t"
+    if len(text) != 1:
+        raise InvalidInput("delimiter", f"must be one character (or \\t for TAB), got {text!r}")
+    if text in ('"', "\r", "\n"):
+        raise InvalidInput("delimiter", f"{text!r} cannot separate fields")
+    return text
 
 
 def _detect_delimiter(sample: str) -> str:
@@ -114,8 +170,14 @@ def import_csv(session: Session, campaign: Campaign, path: Path, *, default_regi
     ``progress`` is called with the number of rows done since its last call.
     ``workers`` processes normalise numbers (default: several for files over
     a few MB, where the pool's start-up pays for itself).
+    Bad options and a file that is not text in ``encoding`` raise InvalidInput before anything is stored.
     """
     mapping = {k.lower(): v for k, v in (mapping or {}).items()}
+    delimiter = delimiter_option(delimiter)
+    region = _default_region(default_region)
+    if workers is not None and workers < 1:
+        raise InvalidInput("workers", "must be at least 1")
+    check_text(path, encoding)
     rejects_path = path.with_name(path.name + ".rejects.csv")
     with (path.open(encoding=encoding, newline="") as handle,
           rejects_path.open("w", newline="", encoding="utf-8") as out):
@@ -126,15 +188,26 @@ def import_csv(session: Session, campaign: Campaign, path: Path, *, default_regi
         writer.writerow(["line", "reason", *header])
         if workers is None:
             workers = min(os.cpu_count() or 1, 4) if path.stat().st_size > _PARALLEL_BYTES else 1
-        region = default_region.upper() if default_region else None
         fields = [mapping.get(h, h) for h in header]
-        summary = _Import(session, campaign, to_db(now or datetime.now(UTC))).run(
-            _prepared(_chunks(rows, BATCH), fields, region, workers), writer, progress)
-    if summary.rejected + summary.duplicates:
+        job = _Import(session, campaign, to_db(now or datetime.now(UTC)))
+        try:
+            summary = job.run(_prepared(_chunks(rows, BATCH), fields, region, workers), writer, progress)
+        except KeyboardInterrupt:
+            raise Interrupted(f"import of {path.name} interrupted: {job.committed} leads were committed to "
+                              f"campaign {campaign.name}; run the same import again to add the rest "
+                              "(rows stored already are listed as 'already imported')") from None
+    if summary.rejected + summary.duplicates + summary.already_imported:
         summary.rejects_path = rejects_path
     else:
         rejects_path.unlink()
     return summary
+
+
+def _default_region(text: str | None) -> str | None:
+    try:
+        return region_code(text) if text else None
+    except ValueError as exc:
+        raise InvalidInput("default_region", str(exc)) from None
 
 
 class _Prepared(NamedTuple):
@@ -180,13 +253,19 @@ Chunk = list[tuple[int, list[str]]]
 
 
 class _Import:
-    """One import's state: numbers already seen, the DNC set and the batch being filled."""
+    """One import's state: numbers stored before, numbers of this file, the DNC set and the batch being filled.
+
+    Why two sets: a number stored by an earlier (perhaps interrupted) run is
+    "already imported", not a duplicate in the file the user is looking at.
+    """
 
     def __init__(self, session: Session, campaign: Campaign, now: datetime):
         self.session, self.campaign, self.now = session, campaign, now
-        self.seen = set(session.scalars(select(Lead.phone_e164).where(Lead.campaign_id == campaign.id)))
+        self.stored = frozenset(session.scalars(select(Lead.phone_e164).where(Lead.campaign_id == campaign.id)))
+        self.seen: set[str] = set()
         self.dnc = set(session.scalars(select(DncEntry.phone_e164).where(DncEntry.company == campaign.company)))
         self.batch: list[_Prepared] = []
+        self.committed = 0
 
     def run(self, prepared: Iterator[tuple[Chunk, list[_Prepared | str]]], writer: Any,
             progress: Callable[[int], None] | None) -> ImportSummary:
@@ -217,7 +296,8 @@ class _Import:
             outcome = self.accept(lead)
             summary.imported += outcome == "imported"
             summary.duplicates += outcome == "duplicate"
-            summary.rejected += outcome not in ("imported", "duplicate")
+            summary.already_imported += outcome == "already imported"
+            summary.rejected += outcome not in ("imported", "duplicate", "already imported")
             if outcome != "imported":
                 writer.writerow([line, outcome, *raw])
         summary.rows += len(chunk)
@@ -226,6 +306,8 @@ class _Import:
         """Queue the lead for insert and return "imported", or return why not."""
         if isinstance(lead, str):
             return lead
+        if lead.e164 in self.stored:
+            return "already imported"
         if lead.e164 in self.seen:
             return "duplicate"
         if lead.e164 in self.dnc:
@@ -237,6 +319,12 @@ class _Import:
     def store(self, batch: list[_Prepared]) -> None:
         insert_new_leads(self.session, self.campaign.id, self.now, batch)
         self.session.commit()
+        self.committed += len(batch)
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the parent, which stops the pool and reports what was committed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _prepared(chunks: Iterator[Chunk], fields: list[str], default_region: str | None,
@@ -245,7 +333,7 @@ def _prepared(chunks: Iterator[Chunk], fields: list[str], default_region: str | 
     if workers <= 1:
         yield from ((chunk, _prepare_chunk([raw for _, raw in chunk], fields, default_region)) for chunk in chunks)
         return
-    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver"), initializer=_ignore_interrupts) as pool:
         pending: deque[tuple[Chunk, Future[list[_Prepared | str]]]] = deque()
         for chunk in chunks:
             pending.append((chunk, pool.submit(_prepare_chunk, [raw for _, raw in chunk], fields, default_region)))

@@ -55,7 +55,8 @@ def number_library() -> ModuleType:
 
 phonenumbers = number_library()
 
-__all__ = ["number_library", "normalise_number", "country_zones", "zone_for_postal_code", "valid_zone", "mask_number"]
+__all__ = ["number_library", "normalise_number", "region_code", "country_zones", "zone_for_postal_code", "valid_zone",
+           "mask_number"]
 
 
 @lru_cache(maxsize=1)
@@ -72,6 +73,20 @@ def _zone_table() -> dict[str, frozenset[str]]:
 def country_zones(region: str) -> frozenset[str]:
     """Every IANA zone of an ISO 3166 country (``US`` gives New York to Honolulu)."""
     return _zone_table().get(region.upper(), frozenset())
+
+
+def region_code(text: str) -> str:
+    """The ISO 3166 code phonenumbers knows (``nl`` → ``NL``); ValueError for anything else.
+
+    Why up front: phonenumbers takes an unknown region as "no region", so a
+    typo in ``--default-region`` would reject every national number one row
+    at a time instead of failing once.
+    """
+    code = text.strip().upper()
+    if code not in reference_library.SUPPORTED_REGIONS:
+        hint = " (the United Kingdom is GB)" if code == "UK" else ""
+        raise ValueError(f"{text!r} is not an ISO 3166 country code, e.g. US, FR, GB{hint}")
+    return code
 
 
 def normalise_number(text: str, region: str | None) -> tuple[str, str, tuple[str, ...]]:

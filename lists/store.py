@@ -7,14 +7,20 @@ and the same migration files serve both back ends.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from alembic.util.exc import CommandError
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, DatabaseError, InterfaceError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["DEFAULT_URL", "database_url", "open_engine", "upgrade", "open_store"]
+from dialer.errors import StoreError
+
+__all__ = ["DEFAULT_URL", "database_url", "shown_url", "open_engine", "upgrade", "open_store", "store_errors"]
 
 DEFAULT_URL = "sqlite:///dialer.db"
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -45,14 +51,75 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def open_engine(url: str) -> Engine:
-    """An engine for ``url``; ``postgresql://`` URLs use psycopg 3."""
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    engine = create_engine(url)
+def shown_url(url: str) -> str:
+    """``url`` with its password hidden, for messages: a user pastes error lines into tickets."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _parsed(url: str) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError:
+        raise StoreError(url, "is not a store URL; use sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB") from None
+
+
+def _sqlite_file(parsed: URL, url: str, create: bool) -> None:
+    """Refuse a file store whose folder is missing, or which does not exist when the command only reads.
+
+    Why: SQLite creates any file it is pointed at, so a mistyped path would
+    otherwise become a new, empty store and a command would carry on empty.
+    """
+    if not parsed.database or parsed.database == ":memory:" or parsed.database.startswith("file:"):
+        return
+    path = Path(parsed.database)
+    if not path.parent.is_dir():
+        raise StoreError(shown_url(url), f"folder {path.parent} does not exist")
+    if not create and not path.exists():
+        raise StoreError(shown_url(url), "no store at this path (a campaign create makes one; is the path right?)")
+
+
+def open_engine(url: str, create: bool = True) -> Engine:
+    """An engine for ``url``; ``postgresql://`` URLs use psycopg 3. StoreError for a URL no engine can use.
+
+    ``create=False`` refuses an SQLite file that does not exist yet.
+    """
+    parsed = _parsed(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        _sqlite_file(parsed, url, create)
+    try:
+        engine = create_engine(parsed)
+    except NoSuchModuleError:
+        raise StoreError(shown_url(url), f"unknown kind of database {parsed.drivername!r}; "
+                                         "use sqlite:///PATH or postgresql://…") from None
+    except ImportError as exc:
+        raise StoreError(shown_url(url), f"the driver for {parsed.drivername} is not installed ({exc}); "
+                                         "use sqlite:///PATH or postgresql://…") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _first_line(exc: BaseException) -> str:
+    """The driver's own words (``Connection refused``), without SQLAlchemy's SQL echo and links."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextmanager
+def store_errors(url: str) -> Iterator[None]:
+    """Turn the database's failures (no server, locked, not a database file) into one StoreError line.
+
+    An IntegrityError is left alone: the code should have prevented it, so it is a bug and keeps its traceback.
+    """
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        raise StoreError(shown_url(url), f"cannot use the store: {_first_line(exc)}") from None
 
 
 def _alembic_config() -> Config:
@@ -69,8 +136,24 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
-def open_store(url: str | None = None) -> sessionmaker[Session]:
-    """Migrate the store at ``url`` and return a session factory for it."""
-    engine = open_engine(database_url(url))
-    upgrade(engine)
+def open_store(url: str | None = None, create: bool = True) -> sessionmaker[Session]:
+    """Migrate the store at ``url`` and return a session factory for it; StoreError when that cannot be done.
+
+    ``create=False`` is for commands that only make sense on an existing
+    store: a missing SQLite file is refused instead of created.
+    """
+    url = database_url(url)
+    engine = open_engine(url, create)
+    try:
+        with store_errors(url):
+            upgrade(engine)
+    except DatabaseError as exc:  # not a database file, no permission: nothing to migrate
+        engine.dispose()
+        raise StoreError(shown_url(url), f"cannot open the store: {_first_line(exc)}") from None
+    except CommandError as exc:
+        engine.dispose()
+        raise StoreError(shown_url(url), f"schema not known to this version of the dialer ({exc})") from None
+    except StoreError:
+        engine.dispose()
+        raise
     return sessionmaker(engine, expire_on_commit=False)

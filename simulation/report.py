@@ -39,15 +39,18 @@ def rows_of(points: Sequence[SweepPoint]) -> list[dict[str, Any]]:
 
 
 def text_table(points: Sequence[SweepPoint]) -> str:
+    """Means with half their 95% interval; one replication has no interval, and says so rather than print ±0."""
     def cell(est: Any, key: str) -> str:
+        spread = est.n > 1
         if key == "dials":
             return f"{est.mean:,.0f}"
         if "per_agent_hour" in key:
-            return f"{est.mean:.2f} ±{(est.high - est.low) / 2:.2f}"
-        return f"{est.mean:.2%} ±{(est.high - est.low) / 2:.2%}"
+            return f"{est.mean:.2f}" + (f" ±{(est.high - est.low) / 2:.2f}" if spread else "")
+        return f"{est.mean:.2%}" + (f" ±{(est.high - est.low) / 2:.2%}" if spread else "")
 
+    single = all(len(point.results) < 2 for point in points)
     lines = ["setting".ljust(30) + "".join(_SHORT[k].rjust(17) for k in HEADLINE),
-             "(mean ± half the 95% interval)"]
+             "(n = 1, no interval)" if single else "(mean ± half the 95% interval)"]
     for point in points:
         summary = point.summary
         lines.append(_label(point)[:30].ljust(30) + "".join(cell(summary[k], k).rjust(17) for k in HEADLINE))

@@ -58,7 +58,7 @@ def test_messy_file_imports_with_rejects_and_nothing_lost(store, tmp_path: Path)
     assert reasons["12"] == "duplicate"
     with store() as s:
         again = import_csv(s, campaign, path, default_region="US")
-        assert again.imported == 0 and again.duplicates == 11 - 2
+        assert (again.imported, again.already_imported, again.duplicates) == (0, 11 - 2, 0)
 
 
 def test_imported_leads_read_back_as_the_models_write_them(store, tmp_path: Path):
@@ -128,7 +128,8 @@ def test_large_files_stream_in_committed_batches_and_a_cut_short_import_resumes(
         first = import_csv(s, campaign, partial, progress=ticks.append)
         assert first.imported == 1200 and sum(ticks) == 1200 and first.rejects_path is None
         resumed = import_csv(s, campaign, path)
-        assert (resumed.imported, resumed.duplicates) == (1300, 1200)
+        assert (resumed.imported, resumed.already_imported, resumed.duplicates) == (1300, 1200, 0)
+        assert "1200 already imported" in resumed.line()
         assert len(set(s.scalars(select(Lead.phone_e164)))) == 2500
 
 

@@ -40,7 +40,7 @@ def test_campaign_commands_round_trip_and_name_the_bad_field(store_url, tmp_path
     dup = run(store_url, "campaign", "create", "Tariffs", "--kind", "survey")
     assert dup.exit_code == 2 and "already exists" in dup.output
     missing = run(store_url, "campaign", "show", "Nope")
-    assert missing.exit_code == 2 and "--campaign" in missing.output
+    assert missing.exit_code == 2 and "NAME: no campaign called 'Nope'" in missing.output
 
 
 def test_import_then_export_with_and_without_masking(store_url, tmp_path: Path):
