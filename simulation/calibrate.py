@@ -10,33 +10,40 @@ time to answer is lognormal. Busy and invalid are counted directly.
 The ledger cannot see AMD false positives (a person the detector hung up
 on looks like a machine), so a fitted live rate under AMD is low by the
 false-positive share, and the fitted scenario sets the false-positive rate
-to 0: enter the rate from your own AMD tests.
+to 0 with a note in the TOML and a logged warning: enter the rate from your
+own AMD tests. The day (date, start, end, days) is read from the dial times.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import tomli_w
 from scipy import optimize, special, stats
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from lists.campaigns import create_campaign
 from lists.models import Attempt, Campaign, Lead, to_db
-from lists.selection import AttemptRecord, record_attempts
+from lists.selection import record_attempts
 from simulation.model import Draws
 from simulation.results import RunResult
 from simulation.scenario import Scenario
 
-__all__ = ["SegmentFit", "fit_segment", "calibrate", "store_run"]
+__all__ = ["SegmentFit", "fit_segment", "calibrate", "calibration_notes", "scenario_toml", "store_run"]
 
 _LIVE = ("human", "abandoned")
+_QUARTER_S = 900  # the fitted day's start and end are rounded out to quarter hours, seconds
+_LAST_S = 23 * 3600 + 59 * 60  # a day ends by 23:59 (a scenario's end is a time of day)
+_FP_COMMENT = "# NOT FITTED: the ledger cannot see AMD false positives. Enter the rate from your AMD tests."
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -203,9 +210,9 @@ def calibrate(session: Session, campaign: Campaign, timezone: str | None = None,
     total_share = sum(s["share"] for s in segments)
     for segment in segments:
         segment["share"] = segment["share"] / total_share
-    return {
+    fitted = {
         "name": f"calibrated from {campaign.name}", "seed": 1,
-        "day": {"timezone": zone.key, "start": "09:00", "end": "17:00"},
+        "day": _day(session, campaign, zone),
         "agents": {"count": 10}, "list": {"size": sum(leads.values()), "segments": segments}, "talk": talk,
         "amd": _amd(session, campaign),
         "outcomes": {"success_code": success_code, "conversion": round(successes / connected, 5) if connected else 0.0,
@@ -214,6 +221,49 @@ def calibrate(session: Session, campaign: Campaign, timezone: str | None = None,
                    else "progressive", "abandon_cap": campaign.abandon_cap},
         "rules": {"profile": campaign.rules_profile, "max_attempts": campaign.max_attempts, "zones": [zone.key]},
     }
+    for note in calibration_notes(fitted):
+        log.warning("warning: %s", note)
+    return fitted
+
+
+def calibration_notes(fitted: dict[str, Any]) -> list[str]:
+    """What the ledger could not tell and the analyst must set, one sentence each."""
+    notes = []
+    if fitted["amd"].get("enabled"):
+        notes.append("amd.false_positive is set to 0.0 because the ledger cannot know it (a person AMD hung up "
+                     "on looks like a machine): enter the rate from your own AMD tests; the fitted live rates are "
+                     "low by that share")
+    return notes
+
+
+def scenario_toml(fitted: dict[str, Any], campaign: str) -> str:
+    """The fitted scenario as TOML text, with each note as a comment (and above the key it concerns)."""
+    head = [f"# Fitted from the attempt ledger of campaign {campaign!r}. Set agents before use."]
+    head += [f"# NOTE: {note}" for note in calibration_notes(fitted)]
+    lines = tomli_w.dumps(fitted).splitlines()
+    section = ""
+    for i, line in enumerate(lines):
+        section = line if line.startswith("[") else section
+        if section == "[amd]" and line.startswith("false_positive") and fitted["amd"].get("enabled"):
+            lines[i] = f"{_FP_COMMENT}\n{line}"
+            break
+    return "\n".join(head + lines) + "\n"
+
+
+def _day(session: Session, campaign: Campaign, zone: ZoneInfo) -> dict[str, Any]:
+    """The dialling day as the ledger shows it: first date, local start and end (to the quarter hour), days."""
+    local = [d.replace(tzinfo=UTC).astimezone(zone) for d in session.scalars(
+        select(Attempt.dialled_at).where(Attempt.campaign_id == campaign.id))]
+    seconds = [t.hour * 3600 + t.minute * 60 + t.second for t in local]
+    start = math.floor(min(seconds) / _QUARTER_S) * _QUARTER_S
+    end = min(max(math.ceil(max(seconds) / _QUARTER_S) * _QUARTER_S, start + _QUARTER_S), _LAST_S)
+    first, last = min(t.date() for t in local), max(t.date() for t in local)
+    return {"date": first.isoformat(), "timezone": zone.key, "start": _clock(start), "end": _clock(end),
+            "days": (last - first).days + 1}
+
+
+def _clock(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
 
 def _shares(counts: Counter[str]) -> dict[str, float]:
@@ -233,9 +283,6 @@ def _main_zone(session: Session, campaign: Campaign) -> str:
 
 
 # ---- into the ledger -------------------------------------------------------------------------------------------
-
-_OUTCOME = {"live": "human", "abandoned": "abandoned"}
-
 
 def store_run(session: Session, scenario: Scenario, result: RunResult, name: str, kind: str = "loan-offer",
               replication: int = 0) -> Campaign:
@@ -257,8 +304,8 @@ def store_run(session: Session, scenario: Scenario, result: RunResult, name: str
          "fields": {"segment": scenario.segments[int(segment)].name}, "status": "new", "attempts": 0,
          "priority": 0, "next_at": to_db(origin)} for index, segment in enumerate(segments)])
     leads = {lead.phone_e164: lead for lead in session.scalars(select(Lead).where(Lead.campaign_id == campaign.id))}
-    rows = sorted(result.attempts, key=lambda row: (row["dialled_s"], row["lead"], row["attempt"]))
-    record_attempts(session, campaign, ((leads[_phone(row["lead"])], _record(row, origin)) for row in rows))
+    calls = sorted((a.call for a in result.attempts), key=lambda call: (call.dialled_s, call.lead, call.attempt))
+    record_attempts(session, campaign, ((leads[_phone(call.lead)], call.as_record(origin)) for call in calls))
     return campaign
 
 
@@ -279,15 +326,3 @@ def _campaign_for(session: Session, scenario: Scenario, name: str, kind: str) ->
     session.flush()
     return campaign
 
-
-def _record(row: dict[str, Any], origin: datetime) -> AttemptRecord:
-    """One simulated attempt as the dialer would have recorded it (an AMD false positive looks like a machine)."""
-    def at(key: str) -> datetime | None:
-        return origin + timedelta(seconds=row[key]) if key in row else None
-
-    return AttemptRecord(
-        outcome=_OUTCOME.get(row["outcome"], row["outcome"]), dialled_at=origin + timedelta(seconds=row["dialled_s"]),
-        answered_at=at("answered_s"), amd_result=row.get("amd_result"), amd_end_at=at("amd_end_s"),
-        connected_at=at("connected_s"), hangup_at=at("hangup_s"), disposition=row.get("disposition"),
-        refusal_reason=row.get("refusal_reason"), agent=row.get("agent"),
-        data={"wrap_s": row["wrap_s"]} if "wrap_s" in row else {})

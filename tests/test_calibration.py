@@ -31,7 +31,7 @@ def _band_rate(segment: dict, key: str, hours: tuple[int, ...], attempts: dict[i
 
 def test_fitted_answer_rates_ring_and_talk_times_come_back_within_5_percent(store, recorded):
     scenario, result = recorded
-    attempts = {h: sum(1 for r in result.attempts if int(r["dialled_s"] // 3600) == h) for h in range(24)}
+    attempts = {h: sum(1 for r in result.attempts if int(r.call.dialled_s // 3600) == h) for h in range(24)}
     with store() as s:
         fitted = calibrate(s, store_run(s, scenario, result, "Round trip"))
     segment = fitted["list"]["segments"][0]
@@ -52,7 +52,7 @@ def test_fitted_answer_rates_ring_and_talk_times_come_back_within_5_percent(stor
 def test_ignoring_censoring_would_be_biased(recorded):
     """The check above can fail: the plain mean of the observed live ring times is visibly off."""
     _, result = recorded
-    observed = [r["answered_s"] - r["dialled_s"] for r in result.attempts if r["outcome"] in ("live", "abandoned")]
+    observed = [r.call.answered_s - r.call.dialled_s for r in result.attempts if r.person]
     assert abs(np.mean(observed) - 10.0) / 10.0 > 0.02
 
 
@@ -72,3 +72,32 @@ def test_calibrate_command_writes_a_runnable_scenario(store_url, recorded, tmp_p
     again = CliRunner().invoke(main, ["simulate", str(out), "--replications", "1", "--set", "list.size=500",
                                       "--workers", "1"])
     assert again.exit_code == 0, again.output
+
+
+def test_the_fitted_day_is_the_day_in_the_ledger(store):
+    """An evening campaign must not come back as a default 09:00-17:00 day with no date."""
+    data = day_of(4, hours=2.0)
+    data["day"].update({"date": "2026-05-05", "start": "18:00", "end": "20:00"})
+    data["list"]["size"] = 2000
+    scenario = parse_scenario(data)
+    with store() as s:
+        fitted = calibrate(s, store_run(s, scenario, simulate(scenario, record=True), "Evening"))
+    assert fitted["day"] == {"date": "2026-05-05", "timezone": "America/New_York", "start": "18:00",
+                             "end": "20:00", "days": 1}
+
+
+def test_the_amd_false_positive_rate_is_flagged_for_the_analyst(store, recorded, caplog):
+    from simulation.calibrate import calibration_notes, scenario_toml
+
+    scenario, result = recorded
+    with store() as s, caplog.at_level("WARNING"):
+        fitted = calibrate(s, store_run(s, scenario, result, "AMD"))
+    assert fitted["amd"]["false_positive"] == 0.0
+    assert any("false_positive" in r.getMessage() and "cannot know" in r.getMessage() for r in caplog.records)
+    text = scenario_toml(fitted, "AMD")
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("false_positive"))
+    assert "NOT FITTED" in lines[at - 1]
+    assert any(line.startswith("# NOTE: amd.false_positive") for line in lines)
+    assert tomllib.loads(text) == fitted
+    assert not calibration_notes({**fitted, "amd": {"enabled": False}})
