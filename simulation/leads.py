@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from dialer.calls import Call, Outcome
+from dialer.ports import ClaimedLead
 from lists.rules import (
     PERMANENT,
     CallingProfile,
@@ -52,6 +54,7 @@ class SimList:
         self.queues: dict[str, list[tuple[float, int]]] = {"new": [(0.0, i) for i in range(len(self.leads))],
                                                            "retry": [], "callback": []}
         self.origin, self.profile, self.retry = origin, profile, scenario.rules.retry
+        self.segment_names = [segment.name for segment in scenario.segments]
         self.dialled: set[int] = set()
 
     def moment(self, now_s: float) -> datetime:
@@ -60,6 +63,19 @@ class SimList:
     def take(self, n: int, now_s: float) -> list[SimLead]:
         """Up to ``n`` leads dialable at ``now_s``, by the same priority rules as the store's claim."""
         return take_in_priority(lambda queue, k: self._take(queue, k, now_s), n) if n > 0 else []
+
+    def claim(self, n: int, now_s: float) -> list[ClaimedLead]:
+        """The engine's ``LeadSource.claim``: ``take``, each lead handed over with its attempt number."""
+        names = self.segment_names
+        return [ClaimedLead(lead.index, f"sim:{lead.index}", names[lead.segment], len(lead.attempts), lead)
+                for lead in self.take(n, now_s)]
+
+    def record(self, call: Call) -> None:
+        """The engine's ``LeadSource.record``: the attempt moves its lead on (``finish``)."""
+        assert call.outcome is not None and call.dialled_s is not None
+        final = call.outcome is Outcome.INVALID or (call.outcome is Outcome.HUMAN and call.connected_s is not None)
+        end_s = call.hangup_s if call.hangup_s is not None else call.dialled_s
+        self.finish(self.leads[call.lead], call.outcome.value, call.dialled_s, end_s, final)
 
     def _take(self, queue: str, k: int, now_s: float) -> list[SimLead]:
         heap, out, now = self.queues[queue], [], self.moment(now_s)

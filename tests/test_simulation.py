@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from benchmarks.scenarios import day_of
+from dialer.calls import Outcome
 from pacing.controllers import Power, Progressive
 from simulation.distributions import parse_distribution
 from simulation.model import Draws, Model, simulate
@@ -28,12 +29,13 @@ def test_every_attempt_ends_in_one_outcome_and_every_live_answer_is_connected_or
     rows = result.attempts
     assert result.dials == len(rows) == sum(result.outcomes.values())
     assert result.abandoned > 0 and result.amd_false_positives > 0  # the case is not trivial
-    live_rows = [r for r in rows if r.get("false_positive") or r["outcome"] in ("live", "abandoned")]
-    assert len(live_rows) == result.live == result.connected + result.abandoned + result.amd_false_positives
-    assert all(("connected_s" in r) != bool(r.get("abandoned") or r.get("false_positive")) for r in live_rows)
-    keys = [(r["lead"], r["attempt"]) for r in rows]
+    persons = [r for r in rows if r.person]
+    assert len(persons) == result.live == result.connected + result.abandoned + result.amd_false_positives
+    assert all((r.call.connected_s is not None) != (r.call.outcome is Outcome.ABANDONED or r.false_positive)
+               for r in persons)
+    keys = [(r.call.lead, r.call.attempt) for r in rows]
     assert len(keys) == len(set(keys))  # no attempt counted twice
-    assert all(r["attempt"] < 6 for r in rows)
+    assert all(r.call.attempt < 6 for r in rows)
     assert result.successes + sum(result.refusals.values()) == result.connected
 
 
@@ -50,10 +52,10 @@ def test_policies_compared_on_one_seed_meet_the_same_customers():
     assert all(np.array_equal(a.arrays[k], b.arrays[k]) for k in a.arrays)
     slow = Model(scenario, Progressive(), record=True).run().attempts
     fast = Model(scenario, Power(2.0), record=True).run().attempts
-    first = {r["lead"]: r["outcome"] for r in slow if r["attempt"] == 0}
-    same = [r for r in fast if r["attempt"] == 0 and r["lead"] in first and r["outcome"] != "abandoned"
-            and first[r["lead"]] != "abandoned" and r["dialled_s"] // 3600 == r["dialled_s"] // 3600]
-    agree = sum(first[r["lead"]] == r["outcome"] for r in same)
+    first = {r.call.lead: r.call.outcome for r in slow if r.call.attempt == 0}
+    same = [r for r in fast if r.call.attempt == 0 and r.call.lead in first and r.call.outcome != Outcome.ABANDONED
+            and first[r.call.lead] != Outcome.ABANDONED]
+    agree = sum(first[r.call.lead] == r.call.outcome for r in same)
     assert agree / len(same) > 0.95  # only hourly rates or abandonment can make them differ
 
 
@@ -75,7 +77,7 @@ def test_breaks_and_shift_ends_are_respected():
                                  {"count": 2, "start": "09:30", "end": "11:00", "breaks": [["10:00", "10:15"]]}]}
     result = simulate(parse_scenario(data), record=True)
     assert result.logged_in_s == pytest.approx(4 * 3600 + 2 * (90 - 15) * 60)
-    after = [r for r in result.attempts if r.get("connected_s", 0) > (11 - 0) * 3600 + 60]
+    after = [r for r in result.attempts if (r.call.connected_s or 0) > 11 * 3600 + 60]
     assert not after  # nobody takes calls after the last shift
 
 

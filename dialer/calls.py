@@ -1,0 +1,160 @@
+"""One attempt's life as a state machine, and the one record every part of the dialer keeps of it.
+
+Why a table: the pacing guarantee depends on every call in flight being seen
+(a call under answering-machine detection once was not, and progressive
+dialing abandoned answers with AMD on). So each state is declared once here,
+its legal moves are a table, and ``dialer.snapshot`` maps every state to what
+the controller sees. An illegal move raises ``IllegalTransition``.
+
+States, in the order a call can take them::
+
+    CLAIMED ─┬─> PREVIEW ──> RINGING          (preview: an agent sees the lead first)
+             └─> RINGING ─┬─> ANALYSING ─┐    (AMD listens to the greeting)
+                          ├──────────────┴─> QUEUED ──> TALKING ──> ENDED
+                          │                    └─> SAFE_HARBOUR ──> ENDED (abandoned)
+                          └─> ENDED (busy, no answer, invalid, network failure)
+
+A ``Call`` converts to the controller's ``AttemptOutcome`` and to the store's
+``AttemptRecord``; both use ``Outcome``'s names, so an attempt has one record
+and one vocabulary from the driver to the ledger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from dialer.errors import DialerError
+from lists.selection import AttemptRecord
+from pacing.controllers import AttemptOutcome
+
+__all__ = ["CallState", "Outcome", "TRANSITIONS", "IllegalTransition", "Call", "Disposition"]
+
+
+class CallState(Enum):
+    CLAIMED = "claimed"
+    PREVIEW = "preview"
+    RINGING = "ringing"
+    ANALYSING = "analysing"
+    QUEUED = "queued"
+    TALKING = "talking"
+    SAFE_HARBOUR = "safe_harbour"
+    ENDED = "ended"
+
+
+class Outcome(Enum):
+    """What the network and the dialer made of an attempt; the store's ``attempt.outcome`` values."""
+
+    HUMAN = "human"
+    MACHINE = "machine"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    INVALID = "invalid"
+    ABANDONED = "abandoned"
+    FAILED = "failed"  # congestion or another network fault: retried, not charged to the lead
+    INTERRUPTED = "interrupted"  # the dialer stopped (crash, drain timeout) with the call in flight
+
+
+S = CallState
+TRANSITIONS: dict[CallState, frozenset[CallState]] = {
+    S.CLAIMED: frozenset({S.PREVIEW, S.RINGING, S.ENDED}),
+    S.PREVIEW: frozenset({S.RINGING, S.ENDED}),
+    S.RINGING: frozenset({S.ANALYSING, S.QUEUED, S.TALKING, S.ENDED}),
+    S.ANALYSING: frozenset({S.QUEUED, S.TALKING, S.ENDED}),
+    S.QUEUED: frozenset({S.TALKING, S.SAFE_HARBOUR, S.ENDED}),
+    S.TALKING: frozenset({S.ENDED}),
+    S.SAFE_HARBOUR: frozenset({S.ENDED}),
+    S.ENDED: frozenset(),
+}
+
+
+class IllegalTransition(DialerError):
+    """A call or an agent was asked to move where its state table does not allow: a bug or a stale event."""
+
+
+@dataclass(frozen=True)
+class Disposition:
+    """What the agent recorded in wrap-up. ``code``: the campaign catalogue's outcome (a sale code, ``refused``,
+    ``callback``, ``dnc_request``, ``machine``); ``refusal_reason`` a catalogue code; ``callback_at`` UTC."""
+
+    code: str
+    refusal_reason: str | None = None
+    callback_at: datetime | None = None
+    callback_owner: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Call:
+    """One attempt. Times are seconds on the engine's clock (from the campaign's first local midnight)."""
+
+    id: int
+    lead: int
+    number: str
+    segment: str
+    attempt: int
+    state: CallState = CallState.CLAIMED
+    agent: str | None = None
+    outcome: Outcome | None = None
+    amd_machine: bool | None = None
+    dialled_s: float | None = None
+    answered_s: float | None = None
+    amd_end_s: float | None = None
+    queued_s: float | None = None
+    connected_s: float | None = None
+    hangup_s: float | None = None
+    ended_s: float | None = None
+    wrapped_s: float | None = None  # the agent closed the wrap-up
+    disposition: Disposition | None = None
+    message_played: bool = False
+    observed: bool = False  # the controller has been told of its result
+    payload: Any = None  # the lead source's own handle (a store row id, a simulated lead)
+
+    def move(self, to: CallState) -> None:
+        """Change state, or raise ``IllegalTransition`` naming both states."""
+        if to not in TRANSITIONS[self.state]:
+            raise IllegalTransition(f"call {self.id}: {self.state.value} -> {to.value} is not allowed")
+        self.state = to
+
+    @property
+    def in_state_since_s(self) -> float:
+        """When the call entered its current flight state (dial, answer or queue), seconds."""
+        since = {CallState.RINGING: self.dialled_s, CallState.ANALYSING: self.answered_s,
+                 CallState.QUEUED: self.queued_s}.get(self.state)
+        return since if since is not None else 0.0
+
+    def as_outcome(self) -> AttemptOutcome:
+        """The attempt as the controller learns it: an abandon is a live answer, a false positive a machine."""
+        assert self.dialled_s is not None and self.outcome is not None
+        ring = (self.answered_s if self.answered_s is not None else self.hangup_s or self.dialled_s) - self.dialled_s
+        result = _AS_SEEN.get(self.outcome, "other")
+        return AttemptOutcome(self.dialled_s, ring, result, self.outcome is Outcome.ABANDONED,
+                              bool(self.amd_machine), self.segment)
+
+    def as_record(self, origin: datetime) -> AttemptRecord:
+        """The store's record of the attempt; ``origin`` is the UTC moment of engine time 0."""
+        assert self.outcome is not None and self.dialled_s is not None
+
+        def at(seconds: float | None) -> datetime | None:
+            return None if seconds is None else origin + timedelta(seconds=seconds)
+
+        d = self.disposition if self.disposition and self.disposition.code != "machine" else None
+        data = dict(d.data) if d else {}
+        if self.wrapped_s is not None and self.ended_s is not None:
+            data["wrap_s"] = self.wrapped_s - self.ended_s
+        amd = None if self.amd_machine is None else ("machine" if self.amd_machine else "human")
+        dialled = at(self.dialled_s)
+        assert dialled is not None
+        return AttemptRecord(
+            outcome=self.outcome.value, dialled_at=dialled, answered_at=at(self.answered_s), amd_result=amd,
+            amd_end_at=at(self.amd_end_s), connected_at=at(self.connected_s), hangup_at=at(self.hangup_s),
+            message_played="safe_harbour" if self.message_played else None,
+            disposition=d.code if d else None, refusal_reason=d.refusal_reason if d else None, agent=self.agent,
+            callback_at=d.callback_at if d else None, callback_owner=d.callback_owner if d else None,
+            data=data)
+
+
+_AS_SEEN = {Outcome.HUMAN: "live", Outcome.ABANDONED: "live", Outcome.MACHINE: "machine", Outcome.BUSY: "busy",
+            Outcome.NO_ANSWER: "no_answer", Outcome.INVALID: "invalid"}

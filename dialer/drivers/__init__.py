@@ -1,0 +1,1 @@
+"""Telephony drivers behind ``dialer.ports.TelephonyDriver``: ``sim`` (modelled customers) and, later, Asterisk."""

@@ -1,0 +1,324 @@
+"""The dialing engine: the only code that changes call and agent state, for the simulator and the daemon alike.
+
+Why one engine with no I/O: what analysts tune in simulation must be what
+runs in production, so both drive this same object. It never reads a clock
+and never blocks. Timestamped events come in (a driver's answer, an AMD
+verdict, an agent's wrap-up, a timer firing) and are handled one at a time to
+completion; commands go out through the ports in ``dialer.ports``. Timers are
+kept here in a heap; the runner is asked to call ``advance(now)`` at each
+one's time through ``wake`` (SimPy time in the simulator, asyncio's loop in
+the daemon).
+
+Pacing runs when an agent becomes free and every ``tick_s`` otherwise: the
+snapshot of every call and agent (``dialer.snapshot``) goes to the
+controller, the lead source is asked for that many dialable leads (every
+rule re-checked at claim time), and the controller is told how many calls
+were really placed.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+from enum import Enum
+from itertools import count
+
+from dialer.agents import Agent, AgentPool, AgentState
+from dialer.calls import Call, CallState, Disposition, IllegalTransition, Outcome
+from dialer.ports import AgentConsole, ClaimedLead, LeadSource, Recorder, TelephonyDriver, Waker
+from dialer.snapshot import build_snapshot
+from pacing.controllers import Controller, Snapshot
+
+__all__ = ["CampaignSettings", "Engine", "Timer"]
+
+
+@dataclass(frozen=True)
+class CampaignSettings:
+    """What the engine needs of a campaign. ``connect_limit_s``: an answered person must reach an agent within
+    this many seconds, else the safe-harbour message plays and the call counts as abandoned (None: wait)."""
+
+    name: str
+    caller_id: str = ""
+    connect_limit_s: float | None = 2.0
+    amd: bool = False
+    ring_timeout_s: float = 25.0
+    preview_s: float = 0.0
+    tick_s: float = 1.0
+    safe_harbour_message: str = "safe-harbour"
+
+
+class Timer(Enum):
+    PACE = "pace"
+    TICK = "tick"
+    PREVIEW = "preview"
+    CONNECT = "connect"
+
+
+class Engine:
+    """One campaign's floor: its calls, its agents, its controller."""
+
+    def __init__(self, settings: CampaignSettings, controller: Controller, leads: LeadSource,
+                 telephony: TelephonyDriver, recorder: Recorder, console: AgentConsole, wake: Waker):
+        self.settings, self.controller, self.leads = settings, controller, leads
+        self.telephony, self.recorder, self.console, self.wake = telephony, recorder, console, wake
+        self.pool = AgentPool()
+        self.calls: dict[int, Call] = {}  # calls not yet with an agent or ended
+        self.wrapping: dict[str, Call] = {}  # agent id: the call they are on or writing the disposition of
+        self._talking: dict[int, Call] = {}  # call id: calls with an agent, until the line closes
+        self.dialing = False
+        self.day_end_s = math.inf
+        self._timers: list[tuple[float, int, Timer, int]] = []
+        self._seq = count()
+        self._ids = count(1)
+        self._tick = 0
+        self._pace_pending = False
+
+    # -- campaign hours ----------------------------------------------------------------------------------------
+    def start_dialing(self, now_s: float, day_end_s: float) -> None:
+        """Open the day's dialing until ``day_end_s`` (seconds on the engine's clock)."""
+        self.dialing, self.day_end_s = True, day_end_s
+        self._request_pace(now_s)
+
+    def stop_dialing(self, now_s: float) -> None:
+        """Launch nothing more; calls in flight go on to their end."""
+        self.dialing = False
+
+    @property
+    def in_flight(self) -> int:
+        return len(self.calls)
+
+    @property
+    def busy(self) -> bool:
+        """Any call or wrap-up still open: a drain waits for this to turn False."""
+        return bool(self.calls or self.wrapping)
+
+    def snapshot(self, now_s: float) -> Snapshot:
+        return build_snapshot(now_s, self.calls.values(), self.pool, self.day_end_s - now_s)
+
+    # -- agent inputs ------------------------------------------------------------------------------------------
+    def log_in(self, agent_id: str, now_s: float) -> None:
+        """The agent logs in ready; one still on a call from before simply stays."""
+        agent = self.pool.get(agent_id)
+        agent.winding_down, agent.pending = False, None
+        if agent.state is AgentState.OFF:
+            self._free(agent, now_s)
+
+    def ready(self, agent_id: str, now_s: float) -> None:
+        """Back from a pause (or a pause asked for mid-call is taken back)."""
+        agent = self.pool.get(agent_id)
+        agent.winding_down, agent.pending = False, None
+        if agent.state is AgentState.PAUSED:
+            self._free(agent, now_s)
+
+    def pause(self, agent_id: str, now_s: float, reason: str) -> None:
+        """Pause now if idle, else when the current call and wrap-up are done."""
+        agent = self.pool.get(agent_id)
+        agent.pause_reason = reason
+        self._leave(agent, AgentState.PAUSED, now_s)
+
+    def log_out(self, agent_id: str, now_s: float) -> None:
+        self._leave(self.pool.get(agent_id), AgentState.OFF, now_s)
+
+    def wind_down(self, agent_id: str) -> None:
+        """The agent leaves soon: they still take calls, but none is launched for them."""
+        self.pool.get(agent_id).winding_down = True
+
+    def wrap_done(self, agent_id: str, now_s: float, disposition: Disposition) -> None:
+        """The agent closes the call with its disposition; the attempt is complete and the agent is free."""
+        agent = self.pool.get(agent_id)
+        if agent.state is not AgentState.WRAP_UP or agent_id not in self.wrapping:
+            raise IllegalTransition(f"agent {agent_id}: no call in wrap-up to close")
+        call = self.wrapping.pop(agent_id)
+        call.disposition, call.wrapped_s = disposition, now_s
+        if disposition.code == "machine":
+            call.outcome = Outcome.MACHINE
+        self._finish(call)
+        self.recorder.busy(agent_id, agent.busy_since_s, now_s)
+        self.controller.observe_handle(now_s, now_s - agent.busy_since_s)
+        self._free(agent, now_s)
+
+    # -- driver events -----------------------------------------------------------------------------------------
+    def answered(self, call_id: int, now_s: float) -> None:
+        """Someone or something picked up: AMD listens first if on, else the call goes to an agent."""
+        call = self.calls[call_id]
+        call.answered_s = now_s
+        if self.settings.amd:
+            call.move(CallState.ANALYSING)
+        else:
+            self._connect(call, now_s)
+
+    def amd_result(self, call_id: int, now_s: float, machine: bool) -> None:
+        """AMD's verdict: a machine is hung up on (a person wrongly called a machine counts in the UK)."""
+        call = self.calls[call_id]
+        call.amd_end_s, call.amd_machine = now_s, machine
+        if not machine:
+            self._connect(call, now_s)
+            return
+        call.outcome, call.hangup_s = Outcome.MACHINE, now_s
+        self.telephony.hang_up(call)
+        self._end(call, now_s)
+
+    def failed(self, call_id: int, now_s: float, outcome: Outcome) -> None:
+        """The call never answered: busy, no answer, invalid number, or a network failure."""
+        call = self.calls[call_id]
+        call.outcome, call.hangup_s = outcome, now_s
+        self._end(call, now_s)
+
+    def hung_up(self, call_id: int, now_s: float) -> None:
+        """The line closed: the customer hung up, or our message or hang-up completed."""
+        call = self.calls.get(call_id) or self._talking[call_id]
+        call.hangup_s = call.hangup_s if call.state is CallState.SAFE_HARBOUR else now_s
+        if call.state is CallState.TALKING:
+            self._to_wrap_up(call, now_s)
+            return
+        if call.state is CallState.QUEUED:
+            self.pool.remove_waiting(call.id)
+            call.outcome = Outcome.ABANDONED
+        elif call.state is CallState.ANALYSING:
+            call.outcome = Outcome.HUMAN
+        self._end(call, now_s)
+
+    # -- timers ------------------------------------------------------------------------------------------------
+    def advance(self, now_s: float) -> None:
+        """Fire every timer due by ``now_s``, then run a pacing decision if one was asked for."""
+        while self._timers and self._timers[0][0] <= now_s:
+            _, _, kind, ref = heapq.heappop(self._timers)
+            self._fire(kind, ref, now_s)
+        if self._pace_pending:
+            self._pace_pending = False
+            self._pace(now_s)
+
+    def _fire(self, kind: Timer, ref: int, now_s: float) -> None:
+        if kind is Timer.TICK and ref == self._tick:
+            self._pace_pending = True
+        elif kind is Timer.PREVIEW and ref in self.calls:
+            self._originate(self.calls[ref], now_s)
+        elif kind is Timer.CONNECT and ref in self.calls and self.calls[ref].state is CallState.QUEUED:
+            self._give_up(self.calls[ref], now_s)
+
+    def _at(self, at_s: float, kind: Timer, ref: int = 0) -> None:
+        heapq.heappush(self._timers, (at_s, next(self._seq), kind, ref))
+        self.wake(at_s)
+
+    def _request_pace(self, now_s: float) -> None:
+        if not self._pace_pending:
+            self._pace_pending = True
+            self.wake(now_s)
+
+    # -- pacing ------------------------------------------------------------------------------------------------
+    def _pace(self, now_s: float) -> None:
+        if not self.dialing:
+            return
+        decision = self.controller.decide(self.snapshot(now_s))
+        leads = self.leads.claim(decision.launch, now_s) if decision.launch > 0 else ()
+        for lead in leads:
+            self._launch(lead, now_s)
+        self.controller.placed(now_s, len(leads))
+        self.recorder.decision(now_s, decision, len(leads))
+        self._tick += 1
+        self._at(now_s + self.settings.tick_s, Timer.TICK, self._tick)
+
+    def _launch(self, lead: ClaimedLead, now_s: float) -> None:
+        call = Call(next(self._ids), lead.key, lead.number, lead.segment, lead.attempt, payload=lead.payload)
+        self.calls[call.id] = call
+        if not self.controller.reserves_agent:
+            self._originate(call, now_s)
+            return
+        agent = self.pool.take_idle()
+        if agent is None:
+            raise IllegalTransition("preview launch with no idle agent to reserve")
+        agent.move(AgentState.RESERVED)
+        agent.call, call.agent = call.id, agent.id
+        call.move(CallState.PREVIEW)
+        self.console.agent_changed(agent, call, now_s)
+        self._at(now_s + self.settings.preview_s, Timer.PREVIEW, call.id)
+
+    def _originate(self, call: Call, now_s: float) -> None:
+        call.move(CallState.RINGING)
+        call.dialled_s = now_s
+        s = self.settings
+        self.telephony.originate(call, s.caller_id, s.ring_timeout_s, s.amd)
+
+    # -- connecting --------------------------------------------------------------------------------------------
+    def _connect(self, call: Call, now_s: float) -> None:
+        """A person (as far as the dialer knows) is on the line: to their reserved agent, the longest-idle one,
+        or the queue with the connect limit running."""
+        call.outcome = Outcome.HUMAN
+        agent = self.pool.get(call.agent) if call.agent else self.pool.take_idle()
+        if agent is not None:
+            self._bridge(call, agent, now_s)
+            return
+        call.move(CallState.QUEUED)
+        call.queued_s = now_s
+        self.pool.waiting.append(call.id)
+        if self.settings.connect_limit_s is not None:
+            self._at(now_s + self.settings.connect_limit_s, Timer.CONNECT, call.id)
+
+    def _bridge(self, call: Call, agent: Agent, now_s: float) -> None:
+        call.move(CallState.TALKING)
+        agent.move(AgentState.TALKING)
+        call.connected_s, call.agent = now_s, agent.id
+        agent.call, agent.busy_since_s = call.id, now_s
+        del self.calls[call.id]
+        self.wrapping[agent.id] = self._talking[call.id] = call
+        self.telephony.bridge(call, agent.id)
+        self.console.agent_changed(agent, call, now_s)
+        self._observe(call)
+
+    def _give_up(self, call: Call, now_s: float) -> None:
+        """The connect limit passed: play the safe-harbour message and hang up; the call is abandoned."""
+        self.pool.remove_waiting(call.id)
+        call.move(CallState.SAFE_HARBOUR)
+        call.outcome, call.message_played, call.hangup_s = Outcome.ABANDONED, True, now_s
+        self.telephony.play_and_hang_up(call, self.settings.safe_harbour_message)
+        self._observe(call)
+
+    def _to_wrap_up(self, call: Call, now_s: float) -> None:
+        del self._talking[call.id]
+        call.move(CallState.ENDED)
+        call.ended_s = now_s
+        assert call.agent is not None
+        agent = self.pool.get(call.agent)
+        agent.move(AgentState.WRAP_UP)
+        self.console.agent_changed(agent, call, now_s)
+
+    # -- endings -----------------------------------------------------------------------------------------------
+    def _end(self, call: Call, now_s: float) -> None:
+        """A call that never reached an agent is over: free a reserved agent, learn, record."""
+        call.move(CallState.ENDED)
+        call.ended_s = now_s
+        del self.calls[call.id]
+        if call.agent is not None:
+            self._free(self.pool.get(call.agent), now_s)
+        self._observe(call)
+        self._finish(call)
+
+    def _observe(self, call: Call) -> None:
+        """Tell the controller the attempt's result once, as soon as the dialer knows it."""
+        if not call.observed and call.outcome not in (Outcome.FAILED, Outcome.INTERRUPTED):
+            call.observed = True
+            self.controller.observe(call.as_outcome())
+
+    def _finish(self, call: Call) -> None:
+        self.leads.record(call)
+        self.recorder.attempt(call)
+
+    def _leave(self, agent: Agent, to: AgentState, now_s: float) -> None:
+        self.pool.leave_idle(agent, to)
+        self.console.agent_changed(agent, None, now_s)
+
+    def _free(self, agent: Agent, now_s: float) -> None:
+        """The agent has no call: to a pending pause or log-out, else to the first waiting call, else idle."""
+        if agent.pending is not None:
+            agent.move(agent.pending)
+            agent.pending, agent.winding_down, agent.call = None, False, None
+            self.console.agent_changed(agent, None, now_s)
+            return
+        self.pool.make_ready(agent, now_s)
+        while self.pool.waiting and self.pool.idle:
+            call = self.calls[self.pool.waiting.popleft()]
+            self._bridge(call, self.pool.take_idle(), now_s)  # type: ignore[arg-type]
+        if agent.state is AgentState.READY:
+            self.console.agent_changed(agent, None, now_s)
+            self._request_pace(now_s)
