@@ -17,14 +17,18 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from dialer.errors import DialerError
+from lists.campaigns import _validate as check_campaign_setting  # the rule `campaign create` applies
 from lists.rules import PROFILES, RetryRules
+from pacing.controllers import POLICIES
+from pacing.errors import InvalidInput
+from pacing.ledger import AMD_ACTIONS, amd_verdict
 from simulation.distributions import Distribution, parse_distribution
 
 __all__ = ["ScenarioError", "Shift", "Segment", "Amd", "Talk", "Outcomes", "Pacing", "Rules", "Scenario",
@@ -69,6 +73,7 @@ class Amd:
     delay_s: float = 2.5
     false_positive: float = 0.0
     false_negative: float = 0.0
+    if_no_budget: str = "refuse"
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,7 @@ class Pacing:
     dialer's decision tick in seconds (connect limit None: no limit, customers wait until their patience ends)."""
 
     policy: str
-    params: dict[str, float] = field(default_factory=dict)
+    params: dict[str, float | int] = field(default_factory=dict)
     abandon_cap: float = 0.03
     connect_limit_s: float | None = 2.0
     preview_s: float = 10.0
@@ -131,6 +136,7 @@ class Scenario:
     patience: Distribution | None
     pacing: Pacing
     rules: Rules
+    notes: tuple[str, ...] = ()
 
     @property
     def agents(self) -> int:
@@ -326,22 +332,51 @@ def _outcomes(r: _Reader) -> Outcomes:
     return out
 
 
-POLICY_NAMES = ("preview", "progressive", "power", "predictive", "vicidial-hard", "vicidial-tapered",
-                "vicidial-average")
-_POLICY_PARAMS = {"power": ("ratio",), "predictive": ("safety", "max_lines_per_agent", "trunk_limit", "window_s"),
-                  **{f"vicidial-{m}": ("max_level", "intensity", "calls_per_second", "trunk_limit")
-                     for m in ("hard", "tapered", "average")}}
+_PACING_KEYS = ("policy", "abandon_cap", "connect_limit_s", "preview_s", "tick_s")
+
+
+def _policy_params(p: _Reader, policy: str) -> dict[str, float | int]:
+    """The chosen policy's parameters, each policy's table checked against the registry (``pacing.POLICIES``).
+
+    A scenario may hold several policies' parameters, ``[pacing.power] ratio = 1.6`` and ``[pacing.predictive]
+    safety = 0.8``, so that ``--set policy=…`` picks one. The older flat form (``ratio = 1.6`` in ``[pacing]``) is
+    read as a parameter of every policy that takes it."""
+    chosen: dict[str, float | int] = {}
+    flat = {k: v for k, v in p.data.items() if k not in _PACING_KEYS and k not in POLICIES}
+    for name, spec in POLICIES.items():
+        table = p.table(name, {})
+        names = {param.name for param in spec.params}
+        for key in table.data:
+            if key in flat:
+                raise table.fail(key, f"is given twice: keep it in [pacing.{name}] and drop it from [pacing]")
+        values = {**{k: v for k, v in flat.items() if k in names}, **table.data}
+        try:
+            checked = spec.check(values)
+        except InvalidInput as exc:
+            where = table if exc.argument in table.data else p
+            raise where.fail(exc.argument, str(exc).partition(": ")[2]) from None
+        table.used.update(table.data)
+        table.done()
+        if name == policy:
+            chosen = checked
+    for key in flat:
+        if not any(key in {param.name for param in spec.params} for spec in POLICIES.values()):
+            raise p.fail(key, f"unknown key (a policy's parameter goes in its table, such as [pacing.{policy}])")
+        p.used.add(key)
+    return chosen
 
 
 def _pacing(r: _Reader) -> Pacing:
     p = r.table("pacing")
-    policy = p.text("policy", choices=POLICY_NAMES)
-    allowed = _POLICY_PARAMS.get(policy, ())
-    params = {key: p.number(key, low=0.0) for key in allowed if key in p.data}
-    if policy == "power":
-        params["ratio"] = p.number("ratio", 1.5, 1.0, 10.0)
+    policy = p.text("policy", choices=tuple(POLICIES))
+    params = _policy_params(p, policy)
+    cap = p.number("abandon_cap", 0.03, 0.0, 1.0)
+    try:
+        check_campaign_setting("abandon_cap", cap)
+    except InvalidInput as exc:
+        raise p.fail("abandon_cap", str(exc).partition(": ")[2]) from None
     limit = p.get("connect_limit_s", 2.0)
-    pacing = Pacing(policy, params, p.number("abandon_cap", 0.03, 0.0, 1.0),
+    pacing = Pacing(policy, params, cap,
                     None if limit == "none" else p.number("connect_limit_s", 2.0, 0.0, 3600.0),
                     p.number("preview_s", 10.0, 0.0, 600.0), p.number("tick_s", 1.0, 0.05, 60.0))
     p.done()
@@ -395,7 +430,8 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>", text: st
     lst.done()
     amd = r.table("amd", {})
     amd_cfg = Amd(bool(amd.get("enabled", False)), amd.number("delay_s", 2.5, 0.0, 10.0),
-                  amd.number("false_positive", 0.0, 0.0, 1.0), amd.number("false_negative", 0.0, 0.0, 1.0))
+                  amd.number("false_positive", 0.0, 0.0, 1.0), amd.number("false_negative", 0.0, 0.0, 1.0),
+                  amd.text("if_no_budget", "refuse", AMD_ACTIONS))
     amd.done()
     talk = r.table("talk")
     talk_cfg = Talk(talk.distribution("success"), talk.distribution("refusal"),
@@ -409,6 +445,21 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>", text: st
         days=days, shifts=_shifts(r, start, end), list_size=size, segments=segments, amd=amd_cfg, talk=talk_cfg,
         outcomes=_outcomes(r), patience=patience, pacing=_pacing(r), rules=_rules(r))
     r.done()
+    return _amd_budget(scenario, amd)
+
+
+def _amd_budget(scenario: Scenario, amd: _Reader) -> Scenario:
+    """Refuse a day whose AMD false positives alone use the cap where the rules count them (UK), or run it with
+    AMD off (``[amd] if_no_budget = "amd-off"``), saying which in ``notes`` (``pacing.ledger.amd_verdict``)."""
+    if not scenario.amd.enabled:
+        return scenario
+    safety = float(scenario.pacing.params.get("safety", 0.8)) if scenario.pacing.policy == "predictive" else 0.8
+    verdict = amd_verdict(scenario.pacing.abandon_cap, scenario.amd.false_positive,
+                          scenario.rules.profile == "uk", scenario.amd.if_no_budget, safety)  # Ofcom counts them
+    if verdict.action == "refuse":
+        raise amd.fail("false_positive", verdict.message + ' (or set [amd] if_no_budget = "amd-off")')
+    if verdict.action == "run-without-amd":
+        return replace(scenario, amd=replace(scenario.amd, enabled=False), notes=(*scenario.notes, verdict.message))
     return scenario
 
 
@@ -422,14 +473,16 @@ def load_scenario(path: Path, overrides: Mapping[str, Any] | None = None) -> Sce
     return parse_scenario(apply_overrides(data, overrides or {}), str(path), text)
 
 
-_SHORTCUTS = {"agents": "agents.count", "policy": "pacing.policy", "ratio": "pacing.ratio", "size": "list.size"}
+_SHORTCUTS = {"agents": "agents.count", "policy": "pacing.policy", "ratio": "pacing.power.ratio",
+              "size": "list.size"}
 
 
 def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``data`` with dotted keys set (``pacing.ratio``; ``agents`` means ``agents.count``)."""
     out = copy.deepcopy(dict(data))
     for dotted, value in overrides.items():
-        keys = _SHORTCUTS.get(dotted, dotted).split(".")
+        flat_ratio = dotted == "ratio" and "ratio" in out.get("pacing", {})  # an older file's flat power ratio
+        keys = ("pacing.ratio" if flat_ratio else _SHORTCUTS.get(dotted, dotted)).split(".")
         node: Any = out
         for key in keys[:-1]:
             node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
