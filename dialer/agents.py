@@ -25,6 +25,8 @@ __all__ = ["AgentState", "AGENT_TRANSITIONS", "Agent", "AgentPool"]
 
 
 class AgentState(Enum):
+    __hash__ = object.__hash__  # singletons: identity hashing keeps the snapshot cheap
+
     OFF = "off"
     READY = "ready"
     RESERVED = "reserved"  # holding a preview call of their own

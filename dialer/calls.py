@@ -34,6 +34,10 @@ __all__ = ["CallState", "Outcome", "TRANSITIONS", "IllegalTransition", "Call", "
 
 
 class CallState(Enum):
+    """Where a call is; members hash by identity (they are singletons), which keeps the snapshot cheap."""
+
+    __hash__ = object.__hash__
+
     CLAIMED = "claimed"
     PREVIEW = "preview"
     RINGING = "ringing"
@@ -55,6 +59,8 @@ class Outcome(Enum):
     ABANDONED = "abandoned"
     FAILED = "failed"  # congestion or another network fault: retried, not charged to the lead
     INTERRUPTED = "interrupted"  # the dialer stopped (crash, drain timeout) with the call in flight
+
+    __hash__ = object.__hash__
 
 
 S = CallState
@@ -96,6 +102,7 @@ class Call:
     segment: str
     attempt: int
     state: CallState = CallState.CLAIMED
+    since_s: float = 0.0  # when the call entered its current state, seconds
     agent: str | None = None
     outcome: Outcome | None = None
     amd_machine: bool | None = None
@@ -112,18 +119,11 @@ class Call:
     observed: bool = False  # the controller has been told of its result
     payload: Any = None  # the lead source's own handle (a store row id, a simulated lead)
 
-    def move(self, to: CallState) -> None:
-        """Change state, or raise ``IllegalTransition`` naming both states."""
+    def move(self, to: CallState, now_s: float) -> None:
+        """Change state at ``now_s`` (seconds), or raise ``IllegalTransition`` naming both states."""
         if to not in TRANSITIONS[self.state]:
             raise IllegalTransition(f"call {self.id}: {self.state.value} -> {to.value} is not allowed")
-        self.state = to
-
-    @property
-    def in_state_since_s(self) -> float:
-        """When the call entered its current flight state (dial, answer or queue), seconds."""
-        since = {CallState.RINGING: self.dialled_s, CallState.ANALYSING: self.answered_s,
-                 CallState.QUEUED: self.queued_s}.get(self.state)
-        return since if since is not None else 0.0
+        self.state, self.since_s = to, now_s
 
     def as_outcome(self) -> AttemptOutcome:
         """The attempt as the controller learns it: an abandon is a live answer, a false positive a machine."""

@@ -144,7 +144,7 @@ class Engine:
         call = self.calls[call_id]
         call.answered_s = now_s
         if self.settings.amd:
-            call.move(CallState.ANALYSING)
+            call.move(CallState.ANALYSING, now_s)
         else:
             self._connect(call, now_s)
 
@@ -230,12 +230,12 @@ class Engine:
             raise IllegalTransition("preview launch with no idle agent to reserve")
         agent.move(AgentState.RESERVED)
         agent.call, call.agent = call.id, agent.id
-        call.move(CallState.PREVIEW)
+        call.move(CallState.PREVIEW, now_s)
         self.console.agent_changed(agent, call, now_s)
         self._at(now_s + self.settings.preview_s, Timer.PREVIEW, call.id)
 
     def _originate(self, call: Call, now_s: float) -> None:
-        call.move(CallState.RINGING)
+        call.move(CallState.RINGING, now_s)
         call.dialled_s = now_s
         s = self.settings
         self.telephony.originate(call, s.caller_id, s.ring_timeout_s, s.amd)
@@ -249,14 +249,14 @@ class Engine:
         if agent is not None:
             self._bridge(call, agent, now_s)
             return
-        call.move(CallState.QUEUED)
+        call.move(CallState.QUEUED, now_s)
         call.queued_s = now_s
         self.pool.waiting.append(call.id)
         if self.settings.connect_limit_s is not None:
             self._at(now_s + self.settings.connect_limit_s, Timer.CONNECT, call.id)
 
     def _bridge(self, call: Call, agent: Agent, now_s: float) -> None:
-        call.move(CallState.TALKING)
+        call.move(CallState.TALKING, now_s)
         agent.move(AgentState.TALKING)
         call.connected_s, call.agent = now_s, agent.id
         agent.call, agent.busy_since_s = call.id, now_s
@@ -269,14 +269,14 @@ class Engine:
     def _give_up(self, call: Call, now_s: float) -> None:
         """The connect limit passed: play the safe-harbour message and hang up; the call is abandoned."""
         self.pool.remove_waiting(call.id)
-        call.move(CallState.SAFE_HARBOUR)
+        call.move(CallState.SAFE_HARBOUR, now_s)
         call.outcome, call.message_played, call.hangup_s = Outcome.ABANDONED, True, now_s
         self.telephony.play_and_hang_up(call, self.settings.safe_harbour_message)
         self._observe(call)
 
     def _to_wrap_up(self, call: Call, now_s: float) -> None:
         del self._talking[call.id]
-        call.move(CallState.ENDED)
+        call.move(CallState.ENDED, now_s)
         call.ended_s = now_s
         assert call.agent is not None
         agent = self.pool.get(call.agent)
@@ -286,7 +286,7 @@ class Engine:
     # -- endings -----------------------------------------------------------------------------------------------
     def _end(self, call: Call, now_s: float) -> None:
         """A call that never reached an agent is over: free a reserved agent, learn, record."""
-        call.move(CallState.ENDED)
+        call.move(CallState.ENDED, now_s)
         call.ended_s = now_s
         del self.calls[call.id]
         if call.agent is not None:

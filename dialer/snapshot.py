@@ -19,6 +19,8 @@ __all__ = ["Flight", "FLIGHT", "build_snapshot"]
 
 
 class Flight(Enum):
+    __hash__ = object.__hash__
+
     RINGING = "ringing"  # Snapshot.ringing_elapsed_s: may still answer
     ANALYSING = "analysing"  # Snapshot.analysing_elapsed_s: answered, AMD listening; may be a person
     WAITING = "waiting"  # Snapshot.waiting: a person on the line, no agent yet
@@ -36,29 +38,26 @@ FLIGHT: dict[CallState, Flight] = {
     CallState.ENDED: Flight.NONE,
 }
 
-_BUSY = (AgentState.TALKING, AgentState.WRAP_UP)
+_BUSY = frozenset({AgentState.TALKING, AgentState.WRAP_UP})
 
 
 def build_snapshot(now_s: float, calls: Iterable[Call], pool: AgentPool, seconds_left: float) -> Snapshot:
     """The floor at ``now_s`` (seconds) for the controller, with ``seconds_left`` of dialing today."""
-    ringing: list[Call] = []
-    analysing: list[Call] = []
-    waiting = 0
+    flights: dict[Flight, list[Call]] = {flight: [] for flight in Flight}
     for call in calls:
-        flight = FLIGHT[call.state]
-        if flight is Flight.RINGING:
-            ringing.append(call)
-        elif flight is Flight.ANALYSING:
-            analysing.append(call)
-        elif flight is Flight.WAITING:
-            waiting += 1
-    busy = [agent for agent in pool if agent.state in _BUSY]
+        flights[FLIGHT[call.state]].append(call)
+    ringing, analysing = flights[Flight.RINGING], flights[Flight.ANALYSING]
+    logged_in, on_call, busy_elapsed = 0, 0, []
+    for agent in pool:
+        if agent.state is not AgentState.OFF:
+            logged_in += 1
+            if agent.state in _BUSY:
+                busy_elapsed.append(now_s - agent.busy_since_s)
+                on_call += agent.state is AgentState.TALKING
     return Snapshot(
-        now_s=now_s, agents_logged_in=pool.logged_in, agents_idle=pool.available,
-        busy_elapsed_s=tuple(now_s - agent.busy_since_s for agent in busy),
-        ringing_elapsed_s=tuple(now_s - call.in_state_since_s for call in ringing),
+        now_s=now_s, agents_logged_in=logged_in, agents_idle=pool.available, busy_elapsed_s=tuple(busy_elapsed),
+        ringing_elapsed_s=tuple(now_s - call.since_s for call in ringing),
         ringing_segments=tuple(call.segment for call in ringing),
-        analysing_elapsed_s=tuple(now_s - call.in_state_since_s for call in analysing),
+        analysing_elapsed_s=tuple(now_s - call.since_s for call in analysing),
         analysing_segments=tuple(call.segment for call in analysing),
-        waiting=waiting, seconds_left=seconds_left,
-        agents_on_call=sum(1 for agent in busy if agent.state is AgentState.TALKING))
+        waiting=len(flights[Flight.WAITING]), seconds_left=seconds_left, agents_on_call=on_call)
