@@ -52,10 +52,11 @@ def test_policies_compared_on_one_seed_meet_the_same_customers():
     assert all(np.array_equal(a.arrays[k], b.arrays[k]) for k in a.arrays)
     slow = Model(scenario, Progressive(), record=True).run().attempts
     fast = Model(scenario, Power(2.0), record=True).run().attempts
-    first = {r.call.lead: r.call.outcome for r in slow if r.call.attempt == 0}
+    first = {r.call.lead: (r.call.outcome, r.call.dialled_s // 3600) for r in slow if r.call.attempt == 0}
     same = [r for r in fast if r.call.attempt == 0 and r.call.lead in first and r.call.outcome != Outcome.ABANDONED
-            and first[r.call.lead] != Outcome.ABANDONED]
-    agree = sum(first[r.call.lead] == r.call.outcome for r in same)
+            and first[r.call.lead][0] != Outcome.ABANDONED and first[r.call.lead][1] == r.call.dialled_s // 3600]
+    assert len(same) > 500  # both policies dialled many of the same leads in the same hour
+    agree = sum(first[r.call.lead][0] == r.call.outcome for r in same)
     assert agree / len(same) > 0.95  # only hourly rates or abandonment can make them differ
 
 
@@ -71,14 +72,31 @@ def test_power_dialing_raises_occupancy_and_abandonment():
     assert power.occupancy > progressive.occupancy and power.abandoned > progressive.abandoned
 
 
+H = 3600.0
+SHIFTS = {  # agent names (a1… in shift order) → logged-in periods, seconds after local midnight
+    **{f"a{i}": [(9 * H, 10 * H)] for i in range(1, 5)},
+    **{f"a{i}": [(9.5 * H, 10 * H), (10.25 * H, 11 * H)] for i in (5, 6)},
+}
+
+
 def test_breaks_and_shift_ends_are_respected():
+    """Every call reaches an agent inside one of their logged-in periods; calls only run past a period's end."""
     data = small()
     data["agents"] = {"shifts": [{"count": 4, "start": "09:00", "end": "10:00"},
                                  {"count": 2, "start": "09:30", "end": "11:00", "breaks": [["10:00", "10:15"]]}]}
     result = simulate(parse_scenario(data), record=True)
     assert result.logged_in_s == pytest.approx(4 * 3600 + 2 * (90 - 15) * 60)
-    after = [r for r in result.attempts if (r.call.connected_s or 0) > 11 * 3600 + 60]
-    assert not after  # nobody takes calls after the last shift
+    calls = [r.call for r in result.attempts if r.call.connected_s is not None]
+    outside = [(c.agent, c.connected_s / H) for c in calls
+               if not any(start <= c.connected_s < end for start, end in SHIFTS[c.agent])]
+    assert not outside  # no call reaches an agent before their shift, during a break or after it ends
+    for agent, periods in SHIFTS.items():  # the case is not trivial: every agent works in every period
+        for start, end in periods:
+            assert any(c.agent == agent and start <= c.connected_s < end for c in calls), (agent, start / H)
+    for agent in SHIFTS:  # one call at a time, and the last ends within one talk and wrap of the shift's end
+        busy = sorted((c.connected_s, c.wrapped_s or c.hangup_s) for c in calls if c.agent == agent)
+        assert all(a_end <= b_start + 1e-9 for (_, a_end), (b_start, _) in zip(busy, busy[1:], strict=False))
+        assert max(end for _, end in busy) < max(end for _, end in SHIFTS[agent]) + 1800
 
 
 @pytest.mark.parametrize("dist, mean, sd", [
