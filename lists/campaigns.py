@@ -14,7 +14,8 @@ from lists.numbers import normalise_number
 from lists.rules import PROFILES
 from pacing.errors import InvalidInput
 
-__all__ = ["default_catalogue", "create_campaign", "get_campaign", "list_campaigns", "edit_campaign", "retarget"]
+__all__ = ["default_catalogue", "check_setting", "create_campaign", "get_campaign", "list_campaigns", "edit_campaign",
+           "retarget"]
 
 _SALES_REFUSALS = {  # an offer of something to buy: a loan, a tariff
     "too_expensive": "Too expensive",
@@ -63,6 +64,11 @@ _KIND_OUTCOMES = {
 def default_catalogue(kind: str) -> dict[str, Any]:
     """The outcome and refusal-reason codes a new campaign of ``kind`` starts with."""
     return {"outcomes": {**_KIND_OUTCOMES[kind], **_COMMON_OUTCOMES}, "refusal_reasons": dict(_KIND_REFUSALS[kind])}
+
+
+def check_setting(field: str, value: Any) -> None:
+    """InvalidInput naming ``field`` unless ``value`` is allowed; the one rule for campaigns, scenarios and plans."""
+    _validate(field, value)
 
 
 def _validate(field: str, value: Any) -> None:

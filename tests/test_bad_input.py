@@ -315,7 +315,7 @@ def test_a_caller_id_is_stored_in_e164_and_a_relabel_must_be_asked_for(loans):
 
 
 @pytest.mark.parametrize("args, named", [
-    (["--cap", "1.5"], "--cap"), (["--cap", "0.05"], "--cap"), (["--cap", "0"], "--cap"),
+    (["--cap", "1.5"], "--cap"), (["--cap", "0.05"], "--cap"), (["--cap", "-0.01"], "--cap"),
     (["--goal", "0"], "--goal"), (["--goal", "2"], "--goal"), (["--workers", "0"], "--workers"),
 ])
 def test_plan_refuses_impossible_targets_before_the_run(args, named, no_work):
