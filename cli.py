@@ -47,7 +47,7 @@ _OPTION_NAMES = {"agents": "--agents", "erlangs": "--erlangs", "aht_s": "--aht",
 class _OneLineErrors(click.Group):
     """Print errors as a single line and exit 2, whoever invokes the group."""
 
-    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
+    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
         extra.pop("standalone_mode", None)
         try:
             rv = super().main(args, prog_name, standalone_mode=False, **extra)
@@ -434,12 +434,12 @@ def lists_import(file: Path, campaign: str, default_region: str | None, mapping:
     from lists.importer import check_text, count_rows, import_csv
 
     check_text(file, encoding, hint="; if it is in another encoding, give it with --encoding (e.g. cp1251)")
-    options = dict(default_region=default_region, mapping=_pairs(mapping, "--map"), delimiter=delimiter,
-                   encoding=encoding, workers=workers)
+    columns = _pairs(mapping, "--map")
     with _session(database_url, campaigns=True) as s:
         target = get_campaign(s, campaign)
         with _progress(count_rows(file), "importing") as bar:
-            summary = import_csv(s, target, file, progress=bar, **options)
+            summary = import_csv(s, target, file, default_region=default_region, mapping=columns,
+                                 delimiter=delimiter, encoding=encoding, workers=workers, progress=bar)
     click.echo(summary.line())
 
 
@@ -738,6 +738,16 @@ def simulate_calibrate(campaign: str, out: Path, timezone: str | None, success_c
                    + tomli_w.dumps(fitted), encoding="utf-8")
     segments = fitted["list"]["segments"]
     click.echo(f"wrote {out}: {len(segments)} segment(s), conversion {fitted['outcomes']['conversion']:.1%}")
+
+
+@main.command("serve")
+@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The daemon's TOML configuration (see deploy/dialer.toml).")
+def serve_cmd(config_path: Path) -> int:
+    """Run the dialing daemon in the foreground (for systemd) until SIGTERM."""
+    from dialer.daemon import serve
+
+    return serve(config_path)
 
 
 if __name__ == "__main__":

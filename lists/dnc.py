@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from lists.importer import check_text
-from lists.models import Campaign, DncEntry, DncRegistry, Lead, as_utc, to_db
+from lists.models import Campaign, DncEntry, DncRegistry, Lead, to_db
 from lists.numbers import normalise_number, region_code
 from pacing.errors import InvalidInput
 
@@ -25,6 +26,11 @@ __all__ = ["add_to_dnc", "remove_from_dnc", "own_list", "OwnList", "dnc_entries"
 
 MAX_REGISTRY_AGE = timedelta(days=31)
 OWN = "internal"  # the source of the company's own list: requests taken by its agents and `dnc add`
+
+
+def _utc(stored: datetime) -> datetime:
+    """A non-null stored time (naive UTC) as an aware datetime; ``models.as_utc`` also takes None."""
+    return stored.replace(tzinfo=UTC)
 
 
 def add_to_dnc(session: Session, company: str, phone_e164: str, now: datetime, source: str = OWN) -> None:
@@ -74,14 +80,14 @@ class OwnList:
 def own_list(session: Session, company: str) -> OwnList:
     count, last = session.execute(select(func.count(), func.max(DncEntry.added_at)).where(
         DncEntry.company == company, DncEntry.source == OWN)).one()
-    return OwnList(count, as_utc(last) if last else None)
+    return OwnList(count, _utc(last) if last else None)
 
 
 def dnc_entries(session: Session, company: str, source: str = OWN) -> list[tuple[str, datetime]]:
     """(E.164, added at) of one list of the company, the own list by default, in number order."""
     rows = session.execute(select(DncEntry.phone_e164, DncEntry.added_at).where(
         DncEntry.company == company, DncEntry.source == source).order_by(DncEntry.phone_e164))
-    return [(phone, as_utc(added)) for phone, added in rows]
+    return [(phone, _utc(added)) for phone, added in rows]
 
 
 @dataclass
@@ -131,7 +137,7 @@ def import_registry(session: Session, company: str, name: str, path: Path, now: 
         found_none = f"{len(bad)} lines, none a valid number" if bad else "no numbers"
         raise InvalidInput("file", f"{path.name} has {found_none}; the copy of {name} was left as it was")
     session.execute(delete(DncEntry).where(DncEntry.company == company, DncEntry.source == name))
-    session.execute(insert(DncEntry.__table__), [
+    session.execute(insert(cast(Table, DncEntry.__table__)), [
         {"company": company, "phone_e164": number, "source": name, "added_at": to_db(now)} for number in found])
     session.merge(DncRegistry(company=company, name=name, refreshed_at=to_db(now), entries=len(found)))
     session.commit()
@@ -150,5 +156,5 @@ def registries(session: Session, company: str) -> list[DncRegistry]:
 def stale_registries(session: Session, company: str, now: datetime,
                      max_age: timedelta = MAX_REGISTRY_AGE) -> list[tuple[str, datetime]]:
     """(name, refreshed_at) of the company's registry copies older than ``max_age``."""
-    return [(r.name, as_utc(r.refreshed_at)) for r in registries(session, company)
-            if now - as_utc(r.refreshed_at) > max_age]
+    return [(r.name, _utc(r.refreshed_at)) for r in registries(session, company)
+            if now - _utc(r.refreshed_at) > max_age]

@@ -250,6 +250,7 @@ def _prepare_chunk(rows: list[list[str]], fields: list[str], default_region: str
 
 
 Chunk = list[tuple[int, list[str]]]
+_Row = tuple[str, str | None, str, str, str]  # what insert_new_leads takes; a _Prepared is one
 
 
 class _Import:
@@ -264,7 +265,7 @@ class _Import:
         self.stored = frozenset(session.scalars(select(Lead.phone_e164).where(Lead.campaign_id == campaign.id)))
         self.seen: set[str] = set()
         self.dnc = set(session.scalars(select(DncEntry.phone_e164).where(DncEntry.company == campaign.company)))
-        self.batch: list[_Prepared] = []
+        self.batch: list[_Row] = []
         self.committed = 0
 
     def run(self, prepared: Iterator[tuple[Chunk, list[_Prepared | str]]], writer: Any,
@@ -316,7 +317,7 @@ class _Import:
         self.batch.append(lead)
         return "imported"
 
-    def store(self, batch: list[_Prepared]) -> None:
+    def store(self, batch: list[_Row]) -> None:
         insert_new_leads(self.session, self.campaign.id, self.now, batch)
         self.session.commit()
         self.committed += len(batch)
