@@ -445,3 +445,47 @@ def test_an_interrupted_import_says_what_it_kept_and_the_rerun_says_already_impo
     with big.with_name("big.csv.rejects.csv").open(encoding="utf-8") as handle:
         reasons = [row["reason"] for row in csv.DictReader(handle)]
     assert reasons.count("already imported") == 40 and reasons.count("duplicate") == 1
+
+
+def test_ctrl_c_during_a_parallel_import_reports_what_was_committed(tmp_path: Path):
+    """A real SIGINT to the whole process group, as a terminal sends it, while worker processes normalise numbers."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    db = tmp_path / "dialer.db"
+    url = f"sqlite:///{db}"
+    assert run(url, "campaign", "create", "Big", "--kind", "survey").exit_code == 0
+    big = tmp_path / "big.csv"
+    big.write_text("phone\n" + "".join(f"+1 212 {300 + i // 10000:03d} {i % 10000:04d}\n" for i in range(400_000)),
+                   encoding="utf-8")  # 7 MB: the import starts worker processes
+    command = [sys.executable, "-m", "cli", "lists", "import", str(big), "--campaign", "Big", "--database-url", url]
+    child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+
+    def stored() -> int:
+        with sqlite3.connect(db, timeout=10) as connection:
+            return connection.execute("SELECT count(*) FROM lead").fetchone()[0]
+
+    deadline = time.monotonic() + 120
+    while child.poll() is None and stored() == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if child.poll() is not None:
+        pytest.skip("the import finished before any batch could be interrupted")
+    os.killpg(child.pid, signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    lines = err.strip().splitlines()
+    assert child.returncode == 130, err
+    assert len(lines) == 1 and "Traceback" not in err and "interrupted" in lines[0], err
+    assert f"{stored()} leads were committed" in lines[0] and 0 < stored() < 400_000
+    for _ in range(100):  # the workers and the fork server go with it
+        try:
+            os.killpg(child.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("processes of the interrupted import are still running")
