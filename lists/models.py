@@ -89,6 +89,7 @@ class Lead(Base):
     next_at: Mapped[datetime] = mapped_column(DateTime, default=DUE_ANY_TIME)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
+    dial_started_at: Mapped[datetime | None] = mapped_column(DateTime)  # the daemon's write-ahead dial mark
     callback_owner: Mapped[str | None] = mapped_column(String(64))
     last_disposition: Mapped[str | None] = mapped_column(String(48))
     refusal_reason: Mapped[str | None] = mapped_column(String(48))

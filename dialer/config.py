@@ -1,0 +1,231 @@
+"""The daemon's configuration: a TOML file, validated whole before anything starts.
+
+Why validate first: systemd restarts a daemon that dies, so a typo must stop
+it at once with the file, line and key (exit code 2), not an hour later
+when the first campaign opens. Every table rejects keys it does not know.
+
+Example (``deploy/dialer.toml`` ships a commented one)::
+
+    [store]
+    url = "sqlite:////var/lib/dialer/dialer.db"
+    [http]
+    host = "127.0.0.1"
+    port = 8080
+    [daemon]
+    name = "dialer-1"            # claims are marked with it (default: the host name)
+    drain_timeout_s = 60         # SIGTERM: wait this long for calls in progress, seconds
+    campaigns = ["Loans"]        # default: every campaign in the store
+    [driver]
+    kind = "sim"
+    [sim]
+    scenario = "examples/scenarios/loan-offer.toml"
+    speed = 20                   # simulated seconds per wall-clock second
+    start = 2026-11-24T10:00:00  # simulated start, in the scenario's time zone
+    [timezones]
+    Loans = "Europe/Paris"       # a campaign's hours are kept in this zone
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import socket
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from dialer.errors import DialerError
+from lists.numbers import valid_zone
+from lists.store import database_url
+
+__all__ = ["ConfigError", "DriverKind", "SimConfig", "Config", "load_config", "parse_config", "PROFILE_ZONES"]
+
+PROFILE_ZONES = {"us": "America/New_York", "fr": "Europe/Paris", "uk": "Europe/London"}  # default campaign zones
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class ConfigError(DialerError):
+    """A configuration the daemon cannot run: names the file, the line and the key."""
+
+
+class DriverKind(Enum):
+    SIM = "sim"  # modelled customers and agents (dialer.drivers.sim); Asterisk comes with its own issue
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """The sim driver: ``scenario`` models customers and agents; ``speed`` simulated seconds pass per wall
+    second; ``start`` is the simulated moment the daemon starts at (aware; None: the scenario's day start)."""
+
+    scenario: Path
+    speed: float = 1.0
+    start: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything ``dialer serve`` needs. ``drain_timeout_s``: wall seconds SIGTERM waits for calls in progress."""
+
+    store_url: str
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    name: str = field(default_factory=socket.gethostname)
+    drain_timeout_s: float = 60.0
+    campaigns: tuple[str, ...] | None = None
+    log_level: str = "info"
+    driver: DriverKind = DriverKind.SIM
+    sim: SimConfig | None = None
+    timezones: Mapping[str, str] = field(default_factory=dict)
+    source: str = "<config>"
+
+
+# ---- reading ------------------------------------------------------------------------------------------------
+
+_HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\s*(#.*)?$")
+
+
+def _line_of(text: str, table: str | None, key: str | None) -> int | None:
+    """The line of ``key`` in ``[table]`` (or of the table's header), 1-based; None when not found."""
+    current: str | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        header = _HEADER.match(line)
+        if header:
+            current = header.group(1).replace('"', "").strip()
+            if key is None and current == table:
+                return number
+            continue
+        if current == table and key is not None and re.match(rf'^\s*"?{re.escape(key)}"?\s*=', line):
+            return number
+    return None
+
+
+@dataclass
+class _Reader:
+    """One table of the file, with the text for line numbers."""
+
+    data: Mapping[str, Any]
+    table: str | None
+    source: str
+    text: str
+    used: set[str] = field(default_factory=set)
+
+    def fail(self, key: str | None, message: str) -> ConfigError:
+        line = _line_of(self.text, self.table, key)
+        where = f"{self.source}:{line}" if line else self.source
+        name = f"[{self.table}] {key}" if key and self.table else (key or f"[{self.table}]")
+        return ConfigError(f"{where}: {name}: {message}")
+
+    def get(self, key: str, check: Callable[[Any], Any], default: Any = None) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            return default
+        try:
+            return check(self.data[key])
+        except (TypeError, ValueError) as exc:
+            raise self.fail(key, str(exc)) from None
+
+    def table_of(self, key: str) -> _Reader:
+        self.used.add(key)
+        value = self.data.get(key, {})
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a table")
+        return _Reader(value, key, self.source, self.text)
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise self.fail(unknown[0], f"unknown key (known: {', '.join(sorted(self.used))})")
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty string")
+    return value
+
+
+def _number(low: float, high: float = math.inf) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise ValueError(f"must be a number from {low:g} to {high:g}")
+        return float(value)
+    return check
+
+
+def _port(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise ValueError("must be a whole number from 0 to 65535 (0: any free port)")
+    return value
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise ValueError("must be a non-empty list of campaign names")
+    return tuple(value)
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return str(value)
+    return check
+
+
+def _zone(value: Any) -> str:
+    if not isinstance(value, str) or not valid_zone(value):
+        raise ValueError("must be an IANA time zone such as Europe/Paris")
+    return value
+
+
+def _moment(value: Any) -> datetime:
+    if not isinstance(value, datetime):
+        raise ValueError("must be a TOML date-time such as 2026-11-24T10:00:00")
+    return value
+
+
+def _sim(r: _Reader, folder: Path) -> SimConfig:
+    scenario = folder / r.get("scenario", _text, "")
+    if not r.data.get("scenario"):
+        raise r.fail("scenario", "is required by the sim driver (a scenario TOML file)")
+    if not scenario.is_file():
+        raise r.fail("scenario", f"no file {scenario}")
+    config = SimConfig(scenario, r.get("speed", _number(1e-3, 1e5), 1.0), r.get("start", _moment))
+    r.done()
+    return config
+
+
+def parse_config(data: Mapping[str, Any], source: str = "<config>", text: str = "",
+                 folder: Path = Path(".")) -> Config:
+    """A validated ``Config``; ``folder`` anchors relative paths (the config file's folder)."""
+    top = _Reader(data, None, source, text)
+    store, http, daemon = top.table_of("store"), top.table_of("http"), top.table_of("daemon")
+    driver, sim_table, zones = top.table_of("driver"), top.table_of("sim"), top.table_of("timezones")
+    url = database_url(store.get("url", _text))
+    host, port = http.get("host", _text, "127.0.0.1"), http.get("port", _port, 8080)
+    kind = DriverKind(driver.get("kind", _choice(tuple(k.value for k in DriverKind)), "sim"))
+    timezones = {name: zones.get(name, _zone) for name in zones.data}
+    settings = dict(
+        store_url=url, http_host=host, http_port=port, name=daemon.get("name", _text, socket.gethostname()),
+        drain_timeout_s=daemon.get("drain_timeout_s", _number(0.0, 86400.0), 60.0),
+        campaigns=daemon.get("campaigns", _names), log_level=daemon.get("log_level", _choice(LOG_LEVELS), "info"))
+    for reader in (store, http, daemon, driver, zones, top):
+        reader.done()
+    sim = _sim(sim_table, folder) if kind is DriverKind.SIM else None
+    return Config(driver=kind, sim=sim, timezones=timezones, source=source, **settings)
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate ``path``; ConfigError (exit code 2) names the line and key of the first fault."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the configuration ({exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return parse_config(data, str(path), text, path.parent)

@@ -1,0 +1,388 @@
+"""``dialer serve``: the engine on asyncio time, one ``Engine`` per campaign, in the foreground for systemd.
+
+Start-up, in order: validate the config (exit 2 on a fault), open and migrate
+the store, settle what a dead process left claimed (``store_ports.recover``),
+build each campaign's engine with its pacing policy, cap and caller ID, start
+APScheduler (campaign hours in each campaign's zone, nightly recycle, DNC
+registry age check, daily compliance report, SQLite WAL checkpoint), serve
+``/livez``, ``/readyz`` and ``/metrics``, ``gc.freeze()``, then READY=1.
+
+SIGTERM (or SIGINT): stop launching, give buffered leads back, let calls in
+progress end for up to ``drain_timeout_s``, write what is still open as
+interrupted (an abandon whose message is playing stays abandoned), flush the
+writer and exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import signal
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy import case, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialer.calls import Call, Outcome
+from dialer.clock import AsyncioClock
+from dialer.config import PROFILE_ZONES, Config, ConfigError, load_config
+from dialer.drivers.sim import SimTelephony, SimWorkforce
+from dialer.drivers.sim_store import StoreCustomers
+from dialer.engine import CampaignSettings, Engine
+from dialer.http import HttpServer, Response, json_response
+from dialer.logs import setup_logging
+from dialer.metrics import CampaignRecorder, EngineCollector, Metrics, TimedController
+from dialer.notify import notify, watchdog_interval_s
+from dialer.schedule import WindowEdges, WorldClock, WorldTrigger, window_close_after
+from dialer.store_ports import ClaimBuffer, WriteAheadTelephony, Writer, open_call_record, recover, release_leads
+from lists.dnc import stale_registries
+from lists.models import Attempt, Campaign, Lead, to_db
+from lists.rules import CallingProfile, in_window
+from lists.selection import profile_for
+from lists.store import open_store
+from pacing.controllers import make_controller
+from simulation.scenario import Scenario, load_scenario
+
+__all__ = ["Daemon", "CampaignRun", "serve"]
+
+log = logging.getLogger("dialer.daemon")
+_ORPHAN_AGE = timedelta(hours=1)  # a claim without a dial mark older than this is no buffer's: recycle gives it back
+_STORE_PROBE_S = 2.0
+_SWITCH_S = 0.001  # GIL hand-over, seconds: the claim and writer threads hold the loop back at most this long
+
+
+@dataclass
+class CampaignRun:
+    """One running campaign: its engine, clock and ports. ``origin``: UTC moment of its engine time 0."""
+
+    name: str
+    campaign_id: int
+    company: str
+    cap: float
+    zone: str
+    profile: CallingProfile
+    origin: datetime
+    clock: AsyncioClock
+    engine: Engine
+    leads: ClaimBuffer
+    telephony: SimTelephony
+
+
+class Daemon:
+    """The service: build with a validated ``Config``, then ``await run()`` for the exit code."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.metrics = Metrics()
+        self.runs: list[CampaignRun] = []
+        self.stop_event = asyncio.Event()
+        self.stopping = False
+        self.scenario: Scenario | None = load_scenario(config.sim.scenario) if config.sim else None
+        self.factory: sessionmaker[Session] = open_store(config.store_url)
+        self.claims = ThreadPoolExecutor(1, "dialer-claim")
+        self.maintenance = ThreadPoolExecutor(1, "dialer-maintenance")
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.metrics.registry.register(EngineCollector(lambda: ((r.name, r.engine) for r in self.runs)))
+
+    # -- start-up ----------------------------------------------------------------------------------------------
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(_log_loop_error)
+        self._recover()
+        self.world = WorldClock(loop, self._world_start(), self.config.sim.speed if self.config.sim else 1.0)
+        self.writer = Writer(self.factory, self.config.name, loop)
+        self.writer.start()
+        for campaign in self._campaigns():
+            self.runs.append(self._build(campaign, loop))
+        self._schedule()
+        http = HttpServer({"/livez": self.livez, "/readyz": self.readyz, "/metrics": self.metrics_page},
+                          self.config.http_host, self.config.http_port)
+        port = await http.start()
+        for run in self.runs:
+            self._sync_hours(run)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop_event.set)
+        sys.setswitchinterval(_SWITCH_S)
+        gc.collect()
+        gc.freeze()  # start-up objects never move again: no collector pauses walking them mid-call
+        log.info("serving", extra={"event": "ready", "http_port": port, "campaigns": [r.name for r in self.runs],
+                                   "world_start": self.world.start.isoformat()})
+        notify("READY=1")
+        watchdog = asyncio.create_task(self._watchdog())
+        await self.stop_event.wait()
+        watchdog.cancel()
+        code = await self._shut_down()
+        await http.stop()
+        return code
+
+    def _recover(self) -> None:
+        found = recover(self.factory, self.config.name)
+        self.metrics.recovered.labels("interrupted").inc(found.interrupted)
+        self.metrics.recovered.labels("released").inc(found.released)
+        if found.interrupted or found.released:
+            log.warning("recovered leads left claimed by a previous run", extra={
+                "event": "recovery", "interrupted": found.interrupted, "released": found.released})
+
+    def _world_start(self) -> datetime:
+        """The sim's configured start (a local time is in the scenario's zone), else the scenario's day start;
+        without the sim driver, now."""
+        sim, scenario = self.config.sim, self.scenario
+        if sim is None or scenario is None:
+            return datetime.now(UTC)
+        zone = ZoneInfo(scenario.timezone)
+        if sim.start is not None:
+            return sim.start if sim.start.tzinfo else sim.start.replace(tzinfo=zone)
+        start = time(int(scenario.start_s // 3600), int(scenario.start_s % 3600 // 60))
+        return datetime.combine(scenario.date, start, tzinfo=zone)
+
+    def _campaigns(self) -> list[Campaign]:
+        with self.factory() as session:
+            campaigns = list(session.scalars(select(Campaign).order_by(Campaign.id)))
+        if self.config.campaigns is None:
+            return campaigns
+        known = {c.name: c for c in campaigns}
+        missing = [name for name in self.config.campaigns if name not in known]
+        if missing:
+            raise ConfigError(f"{self.config.source}: [daemon] campaigns: no campaign {missing[0]!r} in the store")
+        return [known[name] for name in self.config.campaigns]
+
+    def _zone(self, campaign: Campaign) -> str:
+        if campaign.name in self.config.timezones:
+            return self.config.timezones[campaign.name]
+        return self.scenario.timezone if self.scenario else PROFILE_ZONES.get(campaign.rules_profile, "UTC")
+
+    def _build(self, campaign: Campaign, loop: asyncio.AbstractEventLoop) -> CampaignRun:
+        """The campaign's engine on its own clock, with the sim driver's customers and agents."""
+        assert self.scenario is not None, "only the sim driver exists yet"
+        s, zone = self.scenario, self._zone(campaign)
+        local_start = self.world.start.astimezone(ZoneInfo(zone))
+        origin = datetime.combine(local_start.date(), time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+        clock = self.world.engine_clock(origin)
+        customers = StoreCustomers(s, clock, campaign.max_attempts)
+        telephony = SimTelephony(clock, customers.plan, s.amd.delay_s)
+        ring_timeout_s = max(seg.no_answer_timeout_s for seg in s.segments)
+        workforce = SimWorkforce(clock, telephony, ring_timeout_s + s.amd.delay_s)
+        leads = ClaimBuffer(campaign.id, self.factory, self.config.name, origin, loop, self.claims, self.writer,
+                            on_claimed=self.metrics.claimed.labels(campaign.name).inc)
+        recorder = _SimRecorder(campaign.name, campaign.abandon_cap, self.metrics, telephony)
+        self.metrics.abandon_cap.labels(campaign.name).set(campaign.abandon_cap)
+        fp_rate = s.amd.false_positive if s.amd.enabled else 0.0
+        controller = TimedController(make_controller(campaign.dial_mode, campaign.abandon_cap, fp_rate),
+                                     campaign.name, self.metrics)
+        settings = CampaignSettings(campaign.name, campaign.caller_id or "", s.pacing.connect_limit_s, s.amd.enabled,
+                                    ring_timeout_s, s.pacing.preview_s, s.pacing.tick_s)
+        holder: list[Engine] = []
+        engine = Engine(settings, controller, leads, WriteAheadTelephony(telephony, self.writer, leads.moment),
+                        recorder, workforce, wake=lambda at_s: self._wake(clock, holder[0], at_s))
+        holder.append(engine)
+        telephony.attach(engine)
+        workforce.attach(engine)
+        workforce.schedule(s.shifts, s.days)  # type: ignore[arg-type]  # frozen Shift vs ShiftLike
+        return CampaignRun(campaign.name, campaign.id, campaign.company, campaign.abandon_cap, zone,
+                           profile_for(campaign), origin, clock, engine, leads, telephony)
+
+    def _wake(self, clock: AsyncioClock, engine: Engine, at_s: float) -> None:
+        """Run the engine's timers at ``at_s``; the lateness is the tick lag.
+
+        Why the sim driver stamps the scheduled time: its customers already
+        act at their scheduled times (``SimTelephony``), so the simulated world
+        is a discrete-event one paced by the wall clock, and a callback run
+        late on a busy machine must not make a 2 s connect limit look like
+        2.3 s at speed 20. A real driver stamps the real time (never before the
+        due time: asyncio may run a handle a hair early)."""
+        scheduled = self.config.sim is not None
+
+        def fire() -> None:
+            now_s = clock.now()
+            self.metrics.tick_lag.observe(max(0.0, now_s - at_s) / clock.speed)
+            engine.advance(at_s if scheduled else max(now_s, at_s))
+
+        clock.call_at(at_s, fire)
+
+    # -- the scheduler -----------------------------------------------------------------------------------------
+    def _schedule(self) -> None:
+        add, world = self.scheduler.add_job, self.world
+        for run in self.runs:
+            add(self._sync_hours, WorldTrigger(WindowEdges(run.profile, run.zone), world), [run],
+                id=f"hours:{run.name}", misfire_grace_time=None, coalesce=True)
+            for job, hour, minute in ((self._recycle, 3, 0), (self._dnc_check, 6, 0), (self._compliance, 23, 55)):
+                add(job, WorldTrigger(CronTrigger(hour=hour, minute=minute, timezone=run.zone), world), [run],
+                    id=f"{job.__name__}:{run.name}", misfire_grace_time=None, coalesce=True)
+        if self.factory.kw["bind"].dialect.name == "sqlite":
+            add(self._checkpoint, IntervalTrigger(minutes=5), id="wal-checkpoint", coalesce=True)
+        self.scheduler.start()
+
+    def _sync_hours(self, run: CampaignRun) -> None:
+        """Open or close dialing by the campaign's window at the world's now."""
+        now, now_s, engine = self.world.now(), run.clock.now(), run.engine
+        open_ = in_window(run.profile, (run.zone,), now) and not self.stopping
+        if open_ and not engine.dialing:
+            closes = window_close_after(run.profile, run.zone, now)
+            run.leads.start(now_s)
+            engine.start_dialing(now_s, now_s + (closes - now).total_seconds())
+            log.info("campaign open", extra={"event": "campaign_open", "campaign": run.name, "until": str(closes)})
+        elif not open_ and engine.dialing:
+            engine.stop_dialing(now_s)
+            run.leads.stop()
+            log.info("campaign closed", extra={"event": "campaign_closed", "campaign": run.name})
+        self.metrics.up.labels(run.name).set(1 if engine.dialing else 0)
+
+    async def _off_loop(self, fn, *args):  # type: ignore[no-untyped-def]
+        return await asyncio.get_running_loop().run_in_executor(self.maintenance, fn, *args)
+
+    async def _recycle(self, run: CampaignRun) -> None:
+        """Nightly: give back claims no buffer or call holds (older than an hour, no dial mark)."""
+        count = await self._off_loop(self._recycle_now, run.campaign_id, self.world.now())
+        log.info("nightly recycle", extra={"event": "recycle", "campaign": run.name, "released": count})
+
+    def _recycle_now(self, campaign_id: int, now: datetime) -> int:
+        with self.factory() as session:
+            ids = list(session.scalars(select(Lead.id).where(
+                Lead.campaign_id == campaign_id, Lead.status == "claimed", Lead.claimed_by == self.config.name,
+                Lead.dial_started_at.is_(None), Lead.claimed_at < to_db(now - _ORPHAN_AGE))))
+            count = release_leads(session, ids, self.config.name) if ids else 0
+            session.commit()
+            return count
+
+    async def _dnc_check(self, run: CampaignRun) -> None:
+        stale = await self._off_loop(self._stale_now, run.company, self.world.now())
+        self.metrics.dnc_stale.labels(run.company).set(len(stale))
+        if stale:
+            log.warning("DNC registry copies are stale", extra={
+                "event": "dnc_stale", "company": run.company, "registries": [name for name, _ in stale]})
+
+    def _stale_now(self, company: str, now: datetime) -> list[tuple[str, datetime]]:
+        with self.factory() as session:
+            return stale_registries(session, company, now)
+
+    async def _compliance(self, run: CampaignRun) -> None:
+        """Daily: today's and the last 30 days' live answers and abandons from the ledger, against the cap."""
+        now = self.world.now()
+        day_start = datetime.combine(now.astimezone(ZoneInfo(run.zone)).date(), time(0), tzinfo=ZoneInfo(run.zone))
+        report = {}
+        for period, since in (("day", day_start), ("30_days", now - timedelta(days=30))):
+            live, abandoned = await self._off_loop(self._counts_now, run.campaign_id, since)
+            report[period] = {"live": live, "abandoned": abandoned, "rate": abandoned / live if live else 0.0}
+        over = any(p["rate"] > run.cap for p in report.values())
+        log.log(logging.WARNING if over else logging.INFO, "compliance report", extra={
+            "event": "compliance_report", "campaign": run.name, "cap": run.cap, "over_cap": over, **report})
+
+    def _counts_now(self, campaign_id: int, since: datetime) -> tuple[int, int]:
+        with self.factory() as session:
+            live, abandoned = session.execute(
+                select(func.count(), func.coalesce(func.sum(case((Attempt.abandoned, 1), else_=0)), 0)).where(
+                    Attempt.campaign_id == campaign_id, Attempt.dialled_at >= to_db(since),
+                    Attempt.outcome.in_([Outcome.HUMAN.value, Outcome.ABANDONED.value]))).one()
+            return int(live), int(abandoned)
+
+    async def _checkpoint(self) -> None:
+        """A passive WAL checkpoint on its own thread: never waits for readers, never on the claim path."""
+        await self._off_loop(self._checkpoint_now)
+
+    def _checkpoint_now(self) -> None:
+        with self.factory() as session:
+            session.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
+
+    # -- health ------------------------------------------------------------------------------------------------
+    async def livez(self) -> Response:
+        return Response(200, b"ok\n")
+
+    async def readyz(self) -> Response:
+        checks = {"store": await self._store_ok(), "scheduler": bool(self.scheduler.running),
+                  "driver": all(run.telephony.engine is not None for run in self.runs),
+                  "writer": self.writer.healthy, "draining": not self.stopping}
+        return json_response(200 if all(checks.values()) else 503, checks)
+
+    async def _store_ok(self) -> bool:
+        try:
+            await asyncio.wait_for(self._off_loop(self._probe_store), _STORE_PROBE_S)
+        except Exception:  # any failure to answer means not ready
+            return False
+        return True
+
+    def _probe_store(self) -> None:
+        with self.factory() as session:
+            session.execute(text("SELECT 1"))
+
+    async def metrics_page(self) -> Response:
+        return Response(200, generate_latest(self.metrics.registry), CONTENT_TYPE_LATEST)
+
+    async def _watchdog(self) -> None:
+        interval = watchdog_interval_s()
+        while interval:
+            notify("WATCHDOG=1")
+            await asyncio.sleep(interval)
+
+    # -- shutdown ----------------------------------------------------------------------------------------------
+    async def _shut_down(self) -> int:
+        """Stop launching, drain, write what is left open, flush; 0 when every record was written."""
+        self.stopping = True
+        notify("STOPPING=1")
+        log.info("draining", extra={"event": "draining", "timeout_s": self.config.drain_timeout_s})
+        for run in self.runs:
+            run.engine.stop_dialing(run.clock.now())
+            run.leads.stop()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.drain_timeout_s
+        while any(run.engine.busy for run in self.runs) and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        left = sum(self._write_open_calls(run) for run in self.runs)
+        self.scheduler.shutdown(wait=False)
+        await loop.run_in_executor(None, self.claims.shutdown, True)
+        await asyncio.sleep(0.05)  # let the last claims' callbacks give their leads back
+        flushed = await loop.run_in_executor(None, self.writer.stop, max(10.0, self.config.drain_timeout_s))
+        self.maintenance.shutdown(wait=True)
+        self.factory.kw["bind"].dispose()
+        log.info("stopped", extra={"event": "stopped", "open_calls_written": left, "flushed": flushed})
+        return 0 if flushed else 1
+
+    def _write_open_calls(self, run: CampaignRun) -> int:
+        """Calls still open after the drain: each gets its ledger row; a lead never dialled goes back."""
+        engine = run.engine
+        open_calls: dict[int, Call] = {c.id: c for c in (*engine.calls.values(), *engine.wrapping.values())}
+        for call in open_calls.values():
+            record = open_call_record(call, run.origin)
+            if record is None:
+                self.writer.release([call.lead])
+            else:
+                self.writer.attempt(run.campaign_id, call.lead, record)
+        if open_calls:
+            log.warning("calls still open after the drain", extra={
+                "event": "drain_timeout", "campaign": run.name, "calls": len(open_calls)})
+        return len(open_calls)
+
+
+class _SimRecorder(CampaignRecorder):
+    """The recorder, also dropping each finished call's customer plan from the sim driver's memory."""
+
+    def __init__(self, campaign: str, cap: float, metrics: Metrics, telephony: SimTelephony):
+        super().__init__(campaign, cap, metrics)
+        self.telephony = telephony
+
+    def attempt(self, call: Call) -> None:
+        super().attempt(call)
+        self.telephony.plans.pop(call.id, None)
+
+
+def _log_loop_error(loop: asyncio.AbstractEventLoop, context: dict) -> None:  # type: ignore[type-arg]
+    exc = context.get("exception")
+    log.error("event loop error: %s", context.get("message"), exc_info=exc, extra={"event": "loop_error"})
+
+
+def serve(config_path: Path) -> int:
+    """Run the daemon in the foreground until SIGTERM; returns the exit code (ConfigError: exit 2 by caller)."""
+    config = load_config(config_path)
+    setup_logging(config.log_level)
+    daemon = Daemon(config)
+    return asyncio.run(daemon.run())

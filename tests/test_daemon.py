@@ -1,0 +1,70 @@
+"""The daemon as a real process: config validation, end to end on the sim driver, SIGTERM drain.
+
+Real subprocess, real sockets, real timers: ``dialer serve`` runs a French
+loan-offer campaign on a temporary SQLite store with simulated customers and
+agents at 20× speed, serves its health and metrics over HTTP, and stops on
+SIGTERM with exit code 0, leaving a complete ledger.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from tests.daemon_helpers import (
+    check_ledger,
+    make_config,
+    make_scenario,
+    make_store,
+    read_ledger,
+    start_daemon,
+    wait_for,
+)
+
+_METRICS = ("dialer_calls_total", "dialer_calls_in_flight", "dialer_agents", "dialer_dial_level",
+            "dialer_abandon_ratio", "dialer_abandon_cap_ratio", "dialer_abandon_budget_calls",
+            "dialer_decision_seconds", "dialer_tick_lag_seconds")
+_NUMBER = re.compile(r"\+\d{8,}")
+
+
+def test_end_to_end_run_drains_on_sigterm_and_leaves_a_complete_ledger(tmp_path):
+    url = make_store(tmp_path, leads=800)
+    config = make_config(tmp_path, url, make_scenario(tmp_path, agents=10), speed=20)
+    daemon = start_daemon(config, tmp_path / "daemon.log")
+    try:
+        assert wait_for(lambda: daemon.get("/readyz")[0] == 200, 10)
+        assert daemon.get("/livez") == (200, "ok\n")
+        assert wait_for(lambda: daemon.metric("dialer_calls_total") >= 120, 35), daemon.get("/metrics")[1]
+        _, page = daemon.get("/metrics")
+    finally:
+        started = time.monotonic()
+        code = daemon.stop()
+    assert code == 0, daemon.log.read_text()[-3000:]
+    assert time.monotonic() - started < 30
+    for name in _METRICS:
+        assert f"\n{name}" in page, name
+    assert not _NUMBER.search(page), "a phone number in the metrics"
+    ledger = read_ledger(url)
+    assert len(ledger.attempts) >= 120
+    check_ledger(ledger)
+    events = daemon.events()
+    assert all(not _NUMBER.search(line) for line in daemon.log.read_text().splitlines()), "unmasked number"
+    assert {"ready", "campaign_open", "attempt", "draining", "stopped"} <= {e.get("event") for e in events}
+
+
+@pytest.mark.parametrize(("body", "where"), [
+    ("[store]\nurl = 'sqlite:///x.db'\n[http]\nprot = 8080\n", ":4: [http] prot: unknown key"),
+    ("[store]\nurl = 'sqlite:///x.db'\n[http]\nport = 'eighty'\n", ":4: [http] port: must be a whole number"),
+    ("[driver]\nkind = 'sim'\n[sim]\nscenario = 'missing.toml'\n", ":4: [sim] scenario: no file"),
+    ("[store\n", "not valid TOML"),
+])
+def test_a_bad_config_is_named_with_its_line_and_exits_2(tmp_path, body, where):
+    path = tmp_path / "dialer.toml"
+    path.write_text(body, encoding="utf-8")
+    result = CliRunner().invoke(main, ["serve", "--config", str(path)])
+    assert result.exit_code == 2
+    assert where in result.output and result.output.count("\n") == 1, result.output
