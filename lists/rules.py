@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import holidays
 
 __all__ = ["CallingProfile", "PROFILES", "RetryRules", "LeadHistory", "in_window", "next_open", "next_attempt_at",
-           "refusal", "dialable_from", "take_in_priority", "PERMANENT", "capped_profile"]
+           "NextStep", "after_attempt", "refusal", "dialable_from", "take_in_priority", "PERMANENT", "capped_profile"]
 
 Window = tuple[time, time]
 
@@ -123,7 +123,7 @@ class RetryRules:
     """Delays before the next attempt, seconds, per outcome of the last attempt.
 
     A no-answer retry is also pushed by ``no_answer_shift_s`` per earlier
-    no-answer, so successive tries land at different times of day.
+    attempt, so successive tries land at different times of day.
     """
 
     busy_s: float = 600.0
@@ -137,12 +137,40 @@ class RetryRules:
 _RETRY_FIELD = {"busy": "busy_s", "no_answer": "no_answer_s", "machine": "machine_s", "abandoned": "abandoned_s"}
 
 
-def next_attempt_at(rules: RetryRules, outcome: str, now: datetime, no_answers_before: int = 0) -> datetime:
+def next_attempt_at(rules: RetryRules, outcome: str, now: datetime, attempts_before: int = 0) -> datetime:
     """When a lead whose attempt ended with ``outcome`` at ``now`` may be tried again."""
     delay = getattr(rules, _RETRY_FIELD.get(outcome, "failed_s"))
     if outcome == "no_answer":
-        delay += rules.no_answer_shift_s * no_answers_before
+        delay += rules.no_answer_shift_s * attempts_before
     return now + timedelta(seconds=delay)
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """Where a lead goes after an attempt: ``status`` (retry, done, callback, dnc) and, for a retry or a
+    callback, when it is due (UTC)."""
+
+    status: str
+    next_at: datetime | None = None
+
+
+def after_attempt(rules: RetryRules, max_attempts: int, attempts: int, outcome: str, end: datetime,
+                  disposition: str | None = None, callback_at: datetime | None = None) -> NextStep:
+    """The lead's next state once an attempt ended at ``end`` with ``outcome`` and the agent's ``disposition``.
+
+    Why one function: the store's ledger and the simulator both move leads on
+    with it, so a simulated list is worked exactly as the daemon works a real
+    one. ``attempts`` counts the attempts made, this one included. Any
+    disposition but a callback or a do-not-call request closes the lead (a
+    reached person was sold to or refused); an invalid number closes it too.
+    """
+    if disposition == "dnc_request":
+        return NextStep("dnc")
+    if disposition == "callback" and callback_at is not None:
+        return NextStep("callback", callback_at)
+    if disposition is not None or outcome == "invalid" or attempts >= max_attempts:
+        return NextStep("done")
+    return NextStep("retry", next_attempt_at(rules, outcome, end, attempts - 1))
 
 
 @dataclass(frozen=True)

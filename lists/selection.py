@@ -28,9 +28,9 @@ from lists.rules import (
     CallingProfile,
     LeadHistory,
     RetryRules,
+    after_attempt,
     capped_profile,
     dialable_from,
-    next_attempt_at,
     refusal,
     take_in_priority,
 )
@@ -226,21 +226,16 @@ def _advance_lead(session: Session, campaign: Campaign, lead: Lead, record: Atte
     lead.attempts += 1
     lead.claimed_by = None
     lead.last_disposition = record.disposition or record.outcome
-    rules = RetryRules(**campaign.retry_rules)
     if record.outcome == "abandoned":
         lead.last_abandoned_at = to_db(end)
-    if record.disposition == "dnc_request":
+    step = after_attempt(RetryRules(**campaign.retry_rules), profile_for(campaign).max_attempts, lead.attempts,
+                         record.outcome, end, record.disposition, record.callback_at)
+    lead.status = step.status
+    if step.next_at is not None:
+        lead.next_at = to_db(step.next_at)
+    if step.status == "dnc":
         add_to_dnc(session, campaign.company, lead.phone_e164, end)
-        lead.status = "dnc"
-    elif record.disposition == "callback" and record.callback_at is not None:
-        lead.status, lead.next_at = "callback", to_db(record.callback_at)
+    elif step.status == "callback":
         lead.callback_owner = record.callback_owner
-    elif record.disposition is not None:
-        lead.status = "done"
-        if record.refusal_reason:
-            lead.refusal_reason, lead.last_refusal_at = record.refusal_reason, to_db(end)
-    elif record.outcome == "invalid":
-        lead.status = "done"
-    else:
-        lead.status = "retry" if lead.attempts < profile_for(campaign).max_attempts else "done"
-        lead.next_at = to_db(next_attempt_at(rules, record.outcome, end, lead.attempts - 1))
+    elif record.refusal_reason:
+        lead.refusal_reason, lead.last_refusal_at = record.refusal_reason, to_db(end)

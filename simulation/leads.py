@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from dialer.calls import Call, Outcome
+from dialer.calls import Call
 from dialer.ports import ClaimedLead
 from lists.rules import (
     PERMANENT,
     CallingProfile,
     LeadHistory,
+    after_attempt,
     dialable_from,
-    next_attempt_at,
     refusal,
     take_in_priority,
 )
@@ -37,7 +37,6 @@ class SimLead:
     zones: tuple[str, ...]
     attempts: list[datetime] = field(default_factory=list)
     last_abandoned_at: datetime | None = None
-    no_answers: int = 0
     final: bool = False
 
     def history(self) -> LeadHistory:
@@ -71,11 +70,10 @@ class SimList:
                 for lead in self.take(n, now_s)]
 
     def record(self, call: Call) -> None:
-        """The engine's ``LeadSource.record``: the attempt moves its lead on (``finish``)."""
-        assert call.outcome is not None and call.dialled_s is not None
-        final = call.outcome is Outcome.INVALID or (call.outcome is Outcome.HUMAN and call.connected_s is not None)
-        end_s = call.hangup_s if call.hangup_s is not None else call.dialled_s
-        self.finish(self.leads[call.lead], call.outcome.value, call.dialled_s, end_s, final)
+        """The engine's ``LeadSource.record``: the attempt moves its lead on, by the store's own rule."""
+        record = call.as_record(self.origin)
+        self.finish(self.leads[call.lead], record.outcome, record.dialled_at, record.hangup_at or record.dialled_at,
+                    record.disposition)
 
     def _take(self, queue: str, k: int, now_s: float) -> list[SimLead]:
         heap, out, now = self.queues[queue], [], self.moment(now_s)
@@ -93,17 +91,17 @@ class SimList:
                     heapq.heappush(heap, ((later - self.origin).total_seconds(), index))
         return out
 
-    def finish(self, lead: SimLead, outcome: str, dialled_s: float, end_s: float, final: bool) -> None:
-        """Record the attempt and queue the retry its outcome calls for, unless the lead is done."""
-        lead.attempts.append(self.moment(dialled_s))
+    def finish(self, lead: SimLead, outcome: str, dialled_at: datetime, end: datetime,
+               disposition: str | None = None) -> None:
+        """Record the attempt and queue the retry ``lists.rules.after_attempt`` calls for, unless the lead is done."""
+        lead.attempts.append(dialled_at)
         if outcome == "abandoned":
-            lead.last_abandoned_at = self.moment(end_s)
-        if final or len(lead.attempts) >= self.profile.max_attempts:
+            lead.last_abandoned_at = end
+        step = after_attempt(self.retry, self.profile.max_attempts, len(lead.attempts), outcome, end, disposition)
+        if step.status != "retry" or step.next_at is None:
             lead.final = True
             return
-        due = next_attempt_at(self.retry, outcome, self.moment(end_s), lead.no_answers)
-        lead.no_answers += outcome == "no_answer"
-        heapq.heappush(self.queues["retry"], ((due - self.origin).total_seconds(), lead.index))
+        heapq.heappush(self.queues["retry"], ((step.next_at - self.origin).total_seconds(), lead.index))
 
     @property
     def penetration(self) -> float:
