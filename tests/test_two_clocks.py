@@ -260,8 +260,11 @@ def test_preview_originates_after_the_preview_time(kind):
 
 
 def test_a_break_taken_mid_call_waits_for_the_wrap_up(kind):
-    """An agent whose break starts mid-call finishes the call and wrap-up first; no call reaches them on break."""
+    """An agent whose break starts mid-call finishes the call and wrap-up first; no call reaches them on break,
+    and none is abandoned: the dialer stops launching for them ``wind_down_s`` before the break."""
     calls = run_hour(kind, policy="progressive", agents=1, breaks=((1200.0, 1800.0),)).ledger.attempts
+    assert abandoned(calls) == []
+    assert not any(1200.0 - 30.0 <= call.dialled_s < 1800.0 for call in calls)  # 30 s: the floor's wind-down
     connected = [call for call in calls if call.connected_s is not None]
     assert connected and not any(1200.0 <= call.connected_s < 1800.0 for call in connected)
     late = [call for call in connected if call.connected_s < 1200.0 <= call.wrapped_s]
