@@ -104,11 +104,11 @@ def _table(title: str, counts: list[tuple[str, int]], labels: dict[str, str], to
 
 def refusals_report(session: Session, campaign: Campaign) -> Report:
     """Refusals by reason: what to change in the offer, and whom to call back when it changes."""
-    counts = session.execute(
+    found = session.execute(
         select(Attempt.refusal_reason, func.count()).where(
             Attempt.campaign_id == campaign.id, Attempt.refusal_reason.is_not(None))
         .group_by(Attempt.refusal_reason)).all()
-    counts = [(str(code), int(n)) for code, n in counts]
+    counts = [(str(code), int(n)) for code, n in found]
     return _table(f"Refusals by reason: {campaign.name}", counts, campaign.catalogue.get("refusal_reasons", {}),
                   sum(n for _, n in counts))
 
@@ -148,7 +148,7 @@ def penetration_report(session: Session, campaign: Campaign) -> Report:
     reached = session.scalar(select(func.count(func.distinct(Attempt.lead_id))).where(  # a machine is nobody
         Attempt.campaign_id == campaign.id, Attempt.outcome == "human")) or 0
     status = _shown_status(campaign)
-    by_status = dict(session.execute(select(status, func.count()).where(mine).group_by(status)).all())
+    by_status: dict[str, int] = dict(session.execute(select(status, func.count()).where(mine).group_by(status)).all())
     rows = [("attempted", "Dialled at least once", attempted), ("reached", "Reached a person", reached),
             ("untouched", "Not yet dialled", total - attempted), ("dnc_listed", "Number on a DNC list", listed),
             *((f"status:{s}", STATUS_LABELS.get(s, s), int(n)) for s, n in sorted(by_status.items()))]

@@ -203,7 +203,7 @@ def record_attempts(session: Session, campaign: Campaign, attempts: Iterable[tup
 def _flush_rows(session: Session, rows: list[dict[str, Any]]) -> int:
     count = len(rows)
     if rows:
-        session.execute(insert(Attempt.__table__), rows)
+        session.execute(insert(Attempt), rows)
         rows.clear()
     session.commit()
     return count

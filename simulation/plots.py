@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -137,9 +138,9 @@ def occupancy_line(rows: Sequence[dict[str, float]]) -> tuple[list[float], list[
     return hours, values
 
 
-def _series_axes(ax: Axes, rows: Sequence[dict[str, float]], subtitle: str) -> list:
+def _series_axes(ax: Axes, rows: Sequence[dict[str, float]], subtitle: str) -> list[Any]:
     hours, occupancy = occupancy_line(rows)
-    handles = ax.plot(hours, occupancy, color="#3182bd", label="occupancy %")
+    handles: list[Any] = [*ax.plot(hours, occupancy, color="#3182bd", label="occupancy %")]
     ax.set_ylabel("occupancy %")
     ax.set_ylim(0, 100)
     ax.set_title(subtitle, fontsize=10)
@@ -153,7 +154,7 @@ def _series_axes(ax: Axes, rows: Sequence[dict[str, float]], subtitle: str) -> l
 
 def _series_figure(panels: Sequence[SeriesPanel]) -> Figure:
     fig, axes = plt.subplots(len(panels), 1, figsize=(9.0, 3.0 * len(panels) + 0.5), squeeze=False, sharex=True)
-    handles: list = []
+    handles: list[Any] = []
     for ax, (subtitle, rows) in zip(axes[:, 0], panels, strict=True):
         handles = _series_axes(ax, rows, subtitle)
     axes[-1, 0].set_xlabel("hour (scenario clock; day n adds 24)")
