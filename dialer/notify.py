@@ -24,9 +24,10 @@ def notify(state: str) -> bool:
         address = "\0" + address[1:]
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.setblocking(False)  # a full queue on the listener's side must never stall the event loop
             sock.connect(address)
-            sock.sendall(state.encode())
-    except OSError:
+            sock.send(state.encode())
+    except OSError:  # BlockingIOError included: a lost ping is better than a stalled loop
         return False
     return True
 

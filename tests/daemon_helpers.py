@@ -131,10 +131,10 @@ class Running:
         return [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
 
 
-def start_daemon(config: Path, log: Path, timeout_s: float = 30.0) -> Running:
+def start_daemon(config: Path, log: Path, timeout_s: float = 30.0, env: dict[str, str] | None = None) -> Running:
     """``dialer serve`` as a real subprocess; waits for its ``ready`` log line and returns its HTTP port."""
     out = log.open("w")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     process = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--config", str(config)], cwd=REPO,
                                stdout=out, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + timeout_s

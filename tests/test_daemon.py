@@ -9,6 +9,7 @@ SIGTERM with exit code 0, leaving a complete ledger.
 from __future__ import annotations
 
 import re
+import socket
 import time
 
 import pytest
@@ -34,7 +35,11 @@ _NUMBER = re.compile(r"\+\d{8,}")
 def test_end_to_end_run_drains_on_sigterm_and_leaves_a_complete_ledger(tmp_path):
     url = make_store(tmp_path, leads=800)
     config = make_config(tmp_path, url, make_scenario(tmp_path, agents=10), speed=20)
-    daemon = start_daemon(config, tmp_path / "daemon.log")
+    systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)  # stands in for systemd's notify socket
+    systemd.bind(str(tmp_path / "notify.sock"))
+    systemd.settimeout(5)
+    daemon = start_daemon(config, tmp_path / "daemon.log", env={"NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
+                                                                "WATCHDOG_USEC": "2000000"})
     try:
         assert wait_for(lambda: daemon.get("/readyz")[0] == 200, 10)
         assert daemon.get("/livez") == (200, "ok\n")
@@ -44,6 +49,15 @@ def test_end_to_end_run_drains_on_sigterm_and_leaves_a_complete_ledger(tmp_path)
         started = time.monotonic()
         code = daemon.stop()
     assert code == 0, daemon.log.read_text()[-3000:]
+    told = set()
+    with systemd:
+        systemd.settimeout(0.5)
+        while True:
+            try:
+                told.add(systemd.recv(64).decode())
+            except TimeoutError:
+                break
+    assert {"READY=1", "WATCHDOG=1"} <= told  # the queue holds the first ten; STOPPING=1 may find it full
     assert time.monotonic() - started < 30
     for name in _METRICS:
         assert f"\n{name}" in page, name
