@@ -42,3 +42,29 @@ def non_stationary(data: dict[str, Any]) -> dict[str, Any]:
     data["agents"] = {"shifts": [s for s in shifts if s["count"] > 0]}
     data["name"] += ", answer rate halves at noon, lunch breaks"
     return data
+
+
+def uk_amd(data: dict[str, Any], false_positive: float = 0.02, delay_s: float = 2.5,
+           patience_s: float = 4.0) -> dict[str, Any]:
+    """The same day under the UK rule (AMD false positives count as abandoned), with AMD on and customers who
+    hang up within a few seconds (exponential patience, mean ``patience_s``)."""
+    data["day"]["timezone"] = "Europe/London"
+    data["rules"] = {"profile": "uk", "max_attempts": 6, "zones": ["Europe/London"]}
+    data["amd"] = {"enabled": True, "delay_s": delay_s, "false_positive": false_positive, "false_negative": 0.1}
+    data["customers"] = {"patience": {"dist": "exponential", "mean": patience_s}}
+    data["name"] += f", UK, AMD {false_positive:.0%} false positives"
+    return data
+
+
+def sudden_rise(data: dict[str, Any], at_hour: int, before: float, after: float,
+                shared_break: bool = False) -> dict[str, Any]:
+    """The answer rate jumps from ``before`` to ``after`` at ``at_hour``:00; with ``shared_break`` every agent
+    takes the half hour before it off together, so they all come back as the rise begins."""
+    data["list"]["segments"][0]["live"] = {"0": before, str(at_hour): after}
+    size_factor = max(after, before) / max(min(after, before), 1e-3)
+    data["list"]["size"] = int(data["list"]["size"] * min(size_factor, 4.0))
+    if shared_break:
+        count = data["agents"].pop("count")
+        data["agents"]["shifts"] = [{"count": count, "breaks": [[f"{at_hour - 1:02d}:30", f"{at_hour:02d}:00"]]}]
+    data["name"] += f", live {before:.0%} to {after:.0%} at {at_hour}:00" + (", shared break" if shared_break else "")
+    return data

@@ -166,11 +166,13 @@ class Power(_Static):
                         {"idle": snapshot.agents_idle, "in_flight": snapshot.in_flight, "ratio": self.ratio})
 
 
-def _predictive(cap: float = 0.03, fp_rate: float = 0.0, safety: float = 0.8, **limits: float) -> Controller:
+def _predictive(cap: float = 0.03, fp_rate: float = 0.0, safety: float = 0.8, fp_margin_sd: float = 0.0,
+                **limits: float) -> Controller:
     from pacing.ledger import AbandonmentLedger
     from pacing.predictive import Predictive
 
-    return Predictive(ledger=AbandonmentLedger(cap=cap, fp_rate=fp_rate, safety=safety), **limits)  # type: ignore[arg-type]
+    ledger = AbandonmentLedger(cap=cap, fp_rate=fp_rate, safety=safety, fp_margin_sd=fp_margin_sd)
+    return Predictive(ledger=ledger, **limits)  # type: ignore[arg-type]
 
 
 def _vicidial(method: str) -> Callable[..., Controller]:
@@ -236,7 +238,8 @@ _VICIDIAL = (Param("max_level", float, 1.0, 10.0, 3.0, "highest dial level, line
              Param("calls_per_second", float, 0.1, 1000.0, 5.0, "most calls placed per second"), _TRUNK)
 _PREDICTIVE = (Param("safety", float, 0.1, 1.0, 0.8, "the lowest aim, as a share of the cap"),
                Param("max_lines_per_agent", float, 1.0, 20.0, 4.0, "most calls in flight per logged-in agent"),
-               _TRUNK)
+               _TRUNK, Param("fp_margin_sd", float, 0.0, 5.0, 0.0,
+                             "margin, in standard deviations of the day's random AMD false-positive count"))
 
 POLICIES: dict[str, Policy] = {p.name: p for p in (
     Policy("preview", (), _static(Preview), "one reserved call per idle agent; no abandonment possible"),

@@ -58,7 +58,11 @@ class AbandonmentLedger:
     of the day's expected remaining live answers the hard limit may count on;
     ``catch_up`` bounds the allowed rate, as a multiple of the aim, when a
     quiet morning left budget unspent: risk bunched late in the day buys
-    little occupancy for each abandoned call."""
+    little occupancy for each abandoned call. ``fp_margin_sd`` (0: off) widens
+    the aim's margin by that many standard deviations of the day's random
+    count of false positives: the guarantee is on the regulator's measure
+    (false positives at their estimate); this is the chance constraint for a
+    promise on the simulated truth, which no dialer can see."""
 
     cap: float = 0.03
     fp_rate: float = 0.0
@@ -66,6 +70,7 @@ class AbandonmentLedger:
     margin_sd: float = 3.0
     assured: float = 0.5
     catch_up: float = 2.0
+    fp_margin_sd: float = 0.0
     days: dict[int, _Day] = field(default_factory=dict)
     _recent_live: deque[float] = field(default_factory=deque)
 
@@ -178,6 +183,10 @@ class AbandonmentLedger:
         if day_live <= 0:
             return self.safety * self.cap
         margin = self.margin_sd * math.sqrt(self.cap * max(hour_live, 0.0)) / day_live
+        if self.fp_margin_sd > 0 and 0 < self.fp_rate < 1:
+            people = day_live / (1.0 + self.fp_per_live)  # counted live answers include the false positives
+            fp_sd = math.sqrt(people / (1.0 - self.fp_rate) * self.fp_rate * (1.0 - self.fp_rate))
+            margin = math.hypot(margin, self.fp_margin_sd * fp_sd / day_live)
         return max(self.safety * self.cap, self.cap - margin)
 
 

@@ -91,3 +91,14 @@ def test_the_regulators_uk_rate_counts_expected_false_positives_beside_the_truth
     assert summary["abandon_rate_uk_regulator"] == pytest.approx(0.1, abs=0.02)
     assert summary["abandon_rate_uk"] == pytest.approx(result.amd_false_positives / result.live)
     assert summary["worst_day_abandon_rate_uk_regulator"] == pytest.approx(summary["abandon_rate_uk_regulator"])
+
+
+def test_the_truth_margin_adds_the_false_positive_counts_sd_to_the_aim():
+    """10,000 counted live answers at fp 2%: 9,800 seen people plus 200 estimated false positives; of 10,000
+    people the false-positive count has variance 10,000 · 0.02 · 0.98 = 196 (sd 14). The last hour brings 1,200:
+    3 · √(0.03 · 1,200) = 18 abandons of margin; with 2 sd of the count, √(18² + 28²) = 33.3, so the aim drops
+    from 2.82% to 2.667%."""
+    plain = AbandonmentLedger(cap=0.03, fp_rate=0.02)
+    careful = AbandonmentLedger(cap=0.03, fp_rate=0.02, fp_margin_sd=2.0)
+    assert plain.aim(10_000, 1_200) == pytest.approx(0.03 - 18 / 10_000)
+    assert careful.aim(10_000, 1_200) == pytest.approx(0.03 - (18**2 + 28**2) ** 0.5 / 10_000)

@@ -27,7 +27,8 @@ def test_every_policy_is_registered_with_typed_parameters():
                              "vicidial-average"}
     trunk = {p.name: p.kind for p in POLICIES["vicidial-hard"].params}["trunk_limit"]
     assert trunk is int
-    assert {p.name for p in POLICIES["predictive"].params} == {"safety", "max_lines_per_agent", "trunk_limit"}
+    assert {p.name for p in POLICIES["predictive"].params} == {"safety", "max_lines_per_agent", "trunk_limit",
+                                                              "fp_margin_sd"}
 
 
 def test_vicidial_trunk_limit_from_a_scenario_is_a_whole_number_and_runs():
