@@ -180,9 +180,10 @@ def plot(table: dict[str, dict[str, dict[str, float]]], teams: list[int], path: 
     plt.close(fig)
 
 
-def decision_ms(agents: int = 500, calls: int = 1500, segments: int = 1, repeat: int = 300) -> tuple[float, float]:
+def decision_ms(agents: int = 500, calls: int = 1500, segments: int = 1, repeat: int = 300,
+                analysing: float = 0.05) -> tuple[float, float]:
     """(first, steady) milliseconds for one predictive decision with ``agents`` and ``calls`` in flight, the
-    calls spread over ``segments`` list segments."""
+    calls spread over ``segments`` list segments, an ``analysing`` share of them answered and under AMD."""
     from pacing.controllers import AttemptOutcome, Snapshot
     from pacing.predictive import Predictive
 
@@ -193,9 +194,13 @@ def decision_ms(agents: int = 500, calls: int = 1500, segments: int = 1, repeat:
         controller.observe(AttemptOutcome(float(i), float(rng.uniform(3, 25)), "live" if i % 4 == 0 else "no_answer",
                                           segment=names[i % segments]))
         controller.observe_handle(float(i), float(rng.gamma(4.0, 30.0)))
+    amd = int(analysing * calls)
+    ringing = calls - amd
     snapshot = Snapshot(36000.0, agents, 20, tuple(rng.uniform(0, 300, agents - 20)),
-                        tuple(rng.uniform(0, 25, calls)), waiting=2, seconds_left=6 * 3600,
-                        ringing_segments=tuple(names[i % segments] for i in range(calls)))
+                        tuple(rng.uniform(0, 25, ringing)), waiting=2, seconds_left=6 * 3600,
+                        ringing_segments=tuple(names[i % segments] for i in range(ringing)),
+                        analysing_elapsed_s=tuple(rng.uniform(0, 2.5, amd)),
+                        analysing_segments=tuple(names[i % segments] for i in range(amd)))
     start = time.perf_counter()
     controller.decide(snapshot)
     first = time.perf_counter() - start
@@ -208,7 +213,8 @@ def decision_ms(agents: int = 500, calls: int = 1500, segments: int = 1, repeat:
 def main() -> None:
     for segments in (1, 4):
         first, steady = decision_ms(segments=segments)
-        print(f"predictive decision, 500 agents, 1,500 calls in flight in {segments} segment(s): {steady:.3f} ms "
+        print(f"predictive decision, 500 agents, 1,500 calls in flight (75 under AMD) in {segments} segment(s): "
+              f"{steady:.3f} ms "
               f"({first:.3f} ms when its tables are rebuilt)")
     parser = argparse.ArgumentParser()
     parser.add_argument("--agent-days", type=int, default=60)
