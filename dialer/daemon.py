@@ -188,7 +188,7 @@ class Daemon:
         holder.append(engine)
         telephony.attach(engine)
         workforce.attach(engine)
-        workforce.schedule(s.shifts, s.days)  # type: ignore[arg-type]  # frozen Shift vs ShiftLike
+        workforce.schedule(s.shifts, s.days)
         return CampaignRun(campaign.name, campaign.id, campaign.company, campaign.abandon_cap, zone,
                            profile_for(campaign), origin, clock, engine, leads, telephony)
 

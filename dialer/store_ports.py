@@ -183,16 +183,14 @@ class Writer:
 
 
 def _write_attempts(session: Session, attempts: list[_Attempt]) -> None:
-    """Each campaign's attempts through ``record_attempts``, clearing each lead's dial mark in the same commit."""
+    """Each campaign's attempts through ``record_attempts``, which clears each lead's dial mark in the same commit."""
     if not attempts:
         return
     leads = {lead.id: lead for lead in session.scalars(select(Lead).where(
         Lead.id.in_({a.lead_id for a in attempts})).execution_options(populate_existing=True))}
     by_campaign: dict[int, list[tuple[Lead, AttemptRecord]]] = {}
     for item in attempts:
-        lead = leads[item.lead_id]
-        lead.dial_started_at = None
-        by_campaign.setdefault(item.campaign_id, []).append((lead, item.record))
+        by_campaign.setdefault(item.campaign_id, []).append((leads[item.lead_id], item.record))
     for campaign_id, rows in by_campaign.items():
         campaign = session.get(Campaign, campaign_id)
         assert campaign is not None

@@ -224,7 +224,7 @@ def _ledger_row(campaign: Campaign, lead: Lead, record: AttemptRecord) -> dict[s
 def _advance_lead(session: Session, campaign: Campaign, lead: Lead, record: AttemptRecord) -> None:
     end = record.hangup_at or record.dialled_at
     lead.attempts += 1
-    lead.claimed_by = None
+    lead.claimed_by, lead.dial_started_at = None, None  # the attempt is written: no longer in flight
     lead.last_disposition = record.disposition or record.outcome
     if record.outcome == "abandoned":
         lead.last_abandoned_at = to_db(end)

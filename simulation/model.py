@@ -37,7 +37,8 @@ from simulation.leads import SimList
 from simulation.results import BIN_S, RunResult, Series
 from simulation.scenario import Scenario
 
-__all__ = ["Draws", "Model", "SimAttempt", "SimPyClock", "simulate", "controller_for", "write_trace", "STREAMS"]
+__all__ = ["Draws", "Customers", "Model", "SimAttempt", "SimPyClock", "simulate", "controller_for", "write_trace",
+           "STREAMS"]
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,55 @@ class SimPyClock:
         self.env.timeout(max(0.0, at_s - self.env.now)).callbacks.append(lambda _event: fn())
 
 
+class Customers:
+    """The far ends of a scenario's list: what attempt k of lead i will meet, from the pre-drawn numbers.
+
+    Why its own class: the simulator and the daemon's sim driver must meet
+    the same people, drawn the same way, so both ask this one object."""
+
+    def __init__(self, scenario: Scenario, draws: Draws):
+        self.s, self.draws = scenario, draws
+
+    def plan(self, index: int, segment: int, attempt: int, at_s: float) -> CustomerPlan:
+        """Attempt ``attempt`` of lead ``index`` (list segment ``segment``), dialled at ``at_s`` seconds after the
+        first local midnight (its hour picks the hourly rates)."""
+        d = self.draws.of(index, attempt)
+        result, after_s = self._network(segment, d, int((at_s % DAY_S) // 3600))
+        human = result is Outcome.HUMAN
+        wrong = d["amd"] < (self.s.amd.false_positive if human else self.s.amd.false_negative)
+        amd_says_machine = human == wrong
+        if not human:
+            return CustomerPlan(result, after_s, amd_says_machine, talk_s=self.s.talk.machine_s)
+        success = d["conversion"] < self.s.outcomes.conversion
+        disposition = (Disposition(self.s.outcomes.success_code) if success
+                       else Disposition("refused", refusal_reason=self._reason(d["reason"])))
+        return CustomerPlan(result, after_s, amd_says_machine, d["patience"],
+                            d["talk_success" if success else "talk_refusal"], d["wrap"], disposition)
+
+    def _network(self, segment: int, d: dict[str, float], hour: int) -> tuple[Outcome, float]:
+        """What the network gives this attempt, and after how many seconds."""
+        seg = self.s.segments[segment]
+        u, timeout = d["result"], seg.no_answer_timeout_s
+        edges = np.cumsum([seg.invalid[hour], seg.busy[hour], seg.live[hour], seg.machine[hour]])
+        if u < edges[0]:
+            return Outcome.INVALID, INVALID_S
+        if u < edges[1]:
+            return Outcome.BUSY, BUSY_TONE_S
+        if u < edges[3]:
+            kind = Outcome.HUMAN if u < edges[2] else Outcome.MACHINE
+            ring = d["ring_live" if kind is Outcome.HUMAN else "ring_machine"]
+            return (kind, ring) if ring < timeout else (Outcome.NO_ANSWER, timeout)
+        return Outcome.NO_ANSWER, timeout
+
+    def _reason(self, u: float) -> str:
+        total = 0.0
+        for code, share in self.s.outcomes.refusal_reasons:
+            total += share
+            if u < total:
+                return code
+        return self.s.outcomes.refusal_reasons[-1][0]
+
+
 class Model:
     """One replication of a scenario under one controller: the engine on SimPy time, and the day's accounts."""
 
@@ -126,6 +176,7 @@ class Model:
         self.env = simpy.Environment()
         self.clock = SimPyClock(self.env)
         self.draws = Draws.make(scenario, replication)
+        self.customers = Customers(scenario, self.draws)
         self.list = SimList(scenario, self.draws.segment, _origin(scenario),
                             capped_profile(scenario.rules.profile, scenario.rules.max_attempts))
         self.result = RunResult(series=Series(int(scenario.days * DAY_S / BIN_S)))
@@ -168,45 +219,9 @@ class Model:
                     self.result.series.spread("logged_in_s", base + start, base + end)  # type: ignore[union-attr]
                 self.result.logged_in_s += shift.count * (end - start)
 
-    # -- the customers ---------------------------------------------------------------------------------------
     def _plan(self, call: Call) -> CustomerPlan:
-        """What this attempt's far end will do, from its pre-drawn numbers and the hour it is dialled."""
         lead = call.payload
-        d = self.draws.of(lead.index, call.attempt)
-        result, after_s = self._network(lead.segment, d, int((self.env.now % DAY_S) // 3600))
-        human = result is Outcome.HUMAN
-        wrong = d["amd"] < (self.s.amd.false_positive if human else self.s.amd.false_negative)
-        amd_says_machine = human == wrong
-        if not human:
-            return CustomerPlan(result, after_s, amd_says_machine, talk_s=self.s.talk.machine_s)
-        success = d["conversion"] < self.s.outcomes.conversion
-        disposition = (Disposition(self.s.outcomes.success_code) if success
-                       else Disposition("refused", refusal_reason=self._reason(d["reason"])))
-        return CustomerPlan(result, after_s, amd_says_machine, d["patience"],
-                            d["talk_success" if success else "talk_refusal"], d["wrap"], disposition)
-
-    def _network(self, segment: int, d: dict[str, float], hour: int) -> tuple[Outcome, float]:
-        """What the network gives this attempt, and after how many seconds."""
-        seg = self.s.segments[segment]
-        u, timeout = d["result"], seg.no_answer_timeout_s
-        edges = np.cumsum([seg.invalid[hour], seg.busy[hour], seg.live[hour], seg.machine[hour]])
-        if u < edges[0]:
-            return Outcome.INVALID, INVALID_S
-        if u < edges[1]:
-            return Outcome.BUSY, BUSY_TONE_S
-        if u < edges[3]:
-            kind = Outcome.HUMAN if u < edges[2] else Outcome.MACHINE
-            ring = d["ring_live" if kind is Outcome.HUMAN else "ring_machine"]
-            return (kind, ring) if ring < timeout else (Outcome.NO_ANSWER, timeout)
-        return Outcome.NO_ANSWER, timeout
-
-    def _reason(self, u: float) -> str:
-        total = 0.0
-        for code, share in self.s.outcomes.refusal_reasons:
-            total += share
-            if u < total:
-                return code
-        return self.s.outcomes.refusal_reasons[-1][0]
+        return self.customers.plan(lead.index, lead.segment, call.attempt, self.env.now)
 
     # -- the accounts (the engine's Recorder) ----------------------------------------------------------------
     def decision(self, now_s: float, decision: Decision, placed: int) -> None:

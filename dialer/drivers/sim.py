@@ -109,10 +109,17 @@ class SimTelephony:
 class ShiftLike(Protocol):
     """A shift: ``count`` agents from ``start_s`` to ``end_s`` (seconds after local midnight), with breaks."""
 
-    count: int
-    start_s: float
-    end_s: float
-    breaks: Sequence[tuple[float, float]]
+    @property
+    def count(self) -> int: ...
+
+    @property
+    def start_s(self) -> float: ...
+
+    @property
+    def end_s(self) -> float: ...
+
+    @property
+    def breaks(self) -> Sequence[tuple[float, float]]: ...
 
 
 class SimWorkforce:
