@@ -8,7 +8,7 @@ import pytest
 MODULES = ["pacing.erlang", "pacing.staffing", "pacing.errors", "pacing._special", "dialer.errors",
            "simulation.plots", "lists.rules", "lists.selection", "lists.importer", "lists.campaigns",
            "lists.store", "lists.dnc", "lists.numbers", "lists.reports", "lists.models", "pacing.controllers",
-           "simulation.distributions", "simulation.scenario", "simulation.floor", "simulation.leads",
+           "simulation.distributions", "simulation.scenario", "simulation.leads",
            "simulation.model", "simulation.results", "simulation.experiments", "simulation.report",
            "simulation.calibrate", "simulation.validation", "pacing.estimators", "pacing.ledger",
            "pacing.predictive", "pacing.vicidial", "dialer.config", "dialer.daemon", "dialer.http", "dialer.logs",

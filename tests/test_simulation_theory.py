@@ -1,7 +1,11 @@
-"""The simulator's connect rule against queueing theory: M/M/n+D (fixed 2 s limit) and Erlang-A (exp. patience).
+"""The production connect rule against queueing theory: M/M/n+D (fixed 2 s limit) and Erlang-A (exp. patience).
 
-Poisson live connects go straight to n agents with exponential talk times.
-The theory value must lie inside the replications' 99% confidence interval.
+Poisson live answers go through ``dialer.engine.Engine`` (its ``AgentPool``,
+connect timer and safe-harbour message) to n agents with exponential talk
+times (``simulation.validation``). The theory value must lie inside the
+replications' 99% confidence interval. The whole file takes about 60-90 s on
+2 busy cores (2026-12-03): the full engine costs about 50 µs a call where the
+old simulator-only floor cost 8 µs.
 """
 
 import numpy as np
