@@ -212,6 +212,6 @@ def retarget(session: Session, source: str, reasons: list[str], name: str, now: 
              "fields": {**lead.fields, "retargeted_from": old.name, "earlier_refusal": lead.refusal_reason}}
             for lead in leads]
     if rows:
-        session.execute(insert(Lead.__table__), rows)
+        session.execute(insert(Lead), rows)
     session.commit()
     return new, len(rows)

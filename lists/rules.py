@@ -224,8 +224,9 @@ def dialable_from(profile: CallingProfile, lead: LeadHistory, now: datetime) -> 
     Why: a lead blocked only for now (outside its window, quarantined, not due)
     is rescheduled to this moment, so it stops crowding the head of the queue.
     """
-    moment = now
+    moment: datetime | None = now
     for _ in range(16):
+        assert moment is not None
         reason = refusal(profile, lead, moment)
         if reason is None or reason in PERMANENT:
             return moment if reason is None else None
@@ -241,10 +242,13 @@ def _lifted_at(profile: CallingProfile, lead: LeadHistory, reason: str, now: dat
     if reason == "not_due":
         return lead.due_at
     if reason == "abandon_quarantine":
-        return lead.last_abandoned_at + timedelta(hours=profile.abandon_quarantine_h)  # type: ignore[operator]
+        assert lead.last_abandoned_at is not None  # ``refusal`` names this reason only after an abandon
+        return lead.last_abandoned_at + timedelta(hours=profile.abandon_quarantine_h)
     if reason == "refusal_cooloff":
-        return lead.last_refusal_at + timedelta(days=profile.refusal_cooloff_days or 0)  # type: ignore[operator]
-    count, days = profile.rolling_cap  # type: ignore[misc]
+        assert lead.last_refusal_at is not None  # likewise only after a refusal
+        return lead.last_refusal_at + timedelta(days=profile.refusal_cooloff_days or 0)
+    assert profile.rolling_cap is not None  # the one reason left: over the rolling cap
+    count, days = profile.rolling_cap
     recent = sorted(t for t in lead.attempts if t > now - timedelta(days=days))
     return recent[-count] + timedelta(days=days)
 

@@ -17,9 +17,9 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from lists.dnc import add_to_dnc
@@ -58,7 +58,7 @@ def _histories(session: Session, leads: list[tuple[Lead, bool]], now: datetime) 
         for lead_id, dialled in session.execute(
             select(Attempt.lead_id, Attempt.dialled_at).where(Attempt.lead_id.in_(ids), Attempt.dialled_at > since)
         ):
-            times[lead_id].append(as_utc(dialled))
+            times[lead_id].append(dialled.replace(tzinfo=UTC))
     return {
         lead.id: LeadHistory(
             zones=lead.zone_list,
@@ -108,8 +108,8 @@ class _Queue:
             histories = _histories(self.session, candidates, self.now)
             batch = [lead for lead, _ in candidates]
             verdicts = {lead.id: refusal(profile, histories[lead.id], self.now) for lead in batch}
-            self._set_aside(status, [(lead, verdicts[lead.id], histories[lead.id]) for lead in batch
-                                     if verdicts[lead.id] is not None], profile)
+            self._set_aside(status, [(lead, verdict, histories[lead.id]) for lead in batch
+                                     if (verdict := verdicts[lead.id]) is not None], profile)
             claimed += self._claim(status, [lead for lead in batch if verdicts[lead.id] is None][: n - len(claimed)])
         return claimed
 
@@ -144,7 +144,7 @@ class _Queue:
             changes.append({"lead_id": lead.id, "new_status": _CLOSE.get(reason, status),
                             "new_next_at": to_db(later or self.now + _UNREACHABLE_RECHECK)})
             log.debug("lead %s set aside: %s", lead.id, reason)
-        table = Lead.__table__
+        table = cast(Table, Lead.__table__)
         self.session.connection().execute(
             update(table).where(table.c.id == bindparam("lead_id"), table.c.status == status)
             .values(status=bindparam("new_status"), next_at=bindparam("new_next_at")), changes)

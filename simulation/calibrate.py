@@ -155,7 +155,9 @@ def _talk(session: Session, campaign: Campaign, success_code: str) -> tuple[dict
     wraps: list[float] = []
     reasons: Counter[str] = Counter()
     for a in session.scalars(select(Attempt).where(Attempt.campaign_id == campaign.id,
-                                                   Attempt.connected_at.is_not(None), Attempt.outcome == "human")):
+                                                   Attempt.connected_at.is_not(None), Attempt.outcome == "human",
+                                                   Attempt.hangup_at.is_not(None))):
+        assert a.hangup_at is not None and a.connected_at is not None  # selected so
         talk["success" if a.disposition == success_code else "refusal"].append(
             (a.hangup_at - a.connected_at).total_seconds())
         wraps += [float(a.data["wrap_s"])] if "wrap_s" in (a.data or {}) else []
@@ -299,7 +301,7 @@ def store_run(session: Session, scenario: Scenario, result: RunResult, name: str
     origin = datetime.combine(scenario.date, time(0), tzinfo=ZoneInfo(scenario.timezone)).astimezone(UTC)
     segments = Draws.make(scenario, replication).segment
     zones = scenario.rules.zones
-    session.execute(insert(Lead.__table__), [
+    session.execute(insert(Lead), [
         {"campaign_id": campaign.id, "phone_e164": _phone(index), "zones": zones[index % len(zones)],
          "fields": {"segment": scenario.segments[int(segment)].name}, "status": "new", "attempts": 0,
          "priority": 0, "next_at": to_db(origin)} for index, segment in enumerate(segments)])

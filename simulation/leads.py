@@ -76,7 +76,8 @@ class SimList:
                     record.disposition)
 
     def _take(self, queue: str, k: int, now_s: float) -> list[SimLead]:
-        heap, out, now = self.queues[queue], [], self.moment(now_s)
+        heap, now = self.queues[queue], self.moment(now_s)
+        out: list[SimLead] = []
         while heap and len(out) < k and heap[0][0] <= now_s:
             _, index = heapq.heappop(heap)
             lead = self.leads[index]

@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -205,7 +206,7 @@ class Model:
             self._count_logged_in(shift)
         for day in range(self.s.days):
             start, end = day * DAY_S + self.s.start_s, day * DAY_S + self.s.end_s
-            self.clock.call_at(start, lambda end=end: self.engine.start_dialing(self.env.now, end))
+            self.clock.call_at(start, partial(self.engine.start_dialing, start, end))
             self.clock.call_at(end, lambda: self.engine.stop_dialing(self.env.now))
         self.env.run(until=self.s.days * DAY_S)
         return self._finish()

@@ -276,6 +276,7 @@ class _Context:
 
 def _shifts(r: _Reader, day_start: float, day_end: float) -> tuple[Shift, ...]:
     agents = r.table("agents")
+    shifts: tuple[Shift, ...]
     if "shifts" not in agents.data:
         shifts = (Shift(agents.integer("count", low=1), day_start, day_end),)
     else:

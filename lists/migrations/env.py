@@ -18,5 +18,7 @@ def _run(conn) -> None:
 if connection is not None:
     _run(connection)
 else:
-    with create_engine(config.get_main_option("sqlalchemy.url")).connect() as conn:
+    url = config.get_main_option("sqlalchemy.url")
+    assert url, "alembic.ini or the caller sets sqlalchemy.url"
+    with create_engine(url).connect() as conn:
         _run(conn)
