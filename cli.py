@@ -30,6 +30,8 @@ from pacing.staffing import StaffingTable, StaffingTargets, parse_forecast, staf
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from simulation.scenario import Scenario
+
 __all__ = ["main"]
 
 _OPTION_NAMES = {"agents": "--agents", "erlangs": "--erlangs", "aht_s": "--aht", "patience_s": "--patience",
@@ -41,7 +43,8 @@ _OPTION_NAMES = {"agents": "--agents", "erlangs": "--erlangs", "aht_s": "--aht",
                  "caller_id": "--caller-id", "add_reason": "--add-reason", "remove_reason": "--remove-reason",
                  "reason": "--reason", "campaign": "--campaign", "file": "FILE", "number": "NUMBER",
                  "default_region": "--default-region", "delimiter": "--delimiter", "encoding": "--encoding",
-                 "workers": "--workers", "registry": "--registry", "timezone": "--timezone"}
+                 "workers": "--workers", "registry": "--registry", "timezone": "--timezone",
+                 "scenario": "SCENARIO", "store_name": "--store-name"}
 
 
 class _OneLineErrors(click.Group):
@@ -600,9 +603,7 @@ def report_cmd(kind: str, campaign: str, csv_out: Path | None, json_out: Path | 
     if json_out:
         report.write_json(json_out)
     if plot:
-        from simulation.plots import plot_bars
-
-        plot_bars(report.title, [r[1] for r in report.rows], [r[2] for r in report.rows], plot)
+        report.plot(plot)
 
 
 # ---- simulation ----------------------------------------------------------------------------------------------
@@ -648,9 +649,15 @@ _workers = click.option("--workers", type=click.IntRange(min=1), help="Processes
 @click.option("--trace", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
               help="Write replication 0's pacing decisions, with their inputs, as JSON lines.")
 @click.option("--debug", is_flag=True, help="Log every pacing decision, with its inputs, on stderr (one process).")
+@click.option("--store", "store_url", help="Also write replication 0's attempts into this store, as a campaign "
+              "(then `simulate calibrate` fits it).")
+@click.option("--store-name", help="The campaign's name in --store (default: the scenario's name).")
+@click.option("--kind", type=_KINDS, default="loan-offer", show_default=True,
+              help="The campaign kind for --store (its refusal catalogue).")
 @_workers
 def simulate_run(scenario: Path, replications: int, sets: tuple[str, ...], as_json: bool, csv_out: Path | None,
-                 report: Path | None, trace: Path | None, debug: bool, workers: int | None) -> None:
+                 report: Path | None, trace: Path | None, debug: bool, store_url: str | None, store_name: str | None,
+                 kind: str, workers: int | None) -> None:
     """Run SCENARIO (TOML) with replications; a --set with several values sweeps them."""
     from simulation.experiments import default_workers, sweep
     from simulation.report import text_table, to_json, write_csv, write_html
@@ -658,6 +665,8 @@ def simulate_run(scenario: Path, replications: int, sets: tuple[str, ...], as_js
 
     grid = _grid(sets)
     base = load_scenario(scenario, {k: v[0] for k, v in grid.items()})
+    if store_url is not None and any(len(values) > 1 for values in grid.values()):
+        raise InvalidInput("--store", "writes one setting's day: give each --set one value")
     total = replications * math.prod(len(values) for values in grid.values())
     if debug:
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
@@ -676,6 +685,19 @@ def simulate_run(scenario: Path, replications: int, sets: tuple[str, ...], as_js
         from simulation.model import write_trace
 
         click.echo(f"trace: {write_trace(base, trace)} decisions in {trace}")
+    if store_url is not None:
+        _store_simulated_day(base, store_url, store_name or base.name, kind)
+
+
+def _store_simulated_day(scenario: Scenario, url: str, name: str, kind: str) -> None:
+    """Replication 0 again, recorded, written through the one attempt-writing path as campaign ``name``."""
+    from simulation.calibrate import store_run
+    from simulation.model import simulate
+
+    result = simulate(scenario, 0, record=True)
+    with _session(url) as s:
+        campaign = store_run(s, scenario, result, name, kind, replication=0)
+        click.echo(f"store: {len(result.attempts)} attempts written as campaign {campaign.name!r}")
 
 
 @simulate_group.command("plan")
@@ -701,6 +723,8 @@ def simulate_plan(scenario: Path, cap: float, goal: float, metric: str, replicat
         click.echo(f"{agents:>5} agents: {metric} {figures[metric].mean:.1%}, "
                    f"abandonment (UK) {figures['abandon_rate_uk'].mean:.2%} "
                    f"(95% up to {figures['abandon_rate_uk'].high:.2%}), occupancy {figures['occupancy'].mean:.1%}")
+    for warning in plan.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if plan.agents is None:
         click.echo(f"no team up to the search limit reaches {goal:.0%} {metric} within a {cap:.1%} cap")
         sys.exit(1)
@@ -717,11 +741,9 @@ def simulate_plan(scenario: Path, cap: float, goal: float, metric: str, replicat
 def simulate_calibrate(campaign: str, out: Path, timezone: str | None, success_code: str,
                        database_url: str | None) -> None:
     """Fit answer rates by hour and segment, ring/talk/wrap times and the outcome mix; write a scenario."""
-    import tomli_w
-
     from lists.campaigns import get_campaign
     from lists.numbers import valid_zone
-    from simulation.calibrate import calibrate
+    from simulation.calibrate import calibrate, calibration_notes, scenario_toml
     from simulation.scenario import parse_scenario
 
     if timezone is not None and not valid_zone(timezone):
@@ -734,8 +756,9 @@ def simulate_calibrate(campaign: str, out: Path, timezone: str | None, success_c
         except ValueError as exc:
             raise InvalidInput("--campaign", str(exc)) from None
     parse_scenario(fitted, str(out))
-    out.write_text(f"# Fitted from the attempt ledger of campaign {campaign!r}. Set agents and the day before use.\n"
-                   + tomli_w.dumps(fitted), encoding="utf-8")
+    out.write_text(scenario_toml(fitted, campaign), encoding="utf-8")
+    for note in calibration_notes(fitted):
+        click.echo(f"warning: {note}", err=True)
     segments = fitted["list"]["segments"]
     click.echo(f"wrote {out}: {len(segments)} segment(s), conversion {fitted['outcomes']['conversion']:.1%}")
 

@@ -85,3 +85,36 @@ def test_debug_logs_every_decision_with_its_inputs_and_the_budget_left():
     assert len(decisions) > 100
     assert all("allowed_rate=" in line for line in decisions)
     assert any("expected_abandons=" in line and "slack_abandons=" in line for line in decisions)
+
+
+def test_simulate_store_calibrate_simulate_runs_without_python(tmp_path):
+    """simulate → store → calibrate → simulate, from the command line alone; the store holds the run's truth."""
+    from sqlalchemy import func, select
+
+    from lists.models import Attempt, Campaign
+    from lists.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'round.db'}"
+    stored = run("simulate", str(SURVEY), "--replications", "1", "--store", url, "--store-name", "Survey day",
+                 "--kind", "survey", *QUICK)
+    assert stored.exit_code == 0, stored.output
+    written = int(stored.output.split("store: ")[1].split()[0])
+    factory = open_store(url)
+    with factory() as s:
+        campaign = s.scalars(select(Campaign).where(Campaign.name == "Survey day")).one()
+        assert campaign.kind == "survey"
+        assert s.scalar(select(func.count()).select_from(Attempt)) == written > 100
+    factory.kw["bind"].dispose()
+    fitted = tmp_path / "fitted.toml"
+    calibrated = run("simulate", "calibrate", "--campaign", "Survey day", "--out", str(fitted), "--database-url", url,
+                     "--success-code", "completed")
+    assert calibrated.exit_code == 0, calibrated.output
+    again = run("simulate", str(fitted), "--replications", "1", "--set", "agents=3", "--workers", "1")
+    assert again.exit_code == 0, again.output
+    assert "dials" in again.output
+
+
+def test_store_refuses_a_sweep_before_any_work(tmp_path):
+    result = run("simulate", str(SURVEY), "--store", f"sqlite:///{tmp_path / 'x.db'}", "--set", "agents=2,4", *QUICK)
+    assert result.exit_code == 2 and "--store" in result.output
+    assert not (tmp_path / "x.db").exists()
