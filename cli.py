@@ -763,6 +763,86 @@ def simulate_calibrate(campaign: str, out: Path, timezone: str | None, success_c
     click.echo(f"wrote {out}: {len(segments)} segment(s), conversion {fitted['outcomes']['conversion']:.1%}")
 
 
+# ---- users: accounts of the API and the consoles ------------------------------------------------------------
+
+@main.group("users")
+def users_group() -> None:
+    """Accounts of the HTTP API and the web consoles: roles, tokens, console passwords."""
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["agent", "supervisor", "manager", "analyst", "admin"]))
+@click.option("--campaign", "campaigns", multiple=True, help="A campaign this user may see (repeat for more).")
+@click.option("--password-stdin", is_flag=True, help="Read a console password from standard input.")
+@_database_url
+def users_add(name: str, role: str, campaigns: tuple[str, ...], password_stdin: bool,
+              database_url: str | None) -> None:
+    """Add user NAME with ROLE (and a console password from stdin)."""
+    from dialer.users import Role, add_user
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    with _session(database_url) as s:
+        add_user(s, name, Role(role), _now(), password, campaigns)
+        s.commit()
+    click.echo(f"added {role} {name}" + (f" (campaigns: {', '.join(campaigns)})" if campaigns else ""))
+
+
+@users_group.command("grant")
+@click.argument("name")
+@click.option("--campaign", "campaigns", multiple=True, required=True, help="A campaign to grant (repeatable).")
+@_database_url
+def users_grant(name: str, campaigns: tuple[str, ...], database_url: str | None) -> None:
+    """Let user NAME see more campaigns."""
+    from dialer.users import grant
+
+    with _session(database_url) as s:
+        grant(s, name, campaigns)
+        s.commit()
+    click.echo(f"granted {', '.join(campaigns)} to {name}")
+
+
+@users_group.command("token")
+@click.argument("name")
+@click.option("--label", help="What the token is for (shown by users list).")
+@_database_url
+def users_token(name: str, label: str | None, database_url: str | None) -> None:
+    """Issue a new API token for NAME and print it (only its hash is kept: copy it now)."""
+    from dialer.users import issue_token
+
+    with _session(database_url) as s:
+        token = issue_token(s, name, _now(), label)
+        s.commit()
+    click.echo(token)
+
+
+@users_group.command("revoke")
+@click.argument("name", required=False)
+@click.option("--token", help="Revoke this one token instead of all of NAME's.")
+@_database_url
+def users_revoke(name: str | None, token: str | None, database_url: str | None) -> None:
+    """Revoke every token and console session of NAME (or one --token)."""
+    from dialer.users import revoke_tokens
+
+    with _session(database_url) as s:
+        count = revoke_tokens(s, _now(), name, token)
+        s.commit()
+    click.echo(f"revoked {count} token(s)")
+
+
+@users_group.command("list")
+@_database_url
+def users_list(database_url: str | None) -> None:
+    """Accounts with role, campaigns and live tokens (never a token or password)."""
+    from dialer.users import list_users
+
+    with _session(database_url) as s:
+        for u in list_users(s, _now()):
+            flags = ("password " if u.has_password else "") + ("disabled" if u.disabled else "")
+            click.echo(f"{u.name}\t{u.role.value}\t{','.join(u.campaigns) or '-'}\t{u.active_tokens} token(s)"
+                       f"\t{flags.strip()}")
+
+
 @main.command("serve")
 @click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The daemon's TOML configuration (see deploy/dialer.toml).")

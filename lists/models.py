@@ -13,11 +13,13 @@ from typing import Any, overload
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-__all__ = ["Base", "Campaign", "Lead", "insert_new_leads", "Attempt", "DncEntry", "DncRegistry", "as_utc", "to_db"]
+__all__ = ["Base", "Campaign", "Lead", "insert_new_leads", "Attempt", "DncEntry", "DncRegistry", "as_utc", "to_db",
+           "User", "ApiToken", "CampaignGrant", "LeadView"]
 
 CAMPAIGN_KINDS = ("loan-offer", "tariff-switch", "survey", "payment-reminder")
 DIAL_MODES = ("preview", "progressive", "power", "predictive")
 LEAD_STATUSES = ("new", "claimed", "retry", "callback", "done", "dnc")
+CAMPAIGN_STATES = ("initialized", "running", "paused", "stopping", "stopped", "completed")
 DUE_ANY_TIME = datetime(2000, 1, 1)  # a lead's next_at when nothing holds it back (naive UTC, like every stored time)
 
 
@@ -61,6 +63,9 @@ class Campaign(Base):
     retry_rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
     catalogue: Mapped[dict[str, Any]] = mapped_column(default=dict)
     fresh_share: Mapped[float] = mapped_column(Float, default=0.0)
+    # "running": the daemon dials it within its hours (what the CLI creates); the API creates "initialized"
+    state: Mapped[str] = mapped_column(String(16), default="running", server_default="running")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # optimistic concurrency
 
 
 class Lead(Base):
@@ -173,3 +178,56 @@ class DncRegistry(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     refreshed_at: Mapped[datetime] = mapped_column(DateTime)
     entries: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class User(Base):
+    """An account of the API and the consoles. ``role``: agent, supervisor, manager, analyst or admin;
+    ``password_hash``: scrypt (``dialer.users``), None for token-only accounts (CRMs, monitoring)."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ApiToken(Base):
+    """A bearer token or a console session, stored as its SHA-256 only (the token itself is 256 random bits,
+    so a fast hash is enough: there is nothing to guess)."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="api")  # api | session
+    label: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class CampaignGrant(Base):
+    """A campaign an agent, supervisor or manager may see (admins and analysts see every campaign)."""
+
+    __tablename__ = "campaign_grant"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
+
+
+class LeadView(Base):
+    """The audit log of lead-card views: who saw which lead, when. Append-only, like the attempt ledger."""
+
+    __tablename__ = "lead_view"
+    __table_args__ = (Index("ix_lead_view_lead", "lead_id", "viewed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    viewed_at: Mapped[datetime] = mapped_column(DateTime)
+    purpose: Mapped[str] = mapped_column(String(32), default="lead_card")
