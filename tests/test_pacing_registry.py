@@ -28,7 +28,7 @@ def test_every_policy_is_registered_with_typed_parameters():
     trunk = {p.name: p.kind for p in POLICIES["vicidial-hard"].params}["trunk_limit"]
     assert trunk is int
     assert {p.name for p in POLICIES["predictive"].params} == {"safety", "max_lines_per_agent", "trunk_limit",
-                                                              "fp_margin_sd"}
+                                                              "fp_margin_sd", "stress"}
 
 
 def test_vicidial_trunk_limit_from_a_scenario_is_a_whole_number_and_runs():
