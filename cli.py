@@ -853,5 +853,23 @@ def serve_cmd(config_path: Path) -> int:
     return serve(config_path)
 
 
+@main.command("demo")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"),
+              show_default=True, help="Folder for the store, the list's rejects, the log and the report.")
+@click.option("--fresh", is_flag=True, help="Wipe an earlier demo's store in that folder first.")
+@click.option("--speed", type=click.FloatRange(min=1.0, max=1000.0), default=120.0, show_default=True,
+              help="Simulated seconds per wall second.")
+@click.option("--hours", type=click.FloatRange(min=0.01, max=4.0), default=None, help="Stop after this many "
+              "simulated hours (default: the whole 4-hour shift).")
+@click.option("--minutes", type=click.FloatRange(min=1.0, max=240.0), default=None,
+              help="Stop after this many simulated minutes.")
+def demo_cmd(directory: Path, fresh: bool, speed: float, hours: float | None, minutes: float | None) -> None:
+    """Two campaigns from the sample list, dialled by the real daemon against simulated customers, with a report."""
+    from dialer.demo import DemoOptions, run_demo
+
+    shift_s = minutes * 60 if minutes is not None else (hours * 3600 if hours is not None else None)
+    run_demo(DemoOptions(directory, fresh, speed, shift_s))
+
+
 if __name__ == "__main__":
     main()

@@ -12,7 +12,8 @@ MODULES = ["pacing.erlang", "pacing.staffing", "pacing.errors", "pacing._special
            "simulation.model", "simulation.results", "simulation.experiments", "simulation.report",
            "simulation.calibrate", "simulation.validation", "pacing.estimators", "pacing.ledger",
            "pacing.predictive", "pacing.vicidial", "dialer.config", "dialer.daemon", "dialer.http", "dialer.logs",
-           "dialer.metrics", "dialer.notify", "dialer.schedule", "dialer.store_ports", "dialer.drivers.sim_store"]
+           "dialer.metrics", "dialer.notify", "dialer.schedule", "dialer.store_ports", "dialer.drivers.sim_store",
+           "dialer.demo"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,0 +1,714 @@
+"""``dialer demo``: the whole product in about a minute, needing nothing but the install.
+
+What it does, in order:
+
+1. makes a fresh SQLite store in a folder (``./demo`` by default) and
+   imports the sample list shipped in ``examples/demo-leads.csv``
+   (synthetic people, fictional numbers in France, Belgium, the UK and the
+   US, a few broken rows on purpose: their line numbers and reasons land in
+   ``<dir>/demo-leads.csv.rejects.csv``) into two campaigns: a loan offer
+   under the French rules and a survey under the UK rules, both predictive
+   with a 3% abandonment cap;
+2. runs the real daemon (``dialer.daemon.Daemon``: the same engines,
+   claim buffer, writer, scheduler and metrics as ``dialer serve``) with
+   the sim driver on ``examples/scenarios/demo.toml``, a 4-hour afternoon
+   shift with breaks, at ``speed`` simulated seconds per wall second (120:
+   the shift takes two minutes), then stops it as SIGTERM does once the
+   simulated clock passes the shift's end, and waits for the drain;
+3. meanwhile draws a live view twice a second on a terminal (plain progress
+   lines in CI or when stdout is not a terminal);
+4. ends with a summary read back from the store and an HTML report with
+   plots in ``<dir>/report/index.html``.
+
+Nothing printed carries a phone number or a name: the view and the summary
+show counts only, and the daemon's log (``<dir>/daemon.log``) goes through
+``dialer.logs``' masking formatter.
+
+Why a per-campaign scenario: the daemon models every campaign's customers
+with one scenario, whose outcomes name the loan offer's sale and refusal
+codes; the survey needs its own codes (``completed``, ``no_time``…) and
+shorter calls, so ``_DemoDaemon`` swaps the scenario while it builds the
+survey's engine. A ``[sim.scenarios]`` table in the daemon's config would
+make this unnecessary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import gc
+import heapq
+import html
+import itertools
+import logging
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dialer.agents import AgentState
+from dialer.calls import CallState, Outcome
+from dialer.clock import AsyncioClock
+from dialer.config import Config, SimConfig
+from dialer.daemon import CampaignRun, Daemon
+from dialer.errors import DialerError
+from dialer.logs import setup_logging
+from dialer.schedule import WorldClock
+from lists.campaigns import create_campaign
+from lists.importer import ImportSummary, import_csv
+from lists.models import Attempt, Campaign, Lead, as_utc
+from lists.reports import Report, dispositions_report, penetration_report, refusals_report
+from lists.store import open_store
+from simulation.distributions import Distribution
+from simulation.plots import plot_series_panels
+from simulation.scenario import Outcomes, Scenario, load_scenario
+
+__all__ = ["DemoError", "DemoOptions", "CampaignSpec", "CAMPAIGNS", "LEADS", "SCENARIO", "survey_scenario",
+           "prepare_store", "demo_config", "LiveView", "CampaignTotals", "summarise", "summary_text",
+           "series_rows", "write_report", "DemoResult", "run_demo", "shift_window"]
+
+REPO = Path(__file__).resolve().parent.parent
+LEADS = REPO / "examples" / "demo-leads.csv"
+SCENARIO = REPO / "examples" / "scenarios" / "demo.toml"
+STORE_FILE = "dialer.db"
+DEFAULT_SPEED = 120.0  # simulated seconds per wall second: a 4-hour shift in two minutes (see _StampingClock)
+REFRESH_S = 0.5  # wall seconds between two frames of the live view
+_BIN_S = 900.0  # the report's interval, seconds (15 minutes, as the simulator's series)
+_PLAIN_STEPS = (0.25, 0.5, 0.75)  # shares of the shift at which CI output prints a progress line
+_HIDE_CURSOR, _SHOW_CURSOR, _CLEAR_DOWN = "\x1b[?25l", "\x1b[?25h", "\x1b[J"
+
+
+class DemoError(DialerError):
+    """The demo cannot start as asked (a folder that already holds campaigns): one line, exit code 2."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """``directory``: where the store, the copied list, its rejects, the log and the report go. ``speed``:
+    simulated seconds per wall second. ``shift_s``: simulated seconds to run from the shift's start (at most the
+    scenario's shift). ``live``: draw the terminal view (None: when stdout is a terminal and CI is not set)."""
+
+    directory: Path = Path("demo")
+    fresh: bool = False
+    speed: float = DEFAULT_SPEED
+    shift_s: float | None = None
+    live: bool | None = None
+    drain_timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    """One demo campaign: its kind's catalogue, the rules profile whose window is open during the shift, and the
+    disposition code that counts as a sale (or a completed survey)."""
+
+    name: str
+    kind: str
+    rules_profile: str
+    success_code: str
+    max_attempts: int = 4
+
+
+CAMPAIGNS = (CampaignSpec("Loans", "loan-offer", "fr", "accepted"),  # French window 14:00-20:00 on weekdays
+             CampaignSpec("Survey", "survey", "uk", "completed"))  # UK window 08:00-21:00 in each lead's zone
+
+_SURVEY_OUTCOMES = Outcomes("completed", 0.3, (("declined", 0.35), ("no_time", 0.35), ("privacy", 0.15),
+                                               ("bad_timing", 0.15)))
+
+
+def survey_scenario(base: Scenario) -> Scenario:
+    """The survey's customers: the demo's people and shift, with survey outcomes, shorter calls, six agents."""
+    talk = dataclasses.replace(base.talk, success=Distribution("lognormal", (240.0, 90.0)))
+    shifts = tuple(dataclasses.replace(shift, count=3) for shift in base.shifts)
+    return dataclasses.replace(base, name="Demo: survey", outcomes=_SURVEY_OUTCOMES, talk=talk, shifts=shifts)
+
+
+def shift_window(scenario: Scenario) -> tuple[datetime, datetime]:
+    """The demo's shift as aware moments: the earliest start and the latest end of the scenario's shifts."""
+    zone = ZoneInfo(scenario.timezone)
+    start_s = min(shift.start_s for shift in scenario.shifts)
+    end_s = max(shift.end_s for shift in scenario.shifts)
+    midnight = datetime.combine(scenario.date, clock_time(0), tzinfo=zone)
+    return midnight + timedelta(seconds=start_s), midnight + timedelta(seconds=end_s)
+
+
+# ---- the store ----------------------------------------------------------------------------------------------
+
+def _has_campaigns(store: Path) -> bool:
+    if not store.exists():
+        return False
+    factory = open_store(f"sqlite:///{store}")
+    try:
+        with factory() as session:
+            return bool(session.scalar(select(func.count()).select_from(Campaign)))
+    finally:
+        factory.kw["bind"].dispose()
+
+
+def _wipe(directory: Path) -> None:
+    """What an earlier demo left: the store with its WAL files, the copied list, its rejects, the log, the report."""
+    for name in (STORE_FILE, f"{STORE_FILE}-wal", f"{STORE_FILE}-shm", LEADS.name, f"{LEADS.name}.rejects.csv",
+                 "daemon.log"):
+        (directory / name).unlink(missing_ok=True)
+    shutil.rmtree(directory / "report", ignore_errors=True)
+
+
+def prepare_store(options: DemoOptions, imported_at: datetime) -> tuple[str, dict[str, ImportSummary]]:
+    """A new store in ``options.directory`` with the demo's campaigns, each given the sample list.
+
+    The list is copied into the folder first, so the importer's rejects file
+    lands next to the copy, not in the repository. ``imported_at`` is the
+    leads' due time (before the simulated shift, whatever today's date is).
+    Raises DemoError when the folder's store already holds campaigns and
+    ``fresh`` is not set."""
+    directory, store = options.directory, options.directory / STORE_FILE
+    if directory.exists() and not directory.is_dir():
+        raise DemoError(f"--dir: {directory} is a file, not a folder")
+    if _has_campaigns(store):
+        if not options.fresh:
+            raise DemoError(f"{store} already holds campaigns: pass --fresh to wipe it, or another --dir")
+    if options.fresh:
+        _wipe(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    leads = Path(shutil.copyfile(LEADS, directory / LEADS.name))
+    url = f"sqlite:///{store}"
+    factory = open_store(url)
+    summaries: dict[str, ImportSummary] = {}
+    try:
+        with factory() as session:
+            for spec in CAMPAIGNS:
+                campaign = create_campaign(session, spec.name, kind=spec.kind, rules_profile=spec.rules_profile,
+                                           dial_mode="predictive", abandon_cap=0.03, max_attempts=spec.max_attempts)
+                session.commit()
+                summaries[spec.name] = import_csv(session, campaign, leads, now=imported_at, workers=1)
+    finally:
+        factory.kw["bind"].dispose()
+    return url, summaries
+
+
+def demo_config(url: str, options: DemoOptions, start: datetime) -> Config:
+    """The daemon's configuration, built in code: the demo's store, any free HTTP port, the sim driver."""
+    return Config(store_url=url, http_port=0, name="demo", drain_timeout_s=options.drain_timeout_s,
+                  campaigns=tuple(spec.name for spec in CAMPAIGNS),
+                  sim=SimConfig(SCENARIO, options.speed, start), source="dialer demo")
+
+
+class _StampingClock(AsyncioClock):
+    """A campaign's clock that never runs backwards: its callbacks run strictly in order of their scheduled
+    times, each seeing its own time as ``now()``; code outside them sees the latest time reached.
+
+    Why: the daemon stamps the engine's wake-ups with their scheduled time,
+    while the sim driver's agents and customers read ``now()``, some from
+    callbacks the writer thread hands back (a call is placed once its dial
+    mark is committed). At a speed-up of hundreds, a few milliseconds of
+    loop lag are seconds of simulated time: asyncio runs a timer set in the
+    past after later ones already due, and the two kinds of stamp disagree,
+    so engine time ran backwards and the predictive controller failed on a
+    negative elapsed time. Dispatching from one ordered queue makes the
+    simulated world one discrete-event run paced by the wall clock, at any
+    speed. The tick-lag histogram then reads 0 for these wake-ups."""
+
+    def __init__(self, clock: AsyncioClock):
+        super().__init__(clock.loop, clock.start_s, clock.speed)
+        self._t0 = clock._t0  # the world's one start instant
+        self.latest = super().now()
+        self._queue: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._armed: tuple[float, asyncio.TimerHandle] | None = None
+
+    def now(self) -> float:
+        return self.latest
+
+    def call_at(self, at_s: float, fn: Callable[[], None]) -> None:
+        heapq.heappush(self._queue, (at_s, next(self._seq), fn))
+        self._arm()
+
+    def _arm(self) -> None:
+        first = self._queue[0][0]
+        if self._armed is not None and self._armed[0] <= first:
+            return
+        if self._armed is not None:
+            self._armed[1].cancel()
+        self._armed = (first, self.loop.call_at(self.loop_time(first), self._run))
+
+    def _run(self) -> None:
+        """Every callback due by the loop's time, earliest first (new ones due now included)."""
+        self._armed = None
+        due = AsyncioClock.now(self)
+        while self._queue and self._queue[0][0] <= due:
+            at_s, _, fn = heapq.heappop(self._queue)
+            self.latest = max(self.latest, at_s)
+            try:
+                fn()
+            except Exception as exc:  # as asyncio would: the daemon's handler logs it, the world goes on
+                self.loop.call_exception_handler({"message": "exception in a simulated event", "exception": exc})
+        if self._queue:
+            self._arm()
+
+
+class _StampingWorld:
+    """The daemon's world clock, handing out ``_StampingClock``s to the campaigns it builds."""
+
+    def __init__(self, world: WorldClock):
+        self.world = world
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.world, name)
+
+    def engine_clock(self, origin: datetime) -> AsyncioClock:
+        return _StampingClock(self.world.engine_clock(origin))
+
+
+class _DemoDaemon(Daemon):
+    """The daemon with its own scenario for some campaigns (the survey's outcomes; see the module's docstring)
+    and stamping clocks (see ``_StampingClock``)."""
+
+    def __init__(self, config: Config, scenarios: Mapping[str, Scenario]):
+        super().__init__(config)
+        self.scenarios = scenarios
+
+    def _build(self, campaign: Campaign, loop: asyncio.AbstractEventLoop) -> CampaignRun:
+        shared, world = self.scenario, self.world
+        self.scenario = self.scenarios.get(campaign.name, shared)
+        self.world = _StampingWorld(world)  # type: ignore[assignment]
+        try:
+            return super()._build(campaign, loop)
+        finally:
+            self.scenario, self.world = shared, world
+
+
+# ---- the live view ------------------------------------------------------------------------------------------
+
+@dataclass
+class _Floor:
+    """One campaign's running totals for the view: agent-seconds busy and available since the start."""
+
+    busy_s: float = 0.0
+    available_s: float = 0.0
+
+    @property
+    def occupancy(self) -> float:
+        return self.busy_s / self.available_s if self.available_s else 0.0
+
+
+_BUSY = (AgentState.TALKING, AgentState.WRAP_UP, AgentState.RESERVED)
+_AGENT_COLUMNS = ((AgentState.READY, "ready"), (AgentState.TALKING, "talking"), (AgentState.WRAP_UP, "wrap-up"),
+                  (AgentState.PAUSED, "break"), (AgentState.OFF, "off"))
+_CALL_COLUMNS = ((CallState.RINGING, "ringing"), (CallState.ANALYSING, "AMD"), (CallState.QUEUED, "waiting"),
+                 (CallState.SAFE_HARBOUR, "message"))
+
+
+@dataclass
+class LiveView:
+    """The terminal view: sampled from the running daemon, drawn as text (counts only, never a number or name).
+
+    ``start`` and ``end``: the simulated shift shown by the progress bar."""
+
+    start: datetime
+    end: datetime
+    zone: str
+    speed: float
+    floors: dict[str, _Floor] = field(default_factory=dict)
+    last_world: datetime | None = None
+    wall_start: float = field(default_factory=time.monotonic)
+    draining: bool = False
+
+    def sample(self, daemon: Daemon) -> None:
+        """Add the agent-seconds since the last sample (occupancy = talk, wrap-up, reserved over available)."""
+        now = daemon.world.now()
+        dt = 0.0 if self.last_world is None else max(0.0, (now - self.last_world).total_seconds())
+        self.last_world = now
+        for run in daemon.runs:
+            floor = self.floors.setdefault(run.name, _Floor())
+            pool = run.engine.pool
+            floor.busy_s += dt * sum(pool.count(state) for state in _BUSY)
+            floor.available_s += dt * (pool.logged_in - pool.count(AgentState.PAUSED))
+
+    def progress(self) -> float:
+        if self.last_world is None:
+            return 0.0
+        return min(1.0, max(0.0, (self.last_world - self.start) / (self.end - self.start)))
+
+    def render(self, daemon: Daemon) -> str:
+        """The frame: the clock and progress bar, then one column per campaign."""
+        local = (self.last_world or self.start).astimezone(ZoneInfo(self.zone))
+        share = self.progress()
+        bar = "#" * round(share * 30) + "." * (30 - round(share * 30))
+        state = "draining: calls in progress end, nothing new is dialled" if self.draining else "dialing"
+        head = [f"dialer demo: the real daemon engine, simulated customers and agents, {self.speed:g}x speed",
+                f"{local:%H:%M:%S} {self.zone}  [{bar}] {share:4.0%}  wall {time.monotonic() - self.wall_start:4.0f}"
+                f" s  {state}", ""]
+        rows = [self._column(daemon, run) for run in daemon.runs]
+        labels = ["", "attempts", "live answers", "agents", "calls in flight", "abandoned / cap",
+                  "budget left", "occupancy"]
+        width = max(len(line) for column in rows for line in column) + 3 if rows else 10
+        body = [f"{label:<16}" + "".join(f"{column[k]:<{width}}" for column in rows)
+                for k, label in enumerate(labels)]
+        return "\n".join(head + body)
+
+    def _column(self, daemon: Daemon, run: CampaignRun) -> list[str]:
+        value = _metric_reader(daemon, run.name)
+        attempts = sum(value("dialer_calls_total", result=o.value) for o in Outcome)
+        live = value("dialer_calls_total", result="human") + value("dialer_calls_total", result="abandoned")
+        pool, calls = run.engine.pool, list(run.engine.calls.values())
+        agents = " ".join(f"{pool.count(s)} {name}" for s, name in _AGENT_COLUMNS if pool.count(s))
+        flight = " ".join(f"{sum(c.state is s for c in calls)} {name}" for s, name in _CALL_COLUMNS
+                          if any(c.state is s for c in calls))
+        floor = self.floors.get(run.name, _Floor())
+        return [run.name, f"{attempts:,.0f}", f"{live:,.0f}", agents or "none logged in", flight or "none",
+                f"{value('dialer_abandon_ratio'):.2%} / {run.cap:.0%}",
+                f"{value('dialer_abandon_budget_calls'):.1f} calls", f"{floor.occupancy:.0%}"]
+
+    def plain_line(self, daemon: Daemon) -> str:
+        """One line for CI logs: the clock and, per campaign, attempts and abandonment."""
+        local = (self.last_world or self.start).astimezone(ZoneInfo(self.zone))
+        parts = []
+        for run in daemon.runs:
+            value = _metric_reader(daemon, run.name)
+            attempts = sum(value("dialer_calls_total", result=o.value) for o in Outcome)
+            parts.append(f"{run.name} {attempts:,.0f} attempts, abandoned {value('dialer_abandon_ratio'):.2%}")
+        return f"{local:%H:%M} {self.progress():4.0%}  " + "; ".join(parts)
+
+
+def _metric_reader(daemon: Daemon, campaign: str) -> Any:
+    """A function reading one sample of the daemon's Prometheus registry for ``campaign`` (0 when absent)."""
+    def value(name: str, **labels: str) -> float:
+        found = daemon.metrics.registry.get_sample_value(name, {"campaign": campaign, **labels})
+        return float(found or 0.0)
+    return value
+
+
+class _Screen:
+    """Redraws a frame in place on a terminal (cursor up, clear down); prints milestones otherwise."""
+
+    def __init__(self, out: TextIO, live: bool):
+        self.out, self.live, self.lines, self.steps = out, live, 0, list(_PLAIN_STEPS)
+
+    def frame(self, view: LiveView, daemon: Daemon) -> None:
+        if self.live:
+            text = view.render(daemon)
+            up = f"\x1b[{self.lines}F" if self.lines else _HIDE_CURSOR
+            self.out.write(up + _CLEAR_DOWN + text + "\n")
+            self.lines = text.count("\n") + 1
+        elif self.steps and view.progress() >= self.steps[0]:
+            while self.steps and view.progress() >= self.steps[0]:
+                self.steps.pop(0)
+            self.out.write(view.plain_line(daemon) + "\n")
+        self.out.flush()
+
+    def close(self) -> None:
+        if self.live:
+            self.out.write(_SHOW_CURSOR)
+            self.out.flush()
+
+
+async def _watch(daemon: Daemon, task: asyncio.Task[int], view: LiveView, screen: _Screen) -> None:
+    """Sample and draw until the daemon has stopped; set its stop event (as SIGTERM does) at the shift's end."""
+    while not task.done():
+        world = getattr(daemon, "world", None)
+        wait_s = REFRESH_S
+        if world is not None and daemon.runs:
+            view.sample(daemon)
+            left_s = (view.end - world.now()).total_seconds()
+            if left_s <= 0 and not daemon.stop_event.is_set():
+                daemon.stop_event.set()
+            view.draining = daemon.stop_event.is_set()
+            screen.frame(view, daemon)
+            wait_s = min(REFRESH_S, max(0.01, left_s / world.speed)) if left_s > 0 else REFRESH_S
+        await asyncio.wait({task}, timeout=wait_s)
+
+
+async def _run_daemon(daemon: Daemon, view: LiveView, screen: _Screen) -> int:
+    task = asyncio.create_task(daemon.run())
+    watcher = asyncio.create_task(_watch(daemon, task, view, screen))
+    try:
+        return await task
+    finally:
+        await watcher
+
+
+@contextmanager
+def _daemon_log(path: Path) -> Iterator[None]:
+    """The daemon's JSON log (masked) to ``path`` for the run; the process's logging and GIL switch are restored."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level, sys.getswitchinterval())
+    noisy = {name: logging.getLogger(name).level for name in ("apscheduler", "alembic")}
+    with path.open("a", encoding="utf-8") as stream:
+        setup_logging("info", stream)
+        try:
+            yield
+        finally:
+            root.handlers[:], root.level = saved[0], saved[1]
+            for name, level in noisy.items():
+                logging.getLogger(name).setLevel(level)
+            sys.setswitchinterval(saved[2])
+            gc.unfreeze()  # the daemon froze its start-up objects; this process goes on after it
+
+
+# ---- the summary and the report -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CampaignTotals:
+    """One campaign's result, read from the store. ``occupancy``: talk and wrap-up seconds over the agents'
+    available seconds (logged in, not on a break); ``abandon_rate``: abandons over live answers."""
+
+    name: str
+    kind: str
+    leads: int
+    leads_dialled: int
+    attempts: int
+    open_attempts: int
+    contacts: int
+    sales: int
+    abandoned: int
+    live: int
+    cap: float
+    occupancy: float
+    refusals: list[tuple[str, int]]
+
+    @property
+    def abandon_rate(self) -> float:
+        return self.abandoned / self.live if self.live else 0.0
+
+
+def _available_s(scenario: Scenario, until_s: float) -> float:
+    """Agent-seconds on the floor from the shifts' starts to ``until_s`` (seconds after local midnight),
+    breaks taken out."""
+    def overlap(a: float, b: float) -> float:
+        return max(0.0, min(b, until_s) - a)
+
+    total = 0.0
+    for shift in scenario.shifts:
+        on = overlap(shift.start_s, shift.end_s) - sum(overlap(a, b) for a, b in shift.breaks)
+        total += shift.count * on
+    return total
+
+
+def _busy_s(rows: Sequence[Any]) -> float:
+    """Agent-seconds of talk and wrap-up in the attempts (connected to hang-up, plus the recorded wrap)."""
+    return sum(_handled(row)[1] for row in rows)
+
+
+def _handled(row: Any) -> tuple[datetime | None, float]:
+    """(when the agent took the call, agent-seconds it held them), or (None, 0) when no agent took it."""
+    if row.connected_at is None or row.hangup_at is None:
+        return None, 0.0
+    talk = (row.hangup_at - row.connected_at).total_seconds()
+    return as_utc(row.connected_at), talk + float((row.data or {}).get("wrap_s", 0.0))
+
+
+def _attempt_rows(session: Session, campaign_id: int) -> list[Any]:
+    return list(session.execute(select(
+        Attempt.outcome, Attempt.disposition, Attempt.dialled_at, Attempt.connected_at, Attempt.hangup_at,
+        Attempt.data, Attempt.abandoned).where(Attempt.campaign_id == campaign_id)).all())
+
+
+def summarise(url: str, scenarios: Mapping[str, Scenario], until: datetime) -> list[CampaignTotals]:
+    """Each demo campaign's totals from the store; ``until``: the simulated moment the run stopped."""
+    factory = open_store(url)
+    out = []
+    try:
+        with factory() as session:
+            for spec in CAMPAIGNS:
+                campaign = session.scalars(select(Campaign).where(Campaign.name == spec.name)).one()
+                out.append(_totals(session, campaign, spec, scenarios[spec.name], until))
+    finally:
+        factory.kw["bind"].dispose()
+    return out
+
+
+def _totals(session: Session, campaign: Campaign, spec: CampaignSpec, scenario: Scenario,
+            until: datetime) -> CampaignTotals:
+    rows = _attempt_rows(session, campaign.id)
+    mine = Lead.campaign_id == campaign.id
+    leads = session.scalar(select(func.count()).where(mine)) or 0
+    dialled = session.scalar(select(func.count()).where(mine, Lead.attempts > 0)) or 0
+    local = until.astimezone(ZoneInfo(scenario.timezone))
+    until_s = local.hour * 3600.0 + local.minute * 60.0 + local.second
+    available = _available_s(scenario, until_s)
+    outcomes = [row.outcome for row in rows]
+    refusals = [(label, count) for _, label, count, _ in refusals_report(session, campaign).rows]
+    return CampaignTotals(
+        spec.name, spec.kind, leads, dialled, len(rows), outcomes.count(Outcome.INTERRUPTED.value),
+        outcomes.count(Outcome.HUMAN.value), sum(row.disposition == spec.success_code for row in rows),
+        outcomes.count(Outcome.ABANDONED.value),
+        outcomes.count(Outcome.HUMAN.value) + outcomes.count(Outcome.ABANDONED.value), campaign.abandon_cap,
+        _busy_s(rows) / available if available else 0.0, refusals)
+
+
+def summary_text(totals: Sequence[CampaignTotals]) -> str:
+    """The closing table (counts only) and each campaign's refusals by reason."""
+    head = (f"{'campaign':<10} {'attempts':>8} {'contacts':>8} {'sales':>6} {'abandoned':>16} {'cap':>5} "
+            f"{'occupancy':>9} {'leads dialled':>16}")
+    lines = [head]
+    for t in totals:
+        abandoned = f"{t.abandon_rate:.2%} ({t.abandoned}/{t.live})"
+        lines.append(f"{t.name:<10} {t.attempts:>8,} {t.contacts:>8,} {t.sales:>6,} {abandoned:>16} {t.cap:>5.0%} "
+                     f"{t.occupancy:>9.0%} {f'{t.leads_dialled:,} of {t.leads:,}':>16}")
+    for t in totals:
+        reasons = ", ".join(f"{label.lower()} {count}" for label, count in t.refusals) or "none"
+        lines.append(f"{t.name} refusals by reason: {reasons}")
+    lines.append("sales: loans accepted, surveys completed; contacts: people who reached an agent; abandoned: live "
+                 "answers no agent took within 2 s (the safe-harbour message played), against the 3% cap")
+    return "\n".join(lines)
+
+
+def series_rows(url: str, campaign: str, scenario: Scenario) -> list[dict[str, float]]:
+    """Per 15 minutes of the shift: ``start_s`` (seconds after local midnight), agent-seconds busy and logged in,
+    and the abandoned share of live answers; the rows ``simulation.plots`` draws."""
+    zone = ZoneInfo(scenario.timezone)
+    factory = open_store(url)
+    try:
+        with factory() as session:
+            campaign_id = session.scalars(select(Campaign.id).where(Campaign.name == campaign)).one()
+            rows = _attempt_rows(session, campaign_id)
+    finally:
+        factory.kw["bind"].dispose()
+    bins: dict[int, dict[str, float]] = {}
+
+    def slot(moment: datetime) -> dict[str, float]:
+        local = moment.astimezone(zone)
+        k = int((local.hour * 3600 + local.minute * 60 + local.second) // _BIN_S)
+        return bins.setdefault(k, {"start_s": k * _BIN_S, "busy_s": 0.0, "live": 0.0, "abandoned": 0.0})
+
+    for row in rows:
+        connected, held = _handled(row)
+        if connected is not None:
+            slot(connected)["busy_s"] += held
+        if row.outcome in (Outcome.HUMAN.value, Outcome.ABANDONED.value):
+            entry = slot(as_utc(row.dialled_at))  # type: ignore[arg-type]
+            entry["live"] += 1
+            entry["abandoned"] += row.outcome == Outcome.ABANDONED.value
+    for entry in bins.values():
+        start = entry["start_s"]
+        entry["logged_in_s"] = _available_s(scenario, start + _BIN_S) - _available_s(scenario, start)
+        entry["abandon_rate"] = entry["abandoned"] / entry["live"] if entry["live"] else 0.0
+    return [bins[k] for k in sorted(bins)]
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in name.lower())
+
+
+def write_report(url: str, totals: Sequence[CampaignTotals], scenarios: Mapping[str, Scenario],
+                 directory: Path) -> Path:
+    """``directory/index.html``: the summary, the day per 15 minutes, and each campaign's dispositions,
+    refusals and list penetration (``lists.reports``' tables and plots)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    plot_series_panels([(f"{t.name}: occupancy and abandonment per 15 minutes",
+                         series_rows(url, t.name, scenarios[t.name])) for t in totals], directory / "series.png")
+    sections = []
+    factory = open_store(url)
+    try:
+        with factory() as session:
+            for t in totals:
+                campaign = session.scalars(select(Campaign).where(Campaign.name == t.name)).one()
+                reports = [make(session, campaign) for make in (dispositions_report, refusals_report,
+                                                                penetration_report)]
+                sections.append(_campaign_section(t, reports, directory))
+    finally:
+        factory.kw["bind"].dispose()
+    page = directory / "index.html"
+    page.write_text(_page(totals, sections), encoding="utf-8")
+    return page
+
+
+def _campaign_section(totals: CampaignTotals, reports: Sequence[Report], directory: Path) -> str:
+    parts = [f"<h2>{html.escape(totals.name)} ({html.escape(totals.kind)})</h2>"]
+    for kind, report in zip(("dispositions", "refusals", "penetration"), reports, strict=True):
+        png = f"{_slug(totals.name)}-{kind}.png"
+        report.plot(directory / png)
+        parts.append(f'<img src="{png}" alt="{html.escape(report.title)}">')
+    return "\n".join(parts)
+
+
+def _page(totals: Sequence[CampaignTotals], sections: Sequence[str]) -> str:
+    columns = ("campaign", "attempts", "contacts", "sales", "abandoned", "live answers", "abandon rate", "cap",
+               "occupancy", "leads dialled", "leads")
+    cells = [(t.name, f"{t.attempts:,}", f"{t.contacts:,}", f"{t.sales:,}", f"{t.abandoned:,}", f"{t.live:,}",
+              f"{t.abandon_rate:.2%}", f"{t.cap:.0%}", f"{t.occupancy:.0%}", f"{t.leads_dialled:,}",
+              f"{t.leads:,}") for t in totals]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in cells)
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>dialer demo</title>
+<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:4px 8px;border-bottom:1px solid #ddd;
+font-size:13px}}img{{max-width:100%}}</style></head><body><h1>dialer demo: an afternoon shift</h1>
+<p>The real daemon engine ran two predictive campaigns against simulated customers and agents; every figure is
+read from the store's attempt ledger. Contacts: people who reached an agent. Abandoned: live answers no agent took
+within the 2-second connect limit (the safe-harbour message played), as a share of live answers, against the
+cap. Occupancy: talk and wrap-up over the agents' time logged in, breaks excluded.</p>
+<table><tr>{head}</tr>{body}</table>
+<h2>The shift, per 15 minutes</h2><img src="series.png" alt="occupancy and abandonment per 15 minutes">
+{"".join(sections)}
+</body></html>
+"""
+
+
+# ---- the whole demo -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What a run left: the store's URL, the report page, the rejects file, the totals, the daemon's exit code
+    and the wall seconds the daemon ran."""
+
+    url: str
+    report: Path
+    rejects: Path | None
+    totals: list[CampaignTotals]
+    exit_code: int
+    wall_s: float
+
+
+def _live(options: DemoOptions, out: TextIO) -> bool:
+    if options.live is not None:
+        return options.live
+    return out.isatty() and os.environ.get("CI", "").lower() not in ("true", "1")
+
+
+def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoResult:
+    """Prepare the store, run the daemon through the shift with the view, then summarise and report."""
+    base = load_scenario(SCENARIO)
+    scenarios = {"Loans": base, "Survey": survey_scenario(base)}
+    start, end = shift_window(base)
+    if options.shift_s is not None:
+        end = min(end, start + timedelta(seconds=options.shift_s))
+    url, imports = prepare_store(options, start - timedelta(hours=1))
+    say = out.write
+    for name, summary in imports.items():
+        say(f"imported {LEADS.name} into {name}: {summary.line()}\n")
+    hours = (end - start).total_seconds() / 3600
+    say(f"running the daemon: {hours:g} simulated hours from {start:%H:%M} {base.timezone} at {options.speed:g}x "
+        f"(about {(end - start).total_seconds() / options.speed:.0f} s)\n")
+    out.flush()
+    view = LiveView(start, end, base.timezone, options.speed)
+    screen = _Screen(out, _live(options, out))
+    started = time.monotonic()
+    with _daemon_log(options.directory / "daemon.log"):
+        daemon = _DemoDaemon(demo_config(url, options, start), {"Survey": scenarios["Survey"]})
+        try:
+            code = asyncio.run(_run_daemon(daemon, view, screen))
+        finally:
+            screen.close()
+    wall_s = time.monotonic() - started
+    stopped = view.last_world or end
+    totals = summarise(url, scenarios, min(stopped, end))
+    report = write_report(url, totals, scenarios, options.directory / "report")
+    rejects = next((s.rejects_path for s in imports.values() if s.rejects_path), None)
+    say(f"\nthe daemon stopped (exit code {code}) after {wall_s:.0f} s; the store says:\n")
+    say(summary_text(totals) + "\n\n")
+    say(f"report: {report}\nrejected rows of the list: {rejects}\ndaemon log (masked): "
+        f"{options.directory / 'daemon.log'}\nstore: {url}\n")
+    out.flush()
+    return DemoResult(url, report, rejects, totals, code, wall_s)
