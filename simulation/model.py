@@ -35,7 +35,7 @@ from dialer.engine import CampaignSettings, Engine
 from lists.rules import capped_profile
 from pacing.controllers import Controller, Decision, make_controller
 from simulation.leads import SimList
-from simulation.results import BIN_S, RunResult, Series
+from simulation.results import BIN_S, RunResult, Series, expected_false_positive
 from simulation.scenario import Scenario
 
 __all__ = ["Draws", "Customers", "Model", "SimAttempt", "SimPyClock", "simulate", "controller_for", "write_trace",
@@ -243,6 +243,8 @@ class Model:
         series.count("dials", call.dialled_s)
         r.outcomes[call.outcome.value] += 1
         person = plan.result is Outcome.HUMAN
+        if call.amd_machine:
+            self._count_amd_machine(call)
         if person:
             self._count_person(call)
         elif call.connected_s is not None:
@@ -266,6 +268,14 @@ class Model:
         r.amd_false_positives += false_positive
         if call.connected_s is not None:
             self._count_contact(call)
+
+    def _count_amd_machine(self, call: Call) -> None:
+        """AMD hung up: the regulator counts the call a person with the Bayes share of its segment and hour."""
+        assert call.answered_s is not None and call.dialled_s is not None
+        seg, amd = self.s.segments[call.payload.segment], self.s.amd
+        hour = int((call.dialled_s % DAY_S) // 3600)
+        p_person = expected_false_positive(seg.live[hour], seg.machine[hour], amd.false_positive, amd.false_negative)
+        self.result.amd_machine(call.answered_s, p_person)
 
     def _count_contact(self, call: Call) -> None:
         r, disposition = self.result, call.disposition

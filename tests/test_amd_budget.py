@@ -79,7 +79,6 @@ def test_the_regulators_uk_day_rate_by_hand():
     assert result.abandon_rate_uk_regulator == pytest.approx(3 / 99)
 
 
-@pytest.mark.xfail(reason="until the engine-driven simulation/model.py calls RunResult.amd_machine", strict=False)
 def test_the_regulators_uk_rate_counts_expected_false_positives_beside_the_truth():
     """Progressive dialing abandons no one, so both UK rates are false positives alone: the truth counts the
     ones that happened, the regulator's measure the expected ones; both near fp = 10% of people."""
