@@ -11,6 +11,7 @@ Example (``deploy/dialer.toml`` ships a commented one)::
     [http]
     host = "127.0.0.1"
     port = 8080
+    cors_origins = []            # origins allowed to call the API from a browser (default: none, CORS off)
     [daemon]
     name = "dialer-1"            # claims are marked with it (default: the host name)
     drain_timeout_s = 60         # SIGTERM: wait this long for calls in progress, seconds
@@ -21,6 +22,7 @@ Example (``deploy/dialer.toml`` ships a commented one)::
     scenario = "examples/scenarios/loan-offer.toml"
     speed = 20                   # simulated seconds per wall-clock second
     start = 2026-11-24T10:00:00  # simulated start, in the scenario's time zone
+    agents = "simulated"         # "api": real agents take the calls through the API and the agent console
     [timezones]
     Loans = "Europe/Paris"       # a campaign's hours are kept in this zone
 """
@@ -46,6 +48,7 @@ __all__ = ["ConfigError", "DriverKind", "SimConfig", "Config", "load_config", "p
 
 PROFILE_ZONES = {"us": "America/New_York", "fr": "Europe/Paris", "uk": "Europe/London"}  # default campaign zones
 LOG_LEVELS = ("debug", "info", "warning", "error")
+SIM_AGENTS = ("simulated", "api")
 
 
 class ConfigError(DialerError):
@@ -64,6 +67,7 @@ class SimConfig:
     scenario: Path
     speed: float = 1.0
     start: datetime | None = None
+    agents: str = "simulated"  # "simulated": the scenario's shifts (SimWorkforce); "api": people, via the API
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class Config:
     sim: SimConfig | None = None
     timezones: Mapping[str, str] = field(default_factory=dict)
     source: str = "<config>"
+    cors_origins: tuple[str, ...] = ()
 
 
 # ---- reading ------------------------------------------------------------------------------------------------
@@ -167,6 +172,13 @@ def _names(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _origins(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and re.match(r"^https?://[^/\s]+$", v)
+                                              for v in value):
+        raise ValueError("must be a list of origins such as \"https://crm.example.com\" (scheme and host only)")
+    return tuple(value)
+
+
 def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if value not in choices:
@@ -193,7 +205,8 @@ def _sim(r: _Reader, folder: Path) -> SimConfig:
         raise r.fail("scenario", "is required by the sim driver (a scenario TOML file)")
     if not scenario.is_file():
         raise r.fail("scenario", f"no file {scenario}")
-    config = SimConfig(scenario, r.get("speed", _number(1e-3, 1e5), 1.0), r.get("start", _moment))
+    config = SimConfig(scenario, r.get("speed", _number(1e-3, 1e5), 1.0), r.get("start", _moment),
+                       r.get("agents", _choice(SIM_AGENTS), "simulated"))
     r.done()
     return config
 
@@ -206,10 +219,12 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>", text: str = 
     driver, sim_table, zones = top.table_of("driver"), top.table_of("sim"), top.table_of("timezones")
     url = database_url(store.get("url", _text))
     host, port = http.get("host", _text, "127.0.0.1"), http.get("port", _port, 8080)
+    origins = http.get("cors_origins", _origins, ())
     kind = DriverKind(driver.get("kind", _choice(tuple(k.value for k in DriverKind)), "sim"))
     timezones = {name: zones.get(name, _zone) for name in zones.data}
     settings = dict(
-        store_url=url, http_host=host, http_port=port, name=daemon.get("name", _text, socket.gethostname()),
+        store_url=url, http_host=host, http_port=port, cors_origins=origins,
+        name=daemon.get("name", _text, socket.gethostname()),
         drain_timeout_s=daemon.get("drain_timeout_s", _number(0.0, 86400.0), 60.0),
         campaigns=daemon.get("campaigns", _names), log_level=daemon.get("log_level", _choice(LOG_LEVELS), "info"))
     for reader in (store, http, daemon, driver, zones, top):

@@ -5,7 +5,13 @@ the store, settle what a dead process left claimed (``store_ports.recover``),
 build each campaign's engine with its pacing policy, cap and caller ID, start
 APScheduler (campaign hours in each campaign's zone, nightly recycle, DNC
 registry age check, daily compliance report, SQLite WAL checkpoint), serve
-``/livez``, ``/readyz`` and ``/metrics``, ``gc.freeze()``, then READY=1.
+the HTTP API with ``/livez``, ``/readyz`` and ``/metrics`` (``dialer.api`` on
+uvicorn, on this loop), ``gc.freeze()``, then READY=1.
+
+Agents are the scenario's simulated shifts, or with ``[sim] agents = "api"``
+people working through the API and the agent console (``dialer.api.floor``).
+A campaign dials only in state ``running`` and within its hours; managers
+start, pause and stop it through the API.
 
 SIGTERM (or SIGINT): stop launching, give buffered leads back, let calls in
 progress end for up to ``drain_timeout_s``, write what is still open as
@@ -20,6 +26,7 @@ import gc
 import logging
 import signal
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -34,13 +41,16 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialer.api import create_app
+from dialer.api.floor import AgentDesk
+from dialer.api.stats import SAMPLE_S, History
 from dialer.calls import Call, Outcome
 from dialer.clock import AsyncioClock
 from dialer.config import PROFILE_ZONES, Config, ConfigError, load_config
 from dialer.drivers.sim import SimTelephony, SimWorkforce
 from dialer.drivers.sim_store import StoreCustomers
 from dialer.engine import CampaignSettings, Engine
-from dialer.http import HttpServer, Response, json_response
+from dialer.http import ApiServer, Response, json_response
 from dialer.logs import setup_logging
 from dialer.metrics import CampaignRecorder, EngineCollector, Metrics, TimedController
 from dialer.notify import notify, watchdog_interval_s
@@ -77,6 +87,12 @@ class CampaignRun:
     engine: Engine
     leads: ClaimBuffer
     telephony: SimTelephony
+    recorder: CampaignRecorder
+    dial_mode: str = "progressive"
+    state: str = "running"  # the campaign's state (dialer.api.schemas.CampaignState): dials only when running
+
+    def now_s(self) -> float:
+        return self.clock.now()
 
 
 class Daemon:
@@ -94,6 +110,13 @@ class Daemon:
         self.maintenance = ThreadPoolExecutor(1, "dialer-maintenance")
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.metrics.registry.register(EngineCollector(lambda: ((r.name, r.engine) for r in self.runs)))
+        self.desk = AgentDesk()
+        self.history = History()
+        self.api_agents = bool(config.sim and config.sim.agents == "api")
+        self.cors_origins = config.cors_origins
+        self.rejects_dir = Path(tempfile.mkdtemp(prefix="dialer-imports-"))
+        self.api_threads = ThreadPoolExecutor(4, "dialer-api")
+        self._stale: dict[str, list[str]] = {}
 
     # -- start-up ----------------------------------------------------------------------------------------------
     async def run(self) -> int:
@@ -106,8 +129,9 @@ class Daemon:
         for campaign in self._campaigns():
             self.runs.append(self._build(campaign, loop))
         self._schedule()
-        http = HttpServer({"/livez": self.livez, "/readyz": self.readyz, "/metrics": self.metrics_page},
-                          self.config.http_host, self.config.http_port)
+        for company in {run.company for run in self.runs}:
+            await self._dnc_check_company(company)
+        http = ApiServer(create_app(self), self.config.http_host, self.config.http_port)
         port = await http.start()
         for run in self.runs:
             self._sync_hours(run)
@@ -120,10 +144,13 @@ class Daemon:
                                    "world_start": self.world.start.isoformat()})
         notify("READY=1")
         watchdog = asyncio.create_task(self._watchdog())
+        watch = asyncio.create_task(self._watch_floor())
         await self.stop_event.wait()
         watchdog.cancel()
+        watch.cancel()
         code = await self._shut_down()
         await http.stop()
+        self.api_threads.shutdown(wait=True)
         return code
 
     def _recover(self) -> None:
@@ -173,6 +200,8 @@ class Daemon:
         telephony = SimTelephony(clock, customers.plan, s.amd.delay_s)
         ring_timeout_s = max(seg.no_answer_timeout_s for seg in s.segments)
         workforce = SimWorkforce(clock, telephony, ring_timeout_s + s.amd.delay_s)
+        console = (self.desk.console(campaign.id, lambda t: origin + timedelta(seconds=t)) if self.api_agents
+                   else workforce)
         leads = ClaimBuffer(campaign.id, self.factory, self.config.name, origin, loop, self.claims, self.writer,
                             on_claimed=self.metrics.claimed.labels(campaign.name).inc)
         recorder = _SimRecorder(campaign.name, campaign.abandon_cap, self.metrics, telephony)
@@ -184,13 +213,15 @@ class Daemon:
                                     ring_timeout_s, s.pacing.preview_s, s.pacing.tick_s)
         holder: list[Engine] = []
         engine = Engine(settings, controller, leads, WriteAheadTelephony(telephony, self.writer, leads.moment),
-                        recorder, workforce, wake=lambda at_s: self._wake(clock, holder[0], at_s))
+                        recorder, console, wake=lambda at_s: self._wake(clock, holder[0], at_s))
         holder.append(engine)
         telephony.attach(engine)
         workforce.attach(engine)
-        workforce.schedule(s.shifts, s.days)
+        if not self.api_agents:
+            workforce.schedule(s.shifts, s.days)
         return CampaignRun(campaign.name, campaign.id, campaign.company, campaign.abandon_cap, zone,
-                           profile_for(campaign), origin, clock, engine, leads, telephony)
+                           profile_for(campaign), origin, clock, engine, leads, telephony, recorder,
+                           campaign.dial_mode, campaign.state)
 
     def _wake(self, clock: AsyncioClock, engine: Engine, at_s: float) -> None:
         """Run the engine's timers at ``at_s``; the lateness is the tick lag.
@@ -212,21 +243,24 @@ class Daemon:
 
     # -- the scheduler -----------------------------------------------------------------------------------------
     def _schedule(self) -> None:
-        add, world = self.scheduler.add_job, self.world
         for run in self.runs:
-            add(self._sync_hours, WorldTrigger(WindowEdges(run.profile, run.zone), world), [run],
-                id=f"hours:{run.name}", misfire_grace_time=None, coalesce=True)
-            for job, hour, minute in ((self._recycle, 3, 0), (self._dnc_check, 6, 0), (self._compliance, 23, 55)):
-                add(job, WorldTrigger(CronTrigger(hour=hour, minute=minute, timezone=run.zone), world), [run],
-                    id=f"{job.__name__}:{run.name}", misfire_grace_time=None, coalesce=True)
+            self._schedule_run(run)
         if self.factory.kw["bind"].dialect.name == "sqlite":
-            add(self._checkpoint, IntervalTrigger(minutes=5), id="wal-checkpoint", coalesce=True)
+            self.scheduler.add_job(self._checkpoint, IntervalTrigger(minutes=5), id="wal-checkpoint", coalesce=True)
         self.scheduler.start()
+
+    def _schedule_run(self, run: CampaignRun) -> None:
+        add, world = self.scheduler.add_job, self.world
+        add(self._sync_hours, WorldTrigger(WindowEdges(run.profile, run.zone), world), [run],
+            id=f"hours:{run.name}", misfire_grace_time=None, coalesce=True)
+        for job, hour, minute in ((self._recycle, 3, 0), (self._dnc_check, 6, 0), (self._compliance, 23, 55)):
+            add(job, WorldTrigger(CronTrigger(hour=hour, minute=minute, timezone=run.zone), world), [run],
+                id=f"{job.__name__}:{run.name}", misfire_grace_time=None, coalesce=True)
 
     def _sync_hours(self, run: CampaignRun) -> None:
         """Open or close dialing by the campaign's window at the world's now."""
         now, now_s, engine = self.world.now(), run.clock.now(), run.engine
-        open_ = in_window(run.profile, (run.zone,), now) and not self.stopping
+        open_ = in_window(run.profile, (run.zone,), now) and not self.stopping and run.state == "running"
         if open_ and not engine.dialing:
             closes = window_close_after(run.profile, run.zone, now)
             run.leads.start(now_s)
@@ -256,11 +290,15 @@ class Daemon:
             return count
 
     async def _dnc_check(self, run: CampaignRun) -> None:
-        stale = await self._off_loop(self._stale_now, run.company, self.world.now())
-        self.metrics.dnc_stale.labels(run.company).set(len(stale))
+        await self._dnc_check_company(run.company)
+
+    async def _dnc_check_company(self, company: str) -> None:
+        stale = await self._off_loop(self._stale_now, company, self.world.now())
+        self.metrics.dnc_stale.labels(company).set(len(stale))
+        self._stale[company] = [f"{name} (refreshed {at:%Y-%m-%d})" for name, at in stale]
         if stale:
             log.warning("DNC registry copies are stale", extra={
-                "event": "dnc_stale", "company": run.company, "registries": [name for name, _ in stale]})
+                "event": "dnc_stale", "company": company, "registries": [name for name, _ in stale]})
 
     def _stale_now(self, company: str, now: datetime) -> list[tuple[str, datetime]]:
         with self.factory() as session:
@@ -293,6 +331,85 @@ class Daemon:
     def _checkpoint_now(self) -> None:
         with self.factory() as session:
             session.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
+
+    # -- the API's floor (dialer.api.floor.Floor) -------------------------------------------------------------
+    def campaign_run(self, campaign_id: int) -> CampaignRun | None:
+        return next((r for r in self.runs if r.campaign_id == campaign_id), None)
+
+    def desk_campaigns(self) -> list[int]:
+        return [r.campaign_id for r in self.runs]
+
+    def now(self) -> datetime:
+        return self.world.now()
+
+    def now_utc(self) -> datetime:
+        return datetime.now(UTC)
+
+    async def off_loop(self, fn, *args):  # type: ignore[no-untyped-def]
+        """Store work for the API, on its own threads (the scheduler's jobs keep theirs)."""
+        return await asyncio.get_running_loop().run_in_executor(self.api_threads, fn, *args)
+
+    async def control(self, campaign_id: int, state: str) -> None:
+        """A manager's start, pause, resume or stop: stored, then the engine opened or closed at once."""
+        await self.off_loop(self._store_state, campaign_id, state)
+        run = self.campaign_run(campaign_id)
+        if run is not None:
+            run.state = state
+            self._sync_hours(run)
+        log.info("campaign state", extra={"event": "campaign_state", "campaign_id": campaign_id, "state": state})
+
+    def _store_state(self, campaign_id: int, state: str) -> None:
+        with self.factory() as session:
+            campaign = session.get(Campaign, campaign_id)
+            if campaign is not None:
+                campaign.state = state
+                session.commit()
+
+    async def campaign_added(self, campaign_id: int) -> None:
+        """A campaign created through the API gets its engine now, idle until a manager starts it."""
+        if self.config.campaigns is not None or self.scenario is None or self.campaign_run(campaign_id):
+            return
+        with self.factory() as session:
+            campaign = session.get(Campaign, campaign_id)
+            assert campaign is not None
+            session.expunge(campaign)
+        run = self._build(campaign, asyncio.get_running_loop())
+        self.runs.append(run)
+        self._schedule_run(run)
+        self._sync_hours(run)
+
+    def warnings(self, campaign_id: int) -> list[str]:
+        """What is wrong with a campaign, in words, for the wallboard."""
+        run = self.campaign_run(campaign_id)
+        if run is None:
+            return ["not running on this daemon"]
+        said = [f"DNC registry copy stale: {entry}" for entry in self._stale.get(run.company, [])]
+        if run.state == "paused":
+            said.append("paused by a manager")
+        elif run.state == "stopping":
+            said.append("stopping: waiting for calls in progress to end")
+        elif run.state == "running" and not run.engine.dialing and not self.stopping:
+            said.append("outside its calling hours")
+        today = run.recorder.today
+        if run.state == "running" and today.live and run.cap * today.live - today.abandoned < 1 \
+                and run.dial_mode in ("predictive", "power"):
+            said.append("abandonment cap budget spent today: dialing has fallen back to progressive")
+        return said
+
+    async def _watch_floor(self) -> None:
+        """Every half second: a stopping campaign with nothing open becomes stopped; every ``SAMPLE_S``, the
+        wallboard's samples."""
+        last = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(0.5)
+            for run in self.runs:
+                if run.state == "stopping" and not run.engine.busy:
+                    await self.control(run.campaign_id, "stopped")
+            if loop.time() - last >= SAMPLE_S:
+                last = loop.time()
+                for run in self.runs:
+                    self.history.sample(run, self.world.now())
 
     # -- health ------------------------------------------------------------------------------------------------
     async def livez(self) -> Response:

@@ -1,26 +1,30 @@
-"""A minimal HTTP/1.1 server on asyncio for ``/livez``, ``/readyz`` and ``/metrics``.
+"""The daemon's HTTP server: uvicorn serving the ASGI app (``dialer.api``) on the daemon's own event loop.
 
-Why not a framework yet: three read-only endpoints need no dependency, and a
-later issue brings FastAPI. The handlers are plain functions of the daemon's
-state returning a ``Response``, so they move to FastAPI unchanged. Each
-request is answered and the connection closed (Prometheus and probes open a
-connection per scrape). It runs on the daemon's event loop, so ``/metrics``
-reads the engines without locks.
+Why on the same loop: the API reads and drives the engines, which belong to
+that loop, so handlers touch them without locks and engine inputs are
+ordered with telephony events. Uvicorn's own signal handling is turned off
+(the daemon owns SIGTERM and drains first), its access log too (a URL may
+carry an identifier; the JSON log has what ops need). Health handlers are
+plain functions of the daemon's state returning a ``Response``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import socket
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["Response", "Handler", "HttpServer", "json_response"]
+import uvicorn
+
+__all__ = ["Response", "Handler", "ApiServer", "json_response"]
 
 log = logging.getLogger(__name__)
-_REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 400: "Bad Request", 503: "Service Unavailable"}
-_READ_TIMEOUT_S = 5.0
+_SHUTDOWN_S = 3  # wall seconds open connections (WebSockets) get to close at exit
 
 
 @dataclass(frozen=True)
@@ -37,57 +41,39 @@ def json_response(status: int, payload: Mapping[str, object]) -> Response:
     return Response(status, json.dumps(payload).encode(), "application/json")
 
 
-class HttpServer:
-    """Routes ``GET path`` to a handler; anything else is 404 or 405."""
+class ApiServer(uvicorn.Server):
+    """Uvicorn on the running loop: ``await start()`` returns the bound port, ``await stop()`` closes."""
 
-    def __init__(self, routes: Mapping[str, Handler], host: str, port: int):
-        self.routes, self.host, self.port = routes, host, port
-        self._server: asyncio.Server | None = None
+    def __init__(self, app: Any, host: str, port: int):
+        super().__init__(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
+                                        lifespan="off", ws="wsproto", timeout_graceful_shutdown=_SHUTDOWN_S,
+                                        server_header=False))
+        self.host, self.port = host, port
+        self._task: asyncio.Task[None] | None = None
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """The daemon handles SIGTERM and SIGINT (drain first); uvicorn must not."""
+        yield
 
     async def start(self) -> int:
         """Listen; returns the bound port (``port = 0`` asks the system for a free one)."""
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        sock.listen(1024)
+        sock.setblocking(False)
+        self.port = sock.getsockname()[1]
+        self._task = asyncio.create_task(self.serve(sockets=[sock]))
+        while not self.started:
+            if self._task.done():
+                self._task.result()  # raises what stopped it
+            await asyncio.sleep(0.01)
         return self.port
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _READ_TIMEOUT_S)
-            response = await self._route(head.split(b"\r\n", 1)[0].decode("latin-1"))
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, UnicodeDecodeError):
-            response = Response(400, b"bad request\n")
-        try:
-            writer.write(_encode(response))
-            await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
-
-    async def _route(self, request_line: str) -> Response:
-        parts = request_line.split()
-        if len(parts) != 3:
-            return Response(400, b"bad request\n")
-        method, target, _version = parts
-        handler = self.routes.get(target.split("?", 1)[0])
-        if handler is None:
-            return Response(404, b"not found\n")
-        if method not in ("GET", "HEAD"):
-            return Response(405, b"method not allowed\n")
-        try:
-            return await handler()
-        except Exception:  # a broken handler must not take the daemon down
-            log.exception("handler for %s failed", target)
-            return Response(503, b"handler failed\n")
-
-
-def _encode(response: Response) -> bytes:
-    head = (f"HTTP/1.1 {response.status} {_REASONS.get(response.status, '')}\r\n"
-            f"Content-Type: {response.content_type}\r\nContent-Length: {len(response.body)}\r\n"
-            "Connection: close\r\n\r\n")
-    return head.encode("latin-1") + response.body
+        self.should_exit = True
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

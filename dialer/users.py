@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from dialer.errors import DialerError
@@ -155,7 +155,7 @@ def issue_token(session: Session, name: str, now: datetime, label: str | None = 
 
 def revoke_tokens(session: Session, now: datetime, name: str | None = None, token: str | None = None) -> int:
     """Revoke every live token (and console session) of ``name``, or the one ``token``; returns how many."""
-    where = [ApiToken.revoked_at.is_(None)]
+    where: list[ColumnElement[bool]] = [ApiToken.revoked_at.is_(None)]
     if token is not None:
         where.append(ApiToken.token_hash == _token_hash(token))
     if name is not None:
@@ -195,8 +195,8 @@ def list_users(session: Session, now: datetime) -> list[UserInfo]:
             for u in session.scalars(select(User).order_by(User.name))]
 
 
-def record_view(session: Session, user: User, lead_id: int, campaign_id: int, now: datetime,
+def record_view(session: Session, user_id: int, lead_id: int, campaign_id: int, now: datetime,
                 purpose: str = "lead_card") -> None:
-    """Append one audit row: ``user`` saw lead ``lead_id`` at ``now`` (the caller commits)."""
-    session.add(LeadView(user_id=user.id, lead_id=lead_id, campaign_id=campaign_id, viewed_at=to_db(now),
+    """Append one audit row: user ``user_id`` saw lead ``lead_id`` at ``now`` (the caller commits)."""
+    session.add(LeadView(user_id=user_id, lead_id=lead_id, campaign_id=campaign_id, viewed_at=to_db(now),
                          purpose=purpose))

@@ -1,0 +1,283 @@
+"""Agents: log in to a campaign, ready, pause, log out; the current contact's lead card; the disposition; the
+WebSocket that pushes the screen pop and every state change. Supervisors see the floor's agents.
+
+Names follow Amazon Connect (agent status, contact) and Genesys Cloud
+(wrap-up code → ``outcome``). Engine inputs are made on the event loop with
+the campaign clock's now, so they are ordered with the telephony events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
+from sqlalchemy import select
+
+from dialer.agents import AgentState
+from dialer.api.auth import Principal, authenticate, floor_of, principal, require, visible
+from dialer.api.cards import lead_card, to_disposition
+from dialer.api.errors import ApiError, Conflict, Forbidden, NotFound
+from dialer.api.floor import Floor, RunView, current_call
+from dialer.api.schemas import (
+    AgentEvent,
+    AgentLoginIn,
+    AgentStatusOut,
+    CallbackRow,
+    DispositionIn,
+    DispositionOut,
+    FloorAgent,
+    LeadCard,
+    PauseIn,
+)
+from dialer.calls import IllegalTransition
+from dialer.users import Role
+from lists.models import Campaign, Lead, as_utc
+from lists.numbers import mask_number
+
+__all__ = ["router", "status_of", "events"]
+
+router = APIRouter(prefix="/api/v1", tags=["agents"])
+Agent = Annotated[Principal, Depends(require(Role.AGENT))]
+Watcher = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.MANAGER, Role.ADMIN, Role.ANALYST))]
+_ERRORS: dict[int | str, dict[str, object]] = {401: {}, 403: {}, 404: {}, 409: {}}
+
+
+def _seat(floor: Floor, who: Principal) -> RunView:
+    campaign_id = floor.desk.seats.get(who.name)
+    run = floor.campaign_run(campaign_id) if campaign_id is not None else None
+    if run is None:
+        raise Conflict("log in to a campaign first", "campaign_id")
+    return run
+
+
+def status_of(floor: Floor, name: str) -> AgentStatusOut:
+    campaign_id = floor.desk.seats.get(name)
+    run = floor.campaign_run(campaign_id) if campaign_id is not None else None
+    agent = run.engine.pool.agents.get(name) if run else None
+    call = current_call(run.engine, name) if run else None
+    return AgentStatusOut(agent=name, state=agent.state.value if agent else "off", campaign_id=campaign_id,
+                          pause_reason=agent.pause_reason if agent else None, call_id=call.id if call else None,
+                          lead_id=call.lead if call else None, now=floor.now())
+
+
+def _engine_input(action):  # type: ignore[no-untyped-def]
+    try:
+        action()
+    except IllegalTransition as exc:
+        raise Conflict(str(exc), "state") from None
+
+
+@router.post("/agents/me/login", response_model=AgentStatusOut, responses=_ERRORS)
+async def agent_login(body: AgentLoginIn, request: Request, who: Agent) -> AgentStatusOut:
+    """Join a granted campaign whose agents work through the API, ready for calls."""
+    floor = floor_of(request)
+    visible(who, body.campaign_id)
+    run = floor.campaign_run(body.campaign_id)
+    if run is None:
+        raise NotFound(f"campaign {body.campaign_id} is not running on this daemon", "campaign_id")
+    if not floor.api_agents:
+        raise Conflict("this daemon's agents are simulated ([sim] agents = \"simulated\")", "campaign_id")
+    seated = floor.desk.seats.get(who.name)
+    if seated is not None and seated != body.campaign_id:
+        raise Conflict(f"already logged in to campaign {seated}; log out first", "campaign_id")
+    floor.desk.seats[who.name] = body.campaign_id
+    _engine_input(lambda: run.engine.log_in(who.name, run.now_s()))
+    return status_of(floor, who.name)
+
+
+@router.post("/agents/me/ready", response_model=AgentStatusOut, responses=_ERRORS)
+async def agent_ready(request: Request, who: Agent) -> AgentStatusOut:
+    floor = floor_of(request)
+    run = _seat(floor, who)
+    _engine_input(lambda: run.engine.ready(who.name, run.now_s()))
+    return status_of(floor, who.name)
+
+
+@router.post("/agents/me/pause", response_model=AgentStatusOut, responses=_ERRORS)
+async def agent_pause(body: PauseIn, request: Request, who: Agent) -> AgentStatusOut:
+    """Pause with a reason code; on a call, the pause starts when the wrap-up is done."""
+    floor = floor_of(request)
+    run = _seat(floor, who)
+    _engine_input(lambda: run.engine.pause(who.name, run.now_s(), body.reason))
+    return status_of(floor, who.name)
+
+
+@router.post("/agents/me/logout", response_model=AgentStatusOut, responses=_ERRORS)
+async def agent_logout(request: Request, who: Agent) -> AgentStatusOut:
+    floor = floor_of(request)
+    run = _seat(floor, who)
+    _engine_input(lambda: run.engine.log_out(who.name, run.now_s()))
+    return status_of(floor, who.name)
+
+
+@router.get("/agents/me", response_model=AgentStatusOut, responses=_ERRORS)
+async def agent_status(request: Request, who: Agent) -> AgentStatusOut:
+    return status_of(floor_of(request), who.name)
+
+
+async def _card(floor: Floor, who: Principal, lead_id: int, call_id: int | None) -> LeadCard:
+    def read() -> LeadCard:
+        with floor.factory() as session:
+            return lead_card(session, who.user_id, lead_id, call_id, who.unmasked, who.name, floor.now_utc())
+
+    return await floor.off_loop(read)  # type: ignore[no-any-return]
+
+
+@router.get("/agents/me/contact", response_model=LeadCard, responses=_ERRORS)
+async def agent_contact(request: Request, who: Agent) -> LeadCard:
+    """The lead card of the agent's current call (404 with none); each view is audited."""
+    floor = floor_of(request)
+    run = _seat(floor, who)
+    call = current_call(run.engine, who.name)
+    if call is None:
+        raise NotFound("no current call", "contact")
+    return await _card(floor, who, call.lead, call.id)
+
+
+@router.post("/agents/me/contact/disposition", response_model=DispositionOut, responses={**_ERRORS, 422: {}})
+async def agent_disposition(body: DispositionIn, request: Request, who: Agent) -> DispositionOut:
+    """Close the wrap-up with the outcome; the attempt goes to the ledger and the agent is free."""
+    floor = floor_of(request)
+    run = _seat(floor, who)
+    call = current_call(run.engine, who.name)
+    if call is None:
+        raise NotFound("no current call", "contact")
+    campaign = await floor.off_loop(_campaign_row, floor, run.campaign_id)
+    disposition = to_disposition(campaign, body, who.name, floor.now())
+    agent = run.engine.pool.agents.get(who.name)
+    if agent is None or agent.state is not AgentState.WRAP_UP or current_call(run.engine, who.name) is not call:
+        raise Conflict("the call is still connected: the disposition is taken in wrap-up", "state")
+    _engine_input(lambda: run.engine.wrap_done(who.name, run.now_s(), disposition))
+    return DispositionOut(call_id=call.id, lead_id=call.lead, outcome=body.outcome, state=agent.state.value)
+
+
+def _campaign_row(floor: Floor, campaign_id: int) -> Campaign:
+    with floor.factory() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise NotFound(f"no campaign {campaign_id}", "campaign_id")
+        session.expunge(campaign)
+        return campaign
+
+
+def _callbacks(floor: Floor, campaign_ids: list[int] | None, owner: str | None, unmasked: bool) -> list[CallbackRow]:
+    with floor.factory() as session:
+        query = select(Lead).where(Lead.status == "callback").order_by(Lead.next_at)
+        if campaign_ids is not None:
+            query = query.where(Lead.campaign_id.in_(campaign_ids))
+        if owner is not None:
+            query = query.where(Lead.callback_owner == owner)
+        return [CallbackRow(lead_id=lead.id, owner=lead.callback_owner or "anyone", due_at=as_utc(lead.next_at),  # type: ignore[arg-type]
+                            name=lead.name if owner or unmasked else None,
+                            number=lead.phone_e164 if unmasked else mask_number(lead.phone_e164))
+                for lead in session.scalars(query.limit(1000))]
+
+
+@router.get("/agents/me/callbacks", response_model=list[CallbackRow], responses=_ERRORS)
+async def agent_callbacks(request: Request, who: Agent) -> list[CallbackRow]:
+    """The agent's own booked callbacks, earliest first."""
+    floor = floor_of(request)
+    return await floor.off_loop(_callbacks, floor, None, who.name, False)  # type: ignore[no-any-return]
+
+
+@router.get("/outbound/campaigns/{campaign_id}/callbacks", response_model=list[CallbackRow], responses=_ERRORS)
+async def campaign_callbacks(campaign_id: int, request: Request,
+                             who: Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.MANAGER, Role.ADMIN))],
+                             agent: Annotated[str | None, Query(max_length=64)] = None) -> list[CallbackRow]:
+    """Callbacks booked in the campaign, by owner (``anyone``: the first free agent), earliest first."""
+    visible(who, campaign_id)
+    floor = floor_of(request)
+    return await floor.off_loop(_callbacks, floor, [campaign_id], agent, who.unmasked)  # type: ignore[no-any-return]
+
+
+@router.get("/agents", response_model=list[FloorAgent], responses=_ERRORS)
+async def floor_agents(request: Request, who: Watcher,
+                       campaign_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> list[FloorAgent]:
+    """Every agent on the visible campaigns' floors with their state (simulated agents too)."""
+    floor = floor_of(request)
+    if campaign_id is not None:
+        visible(who, campaign_id)
+    out = []
+    for cid in sorted(floor.desk_campaigns()):
+        run = floor.campaign_run(cid)
+        if run is None or not who.sees(cid) or (campaign_id is not None and cid != campaign_id):
+            continue
+        out += [FloorAgent(agent=a.id, campaign_id=cid, state=a.state.value, pause_reason=a.pause_reason)
+                for a in run.engine.pool]
+    return out
+
+
+@router.get("/leads/{lead_id}", response_model=LeadCard, responses=_ERRORS)
+async def lead(lead_id: int, request: Request, who: Annotated[Principal, Depends(principal)]) -> LeadCard:
+    """A lead card: an agent only for their own current call or own callback; supervisors, managers and admins
+    for granted campaigns; analysts never (they read aggregates). Each view is audited."""
+    floor = floor_of(request)
+    if who.role is Role.ANALYST:
+        raise Forbidden("analysts read aggregates, not lead cards", "role")
+    if who.role is Role.AGENT:
+        run = floor.campaign_run(floor.desk.seats.get(who.name, 0))
+        call = current_call(run.engine, who.name) if run else None
+        if (call is None or call.lead != lead_id) and not await floor.off_loop(_own_callback, floor, lead_id,
+                                                                               who.name):
+            raise NotFound(f"no lead {lead_id} of yours", "lead_id")
+        return await _card(floor, who, lead_id, call.id if call and call.lead == lead_id else None)
+    campaign_id = await floor.off_loop(_lead_campaign, floor, lead_id)
+    if campaign_id is None or not who.sees(campaign_id):
+        raise NotFound(f"no lead {lead_id}", "lead_id")
+    return await _card(floor, who, lead_id, None)
+
+
+def _own_callback(floor: Floor, lead_id: int, agent: str) -> bool:
+    with floor.factory() as session:
+        lead = session.get(Lead, lead_id)
+        return lead is not None and lead.status == "callback" and lead.callback_owner == agent
+
+
+def _lead_campaign(floor: Floor, lead_id: int) -> int | None:
+    with floor.factory() as session:
+        return session.scalar(select(Lead.campaign_id).where(Lead.id == lead_id))
+
+
+async def _send(socket: WebSocket, event: AgentEvent) -> None:
+    await socket.send_text(event.model_dump_json())
+
+
+@router.websocket("/agents/me/events")
+async def events(socket: WebSocket) -> None:
+    """The agent's state now, then every change; a connected (or previewed) call comes as a ``screen_pop``
+    with the lead card. Authenticated by the session cookie or ``Authorization: Bearer``."""
+    floor: Floor = socket.app.state.floor
+    try:
+        who = await authenticate(socket)
+    except ApiError:
+        await socket.close(code=4401)
+        return
+    if who.role is not Role.AGENT:
+        await socket.close(code=4403)
+        return
+    await socket.accept()
+    queue = floor.desk.listen(who.name)
+    shown: int | None = None
+    try:
+        status = status_of(floor, who.name)
+        event = AgentEvent(type="state", agent=who.name, campaign_id=status.campaign_id, state=status.state,
+                           pause_reason=status.pause_reason, call_id=status.call_id, lead_id=status.lead_id,
+                           at=status.now)
+        while True:
+            if event.call_id is not None and event.lead_id is not None and event.call_id != shown:
+                shown = event.call_id
+                card = await _card(floor, who, event.lead_id, event.call_id)
+                await _send(socket, event.model_copy(update={"type": "screen_pop", "card": card}))
+            else:
+                await _send(socket, event)
+            event = await queue.get()
+    except (WebSocketDisconnect, RuntimeError, ConnectionError):
+        pass
+    finally:
+        floor.desk.leave(who.name, queue)
+        with contextlib.suppress(Exception):
+            await socket.close()
+
+
+

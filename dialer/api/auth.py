@@ -1,0 +1,239 @@
+"""Who is asking: bearer tokens and console session cookies, roles, campaign grants, the login rate limit.
+
+Why the same accounts for both: an agent's console and a CRM's script are
+the same person or system as far as the audit log goes. A console logs in
+with a name and password and gets a session cookie (HttpOnly: no script can
+read it; SameSite=Strict: no other site can send it); the cookie's value is
+a token like the CLI's, stored hashed, revoked by ``dialer users revoke``.
+
+Lookups are cached for ``CACHE_S`` (2 s) so a busy agent's requests do not
+each read the store: a revoked token stops working within that time.
+Failed logins are limited per user name and per client address (5 in 5
+minutes, then 429 with Retry-After), so a password cannot be guessed online.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import select
+from starlette.requests import HTTPConnection
+
+from dialer.api.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
+from dialer.api.floor import Floor
+from dialer.api.schemas import LoginIn, MeOut, UserOut
+from dialer.users import Role, check_password, granted_campaigns, issue_token, list_users, revoke_tokens, user_for_token
+from lists.models import User
+
+__all__ = ["Principal", "TokenCache", "LoginLimiter", "principal", "require", "floor_of", "router",
+           "SESSION_COOKIE", "CACHE_S", "NEEDS_NUMBERS", "visible", "login", "logout",
+           "me", "users", "principal_from_token", "Caller",
+           "authenticate"]
+
+SESSION_COOKIE = "dialer_session"
+CACHE_S = 2.0
+SESSION_TTL = timedelta(hours=12)
+NEEDS_NUMBERS = frozenset({Role.MANAGER, Role.ADMIN})  # who sees phone numbers unmasked (DNC work, exports)
+_FAILS, _WINDOW_S = 5, 300.0
+
+router = APIRouter(prefix="/api/v1", tags=["users"])
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller. ``campaigns``: ids they may see, None for every campaign. ``token`` is the raw credential
+    only so that logout can revoke its own session."""
+
+    user_id: int
+    name: str
+    role: Role
+    campaigns: frozenset[int] | None
+    token: str
+
+    def sees(self, campaign_id: int) -> bool:
+        return self.campaigns is None or campaign_id in self.campaigns
+
+    @property
+    def unmasked(self) -> bool:
+        return self.role in NEEDS_NUMBERS
+
+
+class TokenCache:
+    """Token → principal for ``CACHE_S`` seconds of monotonic time."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[float, Principal | None]] = {}
+
+    def get(self, token: str) -> tuple[bool, Principal | None]:
+        hit = self.entries.get(token)
+        if hit is None or hit[0] < time.monotonic():
+            return False, None
+        return True, hit[1]
+
+    def put(self, token: str, who: Principal | None) -> None:
+        if len(self.entries) > 10_000:
+            self.entries.clear()
+        self.entries[token] = (time.monotonic() + CACHE_S, who)
+
+    def drop(self, token: str) -> None:
+        self.entries.pop(token, None)
+
+
+class LoginLimiter:
+    """At most ``_FAILS`` failed logins per key in ``_WINDOW_S`` seconds (monotonic)."""
+
+    def __init__(self) -> None:
+        self.failures: dict[str, deque[float]] = {}
+
+    def check(self, *keys: str) -> None:
+        now = time.monotonic()
+        for key in keys:
+            failures = self.failures.get(key)
+            while failures and failures[0] < now - _WINDOW_S:
+                failures.popleft()
+            if failures and len(failures) >= _FAILS:
+                raise TooManyRequests("too many failed logins; try again later", failures[0] + _WINDOW_S - now)
+
+    def failed(self, *keys: str) -> None:
+        for key in keys:
+            self.failures.setdefault(key, deque()).append(time.monotonic())
+
+
+def floor_of(request: HTTPConnection) -> Floor:
+    return request.app.state.floor  # type: ignore[no-any-return]
+
+
+def _load(floor: Floor, token: str, now: datetime) -> Principal | None:
+    with floor.factory() as session:
+        user = user_for_token(session, token, now)
+        if user is None:
+            return None
+        grants = granted_campaigns(session, user)
+        return Principal(user.id, user.name, Role(user.role), None if grants is None else frozenset(grants), token)
+
+
+def _credential(request: HTTPConnection) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+async def principal(request: Request) -> Principal:
+    """The authenticated caller, or 401."""
+    return await authenticate(request)
+
+
+async def authenticate(request: HTTPConnection) -> Principal:
+    """The caller of a request or a WebSocket, or 401."""
+    token = _credential(request)
+    if token is None:
+        raise Unauthorized("log in first: a bearer token or the console's session cookie", "authorization")
+    cache: TokenCache = request.app.state.tokens
+    hit, who = cache.get(token)
+    if not hit:
+        floor = floor_of(request)
+        who = await floor.off_loop(_load, floor, token, floor.now_utc())
+        cache.put(token, who)
+    if who is None:
+        raise Unauthorized("the token or session is unknown, revoked or expired", "authorization")
+    return who
+
+
+Caller = Annotated[Principal, Depends(principal)]
+
+
+def require(*roles: Role):  # type: ignore[no-untyped-def]
+    """A dependency: the caller, if their role is one of ``roles``; 403 otherwise."""
+
+    async def check(who: Caller) -> Principal:
+        if who.role not in roles:
+            raise Forbidden(f"a {who.role.value} may not do this", "role")
+        return who
+
+    return check
+
+
+def _login(floor: Floor, name: str, password: str, now: datetime) -> tuple[str, User] | None:
+    with floor.factory() as session:
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None or not check_password(user, password):
+            return None
+        token = issue_token(session, name, now, "console", kind="session", ttl=SESSION_TTL)
+        session.commit()
+        return token, user
+
+
+@router.post("/auth/login", response_model=MeOut, responses={401: {}, 429: {}})
+async def login(body: LoginIn, request: Request, response: Response) -> MeOut:
+    """Console log-in: sets the HttpOnly, SameSite=Strict session cookie."""
+    limiter: LoginLimiter = request.app.state.logins
+    keys = (f"user:{body.username}", f"addr:{request.client.host if request.client else '?'}")
+    limiter.check(*keys)
+    floor = floor_of(request)
+    found = await floor.off_loop(_login, floor, body.username, body.password, floor.now_utc())
+    if found is None:
+        limiter.failed(*keys)
+        raise Unauthorized("wrong user name or password", "password")
+    token, user = found
+    response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_TTL.total_seconds()), httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https", path="/")
+    who = await principal_from_token(request, token)
+    return MeOut(name=user.name, role=user.role, campaigns=_ids(who))
+
+
+async def principal_from_token(request: Request, token: str) -> Principal:
+    floor = floor_of(request)
+    who = await floor.off_loop(_load, floor, token, floor.now_utc())
+    assert who is not None
+    request.app.state.tokens.put(token, who)
+    return who  # type: ignore[no-any-return]
+
+
+def _ids(who: Principal) -> list[int] | None:
+    return None if who.campaigns is None else sorted(who.campaigns)
+
+
+def _revoke(floor: Floor, token: str, now: datetime) -> None:
+    with floor.factory() as session:
+        revoke_tokens(session, now, token=token)
+        session.commit()
+
+
+@router.post("/auth/logout", status_code=204, responses={401: {}})
+async def logout(who: Caller, request: Request, response: Response) -> None:
+    """Ends a console session (a bearer token is only revoked from the CLI)."""
+    if request.cookies.get(SESSION_COOKIE) == who.token:
+        floor = floor_of(request)
+        await floor.off_loop(_revoke, floor, who.token, floor.now_utc())
+        request.app.state.tokens.drop(who.token)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@router.get("/users/me", response_model=MeOut, responses={401: {}})
+async def me(who: Caller) -> MeOut:
+    return MeOut(name=who.name, role=who.role.value, campaigns=_ids(who))
+
+
+@router.get("/users", response_model=list[UserOut], responses={401: {}, 403: {}})
+async def users(request: Request, who: Annotated[Principal, Depends(require(Role.ADMIN))]) -> list[UserOut]:
+    """Every account (admins only); issue and revoke tokens with ``dialer users``."""
+    floor = floor_of(request)
+
+    def read() -> list[UserOut]:
+        with floor.factory() as session:
+            return [UserOut(name=u.name, role=u.role.value, campaigns=list(u.campaigns),
+                            active_tokens=u.active_tokens) for u in list_users(session, floor.now_utc())]
+
+    return await floor.off_loop(read)  # type: ignore[no-any-return]
+
+
+def visible(who: Principal, campaign_id: int) -> None:
+    """404 unless the caller may see the campaign (a campaign one may not see is one that does not exist)."""
+    if not who.sees(campaign_id):
+        raise NotFound(f"no campaign {campaign_id}", "campaign_id")

@@ -1,0 +1,84 @@
+"""DNC (Genesys Cloud's ``dnclists``): add a number to a company's own list, remove it, check it.
+
+Numbers travel in request bodies, never in URLs, so no access log or proxy
+keeps them. A manager works on the companies of their granted campaigns.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
+
+from dialer.api.auth import Principal, floor_of, require
+from dialer.api.errors import ApiError, NotFound
+from dialer.api.floor import Floor
+from dialer.api.schemas import DncIn, DncOut
+from dialer.users import Role
+from lists.dnc import add_to_dnc, remove_from_dnc
+from lists.models import Campaign, DncEntry
+from lists.numbers import mask_number, normalise_number
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/outbound/dnc", tags=["dnc"])
+Manager = Annotated[Principal, Depends(require(Role.MANAGER, Role.ADMIN))]
+Checker = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.MANAGER, Role.ADMIN))]
+_ERRORS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 422: {}}
+
+
+def _e164(body: DncIn) -> str:
+    try:
+        return normalise_number(body.number, body.default_region.upper() if body.default_region else None)[0]
+    except ValueError as exc:
+        raise ApiError(f"not a phone number ({exc})", "number") from None
+
+
+def _company(session: Any, who: Principal, company: str) -> None:
+    ids = select(Campaign.id).where(Campaign.company == company)
+    if who.campaigns is None:
+        return
+    if not set(session.scalars(ids)) & who.campaigns:
+        raise NotFound(f"no company {company!r} among your campaigns", "company")
+
+
+def _out(session: Any, who: Principal, company: str, e164: str, reopened: int = 0) -> DncOut:
+    sources = sorted(session.scalars(select(DncEntry.source).where(DncEntry.company == company,
+                                                                   DncEntry.phone_e164 == e164)))
+    return DncOut(number=e164 if who.unmasked else mask_number(e164), company=company, listed=bool(sources),
+                  sources=sources, reopened=reopened)
+
+
+def _run(floor: Floor, who: Principal, body: DncIn, action: str) -> DncOut:
+    e164 = _e164(body)
+    with floor.factory() as session:
+        _company(session, who, body.company)
+        reopened = 0
+        if action == "add":
+            add_to_dnc(session, body.company, e164, floor.now())
+        elif action == "remove":
+            reopened = remove_from_dnc(session, body.company, e164, floor.now())
+        session.commit()
+        return _out(session, who, body.company, e164, reopened)
+
+
+@router.post("", response_model=DncOut, responses=_ERRORS)
+async def add(body: DncIn, request: Request, who: Manager) -> DncOut:
+    """Suppress the number in every campaign of the company at once."""
+    floor = floor_of(request)
+    return await floor.off_loop(_run, floor, who, body, "add")  # type: ignore[no-any-return]
+
+
+@router.post("/remove", response_model=DncOut, responses=_ERRORS)
+async def remove(body: DncIn, request: Request, who: Manager) -> DncOut:
+    """Take the number off the company's own list (a registry's copy still suppresses it)."""
+    floor = floor_of(request)
+    return await floor.off_loop(_run, floor, who, body, "remove")  # type: ignore[no-any-return]
+
+
+@router.post("/check", response_model=DncOut, responses=_ERRORS)
+async def check(body: DncIn, request: Request, who: Checker) -> DncOut:
+    """Is the number on any of the company's lists (its own or an imported registry)?"""
+    floor = floor_of(request)
+    return await floor.off_loop(_run, floor, who, body, "check")  # type: ignore[no-any-return]

@@ -1,0 +1,87 @@
+"""Contact lists (Genesys Cloud's word): a CSV upload through ``lists.importer``, and its rejects file.
+
+Why the raw body rather than a form: one CSV per request needs no multipart
+parser, and ``curl --data-binary @leads.csv`` sends it. The file goes to a
+temporary file and through the same importer as ``dialer lists import`` (every
+number normalised, duplicates dropped, rejects listed with their line), on a
+thread. The rejects file stays downloadable for this daemon's life.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse
+
+from dialer.api.auth import Principal, floor_of, require, visible
+from dialer.api.errors import ApiError, NotFound
+from dialer.api.floor import Floor
+from dialer.api.schemas import ImportOut
+from dialer.users import Role
+from lists.campaigns import get_campaign
+from lists.importer import import_csv
+from lists.models import Campaign
+
+__all__ = ["router", "MAX_UPLOAD_BYTES"]
+
+router = APIRouter(prefix="/api/v1/outbound", tags=["lists"])
+Manager = Annotated[Principal, Depends(require(Role.MANAGER, Role.ADMIN))]
+MAX_UPLOAD_BYTES = 200 << 20  # a list of about two million rows; larger ones go through the CLI
+_CSV_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "text/csv": {"schema": {"type": "string"}}}}}
+_ERRORS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 413: {}, 422: {}}
+
+
+def _import(floor: Floor, campaign_id: int, path: Path, region: str | None, delimiter: str | None) -> ImportOut:
+    with floor.factory() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise NotFound(f"no campaign {campaign_id}", "campaign_id")
+        campaign = get_campaign(session, campaign.name)
+        summary = import_csv(session, campaign, path, default_region=region, delimiter=delimiter, workers=1,
+                             now=floor.now())
+        session.commit()
+    import_id = path.stem
+    return ImportOut(import_id=import_id, rows=summary.rows, imported=summary.imported, rejected=summary.rejected,
+                     duplicates=summary.duplicates, already_imported=summary.already_imported,
+                     rejects_url=f"/api/v1/outbound/imports/{import_id}/rejects" if summary.rejects_path else None)
+
+
+@router.post("/campaigns/{campaign_id}/contactlists", response_model=ImportOut, status_code=201,
+             openapi_extra=_CSV_BODY, responses=_ERRORS)
+async def upload(campaign_id: int, request: Request, who: Manager,
+                 default_region: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
+                 delimiter: Annotated[str | None, Query(max_length=3)] = None) -> ImportOut:
+    """Import a CSV of leads (a phone column, optional name, timezone, zip and any other fields)."""
+    visible(who, campaign_id)
+    floor = floor_of(request)
+    body = await request.body()
+    if len(body) > MAX_UPLOAD_BYTES:
+        raise ApiError(f"larger than {MAX_UPLOAD_BYTES >> 20} MB; use dialer lists import", "body")
+    if not body.strip():
+        raise ApiError("is empty: send the CSV file as the request body", "body")
+    floor.rejects_dir.mkdir(parents=True, exist_ok=True)
+    path = floor.rejects_dir / f"{campaign_id}-{secrets.token_hex(8)}.csv"
+    path.write_bytes(body)
+    try:
+        return await floor.off_loop(_import, floor, campaign_id, path,  # type: ignore[no-any-return]
+                                    default_region, delimiter)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+@router.get("/imports/{import_id}/rejects", response_class=FileResponse,
+            responses={200: {"content": {"text/csv": {}}}, **_ERRORS})
+async def rejects(import_id: Annotated[str, PathParam(pattern=r"^\d+-[0-9a-f]{16}$")], request: Request,
+                  who: Manager) -> FileResponse:
+    """The rejected, duplicate and already imported rows of an upload, with their line and reason."""
+    campaign_id = int(import_id.split("-", 1)[0])
+    visible(who, campaign_id)
+    path = floor_of(request).rejects_dir / f"{import_id}.csv.rejects.csv"
+    if not path.is_file():
+        raise NotFound(f"no rejects for import {import_id}", "import_id")
+    return FileResponse(path, media_type="text/csv", filename=f"{import_id}.rejects.csv")

@@ -1,0 +1,322 @@
+"""The API's request and response bodies as pydantic v2 models: they are the OpenAPI spec's schemas.
+
+Why named models everywhere: the spec is what CRMs and the consoles code
+against, and schemathesis checks every answer against it. Limits (lengths,
+ranges) live here so a bad request is refused with a 422 naming the field
+before any handler runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+__all__ = ["ErrorOut", "LoginIn", "MeOut", "AgentLoginIn", "PauseIn", "AgentStatusOut", "AgentEvent", "AttemptView",
+           "Question", "LeadCard", "Order", "CallbackOwner", "DispositionIn", "DispositionOut", "CampaignState",
+           "CampaignIn", "CampaignPatch", "CampaignOut", "CatalogueOut", "ImportOut", "DncIn", "DncOut",
+           "HourRow", "Sample", "StatsOut", "ReportRow", "ReportOut", "AgentPerformanceRow", "CallbackRow",
+           "UserOut", "FloorAgent", "Code", "Kind", "DialMode", "Profile"]
+
+Code = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$")  # catalogue codes: what screens, reports and --reason use
+Kind = Literal["loan-offer", "tariff-switch", "survey", "payment-reminder"]
+DialMode = Literal["preview", "progressive", "power", "predictive"]
+Profile = Literal["us", "fr", "uk"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422 naming it, not silently ignored
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx: ``detail`` says what is wrong, ``field`` names the part of the request at fault."""
+
+    detail: str
+    field: str | None = None
+
+
+class LoginIn(_In):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class MeOut(BaseModel):
+    name: str
+    role: str
+    campaigns: list[int] | None = Field(description="granted campaign ids; null: every campaign")
+
+
+class AgentLoginIn(_In):
+    campaign_id: int = Field(ge=1, le=2**31 - 1)
+
+
+class PauseIn(_In):
+    reason: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$", examples=["break", "training", "meeting"])
+
+
+class AgentStatusOut(BaseModel):
+    """The agent's state; ``now`` is the daemon's clock (the simulated one on the sim driver), for pickers."""
+
+    agent: str
+    state: str
+    campaign_id: int | None
+    pause_reason: str | None
+    call_id: int | None
+    lead_id: int | None
+    now: datetime
+
+
+class AttemptView(BaseModel):
+    dialled_at: datetime
+    outcome: str
+    disposition: str | None
+    refusal_reason: str | None
+    agent: str | None
+
+
+class Question(BaseModel):
+    """One question of a survey questionnaire; ``choices`` for ``kind = choice``."""
+
+    code: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$")
+    text: str = Field(min_length=1, max_length=500)
+    kind: Literal["choice", "text", "number", "yesno"] = "text"
+    choices: list[str] = Field(default_factory=list, max_length=20)
+
+
+class LeadCard(BaseModel):
+    """What the agent sees when a call is connected. ``number`` is masked unless the role needs it."""
+
+    lead_id: int
+    campaign_id: int
+    campaign: str
+    kind: str
+    call_id: int | None
+    name: str | None
+    number: str
+    fields: dict[str, object]
+    script: str
+    attempts: list[AttemptView]
+    earlier_refusals: list[str]
+    outcomes: dict[str, str]
+    refusal_reasons: dict[str, str]
+    questions: list[Question]
+
+
+class AgentEvent(BaseModel):
+    """A WebSocket message: the agent's state (``type = state``) or a screen pop with the lead card."""
+
+    type: Literal["state", "screen_pop"]
+    agent: str
+    campaign_id: int | None
+    state: str
+    pause_reason: str | None = None
+    call_id: int | None = None
+    lead_id: int | None = None
+    at: datetime
+    card: LeadCard | None = None
+
+
+class Order(_In):
+    """What was sold: a product code and an amount (currency units); ``term_months`` for a loan."""
+
+    product: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$")
+    amount: float = Field(ge=0, le=1e9)
+    term_months: int | None = Field(default=None, ge=1, le=600)
+
+
+class CallbackOwner(StrEnum):
+    OWN = "own"  # the same agent calls back
+    ANYONE = "anyone"  # the first free agent
+
+
+class DispositionIn(_In):
+    """The wrap-up: ``outcome`` from the campaign's catalogue; ``refused`` needs a ``refusal_reason`` from it;
+    ``callback`` needs ``callback_at`` (with its time zone) in the future."""
+
+    outcome: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$")
+    refusal_reason: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,48}$")
+    callback_at: AwareDatetime | None = None
+    callback_owner: CallbackOwner = CallbackOwner.OWN
+    survey_answers: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=100)
+    order: Order | None = None
+
+
+class DispositionOut(BaseModel):
+    call_id: int
+    lead_id: int
+    outcome: str
+    state: str
+
+
+class CampaignState(StrEnum):
+    INITIALIZED = "initialized"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    COMPLETED = "completed"
+
+
+class CampaignIn(_In):
+    name: str = Field(min_length=1, max_length=120, pattern=r"^\S(.*\S)?$")
+    kind: Kind
+    company: str = Field(default="default", min_length=1, max_length=120)
+    dial_mode: DialMode = "progressive"
+    abandon_cap: float = Field(default=0.03, ge=0, le=0.03)
+    rules_profile: Profile = "us"
+    max_attempts: int = Field(default=6, ge=1, le=100)
+    caller_id: str | None = Field(default=None, max_length=32)
+    fresh_share: float = Field(default=0.0, ge=0, le=1)
+
+
+class CampaignPatch(_In):
+    """An edit: ``version`` must be the one read, else 409 (someone else changed it since)."""
+
+    version: int = Field(ge=1, le=2**31 - 1)
+    dial_mode: DialMode | None = None
+    abandon_cap: float | None = Field(default=None, ge=0, le=0.03)
+    max_attempts: int | None = Field(default=None, ge=1, le=100)
+    caller_id: str | None = Field(default=None, max_length=32)
+    fresh_share: float | None = Field(default=None, ge=0, le=1)
+    add_refusal_reasons: dict[str, str] = Field(default_factory=dict, max_length=50)
+    remove_refusal_reasons: list[str] = Field(default_factory=list, max_length=50)
+    questions: list[Question] | None = Field(default=None, max_length=100)
+
+
+class CampaignOut(BaseModel):
+    id: int
+    name: str
+    company: str
+    kind: str
+    dial_mode: str
+    abandon_cap: float
+    rules_profile: str
+    max_attempts: int
+    caller_id: str | None
+    fresh_share: float
+    state: CampaignState
+    version: int
+    dialing: bool
+    warnings: list[str]
+
+
+class CatalogueOut(BaseModel):
+    version: int
+    outcomes: dict[str, str]
+    refusal_reasons: dict[str, str]
+    questions: list[Question]
+
+
+class ImportOut(BaseModel):
+    import_id: str
+    rows: int
+    imported: int
+    rejected: int
+    duplicates: int
+    already_imported: int
+    rejects_url: str | None
+
+
+class DncIn(_In):
+    number: str = Field(min_length=3, max_length=32)
+    company: str = Field(default="default", min_length=1, max_length=120)
+    default_region: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}$")
+
+
+class DncOut(BaseModel):
+    number: str
+    company: str
+    listed: bool
+    sources: list[str]
+    reopened: int = 0
+
+
+class HourRow(BaseModel):
+    hour: int
+    attempts: int
+    contacts: int
+    sales: int
+    refusals: int
+
+
+class Sample(BaseModel):
+    at: datetime
+    occupancy: float
+    abandon_rate: float
+    agents_ready: int
+    agents_busy: int
+
+
+class FloorAgent(BaseModel):
+    agent: str
+    campaign_id: int
+    state: str
+    pause_reason: str | None
+
+
+class StatsOut(BaseModel):
+    """Live figures of one campaign. Abandonment and contact rate are today's (the campaign's local day)."""
+
+    campaign_id: int
+    name: str
+    state: CampaignState
+    dialing: bool
+    at: datetime
+    dial_level: float
+    calls_in_flight: dict[str, int]
+    agents: dict[str, int]
+    attempts_today: int
+    live_today: int
+    contact_rate: float
+    abandoned_today: int
+    abandon_rate: float
+    abandon_cap: float
+    abandon_budget_calls: float
+    occupancy: float
+    hourly: list[HourRow]
+    history: list[Sample]
+    refusals_today: dict[str, int]
+    warnings: list[str]
+
+
+class ReportRow(BaseModel):
+    code: str
+    label: str
+    count: int
+    share: float
+
+
+class ReportOut(BaseModel):
+    title: str
+    total: int
+    rows: list[ReportRow]
+
+
+class AgentPerformanceRow(BaseModel):
+    """One agent's shift (local date): calls, talk and wrap seconds, occupancy of their span, outcomes."""
+
+    agent: str
+    shift: str
+    calls: int
+    talk_s: float
+    wrap_s: float
+    occupancy: float
+    sales: int
+    refusals: dict[str, int]
+
+
+class CallbackRow(BaseModel):
+    lead_id: int
+    owner: str
+    due_at: datetime
+    name: str | None
+    number: str
+
+
+class UserOut(BaseModel):
+    name: str
+    role: str
+    campaigns: list[str]
+    active_tokens: int
