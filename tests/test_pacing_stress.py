@@ -1,6 +1,6 @@
 """The hard limit under stress: the calls in flight must fit what the cap can still absorb even if every answer
-chance were ``stress`` times its estimate (issue 14, item 2: a 5% to 50% rise at 16:00 put 1 of 7 days at 3.07%
-on the regulator's measure; with stress 4 the four days retried ended at 2.79-2.94%, occupancy within 0.002)."""
+chance were ``stress`` times its estimate. An option, off by default: on ten sudden-rise days it moved the worst
+day but not the count of days over the cap (see ``Predictive``)."""
 
 import numpy as np
 import pytest
