@@ -1,4 +1,5 @@
-"""The README's main command runs as written (with its report sent to a temporary folder)."""
+"""The README's two commands run as written: the demo (shortened, in a temporary folder) and the simulation
+(with its report sent to a temporary folder)."""
 
 import os
 import re
@@ -12,16 +13,31 @@ from cli import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_main_job_command_runs(tmp_path):
+def _commands() -> list[list[str]]:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    command = re.search(r"python3 -m pip install -e \. && (dialer .+)", readme).group(1)
-    args = shlex.split(command)[1:]
-    args[args.index("--report") + 1] = str(tmp_path / "report")
+    return [shlex.split(c)[1:] for c in re.findall(r"python3 -m pip install -e \. && (dialer .+)", readme)]
+
+
+def _invoke(args: list[str]):
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
-        result = CliRunner().invoke(main, args)
+        return CliRunner().invoke(main, args)
     finally:
         os.chdir(cwd)
+
+
+def test_the_demo_is_the_first_command_and_runs(tmp_path):
+    args = _commands()[0]
+    assert args == ["demo"]
+    result = _invoke([*args, "--dir", str(tmp_path / "demo"), "--minutes", "10", "--speed", "120"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "demo" / "report" / "index.html").exists()
+
+
+def test_main_job_command_runs(tmp_path):
+    args = next(a for a in _commands() if a[0] == "simulate")
+    args[args.index("--report") + 1] = str(tmp_path / "report")
+    result = _invoke(args)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "report" / "index.html").exists()
