@@ -140,11 +140,11 @@ async def agent_disposition(body: DispositionIn, request: Request, who: Agent) -
     """Close the wrap-up with the outcome; the attempt goes to the ledger and the agent is free."""
     floor = floor_of(request)
     run = _seat(floor, who)
+    campaign = await floor.off_loop(_campaign_row, floor, run.campaign_id)
+    disposition = to_disposition(campaign, body, who.name, floor.now())  # the body first: 422 names the field
     call = current_call(run.engine, who.name)
     if call is None:
         raise NotFound("no current call", "contact")
-    campaign = await floor.off_loop(_campaign_row, floor, run.campaign_id)
-    disposition = to_disposition(campaign, body, who.name, floor.now())
     agent = run.engine.pool.agents.get(who.name)
     if agent is None or agent.state is not AgentState.WRAP_UP or current_call(run.engine, who.name) is not call:
         raise Conflict("the call is still connected: the disposition is taken in wrap-up", "state")

@@ -5,7 +5,7 @@ field that was wrong. ``InvalidInput`` already names its argument; the
 errors below name theirs::
 
     DialerError
-    └── ApiError            status 400, ``field`` names what was wrong
+    └── ApiError            422: ``field`` names what was wrong
         ├── Unauthorized    401: no token or session, or a dead one
         ├── Forbidden       403: the role may not do this
         ├── NotFound        404: no such thing, or one this user may not know exists
@@ -23,7 +23,7 @@ __all__ = ["ApiError", "Unauthorized", "Forbidden", "NotFound", "Conflict", "Too
 class ApiError(DialerError):
     """A request the API refuses; ``field`` names the part of the request at fault (None: the request)."""
 
-    status = 400
+    status = 422
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)

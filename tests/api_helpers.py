@@ -1,0 +1,80 @@
+"""Helpers for the API tests: a daemon on the sim driver with API agents, users of every role, a client."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from tests.daemon_helpers import CAMPAIGN, Running, make_config, make_scenario, make_store, start_daemon
+
+ROLES = ("agent", "supervisor", "manager", "analyst", "admin")
+OTHER = "Other"  # a campaign no granted user has
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class ApiDaemon:
+    """A running daemon, its store URL, its campaigns' ids and a token per user name."""
+
+    running: Running
+    url: str
+    tokens: dict[str, str]
+    campaigns: dict[str, int]
+    log: Path
+    clients: list[httpx.Client] = field(default_factory=list)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.running.port}"
+
+    def client(self, user: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
+        client = httpx.Client(base_url=self.base, headers=headers, timeout=10)
+        self.clients.append(client)
+        return client
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
+
+
+def make_users(url: str) -> tuple[dict[str, str], dict[str, int]]:
+    """One user per role granted the test campaign (``agent``, ``manager`` ...), a second agent
+    (``agent2``), a manager of the other campaign only (``manager_other``); tokens for all."""
+    from dialer.users import Role, add_user, issue_token
+    from lists.campaigns import create_campaign
+    from lists.models import Campaign
+    from lists.store import open_store
+
+    factory = open_store(url)
+    now = datetime.now(UTC)
+    tokens = {}
+    with factory() as session:
+        create_campaign(session, OTHER, kind="survey", rules_profile="fr", caller_id="+33142685301")
+        users = [(role, Role(role), (CAMPAIGN,)) for role in ROLES]
+        users += [("agent2", Role.AGENT, (CAMPAIGN,)), ("manager_other", Role.MANAGER, (OTHER,))]
+        for name, role, campaigns in users:
+            add_user(session, name, role, now, PASSWORD, campaigns)
+            tokens[name] = issue_token(session, name, now, "test")
+        session.commit()
+        campaigns = {c.name: c.id for c in session.query(Campaign)}
+    factory.kw["bind"].dispose()
+    return tokens, campaigns
+
+
+def start_api_daemon(folder: Path, leads: int = 300, agents: str = "api", speed: float = 20.0,
+                     dial_mode: str = "progressive") -> ApiDaemon:
+    url = make_store(folder, leads=leads, dial_mode=dial_mode)
+    tokens, campaigns = make_users(url)
+    config = make_config(folder, url, make_scenario(folder, agents=4), speed=speed, drain_timeout_s=5)
+    config.write_text(config.read_text() + f'agents = "{agents}"\n', encoding="utf-8")
+    log = folder / "daemon.log"
+    return ApiDaemon(start_daemon(config, log), url, tokens, campaigns, log)
+
+
+def events(log: Path) -> list[dict]:
+    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
