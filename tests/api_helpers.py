@@ -47,14 +47,16 @@ def make_users(url: str) -> tuple[dict[str, str], dict[str, int]]:
     (``agent2``), a manager of the other campaign only (``manager_other``); tokens for all."""
     from dialer.users import Role, add_user, issue_token
     from lists.campaigns import create_campaign
-    from lists.models import Campaign
+    from lists.models import DUE_ANY_TIME, Campaign, Lead, insert_new_leads
     from lists.store import open_store
 
     factory = open_store(url)
     now = datetime.now(UTC)
     tokens = {}
     with factory() as session:
-        create_campaign(session, OTHER, kind="survey", rules_profile="fr", caller_id="+33142685301")
+        other = create_campaign(session, OTHER, kind="survey", rules_profile="fr", caller_id="+33142685301")
+        insert_new_leads(session, other.id, DUE_ANY_TIME, [("+33142685000", "Other Person", "FR", "Europe/Paris",
+                                                            "{}")])
         users = [(role, Role(role), (CAMPAIGN,)) for role in ROLES]
         users += [("agent2", Role.AGENT, (CAMPAIGN,)), ("manager_other", Role.MANAGER, (OTHER,))]
         for name, role, campaigns in users:
@@ -62,6 +64,7 @@ def make_users(url: str) -> tuple[dict[str, str], dict[str, int]]:
             tokens[name] = issue_token(session, name, now, "test")
         session.commit()
         campaigns = {c.name: c.id for c in session.query(Campaign)}
+        campaigns["other_lead"] = session.query(Lead.id).filter(Lead.campaign_id == other.id).scalar()
     factory.kw["bind"].dispose()
     return tokens, campaigns
 

@@ -20,14 +20,17 @@ from dialer.api.cards import lead_card, to_disposition
 from dialer.api.errors import ApiError, Conflict, Forbidden, NotFound
 from dialer.api.floor import Floor, RunView, current_call
 from dialer.api.schemas import (
+    ERRORS,
     AgentEvent,
     AgentLoginIn,
     AgentStatusOut,
     CallbackRow,
+    CampaignId,
     DispositionIn,
     DispositionOut,
     FloorAgent,
     LeadCard,
+    LeadId,
     PauseIn,
 )
 from dialer.calls import IllegalTransition
@@ -37,10 +40,9 @@ from lists.numbers import mask_number
 
 __all__ = ["router", "status_of", "events"]
 
-router = APIRouter(prefix="/api/v1", tags=["agents"])
+router = APIRouter(prefix="/api/v1", tags=["agents"], responses=ERRORS)
 Agent = Annotated[Principal, Depends(require(Role.AGENT))]
 Watcher = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.MANAGER, Role.ADMIN, Role.ANALYST))]
-_ERRORS: dict[int | str, dict[str, object]] = {401: {}, 403: {}, 404: {}, 409: {}}
 
 
 def _seat(floor: Floor, who: Principal) -> RunView:
@@ -68,7 +70,7 @@ def _engine_input(action):  # type: ignore[no-untyped-def]
         raise Conflict(str(exc), "state") from None
 
 
-@router.post("/agents/me/login", response_model=AgentStatusOut, responses=_ERRORS)
+@router.post("/agents/me/login", response_model=AgentStatusOut)
 async def agent_login(body: AgentLoginIn, request: Request, who: Agent) -> AgentStatusOut:
     """Join a granted campaign whose agents work through the API, ready for calls."""
     floor = floor_of(request)
@@ -86,7 +88,7 @@ async def agent_login(body: AgentLoginIn, request: Request, who: Agent) -> Agent
     return status_of(floor, who.name)
 
 
-@router.post("/agents/me/ready", response_model=AgentStatusOut, responses=_ERRORS)
+@router.post("/agents/me/ready", response_model=AgentStatusOut)
 async def agent_ready(request: Request, who: Agent) -> AgentStatusOut:
     floor = floor_of(request)
     run = _seat(floor, who)
@@ -94,7 +96,7 @@ async def agent_ready(request: Request, who: Agent) -> AgentStatusOut:
     return status_of(floor, who.name)
 
 
-@router.post("/agents/me/pause", response_model=AgentStatusOut, responses=_ERRORS)
+@router.post("/agents/me/pause", response_model=AgentStatusOut)
 async def agent_pause(body: PauseIn, request: Request, who: Agent) -> AgentStatusOut:
     """Pause with a reason code; on a call, the pause starts when the wrap-up is done."""
     floor = floor_of(request)
@@ -103,7 +105,7 @@ async def agent_pause(body: PauseIn, request: Request, who: Agent) -> AgentStatu
     return status_of(floor, who.name)
 
 
-@router.post("/agents/me/logout", response_model=AgentStatusOut, responses=_ERRORS)
+@router.post("/agents/me/logout", response_model=AgentStatusOut)
 async def agent_logout(request: Request, who: Agent) -> AgentStatusOut:
     floor = floor_of(request)
     run = _seat(floor, who)
@@ -111,7 +113,7 @@ async def agent_logout(request: Request, who: Agent) -> AgentStatusOut:
     return status_of(floor, who.name)
 
 
-@router.get("/agents/me", response_model=AgentStatusOut, responses=_ERRORS)
+@router.get("/agents/me", response_model=AgentStatusOut)
 async def agent_status(request: Request, who: Agent) -> AgentStatusOut:
     return status_of(floor_of(request), who.name)
 
@@ -124,7 +126,7 @@ async def _card(floor: Floor, who: Principal, lead_id: int, call_id: int | None)
     return await floor.off_loop(read)  # type: ignore[no-any-return]
 
 
-@router.get("/agents/me/contact", response_model=LeadCard, responses=_ERRORS)
+@router.get("/agents/me/contact", response_model=LeadCard)
 async def agent_contact(request: Request, who: Agent) -> LeadCard:
     """The lead card of the agent's current call (404 with none); each view is audited."""
     floor = floor_of(request)
@@ -135,7 +137,7 @@ async def agent_contact(request: Request, who: Agent) -> LeadCard:
     return await _card(floor, who, call.lead, call.id)
 
 
-@router.post("/agents/me/contact/disposition", response_model=DispositionOut, responses={**_ERRORS, 422: {}})
+@router.post("/agents/me/contact/disposition", response_model=DispositionOut)
 async def agent_disposition(body: DispositionIn, request: Request, who: Agent) -> DispositionOut:
     """Close the wrap-up with the outcome; the attempt goes to the ledger and the agent is free."""
     floor = floor_of(request)
@@ -174,15 +176,15 @@ def _callbacks(floor: Floor, campaign_ids: list[int] | None, owner: str | None, 
                 for lead in session.scalars(query.limit(1000))]
 
 
-@router.get("/agents/me/callbacks", response_model=list[CallbackRow], responses=_ERRORS)
+@router.get("/agents/me/callbacks", response_model=list[CallbackRow])
 async def agent_callbacks(request: Request, who: Agent) -> list[CallbackRow]:
     """The agent's own booked callbacks, earliest first."""
     floor = floor_of(request)
     return await floor.off_loop(_callbacks, floor, None, who.name, False)  # type: ignore[no-any-return]
 
 
-@router.get("/outbound/campaigns/{campaign_id}/callbacks", response_model=list[CallbackRow], responses=_ERRORS)
-async def campaign_callbacks(campaign_id: int, request: Request,
+@router.get("/outbound/campaigns/{campaign_id}/callbacks", response_model=list[CallbackRow])
+async def campaign_callbacks(campaign_id: CampaignId, request: Request,
                              who: Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.MANAGER, Role.ADMIN))],
                              agent: Annotated[str | None, Query(max_length=64)] = None) -> list[CallbackRow]:
     """Callbacks booked in the campaign, by owner (``anyone``: the first free agent), earliest first."""
@@ -191,7 +193,7 @@ async def campaign_callbacks(campaign_id: int, request: Request,
     return await floor.off_loop(_callbacks, floor, [campaign_id], agent, who.unmasked)  # type: ignore[no-any-return]
 
 
-@router.get("/agents", response_model=list[FloorAgent], responses=_ERRORS)
+@router.get("/agents", response_model=list[FloorAgent])
 async def floor_agents(request: Request, who: Watcher,
                        campaign_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> list[FloorAgent]:
     """Every agent on the visible campaigns' floors with their state (simulated agents too)."""
@@ -208,8 +210,8 @@ async def floor_agents(request: Request, who: Watcher,
     return out
 
 
-@router.get("/leads/{lead_id}", response_model=LeadCard, responses=_ERRORS)
-async def lead(lead_id: int, request: Request, who: Annotated[Principal, Depends(principal)]) -> LeadCard:
+@router.get("/leads/{lead_id}", response_model=LeadCard)
+async def lead(lead_id: LeadId, request: Request, who: Annotated[Principal, Depends(principal)]) -> LeadCard:
     """A lead card: an agent only for their own current call or own callback; supervisors, managers and admins
     for granted campaigns; analysts never (they read aggregates). Each view is audited."""
     floor = floor_of(request)

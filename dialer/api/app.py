@@ -16,7 +16,8 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response as StarletteResponse
@@ -73,7 +74,12 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return _error(exc.status_code, str(exc.detail), None, dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:  # Starlette names only the first route's methods; a path may have several
+        methods = {m for route in request.app.routes if isinstance(route, APIRoute)
+                   and route.path_regex.match(request.url.path) for m in route.methods or ()}
+        headers["Allow"] = ", ".join(sorted(methods))
+    return _error(exc.status_code, str(exc.detail), None, headers)
 
 
 def create_app(floor: Floor) -> FastAPI:

@@ -26,7 +26,7 @@ from starlette.requests import HTTPConnection
 
 from dialer.api.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from dialer.api.floor import Floor
-from dialer.api.schemas import LoginIn, MeOut, UserOut
+from dialer.api.schemas import ERRORS, LoginIn, MeOut, UserOut
 from dialer.users import Role, check_password, granted_campaigns, issue_token, list_users, revoke_tokens, user_for_token
 from lists.models import User
 
@@ -41,7 +41,7 @@ SESSION_TTL = timedelta(hours=12)
 NEEDS_NUMBERS = frozenset({Role.MANAGER, Role.ADMIN})  # who sees phone numbers unmasked (DNC work, exports)
 _FAILS, _WINDOW_S = 5, 300.0
 
-router = APIRouter(prefix="/api/v1", tags=["users"])
+router = APIRouter(prefix="/api/v1", tags=["users"], responses=ERRORS)
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ def _login(floor: Floor, name: str, password: str, now: datetime) -> tuple[str, 
         return token, user
 
 
-@router.post("/auth/login", response_model=MeOut, responses={401: {}, 429: {}})
+@router.post("/auth/login", response_model=MeOut)
 async def login(body: LoginIn, request: Request, response: Response) -> MeOut:
     """Console log-in: sets the HttpOnly, SameSite=Strict session cookie."""
     limiter: LoginLimiter = request.app.state.logins
@@ -205,7 +205,7 @@ def _revoke(floor: Floor, token: str, now: datetime) -> None:
         session.commit()
 
 
-@router.post("/auth/logout", status_code=204, responses={401: {}})
+@router.post("/auth/logout", status_code=204)
 async def logout(who: Caller, request: Request, response: Response) -> None:
     """Ends a console session (a bearer token is only revoked from the CLI)."""
     if request.cookies.get(SESSION_COOKIE) == who.token:
@@ -215,12 +215,12 @@ async def logout(who: Caller, request: Request, response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
-@router.get("/users/me", response_model=MeOut, responses={401: {}})
+@router.get("/users/me", response_model=MeOut)
 async def me(who: Caller) -> MeOut:
     return MeOut(name=who.name, role=who.role.value, campaigns=_ids(who))
 
 
-@router.get("/users", response_model=list[UserOut], responses={401: {}, 403: {}})
+@router.get("/users", response_model=list[UserOut])
 async def users(request: Request, who: Annotated[Principal, Depends(require(Role.ADMIN))]) -> list[UserOut]:
     """Every account (admins only); issue and revoke tokens with ``dialer users``."""
     floor = floor_of(request)

@@ -26,6 +26,8 @@ from dialer.api.cards import catalogue_of, questions_of
 from dialer.api.errors import Conflict, NotFound
 from dialer.api.floor import Floor
 from dialer.api.schemas import (
+    ERRORS,
+    CampaignId,
     CampaignIn,
     CampaignOut,
     CampaignPatch,
@@ -40,7 +42,7 @@ from lists.models import Campaign, CampaignGrant
 
 __all__ = ["router", "ACTIONS", "campaign_out"]
 
-router = APIRouter(prefix="/api/v1/outbound/campaigns", tags=["campaigns"])
+router = APIRouter(prefix="/api/v1/outbound/campaigns", tags=["campaigns"], responses=ERRORS)
 S = CampaignState
 ACTIONS: dict[str, tuple[frozenset[CampaignState], CampaignState]] = {
     "start": (frozenset({S.INITIALIZED, S.STOPPED}), S.RUNNING),
@@ -50,7 +52,6 @@ ACTIONS: dict[str, tuple[frozenset[CampaignState], CampaignState]] = {
 }
 Reader = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.MANAGER, Role.ANALYST, Role.ADMIN))]
 Manager = Annotated[Principal, Depends(require(Role.MANAGER, Role.ADMIN))]
-_ERRORS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 409: {}}
 
 
 def campaign_out(floor: Floor, c: Campaign) -> CampaignOut:
@@ -68,7 +69,7 @@ def _get(session: Session, campaign_id: int) -> Campaign:
     return campaign
 
 
-@router.get("", response_model=list[CampaignOut], responses=_ERRORS)
+@router.get("", response_model=list[CampaignOut])
 async def list_campaigns(request: Request, who: Reader) -> list[CampaignOut]:
     floor = floor_of(request)
 
@@ -81,7 +82,7 @@ async def list_campaigns(request: Request, who: Reader) -> list[CampaignOut]:
     return [campaign_out(floor, c) for c in await floor.off_loop(read) if who.sees(c.id)]
 
 
-@router.post("", response_model=CampaignOut, status_code=201, responses={**_ERRORS, 422: {}})
+@router.post("", response_model=CampaignOut, status_code=201)
 async def create(body: CampaignIn, request: Request, who: Manager) -> CampaignOut:
     """A new campaign in state ``initialized`` with its kind's catalogue; its creator is granted it."""
     floor = floor_of(request)
@@ -105,8 +106,8 @@ async def create(body: CampaignIn, request: Request, who: Manager) -> CampaignOu
     return campaign_out(floor, campaign)
 
 
-@router.get("/{campaign_id}", response_model=CampaignOut, responses=_ERRORS)
-async def get(campaign_id: int, request: Request, who: Reader) -> CampaignOut:
+@router.get("/{campaign_id}", response_model=CampaignOut)
+async def get(campaign_id: CampaignId, request: Request, who: Reader) -> CampaignOut:
     visible(who, campaign_id)
     floor = floor_of(request)
 
@@ -119,8 +120,8 @@ async def get(campaign_id: int, request: Request, who: Reader) -> CampaignOut:
     return campaign_out(floor, await floor.off_loop(read))
 
 
-@router.put("/{campaign_id}", response_model=CampaignOut, responses={**_ERRORS, 422: {}})
-async def edit(campaign_id: int, body: CampaignPatch, request: Request, who: Manager) -> CampaignOut:
+@router.put("/{campaign_id}", response_model=CampaignOut)
+async def edit(campaign_id: CampaignId, body: CampaignPatch, request: Request, who: Manager) -> CampaignOut:
     """Change settings and the catalogue; 409 when ``version`` is not the stored one (re-read, then retry)."""
     visible(who, campaign_id)
     floor = floor_of(request)
@@ -167,31 +168,31 @@ async def _act(request: Request, who: Principal, campaign_id: int, action: str) 
     return await get(campaign_id, request, who)
 
 
-@router.post("/{campaign_id}/start", response_model=CampaignOut, responses=_ERRORS)
-async def start(campaign_id: int, request: Request, who: Manager) -> CampaignOut:
+@router.post("/{campaign_id}/start", response_model=CampaignOut)
+async def start(campaign_id: CampaignId, request: Request, who: Manager) -> CampaignOut:
     """Dial within the campaign's hours."""
     return await _act(request, who, campaign_id, "start")
 
 
-@router.post("/{campaign_id}/pause", response_model=CampaignOut, responses=_ERRORS)
-async def pause(campaign_id: int, request: Request, who: Manager) -> CampaignOut:
+@router.post("/{campaign_id}/pause", response_model=CampaignOut)
+async def pause(campaign_id: CampaignId, request: Request, who: Manager) -> CampaignOut:
     """Launch nothing more; calls in progress go on, agents stay logged in."""
     return await _act(request, who, campaign_id, "pause")
 
 
-@router.post("/{campaign_id}/resume", response_model=CampaignOut, responses=_ERRORS)
-async def resume(campaign_id: int, request: Request, who: Manager) -> CampaignOut:
+@router.post("/{campaign_id}/resume", response_model=CampaignOut)
+async def resume(campaign_id: CampaignId, request: Request, who: Manager) -> CampaignOut:
     return await _act(request, who, campaign_id, "resume")
 
 
-@router.post("/{campaign_id}/stop", response_model=CampaignOut, responses=_ERRORS)
-async def stop(campaign_id: int, request: Request, who: Manager) -> CampaignOut:
+@router.post("/{campaign_id}/stop", response_model=CampaignOut)
+async def stop(campaign_id: CampaignId, request: Request, who: Manager) -> CampaignOut:
     """Stop launching; ``stopping`` until every call and wrap-up is done, then ``stopped``."""
     return await _act(request, who, campaign_id, "stop")
 
 
-@router.get("/{campaign_id}/catalogue", response_model=CatalogueOut, responses=_ERRORS)
-async def catalogue(campaign_id: int, request: Request, who: Reader) -> CatalogueOut:
+@router.get("/{campaign_id}/catalogue", response_model=CatalogueOut)
+async def catalogue(campaign_id: CampaignId, request: Request, who: Reader) -> CatalogueOut:
     """Outcomes, refusal reasons and the survey questionnaire (edit them with PUT on the campaign)."""
     visible(who, campaign_id)
     floor = floor_of(request)
@@ -206,8 +207,8 @@ async def catalogue(campaign_id: int, request: Request, who: Reader) -> Catalogu
     return await floor.off_loop(read)  # type: ignore[no-any-return]
 
 
-@router.get("/{campaign_id}/stats", response_model=StatsOut, responses=_ERRORS)
-async def stats(campaign_id: int, request: Request, who: Reader) -> StatsOut:
+@router.get("/{campaign_id}/stats", response_model=StatsOut)
+async def stats(campaign_id: CampaignId, request: Request, who: Reader) -> StatsOut:
     """Live figures: the floor now (engine), today's ledger by hour, and the sampled history for charts."""
     visible(who, campaign_id)
     floor = floor_of(request)

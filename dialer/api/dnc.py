@@ -14,7 +14,7 @@ from sqlalchemy import select
 from dialer.api.auth import Principal, floor_of, require
 from dialer.api.errors import ApiError, NotFound
 from dialer.api.floor import Floor
-from dialer.api.schemas import DncIn, DncOut
+from dialer.api.schemas import ERRORS, DncIn, DncOut
 from dialer.users import Role
 from lists.dnc import add_to_dnc, remove_from_dnc
 from lists.models import Campaign, DncEntry
@@ -22,10 +22,9 @@ from lists.numbers import mask_number, normalise_number
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1/outbound/dnc", tags=["dnc"])
+router = APIRouter(prefix="/api/v1/outbound/dnc", tags=["dnc"], responses=ERRORS)
 Manager = Annotated[Principal, Depends(require(Role.MANAGER, Role.ADMIN))]
 Checker = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.MANAGER, Role.ADMIN))]
-_ERRORS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 422: {}}
 
 
 def _e164(body: DncIn) -> str:
@@ -63,21 +62,21 @@ def _run(floor: Floor, who: Principal, body: DncIn, action: str) -> DncOut:
         return _out(session, who, body.company, e164, reopened)
 
 
-@router.post("", response_model=DncOut, responses=_ERRORS)
+@router.post("", response_model=DncOut)
 async def add(body: DncIn, request: Request, who: Manager) -> DncOut:
     """Suppress the number in every campaign of the company at once."""
     floor = floor_of(request)
     return await floor.off_loop(_run, floor, who, body, "add")  # type: ignore[no-any-return]
 
 
-@router.post("/remove", response_model=DncOut, responses=_ERRORS)
+@router.post("/remove", response_model=DncOut)
 async def remove(body: DncIn, request: Request, who: Manager) -> DncOut:
     """Take the number off the company's own list (a registry's copy still suppresses it)."""
     floor = floor_of(request)
     return await floor.off_loop(_run, floor, who, body, "remove")  # type: ignore[no-any-return]
 
 
-@router.post("/check", response_model=DncOut, responses=_ERRORS)
+@router.post("/check", response_model=DncOut)
 async def check(body: DncIn, request: Request, who: Checker) -> DncOut:
     """Is the number on any of the company's lists (its own or an imported registry)?"""
     floor = floor_of(request)

@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse
 from dialer.api.auth import Principal, floor_of, require, visible
 from dialer.api.errors import ApiError, NotFound
 from dialer.api.floor import Floor
-from dialer.api.schemas import ImportOut
+from dialer.api.schemas import ERRORS, CampaignId, ImportOut
 from dialer.users import Role
 from lists.campaigns import get_campaign
 from lists.importer import import_csv
@@ -28,12 +28,11 @@ from lists.models import Campaign
 
 __all__ = ["router", "MAX_UPLOAD_BYTES"]
 
-router = APIRouter(prefix="/api/v1/outbound", tags=["lists"])
+router = APIRouter(prefix="/api/v1/outbound", tags=["lists"], responses=ERRORS)
 Manager = Annotated[Principal, Depends(require(Role.MANAGER, Role.ADMIN))]
 MAX_UPLOAD_BYTES = 200 << 20  # a list of about two million rows; larger ones go through the CLI
 _CSV_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
     "text/csv": {"schema": {"type": "string"}}}}}
-_ERRORS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 413: {}, 422: {}}
 
 
 def _import(floor: Floor, campaign_id: int, path: Path, region: str | None, delimiter: str | None) -> ImportOut:
@@ -52,8 +51,8 @@ def _import(floor: Floor, campaign_id: int, path: Path, region: str | None, deli
 
 
 @router.post("/campaigns/{campaign_id}/contactlists", response_model=ImportOut, status_code=201,
-             openapi_extra=_CSV_BODY, responses=_ERRORS)
-async def upload(campaign_id: int, request: Request, who: Manager,
+             openapi_extra=_CSV_BODY)
+async def upload(campaign_id: CampaignId, request: Request, who: Manager,
                  default_region: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
                  delimiter: Annotated[str | None, Query(max_length=3)] = None) -> ImportOut:
     """Import a CSV of leads (a phone column, optional name, timezone, zip and any other fields)."""
@@ -75,7 +74,7 @@ async def upload(campaign_id: int, request: Request, who: Manager,
 
 
 @router.get("/imports/{import_id}/rejects", response_class=FileResponse,
-            responses={200: {"content": {"text/csv": {}}}, **_ERRORS})
+            responses={200: {"content": {"text/csv": {}}}})
 async def rejects(import_id: Annotated[str, PathParam(pattern=r"^\d+-[0-9a-f]{16}$")], request: Request,
                   who: Manager) -> FileResponse:
     """The rejected, duplicate and already imported rows of an upload, with their line and reason."""

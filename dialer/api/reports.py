@@ -19,7 +19,7 @@ from dialer.api.auth import Principal, floor_of, require, visible
 from dialer.api.cards import SALE_CODES
 from dialer.api.errors import NotFound
 from dialer.api.floor import Floor
-from dialer.api.schemas import AgentPerformanceRow, ReportOut, ReportRow
+from dialer.api.schemas import ERRORS, AgentPerformanceRow, CampaignId, ReportOut, ReportRow
 from dialer.config import PROFILE_ZONES
 from dialer.users import Role
 from lists.models import Attempt, Campaign
@@ -27,9 +27,8 @@ from lists.reports import REPORTS
 
 __all__ = ["router", "agent_performance"]
 
-router = APIRouter(prefix="/api/v1/outbound/campaigns", tags=["reports"])
+router = APIRouter(prefix="/api/v1/outbound/campaigns", tags=["reports"], responses=ERRORS)
 Reader = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.MANAGER, Role.ANALYST, Role.ADMIN))]
-_ERRORS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}}
 
 
 def _campaign(session: Any, campaign_id: int) -> Campaign:
@@ -39,8 +38,8 @@ def _campaign(session: Any, campaign_id: int) -> Campaign:
     return campaign  # type: ignore[no-any-return]
 
 
-@router.get("/{campaign_id}/reports/agents", response_model=list[AgentPerformanceRow], responses=_ERRORS)
-async def agents_report(campaign_id: int, request: Request, who: Reader) -> list[AgentPerformanceRow]:
+@router.get("/{campaign_id}/reports/agents", response_model=list[AgentPerformanceRow])
+async def agents_report(campaign_id: CampaignId, request: Request, who: Reader) -> list[AgentPerformanceRow]:
     """Per agent and shift (local date): calls, talk and wrap seconds, occupancy, sales, refusals by reason."""
     visible(who, campaign_id)
     floor = floor_of(request)
@@ -82,8 +81,8 @@ def agent_performance(floor: Floor, campaign_id: int) -> list[AgentPerformanceRo
     return out
 
 
-@router.get("/{campaign_id}/reports/{kind}", response_model=ReportOut, responses=_ERRORS)
-async def report(campaign_id: int, kind: Literal["refusals", "dispositions", "penetration"], request: Request,
+@router.get("/{campaign_id}/reports/{kind}", response_model=ReportOut)
+async def report(campaign_id: CampaignId, kind: Literal["refusals", "dispositions", "penetration"], request: Request,
                  who: Reader) -> ReportOut:
     """The ledger reports of ``dialer report``: refusals by reason, attempts by disposition, list penetration."""
     visible(who, campaign_id)

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 __all__ = ["ErrorOut", "LoginIn", "MeOut", "AgentLoginIn", "PauseIn", "AgentStatusOut", "AgentEvent", "AttemptView",
            "Question", "LeadCard", "Order", "CallbackOwner", "DispositionIn", "DispositionOut", "CampaignState",
            "CampaignIn", "CampaignPatch", "CampaignOut", "CatalogueOut", "ImportOut", "DncIn", "DncOut",
            "HourRow", "Sample", "StatsOut", "ReportRow", "ReportOut", "AgentPerformanceRow", "CallbackRow",
-           "UserOut", "FloorAgent", "Code", "Kind", "DialMode", "Profile"]
+           "UserOut", "FloorAgent", "Code", "Kind", "DialMode", "Profile", "ERRORS", "CampaignId", "LeadId"]
 
 Code = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$")  # catalogue codes: what screens, reports and --reason use
+CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # ids beyond the store's integers are 422, not 500
+LeadId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Kind = Literal["loan-offer", "tariff-switch", "survey", "payment-reminder"]
 DialMode = Literal["preview", "progressive", "power", "predictive"]
 Profile = Literal["us", "fr", "uk"]
@@ -35,6 +38,14 @@ class ErrorOut(BaseModel):
 
     detail: str
     field: str | None = None
+
+
+ERRORS: dict[int | str, dict[str, object]] = {  # every route may answer these, each with an ``ErrorOut``
+    code: {"model": ErrorOut, "description": text} for code, text in (
+        (400, "The body cannot be read (not UTF-8, not JSON)"),
+        (401, "No credential, or a dead one"), (403, "The role may not do this"),
+        (404, "No such thing, or not one of yours"), (409, "A stale version, or not allowed in this state"),
+        (422, "A field is wrong: ``field`` names it"), (429, "Too many failed logins"))}
 
 
 class LoginIn(_In):
