@@ -195,7 +195,7 @@ class Daemon:
         s, zone = self.scenario, self._zone(campaign)
         local_start = self.world.start.astimezone(ZoneInfo(zone))
         origin = datetime.combine(local_start.date(), time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
-        clock = self.world.engine_clock(origin)
+        clock = self.world.engine_clock(origin, ordered=self.config.sim is not None)
         customers = StoreCustomers(s, clock, campaign.max_attempts)
         telephony = SimTelephony(clock, customers.plan, s.amd.delay_s)
         ring_timeout_s = max(seg.no_answer_timeout_s for seg in s.segments)
@@ -203,7 +203,8 @@ class Daemon:
         console = (self.desk.console(campaign.id, lambda t: origin + timedelta(seconds=t)) if self.api_agents
                    else workforce)
         leads = ClaimBuffer(campaign.id, self.factory, self.config.name, origin, loop, self.claims, self.writer,
-                            on_claimed=self.metrics.claimed.labels(campaign.name).inc)
+                            on_claimed=self.metrics.claimed.labels(campaign.name).inc,
+                            profile=profile_for(campaign))
         recorder = _SimRecorder(campaign.name, campaign.abandon_cap, self.metrics, telephony)
         self.metrics.abandon_cap.labels(campaign.name).set(campaign.abandon_cap)
         fp_rate = s.amd.false_positive if s.amd.enabled else 0.0

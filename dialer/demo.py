@@ -37,15 +37,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
-import heapq
 import html
-import itertools
 import logging
 import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -59,12 +57,10 @@ from sqlalchemy.orm import Session
 
 from dialer.agents import AgentState
 from dialer.calls import CallState, Outcome
-from dialer.clock import AsyncioClock
 from dialer.config import Config, SimConfig
 from dialer.daemon import CampaignRun, Daemon
 from dialer.errors import DialerError
 from dialer.logs import setup_logging
-from dialer.schedule import WorldClock
 from lists.campaigns import create_campaign
 from lists.importer import ImportSummary, import_csv
 from lists.models import Attempt, Campaign, Lead, as_utc
@@ -205,88 +201,20 @@ def demo_config(url: str, options: DemoOptions, start: datetime) -> Config:
                   sim=SimConfig(SCENARIO, options.speed, start), source="dialer demo")
 
 
-class _StampingClock(AsyncioClock):
-    """A campaign's clock that never runs backwards: its callbacks run strictly in order of their scheduled
-    times, each seeing its own time as ``now()``; code outside them sees the latest time reached.
-
-    Why: the daemon stamps the engine's wake-ups with their scheduled time,
-    while the sim driver's agents and customers read ``now()``, some from
-    callbacks the writer thread hands back (a call is placed once its dial
-    mark is committed). At a speed-up of hundreds, a few milliseconds of
-    loop lag are seconds of simulated time: asyncio runs a timer set in the
-    past after later ones already due, and the two kinds of stamp disagree,
-    so engine time ran backwards and the predictive controller failed on a
-    negative elapsed time. Dispatching from one ordered queue makes the
-    simulated world one discrete-event run paced by the wall clock, at any
-    speed. The tick-lag histogram then reads 0 for these wake-ups."""
-
-    def __init__(self, clock: AsyncioClock):
-        super().__init__(clock.loop, clock.start_s, clock.speed)
-        self._t0 = clock._t0  # the world's one start instant
-        self.latest = super().now()
-        self._queue: list[tuple[float, int, Callable[[], None]]] = []
-        self._seq = itertools.count()
-        self._armed: tuple[float, asyncio.TimerHandle] | None = None
-
-    def now(self) -> float:
-        return self.latest
-
-    def call_at(self, at_s: float, fn: Callable[[], None]) -> None:
-        heapq.heappush(self._queue, (at_s, next(self._seq), fn))
-        self._arm()
-
-    def _arm(self) -> None:
-        first = self._queue[0][0]
-        if self._armed is not None and self._armed[0] <= first:
-            return
-        if self._armed is not None:
-            self._armed[1].cancel()
-        self._armed = (first, self.loop.call_at(self.loop_time(first), self._run))
-
-    def _run(self) -> None:
-        """Every callback due by the loop's time, earliest first (new ones due now included)."""
-        self._armed = None
-        due = AsyncioClock.now(self)
-        while self._queue and self._queue[0][0] <= due:
-            at_s, _, fn = heapq.heappop(self._queue)
-            self.latest = max(self.latest, at_s)
-            try:
-                fn()
-            except Exception as exc:  # as asyncio would: the daemon's handler logs it, the world goes on
-                self.loop.call_exception_handler({"message": "exception in a simulated event", "exception": exc})
-        if self._queue:
-            self._arm()
-
-
-class _StampingWorld:
-    """The daemon's world clock, handing out ``_StampingClock``s to the campaigns it builds."""
-
-    def __init__(self, world: WorldClock):
-        self.world = world
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.world, name)
-
-    def engine_clock(self, origin: datetime) -> AsyncioClock:
-        return _StampingClock(self.world.engine_clock(origin))
-
-
 class _DemoDaemon(Daemon):
-    """The daemon with its own scenario for some campaigns (the survey's outcomes; see the module's docstring)
-    and stamping clocks (see ``_StampingClock``)."""
+    """The daemon with its own scenario for some campaigns (the survey's outcomes; see the module's docstring)."""
 
     def __init__(self, config: Config, scenarios: Mapping[str, Scenario]):
         super().__init__(config)
         self.scenarios = scenarios
 
     def _build(self, campaign: Campaign, loop: asyncio.AbstractEventLoop) -> CampaignRun:
-        shared, world = self.scenario, self.world
+        shared = self.scenario
         self.scenario = self.scenarios.get(campaign.name, shared)
-        self.world = _StampingWorld(world)  # type: ignore[assignment]
         try:
             return super()._build(campaign, loop)
         finally:
-            self.scenario, self.world = shared, world
+            self.scenario = shared
 
 
 # ---- the live view ------------------------------------------------------------------------------------------

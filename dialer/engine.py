@@ -73,10 +73,18 @@ class Engine:
         self._ids = count(1)
         self._tick = 0
         self._pace_pending = False
+        self._latest_s = -math.inf
+
+    def _monotonic(self, now_s: float) -> float:
+        """Engine time never runs back: an event stamped before one already handled (a wall-clock loop may run
+        callbacks out of order when it lags) is handled at the latest time seen."""
+        self._latest_s = max(self._latest_s, now_s)
+        return self._latest_s
 
     # -- campaign hours ----------------------------------------------------------------------------------------
     def start_dialing(self, now_s: float, day_end_s: float) -> None:
         """Open the day's dialing until ``day_end_s`` (seconds on the engine's clock)."""
+        now_s = self._monotonic(now_s)
         self.dialing, self.day_end_s = True, day_end_s
         self._request_pace(now_s)
 
@@ -99,6 +107,7 @@ class Engine:
     # -- agent inputs ------------------------------------------------------------------------------------------
     def log_in(self, agent_id: str, now_s: float) -> None:
         """The agent logs in ready; one still on a call from before simply stays."""
+        now_s = self._monotonic(now_s)
         agent = self.pool.get(agent_id)
         agent.winding_down, agent.pending = False, None
         if agent.state is AgentState.OFF:
@@ -106,6 +115,7 @@ class Engine:
 
     def ready(self, agent_id: str, now_s: float) -> None:
         """Back from a pause (or a pause asked for mid-call is taken back)."""
+        now_s = self._monotonic(now_s)
         agent = self.pool.get(agent_id)
         agent.winding_down, agent.pending = False, None
         if agent.state is AgentState.PAUSED:
@@ -113,12 +123,14 @@ class Engine:
 
     def pause(self, agent_id: str, now_s: float, reason: str) -> None:
         """Pause now if idle, else when the current call and wrap-up are done."""
+        now_s = self._monotonic(now_s)
         agent = self.pool.get(agent_id)
         agent.pause_reason = reason
         self._leave(agent, AgentState.PAUSED, now_s)
 
     def log_out(self, agent_id: str, now_s: float) -> None:
-        self._leave(self.pool.get(agent_id), AgentState.OFF, now_s)
+        """Log out now if idle, else when the current call and wrap-up are done."""
+        self._leave(self.pool.get(agent_id), AgentState.OFF, self._monotonic(now_s))
 
     def wind_down(self, agent_id: str) -> None:
         """The agent leaves soon: they still take calls, but none is launched for them."""
@@ -126,6 +138,7 @@ class Engine:
 
     def wrap_done(self, agent_id: str, now_s: float, disposition: Disposition) -> None:
         """The agent closes the call with its disposition; the attempt is complete and the agent is free."""
+        now_s = self._monotonic(now_s)
         agent = self.pool.get(agent_id)
         if agent.state is not AgentState.WRAP_UP or agent_id not in self.wrapping:
             raise IllegalTransition(f"agent {agent_id}: no call in wrap-up to close")
@@ -141,6 +154,7 @@ class Engine:
     # -- driver events -----------------------------------------------------------------------------------------
     def answered(self, call_id: int, now_s: float) -> None:
         """Someone or something picked up: AMD listens first if on, else the call goes to an agent."""
+        now_s = self._monotonic(now_s)
         call = self.calls[call_id]
         call.answered_s = now_s
         if self.settings.amd:
@@ -150,6 +164,7 @@ class Engine:
 
     def amd_result(self, call_id: int, now_s: float, machine: bool) -> None:
         """AMD's verdict: a machine is hung up on (a person wrongly called a machine counts in the UK)."""
+        now_s = self._monotonic(now_s)
         call = self.calls[call_id]
         call.amd_end_s, call.amd_machine = now_s, machine
         if not machine:
@@ -161,12 +176,14 @@ class Engine:
 
     def failed(self, call_id: int, now_s: float, outcome: Outcome) -> None:
         """The call never answered: busy, no answer, invalid number, or a network failure."""
+        now_s = self._monotonic(now_s)
         call = self.calls[call_id]
         call.outcome, call.hangup_s = outcome, now_s
         self._end(call, now_s)
 
     def hung_up(self, call_id: int, now_s: float) -> None:
         """The line closed: the customer hung up, or our message or hang-up completed."""
+        now_s = self._monotonic(now_s)
         call = self.calls.get(call_id) or self._talking[call_id]
         call.hangup_s = call.hangup_s if call.state is CallState.SAFE_HARBOUR else now_s
         if call.state is CallState.TALKING:
@@ -182,6 +199,7 @@ class Engine:
     # -- timers ------------------------------------------------------------------------------------------------
     def advance(self, now_s: float) -> None:
         """Fire every timer due by ``now_s``, then run a pacing decision if one was asked for."""
+        now_s = self._monotonic(now_s)
         while self._timers and self._timers[0][0] <= now_s:
             _, _, kind, ref = heapq.heappop(self._timers)
             self._fire(kind, ref, now_s)

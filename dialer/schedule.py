@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 
-from dialer.clock import AsyncioClock
+from dialer.clock import AsyncioClock, OrderedClock
 from lists.rules import CallingProfile, in_window
 
 __all__ = ["WorldClock", "WorldTrigger", "WindowEdges", "window_close_after"]
@@ -44,11 +44,11 @@ class WorldClock:
     def wall(self, world: datetime) -> datetime:
         return self._t0_wall + (world - self.start) / self.speed
 
-    def engine_clock(self, origin: datetime) -> AsyncioClock:
-        """A campaign engine's clock: seconds since ``origin`` (its first local midnight), at this speed."""
-        clock = AsyncioClock(self.loop, (self.start - origin).total_seconds(), self.speed)
-        clock._t0 = self._t0_loop  # one start instant for every campaign's clock
-        return clock
+    def engine_clock(self, origin: datetime, ordered: bool = False) -> AsyncioClock:
+        """A campaign engine's clock: seconds since ``origin`` (its first local midnight), at this speed, from
+        the world's one start instant; ``ordered`` for a simulated world (``dialer.clock.OrderedClock``)."""
+        kind = OrderedClock if ordered else AsyncioClock
+        return kind(self.loop, (self.start - origin).total_seconds(), self.speed, t0=self._t0_loop)
 
 
 class WorldTrigger(BaseTrigger):

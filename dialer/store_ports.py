@@ -38,7 +38,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from dialer.calls import Call, CallState, Outcome
 from dialer.ports import ClaimedLead, TelephonyDriver
 from lists.models import Campaign, Lead, as_utc, to_db
-from lists.selection import AttemptRecord, claim_leads, record_attempts
+from lists.rules import CallingProfile, LeadHistory, refusal
+from lists.selection import AttemptRecord, claim_leads, dial_histories, record_attempts
 
 __all__ = ["LeadRef", "Writer", "ClaimBuffer", "WriteAheadTelephony", "release_leads", "recover", "Recovery",
            "interrupted_record", "open_call_record"]
@@ -49,10 +50,12 @@ Factory = sessionmaker[Session]
 
 @dataclass(frozen=True)
 class LeadRef:
-    """A claimed lead's store handle, carried as the engine call's ``payload``."""
+    """A claimed lead's store handle, carried as the engine call's ``payload``, with its history at the claim
+    (None: not checked again at dial time)."""
 
     id: int
     campaign_id: int
+    history: LeadHistory | None = None
 
 
 # ---- the writer -----------------------------------------------------------------------------------------------
@@ -251,8 +254,11 @@ class ClaimBuffer:
     """One campaign's ``LeadSource``: leads claimed ahead by the claim thread, handed out at once.
 
     ``max_age_s`` (engine seconds): a lead waiting longer is given back (its
-    window or DNC state may have changed since the claim). ``most``: the
-    largest buffer, so a burst never holds a big slice of the list.
+    DNC state may have changed since the claim). ``most``: the largest
+    buffer, so a burst never holds a big slice of the list. With ``profile``
+    every lead is checked against the calling rules again when it is handed
+    to the engine, the moment it is dialled (its window may have closed in
+    its own zone since the claim); one that fails goes back to its queue.
     """
 
     campaign_id: int
@@ -266,6 +272,7 @@ class ClaimBuffer:
     least: int = 2
     most: int = 200
     on_claimed: Callable[[int], None] = lambda n: None
+    profile: CallingProfile | None = None
     buffer: deque[tuple[float, ClaimedLead]] = field(default_factory=deque)
     demand: float = 0.0
     open: bool = False
@@ -289,8 +296,17 @@ class ClaimBuffer:
         self._drop_stale(now_s)
         self.demand = max(float(n), 0.9 * self.demand)
         taken = [self.buffer.popleft()[1] for _ in range(min(n, len(self.buffer)))]
+        dialable = [lead for lead in taken if self._dialable(lead, now_s)]
+        self._give_back([lead for lead in taken if lead not in dialable])
         self._top_up(now_s)
-        return taken
+        return dialable
+
+    def _dialable(self, lead: ClaimedLead, now_s: float) -> bool:
+        """Every calling rule again, at the moment of dialing, from the history read at the claim."""
+        history = lead.payload.history if isinstance(lead.payload, LeadRef) else None
+        if self.profile is None or history is None:
+            return True
+        return refusal(self.profile, history, self.moment(now_s)) is None
 
     def record(self, call: Call) -> None:
         """The finished attempt to the ledger, through the ordered writer."""
@@ -322,8 +338,10 @@ class ClaimBuffer:
             campaign = session.get(Campaign, self.campaign_id)
             assert campaign is not None
             leads = claim_leads(session, campaign, n, now, self.claimer)
+            histories = dial_histories(session, leads, now) if self.profile is not None else {}
             return [ClaimedLead(lead.id, lead.phone_e164, str((lead.fields or {}).get("segment", "all")),
-                                lead.attempts, LeadRef(lead.id, self.campaign_id)) for lead in leads]
+                                lead.attempts, LeadRef(lead.id, self.campaign_id, histories.get(lead.id)))
+                    for lead in leads]
 
     def _claimed(self, future: asyncio.Future[list[ClaimedLead]], asked_s: float) -> None:
         self._pending = False

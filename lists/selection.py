@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -35,7 +35,7 @@ from lists.rules import (
     take_in_priority,
 )
 
-__all__ = ["profile_for", "claim_leads", "AttemptRecord", "record_attempt", "record_attempts"]
+__all__ = ["dial_histories", "profile_for", "claim_leads", "AttemptRecord", "record_attempt", "record_attempts"]
 
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)  # stands in for attempts older than any rolling cap's period
 _CLOSE = {"dnc": "dnc", "max_attempts": "done", "final": "done"}
@@ -70,6 +70,12 @@ def _histories(session: Session, leads: list[tuple[Lead, bool]], now: datetime) 
         )
         for lead, on_dnc in leads
     }
+
+
+def dial_histories(session: Session, leads: Sequence[Lead], now: datetime) -> dict[int, LeadHistory]:
+    """Claimed leads' histories, for checking the rules again at the moment of dialing (they were off DNC at
+    the claim; ``now`` bounds the rolling caps' look-back)."""
+    return _histories(session, [(lead, False) for lead in leads], now)
 
 
 def claim_leads(session: Session, campaign: Campaign, n: int, now: datetime, claimer: str = "dialer",

@@ -114,7 +114,8 @@ def test_distributions_sample_their_analytic_moments(dist, mean, sd):
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_shipped_scenarios_load_and_run(path):
-    scenario = load_scenario(path, {"list.size": 1500, "day.end": "12:00"})
+    start_h = int(load_scenario(path).start_s // 3600)
+    scenario = load_scenario(path, {"list.size": 1500, "day.end": f"{start_h + 3:02d}:00"})
     result = simulate(scenario)
     assert result.dials > 0 and result.connected > 0
 

@@ -8,7 +8,9 @@ whichever clock runs it.
 
 The clock is a ``Scheduler``: ``now()`` and ``call_at(at_s, fn)``. Every
 event reaches the engine through the scheduler, never inside the engine's
-own command, so the engine handles one event at a time to completion.
+own command, so the engine handles one event at a time to completion, and
+carries the time it was scheduled for (a wall-clock loop may run it late;
+the simulated world keeps its own times).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 from dialer.agents import Agent, AgentState
@@ -71,7 +74,8 @@ class SimTelephony:
         assert self.engine is not None
         engine, plan = self.engine, self.plan_for(call)
         self.plans[call.id] = plan
-        at = self.clock.now() + plan.after_s
+        assert call.dialled_s is not None
+        at = call.dialled_s + plan.after_s
         if plan.result not in (Outcome.HUMAN, Outcome.MACHINE):
             self._at(at, lambda t: engine.failed(call.id, t, plan.result))
             return
@@ -91,12 +95,14 @@ class SimTelephony:
     def bridge(self, call: Call, agent: str) -> None:
         assert self.engine is not None
         engine = self.engine
-        self._at(self.clock.now() + self.plans[call.id].talk_s, lambda t: engine.hung_up(call.id, t))
+        assert call.connected_s is not None
+        self._at(call.connected_s + self.plans[call.id].talk_s, lambda t: engine.hung_up(call.id, t))
 
     def play_and_hang_up(self, call: Call, message: str) -> None:
         assert self.engine is not None
         engine = self.engine
-        self._at(self.clock.now() + self.message_s, lambda t: engine.hung_up(call.id, t))
+        assert call.hangup_s is not None
+        self._at(call.hangup_s + self.message_s, lambda t: engine.hung_up(call.id, t))
 
     def hang_up(self, call: Call) -> None:
         """The far end needs no notice: its pending events check the call's state."""
@@ -152,15 +158,16 @@ class SimWorkforce:
 
     def _agent_day(self, name: str, shift: ShiftLike, base_s: float) -> None:
         e, at = self.engine, self.clock.call_at
-        at(base_s + shift.start_s, lambda: e.log_in(name, self.clock.now()))
+        start_s = base_s + shift.start_s
+        at(start_s, lambda: e.log_in(name, start_s))
         for start, end in shift.breaks:
-            self._step_away(name, base_s + start, lambda: e.pause(name, self.clock.now(), "break"))
-            at(base_s + end, lambda: e.ready(name, self.clock.now()))
-        self._step_away(name, base_s + shift.end_s, lambda: e.log_out(name, self.clock.now()))
+            self._step_away(name, base_s + start, lambda t: e.pause(name, t, "break"))
+            at(base_s + end, partial(e.ready, name, base_s + end))
+        self._step_away(name, base_s + shift.end_s, lambda t: e.log_out(name, t))
 
-    def _step_away(self, name: str, at_s: float, leave: Callable[[], None]) -> None:
+    def _step_away(self, name: str, at_s: float, leave: Callable[[float], None]) -> None:
         self.clock.call_at(max(0.0, at_s - self.wind_down_s), lambda: self.engine.wind_down(name))
-        self.clock.call_at(at_s, leave)
+        self.clock.call_at(at_s, lambda: leave(at_s))
 
     def agent_changed(self, agent: Agent, call: Call | None, now_s: float) -> None:
         """The agent's screen: after each call, wrap up for the plan's time and record its disposition."""
