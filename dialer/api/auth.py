@@ -28,7 +28,7 @@ from dialer.api.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from dialer.api.floor import Floor
 from dialer.api.schemas import ERRORS, LoginIn, MeOut, UserOut
 from dialer.users import Role, check_password, granted_campaigns, issue_token, list_users, revoke_tokens, user_for_token
-from lists.models import User
+from lists.models import Campaign, User
 
 __all__ = ["Principal", "TokenCache", "LoginLimiter", "principal", "require", "floor_of", "router",
            "SESSION_COOKIE", "CACHE_S", "NEEDS_NUMBERS", "visible", "login", "logout",
@@ -184,7 +184,15 @@ async def login(body: LoginIn, request: Request, response: Response) -> MeOut:
     response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_TTL.total_seconds()), httponly=True,
                         samesite="strict", secure=request.url.scheme == "https", path="/")
     who = await principal_from_token(request, token)
-    return MeOut(name=user.name, role=user.role, campaigns=_ids(who))
+    return await _me(floor, who)
+
+
+async def _me(floor: Floor, who: Principal) -> MeOut:
+    def names() -> dict[str, str]:
+        with floor.factory() as session:
+            return {str(i): n for i, n in session.execute(select(Campaign.id, Campaign.name)) if who.sees(i)}
+
+    return MeOut(name=who.name, role=who.role.value, campaigns=_ids(who), campaign_names=await floor.off_loop(names))
 
 
 async def principal_from_token(request: Request, token: str) -> Principal:
@@ -216,8 +224,9 @@ async def logout(who: Caller, request: Request, response: Response) -> None:
 
 
 @router.get("/users/me", response_model=MeOut)
-async def me(who: Caller) -> MeOut:
-    return MeOut(name=who.name, role=who.role.value, campaigns=_ids(who))
+async def me(who: Caller, request: Request) -> MeOut:
+    """The caller's name, role and the campaigns they may see."""
+    return await _me(floor_of(request), who)
 
 
 @router.get("/users", response_model=list[UserOut])

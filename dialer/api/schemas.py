@@ -57,6 +57,7 @@ class MeOut(BaseModel):
     name: str
     role: str
     campaigns: list[int] | None = Field(description="granted campaign ids; null: every campaign")
+    campaign_names: dict[str, str] = Field(default_factory=dict, description="campaign id: name, of those seen")
 
 
 class AgentLoginIn(_In):

@@ -1,0 +1,133 @@
+// The agent console: log in, ready and pause, the screen pop over a WebSocket, the disposition form.
+"use strict";
+
+const SALES = new Set(["accepted", "promise_to_pay", "paid", "completed"]);
+let current = { state: "off", call_id: null }, card = null, since = Date.now(), worldNow = null;
+
+function showState(event) {
+  if (event.state !== current.state) since = Date.now();
+  current = event;
+  const state = fill("state", event.state.replace("_", "-"));
+  state.className = "state " + event.state;
+  const working = event.state !== "off";
+  $("ready").disabled = event.state !== "paused";
+  $("pause").disabled = !working || event.state === "paused";
+  $("leave").disabled = !working;
+  $("join").disabled = working;
+  $("submit").disabled = event.state !== "wrap_up";
+  fill("disposition-note", event.state === "wrap_up" ? "the call has ended: record it" :
+    event.state === "talking" ? "on the call" : "available in wrap-up");
+  fill("waiting", event.state === "ready" ? "Waiting for the next call..." : "");
+  if (!event.call_id) { $("card").classList.add("hidden"); $("disposition").classList.add("hidden"); }
+}
+
+function showCard(c) {
+  card = c;
+  fill("lead-name", c.name || "(no name)");
+  fill("lead-number", c.number);
+  fill("script", c.script);
+  const fields = Object.entries(c.fields);
+  fill("lead-fields", fields.length ? table(["field", "value"], fields.map(([k, v]) => [k, String(v)])) : "none");
+  fill("lead-attempts", c.attempts.length ? table(["when", "outcome", "reason"],
+    c.attempts.map((a) => [new Date(a.dialled_at).toLocaleString(), a.disposition || a.outcome,
+      a.refusal_reason ? c.refusal_reasons[a.refusal_reason] || a.refusal_reason : ""])) : "first call");
+  fill("lead-refusals", c.earlier_refusals.length ? "Refused before: " + c.earlier_refusals.join(", ") : "");
+  fill("outcome", ...Object.entries(c.outcomes).map(([code, label]) => el("option", { value: code }, label)));
+  fill("reason", ...Object.entries(c.refusal_reasons).map(([code, label]) => el("option", { value: code }, label)));
+  fill("survey", ...(c.questions.length ? [el("h2", {}, "Survey")] : []), ...c.questions.map(question));
+  fill("disposition-error");
+  toggleRows();
+  $("card").classList.remove("hidden");
+  $("disposition").classList.remove("hidden");
+}
+
+function question(q) {
+  let input;
+  if (q.kind === "choice") {
+    input = el("select", { "data-question": q.code }, el("option", { value: "" }, ""),
+      ...q.choices.map((c) => el("option", { value: c }, c)));
+  } else if (q.kind === "yesno") {
+    input = el("select", { "data-question": q.code }, el("option", { value: "" }, ""),
+      el("option", { value: "yes" }, "yes"), el("option", { value: "no" }, "no"));
+  } else {
+    input = el("input", { "data-question": q.code, type: q.kind === "number" ? "number" : "text" });
+  }
+  return el("label", {}, q.text + " ", input);
+}
+
+function toggleRows() {
+  const outcome = $("outcome").value;
+  $("reason-row").classList.toggle("hidden", outcome !== "refused");
+  $("callback-row").classList.toggle("hidden", outcome !== "callback");
+  $("order-row").classList.toggle("hidden", !SALES.has(outcome));
+  if (outcome === "callback" && !$("callback-at").value && worldNow) {
+    const next = new Date(worldNow.getTime() + 86400e3);
+    next.setMinutes(next.getMinutes() - next.getTimezoneOffset());
+    $("callback-at").value = next.toISOString().slice(0, 16);
+  }
+}
+
+function dispositionBody() {
+  const outcome = $("outcome").value, body = { outcome };
+  if (outcome === "refused") body.refusal_reason = $("reason").value;
+  if (outcome === "callback") {
+    body.callback_at = new Date($("callback-at").value).toISOString();
+    body.callback_owner = document.querySelector("input[name=owner]:checked").value;
+  }
+  if (SALES.has(outcome) && $("order-amount").value) {
+    body.order = { product: $("order-product").value, amount: Number($("order-amount").value) };
+  }
+  const answers = {};
+  for (const input of document.querySelectorAll("[data-question]")) {
+    if (input.value !== "") answers[input.dataset.question] = input.type === "number" ? Number(input.value)
+      : input.value;
+  }
+  if (Object.keys(answers).length) body.survey_answers = answers;
+  return body;
+}
+
+function listen() {
+  const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+  const socket = new WebSocket(scheme + location.host + "/api/v1/agents/me/events");
+  socket.onmessage = (message) => {
+    const event = JSON.parse(message.data);
+    worldNow = new Date(event.at);
+    if (event.type === "screen_pop" && event.card) showCard(event.card);
+    showState(event);
+  };
+  socket.onclose = () => setTimeout(listen, 1000);
+}
+
+async function act(method, path, body) {
+  try { showState(await api(method, path, body)); fill("desk-error"); } catch (e) { fill("desk-error", e.message); }
+}
+
+function tick() {
+  const s = Math.floor((Date.now() - since) / 1000);
+  fill("timer", `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`);
+}
+
+document.addEventListener("DOMContentLoaded", () => startLogin((me) => {
+  fill("who", me.name + " (" + me.role + ")");
+  $("signout").classList.remove("hidden");
+  $("signout").onclick = logout;
+  fill("campaign", ...(me.campaigns || []).map((id) => el("option", { value: id },
+    (me.campaign_names || {})[id] || "Campaign " + id)));
+  $("desk").classList.remove("hidden");
+  $("join").onclick = () => act("POST", "/api/v1/agents/me/login", { campaign_id: Number($("campaign").value) });
+  $("ready").onclick = () => act("POST", "/api/v1/agents/me/ready");
+  $("pause").onclick = () => act("POST", "/api/v1/agents/me/pause", { reason: $("pause-reason").value });
+  $("leave").onclick = () => act("POST", "/api/v1/agents/me/logout");
+  $("outcome").onchange = toggleRows;
+  $("disposition").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api("POST", "/api/v1/agents/me/contact/disposition", dispositionBody());
+      fill("disposition-error");
+      $("card").classList.add("hidden");
+      $("disposition").classList.add("hidden");
+    } catch (e) { fill("disposition-error", (e.field ? e.field + ": " : "") + e.message); }
+  });
+  listen();
+  setInterval(tick, 1000);
+}));

@@ -1,0 +1,107 @@
+"""The consoles in a real headless Chromium (Debian's ``chromium`` and ``chromium-driver``, driven by Selenium).
+
+An agent logs in, joins the campaign, goes ready, receives a screen pop
+from the sim driver's customers, records a refusal with a reason; then a
+manager finds that refusal in the wallboard's report. Screenshots go to
+``DIALER_SCREENSHOTS`` (the README's are made with ``docs/screenshots``),
+else to the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.api_helpers import PASSWORD, start_api_daemon
+
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER) and not os.environ.get("CI"),
+                                reason="Debian's chromium and chromium-driver are not installed (.ci/chromium.sh)")
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    daemon = start_api_daemon(tmp_path_factory.mktemp("browser"), leads=200)
+    yield daemon
+    daemon.close()
+    assert daemon.running.stop() == 0, daemon.log.read_text()[-3000:]
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM or "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--window-size=1280,1000", "--disable-extensions"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=Service(DRIVER or "/usr/bin/chromedriver"))
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def _shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("DIALER_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _log_in(driver, base: str, page: str, user: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(f"{base}/console/{page}")
+    WebDriverWait(driver, 15).until(ready.visibility_of_element_located((By.ID, "username"))).send_keys(user)
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.ID, "login-button").click()
+    WebDriverWait(driver, 15).until(ready.text_to_be_present_in_element((By.ID, "who"), user))
+
+
+def test_agent_takes_a_call_records_a_refusal_and_the_manager_sees_it(api, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    shots, wait = _shots(tmp_path), WebDriverWait(browser, 40)
+    _log_in(browser, api.base, "agent", "agent")
+    browser.find_element(By.ID, "join").click()
+    wait.until(ready.text_to_be_present_in_element((By.ID, "state"), "ready"))
+    wait.until(ready.visibility_of_element_located((By.ID, "card")))  # the screen pop
+    assert browser.find_element(By.ID, "lead-name").text.startswith("Person ")
+    assert "*" in browser.find_element(By.ID, "lead-number").text
+    assert "Hello Person" in browser.find_element(By.ID, "script").text
+    browser.save_screenshot(str(shots / "agent-screen-pop.png"))
+    wait.until(ready.element_to_be_clickable((By.ID, "submit")))  # the customer hung up: wrap-up
+    Select(browser.find_element(By.ID, "outcome")).select_by_value("refused")
+    wait.until(ready.visibility_of_element_located((By.ID, "reason")))
+    Select(browser.find_element(By.ID, "reason")).select_by_value("too_expensive")
+    browser.save_screenshot(str(shots / "agent-disposition.png"))
+    browser.find_element(By.ID, "submit").click()
+    wait.until(lambda d: not d.find_element(By.ID, "disposition").is_displayed()
+               or d.find_element(By.ID, "lead-name").text == "")
+    assert browser.find_element(By.ID, "disposition-error").text == ""
+    Select(browser.find_element(By.ID, "pause-reason")).select_by_value("break")
+    browser.find_element(By.ID, "pause").click()
+    browser.delete_all_cookies()
+
+    _log_in(browser, api.base, "wallboard", "manager")
+    wait.until(ready.text_to_be_present_in_element((By.ID, "campaigns"), "Loans"))
+    wait.until(ready.text_to_be_present_in_element((By.ID, "figures"), "occupancy"))
+
+    def refusal_listed(driver) -> bool:
+        driver.find_element(By.ID, "report-refresh").click()
+        return "too_expensive" in driver.find_element(By.ID, "report").text
+
+    wait.until(refusal_listed)
+    assert "Too expensive" in browser.find_element(By.ID, "report").text
+    browser.execute_script("document.getElementById('report-box').scrollIntoView()")
+    browser.save_screenshot(str(shots / "wallboard-report.png"))
+    browser.execute_script("window.scrollTo(0, 0)")
+    browser.save_screenshot(str(shots / "wallboard.png"))
