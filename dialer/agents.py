@@ -46,6 +46,9 @@ AGENT_TRANSITIONS: dict[AgentState, frozenset[AgentState]] = {
 }
 
 
+_BUSY = frozenset({AgentState.TALKING, AgentState.WRAP_UP})
+
+
 @dataclass(eq=False)
 class Agent:
     """One agent. ``busy_since_s``: when the current call was connected (talk and wrap-up count as busy)."""
@@ -72,6 +75,21 @@ class AgentPool:
         self.agents: dict[str, Agent] = {}
         self.idle: deque[Agent] = deque()
         self.waiting: deque[int] = deque()  # call ids, in order of answer
+        self.busy: dict[str, Agent] = {}  # talking or in wrap-up
+        self.logged_in = 0
+        self.talking = 0
+        self._idle_winding = 0  # idle agents winding down: in ``idle`` but not ``available``
+
+    def move(self, agent: Agent, to: AgentState) -> None:
+        """The one place a pooled agent changes state: the busy set and the logged-in count follow."""
+        old = agent.state
+        agent.move(to)
+        self.logged_in += (old is AgentState.OFF) - (to is AgentState.OFF)
+        self.talking += (to is AgentState.TALKING) - (old is AgentState.TALKING)
+        if to in _BUSY:
+            self.busy[agent.id] = agent
+        elif old in _BUSY:
+            del self.busy[agent.id]
 
     def get(self, agent_id: str) -> Agent:
         if agent_id not in self.agents:
@@ -82,9 +100,16 @@ class AgentPool:
         return iter(self.agents.values())
 
     def make_ready(self, agent: Agent, now_s: float) -> None:
-        agent.move(AgentState.READY)
+        self.move(agent, AgentState.READY)
         agent.call, agent.pause_reason, agent.idle_since_s = None, None, now_s
         self.idle.append(agent)
+        self._idle_winding += agent.winding_down
+
+    def set_winding_down(self, agent: Agent, winding: bool) -> None:
+        """Mark the agent about to leave (or not); the available count follows."""
+        if agent.state is AgentState.READY:
+            self._idle_winding += winding - agent.winding_down
+        agent.winding_down = winding
 
     def leave_idle(self, agent: Agent, to: AgentState) -> None:
         """A ready or reserved agent pauses or logs out; a busy one will when the call is done."""
@@ -93,12 +118,17 @@ class AgentPool:
             return
         if agent.state is AgentState.READY:
             self.idle.remove(agent)
-        agent.move(to)
+            self._idle_winding -= agent.winding_down
+        self.move(agent, to)
         agent.winding_down, agent.pending = False, None
 
     def take_idle(self) -> Agent | None:
         """The longest-idle agent, out of the idle queue; None when every agent is busy."""
-        return self.idle.popleft() if self.idle else None
+        if not self.idle:
+            return None
+        agent = self.idle.popleft()
+        self._idle_winding -= agent.winding_down
+        return agent
 
     def remove_waiting(self, call_id: int) -> None:
         self.waiting.remove(call_id)
@@ -106,11 +136,7 @@ class AgentPool:
     @property
     def available(self) -> int:
         """Idle agents the dialer may dial for: not about to leave."""
-        return sum(1 for agent in self.idle if not agent.winding_down)
-
-    @property
-    def logged_in(self) -> int:
-        return sum(1 for agent in self.agents.values() if agent.state is not AgentState.OFF)
+        return len(self.idle) - self._idle_winding
 
     def count(self, state: AgentState) -> int:
         return sum(1 for agent in self.agents.values() if agent.state is state)

@@ -125,6 +125,12 @@ class Call:
             raise IllegalTransition(f"call {self.id}: {self.state.value} -> {to.value} is not allowed")
         self.state, self.since_s = to, now_s
 
+    @property
+    def disposition_code(self) -> str | None:
+        """The agent's disposition as the store keeps it: none for a machine an agent heard (not a contact)."""
+        d = self.disposition
+        return d.code if d is not None and d.code != "machine" else None
+
     def as_outcome(self) -> AttemptOutcome:
         """The attempt as the controller learns it: an abandon is a live answer, a false positive a machine."""
         assert self.dialled_s is not None and self.outcome is not None
@@ -140,7 +146,7 @@ class Call:
         def at(seconds: float | None) -> datetime | None:
             return None if seconds is None else origin + timedelta(seconds=seconds)
 
-        d = self.disposition if self.disposition and self.disposition.code != "machine" else None
+        d = self.disposition if self.disposition_code is not None else None
         data = dict(d.data) if d else {}
         if self.wrapped_s is not None and self.ended_s is not None:
             data["wrap_s"] = self.wrapped_s - self.ended_s

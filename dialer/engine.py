@@ -27,7 +27,7 @@ from itertools import count
 from dialer.agents import Agent, AgentPool, AgentState
 from dialer.calls import Call, CallState, Disposition, IllegalTransition, Outcome
 from dialer.ports import AgentConsole, ClaimedLead, LeadSource, Recorder, TelephonyDriver, Waker
-from dialer.snapshot import build_snapshot
+from dialer.snapshot import FLIGHT, IN_FLIGHT, Flight, snapshot_of
 from pacing.controllers import Controller, Snapshot
 
 __all__ = ["CampaignSettings", "Engine", "Timer"]
@@ -74,6 +74,7 @@ class Engine:
         self._tick = 0
         self._pace_pending = False
         self._latest_s = -math.inf
+        self._flights: dict[Flight, dict[int, Call]] = {flight: {} for flight in IN_FLIGHT}
 
     def _monotonic(self, now_s: float) -> float:
         """Engine time never runs back: an event stamped before one already handled (a wall-clock loop may run
@@ -102,14 +103,26 @@ class Engine:
         return bool(self.calls or self.wrapping)
 
     def snapshot(self, now_s: float) -> Snapshot:
-        return build_snapshot(now_s, self.calls.values(), self.pool, self.day_end_s - now_s)
+        flights = {flight: calls.values() for flight, calls in self._flights.items()}
+        return snapshot_of(now_s, flights, self.pool, self.day_end_s - now_s)
+
+    def _move(self, call: Call, to: CallState, now_s: float) -> None:
+        """The one place a call changes state: its flight bucket follows, so a snapshot need not scan calls."""
+        old, new = FLIGHT[call.state], FLIGHT[to]
+        call.move(to, now_s)
+        if old is not new:
+            if old in self._flights:
+                del self._flights[old][call.id]
+            if new in self._flights:
+                self._flights[new][call.id] = call
 
     # -- agent inputs ------------------------------------------------------------------------------------------
     def log_in(self, agent_id: str, now_s: float) -> None:
         """The agent logs in ready; one still on a call from before simply stays."""
         now_s = self._monotonic(now_s)
         agent = self.pool.get(agent_id)
-        agent.winding_down, agent.pending = False, None
+        self.pool.set_winding_down(agent, False)
+        agent.pending = None
         if agent.state is AgentState.OFF:
             self._free(agent, now_s)
 
@@ -117,7 +130,8 @@ class Engine:
         """Back from a pause (or a pause asked for mid-call is taken back)."""
         now_s = self._monotonic(now_s)
         agent = self.pool.get(agent_id)
-        agent.winding_down, agent.pending = False, None
+        self.pool.set_winding_down(agent, False)
+        agent.pending = None
         if agent.state is AgentState.PAUSED:
             self._free(agent, now_s)
 
@@ -134,7 +148,7 @@ class Engine:
 
     def wind_down(self, agent_id: str) -> None:
         """The agent leaves soon: they still take calls, but none is launched for them."""
-        self.pool.get(agent_id).winding_down = True
+        self.pool.set_winding_down(self.pool.get(agent_id), True)
 
     def wrap_done(self, agent_id: str, now_s: float, disposition: Disposition) -> None:
         """The agent closes the call with its disposition; the attempt is complete and the agent is free."""
@@ -158,7 +172,7 @@ class Engine:
         call = self.calls[call_id]
         call.answered_s = now_s
         if self.settings.amd:
-            call.move(CallState.ANALYSING, now_s)
+            self._move(call, CallState.ANALYSING, now_s)
         else:
             self._connect(call, now_s)
 
@@ -246,14 +260,14 @@ class Engine:
         agent = self.pool.take_idle()
         if agent is None:
             raise IllegalTransition("preview launch with no idle agent to reserve")
-        agent.move(AgentState.RESERVED)
+        self.pool.move(agent, AgentState.RESERVED)
         agent.call, call.agent = call.id, agent.id
-        call.move(CallState.PREVIEW, now_s)
+        self._move(call, CallState.PREVIEW, now_s)
         self.console.agent_changed(agent, call, now_s)
         self._at(now_s + self.settings.preview_s, Timer.PREVIEW, call.id)
 
     def _originate(self, call: Call, now_s: float) -> None:
-        call.move(CallState.RINGING, now_s)
+        self._move(call, CallState.RINGING, now_s)
         call.dialled_s = now_s
         s = self.settings
         self.telephony.originate(call, s.caller_id, s.ring_timeout_s, s.amd)
@@ -267,15 +281,15 @@ class Engine:
         if agent is not None:
             self._bridge(call, agent, now_s)
             return
-        call.move(CallState.QUEUED, now_s)
+        self._move(call, CallState.QUEUED, now_s)
         call.queued_s = now_s
         self.pool.waiting.append(call.id)
         if self.settings.connect_limit_s is not None:
             self._at(now_s + self.settings.connect_limit_s, Timer.CONNECT, call.id)
 
     def _bridge(self, call: Call, agent: Agent, now_s: float) -> None:
-        call.move(CallState.TALKING, now_s)
-        agent.move(AgentState.TALKING)
+        self._move(call, CallState.TALKING, now_s)
+        self.pool.move(agent, AgentState.TALKING)
         call.connected_s, call.agent = now_s, agent.id
         agent.call, agent.busy_since_s = call.id, now_s
         del self.calls[call.id]
@@ -287,24 +301,24 @@ class Engine:
     def _give_up(self, call: Call, now_s: float) -> None:
         """The connect limit passed: play the safe-harbour message and hang up; the call is abandoned."""
         self.pool.remove_waiting(call.id)
-        call.move(CallState.SAFE_HARBOUR, now_s)
+        self._move(call, CallState.SAFE_HARBOUR, now_s)
         call.outcome, call.message_played, call.hangup_s = Outcome.ABANDONED, True, now_s
         self.telephony.play_and_hang_up(call, self.settings.safe_harbour_message)
         self._observe(call)
 
     def _to_wrap_up(self, call: Call, now_s: float) -> None:
         del self._talking[call.id]
-        call.move(CallState.ENDED, now_s)
+        self._move(call, CallState.ENDED, now_s)
         call.ended_s = now_s
         assert call.agent is not None
         agent = self.pool.get(call.agent)
-        agent.move(AgentState.WRAP_UP)
+        self.pool.move(agent, AgentState.WRAP_UP)
         self.console.agent_changed(agent, call, now_s)
 
     # -- endings -----------------------------------------------------------------------------------------------
     def _end(self, call: Call, now_s: float) -> None:
         """A call that never reached an agent is over: free a reserved agent, learn, record."""
-        call.move(CallState.ENDED, now_s)
+        self._move(call, CallState.ENDED, now_s)
         call.ended_s = now_s
         del self.calls[call.id]
         if call.agent is not None:
@@ -329,8 +343,9 @@ class Engine:
     def _free(self, agent: Agent, now_s: float) -> None:
         """The agent has no call: to a pending pause or log-out, else to the first waiting call, else idle."""
         if agent.pending is not None:
-            agent.move(agent.pending)
-            agent.pending, agent.winding_down, agent.call = None, False, None
+            self.pool.move(agent, agent.pending)
+            agent.pending, agent.call = None, None
+            self.pool.set_winding_down(agent, False)
             self.console.agent_changed(agent, None, now_s)
             return
         self.pool.make_ready(agent, now_s)

@@ -8,14 +8,14 @@ is missing from it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from enum import Enum
 
-from dialer.agents import AgentPool, AgentState
+from dialer.agents import AgentPool
 from dialer.calls import Call, CallState
 from pacing.controllers import Snapshot
 
-__all__ = ["Flight", "FLIGHT", "build_snapshot"]
+__all__ = ["Flight", "FLIGHT", "IN_FLIGHT", "build_snapshot", "snapshot_of"]
 
 
 class Flight(Enum):
@@ -38,7 +38,7 @@ FLIGHT: dict[CallState, Flight] = {
     CallState.ENDED: Flight.NONE,
 }
 
-_BUSY = frozenset({AgentState.TALKING, AgentState.WRAP_UP})
+IN_FLIGHT = (Flight.RINGING, Flight.ANALYSING, Flight.WAITING)  # the flights a snapshot reports
 
 
 def build_snapshot(now_s: float, calls: Iterable[Call], pool: AgentPool, seconds_left: float) -> Snapshot:
@@ -46,18 +46,20 @@ def build_snapshot(now_s: float, calls: Iterable[Call], pool: AgentPool, seconds
     flights: dict[Flight, list[Call]] = {flight: [] for flight in Flight}
     for call in calls:
         flights[FLIGHT[call.state]].append(call)
+    return snapshot_of(now_s, flights, pool, seconds_left)
+
+
+def snapshot_of(now_s: float, flights: Mapping[Flight, Collection[Call]], pool: AgentPool,
+                seconds_left: float) -> Snapshot:
+    """The snapshot from calls already grouped by ``FLIGHT`` (the engine keeps them so, call by call)."""
     ringing, analysing = flights[Flight.RINGING], flights[Flight.ANALYSING]
-    logged_in, on_call, busy_elapsed = 0, 0, []
-    for agent in pool:
-        if agent.state is not AgentState.OFF:
-            logged_in += 1
-            if agent.state in _BUSY:
-                busy_elapsed.append(now_s - agent.busy_since_s)
-                on_call += agent.state is AgentState.TALKING
+    busy = pool.busy.values()
     return Snapshot(
-        now_s=now_s, agents_logged_in=logged_in, agents_idle=pool.available, busy_elapsed_s=tuple(busy_elapsed),
+        now_s=now_s, agents_logged_in=pool.logged_in, agents_idle=pool.available,
+        busy_elapsed_s=tuple(now_s - agent.busy_since_s for agent in busy),
         ringing_elapsed_s=tuple(now_s - call.since_s for call in ringing),
         ringing_segments=tuple(call.segment for call in ringing),
         analysing_elapsed_s=tuple(now_s - call.since_s for call in analysing),
         analysing_segments=tuple(call.segment for call in analysing),
-        waiting=len(flights[Flight.WAITING]), seconds_left=seconds_left, agents_on_call=on_call)
+        waiting=len(flights[Flight.WAITING]), seconds_left=seconds_left,
+        agents_on_call=pool.talking)

@@ -71,9 +71,10 @@ class SimList:
 
     def record(self, call: Call) -> None:
         """The engine's ``LeadSource.record``: the attempt moves its lead on, by the store's own rule."""
-        record = call.as_record(self.origin)
-        self.finish(self.leads[call.lead], record.outcome, record.dialled_at, record.hangup_at or record.dialled_at,
-                    record.disposition)
+        assert call.outcome is not None and call.dialled_s is not None
+        end_s = call.hangup_s if call.hangup_s is not None else call.dialled_s
+        self.finish(self.leads[call.lead], call.outcome.value, self.moment(call.dialled_s), self.moment(end_s),
+                    call.disposition_code)
 
     def _take(self, queue: str, k: int, now_s: float) -> list[SimLead]:
         heap, now = self.queues[queue], self.moment(now_s)
