@@ -68,6 +68,8 @@ class AgentConsole(Protocol):
 
 
 class Waker(Protocol):
-    """Call the engine's ``advance`` at (or just after) ``at_s``; a wake that finds nothing due is harmless."""
+    """Call the engine's ``advance`` at (or just after) ``at_s``, with a time no earlier than ``at_s``: a loop
+    may run a callback a hair early, and a timer found not yet due is not woken for again. A wake that finds
+    nothing due is harmless."""
 
     def __call__(self, at_s: float) -> None: ...
