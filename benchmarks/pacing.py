@@ -56,7 +56,7 @@ from benchmarks.scenarios import day_of, non_stationary, sudden_rise, uk_amd
 from pacing.erlang import mmn_deterministic
 from pacing.ledger import amd_verdict
 from simulation.model import simulate
-from simulation.results import RunResult, expected_false_positive
+from simulation.results import RunResult
 from simulation.scenario import Scenario, parse_scenario
 
 CAP = 0.03
@@ -152,7 +152,7 @@ def _day(job: tuple[str, str, dict[str, Any], int]) -> tuple[str, str, int, dict
     scenario, policy, data, day = job
     start = time.perf_counter()
     parsed = parse_scenario(data)
-    result = simulate(parsed, replication=day, record=parsed.amd.enabled)
+    result = simulate(parsed, replication=day)
     s = result.summary()
     us = parsed.rules.profile == "us" and parsed.days > 1  # the 30-day rule over a run shorter than 30 days
     truth = s["abandon_rate_us"] if us else max(result.days_uk_rates, default=0.0)
@@ -163,19 +163,10 @@ def _day(job: tuple[str, str, dict[str, Any], int]) -> tuple[str, str, int, dict
 
 def regulators_uk_rate(scenario: Scenario, result: RunResult) -> float:
     """The worst day's UK rate as the regulator counts it, the expected false positives of the calls AMD classed
-    as machines added to the abandons; with AMD off it is the simulated rate. Counted from the recorded attempts
-    until the simulator fills ``RunResult.amd_fp_expected`` itself (``RunResult.amd_machine``)."""
+    as machines added to the abandons (the simulator counts them: ``RunResult.amd_machine``); with AMD off it is
+    the simulated rate."""
     if not scenario.amd.enabled:
         return max(result.days_uk_rates, default=0.0)
-    if result.amd_fp_expected == 0.0 and result.attempts:
-        segments = {seg.name: seg for seg in scenario.segments}
-        for attempt in result.attempts:
-            call = attempt.call
-            if call.amd_machine:
-                seg, hour = segments[call.segment], int(call.dialled_s % 86400 // 3600)
-                result.amd_machine(call.answered_s, expected_false_positive(
-                    seg.live[hour], seg.machine[hour], scenario.amd.false_positive, scenario.amd.false_negative))
-        result.attempts = []
     return max(result.days_uk_regulator_rates(), default=0.0)
 
 
