@@ -21,6 +21,7 @@ and one vocabulary from the driver to the ledger.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
@@ -131,12 +132,14 @@ class Call:
         d = self.disposition
         return d.code if d is not None and d.code != "machine" else None
 
-    def as_outcome(self) -> AttemptOutcome:
-        """The attempt as the controller learns it: an abandon is a live answer, a false positive a machine."""
+    def as_outcome(self, civil: Callable[[float], float] | None = None) -> AttemptOutcome:
+        """The attempt as the controller learns it: an abandon is a live answer, a false positive a machine.
+        ``civil`` maps the dial time to the controller's clock (``Engine.civil``); the ring time stays as is."""
         assert self.dialled_s is not None and self.outcome is not None
         ring = (self.answered_s if self.answered_s is not None else self.hangup_s or self.dialled_s) - self.dialled_s
         result = _AS_SEEN.get(self.outcome, "other")
-        return AttemptOutcome(self.dialled_s, ring, result, self.outcome is Outcome.ABANDONED,
+        dialled = civil(self.dialled_s) if civil is not None else self.dialled_s
+        return AttemptOutcome(dialled, ring, result, self.outcome is Outcome.ABANDONED,
                               bool(self.amd_machine), self.segment)
 
     def as_record(self, origin: datetime) -> AttemptRecord:

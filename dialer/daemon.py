@@ -45,7 +45,7 @@ from dialer.api import create_app
 from dialer.api.floor import AgentDesk
 from dialer.api.stats import SAMPLE_S, History
 from dialer.calls import Call, Outcome
-from dialer.clock import AsyncioClock
+from dialer.clock import AsyncioClock, civil_seconds
 from dialer.config import PROFILE_ZONES, Config, ConfigError, load_config
 from dialer.drivers.sim import SimTelephony, SimWorkforce
 from dialer.drivers.sim_store import StoreCustomers
@@ -214,7 +214,8 @@ class Daemon:
                                     ring_timeout_s, s.pacing.preview_s, s.pacing.tick_s)
         holder: list[Engine] = []
         engine = Engine(settings, controller, leads, WriteAheadTelephony(telephony, self.writer, leads.moment),
-                        recorder, console, wake=lambda at_s: self._wake(clock, holder[0], at_s))
+                        recorder, console, wake=lambda at_s: self._wake(clock, holder[0], at_s),
+                        civil=civil_seconds(origin, zone))
         holder.append(engine)
         telephony.attach(engine)
         workforce.attach(engine)

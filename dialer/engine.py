@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from itertools import count
@@ -55,12 +56,25 @@ class Timer(Enum):
     CONNECT = "connect"
 
 
+def _same(seconds: float) -> float:
+    return seconds
+
+
 class Engine:
-    """One campaign's floor: its calls, its agents, its controller."""
+    """One campaign's floor: its calls, its agents, its controller.
+
+    ``civil`` maps engine seconds to the campaign's civil seconds (from the
+    same local midnight, counting local clock time), the clock the
+    controller's days and hours of day follow: across a daylight-saving
+    change a local day is 23 or 25 hours, so ``t // 86400`` of engine time
+    would put the day's boundary an hour off. Durations stay in engine
+    seconds. Default: the identity (the simulator's fixed-offset days)."""
 
     def __init__(self, settings: CampaignSettings, controller: Controller, leads: LeadSource,
-                 telephony: TelephonyDriver, recorder: Recorder, console: AgentConsole, wake: Waker):
+                 telephony: TelephonyDriver, recorder: Recorder, console: AgentConsole, wake: Waker,
+                 civil: Callable[[float], float] | None = None):
         self.settings, self.controller, self.leads = settings, controller, leads
+        self.civil = civil or _same
         self.telephony, self.recorder, self.console, self.wake = telephony, recorder, console, wake
         self.pool = AgentPool()
         self.calls: dict[int, Call] = {}  # calls not yet with an agent or ended
@@ -103,8 +117,9 @@ class Engine:
         return bool(self.calls or self.wrapping)
 
     def snapshot(self, now_s: float) -> Snapshot:
+        """The floor for the controller: ages in engine seconds, the moment on the campaign's civil clock."""
         flights = {flight: calls.values() for flight, calls in self._flights.items()}
-        return snapshot_of(now_s, flights, self.pool, self.day_end_s - now_s)
+        return snapshot_of(now_s, flights, self.pool, self.day_end_s - now_s, self.civil(now_s))
 
     def _move(self, call: Call, to: CallState, now_s: float) -> None:
         """The one place a call changes state: its flight bucket follows, so a snapshot need not scan calls."""
@@ -162,7 +177,7 @@ class Engine:
             call.outcome = Outcome.MACHINE
         self._finish(call)
         self.recorder.busy(agent_id, agent.busy_since_s, now_s)
-        self.controller.observe_handle(now_s, now_s - agent.busy_since_s)
+        self.controller.observe_handle(self.civil(now_s), now_s - agent.busy_since_s)
         self._free(agent, now_s)
 
     # -- driver events -----------------------------------------------------------------------------------------
@@ -246,7 +261,7 @@ class Engine:
         leads = self.leads.claim(decision.launch, now_s) if decision.launch > 0 else ()
         for lead in leads:
             self._launch(lead, now_s)
-        self.controller.placed(now_s, len(leads))
+        self.controller.placed(self.civil(now_s), len(leads))
         self.recorder.decision(now_s, decision, len(leads))
         self._tick += 1
         self._at(now_s + self.settings.tick_s, Timer.TICK, self._tick)
@@ -330,7 +345,7 @@ class Engine:
         """Tell the controller the attempt's result once, as soon as the dialer knows it."""
         if not call.observed and call.outcome not in (Outcome.FAILED, Outcome.INTERRUPTED):
             call.observed = True
-            self.controller.observe(call.as_outcome())
+            self.controller.observe(call.as_outcome(self.civil))
 
     def _finish(self, call: Call) -> None:
         self.leads.record(call)

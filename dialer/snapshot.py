@@ -50,12 +50,14 @@ def build_snapshot(now_s: float, calls: Iterable[Call], pool: AgentPool, seconds
 
 
 def snapshot_of(now_s: float, flights: Mapping[Flight, Collection[Call]], pool: AgentPool,
-                seconds_left: float) -> Snapshot:
-    """The snapshot from calls already grouped by ``FLIGHT`` (the engine keeps them so, call by call)."""
+                seconds_left: float, civil_now_s: float | None = None) -> Snapshot:
+    """The snapshot from calls already grouped by ``FLIGHT`` (the engine keeps them so, call by call); ages are
+    taken at ``now_s``, and the snapshot's moment is ``civil_now_s`` when given (``Engine.civil``)."""
     ringing, analysing = flights[Flight.RINGING], flights[Flight.ANALYSING]
     busy = pool.busy.values()
     return Snapshot(
-        now_s=now_s, agents_logged_in=pool.logged_in, agents_idle=pool.available,
+        now_s=now_s if civil_now_s is None else civil_now_s, agents_logged_in=pool.logged_in,
+        agents_idle=pool.available,
         busy_elapsed_s=tuple(now_s - agent.busy_since_s for agent in busy),
         ringing_elapsed_s=tuple(now_s - call.since_s for call in ringing),
         ringing_segments=tuple(call.segment for call in ringing),
