@@ -128,6 +128,7 @@ def campaign(clock: Scheduler, policy: str, agents: int, hours: float, seed: int
     workforce = SimWorkforce(clock, telephony, WIND_DOWN_S)
     settings = CampaignSettings(f"c{seed}", connect_limit_s=2.0, amd=True, ring_timeout_s=RING_TIMEOUT_S)
     waker = wake or (lambda engine, at_s: clock.call_at(at_s, lambda: engine.advance(clock.now())))
+    engine: Engine
     engine = Engine(settings, make_controller(policy, cap=0.03, fp_rate=0.02), tally, telephony, tally,
                     workforce, wake=lambda at_s: waker(engine, at_s))
     telephony.attach(engine)

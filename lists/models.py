@@ -7,6 +7,7 @@ append-only: rows are inserted, never updated or deleted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, overload
 
@@ -111,7 +112,7 @@ _IMPORT_COLUMNS = ("campaign_id", "phone_e164", "name", "region", "zones", "fiel
 
 
 def insert_new_leads(session: Session, campaign_id: int, next_at: datetime,
-                     rows: list[tuple[str, str | None, str, str, str]]) -> None:
+                     rows: Sequence[tuple[str, str | None, str, str, str]]) -> None:
     """Insert fresh leads: (E.164, name, region, zones, fields as JSON text) each, due from ``next_at``.
 
     Why one prepared statement and plain tuples: SQLAlchemy's per-row
