@@ -25,6 +25,8 @@ __all__ = ["Response", "Handler", "ApiServer", "json_response"]
 
 log = logging.getLogger(__name__)
 _SHUTDOWN_S = 3  # wall seconds open connections (WebSockets) get to close at exit
+_KEEP_ALIVE_S = 75  # idle keep-alive, seconds: longer than a client's (httpx 5 s) and a proxy's (nginx 60 s), so
+# the server never closes a connection the client is about to reuse (a race that fails the request)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class ApiServer(uvicorn.Server):
     def __init__(self, app: Any, host: str, port: int):
         super().__init__(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
                                         lifespan="off", ws="wsproto", timeout_graceful_shutdown=_SHUTDOWN_S,
+                                        timeout_keep_alive=_KEEP_ALIVE_S,
                                         server_header=False))
         self.host, self.port = host, port
         self._task: asyncio.Task[None] | None = None

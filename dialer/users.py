@@ -33,7 +33,7 @@ from lists.models import ApiToken, Campaign, CampaignGrant, LeadView, User, as_u
 
 __all__ = ["Role", "UserError", "UserInfo", "add_user", "get_user", "grant", "issue_token", "revoke_tokens",
            "list_users", "user_for_token", "check_password", "hash_password", "record_view", "granted_campaigns",
-           "TOKEN_PREFIX"]
+           "TOKEN_PREFIX", "token_hash", "token_expiry", "revoked_since"]
 
 TOKEN_PREFIX = "dlr_"  # so a token pasted somewhere it should not be is easy to find (secret scanners)
 _NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -84,6 +84,11 @@ def check_password(user: User, password: str) -> bool:
     found = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
                            maxmem=64 << 20)
     return hmac.compare_digest(found.hex(), digest)
+
+
+def token_hash(token: str) -> str:
+    """The stored form of a token (SHA-256, hex)."""
+    return _token_hash(token)
 
 
 def _token_hash(token: str) -> str:
@@ -177,6 +182,16 @@ def user_for_token(session: Session, token: str, now: datetime) -> User | None:
     if user.disabled or (expires_at is not None and expires_at <= now):
         return None
     return user  # type: ignore[no-any-return]
+
+
+def token_expiry(session: Session, token: str) -> datetime | None:
+    """When a token expires (aware), None for one that does not."""
+    return as_utc(session.scalar(select(ApiToken.expires_at).where(ApiToken.token_hash == _token_hash(token))))
+
+
+def revoked_since(session: Session, since: datetime) -> list[str]:
+    """Hashes of the tokens revoked at or after ``since``: what a cache of live tokens must forget."""
+    return list(session.scalars(select(ApiToken.token_hash).where(ApiToken.revoked_at >= to_db(since))))
 
 
 def list_users(session: Session, now: datetime) -> list[UserInfo]:

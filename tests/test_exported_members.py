@@ -13,7 +13,9 @@ MODULES = ["pacing.erlang", "pacing.staffing", "pacing.errors", "pacing._special
            "simulation.calibrate", "simulation.validation", "pacing.estimators", "pacing.ledger",
            "pacing.predictive", "pacing.vicidial", "dialer.config", "dialer.daemon", "dialer.http", "dialer.logs",
            "dialer.metrics", "dialer.notify", "dialer.schedule", "dialer.store_ports", "dialer.drivers.sim_store",
-           "dialer.demo"]
+           "dialer.demo", "dialer.users", "dialer.api", "dialer.api.app", "dialer.api.auth", "dialer.api.floor",
+           "dialer.api.errors", "dialer.api.schemas", "dialer.api.cards", "dialer.api.stats", "dialer.api.agents",
+           "dialer.api.campaigns", "dialer.api.lists", "dialer.api.dnc", "dialer.api.reports"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -9,6 +9,7 @@ the campaign clock's now, so they are ordered with the telephony events.
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
@@ -38,7 +39,11 @@ from dialer.users import Role
 from lists.models import Campaign, Lead, as_utc
 from lists.numbers import mask_number
 
-__all__ = ["router", "status_of", "events"]
+__all__ = ["router", "status_of", "events", "campaign_cached", "CAMPAIGN_CACHE_S", "agent_callbacks",
+           "agent_contact", "agent_disposition", "agent_login", "agent_logout", "agent_pause", "agent_ready",
+           "agent_status", "campaign_callbacks", "floor_agents", "lead"]
+
+CAMPAIGN_CACHE_S = 5.0
 
 router = APIRouter(prefix="/api/v1", tags=["agents"], responses=ERRORS)
 Agent = Annotated[Principal, Depends(require(Role.AGENT))]
@@ -142,7 +147,7 @@ async def agent_disposition(body: DispositionIn, request: Request, who: Agent) -
     """Close the wrap-up with the outcome; the attempt goes to the ledger and the agent is free."""
     floor = floor_of(request)
     run = _seat(floor, who)
-    campaign = await floor.off_loop(_campaign_row, floor, run.campaign_id)
+    campaign = await campaign_cached(request, run.campaign_id)
     disposition = to_disposition(campaign, body, who.name, floor.now())  # the body first: 422 names the field
     call = current_call(run.engine, who.name)
     if call is None:
@@ -152,6 +157,19 @@ async def agent_disposition(body: DispositionIn, request: Request, who: Agent) -
         raise Conflict("the call is still connected: the disposition is taken in wrap-up", "state")
     _engine_input(lambda: run.engine.wrap_done(who.name, run.now_s(), disposition))
     return DispositionOut(call_id=call.id, lead_id=call.lead, outcome=body.outcome, state=agent.state.value)
+
+
+async def campaign_cached(request: Request, campaign_id: int) -> Campaign:
+    """The campaign's row (catalogue, kind), kept ``CAMPAIGN_CACHE_S``: a disposition then needs no store read.
+    An edit through the API forgets it at once; one from the CLI is seen within that time."""
+    cache: dict[int, tuple[float, Campaign]] = request.app.state.campaigns
+    hit = cache.get(campaign_id)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    floor = floor_of(request)
+    campaign = await floor.off_loop(_campaign_row, floor, campaign_id)
+    cache[campaign_id] = (time.monotonic() + CAMPAIGN_CACHE_S, campaign)
+    return campaign  # type: ignore[no-any-return]
 
 
 def _campaign_row(floor: Floor, campaign_id: int) -> Campaign:

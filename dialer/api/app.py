@@ -89,6 +89,7 @@ def create_app(floor: Floor) -> FastAPI:
     app.state.floor = floor
     app.state.tokens = auth.TokenCache()
     app.state.logins = auth.LoginLimiter()
+    app.state.campaigns = {}  # campaign id: (monotonic expiry, row), for dispositions (agents.campaign_cached)
     app.add_exception_handler(DialerError, _dialer_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -14,6 +14,7 @@ minutes, then 429 with Retry-After), so a password cannot be guessed online.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -27,16 +28,28 @@ from starlette.requests import HTTPConnection
 from dialer.api.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from dialer.api.floor import Floor
 from dialer.api.schemas import ERRORS, LoginIn, MeOut, UserOut
-from dialer.users import Role, check_password, granted_campaigns, issue_token, list_users, revoke_tokens, user_for_token
+from dialer.users import (
+    Role,
+    check_password,
+    granted_campaigns,
+    issue_token,
+    list_users,
+    revoke_tokens,
+    revoked_since,
+    token_expiry,
+    token_hash,
+    user_for_token,
+)
 from lists.models import Campaign, User
 
 __all__ = ["Principal", "TokenCache", "LoginLimiter", "principal", "require", "floor_of", "router",
            "SESSION_COOKIE", "CACHE_S", "NEEDS_NUMBERS", "visible", "login", "logout",
            "me", "users", "principal_from_token", "Caller",
-           "authenticate"]
+           "authenticate", "KEEP_S"]
 
 SESSION_COOKIE = "dialer_session"
-CACHE_S = 2.0
+CACHE_S = 2.0  # seconds: how soon a revocation takes effect (the revocation poll), and unknown tokens are kept
+KEEP_S = 60.0  # seconds a known token's principal is kept between revocation polls
 SESSION_TTL = timedelta(hours=12)
 NEEDS_NUMBERS = frozenset({Role.MANAGER, Role.ADMIN})  # who sees phone numbers unmasked (DNC work, exports)
 _FAILS, _WINDOW_S = 5, 300.0
@@ -64,24 +77,61 @@ class Principal:
 
 
 class TokenCache:
-    """Token → principal for ``CACHE_S`` seconds of monotonic time."""
+    """Token → principal, kept ``KEEP_S`` seconds (or until the token expires), unknown tokens ``CACHE_S``.
+
+    Why not a plain short cache: an agent's requests come every few seconds,
+    so a 2 s cache missed nearly every time and put a store read on each
+    disposition (p99 95 ms with 200 agents). Instead, every ``CACHE_S`` a
+    poll asks the store which tokens were revoked since the last poll and
+    forgets them, so a revocation still takes effect within about 2 s.
+    """
 
     def __init__(self) -> None:
-        self.entries: dict[str, tuple[float, Principal | None]] = {}
+        self.entries: dict[str, tuple[float, Principal | None]] = {}  # by token hash
+        self.polled = time.monotonic()
+        self.since: datetime | None = None  # real time of the last poll's start
+        self.polling = False
+        self.task: asyncio.Task[None] | None = None
+
+    def kick(self, floor: Floor) -> None:
+        """Start a revocation poll in the background when one is due (requests never wait for it)."""
+        if not self.polling and time.monotonic() - self.polled >= CACHE_S:
+            self.task = asyncio.get_running_loop().create_task(self.poll(floor))
 
     def get(self, token: str) -> tuple[bool, Principal | None]:
-        hit = self.entries.get(token)
+        hit = self.entries.get(token_hash(token))
         if hit is None or hit[0] < time.monotonic():
             return False, None
         return True, hit[1]
 
-    def put(self, token: str, who: Principal | None) -> None:
+    def put(self, token: str, who: Principal | None, keep_s: float = KEEP_S) -> None:
         if len(self.entries) > 10_000:
             self.entries.clear()
-        self.entries[token] = (time.monotonic() + CACHE_S, who)
+        self.entries[token_hash(token)] = (time.monotonic() + (keep_s if who else CACHE_S), who)
 
     def drop(self, token: str) -> None:
-        self.entries.pop(token, None)
+        self.entries.pop(token_hash(token), None)
+
+    def forget(self, hashes: list[str]) -> None:
+        for digest in hashes:
+            self.entries.pop(digest, None)
+
+    async def poll(self, floor: Floor) -> None:
+        """Forget tokens revoked since the last poll (at most one poll in flight)."""
+        if self.polling or time.monotonic() - self.polled < CACHE_S:
+            return
+        self.polling, started = True, floor.now_utc()
+        try:
+            since = self.since or started - timedelta(seconds=KEEP_S)
+            self.forget(await floor.off_loop(_revoked, floor, since - timedelta(seconds=1)))
+            self.since, self.polled = started, time.monotonic()
+        finally:
+            self.polling = False
+
+
+def _revoked(floor: Floor, since: datetime) -> list[str]:
+    with floor.factory() as session:
+        return revoked_since(session, since)
 
 
 class LoginLimiter:
@@ -108,13 +158,17 @@ def floor_of(request: HTTPConnection) -> Floor:
     return request.app.state.floor  # type: ignore[no-any-return]
 
 
-def _load(floor: Floor, token: str, now: datetime) -> Principal | None:
+def _load(floor: Floor, token: str, now: datetime) -> tuple[Principal | None, float]:
+    """The token's principal and how long it may be cached (seconds: until it expires, at most ``KEEP_S``)."""
     with floor.factory() as session:
         user = user_for_token(session, token, now)
         if user is None:
-            return None
+            return None, CACHE_S
         grants = granted_campaigns(session, user)
-        return Principal(user.id, user.name, Role(user.role), None if grants is None else frozenset(grants), token)
+        expires = token_expiry(session, token)
+        keep_s = KEEP_S if expires is None else min(KEEP_S, (expires - now).total_seconds())
+        return Principal(user.id, user.name, Role(user.role), None if grants is None else frozenset(grants),
+                         token), keep_s
 
 
 def _credential(request: HTTPConnection) -> str | None:
@@ -135,11 +189,12 @@ async def authenticate(request: HTTPConnection) -> Principal:
     if token is None:
         raise Unauthorized("log in first: a bearer token or the console's session cookie", "authorization")
     cache: TokenCache = request.app.state.tokens
+    floor = floor_of(request)
+    cache.kick(floor)
     hit, who = cache.get(token)
     if not hit:
-        floor = floor_of(request)
-        who = await floor.off_loop(_load, floor, token, floor.now_utc())
-        cache.put(token, who)
+        who, keep_s = await floor.off_loop(_load, floor, token, floor.now_utc())
+        cache.put(token, who, keep_s)
     if who is None:
         raise Unauthorized("the token or session is unknown, revoked or expired", "authorization")
     return who
@@ -197,9 +252,9 @@ async def _me(floor: Floor, who: Principal) -> MeOut:
 
 async def principal_from_token(request: Request, token: str) -> Principal:
     floor = floor_of(request)
-    who = await floor.off_loop(_load, floor, token, floor.now_utc())
+    who, keep_s = await floor.off_loop(_load, floor, token, floor.now_utc())
     assert who is not None
-    request.app.state.tokens.put(token, who)
+    request.app.state.tokens.put(token, who, keep_s)
     return who  # type: ignore[no-any-return]
 
 

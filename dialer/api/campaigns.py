@@ -40,7 +40,8 @@ from dialer.users import Role
 from lists.campaigns import create_campaign, edit_campaign
 from lists.models import Campaign, CampaignGrant
 
-__all__ = ["router", "ACTIONS", "campaign_out"]
+__all__ = ["router", "ACTIONS", "campaign_out", "catalogue", "create", "edit", "get", "list_campaigns", "pause",
+           "resume", "start", "stats", "stop"]
 
 router = APIRouter(prefix="/api/v1/outbound/campaigns", tags=["campaigns"], responses=ERRORS)
 S = CampaignState
@@ -148,7 +149,9 @@ async def edit(campaign_id: CampaignId, body: CampaignPatch, request: Request, w
             session.expunge(campaign)
             return campaign
 
-    return campaign_out(floor, await floor.off_loop(write))
+    edited = await floor.off_loop(write)
+    request.app.state.campaigns.pop(campaign_id, None)  # dispositions see the new catalogue at once
+    return campaign_out(floor, edited)
 
 
 async def _act(request: Request, who: Principal, campaign_id: int, action: str) -> CampaignOut:

@@ -20,7 +20,7 @@ from lists.dnc import add_to_dnc, remove_from_dnc
 from lists.models import Campaign, DncEntry
 from lists.numbers import mask_number, normalise_number
 
-__all__ = ["router"]
+__all__ = ["router", "add", "check", "remove"]
 
 router = APIRouter(prefix="/api/v1/outbound/dnc", tags=["dnc"], responses=ERRORS)
 Manager = Annotated[Principal, Depends(require(Role.MANAGER, Role.ADMIN))]

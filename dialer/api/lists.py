@@ -26,7 +26,7 @@ from lists.campaigns import get_campaign
 from lists.importer import import_csv
 from lists.models import Campaign
 
-__all__ = ["router", "MAX_UPLOAD_BYTES"]
+__all__ = ["router", "MAX_UPLOAD_BYTES", "rejects", "upload"]
 
 router = APIRouter(prefix="/api/v1/outbound", tags=["lists"], responses=ERRORS)
 Manager = Annotated[Principal, Depends(require(Role.MANAGER, Role.ADMIN))]

@@ -25,7 +25,7 @@ from dialer.users import Role
 from lists.models import Attempt, Campaign
 from lists.reports import REPORTS
 
-__all__ = ["router", "agent_performance"]
+__all__ = ["router", "agent_performance", "agents_report", "report"]
 
 router = APIRouter(prefix="/api/v1/outbound/campaigns", tags=["reports"], responses=ERRORS)
 Reader = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.MANAGER, Role.ANALYST, Role.ADMIN))]
