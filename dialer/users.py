@@ -196,7 +196,7 @@ def revoked_since(session: Session, since: datetime) -> list[str]:
 
 def list_users(session: Session, now: datetime) -> list[UserInfo]:
     """Every account with its role, granted campaigns and count of live tokens."""
-    names = dict(session.execute(select(Campaign.id, Campaign.name)).tuples().all())
+    names: dict[int, str] = {i: n for i, n in session.execute(select(Campaign.id, Campaign.name))}
     grants: dict[int, list[str]] = {}
     for user_id, campaign_id in session.execute(select(CampaignGrant.user_id, CampaignGrant.campaign_id)):
         grants.setdefault(user_id, []).append(names[campaign_id])
