@@ -857,7 +857,7 @@ def serve_cmd(config_path: Path) -> int:
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"),
               show_default=True, help="Folder for the store, the list's rejects, the log and the report.")
 @click.option("--fresh", is_flag=True, help="Wipe an earlier demo's store in that folder first.")
-@click.option("--speed", type=click.FloatRange(min=1.0, max=1000.0), default=120.0, show_default=True,
+@click.option("--speed", type=click.FloatRange(min=1.0, max=1000.0), default=240.0, show_default=True,
               help="Simulated seconds per wall second.")
 @click.option("--hours", type=click.FloatRange(min=0.01, max=4.0), default=None, help="Stop after this many "
               "simulated hours (default: the whole 4-hour shift).")

@@ -12,8 +12,8 @@ What it does, in order:
 2. runs the real daemon (``dialer.daemon.Daemon``: the same engines,
    claim buffer, writer, scheduler and metrics as ``dialer serve``) with
    the sim driver on ``examples/scenarios/demo.toml``, a 4-hour afternoon
-   shift with breaks, at ``speed`` simulated seconds per wall second (120:
-   the shift takes two minutes), then stops it as SIGTERM does once the
+   shift with breaks, at ``speed`` simulated seconds per wall second (240:
+   the shift takes about a minute), then stops it as SIGTERM does once the
    simulated clock passes the shift's end, and waits for the drain;
 3. meanwhile draws a live view twice a second on a terminal (plain progress
    lines in CI or when stdout is not a terminal);
@@ -78,7 +78,7 @@ REPO = Path(__file__).resolve().parent.parent
 LEADS = REPO / "examples" / "demo-leads.csv"
 SCENARIO = REPO / "examples" / "scenarios" / "demo.toml"
 STORE_FILE = "dialer.db"
-DEFAULT_SPEED = 120.0  # simulated seconds per wall second: a 4-hour shift in two minutes (see _StampingClock)
+DEFAULT_SPEED = 240.0  # simulated seconds per wall second: a 4-hour shift in about a minute
 REFRESH_S = 0.5  # wall seconds between two frames of the live view
 _BIN_S = 900.0  # the report's interval, seconds (15 minutes, as the simulator's series)
 _PLAIN_STEPS = (0.25, 0.5, 0.75)  # shares of the shift at which CI output prints a progress line
