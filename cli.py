@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dialer.errors import DialerError, StoreError
+from pacing.controllers import POLICIES
 from pacing.erlang import erlang_a, erlang_b, erlang_c, mmn_deterministic
 from pacing.errors import InvalidInput
 from pacing.staffing import StaffingTable, StaffingTargets, parse_forecast, staff_forecast
@@ -38,7 +39,8 @@ _OPTION_NAMES = {"agents": "--agents", "erlangs": "--erlangs", "aht_s": "--aht",
                  "target_s": "--target", "service_level": "--service-level", "max_asa_s": "--max-asa",
                  "max_abandon": "--max-abandon", "max_occupancy": "--max-occupancy", "shrinkage": "--shrinkage",
                  "interval_minutes": "--interval-minutes",
-                 "kind": "--kind", "dial_mode": "--dial-mode", "abandon_cap": "--abandon-cap", "name": "NAME",
+                 "kind": "--kind", "dial_mode": "--dial-mode",
+                 "amd_false_positive": "--amd-false-positive", "abandon_cap": "--abandon-cap", "name": "NAME",
                  "rules_profile": "--rules-profile", "max_attempts": "--max-attempts", "fresh_share": "--fresh-share",
                  "caller_id": "--caller-id", "add_reason": "--add-reason", "remove_reason": "--remove-reason",
                  "reason": "--reason", "campaign": "--campaign", "file": "FILE", "number": "NUMBER",
@@ -316,7 +318,10 @@ _KINDS = click.Choice(["loan-offer", "tariff-switch", "survey", "payment-reminde
 
 def _campaign_settings(f: Any) -> Any:
     for option in reversed([
-        click.option("--dial-mode", type=click.Choice(["preview", "progressive", "power", "predictive"])),
+        click.option("--dial-mode", type=click.Choice(list(POLICIES)), help="Pacing policy (pacing.controllers)."),
+        click.option("--amd-false-positive", type=float,
+                     help="Tested AMD false-positive share; a UK campaign it leaves no abandonment budget is "
+                          "refused (checked, not stored: the detector is the telephony driver's)."),
         click.option("--abandon-cap", type=float, help="Fraction of live answers, at most 0.03."),
         click.option("--rules-profile", type=click.Choice(["us", "fr", "uk"]), help="Calling-rules jurisdiction."),
         click.option("--max-attempts", type=int),

@@ -9,13 +9,15 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from lists.models import CAMPAIGN_KINDS, DIAL_MODES, Campaign, Lead, to_db
+from lists.models import CAMPAIGN_KINDS, Campaign, Lead, to_db
 from lists.numbers import normalise_number
 from lists.rules import PROFILES
+from pacing.controllers import POLICIES
 from pacing.errors import InvalidInput
+from pacing.ledger import AmdVerdict, amd_verdict
 
-__all__ = ["default_catalogue", "check_setting", "create_campaign", "get_campaign", "list_campaigns", "edit_campaign",
-           "retarget"]
+__all__ = ["default_catalogue", "check_setting", "check_amd", "dial_modes", "create_campaign", "get_campaign",
+           "list_campaigns", "edit_campaign", "retarget"]
 
 _SALES_REFUSALS = {  # an offer of something to buy: a loan, a tariff
     "too_expensive": "Too expensive",
@@ -67,12 +69,12 @@ def default_catalogue(kind: str) -> dict[str, Any]:
 
 
 def check_setting(field: str, value: Any) -> None:
-    """InvalidInput naming ``field`` unless ``value`` is allowed; the one rule for campaigns, scenarios and plans."""
-    _validate(field, value)
+    """InvalidInput naming ``field`` unless ``value`` is allowed; the one rule for campaigns, scenarios and plans.
 
-
-def _validate(field: str, value: Any) -> None:
-    allowed = {"kind": CAMPAIGN_KINDS, "dial_mode": DIAL_MODES, "rules_profile": tuple(PROFILES)}.get(field)
+    ``dial_mode`` is any policy of ``pacing.controllers.POLICIES`` (the one
+    registry the scenario parser and the CLI read); ``abandon_cap`` a
+    fraction from 0 to the legal 3%."""
+    allowed = {"kind": CAMPAIGN_KINDS, "dial_mode": dial_modes(), "rules_profile": tuple(PROFILES)}.get(field)
     if allowed is not None and value not in allowed:
         raise InvalidInput(field, f"must be one of {', '.join(allowed)}")
     if field == "abandon_cap" and not 0.0 <= float(value) <= 0.03:
@@ -81,6 +83,33 @@ def _validate(field: str, value: Any) -> None:
         raise InvalidInput(field, "must be at least 1")
     if field == "fresh_share" and not 0.0 <= float(value) <= 1.0:
         raise InvalidInput(field, "must be a fraction between 0 and 1")
+
+
+def dial_modes() -> tuple[str, ...]:
+    """The pacing policies a campaign may be dialled with: the names in ``pacing.controllers.POLICIES``."""
+    return tuple(POLICIES)
+
+
+def check_amd(rules_profile: str, abandon_cap: float, false_positive: float | None,
+              if_no_budget: str = "refuse") -> AmdVerdict:
+    """Whether a campaign may dial with a detector whose tested false-positive share is ``false_positive``.
+
+    Where the rules count AMD false positives as abandoned calls (the UK
+    profile: Ofcom), they take their share of the cap whatever the pacing,
+    so a detector at or above the pacer's floor (0.8 × cap: 2.4% under 3%)
+    leaves nothing to dial ahead with: InvalidInput naming
+    ``amd_false_positive`` says so in words (``pacing.ledger.amd_verdict``),
+    or, with ``if_no_budget="amd-off"``, the verdict says the campaign runs
+    with AMD off. ``None`` (no AMD) always runs.
+    """
+    if false_positive is None:
+        return AmdVerdict("run", "no answering-machine detection")
+    if not 0.0 <= float(false_positive) < 1.0:
+        raise InvalidInput("amd_false_positive", "must be a fraction from 0 to below 1")
+    verdict = amd_verdict(float(abandon_cap), float(false_positive), rules_profile == "uk", if_no_budget)
+    if verdict.action == "refuse":
+        raise InvalidInput("amd_false_positive", verdict.message)
+    return verdict
 
 
 _PROFILE_COUNTRY = {"us": "US", "fr": "FR", "uk": "GB"}
@@ -117,11 +146,18 @@ def _reason_code(code: str) -> str:
 
 
 def create_campaign(session: Session, name: str, kind: str, **settings: Any) -> Campaign:
-    """Add a campaign with the kind's default catalogue; ``settings`` override column defaults."""
+    """Add a campaign with the kind's default catalogue; ``settings`` override column defaults.
+
+    ``amd_false_positive`` (not a column: the detector belongs to the
+    telephony driver) is the tested false-positive share of the detector the
+    campaign will dial with; a UK campaign it leaves no budget is refused in
+    words (``check_amd``)."""
     _name(name)
-    _validate("kind", kind)
+    check_setting("kind", kind)
+    false_positive = settings.pop("amd_false_positive", None)
     for field, value in settings.items():
-        _validate(field, value)
+        check_setting(field, value)
+    check_amd(settings.get("rules_profile", "us"), settings.get("abandon_cap", 0.03), false_positive)
     if settings.get("caller_id") is not None:
         settings["caller_id"] = _caller_id(settings["caller_id"], settings.get("rules_profile", "us"))
     if session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
@@ -165,7 +201,8 @@ def _edited_reasons(reasons: dict[str, str], add: dict[str, str], remove: list[s
 
 
 def edit_campaign(session: Session, name: str, **changes: Any) -> Campaign:
-    """Change settings; ``add_refusal_reasons`` ({code: label}) and ``remove_refusal_reasons`` edit the catalogue.
+    """Change settings; ``add_refusal_reasons`` ({code: label}) and ``remove_refusal_reasons`` edit the catalogue;
+    ``amd_false_positive`` is checked against the (new or kept) profile and cap as in ``create_campaign``.
 
     Everything is checked before anything changes, so a refused edit leaves the campaign as it was.
     """
@@ -174,8 +211,11 @@ def edit_campaign(session: Session, name: str, **changes: Any) -> Campaign:
     catalogue["refusal_reasons"] = _edited_reasons(catalogue.get("refusal_reasons", {}),
                                                    changes.pop("add_refusal_reasons", {}),
                                                    list(changes.pop("remove_refusal_reasons", ())))
+    false_positive = changes.pop("amd_false_positive", None)
     for field, value in changes.items():
-        _validate(field, value)
+        check_setting(field, value)
+    check_amd(changes.get("rules_profile", campaign.rules_profile), changes.get("abandon_cap", campaign.abandon_cap),
+              false_positive)
     if changes.get("caller_id") is not None:
         changes["caller_id"] = _caller_id(changes["caller_id"], changes.get("rules_profile", campaign.rules_profile))
     campaign.catalogue = catalogue

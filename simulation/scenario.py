@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dialer.errors import DialerError
-from lists.campaigns import _validate as check_campaign_setting  # the rule `campaign create` applies
+from lists.campaigns import check_setting as check_campaign_setting  # the rule `campaign create` applies
 from lists.rules import PROFILES, RetryRules
 from pacing.controllers import POLICIES
 from pacing.errors import InvalidInput
