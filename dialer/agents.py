@@ -49,7 +49,7 @@ AGENT_TRANSITIONS: dict[AgentState, frozenset[AgentState]] = {
 _BUSY = frozenset({AgentState.TALKING, AgentState.WRAP_UP})
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Agent:
     """One agent. ``busy_since_s``: when the current call was connected (talk and wrap-up count as busy)."""
 

@@ -93,7 +93,7 @@ class Disposition:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Call:
     """One attempt. Times are seconds on the engine's clock (from the campaign's first local midnight)."""
 

@@ -85,7 +85,8 @@ class Engine:
         self._timers: list[tuple[float, int, Timer, int]] = []
         self._seq = count()
         self._ids = count(1)
-        self._tick = 0
+        self._tick_due_s = math.inf  # the next pacing tick: tick_s after the last decision
+        self._tick_armed = False
         self._pace_pending = False
         self._latest_s = -math.inf
         self._flights: dict[Flight, dict[int, Call]] = {flight: {} for flight in IN_FLIGHT}
@@ -237,8 +238,12 @@ class Engine:
             self._pace(now_s)
 
     def _fire(self, kind: Timer, ref: int, now_s: float) -> None:
-        if kind is Timer.TICK and ref == self._tick:
-            self._pace_pending = True
+        if kind is Timer.TICK:
+            self._tick_armed = False
+            if now_s >= self._tick_due_s:
+                self._pace_pending = True
+            else:  # a decision came since: one timer, moved on, not one timer per decision
+                self._arm_tick()
         elif kind is Timer.PREVIEW and ref in self.calls:
             self._originate(self.calls[ref], now_s)
         elif kind is Timer.CONNECT and ref in self.calls and self.calls[ref].state is CallState.QUEUED:
@@ -263,8 +268,13 @@ class Engine:
             self._launch(lead, now_s)
         self.controller.placed(self.civil(now_s), len(leads))
         self.recorder.decision(now_s, decision, len(leads))
-        self._tick += 1
-        self._at(now_s + self.settings.tick_s, Timer.TICK, self._tick)
+        self._tick_due_s = now_s + self.settings.tick_s
+        if not self._tick_armed:
+            self._arm_tick()
+
+    def _arm_tick(self) -> None:
+        self._tick_armed = True
+        self._at(self._tick_due_s, Timer.TICK)
 
     def _launch(self, lead: ClaimedLead, now_s: float) -> None:
         call = Call(next(self._ids), lead.key, lead.number, lead.segment, lead.attempt, payload=lead.payload)
