@@ -166,6 +166,16 @@ class Engine:
         """The agent leaves soon: they still take calls, but none is launched for them."""
         self.pool.set_winding_down(self.pool.get(agent_id), True)
 
+    def agent_hang_up(self, agent_id: str, now_s: float) -> None:
+        """The agent ends the conversation: the line is hung up and the agent goes to wrap-up."""
+        now_s = self._monotonic(now_s)
+        call = self.wrapping.get(agent_id)
+        if call is None or call.state is not CallState.TALKING:
+            raise IllegalTransition(f"agent {agent_id}: no connected call to hang up")
+        call.hangup_s = now_s
+        self.telephony.hang_up(call)
+        self._to_wrap_up(call, now_s)
+
     def wrap_done(self, agent_id: str, now_s: float, disposition: Disposition) -> None:
         """The agent closes the call with its disposition; the attempt is complete and the agent is free."""
         now_s = self._monotonic(now_s)
@@ -212,9 +222,12 @@ class Engine:
         self._end(call, now_s)
 
     def hung_up(self, call_id: int, now_s: float) -> None:
-        """The line closed: the customer hung up, or our message or hang-up completed."""
+        """The line closed: the customer hung up, or our message or hang-up completed. A call the engine has
+        already ended (the agent hung up first) is ignored."""
         now_s = self._monotonic(now_s)
-        call = self.calls.get(call_id) or self._talking[call_id]
+        call = self.calls.get(call_id) or self._talking.get(call_id)
+        if call is None:
+            return
         call.hangup_s = call.hangup_s if call.state is CallState.SAFE_HARBOUR else now_s
         if call.state is CallState.TALKING:
             self._to_wrap_up(call, now_s)

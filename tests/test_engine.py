@@ -423,6 +423,26 @@ def test_the_line_closing_starts_wrap_up_and_wrap_done_completes_the_attempt():
     assert r.agent("a1").state is AgentState.READY
 
 
+def test_an_agent_who_hangs_up_goes_to_wrap_up_and_the_line_closing_later_is_ignored():
+    r, call = _on_call()
+    r.engine.agent_hang_up("a1", 40.0)
+    assert r.telephony.sent("hang_up") == [call.id]
+    assert (r.agent("a1").state, call.hangup_s, call.ended_s) == (AgentState.WRAP_UP, 40.0, 40.0)
+    r.engine.hung_up(call.id, 41.0)  # the driver reports the line closed: already handled
+    assert call.hangup_s == 40.0 and r.agent("a1").state is AgentState.WRAP_UP
+    r.engine.wrap_done("a1", 50.0, REFUSED)
+    assert r.world.attempts == [call] and r.agent("a1").state is AgentState.READY
+
+
+def test_an_agent_with_no_connected_call_cannot_hang_up():
+    r, call = _on_call()
+    r.engine.hung_up(call.id, 30.0)
+    with pytest.raises(IllegalTransition):
+        r.engine.agent_hang_up("a1", 31.0)
+    with pytest.raises(IllegalTransition):
+        r.engine.agent_hang_up("nobody", 31.0)
+
+
 def test_wrap_done_without_a_call_in_wrap_up_raises():
     r, _ = _on_call()
     with pytest.raises(IllegalTransition):

@@ -40,8 +40,8 @@ from lists.models import Campaign, Lead, as_utc
 from lists.numbers import mask_number
 
 __all__ = ["router", "status_of", "events", "campaign_cached", "CAMPAIGN_CACHE_S", "agent_callbacks",
-           "agent_contact", "agent_disposition", "agent_login", "agent_logout", "agent_pause", "agent_ready",
-           "agent_status", "campaign_callbacks", "floor_agents", "lead"]
+           "agent_contact", "agent_disposition", "agent_hang_up", "agent_login", "agent_logout", "agent_pause",
+           "agent_ready", "agent_status", "campaign_callbacks", "floor_agents", "lead"]
 
 CAMPAIGN_CACHE_S = 5.0
 
@@ -140,6 +140,15 @@ async def agent_contact(request: Request, who: Agent) -> LeadCard:
     if call is None:
         raise NotFound("no current call", "contact")
     return await _card(floor, who, call.lead, call.id)
+
+
+@router.post("/agents/me/contact/hangup", response_model=AgentStatusOut)
+async def agent_hang_up(request: Request, who: Agent) -> AgentStatusOut:
+    """End the current conversation; the agent goes to wrap-up (409 with no connected call)."""
+    floor = floor_of(request)
+    run = _seat(floor, who)
+    _engine_input(lambda: run.engine.agent_hang_up(who.name, run.now_s()))
+    return status_of(floor, who.name)
 
 
 @router.post("/agents/me/contact/disposition", response_model=DispositionOut)

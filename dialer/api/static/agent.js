@@ -15,6 +15,7 @@ function showState(event) {
   $("leave").disabled = !working;
   $("join").disabled = working;
   $("submit").disabled = event.state !== "wrap_up";
+  $("hangup").disabled = event.state !== "talking";
   fill("disposition-note", event.state === "wrap_up" ? "the call has ended: record it" :
     event.state === "talking" ? "on the call" : "available in wrap-up");
   fill("waiting", event.state === "ready" ? "Waiting for the next call..." : "");
@@ -118,6 +119,7 @@ document.addEventListener("DOMContentLoaded", () => startLogin((me) => {
   $("ready").onclick = () => act("POST", "/api/v1/agents/me/ready");
   $("pause").onclick = () => act("POST", "/api/v1/agents/me/pause", { reason: $("pause-reason").value });
   $("leave").onclick = () => act("POST", "/api/v1/agents/me/logout");
+  $("hangup").onclick = () => act("POST", "/api/v1/agents/me/contact/hangup");
   $("outcome").onchange = toggleRows;
   $("disposition").addEventListener("submit", async (event) => {
     event.preventDefault();
