@@ -13,7 +13,9 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
+
+from pacing.controllers import POLICIES
 
 __all__ = ["ErrorOut", "LoginIn", "MeOut", "AgentLoginIn", "PauseIn", "AgentStatusOut", "AgentEvent", "AttemptView",
            "Question", "LeadCard", "Order", "CallbackOwner", "DispositionIn", "DispositionOut", "CampaignState",
@@ -25,7 +27,17 @@ Code = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$")  # catalogue codes: what screens
 CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # ids beyond the store's integers are 422, not 500
 LeadId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Kind = Literal["loan-offer", "tariff-switch", "survey", "payment-reminder"]
-DialMode = Literal["preview", "progressive", "power", "predictive"]
+
+
+def _known_policy(name: str) -> str:
+    if name not in POLICIES:
+        raise ValueError(f"must be one of {', '.join(POLICIES)}")
+    return name
+
+
+# any policy in the pacing registry, so the API, the CLI and the scenarios offer the same ones
+DialMode = Annotated[str, AfterValidator(_known_policy),
+                     WithJsonSchema({"type": "string", "enum": list(POLICIES)})]
 Profile = Literal["us", "fr", "uk"]
 
 
