@@ -68,6 +68,7 @@ class SimConfig:
     speed: float = 1.0
     start: datetime | None = None
     agents: str = "simulated"  # "simulated": the scenario's shifts (SimWorkforce); "api": people, via the API
+    scenarios: Mapping[str, Path] = field(default_factory=dict)  # campaign name: its own customers and agents
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ class _Reader:
         value = self.data.get(key, {})
         if not isinstance(value, dict):
             raise self.fail(key, "must be a table")
-        return _Reader(value, key, self.source, self.text)
+        return _Reader(value, f"{self.table}.{key}" if self.table else key, self.source, self.text)
 
     def done(self) -> None:
         unknown = sorted(set(self.data) - self.used)
@@ -206,9 +207,20 @@ def _sim(r: _Reader, folder: Path) -> SimConfig:
     if not scenario.is_file():
         raise r.fail("scenario", f"no file {scenario}")
     config = SimConfig(scenario, r.get("speed", _number(1e-3, 1e5), 1.0), r.get("start", _moment),
-                       r.get("agents", _choice(SIM_AGENTS), "simulated"))
+                       r.get("agents", _choice(SIM_AGENTS), "simulated"), _campaign_scenarios(r, folder))
     r.done()
     return config
+
+
+def _campaign_scenarios(r: _Reader, folder: Path) -> dict[str, Path]:
+    """``[sim.scenarios]``: a campaign's own scenario (its customers' outcomes, its agents), by campaign name."""
+    table = r.table_of("scenarios")
+    paths = {name: folder / table.get(name, _text) for name in table.data}
+    for name, path in paths.items():
+        if not path.is_file():
+            raise table.fail(name, f"no file {path}")
+    table.done()
+    return paths
 
 
 def parse_config(data: Mapping[str, Any], source: str = "<config>", text: str = "",

@@ -105,6 +105,8 @@ class Daemon:
         self.stop_event = asyncio.Event()
         self.stopping = False
         self.scenario: Scenario | None = load_scenario(config.sim.scenario) if config.sim else None
+        own = config.sim.scenarios if config.sim else {}
+        self.scenarios = {name: load_scenario(path) for name, path in own.items()}  # campaigns with their own
         self.factory: sessionmaker[Session] = open_store(config.store_url)
         self.claims = ThreadPoolExecutor(1, "dialer-claim")
         self.maintenance = ThreadPoolExecutor(1, "dialer-maintenance")
@@ -192,7 +194,7 @@ class Daemon:
     def _build(self, campaign: Campaign, loop: asyncio.AbstractEventLoop) -> CampaignRun:
         """The campaign's engine on its own clock, with the sim driver's customers and agents."""
         assert self.scenario is not None, "only the sim driver exists yet"
-        s, zone = self.scenario, self._zone(campaign)
+        s, zone = self.scenarios.get(campaign.name, self.scenario), self._zone(campaign)
         local_start = self.world.start.astimezone(ZoneInfo(zone))
         origin = datetime.combine(local_start.date(), time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
         clock = self.world.engine_clock(origin, ordered=self.config.sim is not None)

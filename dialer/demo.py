@@ -24,18 +24,15 @@ Nothing printed carries a phone number or a name: the view and the summary
 show counts only, and the daemon's log (``<dir>/daemon.log``) goes through
 ``dialer.logs``' masking formatter.
 
-Why a per-campaign scenario: the daemon models every campaign's customers
-with one scenario, whose outcomes name the loan offer's sale and refusal
-codes; the survey needs its own codes (``completed``, ``no_time``…) and
-shorter calls, so ``_DemoDaemon`` swaps the scenario while it builds the
-survey's engine. A ``[sim.scenarios]`` table in the daemon's config would
-make this unnecessary.
+Why two scenarios: the survey's customers answer with its own codes
+(``completed``, ``no_time``…) and shorter calls, so the daemon's config
+gives that campaign ``examples/scenarios/demo-survey.toml`` in
+``[sim.scenarios]``; the loan offer uses ``demo.toml``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import gc
 import html
 import logging
@@ -66,17 +63,17 @@ from lists.importer import ImportSummary, import_csv
 from lists.models import Attempt, Campaign, Lead, as_utc
 from lists.reports import Report, dispositions_report, penetration_report, refusals_report
 from lists.store import open_store
-from simulation.distributions import Distribution
 from simulation.plots import plot_series_panels
-from simulation.scenario import Outcomes, Scenario, load_scenario
+from simulation.scenario import Scenario, load_scenario
 
-__all__ = ["DemoError", "DemoOptions", "CampaignSpec", "CAMPAIGNS", "LEADS", "SCENARIO", "survey_scenario",
+__all__ = ["DemoError", "DemoOptions", "CampaignSpec", "CAMPAIGNS", "LEADS", "SCENARIO", "SURVEY_SCENARIO",
            "prepare_store", "demo_config", "LiveView", "CampaignTotals", "summarise", "summary_text",
            "series_rows", "write_report", "DemoResult", "run_demo", "shift_window"]
 
 REPO = Path(__file__).resolve().parent.parent
 LEADS = REPO / "examples" / "demo-leads.csv"
 SCENARIO = REPO / "examples" / "scenarios" / "demo.toml"
+SURVEY_SCENARIO = REPO / "examples" / "scenarios" / "demo-survey.toml"  # the survey's customers and agents
 STORE_FILE = "dialer.db"
 DEFAULT_SPEED = 240.0  # simulated seconds per wall second: a 4-hour shift in about a minute
 REFRESH_S = 0.5  # wall seconds between two frames of the live view
@@ -119,17 +116,6 @@ class CampaignSpec:
 
 CAMPAIGNS = (CampaignSpec("Loans", "loan-offer", "fr", "accepted"),  # French window 14:00-20:00 on weekdays
              CampaignSpec("Survey", "survey", "uk", "completed"))  # UK window 08:00-21:00 in each lead's zone
-
-_SURVEY_OUTCOMES = Outcomes("completed", 0.3, (("declined", 0.35), ("no_time", 0.35), ("privacy", 0.15),
-                                               ("bad_timing", 0.15)))
-
-
-def survey_scenario(base: Scenario) -> Scenario:
-    """The survey's customers: the demo's people and shift, with survey outcomes, shorter calls, six agents."""
-    talk = dataclasses.replace(base.talk, success=Distribution("lognormal", (240.0, 90.0)))
-    shifts = tuple(dataclasses.replace(shift, count=3) for shift in base.shifts)
-    return dataclasses.replace(base, name="Demo: survey", outcomes=_SURVEY_OUTCOMES, talk=talk, shifts=shifts)
-
 
 def shift_window(scenario: Scenario) -> tuple[datetime, datetime]:
     """The demo's shift as aware moments: the earliest start and the latest end of the scenario's shifts."""
@@ -198,23 +184,8 @@ def demo_config(url: str, options: DemoOptions, start: datetime) -> Config:
     """The daemon's configuration, built in code: the demo's store, any free HTTP port, the sim driver."""
     return Config(store_url=url, http_port=0, name="demo", drain_timeout_s=options.drain_timeout_s,
                   campaigns=tuple(spec.name for spec in CAMPAIGNS),
-                  sim=SimConfig(SCENARIO, options.speed, start), source="dialer demo")
-
-
-class _DemoDaemon(Daemon):
-    """The daemon with its own scenario for some campaigns (the survey's outcomes; see the module's docstring)."""
-
-    def __init__(self, config: Config, scenarios: Mapping[str, Scenario]):
-        super().__init__(config)
-        self.scenarios = scenarios
-
-    def _build(self, campaign: Campaign, loop: asyncio.AbstractEventLoop) -> CampaignRun:
-        shared = self.scenario
-        self.scenario = self.scenarios.get(campaign.name, shared)
-        try:
-            return super()._build(campaign, loop)
-        finally:
-            self.scenario = shared
+                  sim=SimConfig(SCENARIO, options.speed, start, scenarios={"Survey": SURVEY_SCENARIO}),
+                  source="dialer demo")
 
 
 # ---- the live view ------------------------------------------------------------------------------------------
@@ -608,7 +579,7 @@ def _live(options: DemoOptions, out: TextIO) -> bool:
 def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoResult:
     """Prepare the store, run the daemon through the shift with the view, then summarise and report."""
     base = load_scenario(SCENARIO)
-    scenarios = {"Loans": base, "Survey": survey_scenario(base)}
+    scenarios = {"Loans": base, "Survey": load_scenario(SURVEY_SCENARIO)}
     start, end = shift_window(base)
     if options.shift_s is not None:
         end = min(end, start + timedelta(seconds=options.shift_s))
@@ -624,7 +595,7 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoResult:
     screen = _Screen(out, _live(options, out))
     started = time.monotonic()
     with _daemon_log(options.directory / "daemon.log"):
-        daemon = _DemoDaemon(demo_config(url, options, start), {"Survey": scenarios["Survey"]})
+        daemon = Daemon(demo_config(url, options, start))
         try:
             code = asyncio.run(_run_daemon(daemon, view, screen))
         finally:

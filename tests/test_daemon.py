@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import socket
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -25,6 +26,8 @@ from tests.daemon_helpers import (
     start_daemon,
     wait_for,
 )
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
 
 _METRICS = ("dialer_calls_total", "dialer_calls_in_flight", "dialer_agents", "dialer_dial_level",
             "dialer_abandon_ratio", "dialer_abandon_cap_ratio", "dialer_abandon_budget_calls",
@@ -75,6 +78,8 @@ def test_end_to_end_run_drains_on_sigterm_and_leaves_a_complete_ledger(tmp_path)
     ("[store]\nurl = 'sqlite:///x.db'\n[http]\nport = 'eighty'\n", ":4: [http] port: must be a whole number"),
     ("[driver]\nkind = 'sim'\n[sim]\nscenario = 'missing.toml'\n", ":4: [sim] scenario: no file"),
     ("[store\n", "not valid TOML"),
+    (f"[driver]\nkind = 'sim'\n[sim]\nscenario = '{SCENARIOS / 'demo.toml'}'\n[sim.scenarios]\nSurvey = 'nope.toml'\n",
+     ":6: [sim.scenarios] Survey: no file"),
 ])
 def test_a_bad_config_is_named_with_its_line_and_exits_2(tmp_path, body, where):
     path = tmp_path / "dialer.toml"
@@ -82,3 +87,14 @@ def test_a_bad_config_is_named_with_its_line_and_exits_2(tmp_path, body, where):
     result = CliRunner().invoke(main, ["serve", "--config", str(path)])
     assert result.exit_code == 2
     assert where in result.output and result.output.count("\n") == 1, result.output
+
+
+def test_a_campaign_may_have_its_own_scenario(tmp_path):
+    """``[sim.scenarios]`` gives one campaign its own customers and agents (the demo's survey); the rest share."""
+    from dialer.config import load_config
+
+    path = tmp_path / "dialer.toml"
+    path.write_text(f"[store]\nurl = 'sqlite:///{tmp_path / 'x.db'}'\n[sim]\nscenario = '{SCENARIOS / 'demo.toml'}'\n"
+                    f"[sim.scenarios]\nSurvey = '{SCENARIOS / 'demo-survey.toml'}'\n", encoding="utf-8")
+    config = load_config(path)
+    assert config.sim is not None and config.sim.scenarios == {"Survey": SCENARIOS / "demo-survey.toml"}
