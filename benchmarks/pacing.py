@@ -68,19 +68,22 @@ POLICIES = [("progressive", {}), ("power 1.5", {"ratio": 1.5}), ("power 2.5", {"
 
 
 def scenarios(teams: list[int], families: tuple[str, ...] = ("base",)) -> list[tuple[str, int, dict[str, Any]]]:
-    """(name, agents, scenario data) for each scenario of the chosen families."""
-    out = []
+    """(name, agents, scenario data) for each scenario of the chosen families, in the order the families are
+    given (so a partial run covers the first families first)."""
+    out: list[tuple[str, int, dict[str, Any]]] = []
     mean, sd, dist = TALKS["90s light"]
     light = {"talk_mean_s": mean, "talk_sd_s": sd, "talk_dist": dist}
-    for agents in teams if "base" in families else ():
-        for live in (0.10, 0.25, 0.50):
-            for talk, (mean, sd, dist) in TALKS.items():
-                out.append((f"{agents:>3} agents {live:.0%} live {talk}", agents,
-                            day_of(agents, live=live, talk_mean_s=mean, talk_sd_s=sd, talk_dist=dist)))
-        out.append((f"{agents:>3} agents 25% live 90s light, noon drop + lunch", agents,
-                    non_stationary(day_of(agents, live=0.25, **light))))  # type: ignore[arg-type]
     for family in families:
-        out.extend(_EXTRA.get(family, lambda _: [])(teams))
+        if family != "base":
+            out.extend(_EXTRA.get(family, lambda _: [])(teams))
+            continue
+        for agents in teams:
+            for live in (0.10, 0.25, 0.50):
+                for talk, (mean, sd, dist) in TALKS.items():
+                    out.append((f"{agents:>3} agents {live:.0%} live {talk}", agents,
+                                day_of(agents, live=live, talk_mean_s=mean, talk_sd_s=sd, talk_dist=dist)))
+            out.append((f"{agents:>3} agents 25% live 90s light, noon drop + lunch", agents,
+                        non_stationary(day_of(agents, live=0.25, **light))))  # type: ignore[arg-type]
     return out
 
 
@@ -175,16 +178,21 @@ def days_for(agents: int, agent_days: int) -> int:
     return max(2, -(-agent_days // agents))
 
 
-def jobs(teams: list[int], agent_days: int, families: tuple[str, ...] = ("base",),
-         only: str = "") -> list[tuple[str, str, dict[str, Any], int]]:
+def jobs(teams: list[int], agent_days: int, families: tuple[str, ...] = ("base",), only: str = "",
+         grid: tuple[float, ...] = GRID, keep: tuple[str, ...] = (),
+         max_days: int | None = None) -> list[tuple[str, str, dict[str, Any], int]]:
+    """Every (scenario, policy, data, day) to simulate. ``grid``: the power ratios of the hindsight search;
+    ``keep``: only these named policies (besides the grid), all when empty; ``max_days``: at most this many
+    days per scenario (a reduced run; the full one gives small teams 60 agent-days)."""
     out = []
-    policies = POLICIES + [(f"power {r}", {"ratio": r}) for r in GRID if r not in (1.5, 2.5)]
+    policies = [(name, params) for name, params in POLICIES if not keep or name in keep]
+    policies += [(f"power {r:g}", {"ratio": r}) for r in grid if f"power {r:g}" not in dict(policies)]
     for name, agents, base in scenarios(teams, families):
         if only and only not in name:
             continue
+        days = days_for(agents, agent_days) if max_days is None else min(days_for(agents, agent_days), max_days)
         for policy, params in policies:
-            out.extend((name, policy, _policy_data(base, policy, params), day)
-                       for day in range(days_for(agents, agent_days)))
+            out.extend((name, policy, _policy_data(base, policy, params), day) for day in range(days))
     return out
 
 
@@ -236,7 +244,7 @@ def print_table(table: dict[str, dict[str, dict[str, float]]]) -> None:
     print(f"{'scenario':<52} {'policy':<28} {'days':>4} {'occupancy':>9} {'aband.':>7} {'worst':>7} {'>cap':>5} "
           f"{'cont/ah':>8} {'truth worst':>11} {'>cap':>5}")
     for scenario, rows in table.items():
-        for policy in SHOWN:
+        for policy in (p for p in SHOWN if p in rows):
             r = rows[policy]
             extra = f" (ratio {r['ratio']:g})" if policy == "power hindsight" else ""
             print(f"{scenario:<52} {policy + extra:<28} {r['days']:>4} {r['occupancy']:>9.3f} "
@@ -250,12 +258,14 @@ def verdicts(table: dict[str, dict[str, dict[str, float]]]) -> dict[str, int]:
     counts = {"scenarios": len(table), "predictive never over cap": 0, "predictive >= hindsight power": 0,
               "predictive > every compliant vicidial": 0}
     for rows in table.values():
-        pred = rows["predictive"]
+        pred = rows.get("predictive")
+        if pred is None:
+            continue
         counts["predictive never over cap"] += pred["days_over_cap"] == 0
         counts["predictive >= hindsight power"] += pred["occupancy"] >= rows["power hindsight"]["occupancy"]
         counts["predictive > every compliant vicidial"] += all(
             pred["occupancy"] > rows[m]["occupancy"] for m in ("vicidial-hard", "vicidial-tapered", "vicidial-average")
-            if rows[m]["days_over_cap"] == 0)
+            if m in rows and rows[m]["days_over_cap"] == 0)
     return counts
 
 
@@ -265,8 +275,8 @@ def plot(table: dict[str, dict[str, dict[str, float]]], teams: list[int], path: 
     fig, ax = plt.subplots(figsize=(8.5, 5.0))
     for policy in SHOWN:
         ax.plot(teams, [np.mean([rows[policy]["occupancy"] for name, rows in table.items()
-                                 if name.startswith(f"{t:>3} agents") and "noon" not in name]) for t in teams],
-                marker="o", label=policy)
+                                 if policy in rows and name.startswith(f"{t:>3} agents") and "noon" not in name]
+                                or [np.nan]) for t in teams], marker="o", label=policy)
     ax.plot(teams, [mmn_reference(t, 110.0) for t in teams], "k--", label="M/M/n+D at 3% (open loop)")
     ax.set_xscale("log")
     ax.set_xlabel("agents")
@@ -321,24 +331,38 @@ def main() -> None:
     parser.add_argument("--only", default="", help="run only the scenarios whose name contains this text")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--grid", default=",".join(f"{r:g}" for r in GRID), help="power ratios for hindsight")
+    parser.add_argument("--policies", default="", help="comma-separated policies to run besides the grid (all)")
+    parser.add_argument("--max-days", type=int, default=None, help="at most this many days per scenario")
+    parser.add_argument("--name", default="pacing", help="stem of the table, JSON and plot files in --out")
     args = parser.parse_args()
     teams = [int(t) for t in args.teams.split(",")]
-    work = jobs(teams, args.agent_days, tuple(args.families.split(",")), args.only)
+    grid = tuple(float(r) for r in args.grid.split(","))
+    keep = tuple(p for p in args.policies.split(",") if p)
+    work = jobs(teams, args.agent_days, tuple(args.families.split(",")), args.only, grid, keep, args.max_days)
+    args.out.mkdir(parents=True, exist_ok=True)
     start, results = time.perf_counter(), []
+    partial = args.out / f"{args.name}.partial.json"
     with ProcessPoolExecutor(args.workers, mp_context=get_context("forkserver")) as pool:
         for i, result in enumerate(pool.map(_day, work, chunksize=1), start=1):
             results.append(result)
             if sys.stderr.isatty():
                 print(f"\r{i}/{len(work)} simulated days", end="", file=sys.stderr)
+            done = {(r[0], r[1]) for r in results}
+            if i == len(work) or i % 20 == 0:  # what is finished so far, so a run stopped early still says it
+                finished = {sc: rows for sc, rows in summarise(results).items()
+                            if all((sc, p) in done for p in {w[1] for w in work if w[0] == sc})}
+                partial.write_text(json.dumps({"simulated_days": i, "of": len(work), "seconds":
+                                               round(time.perf_counter() - start), "scenarios": finished},
+                                              indent=2), encoding="utf-8")
     table = summarise(results)
     print_table(table)
     print("\nM/M/n+D open-loop occupancy at 3% abandonment (AHT 110 s, 2 s limit): "
           + ", ".join(f"{t}: {mmn_reference(t, 110.0):.3f}" for t in teams))
     print("verdicts:", json.dumps(verdicts(table)))
     print(f"{len(work)} simulated days in {time.perf_counter() - start:.0f} s")
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "pacing.json").write_text(json.dumps(table, indent=2), encoding="utf-8")
-    plot(table, teams, args.out / "pacing.png")
+    (args.out / f"{args.name}.json").write_text(json.dumps(table, indent=2), encoding="utf-8")
+    plot(table, teams, args.out / f"{args.name}.png")
 
 
 if __name__ == "__main__":

@@ -240,8 +240,9 @@ _PREDICTIVE = (Param("safety", float, 0.1, 1.0, 0.8, "the lowest aim, as a share
                Param("max_lines_per_agent", float, 1.0, 20.0, 4.0, "most calls in flight per logged-in agent"),
                _TRUNK, Param("fp_margin_sd", float, 0.0, 5.0, 0.0,
                              "margin, in standard deviations of the day's random AMD false-positive count"),
-               Param("stress", float, 1.0, 20.0, 1.0,
-                     "answer-rate multiple the calls in flight must survive within the hard slack (1: off)"))
+               Param("stress", float, 1.0, 20.0, 10.0,
+                     "answer-rate multiple the calls in flight must survive, while the hour's evidence is thin, "
+                     "within what the day can absorb at its aim (1: off)"))
 
 POLICIES: dict[str, Policy] = {p.name: p for p in (
     Policy("preview", (), _static(Preview), "one reserved call per idle agent; no abandonment possible"),

@@ -147,6 +147,14 @@ class RingOutcomes:
         self._hours[int(t % DAY_S // 3600), row, k] += 1.0
         self._changed()
 
+    def forget(self, keep: float) -> None:
+        """Keep only ``keep`` of the weight of every resolved call so far (a change was detected): the next calls
+        outweigh the old regime at once. The floor still tops it up from the by-hour memory or the prior."""
+        self.events *= keep
+        self.censored *= keep
+        self._observed *= keep
+        self._cache, self._tables = None, {}
+
     def ringing(self, t: float, elapsed_s: np.ndarray) -> None:
         """Calls still ringing at ``t``: censored at their elapsed time, so early resolvers (busy, invalid) do
         not bias the estimate before the slower answers come in. Replaces the previous call's set."""
@@ -278,6 +286,11 @@ class RingsBySegment:
         total = float(self._calls.sum())
         weights = self._calls / total if total > 0 else np.full(len(self.segments), 1.0 / len(self.segments))
         return {segment: float(w) for segment, w in zip(self.segments, weights, strict=True) if w > 0}
+
+    def forget(self, keep: float) -> None:
+        """Every segment keeps ``keep`` of its evidence (``RingOutcomes.forget``)."""
+        for estimate in self.segments.values():
+            estimate.forget(keep)
 
     def horizon_s(self, q: float) -> float:
         """The ``q`` quantile of the live ring time, the longest of the segments being dialed (seconds)."""

@@ -101,3 +101,15 @@ def test_the_truth_margin_adds_the_false_positive_counts_sd_to_the_aim():
     careful = AbandonmentLedger(cap=0.03, fp_rate=0.02, fp_margin_sd=2.0)
     assert plain.aim(10_000, 1_200) == pytest.approx(0.03 - 18 / 10_000)
     assert careful.aim(10_000, 1_200) == pytest.approx(0.03 - (18**2 + 28**2) ** 0.5 / 10_000)
+
+
+def test_the_rise_reserve_keeps_the_day_at_its_aim_not_the_cap():
+    """Worked by hand: the aim for 2,020.4 counted answers with 4,000 an hour is max(2.4%, 3% − 3·√(0.03·4000)/
+    2020.4 = 1.37%) = 2.4%; half the 1,000 answers to come are assured (500 people, 10.2 false positives):
+    (0.024 · (1,020.4 + 510.2) − 20.4 − 10.2) / 0.976 = 6.27 abandons now, where the cap's slack allows 15.78."""
+    ledger = _morning(0.02)
+    fp = 0.02 / 0.98
+    expected = (0.024 * (1000 * (1 + fp) + 500 * (1 + fp)) - 1500 * fp) / 0.976
+    assert ledger.reserve(TEN_AM, seconds_left=900) == pytest.approx(expected)
+    assert ledger.reserve(TEN_AM, seconds_left=900) == pytest.approx(6.27, abs=0.01)
+    assert ledger.reserve(TEN_AM, seconds_left=900) < ledger.slack(TEN_AM, seconds_left=900)
