@@ -36,8 +36,13 @@ def test_the_demo_is_the_first_command_and_runs(tmp_path):
 
 
 def test_main_job_command_runs(tmp_path):
+    """The simulation compares predictive, power and progressive on the loan-offer day (one replication each
+    here, to keep the run short); the table and the report carry all three."""
     args = next(a for a in _commands() if a[0] == "simulate")
+    assert "policy=predictive,power,progressive" in args
     args[args.index("--report") + 1] = str(tmp_path / "report")
+    args[args.index("--replications") + 1] = "1"
     result = _invoke(args)
     assert result.exit_code == 0, result.output
+    assert all(policy in result.output for policy in ("predictive", "power", "progressive"))
     assert (tmp_path / "report" / "index.html").exists()
