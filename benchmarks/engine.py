@@ -41,18 +41,11 @@ from dialer.engine import CampaignSettings, Engine
 from dialer.ports import ClaimedLead
 from pacing.controllers import Decision, make_controller
 from simulation.model import SimPyClock
+from simulation.scenario import Shift
 
 AMD_DELAY_S, RING_TIMEOUT_S, WIND_DOWN_S = 2.5, 25.0, 30.0
 DRIVER_EVENTS = ("answered", "amd_result", "failed", "hung_up")
 POLICIES = ("predictive", "progressive")
-
-
-@dataclass(frozen=True)
-class Shift:
-    count: int
-    start_s: float
-    end_s: float
-    breaks: tuple[tuple[float, float], ...] = ()
 
 
 class Customers:

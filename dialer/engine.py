@@ -135,20 +135,18 @@ class Engine:
     # -- agent inputs ------------------------------------------------------------------------------------------
     def log_in(self, agent_id: str, now_s: float) -> None:
         """The agent logs in ready; one still on a call from before simply stays."""
-        now_s = self._monotonic(now_s)
-        agent = self.pool.get(agent_id)
-        self.pool.set_winding_down(agent, False)
-        agent.pending = None
-        if agent.state is AgentState.OFF:
-            self._free(agent, now_s)
+        self._return(agent_id, self._monotonic(now_s), AgentState.OFF)
 
     def ready(self, agent_id: str, now_s: float) -> None:
         """Back from a pause (or a pause asked for mid-call is taken back)."""
-        now_s = self._monotonic(now_s)
+        self._return(agent_id, self._monotonic(now_s), AgentState.PAUSED)
+
+    def _return(self, agent_id: str, now_s: float, away: AgentState) -> None:
+        """The agent stays: no pending leave, no wind-down; one ``away`` becomes free for calls."""
         agent = self.pool.get(agent_id)
         self.pool.set_winding_down(agent, False)
         agent.pending = None
-        if agent.state is AgentState.PAUSED:
+        if agent.state is away:
             self._free(agent, now_s)
 
     def pause(self, agent_id: str, now_s: float, reason: str) -> None:

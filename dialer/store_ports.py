@@ -295,9 +295,12 @@ class ClaimBuffer:
         self._now_s = now_s
         self._drop_stale(now_s)
         self.demand = max(float(n), 0.9 * self.demand)
-        taken = [self.buffer.popleft()[1] for _ in range(min(n, len(self.buffer)))]
-        dialable = [lead for lead in taken if self._dialable(lead, now_s)]
-        self._give_back([lead for lead in taken if lead not in dialable])
+        dialable: list[ClaimedLead] = []
+        blocked: list[ClaimedLead] = []
+        for _ in range(min(n, len(self.buffer))):
+            lead = self.buffer.popleft()[1]
+            (dialable if self._dialable(lead, now_s) else blocked).append(lead)
+        self._give_back(blocked)
         self._top_up(now_s)
         return dialable
 
