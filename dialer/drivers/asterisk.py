@@ -1,0 +1,756 @@
+"""Real telephony: Asterisk through ARI (its REST interface and its WebSocket event stream).
+
+Why plain httpx and ``websockets``: the Python ARI clients are abandoned
+(ari-py, aioari) or in beta (asyncari), and the surface needed is small.
+
+How a call goes (every endpoint and parameter name checked against
+Asterisk's ``rest-api/api-docs``, 2026-08 tree):
+
+- **Originate**: ``POST /channels/create`` with the channel id chosen here,
+  then ``POST /channels/{id}/dial`` with the ring timeout (at least 15 s).
+  Create-then-dial subscribes the app to the channel before it rings, so
+  no early event (an instant busy, an answer) is missed. Everything that
+  carries the number (the endpoint) or the caller ID goes in the JSON body,
+  never in the URL, so no access log holds a phone number. The caller ID
+  is set as the channel's ``CONNECTEDLINE`` and ``CALLERID`` (what PJSIP
+  puts in ``From``/``P-Asserted-Identity``; ``/create`` has no callerId).
+- **Answer** is the channel's ``ChannelStateChange`` to ``Up`` (a created
+  channel is in Stasis from creation, so ``StasisStart`` does not mean
+  answered). With AMD on, the channel continues into the dialplan context
+  ``dialer-amd`` (extension ``s``, priority 1), which must read::
+
+      [dialer-amd]
+      exten => s,1,AMD()
+       same => n,Stasis(dialer,amd,${AMDSTATUS},${AMDCAUSE})
+
+  and its re-entry's arguments give ``amd_result`` (``AMD_VERDICTS``).
+- **Agents**: each agent's phone (``PJSIP/<agent>`` by default) is called at
+  log-in and held in the server's holding bridge while logged in (a
+  nailed-up line), so no customer waits for an agent's phone to ring.
+  ``bridge`` moves the customer and the agent into a new mixing bridge
+  (``addChannel`` departs the channel's current bridge), records it, and
+  after the call the agent goes back to the holding bridge.
+- **Connect limit**: ``play_and_hang_up`` plays the campaign's safe-harbour
+  sound and hangs up on ``PlaybackFinished``; ``hung_up`` follows the
+  channel's end.
+- **Outcomes** of unanswered calls come from the hangup cause
+  (``HANGUP_CAUSES``), never from a dial status.
+- **Trunk limits** per campaign and per server; calls go to the server with
+  the fewest calls in flight relative to its limit. A call no trunk can
+  take fails back to the engine as ``FAILED`` (retried, not charged), and
+  ``CampaignTelephony.capacity()`` says how many more fit, so the daemon
+  can claim no more leads than that.
+- **Reconnect**: a dropped event stream is reopened with exponential
+  back-off; on every (re)connect ``GET /channels`` reconciles the calls in
+  flight: a call whose channel is gone is reported (``hung_up`` if it had
+  been answered, else ``failed`` with ``FAILED``), one found answered is
+  handled as answered.
+- **Recording**: every connected call is recorded on its mixing bridge,
+  named ``recording_name(campaign, call)``: ``<campaign>/<lead>-<attempt>``
+  (the lead's store key and its attempt number, which identify the attempt
+  in the store before its row exists; Asterisk creates the campaign's
+  folder, which keeps per-campaign retention a folder operation).
+
+Events reach the engine one at a time from the event stream's task, never
+inside one of the engine's own commands: a refusal inside ``originate`` is
+scheduled on the loop.
+
+Limitation: a customer on one server cannot be bridged with an agent held on
+another; ``bridge`` then hangs the customer up and logs an error. With
+several servers, give each campaign the servers its agents are on
+(``AsteriskDriver.campaign(servers=...)``).
+
+Errors::
+
+    DialerError
+    └── AriError             an ARI request failed (status and path, never the body)
+        └── AgentUnreachable the agent's phone did not answer the log-in call
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import math
+import re
+import uuid
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Protocol
+
+import httpx
+from websockets.asyncio.client import connect
+from websockets.exceptions import WebSocketException
+
+from dialer.calls import Call, Outcome
+from dialer.engine import Engine
+from dialer.errors import DialerError
+
+__all__ = ["AriServer", "Backoff", "AsteriskDriver", "CampaignTelephony", "ServerStatus", "AriEvent", "AriError",
+           "AgentUnreachable", "HANGUP_CAUSES", "AMD_VERDICTS", "outcome_for_cause", "recording_name",
+           "AMD_CONTEXT", "AMD_EXTENSION", "MIN_RING_TIMEOUT_S", "Clock"]
+
+log = logging.getLogger(__name__)
+
+AMD_CONTEXT = "dialer-amd"
+AMD_EXTENSION = "s"
+MIN_RING_TIMEOUT_S = 15.0  # a phone needs about 15 s to be answered at all; shorter turns people into no-answers
+RECORDING_FORMAT = "wav"
+_TIMEOUT_MARGIN_S = 1.0  # a cause-0 end this close to the ring timeout counts as the timeout
+
+# Q.850 hangup cause -> what an unanswered attempt was. Cause 21 (call rejected: the person declined the call
+# on their phone) is NO_ANSWER: nobody spoke to us, so it is no contact and no refusal (a refusal is a
+# disposition after a conversation), and the no-answer retry rules fit a declined call.
+HANGUP_CAUSES: Mapping[int, Outcome] = {
+    1: Outcome.INVALID,     # unallocated number
+    3: Outcome.INVALID,     # no route to destination
+    16: Outcome.NO_ANSWER,  # normal clearing before an answer: the far end gave up ringing
+    17: Outcome.BUSY,       # user busy
+    18: Outcome.NO_ANSWER,  # no user responding
+    19: Outcome.NO_ANSWER,  # no answer (also Asterisk's own dial timeout)
+    21: Outcome.NO_ANSWER,  # call rejected (see above)
+    22: Outcome.INVALID,    # number changed
+    28: Outcome.INVALID,    # invalid number format
+    34: Outcome.FAILED,     # no circuit available (congestion): retried, not charged
+    38: Outcome.FAILED,     # network out of order
+    41: Outcome.FAILED,     # temporary failure
+    42: Outcome.FAILED,     # switching equipment congestion
+}
+
+# AMDSTATUS -> machine? NOTSURE goes to a person: calling a person a machine hangs up on them (a UK abandon).
+AMD_VERDICTS: Mapping[str, bool] = {"MACHINE": True, "HUMAN": False, "NOTSURE": False}
+
+
+def outcome_for_cause(cause: int, after_timeout: bool) -> Outcome:
+    """The outcome of a call that ended unanswered with Q.850 ``cause``. Cause 0 (unknown) after the ring
+    timeout is a no-answer (Asterisk sometimes clears a timed-out dial without a cause); any cause not in
+    ``HANGUP_CAUSES`` is a network fault, retried and not charged."""
+    if cause == 0 and after_timeout:
+        return Outcome.NO_ANSWER
+    return HANGUP_CAUSES.get(cause, Outcome.FAILED)
+
+
+def recording_name(campaign: str, call: Call) -> str:
+    """The bridge recording's name (no extension): ``<campaign>/<lead>-<attempt>``, the campaign's name made
+    safe for a path. Stable: the store computes it again from the lead and the attempt number."""
+    return f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', campaign)}/{call.lead}-{call.attempt}"
+
+
+class AriError(DialerError):
+    """An ARI request failed: ``status`` (0: no response) and the path, never the body (it may hold a number)."""
+
+    def __init__(self, server: str, method: str, path: str, status: int, reason: str = "") -> None:
+        super().__init__(f"ARI {server}: {method} {path}: {status or 'no response'} {reason}".rstrip())
+        self.status = status
+
+
+class AgentUnreachable(AriError):
+    """The agent's phone did not answer the log-in call, or hung up before it was held."""
+
+
+class Clock(Protocol):
+    """A campaign's clock: ``now()`` in engine seconds (``dialer.clock.AsyncioClock``)."""
+
+    def now(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class AriServer:
+    """One Asterisk server. ``url``: its HTTP server (``http://host:8088``; ARI is under ``/ari``);
+    ``trunk_limit``: calls to customers it may carry at once; ``dial_string``: how it reaches a number
+    (``{number}`` is the E.164 number); ``agent_dial_string``: how it reaches an agent's phone (``{agent}``
+    is the agent's id); ``name``: a label for logs and status (default: the URL)."""
+
+    url: str
+    user: str
+    password: str
+    trunk_limit: int
+    dial_string: str = "PJSIP/{number}@trunk"
+    agent_dial_string: str = "PJSIP/{agent}"
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.url
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Reconnect delays: ``first_s``, times ``factor`` after each failed attempt, at most ``max_s`` seconds."""
+
+    first_s: float = 0.5
+    factor: float = 2.0
+    max_s: float = 30.0
+
+    def after(self, delay_s: float) -> float:
+        return min(self.max_s, delay_s * self.factor)
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """A server as ``/readyz`` and the metrics see it: event stream up, customer calls in flight, its limit."""
+
+    name: str
+    connected: bool
+    in_flight: int
+    trunk_limit: int
+
+
+@dataclass(frozen=True)
+class AriEvent:
+    """The fields of an ARI event the driver reads; ``parse`` is the one place raw JSON is read."""
+
+    type: str
+    channel_id: str = ""
+    channel_state: str = ""
+    args: tuple[str, ...] = ()
+    cause: int = 0
+    playback_id: str = ""
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> AriEvent:
+        channel = raw.get("channel") or {}
+        playback = raw.get("playback") or {}
+        return cls(type=str(raw.get("type", "")), channel_id=str(channel.get("id", "")),
+                   channel_state=str(channel.get("state", "")), args=tuple(str(a) for a in raw.get("args", ())),
+                   cause=int(raw.get("cause") or 0), playback_id=str(playback.get("id", "")))
+
+
+class Phase(Enum):
+    """Where a customer's channel is, as the driver sees it."""
+
+    DIALING = "dialing"      # created and ringing
+    ANALYSING = "analysing"  # answered, in the AMD dialplan
+    WAITING = "waiting"      # answered (a person, as far as we know), in Stasis, not yet with an agent
+    BRIDGED = "bridged"      # in a mixing bridge with an agent
+    MESSAGE = "message"      # the safe-harbour message is playing
+    CLOSED = "closed"        # the engine has ended the call: nothing more is reported
+
+
+@dataclass(eq=False, slots=True)
+class _Line:
+    """One customer call on one server."""
+
+    campaign: CampaignTelephony
+    call: Call
+    server: _Server
+    channel_id: str
+    amd: bool
+    ring_timeout_s: float
+    phase: Phase = Phase.DIALING
+    created: bool = False
+    dialled_at: float = 0.0  # loop time of the dial request, seconds
+    cause: int = 0           # the hangup request's cause, kept in case the destroy event has none
+    bridge_id: str | None = None
+    agent: _AgentLeg | None = None
+    recording: str | None = None
+
+
+@dataclass(eq=False, slots=True)
+class _AgentLeg:
+    """An agent's nailed-up phone line: ``up`` once held in the holding bridge."""
+
+    agent: str
+    server: _Server
+    channel_id: str
+    ready: asyncio.Future[None]
+    up: bool = False
+    leaving: bool = False
+    line: _Line | None = None
+
+
+class _Server:
+    """One server's REST client, event stream and calls."""
+
+    def __init__(self, config: AriServer, app: str):
+        self.config, self.app = config, app
+        self.http = httpx.AsyncClient(base_url=config.url.rstrip("/") + "/ari", auth=(config.user, config.password),
+                                      timeout=10.0, trust_env=False)
+        self.connected = False
+        self.lines: dict[str, _Line] = {}       # channel id: customer calls, until their channel is gone
+        self.legs: dict[str, _AgentLeg] = {}    # channel id: agents' lines
+        self.holding_id = f"{app}-holding"
+        self.task: asyncio.Task[None] | None = None
+        self.connects = 0  # event-stream connections opened, for tests and status
+
+    @property
+    def label(self) -> str:
+        return self.config.label
+
+    @property
+    def load(self) -> float:
+        """Calls in flight relative to the trunk limit (0 = idle, 1 = full)."""
+        return len(self.lines) / self.config.trunk_limit
+
+    @property
+    def free(self) -> int:
+        return max(0, self.config.trunk_limit - len(self.lines)) if self.connected else 0
+
+    def events_url(self) -> str:
+        base = self.config.url.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+        return f"{base}/ari/events?app={self.app}"
+
+    def auth_header(self) -> dict[str, str]:
+        token = base64.b64encode(f"{self.config.user}:{self.config.password}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    async def request(self, method: str, path: str, params: Mapping[str, str | int] | None = None,
+                      body: Mapping[str, Any] | None = None, ok_missing: bool = False) -> Any:
+        """One ARI request; its JSON answer (None when empty). ``ok_missing``: a 404 is fine (already gone)."""
+        try:
+            response = await self.http.request(method, path, params=params, json=body)
+        except httpx.HTTPError as exc:
+            raise AriError(self.label, method, path, 0, type(exc).__name__) from None
+        if ok_missing and response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise AriError(self.label, method, path, response.status_code, response.reason_phrase)
+        return response.json() if response.content else None
+
+
+class AsteriskDriver:
+    """Every Asterisk server the daemon uses, shared by its campaigns. ``app``: the Stasis application's name;
+    ``on_agent_lost(agent)``: called when a logged-in agent's phone line drops (the daemon logs them out)."""
+
+    def __init__(self, servers: Sequence[AriServer], app: str = "dialer", backoff: Backoff = Backoff(),
+                 on_agent_lost: Callable[[str], None] | None = None):
+        if not servers:
+            raise ValueError("at least one Asterisk server")
+        if any(s.trunk_limit < 1 for s in servers):
+            raise ValueError("every server's trunk_limit must be at least 1")
+        self.app, self.backoff, self.on_agent_lost = app, backoff, on_agent_lost
+        self.servers = [_Server(s, app) for s in servers]
+        self.campaigns: dict[str, CampaignTelephony] = {}
+        self.agents: dict[str, _AgentLeg] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+
+    # -- life ------------------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Open every server's event stream (reconnecting on its own); returns at once."""
+        self._stopping = False
+        for server in self.servers:
+            server.task = asyncio.create_task(self._run(server), name=f"ari-events-{server.label}")
+
+    async def stop(self, hang_up_agents: bool = True) -> None:
+        """Close the event streams and clients. Calls in flight are left to Asterisk (drain first); agents'
+        lines are hung up unless told not to (a restart cannot adopt them)."""
+        if hang_up_agents:
+            for agent in list(self.agents):
+                await self.log_out_agent(agent)
+        self._stopping = True
+        for server in self.servers:
+            if server.task is not None:
+                server.task.cancel()
+        for task in [s.task for s in self.servers if s.task is not None] + list(self._tasks):
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):  # stopping: each task has logged its own failure
+                pass
+        for server in self.servers:
+            server.connected = False
+            await server.http.aclose()
+
+    @property
+    def connected(self) -> bool:
+        """Every server's event stream is up (``/readyz``): a server down means calls it would carry are lost."""
+        return all(s.connected for s in self.servers)
+
+    def status(self) -> list[ServerStatus]:
+        return [ServerStatus(s.label, s.connected, len(s.lines), s.config.trunk_limit) for s in self.servers]
+
+    def campaign(self, name: str, clock: Clock, caller_id: str, trunk_limit: int, safe_harbour_sound: str,
+                 engine: Engine | None = None, servers: Sequence[str] | None = None) -> CampaignTelephony:
+        """One campaign's ``TelephonyDriver``. ``trunk_limit``: its calls in flight at most; ``safe_harbour_sound``:
+        a media URI or a sound's name (``sound:`` is added); ``servers``: the server names it may use (all by
+        default); ``engine`` may be attached later (the engine needs the driver first)."""
+        if name in self.campaigns:
+            raise ValueError(f"campaign {name!r} already has a driver")
+        chosen = [s for s in self.servers if servers is None or s.label in servers]
+        if not chosen:
+            raise ValueError(f"campaign {name!r}: no server named {list(servers or ())}")
+        media = safe_harbour_sound if ":" in safe_harbour_sound or not safe_harbour_sound else \
+            f"sound:{safe_harbour_sound}"
+        self.campaigns[name] = CampaignTelephony(self, name, clock, caller_id, trunk_limit, media, chosen, engine)
+        return self.campaigns[name]
+
+    # -- agents ----------------------------------------------------------------------------------------------
+    async def log_in_agent(self, agent: str, server: str | None = None, ring_timeout_s: float = 30.0) -> None:
+        """Call the agent's phone and hold the line in the holding bridge; returns once held (then tell the
+        engine ``log_in``), raises ``AgentUnreachable`` if the phone does not answer within ``ring_timeout_s``."""
+        leg = self.agents.get(agent)
+        if leg is not None:  # held already, or being called: wait for that call
+            await asyncio.shield(leg.ready)
+            return
+        chosen = self._agent_server(server)
+        leg = _AgentLeg(agent, chosen, f"{self.app}-agent-{uuid.uuid4().hex}",
+                        asyncio.get_running_loop().create_future())
+        self.agents[agent] = chosen.legs[leg.channel_id] = leg
+        try:
+            endpoint = chosen.config.agent_dial_string.format(agent=agent)
+            await chosen.request("POST", "/channels/create", body={
+                "endpoint": endpoint, "app": self.app, "appArgs": "agent", "channelId": leg.channel_id})
+            await chosen.request("POST", f"/channels/{leg.channel_id}/dial",
+                                 params={"timeout": math.ceil(ring_timeout_s)})
+            await asyncio.wait_for(asyncio.shield(leg.ready), ring_timeout_s + 5.0)
+        except (AriError, TimeoutError) as exc:
+            self._forget_leg(leg)
+            try:
+                await chosen.request("DELETE", f"/channels/{leg.channel_id}", ok_missing=True)
+            except AriError:
+                pass  # the server is down: the line is gone with it
+            raise AgentUnreachable(chosen.label, "POST", f"agent {agent}", 0, str(exc)) from None
+
+    async def log_out_agent(self, agent: str) -> None:
+        """Hang up the agent's line (after the engine's ``log_out`` has taken effect)."""
+        leg = self.agents.get(agent)
+        if leg is None:
+            return
+        leg.leaving = True
+        self._forget_leg(leg)
+        try:
+            await leg.server.request("DELETE", f"/channels/{leg.channel_id}", ok_missing=True)
+        except AriError as exc:
+            log.warning("agent line hang-up failed: %s", exc, extra={"agent": agent})
+
+    def _agent_server(self, name: str | None) -> _Server:
+        candidates = [s for s in self.servers if (name is None or s.label == name) and s.connected]
+        if not candidates:
+            raise AgentUnreachable(name or "any", "POST", "/channels/create", 0, "no connected server")
+        return min(candidates, key=lambda s: len(s.legs))
+
+    def _forget_leg(self, leg: _AgentLeg) -> None:
+        leg.server.legs.pop(leg.channel_id, None)
+        if self.agents.get(leg.agent) is leg:
+            del self.agents[leg.agent]
+        if not leg.ready.done():
+            leg.ready.set_exception(AgentUnreachable(leg.server.label, "POST", f"agent {leg.agent}", 0, "hung up"))
+            leg.ready.exception()  # retrieved: nobody may be awaiting it any more
+
+    # -- tasks -----------------------------------------------------------------------------------------------
+    def spawn(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        """Run ARI work in the background (commands never block); failures are logged, never raised."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(lambda t: self._done(t, what))
+
+    def _done(self, task: asyncio.Task[Any], what: str) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("ARI %s failed: %s", what, task.exception())
+
+    # -- the event stream ------------------------------------------------------------------------------------
+    async def _run(self, server: _Server) -> None:
+        """Keep the server's event stream open: on a drop, wait (exponential back-off) and reconnect."""
+        delay = self.backoff.first_s
+        while not self._stopping:
+            try:
+                async with connect(server.events_url(), additional_headers=server.auth_header(), proxy=None,
+                                   open_timeout=10.0) as ws:
+                    server.connects += 1
+                    await self._on_connect(server)
+                    delay = self.backoff.first_s
+                    async for message in ws:
+                        self._on_event(server, AriEvent.parse(json.loads(message)))
+            except (OSError, WebSocketException, AriError, TimeoutError, json.JSONDecodeError) as exc:
+                log.warning("ARI event stream down: %s", exc, extra={"server": server.label})
+            finally:
+                server.connected = False
+            if self._stopping:
+                return
+            await asyncio.sleep(delay)
+            delay = self.backoff.after(delay)
+
+    async def _on_connect(self, server: _Server) -> None:
+        """Make sure the holding bridge exists, then reconcile: Asterisk's channels are the truth."""
+        try:
+            await server.request("POST", f"/bridges/{server.holding_id}", params={"type": "holding"})
+        except AriError as exc:
+            if exc.status != 409:  # 409: it exists already (kept from our last connection)
+                raise
+        server.connected = True
+        channels = await server.request("GET", "/channels") or []
+        present = {str(c.get("id")): str(c.get("state", "")) for c in channels}
+        for line in [x for x in server.lines.values() if x.created]:
+            if line.channel_id not in present:
+                log.warning("call lost while the event stream was down", extra=line.campaign.fields(line))
+                self._line_gone(line, reconciled=True)
+            elif line.phase is Phase.DIALING and present[line.channel_id] == "Up":
+                self._answered(line)
+        for leg in list(server.legs.values()):
+            if leg.up and leg.channel_id not in present:
+                self._leg_gone(leg)
+
+    def _on_event(self, server: _Server, event: AriEvent) -> None:
+        line, leg = server.lines.get(event.channel_id), server.legs.get(event.channel_id)
+        if event.type == "PlaybackFinished":
+            line = server.lines.get(event.playback_id.removesuffix("-sh"))
+            if line is not None and line.phase is Phase.MESSAGE:
+                self.spawn(self.hang_up_channel(line.server, line.channel_id), "hang-up after the message")
+        elif line is not None:
+            self._on_line_event(line, event)
+        elif leg is not None:
+            self._on_leg_event(leg, event)
+
+    def _on_line_event(self, line: _Line, event: AriEvent) -> None:
+        if event.type == "ChannelStateChange" and event.channel_state == "Up" and line.phase is Phase.DIALING:
+            self._answered(line)
+        elif event.type == "StasisStart" and event.args[:1] == ("amd",) and line.phase is Phase.ANALYSING:
+            self._amd_result(line, event.args[1] if len(event.args) > 1 else "")
+        elif event.type == "ChannelHangupRequest" and event.cause:
+            line.cause = event.cause
+        elif event.type == "ChannelDestroyed":
+            line.cause = event.cause or line.cause
+            self._line_gone(line)
+
+    def _on_leg_event(self, leg: _AgentLeg, event: AriEvent) -> None:
+        if event.type == "ChannelStateChange" and event.channel_state == "Up" and not leg.up:
+            self.spawn(self._hold(leg), "agent line to the holding bridge")
+        elif event.type == "ChannelDestroyed":
+            self._leg_gone(leg)
+
+    # -- customer calls --------------------------------------------------------------------------------------
+    def _answered(self, line: _Line) -> None:
+        if line.amd:
+            line.phase = Phase.ANALYSING
+            self.spawn(self._continue_to_amd(line), "continue to AMD")
+        else:
+            line.phase = Phase.WAITING
+        line.campaign.report(line, lambda e, now: e.answered(line.call.id, now))
+
+    def _amd_result(self, line: _Line, status: str) -> None:
+        machine = AMD_VERDICTS.get(status.upper(), False)
+        line.phase = Phase.WAITING
+        line.campaign.report(line, lambda e, now: e.amd_result(line.call.id, now, machine))
+
+    def _line_gone(self, line: _Line, reconciled: bool = False) -> None:
+        """The customer's channel is gone: free the trunk, put the agent back on hold, tell the engine."""
+        line.server.lines.pop(line.channel_id, None)
+        line.campaign.lines.pop(line.call.id, None)
+        if line.bridge_id is not None:
+            self.spawn(self._unbridge(line), "agent back to the holding bridge")
+        phase, line.phase = line.phase, Phase.CLOSED
+        if phase is Phase.CLOSED:
+            return
+        if phase is not Phase.DIALING:
+            line.campaign.report(line, lambda e, now: e.hung_up(line.call.id, now))
+            return
+        outcome = Outcome.FAILED if reconciled else self._unanswered(line)
+        line.campaign.report(line, lambda e, now: e.failed(line.call.id, now, outcome))
+
+    def _unanswered(self, line: _Line) -> Outcome:
+        elapsed_s = asyncio.get_running_loop().time() - line.dialled_at
+        outcome = outcome_for_cause(line.cause, elapsed_s >= line.ring_timeout_s - _TIMEOUT_MARGIN_S)
+        log.info("call ended unanswered", extra={**line.campaign.fields(line), "cause": line.cause,
+                                                 "outcome": outcome.value})
+        return outcome
+
+    async def dial(self, line: _Line, caller_id: str) -> None:
+        """Create the channel (subscribed from birth), then dial it; a refusal is a network fault (FAILED)."""
+        server, number = line.server, line.call.number
+        body = {"endpoint": server.config.dial_string.format(number=number), "app": self.app, "appArgs": "call",
+                "channelId": line.channel_id,
+                "variables": {"CONNECTEDLINE(num)": caller_id, "CALLERID(num)": caller_id}}
+        try:
+            await server.request("POST", "/channels/create", body=body)
+            line.created = True
+            line.dialled_at = asyncio.get_running_loop().time()
+            await server.request("POST", f"/channels/{line.channel_id}/dial",
+                                 params={"timeout": math.ceil(line.ring_timeout_s)})
+        except AriError as exc:
+            log.warning("originate failed: %s", exc, extra=line.campaign.fields(line))
+            if line.channel_id in server.lines:
+                line.cause = 0
+                line.created = False
+                self._line_gone(line, reconciled=True)
+                await server.request("DELETE", f"/channels/{line.channel_id}", ok_missing=True)
+
+    async def _continue_to_amd(self, line: _Line) -> None:
+        try:
+            await line.server.request("POST", f"/channels/{line.channel_id}/continue",
+                                      params={"context": AMD_CONTEXT, "extension": AMD_EXTENSION, "priority": 1})
+        except AriError as exc:
+            log.warning("AMD not started, hanging up: %s", exc, extra=line.campaign.fields(line))
+            await self.hang_up_channel(line.server, line.channel_id)
+
+    def connect(self, line: _Line, agent: str) -> None:
+        """Bridge the customer with the agent's held line (the engine's ``bridge``)."""
+        leg = self.agents.get(agent)
+        if leg is None or not leg.up or leg.server is not line.server:
+            where = "not held" if leg is None or not leg.up else f"on {leg.server.label}"
+            log.error("agent's line %s: hanging the customer up", where,
+                      extra={**line.campaign.fields(line), "agent": agent})
+            self.spawn(self.hang_up_channel(line.server, line.channel_id), "hang-up of an unbridgeable call")
+            return
+        line.phase, line.agent, leg.line = Phase.BRIDGED, leg, line
+        line.bridge_id = f"{line.channel_id}-talk"
+        line.recording = recording_name(line.campaign.name, line.call)
+        self.spawn(self._bridge(line, leg), "bridge")
+
+    async def _bridge(self, line: _Line, leg: _AgentLeg) -> None:
+        server, bridge = line.server, line.bridge_id
+        assert bridge is not None and line.recording is not None
+        try:
+            await server.request("POST", f"/bridges/{bridge}", params={"type": "mixing", "name": bridge})
+            await server.request("POST", f"/bridges/{bridge}/addChannel",
+                                 params={"channel": f"{line.channel_id},{leg.channel_id}"})
+        except AriError as exc:
+            log.error("bridge failed, hanging the customer up: %s", exc, extra=line.campaign.fields(line))
+            await self.hang_up_channel(server, line.channel_id)
+            return
+        try:
+            await server.request("POST", f"/bridges/{bridge}/record", params={
+                "name": line.recording, "format": RECORDING_FORMAT, "ifExists": "fail"})
+            line.campaign.recordings[line.call.id] = line.recording
+        except AriError as exc:  # the call goes on: a lost recording is not worth a lost customer
+            log.error("recording not started: %s", exc, extra=line.campaign.fields(line))
+
+    async def _unbridge(self, line: _Line) -> None:
+        leg, bridge = line.agent, line.bridge_id
+        assert bridge is not None
+        if leg is not None and leg.line is line:
+            leg.line = None
+            if leg.up and leg.channel_id in leg.server.legs:
+                await leg.server.request("POST", f"/bridges/{leg.server.holding_id}/addChannel",
+                                         params={"channel": leg.channel_id}, ok_missing=True)
+        await line.server.request("DELETE", f"/bridges/{bridge}", ok_missing=True)
+
+    async def play(self, line: _Line, media: str) -> None:
+        """Play the safe-harbour message; its ``PlaybackFinished`` hangs up. Unplayable: hang up at once."""
+        try:
+            await line.server.request("POST", f"/channels/{line.channel_id}/play/{line.channel_id}-sh",
+                                      params={"media": media})
+        except AriError as exc:
+            log.error("safe-harbour message not played: %s", exc, extra=line.campaign.fields(line))
+            await self.hang_up_channel(line.server, line.channel_id)
+
+    async def hang_up_channel(self, server: _Server, channel_id: str) -> None:
+        """Hang a channel up; one already gone is fine."""
+        await server.request("DELETE", f"/channels/{channel_id}", ok_missing=True)
+
+    # -- agents' lines ---------------------------------------------------------------------------------------
+    async def _hold(self, leg: _AgentLeg) -> None:
+        await leg.server.request("POST", f"/bridges/{leg.server.holding_id}/addChannel",
+                                 params={"channel": leg.channel_id})
+        leg.up = True
+        if not leg.ready.done():
+            leg.ready.set_result(None)
+
+    def _leg_gone(self, leg: _AgentLeg) -> None:
+        """An agent's line dropped: a call they were on ends as the agent's hang-up; the daemon is told."""
+        was_up = leg.up
+        leg.up = False
+        self._forget_leg(leg)
+        line, leg.line = leg.line, None
+        if line is not None and line.phase is Phase.BRIDGED:
+            line.campaign.report(line, lambda e, now: e.agent_hang_up(leg.agent, now))
+        if was_up and not leg.leaving:
+            log.warning("agent's line dropped", extra={"agent": leg.agent})
+            if self.on_agent_lost is not None:
+                self.on_agent_lost(leg.agent)
+
+    def place(self, campaign: CampaignTelephony) -> _Server | None:
+        """The server for a new call: the least loaded (calls in flight over trunk limit) with a free trunk, if
+        the campaign's own limit allows."""
+        if len(campaign.lines) >= campaign.trunk_limit:
+            return None
+        open_ = [s for s in campaign.servers if s.free > 0]
+        return min(open_, key=lambda s: s.load) if open_ else None
+
+
+class CampaignTelephony:
+    """One campaign's ``TelephonyDriver`` on the shared ``AsteriskDriver``: its engine, clock, caller ID, trunk
+    limit and safe-harbour sound. Calls are keyed by the engine's call id within the campaign."""
+
+    def __init__(self, driver: AsteriskDriver, name: str, clock: Clock, caller_id: str, trunk_limit: int,
+                 safe_harbour_media: str, servers: Sequence[_Server], engine: Engine | None = None):
+        if trunk_limit < 1:
+            raise ValueError(f"campaign {name!r}: trunk_limit must be at least 1")
+        self.driver, self.name, self.clock, self.caller_id = driver, name, clock, caller_id
+        self.trunk_limit, self.safe_harbour_media, self.servers = trunk_limit, safe_harbour_media, list(servers)
+        self.engine = engine
+        self.lines: dict[int, _Line] = {}
+        self.recordings: dict[int, str] = {}  # call id: recording name, until ``forget``
+
+    def attach(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def in_flight(self) -> int:
+        """Customer calls of this campaign holding a trunk."""
+        return len(self.lines)
+
+    def capacity(self) -> int:
+        """How many more calls could be placed now: within the campaign's limit and its servers' free trunks
+        (servers whose event stream is down have none). The daemon claims no more leads than this."""
+        return max(0, min(self.trunk_limit - len(self.lines), sum(s.free for s in self.servers)))
+
+    def recording(self, call: Call) -> str | None:
+        """The recording's name if the call was bridged and its recording started, kept until ``forget``."""
+        return self.recordings.get(call.id)
+
+    def forget(self, call: Call) -> str | None:
+        """The recording's name, dropped from memory (the recorder reads it once, with the attempt)."""
+        return self.recordings.pop(call.id, None)
+
+    # -- the TelephonyDriver port ----------------------------------------------------------------------------
+    def originate(self, call: Call, caller_id: str, ring_timeout_s: float, amd: bool) -> None:
+        server = self.driver.place(self)
+        if server is None:
+            log.warning("no free trunk: the call fails back (not charged)", extra={"campaign": self.name,
+                                                                                  "call": call.id})
+            asyncio.get_running_loop().call_soon(self._report_now, call.id, Outcome.FAILED)
+            return
+        line = _Line(self, call, server, f"{self.driver.app}-{uuid.uuid4().hex}", amd,
+                     max(ring_timeout_s, MIN_RING_TIMEOUT_S))
+        self.lines[call.id] = server.lines[line.channel_id] = line
+        self.driver.spawn(self.driver.dial(line, caller_id or self.caller_id), "originate")
+
+    def bridge(self, call: Call, agent: str) -> None:
+        line = self.lines.get(call.id)
+        if line is None:
+            log.warning("bridge: the call's channel is already gone", extra={"campaign": self.name, "call": call.id})
+            return
+        self.driver.connect(line, agent)
+
+    def play_and_hang_up(self, call: Call, message: str) -> None:
+        """Play the campaign's safe-harbour sound (``message`` names a sound if the campaign has none)."""
+        line = self.lines.get(call.id)
+        if line is None:
+            return
+        line.phase = Phase.MESSAGE
+        media = self.safe_harbour_media or f"sound:{message}"
+        self.driver.spawn(self.driver.play(line, media), "safe-harbour message")
+
+    def hang_up(self, call: Call) -> None:
+        """The engine has ended the call (a machine, the agent's hang-up): hang up, report nothing more."""
+        line = self.lines.get(call.id)
+        if line is None:
+            return
+        line.phase = Phase.CLOSED
+        self.driver.spawn(self.driver.hang_up_channel(line.server, line.channel_id), "hang-up")
+
+    # -- reporting -------------------------------------------------------------------------------------------
+    def report(self, line: _Line, event: Callable[[Engine, float], None]) -> None:
+        """Hand an event to the engine at the campaign clock's time; an engine error is logged, not raised."""
+        if self.engine is None:
+            log.error("no engine attached", extra={"campaign": self.name})
+            return
+        try:
+            event(self.engine, self.clock.now())
+        except Exception:
+            log.exception("engine refused a telephony event", extra=self.fields(line))
+
+    def _report_now(self, call_id: int, outcome: Outcome) -> None:
+        assert self.engine is not None
+        try:
+            self.engine.failed(call_id, self.clock.now(), outcome)
+        except Exception:
+            log.exception("engine refused a telephony event", extra={"campaign": self.name, "call": call_id})
+
+    def fields(self, line: _Line) -> dict[str, Any]:
+        """Log fields of a call: never its number."""
+        return {"campaign": self.name, "call": line.call.id, "server": line.server.label, "channel": line.channel_id}
