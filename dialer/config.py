@@ -25,6 +25,11 @@ Example (``deploy/dialer.toml`` ships a commented one)::
     agents = "simulated"         # "api": real agents take the calls through the API and the agent console
     [timezones]
     Loans = "Europe/Paris"       # a campaign's hours are kept in this zone
+    [cluster]                    # several daemons on one PostgreSQL (dialer.cluster); absent: one daemon
+    lease_s = 15                 # a campaign lease lasts this long from a renewal, seconds (database clock)
+    renew_s = 3                  # renewal interval, seconds
+    skew_s = 2                   # stop launching this long before the lease could expire, seconds
+    pacing_save_s = 30           # the pacing memory is saved for a takeover this often, seconds
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from dialer.cluster import LeaseTimes
 from dialer.errors import DialerError
 from lists.numbers import valid_zone
 from lists.store import database_url
@@ -87,6 +93,7 @@ class Config:
     timezones: Mapping[str, str] = field(default_factory=dict)
     source: str = "<config>"
     cors_origins: tuple[str, ...] = ()
+    cluster: LeaseTimes | None = None  # several daemons share the store's campaigns by lease; None: one daemon
 
 
 # ---- reading ------------------------------------------------------------------------------------------------
@@ -223,6 +230,23 @@ def _campaign_scenarios(r: _Reader, folder: Path) -> dict[str, Path]:
     return paths
 
 
+def _cluster(r: _Reader, url: str) -> LeaseTimes | None:
+    """``[cluster]``: lease timings; only on PostgreSQL (leases lock rows ``FOR SHARE``; SQLite is one machine)."""
+    if "cluster" not in r.data:
+        return None
+    table = r.table_of("cluster")
+    if not url.startswith("postgresql"):
+        raise table.fail(None, "needs a PostgreSQL store ([store] url = \"postgresql://…\")")
+    defaults = LeaseTimes()
+    times = {key: table.get(key, _number(0.01, 3600.0), getattr(defaults, key))
+             for key in ("lease_s", "renew_s", "skew_s", "pacing_save_s")}
+    table.done()
+    try:
+        return LeaseTimes(**times)
+    except ValueError as exc:
+        raise table.fail("renew_s", str(exc)) from None
+
+
 def parse_config(data: Mapping[str, Any], source: str = "<config>", text: str = "",
                  folder: Path = Path(".")) -> Config:
     """A validated ``Config``; ``folder`` anchors relative paths (the config file's folder)."""
@@ -234,6 +258,7 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>", text: str = 
     origins = http.get("cors_origins", _origins, ())
     kind = DriverKind(driver.get("kind", _choice(tuple(k.value for k in DriverKind)), "sim"))
     timezones = {name: zones.get(name, _zone) for name in zones.data}
+    cluster = _cluster(top, url)
     settings = dict(
         store_url=url, http_host=host, http_port=port, cors_origins=origins,
         name=daemon.get("name", _text, socket.gethostname()),
@@ -242,7 +267,7 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>", text: str = 
     for reader in (store, http, daemon, driver, zones, top):
         reader.done()
     sim = _sim(sim_table, folder) if kind is DriverKind.SIM else None
-    return Config(driver=kind, sim=sim, timezones=timezones, source=source, **settings)
+    return Config(driver=kind, sim=sim, timezones=timezones, source=source, cluster=cluster, **settings)
 
 
 def load_config(path: Path) -> Config:

@@ -17,6 +17,14 @@ SIGTERM (or SIGINT): stop launching, give buffered leads back, let calls in
 progress end for up to ``drain_timeout_s``, write what is still open as
 interrupted (an abandon whose message is playing stays abandoned), flush the
 writer and exit 0.
+
+With ``[cluster]`` (several daemons on one PostgreSQL, ``dialer.cluster``)
+no campaign is built at start-up: ``dialer.ownership`` takes campaigns by
+lease as the balance allows (``adopt``), drops one whose lease another
+daemon took (``lose``), and hands one over without dropping calls
+(``drain_run``) for ``dialer drain``, a rebalance or SIGTERM, which also
+frees every lease after the flush. Every claim and write then carries the
+campaign's fence, and launching waits on the local lease.
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ from dialer.api.floor import AgentDesk
 from dialer.api.stats import SAMPLE_S, History
 from dialer.calls import Call, Outcome
 from dialer.clock import AsyncioClock, civil_seconds
+from dialer.cluster import Fence, LocalLease
 from dialer.config import PROFILE_ZONES, Config, ConfigError, load_config
 from dialer.drivers.sim import SimTelephony, SimWorkforce
 from dialer.drivers.sim_store import StoreCustomers
@@ -54,6 +63,7 @@ from dialer.http import ApiServer, Response, json_response
 from dialer.logs import setup_logging
 from dialer.metrics import CampaignRecorder, EngineCollector, Metrics, TimedController
 from dialer.notify import notify, watchdog_interval_s
+from dialer.ownership import Ownership, Taken, restored
 from dialer.schedule import WindowEdges, WorldClock, WorldTrigger, window_close_after
 from dialer.store_ports import ClaimBuffer, WriteAheadTelephony, Writer, open_call_record, recover, release_leads
 from lists.dnc import stale_registries
@@ -90,6 +100,8 @@ class CampaignRun:
     recorder: CampaignRecorder
     dial_mode: str = "progressive"
     state: str = "running"  # the campaign's state (dialer.api.schemas.CampaignState): dials only when running
+    fence: Fence | None = None  # several daemons: the lease this run dials under
+    lease: LocalLease | None = None
 
     def now_s(self) -> float:
         return self.clock.now()
@@ -119,17 +131,22 @@ class Daemon:
         self.rejects_dir = Path(tempfile.mkdtemp(prefix="dialer-imports-"))
         self.api_threads = ThreadPoolExecutor(4, "dialer-api")
         self._stale: dict[str, list[str]] = {}
+        self.ownership: Ownership | None = None
 
     # -- start-up ----------------------------------------------------------------------------------------------
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(_log_loop_error)
-        self._recover()
+        if self.config.cluster is None:
+            self._recover()
         self.world = WorldClock(loop, self._world_start(), self.config.sim.speed if self.config.sim else 1.0)
-        self.writer = Writer(self.factory, self.config.name, loop)
+        self.writer = Writer(self.factory, self.config.name, loop, on_fenced=self._fenced)
         self.writer.start()
-        for campaign in self._campaigns():
-            self.runs.append(self._build(campaign, loop))
+        if self.config.cluster is None:
+            self.runs.extend(self._build(campaign, loop) for campaign in self._campaigns())
+        else:
+            self.ownership = Ownership(self, self.config.cluster, [c.id for c in self._campaigns()])
+            await self.ownership.start()
         self._schedule()
         for company in {run.company for run in self.runs}:
             await self._dnc_check_company(company)
@@ -145,11 +162,12 @@ class Daemon:
         log.info("serving", extra={"event": "ready", "http_port": port, "campaigns": [r.name for r in self.runs],
                                    "world_start": self.world.start.isoformat()})
         notify("READY=1")
-        watchdog = asyncio.create_task(self._watchdog())
-        watch = asyncio.create_task(self._watch_floor())
+        tasks = [asyncio.create_task(job()) for job in (self._watchdog, self._watch_floor)]
+        if self.ownership is not None:
+            tasks.append(asyncio.create_task(self.ownership.run()))
         await self.stop_event.wait()
-        watchdog.cancel()
-        watch.cancel()
+        for task in tasks:
+            task.cancel()
         code = await self._shut_down()
         await http.stop()
         self.api_threads.shutdown(wait=True)
@@ -191,8 +209,9 @@ class Daemon:
             return self.config.timezones[campaign.name]
         return self.scenario.timezone if self.scenario else PROFILE_ZONES.get(campaign.rules_profile, "UTC")
 
-    def _build(self, campaign: Campaign, loop: asyncio.AbstractEventLoop) -> CampaignRun:
-        """The campaign's engine on its own clock, with the sim driver's customers and agents."""
+    def _build(self, campaign: Campaign, loop: asyncio.AbstractEventLoop, taken: Taken | None = None) -> CampaignRun:
+        """The campaign's engine on its own clock, with the sim driver's customers and agents; ``taken``: the lease
+        it dials under (its fence on every write) and the pacing memory it continues from."""
         assert self.scenario is not None, "only the sim driver exists yet"
         s, zone = self.scenarios.get(campaign.name, self.scenario), self._zone(campaign)
         local_start = self.world.start.astimezone(ZoneInfo(zone))
@@ -204,20 +223,24 @@ class Daemon:
         workforce = SimWorkforce(clock, telephony, ring_timeout_s + s.amd.delay_s)
         console = (self.desk.console(campaign.id, lambda t: origin + timedelta(seconds=t)) if self.api_agents
                    else workforce)
+        fence, lease = (taken.fence, taken.lease) if taken else (None, None)
+        may_dial = lease.valid if lease else _always
         leads = ClaimBuffer(campaign.id, self.factory, self.config.name, origin, loop, self.claims, self.writer,
                             on_claimed=self.metrics.claimed.labels(campaign.name).inc,
-                            profile=profile_for(campaign))
+                            profile=profile_for(campaign), fence=fence, may_dial=may_dial, on_fenced=self._fenced)
         recorder = _SimRecorder(campaign.name, campaign.abandon_cap, self.metrics, telephony)
         self.metrics.abandon_cap.labels(campaign.name).set(campaign.abandon_cap)
         fp_rate = s.amd.false_positive if s.amd.enabled else 0.0
-        controller = TimedController(make_controller(campaign.dial_mode, campaign.abandon_cap, fp_rate),
+        kept = restored(taken.pacing, campaign.dial_mode) if taken else None
+        controller = TimedController(kept or make_controller(campaign.dial_mode, campaign.abandon_cap, fp_rate),
                                      campaign.name, self.metrics)
         settings = CampaignSettings(campaign.name, campaign.caller_id or "", s.pacing.connect_limit_s, s.amd.enabled,
                                     ring_timeout_s, s.pacing.preview_s, s.pacing.tick_s)
         holder: list[Engine] = []
-        engine = Engine(settings, controller, leads, WriteAheadTelephony(telephony, self.writer, leads.moment),
-                        recorder, console, wake=lambda at_s: self._wake(clock, holder[0], at_s),
-                        civil=civil_seconds(origin, zone))
+        ahead = WriteAheadTelephony(telephony, self.writer, leads.moment, fence, may_dial,
+                                    lambda call: self._refused(clock, holder[0], call))
+        engine = Engine(settings, controller, leads, ahead, recorder, console,
+                        wake=lambda at_s: self._wake(clock, holder[0], at_s), civil=civil_seconds(origin, zone))
         holder.append(engine)
         telephony.attach(engine)
         workforce.attach(engine)
@@ -225,7 +248,63 @@ class Daemon:
             workforce.schedule(s.shifts, s.days)
         return CampaignRun(campaign.name, campaign.id, campaign.company, campaign.abandon_cap, zone,
                            profile_for(campaign), origin, clock, engine, leads, telephony, recorder,
-                           campaign.dial_mode, campaign.state)
+                           campaign.dial_mode, campaign.state, fence, lease)
+
+    def _refused(self, clock: AsyncioClock, engine: Engine, call: Call) -> None:
+        """A call whose lease ran out between its dial mark and its dial: never dialled, ended as failed."""
+        log.warning("dial refused: lease not held", extra={"event": "dial_refused", "campaign": engine.settings.name})
+        engine.failed(call.id, clock.now(), Outcome.FAILED)
+
+    # -- the cluster (dialer.ownership) ------------------------------------------------------------------------
+    def adopt(self, taken: Taken) -> None:
+        """A campaign taken over: its run built on the lease, scheduled, opened if within its hours."""
+        recovery = taken.recovery
+        self.metrics.recovered.labels("interrupted").inc(recovery.interrupted)
+        self.metrics.recovered.labels("released").inc(recovery.released)
+        log.info("campaign taken", extra={
+            "event": "campaign_taken", "campaign": taken.campaign.name, "token": taken.fence.token,
+            "interrupted": recovery.interrupted, "released": recovery.released, "pacing": taken.pacing is not None})
+        run = self._build(taken.campaign, asyncio.get_running_loop(), taken)
+        self.runs.append(run)
+        self._schedule_run(run)
+        self._sync_hours(run)
+        asyncio.get_running_loop().create_task(self._dnc_check_company(run.company))
+
+    def _fenced(self, fence: Fence) -> None:
+        self.lose(fence, "write refused by the fence")
+
+    def lose(self, fence: Fence, why: str) -> None:
+        """Another daemon holds the campaign now: this run launches and writes nothing more (its writes would
+        be refused anyway); the new owner settles its calls."""
+        run = next((r for r in self.runs if r.fence == fence), None)
+        if run is not None:
+            log.warning("campaign lost", extra={"event": "campaign_lost", "campaign": run.name,
+                                                "token": fence.token, "why": why})
+            self.drop(run)
+
+    def drop(self, run: CampaignRun) -> None:
+        """Forget a run: no launching, no claims, no scheduled jobs."""
+        run.engine.stop_dialing(run.clock.now())
+        run.leads.open = False
+        run.leads.buffer.clear()
+        if run.lease is not None:
+            run.lease.lose()
+        for job in self.scheduler.get_jobs():
+            if job.args and job.args[0] is run:
+                job.remove()
+        self.runs.remove(run)
+        self.metrics.up.labels(run.name).set(0)
+
+    async def drain_run(self, run: CampaignRun) -> None:
+        """Stop launching for one campaign, let its calls end (up to the drain timeout), write the rest, flush."""
+        run.engine.stop_dialing(run.clock.now())
+        run.leads.stop()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.drain_timeout_s
+        while run.engine.busy and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        self._write_open_calls(run)
+        await loop.run_in_executor(None, self.writer.flush, max(10.0, self.config.drain_timeout_s))
 
     def _wake(self, clock: AsyncioClock, engine: Engine, at_s: float) -> None:
         """Run the engine's timers at ``at_s``; the lateness is the tick lag.
@@ -265,6 +344,8 @@ class Daemon:
         """Open or close dialing by the campaign's window at the world's now."""
         now, now_s, engine = self.world.now(), run.clock.now(), run.engine
         open_ = in_window(run.profile, (run.zone,), now) and not self.stopping and run.state == "running"
+        if open_ and run.lease is not None and not run.lease.valid():
+            return
         if open_ and not engine.dialing:
             closes = window_close_after(run.profile, run.zone, now)
             run.leads.start(now_s)
@@ -371,7 +452,8 @@ class Daemon:
 
     async def campaign_added(self, campaign_id: int) -> None:
         """A campaign created through the API gets its engine now, idle until a manager starts it."""
-        if self.config.campaigns is not None or self.scenario is None or self.campaign_run(campaign_id):
+        if self.config.campaigns is not None or self.scenario is None or self.campaign_run(campaign_id) \
+                or self.ownership is not None:  # a cluster's daemons take new campaigns when restarted
             return
         with self.factory() as session:
             campaign = session.get(Campaign, campaign_id)
@@ -423,6 +505,8 @@ class Daemon:
         checks = {"store": await self._store_ok(), "scheduler": bool(self.scheduler.running),
                   "driver": all(run.telephony.engine is not None for run in self.runs),
                   "writer": self.writer.healthy, "draining": not self.stopping}
+        if self.ownership is not None:
+            checks["cluster"] = self.ownership.store_ok and not self.ownership.draining
         return json_response(200 if all(checks.values()) else 503, checks)
 
     async def _store_ok(self) -> bool:
@@ -464,6 +548,8 @@ class Daemon:
         await asyncio.sleep(0.05)  # let the last claims' callbacks give their leads back
         flushed = await loop.run_in_executor(None, self.writer.stop, max(10.0, self.config.drain_timeout_s))
         self.maintenance.shutdown(wait=True)
+        if self.ownership is not None:
+            await self.ownership.release_all()
         self.factory.kw["bind"].dispose()
         log.info("stopped", extra={"event": "stopped", "open_calls_written": left, "flushed": flushed})
         return 0 if flushed else 1
@@ -475,9 +561,9 @@ class Daemon:
         for call in open_calls.values():
             record = open_call_record(call, run.origin)
             if record is None:
-                self.writer.release([call.lead])
+                self.writer.release([call.lead], run.fence)
             else:
-                self.writer.attempt(run.campaign_id, call.lead, record)
+                self.writer.attempt(run.campaign_id, call.lead, record, run.fence)
         if open_calls:
             log.warning("calls still open after the drain", extra={
                 "event": "drain_timeout", "campaign": run.name, "calls": len(open_calls)})
@@ -494,6 +580,10 @@ class _SimRecorder(CampaignRecorder):
     def attempt(self, call: Call) -> None:
         super().attempt(call)
         self.telephony.plans.pop(call.id, None)
+
+
+def _always() -> bool:
+    return True
 
 
 def _log_loop_error(loop: asyncio.AbstractEventLoop, context: dict) -> None:  # type: ignore[type-arg]

@@ -15,6 +15,17 @@ after a crash a claimed lead with a mark was maybe rung (it gets an
 "interrupted" attempt and a retry time) and one without was not (it goes
 back to its queue as it was). Measured 2026-12-03 on SQLite, 2 shared cores:
 the mark delays a dial by a few milliseconds.
+
+Why each write is exactly once: a commit the connection lost (PostgreSQL
+restarting) may or may not have happened, and the writer retries it. So a
+mark is written only to a lead still claimed, and an attempt only for a
+lead still claimed and marked (the attempt clears both): a retried batch
+whose first commit went through writes nothing twice.
+
+Fencing (several daemons, ``dialer.cluster``): items carry the campaign's
+``Fence``; each campaign's items are written in one transaction that first
+checks the fence, and a refused batch is dropped and reported through
+``on_fenced`` (the daemon stops dialling that campaign: another owns it).
 """
 
 from __future__ import annotations
@@ -36,13 +47,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.calls import Call, CallState, Outcome
+from dialer.cluster import Fence, Fenced, holds
 from dialer.ports import ClaimedLead, TelephonyDriver
 from lists.models import Campaign, Lead, as_utc, to_db
 from lists.rules import CallingProfile, LeadHistory, refusal
 from lists.selection import AttemptRecord, claim_leads, dial_histories, record_attempts
 
 __all__ = ["LeadRef", "Writer", "ClaimBuffer", "WriteAheadTelephony", "release_leads", "recover", "Recovery",
-           "interrupted_record", "open_call_record"]
+           "interrupted_record", "open_call_record", "settle"]
 
 log = logging.getLogger(__name__)
 Factory = sessionmaker[Session]
@@ -65,6 +77,7 @@ class _Mark:
     lead_id: int
     at: datetime
     done: Callable[[], None]
+    fence: Fence | None = None
 
 
 @dataclass(frozen=True)
@@ -72,11 +85,13 @@ class _Attempt:
     campaign_id: int
     lead_id: int
     record: AttemptRecord
+    fence: Fence | None = None
 
 
 @dataclass(frozen=True)
 class _Release:
     lead_ids: tuple[int, ...]
+    fence: Fence | None = None
 
 
 _Item = _Mark | _Attempt | _Release
@@ -88,30 +103,34 @@ class Writer:
     Why batches: under load the queue holds many items, and one commit for
     a batch (``record_attempts``) costs about what one attempt costs alone. A
     failing store is retried with back-off (``retry_s`` up to 5 s): nothing
-    queued is dropped, and ``healthy`` turns False for ``/readyz``.
+    queued is dropped, and ``healthy`` turns False for ``/readyz``. Items
+    refused by their fence are dropped: ``on_fenced`` hears of it on the loop,
+    and ``refused`` counts them.
     """
 
     def __init__(self, factory: Factory, claimer: str, loop: asyncio.AbstractEventLoop, batch: int = 200,
-                 retry_s: float = 0.2):
+                 retry_s: float = 0.2, on_fenced: Callable[[Fence], None] = lambda fence: None):
         self.factory, self.claimer, self.loop, self.batch, self.retry_s = factory, claimer, loop, batch, retry_s
+        self.on_fenced = on_fenced
         self.queue: queue.Queue[_Item | None] = queue.Queue()
         self.healthy = True
         self.written = 0
+        self.refused = 0
         self._thread = threading.Thread(target=self._run, name="dialer-writer", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def mark(self, lead_id: int, at: datetime, done: Callable[[], None]) -> None:
-        """Commit the dial mark, then call ``done`` on the event loop."""
-        self.queue.put(_Mark(lead_id, at, done))
+    def mark(self, lead_id: int, at: datetime, done: Callable[[], None], fence: Fence | None = None) -> None:
+        """Commit the dial mark, then call ``done`` on the event loop (never, if the fence refuses it)."""
+        self.queue.put(_Mark(lead_id, at, done, fence))
 
-    def attempt(self, campaign_id: int, lead_id: int, record: AttemptRecord) -> None:
-        self.queue.put(_Attempt(campaign_id, lead_id, record))
+    def attempt(self, campaign_id: int, lead_id: int, record: AttemptRecord, fence: Fence | None = None) -> None:
+        self.queue.put(_Attempt(campaign_id, lead_id, record, fence))
 
-    def release(self, lead_ids: Sequence[int]) -> None:
+    def release(self, lead_ids: Sequence[int], fence: Fence | None = None) -> None:
         if lead_ids:
-            self.queue.put(_Release(tuple(lead_ids)))
+            self.queue.put(_Release(tuple(lead_ids), fence))
 
     @property
     def backlog(self) -> int:
@@ -153,10 +172,19 @@ class Writer:
                 self.queue.task_done()
 
     def _write_until_done(self, items: list[_Item]) -> None:
+        """Each fence's items in their own transaction, retried with back-off until written or refused."""
+        groups: dict[Fence | None, list[_Item]] = {}
+        for item in items:
+            groups.setdefault(item.fence, []).append(item)
+        for fence, group in groups.items():
+            self._write_group_until_done(fence, group)
+
+    def _write_group_until_done(self, fence: Fence | None, items: list[_Item]) -> None:
         delay = self.retry_s
         while True:
             try:
-                self._write(items)
+                with self.factory() as session:
+                    _write_group(session, fence, items, self.claimer)
             except DBAPIError as exc:
                 self.healthy = False
                 log.error("store write failed, retrying in %.1f s: %s", delay, str(exc).splitlines()[0],
@@ -164,6 +192,13 @@ class Writer:
                 time.sleep(delay)
                 delay = min(5.0, delay * 2)
                 continue
+            except Fenced:
+                assert fence is not None
+                self.healthy, self.refused = True, self.refused + len(items)
+                log.warning("writes refused by the fence", extra={
+                    "event": "fenced", "campaign_id": fence.campaign_id if fence else None, "items": len(items)})
+                self.loop.call_soon_threadsafe(self.on_fenced, fence)
+                return
             self.healthy = True
             self.written += len(items)
             for item in items:
@@ -171,45 +206,55 @@ class Writer:
                     self.loop.call_soon_threadsafe(item.done)
             return
 
-    def _write(self, items: list[_Item]) -> None:
-        """Marks first, then releases, then attempts: a lead's record always follows its mark (see module doc)."""
-        with self.factory() as session:
-            for item in items:
-                if isinstance(item, _Mark):
-                    session.execute(update(Lead).where(Lead.id == item.lead_id)
-                                    .values(dial_started_at=to_db(item.at)))
-            releases = [i for item in items if isinstance(item, _Release) for i in item.lead_ids]
-            if releases:
-                release_leads(session, releases, self.claimer)
-            session.commit()
-            _write_attempts(session, [item for item in items if isinstance(item, _Attempt)])
+
+def _write_group(session: Session, fence: Fence | None, items: list[_Item], claimer: str) -> None:
+    """One transaction: the fence checked first, then marks, releases and attempts, in that order, so a lead's
+    record always follows its mark (see module doc); Fenced when the campaign is no longer ours."""
+    if fence is not None and not holds(session, fence):
+        session.rollback()
+        raise Fenced(f"campaign {fence.campaign_id}: lease token {fence.token} is no longer held")
+    for item in items:
+        if isinstance(item, _Mark):
+            session.execute(update(Lead).where(Lead.id == item.lead_id, Lead.status == "claimed")
+                            .values(dial_started_at=to_db(item.at)))
+    releases = [i for item in items if isinstance(item, _Release) for i in item.lead_ids]
+    if releases:
+        release_leads(session, releases, claimer)
+    _write_attempts(session, [item for item in items if isinstance(item, _Attempt)], fence)
+    session.commit()
 
 
-def _write_attempts(session: Session, attempts: list[_Attempt]) -> None:
-    """Each campaign's attempts through ``record_attempts``, which clears each lead's dial mark in the same commit."""
+def _write_attempts(session: Session, attempts: list[_Attempt], fence: Fence | None = None) -> None:
+    """Each campaign's attempts through ``record_attempts``, which clears each lead's dial mark in the same commit.
+
+    Only leads still claimed and marked get one (module doc: a retried batch writes nothing twice)."""
     if not attempts:
         return
     leads = {lead.id: lead for lead in session.scalars(select(Lead).where(
-        Lead.id.in_({a.lead_id for a in attempts})).execution_options(populate_existing=True))}
+        Lead.id.in_({a.lead_id for a in attempts}), Lead.status == "claimed", Lead.dial_started_at.is_not(None))
+        .execution_options(populate_existing=True))}
     by_campaign: dict[int, list[tuple[Lead, AttemptRecord]]] = {}
     for item in attempts:
-        by_campaign.setdefault(item.campaign_id, []).append((leads[item.lead_id], item.record))
+        if item.lead_id in leads:
+            by_campaign.setdefault(item.campaign_id, []).append((leads.pop(item.lead_id), item.record))
     for campaign_id, rows in by_campaign.items():
         campaign = session.get(Campaign, campaign_id)
         assert campaign is not None
-        record_attempts(session, campaign, rows)
+        record_attempts(session, campaign, rows, token=fence.token if fence else None)
 
 
-def release_leads(session: Session, lead_ids: Sequence[int], claimer: str) -> int:
+def release_leads(session: Session, lead_ids: Sequence[int], claimer: str | None) -> int:
     """Give back claimed leads that were never dialled: to the queue they came from, keeping their due time.
 
     The claim keeps no copy of the old status, so it is inferred: a lead
     whose last disposition was a callback is a callback, one never tried is
     new, any other a retry. Leads with a dial mark are left alone (they get
-    an attempt instead). Not committed here."""
+    an attempt instead). ``claimer`` None: whoever claimed them (a takeover
+    settles a dead owner's claims under the new fence). Not committed here."""
     status = case((Lead.last_disposition == "callback", "callback"), (Lead.attempts == 0, "new"), else_="retry")
+    mine = Lead.claimed_by.is_not(None) if claimer is None else Lead.claimed_by == claimer
     result = session.execute(
-        update(Lead).where(Lead.id.in_(list(lead_ids)), Lead.status == "claimed", Lead.claimed_by == claimer,
+        update(Lead).where(Lead.id.in_(list(lead_ids)), Lead.status == "claimed", mine,
                            Lead.dial_started_at.is_(None))
         .values(status=status, claimed_by=None, claimed_at=None).execution_options(synchronize_session=False))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -237,6 +282,22 @@ def recover(factory: Factory, claimer: str) -> Recovery:
         attempts = [_Attempt(lead.campaign_id, lead.id, interrupted_record(as_utc(lead.dial_started_at)))
                     for lead in dialled]
         _write_attempts(session, attempts)
+        session.commit()
+    return Recovery(len(dialled), released)
+
+
+def settle(session: Session, fence: Fence) -> Recovery:
+    """A takeover's ``recover``, for one campaign, in the caller's transaction (the one that took the lease, so
+    no write of the last owner can come between): whatever it left claimed is settled under the new token, a
+    dial mark as an "interrupted" attempt, no mark back to its queue. Commits."""
+    stuck = list(session.scalars(select(Lead).where(Lead.campaign_id == fence.campaign_id, Lead.status == "claimed")
+                                 .execution_options(populate_existing=True)))
+    dialled = [lead for lead in stuck if lead.dial_started_at is not None]
+    released = release_leads(session, [lead.id for lead in stuck if lead.dial_started_at is None], None)
+    attempts = [_Attempt(lead.campaign_id, lead.id, interrupted_record(as_utc(lead.dial_started_at)), fence)
+                for lead in dialled]
+    _write_attempts(session, attempts, fence)
+    session.commit()
     return Recovery(len(dialled), released)
 
 
@@ -259,6 +320,10 @@ class ClaimBuffer:
     every lead is checked against the calling rules again when it is handed
     to the engine, the moment it is dialled (its window may have closed in
     its own zone since the claim); one that fails goes back to its queue.
+
+    Several daemons (``dialer.cluster``): ``fence`` is checked in each claim's
+    transaction and goes with every release; while ``may_dial`` (the local
+    lease) is False nothing is handed out, so nothing is launched.
     """
 
     campaign_id: int
@@ -273,6 +338,9 @@ class ClaimBuffer:
     most: int = 200
     on_claimed: Callable[[int], None] = lambda n: None
     profile: CallingProfile | None = None
+    fence: Fence | None = None
+    may_dial: Callable[[], bool] = lambda: True
+    on_fenced: Callable[[Fence], None] = lambda fence: None
     buffer: deque[tuple[float, ClaimedLead]] = field(default_factory=deque)
     demand: float = 0.0
     open: bool = False
@@ -294,6 +362,8 @@ class ClaimBuffer:
         """Up to ``n`` buffered leads (fewer while the claim thread catches up); never waits on the store."""
         self._now_s = now_s
         self._drop_stale(now_s)
+        if not self.may_dial():
+            return []
         self.demand = max(float(n), 0.9 * self.demand)
         dialable: list[ClaimedLead] = []
         blocked: list[ClaimedLead] = []
@@ -313,7 +383,7 @@ class ClaimBuffer:
 
     def record(self, call: Call) -> None:
         """The finished attempt to the ledger, through the ordered writer."""
-        self.writer.attempt(self.campaign_id, call.lead, call.as_record(self.origin))
+        self.writer.attempt(self.campaign_id, call.lead, call.as_record(self.origin), self.fence)
 
     def moment(self, now_s: float) -> datetime:
         return self.origin + timedelta(seconds=now_s)
@@ -325,7 +395,11 @@ class ClaimBuffer:
         self._give_back(stale)
 
     def _give_back(self, leads: list[ClaimedLead]) -> None:
-        self.writer.release([lead.key for lead in leads])
+        keys = [lead.key for lead in leads]
+        if self.fence is None:
+            self.writer.release(keys)
+        else:
+            self.writer.release(keys, self.fence)
 
     def _top_up(self, now_s: float) -> None:
         want = min(self.most, math.ceil(1.5 * self.demand) + self.least) - len(self.buffer)
@@ -338,9 +412,11 @@ class ClaimBuffer:
     def _claim_now(self, n: int, now: datetime) -> list[ClaimedLead]:
         """On the claim thread: claim ``n`` leads with every rule checked at ``now``."""
         with self.factory() as session:
+            if self.fence is not None and not holds(session, self.fence):
+                raise Fenced(f"campaign {self.campaign_id}: lease token {self.fence.token} is no longer held")
             campaign = session.get(Campaign, self.campaign_id)
             assert campaign is not None
-            leads = claim_leads(session, campaign, n, now, self.claimer)
+            leads = claim_leads(session, campaign, n, now, self.claimer, token=self.fence.token if self.fence else None)
             histories = dial_histories(session, leads, now) if self.profile is not None else {}
             return [ClaimedLead(lead.id, lead.phone_e164, str((lead.fields or {}).get("segment", "all")),
                                 lead.attempts, LeadRef(lead.id, self.campaign_id, histories.get(lead.id)))
@@ -350,8 +426,13 @@ class ClaimBuffer:
         self._pending = False
         if future.cancelled():
             return
-        if future.exception() is not None:
-            log.error("claim failed: %s", future.exception(), extra={"event": "claim_error"})
+        error = future.exception()
+        if isinstance(error, Fenced) and self.fence is not None:
+            self.open = False
+            self.on_fenced(self.fence)
+            return
+        if error is not None:
+            log.error("claim failed: %s", str(error).splitlines()[0], extra={"event": "claim_error"})
             return
         leads = future.result()
         self.on_claimed(len(leads))
@@ -362,15 +443,31 @@ class ClaimBuffer:
 
 
 class WriteAheadTelephony:
-    """A ``TelephonyDriver`` that originates each call only after its dial mark is committed (module doc)."""
+    """A ``TelephonyDriver`` that originates each call only after its dial mark is committed (module doc).
 
-    def __init__(self, driver: TelephonyDriver, writer: Writer, moment: Callable[[float], datetime]):
-        self.driver, self.writer, self.moment = driver, writer, moment
+    Several daemons: the mark is fenced, and once it is committed the local
+    lease is asked again (``may_dial``), since the process may have been
+    paused in between; a call it refuses goes to ``refused`` (the daemon
+    ends it as failed, never dialled). ``dialled`` counts calls originated."""
+
+    def __init__(self, driver: TelephonyDriver, writer: Writer, moment: Callable[[float], datetime],
+                 fence: Fence | None = None, may_dial: Callable[[], bool] = lambda: True,
+                 refused: Callable[[Call], None] = lambda call: None):
+        self.driver, self.writer, self.moment, self.fence = driver, writer, moment, fence
+        self.may_dial, self.refused = may_dial, refused
+        self.dialled = 0
 
     def originate(self, call: Call, caller_id: str, ring_timeout_s: float, amd: bool) -> None:
         assert call.dialled_s is not None
         self.writer.mark(call.lead, self.moment(call.dialled_s),
-                         lambda: self.driver.originate(call, caller_id, ring_timeout_s, amd))
+                         lambda: self._dial(call, caller_id, ring_timeout_s, amd), self.fence)
+
+    def _dial(self, call: Call, caller_id: str, ring_timeout_s: float, amd: bool) -> None:
+        if not self.may_dial():
+            self.refused(call)
+            return
+        self.dialled += 1
+        self.driver.originate(call, caller_id, ring_timeout_s, amd)
 
     def bridge(self, call: Call, agent: str) -> None:
         self.driver.bridge(call, agent)

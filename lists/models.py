@@ -11,11 +11,24 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, overload
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 __all__ = ["Base", "Campaign", "Lead", "insert_new_leads", "Attempt", "DncEntry", "DncRegistry", "as_utc", "to_db",
-           "User", "ApiToken", "CampaignGrant", "LeadView"]
+           "User", "ApiToken", "CampaignGrant", "LeadView",
+           "CampaignLease", "ClusterMember"]
 
 CAMPAIGN_KINDS = ("loan-offer", "tariff-switch", "survey", "payment-reminder")
 DIAL_MODES = ("preview", "progressive", "power", "predictive")
@@ -96,6 +109,7 @@ class Lead(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     dial_started_at: Mapped[datetime | None] = mapped_column(DateTime)  # the daemon's write-ahead dial mark
+    claim_token: Mapped[int | None] = mapped_column(BigInteger)  # the campaign lease's fencing token at the claim
     callback_owner: Mapped[str | None] = mapped_column(String(64))
     last_disposition: Mapped[str | None] = mapped_column(String(48))
     refusal_reason: Mapped[str | None] = mapped_column(String(48))
@@ -155,6 +169,7 @@ class Attempt(Base):
     refusal_reason: Mapped[str | None] = mapped_column(String(48))
     agent: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    lease_token: Mapped[int | None] = mapped_column(BigInteger)  # the fencing token it was written under
 
 
 class DncEntry(Base):
@@ -232,3 +247,30 @@ class LeadView(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
     viewed_at: Mapped[datetime] = mapped_column(DateTime)
     purpose: Mapped[str] = mapped_column(String(32), default="lead_card")
+
+
+class CampaignLease(Base):
+    """Which daemon dials a campaign (``dialer.cluster``): ``token`` grows at every takeover and fences every
+    write; ``expires_at`` is judged by the database's clock; ``agents`` weighs the campaign for balance;
+    ``pacing`` is the controller's memory, saved at intervals by the owner."""
+
+    __tablename__ = "campaign_lease"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(64))
+    token: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    expires_at: Mapped[datetime] = mapped_column(DateTime, default=DUE_ANY_TIME, server_default="2000-01-01 00:00:00")
+    agents: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    pacing: Mapped[bytes | None] = mapped_column(LargeBinary)
+    pacing_saved_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ClusterMember(Base):
+    """A daemon of the cluster: its heartbeat (database clock), the agents it dials for, and its drain flag."""
+
+    __tablename__ = "cluster_member"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime)
+    agents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    draining: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -79,17 +79,20 @@ def dial_histories(session: Session, leads: Sequence[Lead], now: datetime) -> di
 
 
 def claim_leads(session: Session, campaign: Campaign, n: int, now: datetime, claimer: str = "dialer",
-                free_agents: Collection[str] | None = None) -> list[Lead]:
+                free_agents: Collection[str] | None = None, token: int | None = None) -> list[Lead]:
     """Up to ``n`` leads dialable at ``now``, marked claimed by ``claimer``, and committed.
 
     Order: due callbacks, then due retries and fresh leads, with
     ``campaign.fresh_share`` of the rest reserved for fresh leads (unused
     slots go to the other queue). A callback owned by an agent is claimed
     only when that agent is in ``free_agents`` (None: any agent may take it).
+    ``token``: the campaign lease's fencing token, kept on each claimed lead
+    (the caller checks it in this same transaction, ``dialer.cluster``).
     Leads found on DNC or over their attempt cap are closed; leads blocked
     only for now are rescheduled to when they become dialable.
     """
-    claimed = take_in_priority(_Queue(session, campaign, now, claimer, free_agents).take, n, campaign.fresh_share)
+    queue = _Queue(session, campaign, now, claimer, free_agents, token)
+    claimed = take_in_priority(queue.take, n, campaign.fresh_share)
     session.commit()
     return claimed
 
@@ -103,6 +106,7 @@ class _Queue:
     now: datetime
     claimer: str
     free_agents: Collection[str] | None
+    token: int | None = None
 
     def take(self, status: str, n: int) -> list[Lead]:
         claimed: list[Lead] = []
@@ -136,7 +140,7 @@ class _Queue:
             return []
         got = self.session.scalars(
             update(Lead).where(Lead.id.in_([lead.id for lead in leads]), Lead.status == status)
-            .values(status="claimed", claimed_at=to_db(self.now), claimed_by=self.claimer)
+            .values(status="claimed", claimed_at=to_db(self.now), claimed_by=self.claimer, claim_token=self.token)
             .returning(Lead).execution_options(synchronize_session=False, populate_existing=True))
         return sorted(got, key=lambda lead: (lead.next_at, lead.id))
 
@@ -186,7 +190,7 @@ def record_attempt(session: Session, campaign: Campaign, lead: Lead, record: Att
 
 
 def record_attempts(session: Session, campaign: Campaign, attempts: Iterable[tuple[Lead, AttemptRecord]],
-                    batch: int = 2000) -> int:
+                    batch: int = 2000, token: int | None = None) -> int:
     """``record_attempt`` for many attempts, committing every ``batch``; returns how many were written.
 
     Why a batched variant and not a second writer: a ledger written without
@@ -194,12 +198,13 @@ def record_attempts(session: Session, campaign: Campaign, attempts: Iterable[tup
     every report. Each attempt gets the same ledger row and the same lead
     update as in ``record_attempt``; the rows go in one INSERT per batch
     (about 3× faster than one ORM object each). Give each lead's attempts
-    oldest first.
+    oldest first. ``token``: the campaign lease's fencing token the rows are
+    written under (the caller checks it in the same transaction).
     """
     rows: list[dict[str, Any]] = []
     written = 0
     for lead, record in attempts:
-        rows.append(_ledger_row(campaign, lead, record))
+        rows.append({**_ledger_row(campaign, lead, record), "lease_token": token})
         _advance_lead(session, campaign, lead, record)
         if len(rows) == batch:
             written += _flush_rows(session, rows)

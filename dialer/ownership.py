@@ -1,0 +1,233 @@
+"""The daemon's side of the cluster: heartbeat, lease renewals, takeovers, hand-overs and pacing saves.
+
+Every ``renew_s`` seconds, on its own thread so it never waits behind a
+claim or a maintenance job: heartbeat (and read the drain flag), renew
+every held lease, then either hand everything over (draining) or take one
+free campaign / give one away as ``cluster.pick`` balances by agents. A
+renewal the database refuses means another daemon holds the campaign: its
+run is dropped at once. A store that does not answer is not a refusal: the
+local leases simply run out (``LocalLease``), so launching stops before any
+lease can expire, calls in progress go on, and the next cycle that reaches
+the store renews what nobody took.
+
+A takeover settles, in the transaction that took the lease, what the last
+owner left in flight (``store_ports.settle``) and restores the campaign's
+pacing memory (the controller, pickled into the lease row every
+``pacing_save_s``; the store is trusted with it as with every lead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pickle
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import DBAPIError
+
+from dialer.cluster import (
+    Fence,
+    LeaseTimes,
+    LocalLease,
+    ensure_leases,
+    heartbeat,
+    leases,
+    load_pacing,
+    members,
+    pick,
+    release,
+    renew,
+    save_pacing,
+    take,
+)
+from dialer.store_ports import Recovery, settle
+from lists.models import Campaign
+
+if TYPE_CHECKING:
+    from dialer.daemon import CampaignRun, Daemon
+
+__all__ = ["Ownership", "Taken"]
+
+log = logging.getLogger("dialer.cluster")
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A campaign just taken over: its fence, the local lease, what was settled, the saved pacing memory."""
+
+    campaign: Campaign
+    fence: Fence
+    lease: LocalLease
+    recovery: Recovery
+    pacing: bytes | None
+
+
+class Ownership:
+    """Which campaigns this daemon dials, kept by lease. ``campaign_ids``: those it may dial."""
+
+    def __init__(self, daemon: Daemon, times: LeaseTimes, campaign_ids: list[int]):
+        self.daemon, self.times, self.campaign_ids = daemon, times, campaign_ids
+        self.name = daemon.config.name
+        self.thread = ThreadPoolExecutor(1, "dialer-lease")
+        self.draining = False
+        self.store_ok = True
+        self._saved_at = 0.0
+        self._busy: set[int] = set()  # campaigns being handed over
+
+    async def _store(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.thread, fn, *args)
+
+    def _session(self):  # type: ignore[no-untyped-def]
+        return self.daemon.factory()
+
+    async def start(self) -> None:
+        """Lease rows for every campaign this daemon may dial (a no-op when they exist)."""
+        def ensure() -> None:
+            with self._session() as session:
+                ensure_leases(session, self.campaign_ids)
+        await self._store(ensure)
+
+    async def run(self) -> None:
+        """The cycle, every ``renew_s``, until cancelled."""
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            try:
+                await self.cycle()
+                self.store_ok = True
+            except DBAPIError as exc:
+                self.store_ok = False
+                log.error("cluster cycle: store unavailable: %s", str(exc).splitlines()[0],
+                          extra={"event": "store_error"})
+            await asyncio.sleep(max(0.0, self.times.renew_s - (loop.time() - started)))
+
+    async def cycle(self) -> None:
+        agents = sum(run.engine.pool.logged_in for run in self.daemon.runs)
+        self.draining = await self._store(self._heartbeat, agents)
+        await self._renew_all()
+        if self.daemon.stopping:
+            return
+        if self.draining:
+            for run in list(self.daemon.runs):
+                await self.hand_over(run, "drain")
+            return
+        await self._balance()
+        await self._save_due()
+
+    def _heartbeat(self, agents: int) -> bool:
+        with self._session() as session:
+            return heartbeat(session, self.name, agents)
+
+    async def _renew_all(self) -> None:
+        for run in list(self.daemon.runs):
+            if run.fence is None or run.lease is None or run.campaign_id in self._busy:
+                continue
+            sent = run.lease.sent()
+            if await self._store(self._renew, run.fence, run.engine.pool.logged_in):
+                run.lease.granted(sent)
+            else:
+                self.daemon.lose(run.fence, "renewal refused")
+
+    def _renew(self, fence: Fence, agents: int) -> bool:
+        with self._session() as session:
+            return renew(session, fence, self.times.lease_s, agents)
+
+    async def _balance(self) -> None:
+        mine = [run.campaign_id for run in self.daemon.runs]
+        alive, rows = await self._store(self._view)
+        taking, giving = pick(self.name, alive, rows, mine)
+        if taking is not None:
+            taken = await self._store(self._take, taking)
+            if taken is not None:
+                self.daemon.adopt(taken)
+        elif giving is not None:
+            run = self.daemon.campaign_run(giving)
+            if run is not None:
+                await self.hand_over(run, "balance")
+
+    def _view(self) -> tuple[list[Any], list[Any]]:
+        with self._session() as session:
+            return members(session, self.times.lease_s), leases(session, self.campaign_ids)
+
+    def _take(self, campaign_id: int) -> Taken | None:
+        """Take the lease and settle the last owner's calls in one transaction; the pacing memory with it."""
+        lease = LocalLease(self.times)
+        with self._session() as session:
+            sent = lease.sent()
+            fence = take(session, campaign_id, self.name, self.times.lease_s)
+            if fence is None:
+                session.rollback()
+                return None
+            recovery = settle(session, fence)
+            lease.granted(sent)
+            campaign = session.get(Campaign, campaign_id)
+            assert campaign is not None
+            session.expunge(campaign)
+            return Taken(campaign, fence, lease, recovery, load_pacing(session, campaign_id))
+
+    # -- hand-over ---------------------------------------------------------------------------------------------
+    async def hand_over(self, run: CampaignRun, why: str) -> None:
+        """Give a campaign up without dropping a call: stop launching, let calls in progress end (up to the drain
+        timeout), write what is left, flush, save the pacing memory, then free the lease for the next taker."""
+        if run.fence is None or run.campaign_id in self._busy:
+            return
+        self._busy.add(run.campaign_id)
+        log.info("handing a campaign over", extra={"event": "hand_over", "campaign": run.name, "why": why})
+        try:
+            await self.daemon.drain_run(run)
+            fence, blob = run.fence, self.pacing_of(run)
+            await self._store(self._save_and_release, fence, blob)
+            self.daemon.drop(run)
+        finally:
+            self._busy.discard(run.campaign_id)
+
+    def _save_and_release(self, fence: Fence, blob: bytes | None) -> None:
+        with self._session() as session:
+            if blob is not None:
+                save_pacing(session, fence, blob)
+            release(session, fence)
+
+    async def release_all(self) -> None:
+        """At shutdown, after the drain and the flush: every lease freed, so a takeover need not wait."""
+        for run in list(self.daemon.runs):
+            if run.fence is not None:
+                await self._store(self._save_and_release, run.fence, self.pacing_of(run))
+        self.thread.shutdown(wait=True)
+
+    # -- pacing memory -----------------------------------------------------------------------------------------
+    @staticmethod
+    def pacing_of(run: CampaignRun) -> bytes | None:
+        """The controller's memory (estimators, ledger, calibration), pickled on the loop that owns it."""
+        inner = getattr(run.engine.controller, "inner", run.engine.controller)
+        try:
+            return pickle.dumps(inner, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return None
+
+    async def _save_due(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._saved_at < self.times.pacing_save_s:
+            return
+        self._saved_at = loop.time()
+        for run in list(self.daemon.runs):
+            blob = self.pacing_of(run)
+            if run.fence is not None and blob is not None:
+                await self._store(self._save, run.fence, blob)
+
+    def _save(self, fence: Fence, blob: bytes) -> None:
+        with self._session() as session:
+            save_pacing(session, fence, blob)
+
+
+def restored(blob: bytes | None, dial_mode: str) -> Any:
+    """The saved controller if it is of the campaign's policy, else None (a new policy starts fresh)."""
+    if blob is None:
+        return None
+    try:
+        controller = pickle.loads(blob)  # noqa: S301 - written by our own daemons into the trusted store
+    except (pickle.UnpicklingError, AttributeError, ImportError, EOFError):
+        return None
+    return controller if getattr(controller, "name", None) == dial_mode else None
