@@ -63,8 +63,8 @@ several servers, give each campaign the servers its agents are on
 Errors::
 
     DialerError
-    └── AriError             an ARI request failed (status and path, never the body)
-        └── AgentUnreachable the agent's phone did not answer the log-in call
+    ├── AriError             an ARI request failed (status and path, never the body)
+    └── AgentUnreachable     the agent's phone did not answer the log-in call
 """
 
 from __future__ import annotations
@@ -147,8 +147,12 @@ class AriError(DialerError):
         self.status = status
 
 
-class AgentUnreachable(AriError):
-    """The agent's phone did not answer the log-in call, or hung up before it was held."""
+class AgentUnreachable(DialerError):
+    """The agent's phone did not answer the log-in call, or hung up before it was held; no server to call on."""
+
+    def __init__(self, agent: str, reason: str) -> None:
+        super().__init__(f"agent {agent}: phone line not held: {reason}")
+        self.agent = agent
 
 
 class Clock(Protocol):
@@ -385,7 +389,7 @@ class AsteriskDriver:
         if leg is not None:  # held already, or being called: wait for that call
             await asyncio.shield(leg.ready)
             return
-        chosen = self._agent_server(server)
+        chosen = self._agent_server(agent, server)
         leg = _AgentLeg(agent, chosen, f"{self.app}-agent-{uuid.uuid4().hex}",
                         asyncio.get_running_loop().create_future())
         self.agents[agent] = chosen.legs[leg.channel_id] = leg
@@ -402,7 +406,7 @@ class AsteriskDriver:
                 await chosen.request("DELETE", f"/channels/{leg.channel_id}", ok_missing=True)
             except AriError:
                 pass  # the server is down: the line is gone with it
-            raise AgentUnreachable(chosen.label, "POST", f"agent {agent}", 0, str(exc)) from None
+            raise AgentUnreachable(agent, str(exc) or "no answer") from None
 
     async def log_out_agent(self, agent: str) -> None:
         """Hang up the agent's line (after the engine's ``log_out`` has taken effect)."""
@@ -416,10 +420,10 @@ class AsteriskDriver:
         except AriError as exc:
             log.warning("agent line hang-up failed: %s", exc, extra={"agent": agent})
 
-    def _agent_server(self, name: str | None) -> _Server:
+    def _agent_server(self, agent: str, name: str | None) -> _Server:
         candidates = [s for s in self.servers if (name is None or s.label == name) and s.connected]
         if not candidates:
-            raise AgentUnreachable(name or "any", "POST", "/channels/create", 0, "no connected server")
+            raise AgentUnreachable(agent, f"no connected server {name or ''}".rstrip())
         return min(candidates, key=lambda s: len(s.legs))
 
     def _forget_leg(self, leg: _AgentLeg) -> None:
@@ -427,7 +431,7 @@ class AsteriskDriver:
         if self.agents.get(leg.agent) is leg:
             del self.agents[leg.agent]
         if not leg.ready.done():
-            leg.ready.set_exception(AgentUnreachable(leg.server.label, "POST", f"agent {leg.agent}", 0, "hung up"))
+            leg.ready.set_exception(AgentUnreachable(leg.agent, "hung up"))
             leg.ready.exception()  # retrieved: nobody may be awaiting it any more
 
     # -- tasks -----------------------------------------------------------------------------------------------
@@ -471,10 +475,12 @@ class AsteriskDriver:
         except AriError as exc:
             if exc.status != 409:  # 409: it exists already (kept from our last connection)
                 raise
-        server.connected = True
+        known = [x for x in server.lines.values() if x.created]  # before the list: later ones may be missing
         channels = await server.request("GET", "/channels") or []
         present = {str(c.get("id")): str(c.get("state", "")) for c in channels}
-        for line in [x for x in server.lines.values() if x.created]:
+        for line in known:
+            if line.channel_id not in server.lines:
+                continue
             if line.channel_id not in present:
                 log.warning("call lost while the event stream was down", extra=line.campaign.fields(line))
                 self._line_gone(line, reconciled=True)
@@ -483,6 +489,7 @@ class AsteriskDriver:
         for leg in list(server.legs.values()):
             if leg.up and leg.channel_id not in present:
                 self._leg_gone(leg)
+        server.connected = True
 
     def _on_event(self, server: _Server, event: AriEvent) -> None:
         line, leg = server.lines.get(event.channel_id), server.legs.get(event.channel_id)
@@ -588,6 +595,7 @@ class AsteriskDriver:
         line.phase, line.agent, leg.line = Phase.BRIDGED, leg, line
         line.bridge_id = f"{line.channel_id}-talk"
         line.recording = recording_name(line.campaign.name, line.call)
+        line.campaign.recordings[line.call.id] = line.recording
         self.spawn(self._bridge(line, leg), "bridge")
 
     async def _bridge(self, line: _Line, leg: _AgentLeg) -> None:
@@ -604,8 +612,8 @@ class AsteriskDriver:
         try:
             await server.request("POST", f"/bridges/{bridge}/record", params={
                 "name": line.recording, "format": RECORDING_FORMAT, "ifExists": "fail"})
-            line.campaign.recordings[line.call.id] = line.recording
         except AriError as exc:  # the call goes on: a lost recording is not worth a lost customer
+            line.campaign.recordings.pop(line.call.id, None)
             log.error("recording not started: %s", exc, extra=line.campaign.fields(line))
 
     async def _unbridge(self, line: _Line) -> None:
@@ -689,7 +697,8 @@ class CampaignTelephony:
         return max(0, min(self.trunk_limit - len(self.lines), sum(s.free for s in self.servers)))
 
     def recording(self, call: Call) -> str | None:
-        """The recording's name if the call was bridged and its recording started, kept until ``forget``."""
+        """The recording's name once the call is bridged (dropped if Asterisk refuses to record), kept until
+        ``forget``."""
         return self.recordings.get(call.id)
 
     def forget(self, call: Call) -> str | None:
