@@ -15,6 +15,30 @@ def erlang_reference() -> dict:
 BACKENDS = ["sqlite", "postgresql"]
 
 
+def _worker_database(url: str) -> str:
+    """The test database of this pytest-xdist worker: ``<name>_gw0``, ``<name>_gw1``... created on first use.
+
+    Why: each test resets the schema it works in, so two workers sharing one database wipe each other's
+    tables mid-test."""
+    import os
+
+    from sqlalchemy import make_url, text
+
+    from lists.store import open_engine
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    admin = open_engine(parsed.set(database="postgres").render_as_string(hide_password=False), create=False)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
 def _reset_postgres(url: str) -> None:
     from sqlalchemy import text
 
@@ -36,6 +60,7 @@ def store_url(request, tmp_path) -> str:
     url = os.environ.get("DIALER_TEST_PG_URL")
     if not url:
         pytest.skip("DIALER_TEST_PG_URL not set: run the README's test command, which starts PostgreSQL")
+    url = _worker_database(url)
     _reset_postgres(url)
     return url
 
