@@ -635,3 +635,70 @@ def test_no_phone_number_reaches_the_logs(caplog):
     assert any("originate failed" in line for line in lines) and any("recording" in line for line in lines)
     assert not [line for line in lines if "5550000" in line]  # the leads' numbers are +1555000xxxx
     assert all("5550000" not in JsonFormatter().format(r) for r in ours)
+
+
+def test_campaigns_sharing_a_server_share_its_trunk_limit():
+    async def test(f: Floor) -> None:
+        world = World()
+        other = f.driver.campaign("surveys", f.clock, "+441632960001", 10, "surveys-safe-harbour")
+        engine = Engine(CampaignSettings("surveys", ring_timeout_s=20.0), Scripted(launches=[2]), world, other,
+                        world, world, world)
+        other.attach(engine)
+        f.launch(2)
+        await f.dialled(2)
+        assert other.capacity() == 1  # 3 trunks, 2 taken by the loans campaign
+        engine.start_dialing(f.clock.now(), 1e9)
+        engine.advance(f.clock.now())
+        refused = [c for c in engine.calls.values()]
+        await until(lambda: len(world.recorded) == 1)
+        assert world.recorded[0].outcome is Outcome.FAILED and len(f.fake.created()) == 3
+        (surveys,) = [r for r in f.fake.seen("POST", "/channels/create") if r.body["channelId"] == f.fake.made[2]]
+        assert surveys.body["variables"]["CONNECTEDLINE(num)"] == "+441632960001"  # each campaign its caller ID
+        assert len(refused) == 2
+
+    run(test, trunk_limits=(3,), campaign_limit=10)
+
+
+def test_a_customer_and_an_agent_on_different_servers_are_not_bridged():
+    async def test(f: Floor) -> None:
+        one, two = f.fakes
+        await f.log_in("agent1")  # held on server one (the first with fewest agents)
+        f.launch(2)
+        await f.dialled(2)
+        (channel,) = two.created()
+        await two.state(channel, "Up")  # the customer on server two answers: the agent is on server one
+        await until(lambda: bool(two.seen("DELETE", f"/channels/{channel}")))
+        assert not two.seen("POST", "/addChannel") and not one.seen("POST", f"/bridges/{channel}-talk")
+
+    run(test, trunk_limits=(5, 5))
+
+
+def test_an_agent_line_lost_while_the_stream_was_down_is_reported_on_reconnect():
+    lost: list[str] = []
+
+    async def test(f: Floor) -> None:
+        leg = await f.log_in("agent1")
+        await f.fake.drop()
+        await until(lambda: not f.driver.connected)
+        del f.fake.channels[leg]
+        await until(lambda: f.driver.connected)
+        await until(lambda: lost == ["agent1"])
+        assert "agent1" not in f.driver.agents
+        with pytest.raises(AgentUnreachable):  # the server refuses the call now: the phone is unreachable
+            f.fake.fail["/channels/create"] = 503
+            await f.driver.log_in_agent("agent1", ring_timeout_s=1)
+
+    run(test, lost=lost)
+
+
+def test_readiness_follows_every_servers_event_stream():
+    async def test(f: Floor) -> None:
+        assert f.driver.connected and [s.connected for s in f.driver.status()] == [True, True]
+        f.fakes[1].refuse = 100
+        await f.fakes[1].drop()
+        await until(lambda: not f.driver.connected)
+        assert [s.connected for s in f.driver.status()] == [True, False]
+        f.fakes[1].refuse = 0
+        await until(lambda: f.driver.connected)
+
+    run(test, trunk_limits=(1, 1))

@@ -91,7 +91,7 @@ from dialer.errors import DialerError
 
 __all__ = ["AriServer", "Backoff", "AsteriskDriver", "CampaignTelephony", "ServerStatus", "AriEvent", "AriError",
            "AgentUnreachable", "HANGUP_CAUSES", "AMD_VERDICTS", "outcome_for_cause", "recording_name",
-           "AMD_CONTEXT", "AMD_EXTENSION", "MIN_RING_TIMEOUT_S", "Clock"]
+           "AMD_CONTEXT", "AMD_EXTENSION", "MIN_RING_TIMEOUT_S", "Clock", "Phase"]
 
 log = logging.getLogger(__name__)
 
