@@ -58,10 +58,10 @@ def snapshot_of(now_s: float, flights: Mapping[Flight, Collection[Call]], pool: 
     return Snapshot(
         now_s=now_s if civil_now_s is None else civil_now_s, agents_logged_in=pool.logged_in,
         agents_idle=pool.available,
-        busy_elapsed_s=tuple(now_s - agent.busy_since_s for agent in busy),
-        ringing_elapsed_s=tuple(now_s - call.since_s for call in ringing),
-        ringing_segments=tuple(call.segment for call in ringing),
-        analysing_elapsed_s=tuple(now_s - call.since_s for call in analysing),
-        analysing_segments=tuple(call.segment for call in analysing),
+        busy_elapsed_s=tuple([now_s - agent.busy_since_s for agent in busy]),
+        ringing_elapsed_s=tuple([now_s - call.since_s for call in ringing]),
+        ringing_segments=tuple([call.segment for call in ringing]),
+        analysing_elapsed_s=tuple([now_s - call.since_s for call in analysing]),
+        analysing_segments=tuple([call.segment for call in analysing]),
         waiting=len(flights[Flight.WAITING]), seconds_left=seconds_left,
         agents_on_call=pool.talking)

@@ -19,11 +19,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -51,10 +51,15 @@ BUSY_TONE_S, INVALID_S = 6.0, 3.0  # network time before a busy or an invalid-nu
 
 @dataclass
 class Draws:
-    """Per (lead, attempt) random numbers; arrays of shape (list size, max attempts)."""
+    """Per (lead, attempt) random numbers; arrays of shape (list size, max attempts). ``table`` holds the same
+    numbers stacked (list size, max attempts, field), so one attempt's draws come out in one numpy read."""
 
     segment: np.ndarray
     arrays: dict[str, np.ndarray]
+    table: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.table = np.stack([self.arrays[name] for name in DRAW_FIELDS], axis=-1)
 
     @classmethod
     def make(cls, scenario: Scenario, replication: int) -> Draws:
@@ -77,8 +82,27 @@ class Draws:
                               else np.full(shape, np.inf))
         return cls(segment, arrays)
 
-    def of(self, lead: int, attempt: int) -> dict[str, float]:
-        return {name: float(values[lead, attempt]) for name, values in self.arrays.items()}
+    def of(self, lead: int, attempt: int) -> Draw:
+        return Draw._make(self.table[lead, attempt].tolist())
+
+
+class Draw(NamedTuple):
+    """The random numbers of one attempt: uniforms for the result, AMD, conversion and reason; seconds for the
+    rest."""
+
+    result: float
+    amd: float
+    conversion: float
+    reason: float
+    ring_live: float
+    ring_machine: float
+    talk_success: float
+    talk_refusal: float
+    wrap: float
+    patience: float
+
+
+DRAW_FIELDS = Draw._fields
 
 
 
@@ -127,6 +151,7 @@ class Customers:
 
     def __init__(self, scenario: Scenario, draws: Draws):
         self.s, self.draws = scenario, draws
+        self._edge_cache: dict[tuple[int, int], tuple[float, float, float, float]] = {}
 
     def plan(self, index: int, segment: int, attempt: int, at_s: float) -> CustomerPlan:
         """Attempt ``attempt`` of lead ``index`` (list segment ``segment``), dialled at ``at_s`` seconds after the
@@ -134,30 +159,38 @@ class Customers:
         d = self.draws.of(index, attempt)
         result, after_s = self._network(segment, d, int((at_s % DAY_S) // 3600))
         human = result is Outcome.HUMAN
-        wrong = d["amd"] < (self.s.amd.false_positive if human else self.s.amd.false_negative)
+        wrong = d.amd < (self.s.amd.false_positive if human else self.s.amd.false_negative)
         amd_says_machine = human == wrong
         if not human:
             return CustomerPlan(result, after_s, amd_says_machine, talk_s=self.s.talk.machine_s)
-        success = d["conversion"] < self.s.outcomes.conversion
+        success = d.conversion < self.s.outcomes.conversion
         disposition = (Disposition(self.s.outcomes.success_code) if success
-                       else Disposition("refused", refusal_reason=self._reason(d["reason"])))
-        return CustomerPlan(result, after_s, amd_says_machine, d["patience"],
-                            d["talk_success" if success else "talk_refusal"], d["wrap"], disposition)
+                       else Disposition("refused", refusal_reason=self._reason(d.reason)))
+        return CustomerPlan(result, after_s, amd_says_machine, d.patience,
+                            d.talk_success if success else d.talk_refusal, d.wrap, disposition)
 
-    def _network(self, segment: int, d: dict[str, float], hour: int) -> tuple[Outcome, float]:
+    def _network(self, segment: int, d: Draw, hour: int) -> tuple[Outcome, float]:
         """What the network gives this attempt, and after how many seconds."""
-        seg = self.s.segments[segment]
-        u, timeout = d["result"], seg.no_answer_timeout_s
-        edges = np.cumsum([seg.invalid[hour], seg.busy[hour], seg.live[hour], seg.machine[hour]])
+        u, timeout = d.result, self.s.segments[segment].no_answer_timeout_s
+        edges = self._edges(segment, hour)
         if u < edges[0]:
             return Outcome.INVALID, INVALID_S
         if u < edges[1]:
             return Outcome.BUSY, BUSY_TONE_S
         if u < edges[3]:
             kind = Outcome.HUMAN if u < edges[2] else Outcome.MACHINE
-            ring = d["ring_live" if kind is Outcome.HUMAN else "ring_machine"]
+            ring = d.ring_live if kind is Outcome.HUMAN else d.ring_machine
             return (kind, ring) if ring < timeout else (Outcome.NO_ANSWER, timeout)
         return Outcome.NO_ANSWER, timeout
+
+    def _edges(self, segment: int, hour: int) -> tuple[float, float, float, float]:
+        """The cumulative shares (invalid, busy, live, machine) of a segment at an hour of day, worked out once."""
+        key = (segment, hour)
+        if key not in self._edge_cache:
+            seg = self.s.segments[segment]
+            a, b, c, d = np.cumsum([seg.invalid[hour], seg.busy[hour], seg.live[hour], seg.machine[hour]]).tolist()
+            self._edge_cache[key] = (a, b, c, d)
+        return self._edge_cache[key]
 
     def _reason(self, u: float) -> str:
         total = 0.0
