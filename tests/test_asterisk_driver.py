@@ -702,3 +702,18 @@ def test_readiness_follows_every_servers_event_stream():
         await until(lambda: f.driver.connected)
 
     run(test, trunk_limits=(1, 1))
+
+
+def test_a_malformed_event_is_logged_and_the_stream_goes_on(caplog):
+    async def test(f: Floor) -> None:
+        (call,) = f.launch(1)
+        (channel,) = await f.dialled(1)
+        for ws in f.fake.sockets:
+            await ws.send_text("{not json")
+        await f.fake.push("ChannelDestroyed", cause="seventeen", channel=f.fake.channels[channel])
+        await f.fake.destroyed(channel, 17)
+        await until(lambda: call.state is CallState.ENDED)
+        assert call.outcome is Outcome.BUSY and f.driver.servers[0].connects == 1
+
+    run(test)
+    assert len([r for r in caplog.records if r.getMessage() == "ARI event not handled"]) == 2

@@ -213,6 +213,7 @@ class AriEvent:
     args: tuple[str, ...] = ()
     cause: int = 0
     playback_id: str = ""
+    playback_state: str = ""
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> AriEvent:
@@ -220,7 +221,8 @@ class AriEvent:
         playback = raw.get("playback") or {}
         return cls(type=str(raw.get("type", "")), channel_id=str(channel.get("id", "")),
                    channel_state=str(channel.get("state", "")), args=tuple(str(a) for a in raw.get("args", ())),
-                   cause=int(raw.get("cause") or 0), playback_id=str(playback.get("id", "")))
+                   cause=int(raw.get("cause") or 0), playback_id=str(playback.get("id", "")),
+                   playback_state=str(playback.get("state", "")))
 
 
 class Phase(Enum):
@@ -458,8 +460,8 @@ class AsteriskDriver:
                     await self._on_connect(server)
                     delay = self.backoff.first_s
                     async for message in ws:
-                        self._on_event(server, AriEvent.parse(json.loads(message)))
-            except (OSError, WebSocketException, AriError, TimeoutError, json.JSONDecodeError) as exc:
+                        self._handle(server, message)
+            except (OSError, WebSocketException, AriError, TimeoutError) as exc:
                 log.warning("ARI event stream down: %s", exc, extra={"server": server.label})
             finally:
                 server.connected = False
@@ -491,11 +493,20 @@ class AsteriskDriver:
                 self._leg_gone(leg)
         server.connected = True
 
+    def _handle(self, server: _Server, message: str | bytes) -> None:
+        """One event from the stream; a malformed one (or a bug handling it) is logged and the stream goes on."""
+        try:
+            self._on_event(server, AriEvent.parse(json.loads(message)))
+        except Exception:
+            log.exception("ARI event not handled", extra={"server": server.label})
+
     def _on_event(self, server: _Server, event: AriEvent) -> None:
         line, leg = server.lines.get(event.channel_id), server.legs.get(event.channel_id)
         if event.type == "PlaybackFinished":
             line = server.lines.get(event.playback_id.removesuffix("-sh"))
             if line is not None and line.phase is Phase.MESSAGE:
+                if event.playback_state == "failed":  # a missing sound file: the message was not heard
+                    log.error("safe-harbour message failed to play", extra=line.campaign.fields(line))
                 self.spawn(self.hang_up_channel(line.server, line.channel_id), "hang-up after the message")
         elif line is not None:
             self._on_line_event(line, event)
