@@ -102,6 +102,7 @@ class CampaignRun:
     state: str = "running"  # the campaign's state (dialer.api.schemas.CampaignState): dials only when running
     fence: Fence | None = None  # several daemons: the lease this run dials under
     lease: LocalLease | None = None
+    leaving: bool = False  # being handed over to another daemon: never opened again
 
     def now_s(self) -> float:
         return self.clock.now()
@@ -284,6 +285,8 @@ class Daemon:
 
     def drop(self, run: CampaignRun) -> None:
         """Forget a run: no launching, no claims, no scheduled jobs."""
+        if run not in self.runs:
+            return
         run.engine.stop_dialing(run.clock.now())
         run.leads.open = False
         run.leads.buffer.clear()
@@ -297,6 +300,7 @@ class Daemon:
 
     async def drain_run(self, run: CampaignRun) -> None:
         """Stop launching for one campaign, let its calls end (up to the drain timeout), write the rest, flush."""
+        run.leaving = True
         run.engine.stop_dialing(run.clock.now())
         run.leads.stop()
         loop = asyncio.get_running_loop()
@@ -343,7 +347,8 @@ class Daemon:
     def _sync_hours(self, run: CampaignRun) -> None:
         """Open or close dialing by the campaign's window at the world's now."""
         now, now_s, engine = self.world.now(), run.clock.now(), run.engine
-        open_ = in_window(run.profile, (run.zone,), now) and not self.stopping and run.state == "running"
+        open_ = in_window(run.profile, (run.zone,), now) and not (self.stopping or run.leaving) \
+            and run.state == "running"
         if open_ and run.lease is not None and not run.lease.valid():
             return
         if open_ and not engine.dialing:

@@ -75,7 +75,7 @@ class Ownership:
         self.draining = False
         self.store_ok = True
         self._saved_at = 0.0
-        self._busy: set[int] = set()  # campaigns being handed over
+        self._handing: dict[int, asyncio.Task[None]] = {}  # campaign id: its hand-over, running beside the cycle
 
     async def _store(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.thread, fn, *args)
@@ -112,7 +112,7 @@ class Ownership:
             return
         if self.draining:
             for run in list(self.daemon.runs):
-                await self.hand_over(run, "drain")
+                self._hand_over_soon(run, "drain")
             return
         await self._balance()
         await self._save_due()
@@ -123,8 +123,8 @@ class Ownership:
 
     async def _renew_all(self) -> None:
         for run in list(self.daemon.runs):
-            if run.fence is None or run.lease is None or run.campaign_id in self._busy:
-                continue
+            if run.fence is None or run.lease is None:
+                continue  # a run being handed over is renewed too: its calls in progress still write
             sent = run.lease.sent()
             if await self._store(self._renew, run.fence, run.engine.pool.logged_in):
                 run.lease.granted(sent)
@@ -143,10 +143,10 @@ class Ownership:
             taken = await self._store(self._take, taking)
             if taken is not None:
                 self.daemon.adopt(taken)
-        elif giving is not None:
+        elif giving is not None and not self._handing:
             run = self.daemon.campaign_run(giving)
             if run is not None:
-                await self.hand_over(run, "balance")
+                self._hand_over_soon(run, "balance")
 
     def _view(self) -> tuple[list[Any], list[Any]]:
         with self._session() as session:
@@ -169,20 +169,22 @@ class Ownership:
             return Taken(campaign, fence, lease, recovery, load_pacing(session, campaign_id))
 
     # -- hand-over ---------------------------------------------------------------------------------------------
+    def _hand_over_soon(self, run: CampaignRun, why: str) -> None:
+        """Start a hand-over beside the cycle (calls may take minutes to end; renewals must go on meanwhile)."""
+        if run.fence is not None and run.campaign_id not in self._handing:
+            task = asyncio.get_running_loop().create_task(self.hand_over(run, why))
+            self._handing[run.campaign_id] = task
+            task.add_done_callback(lambda _: self._handing.pop(run.campaign_id, None))
+
     async def hand_over(self, run: CampaignRun, why: str) -> None:
         """Give a campaign up without dropping a call: stop launching, let calls in progress end (up to the drain
         timeout), write what is left, flush, save the pacing memory, then free the lease for the next taker."""
-        if run.fence is None or run.campaign_id in self._busy:
-            return
-        self._busy.add(run.campaign_id)
         log.info("handing a campaign over", extra={"event": "hand_over", "campaign": run.name, "why": why})
-        try:
-            await self.daemon.drain_run(run)
-            fence, blob = run.fence, self.pacing_of(run)
-            await self._store(self._save_and_release, fence, blob)
+        await self.daemon.drain_run(run)
+        if run.fence is not None and run in self.daemon.runs:
+            await self._store(self._save_and_release, run.fence, self.pacing_of(run))
             self.daemon.drop(run)
-        finally:
-            self._busy.discard(run.campaign_id)
+            log.info("campaign handed over", extra={"event": "handed_over", "campaign": run.name})
 
     def _save_and_release(self, fence: Fence, blob: bytes | None) -> None:
         with self._session() as session:
@@ -192,6 +194,8 @@ class Ownership:
 
     async def release_all(self) -> None:
         """At shutdown, after the drain and the flush: every lease freed, so a takeover need not wait."""
+        for task in list(self._handing.values()):
+            task.cancel()
         for run in list(self.daemon.runs):
             if run.fence is not None:
                 await self._store(self._save_and_release, run.fence, self.pacing_of(run))
@@ -204,7 +208,8 @@ class Ownership:
         inner = getattr(run.engine.controller, "inner", run.engine.controller)
         try:
             return pickle.dumps(inner, protocol=pickle.HIGHEST_PROTOCOL)
-        except (pickle.PicklingError, TypeError, AttributeError):
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            log.warning("pacing memory not saved: %s", exc, extra={"event": "pacing_not_saved", "campaign": run.name})
             return None
 
     async def _save_due(self) -> None:

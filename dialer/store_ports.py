@@ -467,6 +467,9 @@ class WriteAheadTelephony:
             self.refused(call)
             return
         self.dialled += 1
+        if log.isEnabledFor(logging.DEBUG):
+            token = self.fence.token if self.fence else None
+            log.debug("dial", extra={"event": "dial", "lead": call.lead, "token": token})
         self.driver.originate(call, caller_id, ring_timeout_s, amd)
 
     def bridge(self, call: Call, agent: str) -> None:

@@ -1,0 +1,143 @@
+"""Fault tests of several daemons on one PostgreSQL: real ``dialer serve`` processes, short leases (3 s).
+
+- two daemons on the same campaigns: no lead claimed twice, no attempt written twice;
+- kill -9 one: the other takes its campaign within lease + 5 s, and the ledger stays consistent;
+- SIGSTOP the owner past its lease, then SIGCONT: it dials nothing more, and its writes are refused;
+- restart PostgreSQL (a private server) mid-campaign: every attempt accounted for, dialing resumes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.cluster_helpers import (
+    base_url,
+    cluster_config,
+    fresh_database,
+    lease_rows,
+    make_pg_store,
+    private_server,
+    read_pg_ledger,
+)
+from tests.daemon_helpers import Running, check_ledger, make_scenario, now_utc, start_daemon, wait_for
+
+LEASE_S = 3.0
+
+
+@pytest.fixture
+def store(tmp_path) -> Iterator[str]:
+    with fresh_database(base_url()) as url:
+        make_pg_store(url, leads=600)
+        yield url
+
+
+def _pair(tmp_path: Path, url: str, log_level: str = "info") -> tuple[Running, Running]:
+    scenario = make_scenario(tmp_path, agents=8)
+    a = start_daemon(cluster_config(tmp_path, url, scenario, "dialer-a", LEASE_S, log_level=log_level),
+                     tmp_path / "a.log")
+    b = start_daemon(cluster_config(tmp_path, url, scenario, "dialer-b", LEASE_S, log_level=log_level),
+                     tmp_path / "b.log")
+    return a, b
+
+
+def _owners(url: str) -> dict[str, str | None]:
+    return {name: owner for name, (owner, _) in lease_rows(url).items()}
+
+
+def _check_no_doubles(url: str) -> None:
+    """Every lead settled and consistent, no (lead, dial moment) twice, abandonment within the cap."""
+    ledger = read_pg_ledger(url)
+    twice = [k for k, n in Counter((a["lead_id"], a["dialled_at"]) for a in ledger.attempts).items() if n > 1]
+    assert not twice, twice
+    check_ledger(ledger)
+
+
+def test_two_daemons_share_the_campaigns_and_never_claim_or_write_twice(tmp_path, store):
+    a, b = _pair(tmp_path, store)
+    try:
+        assert wait_for(lambda: set(_owners(store).values()) == {"dialer-a", "dialer-b"}, 15), _owners(store)
+        assert wait_for(lambda: a.metric("dialer_calls_total") >= 30 and b.metric("dialer_calls_total") >= 30, 40)
+    finally:
+        codes = (a.stop(), b.stop())
+    assert codes == (0, 0)
+    _check_no_doubles(store)
+    assert all(owner is None for owner in _owners(store).values()), "a clean stop frees every lease"
+
+
+def test_kill_9_the_other_takes_over_within_lease_plus_5_s(tmp_path, store):
+    a, b = _pair(tmp_path, store)
+    try:
+        assert wait_for(lambda: set(_owners(store).values()) == {"dialer-a", "dialer-b"}, 15)
+        assert wait_for(lambda: a.metric("dialer_calls_total") >= 20, 30)
+        theirs = [name for name, owner in _owners(store).items() if owner == "dialer-a"]
+        a.kill()
+        killed = time.monotonic()
+        assert wait_for(lambda: all(_owners(store)[name] == "dialer-b" for name in theirs), LEASE_S + 5, 0.05)
+        took_s = time.monotonic() - killed
+        taken = [e for e in b.events() if e.get("event") == "campaign_taken" and e["campaign"] in theirs]
+        assert taken and taken[-1]["pacing"], "the takeover continues from the saved pacing memory"
+        before = b.metric("dialer_calls_total")
+        assert wait_for(lambda: b.metric("dialer_calls_total") >= before + 20, 30), "dialing goes on"
+    finally:
+        a.close()
+        code = b.stop()
+    assert code == 0 and took_s <= LEASE_S + 5
+    _check_no_doubles(store)
+
+
+def _tokens_written(url: str, token: int) -> int:
+    return sum(a["lease_token"] == token for a in read_pg_ledger(url).attempts)
+
+
+def test_sigstop_owner_past_its_lease_dials_nothing_and_is_fenced(tmp_path, store):
+    a, b = _pair(tmp_path, store, log_level="debug")
+    try:
+        assert wait_for(lambda: set(_owners(store).values()) == {"dialer-a", "dialer-b"}, 15)
+        assert wait_for(lambda: a.metric("dialer_calls_total") >= 20, 30)
+        name = next(n for n, owner in _owners(store).items() if owner == "dialer-a")
+        old = lease_rows(store)[name][1]
+        stopped_at = now_utc()
+        os.kill(a.process.pid, signal.SIGSTOP)
+        assert wait_for(lambda: _owners(store)[name] == "dialer-b", LEASE_S + 5, 0.05)
+        written = _tokens_written(store, old)
+        os.kill(a.process.pid, signal.SIGCONT)
+        assert wait_for(lambda: any(e.get("event") == "campaign_lost" for e in a.events()), 10)
+        time.sleep(3.0)  # the woken daemon's calls in flight end and try to write
+        dials = [e for e in a.events() if e.get("event") == "dial" and e.get("token") == old]
+        assert dials and all(datetime.fromisoformat(e["ts"]) < stopped_at for e in dials), "dialled after waking"
+        assert _tokens_written(store, old) == written, "a write under the old token got through"
+    finally:
+        codes = (a.stop(), b.stop())
+    assert codes[1] == 0
+    _check_no_doubles(store)
+
+
+def test_postgresql_restart_mid_campaign_loses_nothing_and_dialing_resumes(tmp_path):
+    with private_server() as server:
+        make_pg_store(server.url, leads=600, campaigns=("Loans",))
+        scenario = make_scenario(tmp_path, agents=8)
+        d = start_daemon(cluster_config(tmp_path, server.url, scenario, "dialer-a", LEASE_S), tmp_path / "a.log")
+        try:
+            assert wait_for(lambda: d.metric("dialer_calls_total") >= 30, 40)
+            server.stop("fast")
+            assert wait_for(lambda: d.get("/readyz")[0] == 503, 10), "ready while the store is away"
+            time.sleep(LEASE_S)
+            server.start()
+            assert wait_for(lambda: d.get("/readyz")[0] == 200, 30), d.get("/readyz")
+            after = d.metric("dialer_calls_total")
+            assert wait_for(lambda: d.metric("dialer_calls_total") >= after + 30, 40), "dialing did not resume"
+        finally:
+            code = d.stop()
+        assert code == 0
+        attempts = [e for e in d.events() if e.get("event") == "attempt"]
+        ledger = read_pg_ledger(server.url)
+        check_ledger(ledger)
+        assert len(ledger.attempts) >= len(attempts), "an attempt the daemon finished is missing from the ledger"
