@@ -13,7 +13,7 @@ Layout on loopback (UDP unless said otherwise):
   Asterisk reaches it as ``PJSIP/<number>@customers``; the number decides what the customer does
   (:data:`NUMBER_PLAN`).
 - Agents: ``agent1``..``agent5`` are PJSIP endpoints with FIXED contacts
-  ``sip:agentN@127.0.0.1:508N`` (no registration): a baresip with auto-answer listens there
+  ``sip:agentN@127.0.0.1:<5079 + 2N>`` (5081, 5083, ..., 5089; no registration): a baresip with auto-answer listens there
   (:func:`start_agents`). Dial ``PJSIP/agentN``; the phone answers at once and sends a sine tone.
 - Recordings: ARI ``POST /bridges/{id}/record`` writes to ``/var/spool/asterisk/recording`` in the
   chroot, which is :func:`recordings_dir` on the host.
@@ -54,8 +54,9 @@ CUSTOMER_PORT = 5070
 CUSTOMER_MEDIA_PORT = 6000
 AGENT_COUNT = 5
 """agent1..agent5 exist in pjsip.conf; more need lines there."""
-AGENT_BASE_PORT = 5080
-"""Agent n (1-based) listens on AGENT_BASE_PORT + n."""
+AGENT_BASE_PORT = 5079
+"""Agent n (1-based) listens on UDP 127.0.0.1:AGENT_BASE_PORT + 2n (baresip also binds TCP/TLS on
+the port and the next one, hence the step of 2)."""
 
 DEFAULT_ROOT = Path("/var/cache/dialer-asterisk/sid")
 
@@ -287,8 +288,8 @@ class CustomerEvent:
     """One line of the customers' log: at ``at`` (epoch seconds) the customer called ``number``
     (SIP Call-ID ``call_id``) did ``event``: ``invite``, ``answered``, ``busy``, ``rejected``,
     ``unallocated``, ``congestion``, ``unavailable``, ``cancelled``, ``bye_from_dialer``,
-    ``bye_from_customer``, ``end``; ``detail`` is the SIP status sent (or the B R T digits for
-    ``invite``)."""
+    ``bye_from_customer``, ``end``; ``detail`` is the SIP status sent, or for ``invite`` the B R T
+    digits and the caller ID's user part from the From header (e.g. ``"120 441234567890"``)."""
 
     at: float
     call_id: str
@@ -319,7 +320,7 @@ class Customers:
             parts = line.split()
             if len(parts) >= 6 and parts[0] == "CUSTOMER":
                 at = float(parts[1]) + float(parts[2]) / 1e6
-                detail = parts[6] if len(parts) > 6 else ""
+                detail = " ".join(parts[6:])
                 out.append(CustomerEvent(at, parts[3], parts[4], parts[5], detail))
         return out
 
@@ -413,8 +414,9 @@ call_max_calls\t\t4
 audio_player\t\taubridge,nowhere
 audio_source\t\tausine,{tone_hz}
 audio_alert\t\taubridge,nowhere
-ausrc_srate\t\t8000
-auplay_srate\t\t8000
+ausrc_srate\t\t48000
+ausrc_channels\t\t2
+auplay_srate\t\t48000
 rtp_ports\t\t{rtp_low}-{rtp_high}
 module_path\t\t/usr/lib/baresip/modules
 module\t\t\tg711.so
@@ -425,9 +427,14 @@ module_app\t\tmenu.so
 """
 
 
+def agent_port(n: int) -> int:
+    """The UDP port of agent ``n``'s phone (1-based): 5081, 5083, ..., 5089."""
+    return AGENT_BASE_PORT + 2 * n
+
+
 def start_agents(count: int, workdir: Path | None = None) -> list[Agent]:
     """Start ``count`` (1-5) baresip phones for agent1..agentN with auto-answer, each on
-    127.0.0.1:508N, sending a sine tone (440 Hz + 100 Hz * N) so recordings have sound.
+    127.0.0.1:``agent_port(N)``, sending a sine tone (440 Hz + 100 Hz * N) so recordings have sound.
 
     No registration: pjsip.conf gives each agent endpoint a fixed contact, so a phone is
     reachable as soon as it listens. Raises RuntimeError if a baresip does not come up.
@@ -441,7 +448,7 @@ def start_agents(count: int, workdir: Path | None = None) -> list[Agent]:
     agents = []
     try:
         for n in range(1, count + 1):
-            port = AGENT_BASE_PORT + n
+            port = agent_port(n)
             d = workdir / f"agent{n}"
             d.mkdir(parents=True, exist_ok=True)
             rtp_low = 30000 + 100 * n
