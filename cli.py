@@ -858,6 +858,32 @@ def serve_cmd(config_path: Path) -> int:
     return serve(config_path)
 
 
+@main.command("drain")
+@click.argument("daemon")
+@click.option("--wait", "wait_s", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="Seconds to wait for its campaigns to move (0: ask and return).")
+@click.option("--undo", is_flag=True, help="Let the daemon take campaigns again.")
+@_database_url
+def drain_cmd(daemon: str, wait_s: float, undo: bool, database_url: str | None) -> int:
+    """Move a cluster daemon's campaigns to the others, letting its calls in progress end first."""
+    from dialer.cluster import drain
+    from lists.store import database_url as url_of
+    from lists.store import open_store, store_errors
+
+    url = url_of(database_url)
+    factory = open_store(url, create=False)
+    try:
+        with store_errors(url):
+            done = drain(factory, daemon, wait_s, undo)
+    finally:
+        factory.kw["bind"].dispose()
+    if undo:
+        click.echo(f"{daemon} may take campaigns again")
+    else:
+        click.echo(f"{daemon} holds no campaign" if done else f"{daemon} is draining (calls in progress are ending)")
+    return 0 if done or not wait_s else 1
+
+
 @main.command("demo")
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"),
               show_default=True, help="Folder for the store, the list's rejects, the log and the report.")

@@ -22,6 +22,14 @@ monotonic clock ``skew_s`` before the lease can expire, measured from the
 moment it *sent* the renewal, so with no takeover possible before expiry no
 two daemons ever launch for one campaign at once, even without the fence.
 
+A paused owner may hold the lease row's share lock (SIGSTOP between a
+write's fence check and its commit), which would hold a takeover up until it
+woke. So every connection of a cluster daemon has an
+``idle_in_transaction_session_timeout`` shorter than what a lease survives
+(``bound_idle_transactions``): the server ends the paused transaction and
+frees the row before the lease can expire. And a takeover waits for the
+lock at most ``renew_s`` (``lock_timeout``), so the cycle never hangs.
+
 ``now``: every function takes an optional UTC moment standing in for the
 database's clock (the protocol test drives time); None is ``now()``.
 """
@@ -34,14 +42,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.errors import DialerError
+from pacing.errors import InvalidInput
 
 __all__ = ["Fence", "Fenced", "LeaseTimes", "LocalLease", "LeaseRow", "Member", "ensure_leases", "take", "renew",
            "release", "holds", "heartbeat", "members", "leases", "save_pacing", "load_pacing", "request_drain",
-           "drained", "pick"]
+           "drained", "drain", "pick", "bound_idle_transactions"]
 
 _NOW = "COALESCE(CAST(:now AS timestamp), CAST(now() AT TIME ZONE 'UTC' AS timestamp))"
 
@@ -69,6 +79,11 @@ class LeaseTimes:
     renew_s: float = 3.0
     skew_s: float = 2.0
     pacing_save_s: float = 30.0
+
+    @property
+    def idle_transaction_s(self) -> float:
+        """How long the server lets a transaction sit idle (its client paused): less than a lease survives."""
+        return max(0.5, self.lease_s - self.renew_s - self.skew_s)
 
     def __post_init__(self) -> None:
         if not (0 < self.renew_s and self.renew_s + self.skew_s < self.lease_s):
@@ -132,9 +147,23 @@ def ensure_leases(session: Session, campaign_ids: Iterable[int]) -> None:
     session.commit()
 
 
-def take(session: Session, campaign_id: int, owner: str, lease_s: float, now: datetime | None = None) -> Fence | None:
+def take(session: Session, campaign_id: int, owner: str, lease_s: float, now: datetime | None = None,
+         wait_s: float | None = None) -> Fence | None:
     """Take a campaign whose lease is free or expired: the token grows by one. Not committed, so the caller
-    settles what the last owner left in flight (``store_ports.settle``) in the same transaction."""
+    settles what the last owner left in flight (``store_ports.settle``) in the same transaction. ``wait_s``:
+    how long to wait for a write in flight to let go of the row (None: as long as it takes); then None."""
+    if wait_s is not None:
+        session.execute(text(f"SET LOCAL lock_timeout = {int(wait_s * 1000)}"))
+    try:
+        return _take(session, campaign_id, owner, lease_s, now)
+    except OperationalError as exc:
+        if "lock timeout" not in str(exc):
+            raise
+        session.rollback()
+        return None
+
+
+def _take(session: Session, campaign_id: int, owner: str, lease_s: float, now: datetime | None) -> Fence | None:
     row = _one(session, f"""UPDATE campaign_lease SET owner = :me, token = token + 1,
                   expires_at = {_NOW} + make_interval(secs => :lease)
               WHERE campaign_id = :c AND (owner IS NULL OR expires_at <= {_NOW}) RETURNING token""",
@@ -221,6 +250,31 @@ def drained(factory: sessionmaker[Session], name: str) -> bool:
         row = _one(session, f"""SELECT count(*) FROM campaign_lease WHERE owner = :n AND expires_at > {_NOW}""",
                    n=name, now=None)
         return int(row[0]) == 0
+
+
+def bound_idle_transactions(engine: Engine, seconds: float) -> None:
+    """Every new connection of ``engine`` ends a transaction left idle for ``seconds`` (module doc)."""
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.autocommit = True
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET idle_in_transaction_session_timeout = {int(seconds * 1000)}")
+        dbapi_connection.autocommit = False
+    event.listen(engine, "connect", on_connect)
+    engine.dispose()  # connections opened before (the migration's) go: every one from now on has the bound
+
+
+def drain(factory: sessionmaker[Session], name: str, wait_s: float = 0.0, undo: bool = False,
+          poll_s: float = 0.5) -> bool:
+    """``dialer drain``: flag daemon ``name`` to hand its campaigns over, then wait up to ``wait_s`` seconds
+    until it holds none; True when it holds none (``undo``: the flag is cleared, it may take campaigns again)."""
+    if not request_drain(factory, name, not undo):
+        raise InvalidInput("daemon", f"no daemon {name!r} has joined the cluster")
+    deadline = time.monotonic() + wait_s
+    while not undo and not drained(factory, name):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll_s)
+    return True
 
 
 def pick(me: str, alive: Sequence[Member], rows: Sequence[LeaseRow], mine: Sequence[int]) -> tuple[int | None,

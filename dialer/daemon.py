@@ -54,7 +54,7 @@ from dialer.api.floor import AgentDesk
 from dialer.api.stats import SAMPLE_S, History
 from dialer.calls import Call, Outcome
 from dialer.clock import AsyncioClock, civil_seconds
-from dialer.cluster import Fence, LocalLease
+from dialer.cluster import Fence, LocalLease, bound_idle_transactions
 from dialer.config import PROFILE_ZONES, Config, ConfigError, load_config
 from dialer.drivers.sim import SimTelephony, SimWorkforce
 from dialer.drivers.sim_store import StoreCustomers
@@ -121,6 +121,8 @@ class Daemon:
         own = config.sim.scenarios if config.sim else {}
         self.scenarios = {name: load_scenario(path) for name, path in own.items()}  # campaigns with their own
         self.factory: sessionmaker[Session] = open_store(config.store_url)
+        if config.cluster is not None:
+            bound_idle_transactions(self.factory.kw["bind"], config.cluster.idle_transaction_s)
         self.claims = ThreadPoolExecutor(1, "dialer-claim")
         self.maintenance = ThreadPoolExecutor(1, "dialer-maintenance")
         self.scheduler = AsyncIOScheduler(timezone=UTC)

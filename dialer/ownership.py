@@ -157,7 +157,7 @@ class Ownership:
         lease = LocalLease(self.times)
         with self._session() as session:
             sent = lease.sent()
-            fence = take(session, campaign_id, self.name, self.times.lease_s)
+            fence = take(session, campaign_id, self.name, self.times.lease_s, wait_s=self.times.renew_s)
             if fence is None:
                 session.rollback()
                 return None

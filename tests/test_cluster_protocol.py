@@ -59,7 +59,8 @@ class LeaseProtocol(RuleBasedStateMachine):
         self.daemons: dict[str, _Daemon] = {}
         self.token_seen = 0
 
-    @initialize(rates=st.lists(st.sampled_from([0.95, 1.0, 1.05]) | st.floats(0.95, 1.05), min_size=len(DAEMONS), max_size=len(DAEMONS)))
+    @initialize(rates=st.lists(st.sampled_from([0.95, 1.0, 1.05]) | st.floats(0.95, 1.05), min_size=len(DAEMONS),
+                               max_size=len(DAEMONS)))
     def start(self, rates: list[float]) -> None:
         with self.factory() as session:
             session.execute(text("DELETE FROM campaign_lease"))
