@@ -122,6 +122,10 @@ ari_up() {
   curl -fsS -m 2 -u dialer:dialer "$ARI_URL/ari/asterisk/info" >/dev/null 2>&1
 }
 
+config_digest() {
+  cat "$ROOT"/etc/asterisk/*.conf 2>/dev/null | md5sum
+}
+
 write_config() {
   local etc="$ROOT/etc/asterisk" f
   rm -rf "$etc"
@@ -144,6 +148,17 @@ start() {
   build_tree
   mount_chroot "$ROOT"
   if asterisk_pid >/dev/null && ari_up; then
+    # Already running (another test module, or another engineer's run): keep it, but apply the
+    # current configuration if it changed.
+    local before after
+    before="$(config_digest)"
+    write_config
+    after="$(config_digest)"
+    if [ "$before" != "$after" ]; then
+      log "configuration changed; reloading Asterisk"
+      chroot "$ROOT" /usr/sbin/asterisk -rx 'core reload' >&2 || die "asterisk core reload failed"
+      sleep 1
+    fi
     log "Asterisk already running (pid $(asterisk_pid)); ARI at $ARI_URL"
     echo "$ARI_URL"
     return 0

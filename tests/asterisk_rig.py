@@ -13,8 +13,9 @@ Layout on loopback (UDP unless said otherwise):
   Asterisk reaches it as ``PJSIP/<number>@customers``; the number decides what the customer does
   (:data:`NUMBER_PLAN`).
 - Agents: ``agent1``..``agent5`` are PJSIP endpoints with FIXED contacts
-  ``sip:agentN@127.0.0.1:<5079 + 2N>`` (5081, 5083, ..., 5089; no registration): a baresip with auto-answer listens there
-  (:func:`start_agents`). Dial ``PJSIP/agentN``; the phone answers at once and sends a sine tone.
+  ``sip:agentN@127.0.0.1:<5079 + 2N>`` (5081, 5083, ..., 5089; no registration): a baresip with
+  auto-answer listens there (:func:`start_agents`). Dial ``PJSIP/agentN``; the phone answers at
+  once and sends a sine tone.
 - Recordings: ARI ``POST /bridges/{id}/record`` writes to ``/var/spool/asterisk/recording`` in the
   chroot, which is :func:`recordings_dir` on the host.
 
@@ -23,6 +24,8 @@ Everything here is for tests; nothing in ``dialer/`` imports it.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import signal
@@ -31,6 +34,7 @@ import struct
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,7 +49,9 @@ ARI_APP = "dialer"
 AMD_CONTEXT = "dialer-amd"
 """Originate customer calls into this context (extension ``s``, priority 1). After the answer it
 runs AMD() and then ``Stasis(dialer,amd,${AMDSTATUS},${AMDCAUSE})``: the StasisStart event's
-``args`` are ``["amd", "HUMAN"|"MACHINE"|"NOTSURE"|"HANGUP", "<cause>"]``."""
+``args`` are ``["amd", "HUMAN"|"MACHINE"|"NOTSURE"|"HANGUP", "<cause>"]``. The channel variable
+``DIALER_APP`` (set in originate's JSON body ``{"variables": {...}}``) names another Stasis app, so
+that test runs sharing one Asterisk each get their own events."""
 TRUNK = "customers"
 """PJSIP endpoint toward the customers: dial ``PJSIP/<number>@customers``."""
 
@@ -149,6 +155,32 @@ def recordings_dir() -> Path:
 def asterisk_log() -> Path:
     """Asterisk's messages.log on the host (verbose 3: dialplan, AMD verdicts, SIP failures)."""
     return asterisk_root() / "var" / "log" / "asterisk" / "messages.log"
+
+
+@contextlib.contextmanager
+def exclusive(timeout_s: float = 900.0) -> Iterator[None]:
+    """Hold the rig (its fixed ports and the one ``dialer`` Stasis app) for this process.
+
+    Why: pytest-xdist workers, or two test modules, must not start two SIPp customer sides on
+    5070 or two websockets for the same ARI app (Asterisk gives the app's events to one socket
+    only). An flock on ``<root>.lock`` beside the chroot; waits up to ``timeout_s`` seconds.
+    """
+    path = Path(f"{asterisk_root()}.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as f:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the Asterisk rig is held by another process ({path})") from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def start_asterisk(timeout_s: float = 1200.0) -> str:
