@@ -359,7 +359,8 @@ def test_originate_creates_then_dials_with_the_number_and_caller_id_in_the_body(
         assert create.query == {} and "555" not in create.url  # nothing personal in the URL
         assert create.body == {"endpoint": f"PJSIP/{call.number}@customers", "app": "dialer", "appArgs": "call",
                                "channelId": channel,
-                               "variables": {"CONNECTEDLINE(num)": CALLER_ID, "CALLERID(num)": CALLER_ID}}
+                               "variables": {"CONNECTEDLINE(num)": CALLER_ID, "CALLERID(num)": CALLER_ID,
+                                             "DIALER_APP": "dialer"}}
         (dial,) = f.fake.seen("POST", f"/channels/{channel}/dial")
         assert dial.query == {"timeout": "15"}  # the engine asked 10 s: raised to the 15 s floor
         assert f.fake.requests.index(create) < f.fake.requests.index(dial)
@@ -436,6 +437,8 @@ def test_an_answer_connects_the_agent_in_a_recorded_mixing_bridge_and_the_agent_
         assert f.fake.bridges[talk]["bridge_type"] == "mixing"
         assert sorted(f.fake.bridges[talk]["channels"]) == sorted([channel, leg])
         assert f.fake.bridges["dialer-holding"]["channels"] == []
+        (join,) = f.fake.seen("POST", f"/bridges/{talk}/addChannel")
+        assert join.query["inhibitConnectedLineUpdates"] == "true"  # the customer is not shown "agent1"
         (record,) = f.fake.seen("POST", f"/bridges/{talk}/record")
         assert record.query == {"name": f"loans/{call.lead}-0", "format": "wav", "ifExists": "fail"}
         await f.fake.destroyed(channel, 16)  # the customer hangs up

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,16 +50,23 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     """The rig's Asterisk (left running: other tests share it), its SIPp customers and two agents' phones."""
     url = rig.start_asterisk()
     customers = rig.start_customers(tmp_path_factory.mktemp("customers"))
+    agents: list[rig.Agent] = []
     try:
         agents = rig.start_agents(2, tmp_path_factory.mktemp("agents"))
-    except BaseException:
+        sound, message_s = safe_harbour_sound()
+        yield Rig(url, customers, agents, sound, message_s)
+    finally:
+        rig.stop_agents(agents)
         customers.stop()
-        raise
-    sound = rig.install_sound("driver-safe-harbour", "This is Acme Loans. Call us back on 0800 000 000.")
-    ulaw = rig.asterisk_root() / "usr/share/asterisk/sounds/en" / f"{sound.removeprefix('sound:')}.ulaw"
-    yield Rig(url, customers, agents, sound, ulaw.stat().st_size / rig.SAMPLE_RATE)
-    rig.stop_agents(agents)
-    customers.stop()
+
+
+def safe_harbour_sound() -> tuple[str, float]:
+    """A spoken safe-harbour message in the chroot's ``/var/lib/asterisk/sounds/dialer`` (the rig makes that
+    folder for the asterisk user), played by absolute path; its media URI and its length in seconds."""
+    ulaw = rig._speak("This is Acme Loans. Please call us back on 0800 000 000.")
+    folder = rig.asterisk_root() / "var/lib/asterisk/sounds/dialer"
+    (folder / "driver-safe-harbour.ulaw").write_bytes(ulaw)
+    return "sound:/var/lib/asterisk/sounds/dialer/driver-safe-harbour", len(ulaw) / rig.SAMPLE_RATE
 
 
 @dataclass
@@ -104,13 +112,14 @@ def run(real: Rig, test: Callable[[Floor], Coroutine[Any, Any, None]], amd: bool
     async def main() -> None:
         server = AriServer(real.url, rig.ARI_USER, rig.ARI_PASSWORD, trunk_limit=20,
                            dial_string="PJSIP/{number}@" + rig.TRUNK)
-        driver = AsteriskDriver([server], app=rig.ARI_APP, backoff=Backoff(0.2, 2.0, 2.0))
+        driver = AsteriskDriver([server], app="dialer-driver-test", backoff=Backoff(0.2, 2.0, 2.0))
         await driver.start()
         await until(lambda: driver.connected, 10)
         clock = AsyncioClock(asyncio.get_running_loop())
-        telephony = driver.campaign("driver-real", clock, CALLER_ID, 20, real.safe_harbour)
+        name = f"driver-real-{uuid.uuid4().hex[:8]}"  # recordings of earlier runs keep their names
+        telephony = driver.campaign(name, clock, CALLER_ID, 20, real.safe_harbour)
         leads = Leads()
-        settings = CampaignSettings("driver-real", caller_id=CALLER_ID, amd=amd, ring_timeout_s=15.0,
+        settings = CampaignSettings(name, caller_id=CALLER_ID, amd=amd, ring_timeout_s=15.0,
                                     connect_limit_s=2.0)
         holder: list[Engine] = []
 
@@ -154,7 +163,7 @@ def test_unanswered_calls_end_with_the_outcome_their_hangup_cause_gives(real: Ri
 
 
 def test_a_person_reaches_the_held_agent_in_a_recorded_bridge_and_the_agent_returns_to_hold(real: Rig):
-    number = rig.customer_number("human", ring_s=1, talk=2, prefix="0712")  # hangs up 10 s after answering
+    number = rig.customer_number("human", ring_s=1, talk=0, prefix="0712")  # talks until the dialer hangs up
 
     async def test(f: Floor) -> None:
         await f.driver.log_in_agent("agent1")
@@ -167,12 +176,15 @@ def test_a_person_reaches_the_held_agent_in_a_recorded_bridge_and_the_agent_retu
         line = f.telephony.lines[call.id]
         await until_async(lambda: f.ari(f"/bridges/{line.bridge_id}"),
                           lambda b: sorted(b["channels"]) == sorted([leg, line.channel_id]), 5)
-        await until(lambda: call.state is CallState.ENDED, 20)  # the customer hangs up
-        assert f.engine.pool.get("agent1").state.value == "wrap_up"
+        await asyncio.sleep(3.0)  # three seconds of conversation on the recording
+        f.engine.agent_hang_up("agent1", f.clock.now())
+        real.customers.wait_for(number, "bye_from_dialer", 5)
         await until_async(lambda: f.ari(holding), lambda b: b["channels"] == [leg], 5)
+        assert f.engine.pool.get("agent1").state.value == "wrap_up" and f.telephony.in_flight == 0
         name = f.telephony.forget(call)
-        assert name == f"driver-real/{call.lead}-0"
-        assert (rig.recordings_dir() / f"{name}.wav").stat().st_size > 8000  # over half a second of audio
+        assert name == f"{f.telephony.name}/{call.lead}-0"
+        wav = rig.recordings_dir() / f"{name}.wav"
+        await until(lambda: wav.exists() and wav.stat().st_size > 2 * 8000 * 2, 5)  # over 2 s of 8 kHz 16-bit
         await f.driver.log_out_agent("agent1")
         await until_async(lambda: f.ari("/channels"), lambda chans: leg not in [c["id"] for c in chans], 5)
 

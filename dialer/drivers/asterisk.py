@@ -21,9 +21,11 @@ Asterisk's ``rest-api/api-docs``, 2026-08 tree):
 
       [dialer-amd]
       exten => s,1,AMD()
-       same => n,Stasis(dialer,amd,${AMDSTATUS},${AMDCAUSE})
+       same => n,Stasis(${DIALER_APP},amd,${AMDSTATUS},${AMDCAUSE})
 
-  and its re-entry's arguments give ``amd_result`` (``AMD_VERDICTS``).
+  (the driver sets ``DIALER_APP`` to its Stasis application's name on every
+  call, so one Asterisk can serve several apps) and its re-entry's
+  arguments give ``amd_result`` (``AMD_VERDICTS``).
 - **Agents**: each agent's phone (``PJSIP/<agent>`` by default) is called at
   log-in and held in the server's holding bridge while logged in (a
   nailed-up line), so no customer waits for an agent's phone to ring.
@@ -99,7 +101,10 @@ AMD_CONTEXT = "dialer-amd"
 AMD_EXTENSION = "s"
 MIN_RING_TIMEOUT_S = 15.0  # a phone needs about 15 s to be answered at all; shorter turns people into no-answers
 RECORDING_FORMAT = "wav"
-_TIMEOUT_MARGIN_S = 1.0  # a cause-0 end this close to the ring timeout counts as the timeout
+_TIMEOUT_MARGIN_S = 1.0
+# Joining a bridge presents the other members' identity to each phone (a re-INVITE): the customer's phone
+# would show "agent1", and every held agent each newcomer. Asterisk 22 can leave the identities alone.
+_QUIET = {"inhibitConnectedLineUpdates": "true"}  # a cause-0 end this close to the ring timeout counts as the timeout
 
 # Q.850 hangup cause -> what an unanswered attempt was. Cause 21 (call rejected: the person declined the call
 # on their phone) is NO_ANSWER: nobody spoke to us, so it is no contact and no refusal (a refusal is a
@@ -571,7 +576,7 @@ class AsteriskDriver:
         server, number = line.server, line.call.number
         body = {"endpoint": server.config.dial_string.format(number=number), "app": self.app, "appArgs": "call",
                 "channelId": line.channel_id,
-                "variables": {"CONNECTEDLINE(num)": caller_id, "CALLERID(num)": caller_id}}
+                "variables": {"CONNECTEDLINE(num)": caller_id, "CALLERID(num)": caller_id, "DIALER_APP": self.app}}
         try:
             await server.request("POST", "/channels/create", body=body)
             line.created = True
@@ -615,7 +620,7 @@ class AsteriskDriver:
         try:
             await server.request("POST", f"/bridges/{bridge}", params={"type": "mixing", "name": bridge})
             await server.request("POST", f"/bridges/{bridge}/addChannel",
-                                 params={"channel": f"{line.channel_id},{leg.channel_id}"})
+                                 params={"channel": f"{line.channel_id},{leg.channel_id}", **_QUIET})
         except AriError as exc:
             log.error("bridge failed, hanging the customer up: %s", exc, extra=line.campaign.fields(line))
             await self.hang_up_channel(server, line.channel_id)
@@ -634,7 +639,7 @@ class AsteriskDriver:
             leg.line = None
             if leg.up and leg.channel_id in leg.server.legs:
                 await leg.server.request("POST", f"/bridges/{leg.server.holding_id}/addChannel",
-                                         params={"channel": leg.channel_id}, ok_missing=True)
+                                         params={"channel": leg.channel_id, **_QUIET}, ok_missing=True)
         await line.server.request("DELETE", f"/bridges/{bridge}", ok_missing=True)
 
     async def play(self, line: _Line, media: str) -> None:
@@ -653,7 +658,7 @@ class AsteriskDriver:
     # -- agents' lines ---------------------------------------------------------------------------------------
     async def _hold(self, leg: _AgentLeg) -> None:
         await leg.server.request("POST", f"/bridges/{leg.server.holding_id}/addChannel",
-                                 params={"channel": leg.channel_id})
+                                 params={"channel": leg.channel_id, **_QUIET})
         leg.up = True
         if not leg.ready.done():
             leg.ready.set_result(None)
