@@ -37,6 +37,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / ".ci" / "asterisk.sh"
@@ -157,17 +158,26 @@ def asterisk_log() -> Path:
     return asterisk_root() / "var" / "log" / "asterisk" / "messages.log"
 
 
-@contextlib.contextmanager
-def exclusive(timeout_s: float = 900.0) -> Iterator[None]:
-    """Hold the rig (its fixed ports and the one ``dialer`` Stasis app) for this process.
+LOCK_WAIT_S = 900.0
+"""How long a rig user waits for another process to let go of the rig (seconds)."""
 
-    Why: pytest-xdist workers, or two test modules, must not start two SIPp customer sides on
-    5070 or two websockets for the same ARI app (Asterisk gives the app's events to one socket
-    only). An flock on ``<root>.lock`` beside the chroot; waits up to ``timeout_s`` seconds.
+_lock_file: IO[str] | None = None
+_lock_depth = 0
+
+
+def hold_rig(timeout_s: float = LOCK_WAIT_S) -> None:
+    """Take the rig for this process (re-entrant; :func:`release_rig` undoes one hold).
+
+    Why: the customer side and the agents' phones listen on fixed ports, so two processes (two
+    pytest-xdist workers, or two engineers' test runs on one machine) must take turns. A flock on
+    ``<root>.lock`` beside the chroot; waits up to ``timeout_s`` seconds, then raises TimeoutError.
+    :func:`start_customers` and :func:`start_agents` hold it until their ``stop()``.
     """
-    path = Path(f"{asterisk_root()}.lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as f:
+    global _lock_file, _lock_depth
+    if _lock_depth == 0:
+        path = Path(f"{asterisk_root()}.lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = path.open("a")
         deadline = time.monotonic() + timeout_s
         while True:
             try:
@@ -175,12 +185,34 @@ def exclusive(timeout_s: float = 900.0) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
+                    f.close()
                     raise TimeoutError(f"the Asterisk rig is held by another process ({path})") from None
-                time.sleep(0.5)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+                time.sleep(0.2)
+        _lock_file = f
+    _lock_depth += 1
+
+
+def release_rig() -> None:
+    """Undo one :func:`hold_rig`; the last one lets other processes have the rig."""
+    global _lock_file, _lock_depth
+    if _lock_depth == 0:
+        return
+    _lock_depth -= 1
+    if _lock_depth == 0 and _lock_file is not None:
+        fcntl.flock(_lock_file, fcntl.LOCK_UN)
+        _lock_file.close()
+        _lock_file = None
+
+
+@contextlib.contextmanager
+def exclusive(timeout_s: float = LOCK_WAIT_S) -> Iterator[None]:
+    """Hold the rig for the ``with`` block (see :func:`hold_rig`): for a test module that starts
+    customers and agents and wants no other process's calls in between."""
+    hold_rig(timeout_s)
+    try:
+        yield
+    finally:
+        release_rig()
 
 
 def start_asterisk(timeout_s: float = 1200.0) -> str:
@@ -342,6 +374,7 @@ class Customers:
     process: subprocess.Popen[bytes]
     log_path: Path
     error_path: Path
+    _released: bool = field(default=False, repr=False)
 
     def events(self) -> list[CustomerEvent]:
         """Everything the customers did so far, in log order."""
@@ -377,15 +410,20 @@ class Customers:
                            f"{self.outcomes().get(number)}")
 
     def stop(self) -> None:
-        """Stop SIPp (SIGTERM, then SIGKILL after 5 s)."""
+        """Stop SIPp (SIGTERM, then SIGKILL after 5 s) and let go of the rig."""
         _terminate(self.process)
+        if not self._released:
+            self._released = True
+            release_rig()
 
 
 def start_customers(workdir: Path | None = None) -> Customers:
     """Start the SIPp customer UAS on 127.0.0.1:5070 with the plan's audio.
 
     ``workdir`` (default: a new temporary directory) receives human.pcap, machine.pcap, SIPp's
-    log of customer events (customers.log) and its error log. Raises RuntimeError if SIPp exits.
+    log of customer events (customers.log) and its error log. Holds the rig (:func:`hold_rig`,
+    waiting for another process's customers to stop) until :meth:`Customers.stop`. Raises
+    RuntimeError if SIPp exits or the port is taken by something that does not hold the rig.
     """
     sipp = shutil.which("sipp")
     if sipp is None:
@@ -405,11 +443,16 @@ def start_customers(workdir: Path | None = None) -> Customers:
         "-trace_err", "-error_file", str(error_path),
         "-max_socket", "1000",
     ]
-    _require_free_udp_port(CUSTOMER_PORT, "SIPp customers")
-    proc = subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    _wait_for_udp_listener(CUSTOMER_PORT, proc, "SIPp customers", error_path)
+    hold_rig()
+    try:
+        _require_free_udp_port(CUSTOMER_PORT, "SIPp customers")
+        proc = subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        _wait_for_udp_listener(CUSTOMER_PORT, proc, "SIPp customers", error_path)
+    except BaseException:
+        release_rig()
+        raise
     return Customers(workdir, proc, log_path, error_path)
 
 
@@ -429,13 +472,17 @@ class Agent:
     workdir: Path
     log_path: Path
     endpoint: str = field(init=False)
+    _released: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         self.endpoint = f"PJSIP/agent{self.number}"
 
     def stop(self) -> None:
-        """Stop this baresip (SIGTERM, then SIGKILL after 5 s)."""
+        """Stop this baresip (SIGTERM, then SIGKILL after 5 s) and let go of the rig."""
         _terminate(self.process)
+        if not self._released:
+            self._released = True
+            release_rig()
 
 
 BARESIP_CONFIG = """\
@@ -469,7 +516,8 @@ def start_agents(count: int, workdir: Path | None = None) -> list[Agent]:
     127.0.0.1:``agent_port(N)``, sending a sine tone (440 Hz + 100 Hz * N) so recordings have sound.
 
     No registration: pjsip.conf gives each agent endpoint a fixed contact, so a phone is
-    reachable as soon as it listens. Raises RuntimeError if a baresip does not come up.
+    reachable as soon as it listens. Each agent holds the rig (:func:`hold_rig`) until its
+    ``stop()``. Raises RuntimeError if a baresip does not come up.
     """
     if not 1 <= count <= AGENT_COUNT:
         raise ValueError(f"the rig has agent1..agent{AGENT_COUNT}")
@@ -490,11 +538,16 @@ def start_agents(count: int, workdir: Path | None = None) -> list[Agent]:
                 f"<sip:agent{n}@127.0.0.1:{port}>;regint=0;answermode=auto;audio_codecs=PCMU\n")
             (d / "contacts").write_text("")
             log_path = d / "baresip.log"
-            _require_free_udp_port(port, f"baresip agent{n}")
-            with log_path.open("wb") as log:
-                proc = subprocess.Popen([baresip, "-f", str(d)], cwd=d, stdin=subprocess.DEVNULL,
-                                        stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+            hold_rig()
+            try:
+                _require_free_udp_port(port, f"baresip agent{n}")
+                with log_path.open("wb") as log:
+                    proc = subprocess.Popen([baresip, "-f", str(d)], cwd=d, stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+            except BaseException:
+                release_rig()
+                raise
             agent = Agent(n, port, proc, d, log_path)
             agents.append(agent)
             _wait_for_udp_listener(port, proc, f"baresip agent{n}", log_path)

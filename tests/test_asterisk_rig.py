@@ -236,6 +236,32 @@ def test_unanswered_numbers_never_enter_stasis(outcomes: dict[str, Outcome]) -> 
         assert (outcome.amd is not None) == (rig.NUMBER_PLAN[behaviour].amd is not None), (behaviour, outcome)
 
 
+def test_dialer_cancels_while_ringing(asterisk: Rig) -> None:
+    """A call the dialer hangs up while it rings (DELETE /channels/{id} before the answer): Asterisk
+    sends CANCEL, the customer logs ``cancelled``, and the channel ends with the hangup reason the
+    dialer gave (``normal``: 16), not a customer outcome."""
+    number = rig.customer_number("human", ring_s=6, talk=0, prefix="0700990")
+
+    async def run() -> int:
+        async with ari_session(asterisk.url) as ari:
+            channel_id = f"rig-cancel-{uuid.uuid4().hex[:8]}"
+            r = await ari.http.post("/channels", params={
+                "endpoint": f"PJSIP/{number}@{rig.TRUNK}", "context": rig.AMD_CONTEXT, "extension": "s",
+                "priority": 1, "timeout": 20, "channelId": channel_id}, json={"variables": {"DIALER_APP": APP}})
+            assert r.status_code == 200, r.text
+            await ari.wait(lambda e: is_event("ChannelStateChange", channel_id)(e)
+                           and e["channel"]["state"] == "Ringing")
+            await asyncio.sleep(1.0)
+            r = await ari.http.delete(f"/channels/{channel_id}", params={"reason": "normal"})
+            assert r.status_code == 204, r.text
+            return int((await ari.wait(is_event("ChannelDestroyed", channel_id)))["cause"])
+
+    assert asyncio.run(run()) == 16
+    done = asterisk.customers.wait_for(number, "cancelled", timeout_s=5)
+    assert done.detail == "487"
+    assert asterisk.customers.outcomes()[number] == ["cancelled"]
+
+
 # --- The create-then-dial flow ---------------------------------------------------------------------
 
 
