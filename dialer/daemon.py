@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from prometheus_client import generate_latest
+from prometheus_client import Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -79,6 +79,8 @@ __all__ = ["Daemon", "CampaignRun", "serve"]
 log = logging.getLogger("dialer.daemon")
 _ORPHAN_AGE = timedelta(hours=1)  # a claim without a dial mark older than this is no buffer's: recycle gives it back
 _STORE_PROBE_S = 2.0
+_STORE_BUCKETS = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5,
+                  1.0, 2.0, 5.0)  # seconds
 _SWITCH_S = 0.001  # GIL hand-over, seconds: the claim and writer threads hold the loop back at most this long
 
 
@@ -127,6 +129,8 @@ class Daemon:
         self.maintenance = ThreadPoolExecutor(1, "dialer-maintenance")
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.metrics.registry.register(EngineCollector(lambda: ((r.name, r.engine) for r in self.runs)))
+        self.store_time = Histogram("dialer_store_seconds", "Store time of one claim or one written batch",
+                                    ["op"], buckets=_STORE_BUCKETS, registry=self.metrics.registry)
         self.desk = AgentDesk()
         self.history = History()
         self.api_agents = bool(config.sim and config.sim.agents == "api")
@@ -143,7 +147,8 @@ class Daemon:
         if self.config.cluster is None:
             self._recover()
         self.world = WorldClock(loop, self._world_start(), self.config.sim.speed if self.config.sim else 1.0)
-        self.writer = Writer(self.factory, self.config.name, loop, on_fenced=self._fenced)
+        self.writer = Writer(self.factory, self.config.name, loop, on_fenced=self._fenced,
+                             timed=self.store_time.labels("record").observe)
         self.writer.start()
         if self.config.cluster is None:
             self.runs.extend(self._build(campaign, loop) for campaign in self._campaigns())
@@ -230,7 +235,8 @@ class Daemon:
         may_dial = lease.valid if lease else _always
         leads = ClaimBuffer(campaign.id, self.factory, self.config.name, origin, loop, self.claims, self.writer,
                             on_claimed=self.metrics.claimed.labels(campaign.name).inc,
-                            profile=profile_for(campaign), fence=fence, may_dial=may_dial, on_fenced=self._fenced)
+                            profile=profile_for(campaign), fence=fence, may_dial=may_dial, on_fenced=self._fenced,
+                            timed=self.store_time.labels("claim").observe)
         recorder = _SimRecorder(campaign.name, campaign.abandon_cap, self.metrics, telephony)
         self.metrics.abandon_cap.labels(campaign.name).set(campaign.abandon_cap)
         fp_rate = s.amd.false_positive if s.amd.enabled else 0.0

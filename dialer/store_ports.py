@@ -109,9 +109,10 @@ class Writer:
     """
 
     def __init__(self, factory: Factory, claimer: str, loop: asyncio.AbstractEventLoop, batch: int = 200,
-                 retry_s: float = 0.2, on_fenced: Callable[[Fence], None] = lambda fence: None):
+                 retry_s: float = 0.2, on_fenced: Callable[[Fence], None] = lambda fence: None,
+                 timed: Callable[[float], None] = lambda seconds: None):
         self.factory, self.claimer, self.loop, self.batch, self.retry_s = factory, claimer, loop, batch, retry_s
-        self.on_fenced = on_fenced
+        self.on_fenced, self.timed = on_fenced, timed
         self.queue: queue.Queue[_Item | None] = queue.Queue()
         self.healthy = True
         self.written = 0
@@ -183,8 +184,10 @@ class Writer:
         delay = self.retry_s
         while True:
             try:
+                started = time.perf_counter()
                 with self.factory() as session:
                     _write_group(session, fence, items, self.claimer)
+                self.timed(time.perf_counter() - started)
             except DBAPIError as exc:
                 self.healthy = False
                 log.error("store write failed, retrying in %.1f s: %s", delay, str(exc).splitlines()[0],
@@ -341,6 +344,7 @@ class ClaimBuffer:
     fence: Fence | None = None
     may_dial: Callable[[], bool] = lambda: True
     on_fenced: Callable[[Fence], None] = lambda fence: None
+    timed: Callable[[float], None] = lambda seconds: None  # each claim's store time, seconds
     buffer: deque[tuple[float, ClaimedLead]] = field(default_factory=deque)
     demand: float = 0.0
     open: bool = False
@@ -411,6 +415,13 @@ class ClaimBuffer:
 
     def _claim_now(self, n: int, now: datetime) -> list[ClaimedLead]:
         """On the claim thread: claim ``n`` leads with every rule checked at ``now``."""
+        started = time.perf_counter()
+        try:
+            return self._claim_in_store(n, now)
+        finally:
+            self.timed(time.perf_counter() - started)
+
+    def _claim_in_store(self, n: int, now: datetime) -> list[ClaimedLead]:
         with self.factory() as session:
             if self.fence is not None and not holds(session, self.fence):
                 raise Fenced(f"campaign {self.campaign_id}: lease token {self.fence.token} is no longer held")
