@@ -24,6 +24,7 @@ Everything here is for tests; nothing in ``dialer/`` imports it.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import os
@@ -453,7 +454,9 @@ def start_customers(workdir: Path | None = None) -> Customers:
     except BaseException:
         release_rig()
         raise
-    return Customers(workdir, proc, log_path, error_path)
+    customers = Customers(workdir, proc, log_path, error_path)
+    atexit.register(customers.stop)  # a test that dies before stop() leaves no SIPp behind
+    return customers
 
 
 # --- Agents (baresip) ----------------------------------------------------------------------------
@@ -549,6 +552,7 @@ def start_agents(count: int, workdir: Path | None = None) -> list[Agent]:
                 release_rig()
                 raise
             agent = Agent(n, port, proc, d, log_path)
+            atexit.register(agent.stop)
             agents.append(agent)
             _wait_for_udp_listener(port, proc, f"baresip agent{n}", log_path)
     except BaseException:
