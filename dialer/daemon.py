@@ -172,7 +172,7 @@ class Daemon:
         notify("READY=1")
         tasks = [asyncio.create_task(job()) for job in (self._watchdog, self._watch_floor)]
         if self.ownership is not None:
-            tasks.append(asyncio.create_task(self.ownership.run()))
+            self.ownership.begin()  # renews through the drain below; ended by release_all after the flush
         await self.stop_event.wait()
         for task in tasks:
             task.cancel()

@@ -49,7 +49,7 @@ from lists.models import Campaign
 if TYPE_CHECKING:
     from dialer.daemon import CampaignRun, Daemon
 
-__all__ = ["Ownership", "Taken"]
+__all__ = ["Ownership", "Taken", "restored"]
 
 log = logging.getLogger("dialer.cluster")
 
@@ -76,6 +76,7 @@ class Ownership:
         self.store_ok = True
         self._saved_at = 0.0
         self._handing: dict[int, asyncio.Task[None]] = {}  # campaign id: its hand-over, running beside the cycle
+        self._cycling: asyncio.Task[None] | None = None
 
     async def _store(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.thread, fn, *args)
@@ -89,6 +90,11 @@ class Ownership:
             with self._session() as session:
                 ensure_leases(session, self.campaign_ids)
         await self._store(ensure)
+
+    def begin(self) -> None:
+        """Start the cycle on the running loop; it runs until ``release_all`` (so leases are renewed while a
+        SIGTERM drain lets calls end)."""
+        self._cycling = asyncio.get_running_loop().create_task(self.run())
 
     async def run(self) -> None:
         """The cycle, every ``renew_s``, until cancelled."""
@@ -194,8 +200,10 @@ class Ownership:
 
     async def release_all(self) -> None:
         """At shutdown, after the drain and the flush: every lease freed, so a takeover need not wait."""
-        for task in list(self._handing.values()):
-            task.cancel()
+        for task in [self._cycling, *self._handing.values()]:
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         for run in list(self.daemon.runs):
             if run.fence is not None:
                 await self._store(self._save_and_release, run.fence, self.pacing_of(run))

@@ -159,3 +159,16 @@ def test_postgresql_restart_mid_campaign_loses_nothing_and_dialing_resumes(tmp_p
         ledger = read_pg_ledger(server.url)
         check_consistent(ledger)
         assert len(ledger.attempts) >= len(attempts), "an attempt the daemon finished is missing from the ledger"
+
+
+def test_a_cluster_on_sqlite_is_refused_with_its_line(tmp_path):
+    from dialer.config import ConfigError, load_config
+
+    scenario = make_scenario(tmp_path)
+    path = cluster_config(tmp_path, f"sqlite:///{tmp_path / 'x.db'}", scenario, "dialer-a")
+    with pytest.raises(ConfigError, match=r"dialer-a\.toml:\d+: \[cluster\]: needs a PostgreSQL store"):
+        load_config(path)
+    path.write_text(path.read_text().replace("sqlite:///", "postgresql://u@h/").replace("renew_s = 0.5",
+                                                                                       "renew_s = 3"))
+    with pytest.raises(ConfigError, match=r"\[cluster\] renew_s: renew_s \+ skew_s must be less than lease_s"):
+        load_config(path)
