@@ -75,6 +75,7 @@ class FakeAri:
     refuse: int = 0
     fail: dict[str, int] = field(default_factory=dict)
     made: list[str] = field(default_factory=list)
+    enter_stasis: bool = True
     port: int = 0
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
@@ -162,6 +163,9 @@ class FakeAri:
         self.channels[channel["id"]] = channel
         if body["appArgs"] == "call":
             self.made.append(channel["id"])
+        if self.enter_stasis:  # as Asterisk: the new channel enters the app on its own thread, just after
+            stasis = self.push("StasisStart", args=[body["appArgs"]], channel=channel)
+            asyncio.get_running_loop().call_soon(asyncio.ensure_future, stasis)
         return JSONResponse(channel)
 
     async def delete_channel(self, request: Request) -> Response:
@@ -359,7 +363,7 @@ def test_originate_creates_then_dials_with_the_number_and_caller_id_in_the_body(
         assert create.query == {} and "555" not in create.url  # nothing personal in the URL
         assert create.body == {"endpoint": f"PJSIP/{call.number}@customers", "app": "dialer", "appArgs": "call",
                                "channelId": channel,
-                               "variables": {"CONNECTEDLINE(num)": CALLER_ID, "CALLERID(num)": CALLER_ID,
+                               "variables": {"CONNECTEDLINE(num,i)": CALLER_ID, "CALLERID(num)": CALLER_ID,
                                              "DIALER_APP": "dialer"}}
         (dial,) = f.fake.seen("POST", f"/channels/{channel}/dial")
         assert dial.query == {"timeout": "15"}  # the engine asked 10 s: raised to the 15 s floor
@@ -405,6 +409,21 @@ def test_the_hangup_requests_cause_counts_when_the_destroy_has_none():
         await f.fake.destroyed(channel, 0)
         await until(lambda: call.state is CallState.ENDED)
         assert call.outcome is Outcome.BUSY
+
+    run(test)
+
+
+def test_the_dial_waits_for_the_created_channel_to_enter_stasis():
+    async def test(f: Floor) -> None:
+        f.fake.enter_stasis = False
+        (call,) = f.launch(1)
+        await until(lambda: len(f.fake.made) == 1)
+        (channel,) = f.fake.made
+        await asyncio.sleep(0.2)
+        assert not f.fake.seen("POST", "/dial")  # Asterisk would refuse it: 409, not in Stasis
+        await f.fake.push("StasisStart", args=["call"], channel=f.fake.channels[channel])
+        await until(lambda: bool(f.fake.seen("POST", f"/channels/{channel}/dial")))
+        assert call.state is CallState.RINGING
 
     run(test)
 
@@ -656,7 +675,7 @@ def test_campaigns_sharing_a_server_share_its_trunk_limit():
         await until(lambda: len(world.recorded) == 1)
         assert world.recorded[0].outcome is Outcome.FAILED and len(f.fake.created()) == 3
         (surveys,) = [r for r in f.fake.seen("POST", "/channels/create") if r.body["channelId"] == f.fake.made[2]]
-        assert surveys.body["variables"]["CONNECTEDLINE(num)"] == "+441632960001"  # each campaign its caller ID
+        assert surveys.body["variables"]["CONNECTEDLINE(num,i)"] == "+441632960001"  # each campaign its caller ID
         assert len(refused) == 2
 
     run(test, trunk_limits=(3,), campaign_limit=10)

@@ -131,7 +131,9 @@ def run(real: Rig, test: Callable[[Floor], Coroutine[Any, Any, None]], amd: bool
         telephony.attach(engine)
         try:
             await test(Floor(driver, telephony, engine, leads, clock, real.url))
-        finally:
+        finally:  # a failed test leaves no call up on the shared Asterisk
+            for line in list(telephony.lines.values()):
+                await driver.hang_up_channel(line.server, line.channel_id)
             await driver.stop()
 
     asyncio.run(main())
@@ -178,7 +180,7 @@ def test_a_person_reaches_the_held_agent_in_a_recorded_bridge_and_the_agent_retu
                           lambda b: sorted(b["channels"]) == sorted([leg, line.channel_id]), 5)
         await asyncio.sleep(3.0)  # three seconds of conversation on the recording
         f.engine.agent_hang_up("agent1", f.clock.now())
-        real.customers.wait_for(number, "bye_from_dialer", 5)
+        await asyncio.to_thread(real.customers.wait_for, number, "bye_from_dialer", 5)
         await until_async(lambda: f.ari(holding), lambda b: b["channels"] == [leg], 5)
         assert f.engine.pool.get("agent1").state.value == "wrap_up" and f.telephony.in_flight == 0
         name = f.telephony.forget(call)
@@ -198,7 +200,7 @@ def test_a_machine_is_hung_up_on_after_amd(real: Rig):
         (call,) = f.launch([number])
         await until(lambda: call.state is CallState.ENDED, 20)
         assert (call.outcome, call.amd_machine) == (Outcome.MACHINE, True)
-        real.customers.wait_for(number, "bye_from_dialer", 5)
+        await asyncio.to_thread(real.customers.wait_for, number, "bye_from_dialer", 5)
         assert f.leads.recorded == [call]
 
     run(real, test, amd=True)
@@ -213,8 +215,8 @@ def test_the_connect_limit_plays_the_safe_harbour_message_before_hanging_up(real
         assert call.answered_s is not None and call.hangup_s is not None
         assert 1.9 <= call.hangup_s - call.answered_s <= 3.0
         await until(lambda: call.state is CallState.ENDED, 20)
-        bye = real.customers.wait_for(number, "bye_from_dialer", 5)
-        answered = real.customers.wait_for(number, "answered", 1)
+        bye = await asyncio.to_thread(real.customers.wait_for, number, "bye_from_dialer", 5)
+        answered = await asyncio.to_thread(real.customers.wait_for, number, "answered", 1)
         assert bye.at - answered.at >= 2.0 + real.message_s - 0.3  # the limit, then the whole message
         assert call.outcome is Outcome.ABANDONED and call.message_played
 

@@ -12,10 +12,15 @@ Asterisk's ``rest-api/api-docs``, 2026-08 tree):
   no early event (an instant busy, an answer) is missed. Everything that
   carries the number (the endpoint) or the caller ID goes in the JSON body,
   never in the URL, so no access log holds a phone number. The caller ID
-  is set as the channel's ``CONNECTEDLINE`` and ``CALLERID`` (what PJSIP
-  puts in ``From``/``P-Asserted-Identity``; ``/create`` has no callerId).
+  is set as the channel's ``CONNECTEDLINE(num,i)`` and ``CALLERID(num)``
+  (PJSIP puts the connected line in ``From``/``P-Asserted-Identity``;
+  ``/create`` has no callerId; without ``i`` Asterisk re-INVITEs the
+  customer half a second after the answer to "update" it, which the rig's
+  SIPp customer took for an unexpected INVITE and dropped the call). The
+  dial waits for the created channel's ``StasisStart`` (see
+  ``_STASIS_WAIT_S``).
 - **Answer** is the channel's ``ChannelStateChange`` to ``Up`` (a created
-  channel is in Stasis from creation, so ``StasisStart`` does not mean
+  channel enters Stasis at creation, so ``StasisStart`` does not mean
   answered). With AMD on, the channel continues into the dialplan context
   ``dialer-amd`` (extension ``s``, priority 1), which must read::
 
@@ -79,7 +84,7 @@ import math
 import re
 import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
@@ -102,6 +107,9 @@ AMD_EXTENSION = "s"
 MIN_RING_TIMEOUT_S = 15.0  # a phone needs about 15 s to be answered at all; shorter turns people into no-answers
 RECORDING_FORMAT = "wav"
 _TIMEOUT_MARGIN_S = 1.0
+# A created channel enters Stasis on a thread of its own, after /create has answered: a dial sent before its
+# StasisStart is refused (409, "Channel not in Stasis application"; seen on Asterisk 22.10). Wait this long.
+_STASIS_WAIT_S = 5.0
 # Joining a bridge presents the other members' identity to each phone (a re-INVITE): the customer's phone
 # would show "agent1", and every held agent each newcomer. Asterisk 22 can leave the identities alone.
 _QUIET = {"inhibitConnectedLineUpdates": "true"}  # a cause-0 end this close to the ring timeout counts as the timeout
@@ -258,6 +266,7 @@ class _Line:
     bridge_id: str | None = None
     agent: _AgentLeg | None = None
     recording: str | None = None
+    in_stasis: asyncio.Event = field(default_factory=asyncio.Event)  # set by its first StasisStart
 
 
 @dataclass(eq=False, slots=True)
@@ -271,6 +280,7 @@ class _AgentLeg:
     up: bool = False
     leaving: bool = False
     line: _Line | None = None
+    in_stasis: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class _Server:
@@ -404,6 +414,7 @@ class AsteriskDriver:
             endpoint = chosen.config.agent_dial_string.format(agent=agent)
             await chosen.request("POST", "/channels/create", body={
                 "endpoint": endpoint, "app": self.app, "appArgs": "agent", "channelId": leg.channel_id})
+            await asyncio.wait_for(leg.in_stasis.wait(), _STASIS_WAIT_S)
             await chosen.request("POST", f"/channels/{leg.channel_id}/dial",
                                  params={"timeout": math.ceil(ring_timeout_s)})
             await asyncio.wait_for(asyncio.shield(leg.ready), ring_timeout_s + 5.0)
@@ -413,7 +424,7 @@ class AsteriskDriver:
                 await chosen.request("DELETE", f"/channels/{leg.channel_id}", ok_missing=True)
             except AriError:
                 pass  # the server is down: the line is gone with it
-            raise AgentUnreachable(agent, str(exc) or "no answer") from None
+            raise AgentUnreachable(agent, str(exc) or "no answer in time") from None
 
     async def log_out_agent(self, agent: str) -> None:
         """Hang up the agent's line (after the engine's ``log_out`` has taken effect)."""
@@ -521,8 +532,11 @@ class AsteriskDriver:
     def _on_line_event(self, line: _Line, event: AriEvent) -> None:
         if event.type == "ChannelStateChange" and event.channel_state == "Up" and line.phase is Phase.DIALING:
             self._answered(line)
-        elif event.type == "StasisStart" and event.args[:1] == ("amd",) and line.phase is Phase.ANALYSING:
-            self._amd_result(line, event.args[1] if len(event.args) > 1 else "")
+        elif event.type == "StasisStart" and event.args[:1] == ("amd",):
+            if line.phase is Phase.ANALYSING:
+                self._amd_result(line, event.args[1] if len(event.args) > 1 else "")
+        elif event.type == "StasisStart":
+            line.in_stasis.set()
         elif event.type == "ChannelHangupRequest" and event.cause:
             line.cause = event.cause
         elif event.type == "ChannelDestroyed":
@@ -530,7 +544,9 @@ class AsteriskDriver:
             self._line_gone(line)
 
     def _on_leg_event(self, leg: _AgentLeg, event: AriEvent) -> None:
-        if event.type == "ChannelStateChange" and event.channel_state == "Up" and not leg.up:
+        if event.type == "StasisStart":
+            leg.in_stasis.set()
+        elif event.type == "ChannelStateChange" and event.channel_state == "Up" and not leg.up:
             self.spawn(self._hold(leg), "agent line to the holding bridge")
         elif event.type == "ChannelDestroyed":
             self._leg_gone(leg)
@@ -574,17 +590,18 @@ class AsteriskDriver:
     async def dial(self, line: _Line, caller_id: str) -> None:
         """Create the channel (subscribed from birth), then dial it; a refusal is a network fault (FAILED)."""
         server, number = line.server, line.call.number
+        variables = {"CONNECTEDLINE(num,i)": caller_id, "CALLERID(num)": caller_id, "DIALER_APP": self.app}
         body = {"endpoint": server.config.dial_string.format(number=number), "app": self.app, "appArgs": "call",
-                "channelId": line.channel_id,
-                "variables": {"CONNECTEDLINE(num)": caller_id, "CALLERID(num)": caller_id, "DIALER_APP": self.app}}
+                "channelId": line.channel_id, "variables": variables}
         try:
             await server.request("POST", "/channels/create", body=body)
             line.created = True
+            await asyncio.wait_for(line.in_stasis.wait(), _STASIS_WAIT_S)
             line.dialled_at = asyncio.get_running_loop().time()
             await server.request("POST", f"/channels/{line.channel_id}/dial",
                                  params={"timeout": math.ceil(line.ring_timeout_s)})
-        except AriError as exc:
-            log.warning("originate failed: %s", exc, extra=line.campaign.fields(line))
+        except (AriError, TimeoutError) as exc:
+            log.warning("originate failed: %s", exc or "no StasisStart", extra=line.campaign.fields(line))
             if line.channel_id in server.lines:
                 line.cause = 0
                 line.created = False
