@@ -76,6 +76,7 @@ class FakeAri:
     fail: dict[str, int] = field(default_factory=dict)
     made: list[str] = field(default_factory=list)
     enter_stasis: bool = True
+    closes: list[int] = field(default_factory=list)  # close codes of event streams the driver ended
     port: int = 0
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
@@ -87,6 +88,7 @@ class FakeAri:
                   Route("/ari/channels/{id}", self.delete_channel, methods=["DELETE"]),
                   Route("/ari/channels/{id}/{verb}", self.channel_verb, methods=["POST"]),
                   Route("/ari/channels/{id}/play/{playback}", self.play, methods=["POST"]),
+                  Route("/ari/bridges", self.list_bridges, methods=["GET"]),
                   Route("/ari/bridges/{id}", self.bridge, methods=["POST", "DELETE"]),
                   Route("/ari/bridges/{id}/{verb}", self.bridge_verb, methods=["POST"]),
                   WebSocketRoute("/ari/events", self.events)]
@@ -154,6 +156,9 @@ class FakeAri:
 
     async def list_channels(self, request: Request) -> Response:
         return await self._record(request) or JSONResponse(list(self.channels.values()))
+
+    async def list_bridges(self, request: Request) -> Response:
+        return await self._record(request) or JSONResponse(list(self.bridges.values()))
 
     async def create(self, request: Request) -> Response:
         if (refused := await self._record(request)) is not None:
@@ -224,8 +229,8 @@ class FakeAri:
         try:
             while True:
                 await ws.receive_text()
-        except WebSocketDisconnect:
-            pass
+        except WebSocketDisconnect as exc:
+            self.closes.append(exc.code)
         finally:
             if ws in self.sockets:
                 self.sockets.remove(ws)
@@ -634,6 +639,19 @@ def test_a_dropped_event_stream_reconnects_with_back_off_then_reconciles_with_ge
     run(test, backoff=Backoff(0.05, 2.0, 1.0))
 
 
+def test_a_reconnect_shuts_down_empty_conversation_bridges_left_behind():
+    async def test(f: Floor) -> None:
+        fake = f.fake
+        for bridge_id, channels in (("dialer-old-talk", []), ("dialer-busy-talk", ["x"]), ("other-app-talk", [])):
+            fake.bridges[bridge_id] = {"id": bridge_id, "bridge_type": "mixing", "channels": channels}
+        await fake.drop()
+        await until(lambda: not f.driver.connected)
+        await until(lambda: f.driver.connected)
+        assert sorted(fake.bridges) == ["dialer-busy-talk", "dialer-holding", "other-app-talk"]
+
+    run(test)
+
+
 # -- personal data ---------------------------------------------------------------------------------------------
 
 def test_no_phone_number_reaches_the_logs(caplog):
@@ -739,3 +757,13 @@ def test_a_malformed_event_is_logged_and_the_stream_goes_on(caplog):
 
     run(test)
     assert len([r for r in caplog.records if r.getMessage() == "ARI event not handled"]) == 2
+
+
+def test_stop_closes_the_event_stream_cleanly_and_hangs_up_agents():
+    async def test(f: Floor) -> None:
+        leg = await f.log_in("agent1")
+        await f.driver.stop()
+        await until(lambda: f.fake.closes == [1000])  # a clean close: Asterisk unregisters the app at once
+        assert f.fake.seen("DELETE", f"/channels/{leg}") and not f.driver.connected
+
+    run(test)

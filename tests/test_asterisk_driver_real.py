@@ -34,6 +34,7 @@ from tests import asterisk_rig as rig
 from tests.test_engine import Scripted, World
 
 CALLER_ID = "+441632960000"
+pytestmark = pytest.mark.xdist_group("asterisk")  # one rig (SIP ports, one SIPp) for every Asterisk test
 
 
 @dataclass
@@ -112,7 +113,10 @@ def run(real: Rig, test: Callable[[Floor], Coroutine[Any, Any, None]], amd: bool
     async def main() -> None:
         server = AriServer(real.url, rig.ARI_USER, rig.ARI_PASSWORD, trunk_limit=20,
                            dial_string="PJSIP/{number}@" + rig.TRUNK)
-        driver = AsteriskDriver([server], app="dialer-driver-test", backoff=Backoff(0.2, 2.0, 2.0))
+        # An app of its own per test: a new connection for an app whose last one is still closing makes
+        # Asterisk "replace" it, and the rig's Asterisk 22.10 once wedged its app registry doing that.
+        app = f"dialer-driver-test-{uuid.uuid4().hex[:8]}"
+        driver = AsteriskDriver([server], app=app, backoff=Backoff(0.2, 2.0, 2.0))
         await driver.start()
         await until(lambda: driver.connected, 10)
         clock = AsyncioClock(asyncio.get_running_loop())
@@ -189,6 +193,26 @@ def test_a_person_reaches_the_held_agent_in_a_recorded_bridge_and_the_agent_retu
         await until(lambda: wav.exists() and wav.stat().st_size > 2 * 8000 * 2, 5)  # over 2 s of 8 kHz 16-bit
         await f.driver.log_out_agent("agent1")
         await until_async(lambda: f.ari("/channels"), lambda chans: leg not in [c["id"] for c in chans], 5)
+
+    run(real, test, amd=True)
+
+
+def test_a_customer_hanging_up_mid_conversation_sends_the_agent_to_wrap_up_and_back_to_hold(real: Rig):
+    number = rig.customer_number("human", ring_s=1, talk=1, prefix="0715")  # hangs up 5 s after answering
+
+    async def test(f: Floor) -> None:
+        await f.driver.log_in_agent("agent2")
+        f.engine.log_in("agent2", f.clock.now())
+        leg, holding = f.driver.agents["agent2"].channel_id, f"/bridges/{f.driver.servers[0].holding_id}"
+        (call,) = f.launch([number])
+        await until(lambda: call.state is CallState.TALKING, 15)
+        talk = f.telephony.lines[call.id].bridge_id
+        await until(lambda: call.state is CallState.ENDED, 15)
+        await asyncio.to_thread(real.customers.wait_for, number, "bye_from_customer", 5)
+        assert f.engine.pool.get("agent2").state.value == "wrap_up" and f.telephony.in_flight == 0
+        await until_async(lambda: f.ari(holding), lambda b: b["channels"] == [leg], 5)
+        await until_async(lambda: f.ari("/bridges"), lambda bs: talk not in [b["id"] for b in bs], 5)
+        await f.driver.log_out_agent("agent2")
 
     run(real, test, amd=True)
 

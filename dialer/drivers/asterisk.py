@@ -89,7 +89,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 import httpx
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from dialer.calls import Call, Outcome
@@ -296,6 +296,7 @@ class _Server:
         self.holding_id = f"{app}-holding"
         self.task: asyncio.Task[None] | None = None
         self.connects = 0  # event-stream connections opened, for tests and status
+        self.ws: ClientConnection | None = None
 
     @property
     def label(self) -> str:
@@ -363,9 +364,14 @@ class AsteriskDriver:
             for agent in list(self.agents):
                 await self.log_out_agent(agent)
         self._stopping = True
-        for server in self.servers:
+        for server in self.servers:  # a clean close (1000) first: Asterisk unregisters the app before any
+            if server.ws is not None:  # new connection registers it again (see ``_run``)
+                await server.ws.close()
             if server.task is not None:
-                server.task.cancel()
+                try:
+                    await asyncio.wait_for(asyncio.shield(server.task), 2.0)
+                except (TimeoutError, Exception):
+                    server.task.cancel()
         for task in [s.task for s in self.servers if s.task is not None] + list(self._tasks):
             try:
                 await task
@@ -472,15 +478,18 @@ class AsteriskDriver:
             try:
                 async with connect(server.events_url(), additional_headers=server.auth_header(), proxy=None,
                                    open_timeout=10.0) as ws:
+                    server.ws = ws
                     server.connects += 1
                     await self._on_connect(server)
                     delay = self.backoff.first_s
                     async for message in ws:
                         self._handle(server, message)
+                    if not self._stopping:
+                        log.warning("ARI event stream closed by the server", extra={"server": server.label})
             except (OSError, WebSocketException, AriError, TimeoutError) as exc:
                 log.warning("ARI event stream down: %s", exc, extra={"server": server.label})
             finally:
-                server.connected = False
+                server.connected, server.ws = False, None
             if self._stopping:
                 return
             await asyncio.sleep(delay)
@@ -507,7 +516,18 @@ class AsteriskDriver:
         for leg in list(server.legs.values()):
             if leg.up and leg.channel_id not in present:
                 self._leg_gone(leg)
+        await self._sweep_bridges(server)
         server.connected = True
+
+    async def _sweep_bridges(self, server: _Server) -> None:
+        """Shut down empty conversation bridges of this app that no call of ours uses: a stop or crash between
+        a call's end and its bridge's removal leaves them behind (Asterisk keeps a bridge until told)."""
+        ours = {x.bridge_id for x in server.lines.values()}
+        for bridge in await server.request("GET", "/bridges") or []:
+            bridge_id = str(bridge.get("id", ""))
+            if (bridge_id.startswith(f"{self.app}-") and bridge_id.endswith("-talk") and bridge_id not in ours
+                    and not bridge.get("channels")):
+                await server.request("DELETE", f"/bridges/{bridge_id}", ok_missing=True)
 
     def _handle(self, server: _Server, message: str | bytes) -> None:
         """One event from the stream; a malformed one (or a bug handling it) is logged and the stream goes on."""
