@@ -4,6 +4,7 @@
 #   .ci/asterisk.sh          build the tree if needed, write the config, start Asterisk, wait for
 #                            ARI, print ONE line on stdout: the ARI base URL (http://127.0.0.1:8088)
 #   .ci/asterisk.sh stop     stop Asterisk and unmount the chroot's /proc and /dev
+#   .ci/asterisk.sh build    only install the host tools and build (or reuse) the tree
 #
 # Asterisk is not in Debian 12, Debian unstable has Asterisk 22. The tree is built once with
 # debootstrap under $DIALER_ASTERISK_ROOT (default /var/cache/dialer-asterisk/sid) and reused on the
@@ -122,6 +123,17 @@ ari_up() {
   curl -fsS -m 2 -u dialer:dialer "$ARI_URL/ari/asterisk/info" >/dev/null 2>&1
 }
 
+# ARI healthy beyond /asterisk/info: the Stasis application registry answers and a websocket opens.
+# (Seen on Asterisk 22.10: a deadlock where /asterisk/info still answers but /applications and
+# every websocket handshake hang; the only cure is a restart.)
+ari_healthy() {
+  curl -fsS -m 3 -u dialer:dialer "$ARI_URL/ari/applications" >/dev/null 2>&1 || return 1
+  curl -sS -m 3 -i -N -u dialer:dialer \
+    -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+    -H 'Sec-WebSocket-Key: ZGlhbGVyLXJpZy1wcm9iZQ==' \
+    "$ARI_URL/ari/events?app=dialer-rig-probe" 2>/dev/null | head -1 | grep -q ' 101'
+}
+
 config_digest() {
   cat "$ROOT"/etc/asterisk/*.conf 2>/dev/null | md5sum
 }
@@ -147,7 +159,7 @@ start() {
   host_packages
   build_tree
   mount_chroot "$ROOT"
-  if asterisk_pid >/dev/null && ari_up; then
+  if asterisk_pid >/dev/null && ari_up && ari_healthy; then
     # Already running (another test module, or another engineer's run): keep it, but apply the
     # current configuration if it changed.
     local before after
@@ -164,7 +176,7 @@ start() {
     return 0
   fi
   if pid="$(asterisk_pid)"; then
-    log "Asterisk (pid $pid) runs but ARI does not answer; restarting it"
+    log "Asterisk (pid $pid) runs but ARI does not answer (or is deadlocked); restarting it"
     stop_asterisk
   fi
   if ari_up; then
@@ -211,5 +223,6 @@ stop() {
 case "${1:-start}" in
   start) start ;;
   stop) stop ;;
-  *) die "usage: $0 [start|stop]" ;;
+  build) host_packages && build_tree ;;
+  *) die "usage: $0 [start|stop|build]" ;;
 esac
