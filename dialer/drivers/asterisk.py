@@ -106,13 +106,13 @@ AMD_CONTEXT = "dialer-amd"
 AMD_EXTENSION = "s"
 MIN_RING_TIMEOUT_S = 15.0  # a phone needs about 15 s to be answered at all; shorter turns people into no-answers
 RECORDING_FORMAT = "wav"
-_TIMEOUT_MARGIN_S = 1.0
+_TIMEOUT_MARGIN_S = 1.0  # a cause-0 end this close to the ring timeout (seconds) counts as the timeout
 # A created channel enters Stasis on a thread of its own, after /create has answered: a dial sent before its
 # StasisStart is refused (409, "Channel not in Stasis application"; seen on Asterisk 22.10). Wait this long.
 _STASIS_WAIT_S = 5.0
 # Joining a bridge presents the other members' identity to each phone (a re-INVITE): the customer's phone
 # would show "agent1", and every held agent each newcomer. Asterisk 22 can leave the identities alone.
-_QUIET = {"inhibitConnectedLineUpdates": "true"}  # a cause-0 end this close to the ring timeout counts as the timeout
+_QUIET = {"inhibitConnectedLineUpdates": "true"}
 
 # Q.850 hangup cause -> what an unanswered attempt was. Cause 21 (call rejected: the person declined the call
 # on their phone) is NO_ANSWER: nobody spoke to us, so it is no contact and no refusal (a refusal is a
