@@ -111,12 +111,23 @@ build_tree() {
   log "tree built in $((SECONDS - started)) s"
 }
 
+# The pid of the Asterisk main process running in this tree (its pid file, else a process whose
+# root is the tree), or fail.
 asterisk_pid() {
   local pidfile="$ROOT/run/asterisk/asterisk.pid" pid
-  [ -f "$pidfile" ] || return 1
-  pid="$(cat "$pidfile")"
-  [ -n "$pid" ] && [ -d "/proc/$pid" ] && [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$ROOT" ] \
-    && echo "$pid"
+  pid="$(cat "$pidfile" 2>/dev/null || true)"
+  if [ -n "$pid" ] && [ -d "/proc/$pid" ] && [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$ROOT" ]; then
+    echo "$pid"
+    return 0
+  fi
+  for pid in $(pgrep -x asterisk || true); do
+    if [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$ROOT" ] &&
+      [ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" = "/usr/sbin/asterisk -U asterisk -G asterisk " ]; then
+      echo "$pid"
+      return 0
+    fi
+  done
+  return 1
 }
 
 ari_up() {
@@ -128,10 +139,13 @@ ari_up() {
 # every websocket handshake hang; the only cure is a restart.)
 ari_healthy() {
   curl -fsS -m 3 -u dialer:dialer "$ARI_URL/ari/applications" >/dev/null 2>&1 || return 1
-  curl -sS -m 3 -i -N -u dialer:dialer \
+  local answer
+  # curl keeps the upgraded connection open until -m ends it; only the status line matters.
+  answer="$(curl -sS -m 1.5 -i -N -u dialer:dialer \
     -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
     -H 'Sec-WebSocket-Key: ZGlhbGVyLXJpZy1wcm9iZQ==' \
-    "$ARI_URL/ari/events?app=dialer-rig-probe" 2>/dev/null | head -1 | grep -q ' 101'
+    "$ARI_URL/ari/events?app=dialer-rig-probe" 2>/dev/null || true)"
+  [[ "$answer" == "HTTP/1.1 101 "* ]]
 }
 
 config_digest() {
@@ -210,7 +224,7 @@ stop_asterisk() {
     kill -9 "$pid" 2>/dev/null || true
     sleep 0.5
   fi
-  rm -f "$ROOT/run/asterisk/asterisk.pid"
+  [ "$(cat "$ROOT/run/asterisk/asterisk.pid" 2>/dev/null)" != "$pid" ] || rm -f "$ROOT/run/asterisk/asterisk.pid"
 }
 
 stop() {
@@ -219,6 +233,11 @@ stop() {
   unmount_all "$ROOT"
   log "stopped"
 }
+
+# One invocation at a time per tree (two test runs starting the rig at once must not both restart it).
+mkdir -p "$(dirname "$ROOT")"
+exec 9>"$ROOT.script.lock"
+flock -w 900 9 || die "another .ci/asterisk.sh holds $ROOT.script.lock"
 
 case "${1:-start}" in
   start) start ;;
