@@ -38,7 +38,7 @@ from simulation.leads import SimList
 from simulation.results import BIN_S, RunResult, Series, expected_false_positive
 from simulation.scenario import Scenario
 
-__all__ = ["Draws", "Customers", "Model", "SimAttempt", "SimPyClock", "simulate", "controller_for", "write_trace",
+__all__ = ["Draws", "Draw", "Customers", "Model", "SimAttempt", "SimPyClock", "simulate", "controller_for", "write_trace",
            "STREAMS"]
 
 log = logging.getLogger(__name__)

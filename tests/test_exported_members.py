@@ -15,7 +15,8 @@ MODULES = ["pacing.erlang", "pacing.staffing", "pacing.errors", "pacing._special
            "dialer.metrics", "dialer.notify", "dialer.schedule", "dialer.store_ports", "dialer.drivers.sim_store",
            "dialer.demo", "dialer.users", "dialer.api", "dialer.api.app", "dialer.api.auth", "dialer.api.floor",
            "dialer.api.errors", "dialer.api.schemas", "dialer.api.cards", "dialer.api.stats", "dialer.api.agents",
-           "dialer.api.campaigns", "dialer.api.lists", "dialer.api.dnc", "dialer.api.reports"]
+           "dialer.api.campaigns", "dialer.api.lists", "dialer.api.dnc", "dialer.api.reports",
+           "dialer.drivers.asterisk", "dialer.cluster"]
 
 
 @pytest.mark.parametrize("name", MODULES)
