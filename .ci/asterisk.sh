@@ -138,14 +138,29 @@ ari_up() {
 # (Seen on Asterisk 22.10: a deadlock where /asterisk/info still answers but /applications and
 # every websocket handshake hang; the only cure is a restart.)
 ari_healthy() {
-  curl -fsS -m 3 -u dialer:dialer "$ARI_URL/ari/applications" >/dev/null 2>&1 || return 1
-  local answer
-  # curl keeps the upgraded connection open until -m ends it; only the status line matters.
-  answer="$(curl -sS -m 1.5 -i -N -u dialer:dialer \
-    -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
-    -H 'Sec-WebSocket-Key: ZGlhbGVyLXJpZy1wcm9iZQ==' \
-    "$ARI_URL/ari/events?app=dialer-rig-probe" 2>/dev/null || true)"
-  [[ "$answer" == "HTTP/1.1 101 "* ]]
+  local try
+  for try in 1 2 3; do
+    if curl -fsS -m 5 -u dialer:dialer "$ARI_URL/ari/applications" >/dev/null 2>&1 && ws_probe; then
+      return 0
+    fi
+    log "ARI health probe $try/3 failed"
+    sleep 2
+  done
+  return 1
+}
+
+# Open an ARI websocket, read the status line, close: true on "101 Switching Protocols".
+ws_probe() {
+  python3 - "$HTTP_PORT" <<'PY' >/dev/null 2>&1
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"GET /ari/events?app=dialer-rig-probe&api_key=dialer:dialer HTTP/1.1\r\n"
+          b"Host: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+          b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ZGlhbGVyLXJpZy1wcm9iZQ==\r\n\r\n")
+line = s.recv(64).split(b"\r\n")[0]
+s.close()
+sys.exit(0 if b" 101 " in line else 1)
+PY
 }
 
 config_digest() {
@@ -198,7 +213,8 @@ start() {
   fi
   write_config
   local started=$SECONDS
-  chroot "$ROOT" /usr/sbin/asterisk -U asterisk -G asterisk >&2 || die "asterisk did not start (see $ROOT/var/log/asterisk/messages.log)"
+  # 9>&-: the daemon must not inherit (and so hold forever) this script's lock.
+  chroot "$ROOT" /usr/sbin/asterisk -U asterisk -G asterisk >&2 9>&- || die "asterisk did not start (see $ROOT/var/log/asterisk/messages.log)"
   for _ in $(seq 150); do
     if ari_up; then
       log "Asterisk up in $((SECONDS - started)) s (pid $(asterisk_pid || echo '?')); ARI at $ARI_URL; log $ROOT/var/log/asterisk/messages.log; recordings $ROOT/var/spool/asterisk/recording"
