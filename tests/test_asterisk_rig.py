@@ -140,6 +140,10 @@ def is_event(kind: str, channel_id: str) -> Callable[[Event], bool]:
     return lambda e: e["type"] == kind and e.get("channel", {}).get("id") == channel_id
 
 
+def entered(channel_id: str, bridge_id: str) -> Callable[[Event], bool]:
+    return lambda e: is_event("ChannelEnteredBridge", channel_id)(e) and e["bridge"]["id"] == bridge_id
+
+
 # --- Customer outcomes: originate into the AMD context --------------------------------------------
 
 
@@ -369,7 +373,7 @@ def test_agent_holds_then_talks_to_a_customer_and_the_bridge_is_recorded(asteris
             assert start["args"] == ["agent", "1"] and start["channel"]["state"] == "Up"
             r = await ari.http.post(f"/bridges/{holding}/addChannel", params={"channel": agent_leg})
             assert r.status_code == 204, r.text
-            await ari.wait(lambda e: is_event("ChannelEnteredBridge", agent_leg)(e) and e["bridge"]["id"] == holding)
+            await ari.wait(entered(agent_leg, holding))
 
             number = rig.customer_number("human", ring_s=0, talk=2, prefix="0700980")
             customer_leg = f"rig-customer-{uuid.uuid4().hex[:8]}"
@@ -387,8 +391,7 @@ def test_agent_holds_then_talks_to_a_customer_and_the_bridge_is_recorded(asteris
             r = await ari.http.post(f"/bridges/{mixing}/addChannel", params={"channel": f"{agent_leg},{customer_leg}"})
             assert r.status_code == 204, r.text
             for leg in (agent_leg, customer_leg):
-                await ari.wait(lambda e, leg=leg: is_event("ChannelEnteredBridge", leg)(e)
-                               and e["bridge"]["id"] == mixing)
+                await ari.wait(entered(leg, mixing))
             assert (await ari.http.get(f"/bridges/{holding}")).json()["channels"] == []
 
             name = f"rig-attempt-{customer_leg}"
@@ -416,5 +419,6 @@ def test_agent_holds_then_talks_to_a_customer_and_the_bridge_is_recorded(asteris
     path = asyncio.run(run())
     assert path in rig.list_recordings(".wav")
     seconds, rms = wav_rms(path)
+    path.unlink()  # the chroot's spool would otherwise grow by one file per run
     assert 6.0 <= seconds <= 10.0, seconds
     assert rms > 100, rms
