@@ -117,7 +117,9 @@ Audio: a human says "Hello?" 0.2 s after answering, then is silent 3 s (AMD: HUM
 greeting of about 12 s without pause (AMD: MACHINE). Both are G.711 u-law RTP from SIPp's
 ``play_pcap_audio``.
 
-Causes seen from the rig's Asterisk 22 are in ``causes`` (the first is the usual one).
+Causes seen from the rig's Asterisk 22 are in ``causes``. For answered calls that is 16 when the
+dialer hangs up, or when the customer hangs up while bridged; but when the customer hangs up while
+its channel sits in Stasis in no bridge, ChannelDestroyed says 0 (tests/test_asterisk_rig.py).
 """
 
 
