@@ -25,6 +25,22 @@ Example (``deploy/dialer.toml`` ships a commented one)::
     agents = "simulated"         # "api": real agents take the calls through the API and the agent console
     [timezones]
     Loans = "Europe/Paris"       # a campaign's hours are kept in this zone
+    [asterisk]                   # with [driver] kind = "asterisk" (instead of [sim]); agents work through the API
+    app = "dialer"               # the ARI application; one per daemon sharing an Asterisk
+    [asterisk.servers.ast1]
+    url = "http://127.0.0.1:8088"
+    user = "dialer"
+    password = "secret"
+    trunk_limit = 60             # calls to customers this server carries at once
+    dial_string = "PJSIP/{number}@trunk"
+    agent_dial_string = "PJSIP/{agent}"   # an agent's phone, by the agent's user name
+    [asterisk.campaigns.Loans]
+    safe_harbour = "dialer/loans-safe-harbour"   # the sound a person hears when no agent is free in time
+    trunk_limit = 30
+    ring_timeout_s = 25
+    connect_limit_s = 2
+    amd = true
+    amd_false_positive = 0.02    # people AMD calls machines (the UK cap counts them): measure it on your calls
     [cluster]                    # several daemons on one PostgreSQL (dialer.cluster); absent: one daemon
     lease_s = 15                 # a campaign lease lasts this long from a renewal, seconds (database clock)
     renew_s = 3                  # renewal interval, seconds
@@ -46,11 +62,13 @@ from pathlib import Path
 from typing import Any
 
 from dialer.cluster import LeaseTimes
+from dialer.drivers.asterisk import MIN_RING_TIMEOUT_S, AriServer
 from dialer.errors import DialerError
 from lists.numbers import valid_zone
 from lists.store import database_url
 
-__all__ = ["ConfigError", "DriverKind", "SimConfig", "Config", "load_config", "parse_config", "PROFILE_ZONES"]
+__all__ = ["ConfigError", "DriverKind", "SimConfig", "AsteriskConfig", "AsteriskCampaign", "Config",
+           "load_config", "parse_config", "PROFILE_ZONES"]
 
 PROFILE_ZONES = {"us": "America/New_York", "fr": "Europe/Paris", "uk": "Europe/London"}  # default campaign zones
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -62,7 +80,34 @@ class ConfigError(DialerError):
 
 
 class DriverKind(Enum):
-    SIM = "sim"  # modelled customers and agents (dialer.drivers.sim); Asterisk comes with its own issue
+    SIM = "sim"  # modelled customers and agents (dialer.drivers.sim)
+    ASTERISK = "asterisk"  # real calls through Asterisk's ARI (dialer.drivers.asterisk); agents use the API
+
+
+@dataclass(frozen=True)
+class AsteriskCampaign:
+    """One campaign's telephony on Asterisk. ``safe_harbour``: the recorded message played to a person no agent
+    took within ``connect_limit_s`` (a sound name or a media URI: who called and a number to call back);
+    ``trunk_limit``: its calls in flight at most; ``ring_timeout_s``: the no-answer give-up, seconds (at least
+    15: a person needs that long to reach the phone); ``amd``: answering-machine detection on."""
+
+    safe_harbour: str
+    trunk_limit: int = 30
+    ring_timeout_s: float = 25.0
+    connect_limit_s: float = 2.0
+    amd: bool = True
+    tick_s: float = 1.0
+    amd_false_positive: float = 0.02  # people AMD calls machines, fraction: measure it on your own calls
+
+
+@dataclass(frozen=True)
+class AsteriskConfig:
+    """The Asterisk driver: its servers (``dialer.drivers.asterisk.AriServer``), its ARI application name
+    (one per daemon sharing a server), and each campaign's telephony settings by campaign name."""
+
+    servers: tuple[AriServer, ...]
+    campaigns: Mapping[str, AsteriskCampaign]
+    app: str = "dialer"
 
 
 @dataclass(frozen=True)
@@ -94,6 +139,7 @@ class Config:
     source: str = "<config>"
     cors_origins: tuple[str, ...] = ()
     cluster: LeaseTimes | None = None  # several daemons share the store's campaigns by lease; None: one daemon
+    asterisk: AsteriskConfig | None = None
 
 
 # ---- reading ------------------------------------------------------------------------------------------------
@@ -230,6 +276,61 @@ def _campaign_scenarios(r: _Reader, folder: Path) -> dict[str, Path]:
     return paths
 
 
+def _asterisk(r: _Reader) -> AsteriskConfig:
+    """``[asterisk]``: ``app``, ``[asterisk.servers.NAME]`` (url, user, password, trunk_limit, dial_string,
+    agent_dial_string) and ``[asterisk.campaigns.NAME]`` (each campaign's telephony)."""
+    app = r.get("app", _text, "dialer")
+    servers_table, campaigns_table = r.table_of("servers"), r.table_of("campaigns")
+    servers = tuple(_ari_server(servers_table.table_of(name), name) for name in servers_table.data)
+    if not servers:
+        raise r.fail("servers", "needs at least one [asterisk.servers.NAME] table")
+    campaigns = {name: _asterisk_campaign(campaigns_table.table_of(name)) for name in campaigns_table.data}
+    for reader in (servers_table, campaigns_table, r):
+        reader.done()
+    return AsteriskConfig(servers, campaigns, app)
+
+
+def _ari_server(r: _Reader, name: str) -> AriServer:
+    if not r.data.get("url"):
+        raise r.fail("url", "is required (Asterisk's HTTP server, such as http://127.0.0.1:8088)")
+    defaults = AriServer("", "", "", 0)
+    server = AriServer(r.get("url", _text), r.get("user", _text, "dialer"), r.get("password", _text, ""),
+                       int(r.get("trunk_limit", _number(1, 10_000), 30)),
+                       r.get("dial_string", _dial_string("{number}"), defaults.dial_string),
+                       r.get("agent_dial_string", _dial_string("{agent}"), defaults.agent_dial_string), name)
+    r.done()
+    return server
+
+
+def _dial_string(field_: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or field_ not in value:
+            raise ValueError(f"must be a dial string with {field_}, such as \"PJSIP/{field_}@trunk\"")
+        return value
+    return check
+
+
+def _asterisk_campaign(r: _Reader) -> AsteriskCampaign:
+    if not r.data.get("safe_harbour"):
+        raise r.fail("safe_harbour", "is required: the recorded message a person hears when no agent is free")
+    defaults = AsteriskCampaign("")
+    amd = r.get("amd", _flag, defaults.amd)
+    campaign = AsteriskCampaign(
+        r.get("safe_harbour", _text), int(r.get("trunk_limit", _number(1, 10_000), defaults.trunk_limit)),
+        r.get("ring_timeout_s", _number(MIN_RING_TIMEOUT_S, 120.0), defaults.ring_timeout_s),
+        r.get("connect_limit_s", _number(0.5, 10.0), defaults.connect_limit_s), amd,
+        r.get("tick_s", _number(0.05, 10.0), defaults.tick_s),
+        r.get("amd_false_positive", _number(0.0, 0.5), defaults.amd_false_positive))
+    r.done()
+    return campaign
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
 def _cluster(r: _Reader, url: str) -> LeaseTimes | None:
     """``[cluster]``: lease timings; only on PostgreSQL (leases lock rows ``FOR SHARE``; SQLite is one machine)."""
     if "cluster" not in r.data:
@@ -253,6 +354,7 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>", text: str = 
     top = _Reader(data, None, source, text)
     store, http, daemon = top.table_of("store"), top.table_of("http"), top.table_of("daemon")
     driver, sim_table, zones = top.table_of("driver"), top.table_of("sim"), top.table_of("timezones")
+    asterisk_table = top.table_of("asterisk")
     url = database_url(store.get("url", _text))
     host, port = http.get("host", _text, "127.0.0.1"), http.get("port", _port, 8080)
     origins = http.get("cors_origins", _origins, ())
@@ -267,7 +369,9 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>", text: str = 
     for reader in (store, http, daemon, driver, zones, top):
         reader.done()
     sim = _sim(sim_table, folder) if kind is DriverKind.SIM else None
-    return Config(driver=kind, sim=sim, timezones=timezones, source=source, cluster=cluster, **settings)
+    asterisk = _asterisk(asterisk_table) if kind is DriverKind.ASTERISK else None
+    return Config(driver=kind, sim=sim, timezones=timezones, source=source, cluster=cluster, asterisk=asterisk,
+                  **settings)
 
 
 def load_config(path: Path) -> Config:

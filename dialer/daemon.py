@@ -8,8 +8,11 @@ registry age check, daily compliance report, SQLite WAL checkpoint), serve
 the HTTP API with ``/livez``, ``/readyz`` and ``/metrics`` (``dialer.api`` on
 uvicorn, on this loop), ``gc.freeze()``, then READY=1.
 
-Agents are the scenario's simulated shifts, or with ``[sim] agents = "api"``
-people working through the API and the agent console (``dialer.api.floor``).
+Telephony is the sim driver (modelled customers, ``[sim]``) or Asterisk
+(``[asterisk]``, ``dialer.drivers.asterisk``). Agents are the scenario's
+simulated shifts, or people working through the API and the agent console
+(``dialer.api.floor``): with ``[sim] agents = "api"``, and always on
+Asterisk, where logging in calls the agent's phone and holds the line.
 A campaign dials only in state ``running`` and within its hours; managers
 start, pause and stop it through the API.
 
@@ -35,6 +38,7 @@ import logging
 import signal
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -56,7 +60,8 @@ from dialer.calls import Call, Outcome
 from dialer.clock import AsyncioClock, civil_seconds
 from dialer.cluster import Fence, LocalLease, bound_idle_transactions
 from dialer.config import PROFILE_ZONES, Config, ConfigError, load_config
-from dialer.drivers.sim import SimTelephony, SimWorkforce
+from dialer.drivers.asterisk import AsteriskDriver, CampaignTelephony
+from dialer.drivers.sim import ShiftLike, SimTelephony, SimWorkforce
 from dialer.drivers.sim_store import StoreCustomers
 from dialer.engine import CampaignSettings, Engine
 from dialer.http import ApiServer, Response, json_response
@@ -98,7 +103,7 @@ class CampaignRun:
     clock: AsyncioClock
     engine: Engine
     leads: ClaimBuffer
-    telephony: SimTelephony
+    telephony: SimTelephony | CampaignTelephony
     recorder: CampaignRecorder
     dial_mode: str = "progressive"
     state: str = "running"  # the campaign's state (dialer.api.schemas.CampaignState): dials only when running
@@ -133,7 +138,9 @@ class Daemon:
                                     ["op"], buckets=_STORE_BUCKETS, registry=self.metrics.registry)
         self.desk = AgentDesk()
         self.history = History()
-        self.api_agents = bool(config.sim and config.sim.agents == "api")
+        self.api_agents = bool(config.sim and config.sim.agents == "api") or config.asterisk is not None
+        self.asterisk = (AsteriskDriver(config.asterisk.servers, config.asterisk.app, on_agent_lost=self.agent_lost)
+                         if config.asterisk else None)
         self.cors_origins = config.cors_origins
         self.rejects_dir = Path(tempfile.mkdtemp(prefix="dialer-imports-"))
         self.api_threads = ThreadPoolExecutor(4, "dialer-api")
@@ -150,6 +157,8 @@ class Daemon:
         self.writer = Writer(self.factory, self.config.name, loop, on_fenced=self._fenced,
                              timed=self.store_time.labels("record").observe)
         self.writer.start()
+        if self.asterisk is not None:
+            await self.asterisk.start()
         if self.config.cluster is None:
             self.runs.extend(self._build(campaign, loop) for campaign in self._campaigns())
         else:
@@ -218,46 +227,69 @@ class Daemon:
         return self.scenario.timezone if self.scenario else PROFILE_ZONES.get(campaign.rules_profile, "UTC")
 
     def _build(self, campaign: Campaign, loop: asyncio.AbstractEventLoop, taken: Taken | None = None) -> CampaignRun:
-        """The campaign's engine on its own clock, with the sim driver's customers and agents; ``taken``: the lease
-        it dials under (its fence on every write) and the pacing memory it continues from."""
-        assert self.scenario is not None, "only the sim driver exists yet"
-        s, zone = self.scenarios.get(campaign.name, self.scenario), self._zone(campaign)
+        """The campaign's engine on its own clock, with the driver's telephony (the sim driver's customers and
+        agents, or Asterisk with agents on the API); ``taken``: the lease it dials under (its fence on every
+        write) and the pacing memory it continues from."""
+        zone = self._zone(campaign)
         local_start = self.world.start.astimezone(ZoneInfo(zone))
         origin = datetime.combine(local_start.date(), time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
         clock = self.world.engine_clock(origin, ordered=self.config.sim is not None)
-        customers = StoreCustomers(s, clock, campaign.max_attempts)
-        telephony = SimTelephony(clock, customers.plan, s.amd.delay_s)
-        ring_timeout_s = max(seg.no_answer_timeout_s for seg in s.segments)
-        workforce = SimWorkforce(clock, telephony, ring_timeout_s + s.amd.delay_s)
-        console = (self.desk.console(campaign.id, lambda t: origin + timedelta(seconds=t)) if self.api_agents
-                   else workforce)
+        parts = self._sim_parts(campaign, clock) if self.asterisk is None else self._asterisk_parts(campaign, clock)
+        telephony = parts.telephony
+        console = (parts.workforce if parts.workforce is not None and not self.api_agents
+                   else self.desk.console(campaign.id, lambda t: origin + timedelta(seconds=t)))
         fence, lease = (taken.fence, taken.lease) if taken else (None, None)
         may_dial = lease.valid if lease else _always
         leads = ClaimBuffer(campaign.id, self.factory, self.config.name, origin, loop, self.claims, self.writer,
                             on_claimed=self.metrics.claimed.labels(campaign.name).inc,
                             profile=profile_for(campaign), fence=fence, may_dial=may_dial, on_fenced=self._fenced,
                             timed=self.store_time.labels("claim").observe)
-        recorder = _SimRecorder(campaign.name, campaign.abandon_cap, self.metrics, telephony)
+        recorder = _ForgettingRecorder(campaign.name, campaign.abandon_cap, self.metrics, parts.forget)
         self.metrics.abandon_cap.labels(campaign.name).set(campaign.abandon_cap)
-        fp_rate = s.amd.false_positive if s.amd.enabled else 0.0
         kept = restored(taken.pacing, campaign.dial_mode) if taken else None
-        controller = TimedController(kept or make_controller(campaign.dial_mode, campaign.abandon_cap, fp_rate),
-                                     campaign.name, self.metrics)
-        settings = CampaignSettings(campaign.name, campaign.caller_id or "", s.pacing.connect_limit_s, s.amd.enabled,
-                                    ring_timeout_s, s.pacing.preview_s, s.pacing.tick_s)
+        controller = TimedController(
+            kept or make_controller(campaign.dial_mode, campaign.abandon_cap, parts.amd_false_positive),
+            campaign.name, self.metrics)
         holder: list[Engine] = []
         ahead = WriteAheadTelephony(telephony, self.writer, leads.moment, fence, may_dial,
                                     lambda call: self._refused(clock, holder[0], call))
-        engine = Engine(settings, controller, leads, ahead, recorder, console,
+        engine = Engine(parts.settings, controller, leads, ahead, recorder, console,
                         wake=lambda at_s: self._wake(clock, holder[0], at_s), civil=civil_seconds(origin, zone))
         holder.append(engine)
         telephony.attach(engine)
-        workforce.attach(engine)
-        if not self.api_agents:
-            workforce.schedule(s.shifts, s.days)
+        if parts.workforce is not None:
+            parts.workforce.attach(engine)
+            if not self.api_agents:
+                parts.workforce.schedule(parts.shifts, parts.days)
         return CampaignRun(campaign.name, campaign.id, campaign.company, campaign.abandon_cap, zone,
                            profile_for(campaign), origin, clock, engine, leads, telephony, recorder,
                            campaign.dial_mode, campaign.state, fence, lease)
+
+    def _sim_parts(self, campaign: Campaign, clock: AsyncioClock) -> _Telephony:
+        """The sim driver's customers (the campaign's scenario) and, unless agents use the API, its agents."""
+        assert self.scenario is not None
+        s = self.scenarios.get(campaign.name, self.scenario)
+        telephony = SimTelephony(clock, StoreCustomers(s, clock, campaign.max_attempts).plan, s.amd.delay_s)
+        ring_timeout_s = max(seg.no_answer_timeout_s for seg in s.segments)
+        settings = CampaignSettings(campaign.name, campaign.caller_id or "", s.pacing.connect_limit_s, s.amd.enabled,
+                                    ring_timeout_s, s.pacing.preview_s, s.pacing.tick_s)
+        return _Telephony(telephony, settings, s.amd.false_positive if s.amd.enabled else 0.0,
+                          lambda call: telephony.plans.pop(call.id, None),
+                          SimWorkforce(clock, telephony, ring_timeout_s + s.amd.delay_s), s.shifts, s.days)
+
+    def _asterisk_parts(self, campaign: Campaign, clock: AsyncioClock) -> _Telephony:
+        """Real calls through Asterisk, with the campaign's ``[asterisk.campaigns.NAME]`` settings; its agents
+        work through the API."""
+        assert self.asterisk is not None and self.config.asterisk is not None
+        own = self.config.asterisk.campaigns.get(campaign.name)
+        if own is None:
+            raise ConfigError(f"{self.config.source}: [asterisk.campaigns.{campaign.name}]: missing: every campaign "
+                              "needs its telephony settings (safe_harbour at least)")
+        telephony = self.asterisk.campaign(campaign.name, clock, campaign.caller_id or "", own.trunk_limit,
+                                           own.safe_harbour)
+        settings = CampaignSettings(campaign.name, campaign.caller_id or "", own.connect_limit_s, own.amd,
+                                    own.ring_timeout_s, tick_s=own.tick_s)
+        return _Telephony(telephony, settings, own.amd_false_positive if own.amd else 0.0, telephony.forget)
 
     def _refused(self, clock: AsyncioClock, engine: Engine, call: Call) -> None:
         """A call whose lease ran out between its dial mark and its dial: never dialled, ended as failed."""
@@ -434,6 +466,26 @@ class Daemon:
     def campaign_run(self, campaign_id: int) -> CampaignRun | None:
         return next((r for r in self.runs if r.campaign_id == campaign_id), None)
 
+    async def phone_in(self, agent: str) -> None:
+        """An agent logging in through the API: on Asterisk, their phone is called and held (a nailed-up line)
+        before they take calls; AgentUnreachable when it does not answer. Nothing to do on the sim driver."""
+        if self.asterisk is not None:
+            await self.asterisk.log_in_agent(agent)
+
+    async def phone_out(self, agent: str) -> None:
+        """An agent logged out: their held line is hung up."""
+        if self.asterisk is not None:
+            await self.asterisk.log_out_agent(agent)
+
+    def agent_lost(self, agent: str) -> None:
+        """An agent's phone line dropped: they are logged out of their campaign (a call they were on has already
+        gone to wrap-up through the driver)."""
+        campaign_id = self.desk.seats.get(agent)
+        run = self.campaign_run(campaign_id) if campaign_id is not None else None
+        if run is not None and agent in run.engine.pool.agents:
+            log.warning("agent phone lost", extra={"event": "agent_phone_lost", "agent": agent, "campaign": run.name})
+            run.engine.log_out(agent, run.now_s())
+
     def desk_campaigns(self) -> list[int]:
         return [r.campaign_id for r in self.runs]
 
@@ -465,7 +517,8 @@ class Daemon:
 
     async def campaign_added(self, campaign_id: int) -> None:
         """A campaign created through the API gets its engine now, idle until a manager starts it."""
-        if self.config.campaigns is not None or self.scenario is None or self.campaign_run(campaign_id) \
+        if self.config.campaigns is not None or (self.scenario is None and self.asterisk is None) \
+                or self.campaign_run(campaign_id) \
                 or self.ownership is not None:  # a cluster's daemons take new campaigns when restarted
             return
         with self.factory() as session:
@@ -516,7 +569,8 @@ class Daemon:
 
     async def readyz(self) -> Response:
         checks = {"store": await self._store_ok(), "scheduler": bool(self.scheduler.running),
-                  "driver": all(run.telephony.engine is not None for run in self.runs),
+                  "driver": self.asterisk.connected if self.asterisk else all(
+                      run.telephony.engine is not None for run in self.runs),
                   "writer": self.writer.healthy, "draining": not self.stopping}
         if self.ownership is not None:
             checks["cluster"] = self.ownership.store_ok and not self.ownership.draining
@@ -560,6 +614,8 @@ class Daemon:
         await loop.run_in_executor(None, self.claims.shutdown, True)
         await asyncio.sleep(0.05)  # let the last claims' callbacks give their leads back
         flushed = await loop.run_in_executor(None, self.writer.stop, max(10.0, self.config.drain_timeout_s))
+        if self.asterisk is not None:
+            await self.asterisk.stop()
         self.maintenance.shutdown(wait=True)
         if self.ownership is not None:
             await self.ownership.release_all()
@@ -583,16 +639,31 @@ class Daemon:
         return len(open_calls)
 
 
-class _SimRecorder(CampaignRecorder):
-    """The recorder, also dropping each finished call's customer plan from the sim driver's memory."""
+@dataclass
+class _Telephony:
+    """What a driver gives a campaign's run: its telephony port, the engine settings it implies, the AMD
+    false-positive rate the pacing budgets for (fraction of live answers), what to forget when a call is
+    written, and, for the sim driver, its simulated agents and their shifts."""
 
-    def __init__(self, campaign: str, cap: float, metrics: Metrics, telephony: SimTelephony):
+    telephony: SimTelephony | CampaignTelephony
+    settings: CampaignSettings
+    amd_false_positive: float
+    forget: Callable[[Call], object]
+    workforce: SimWorkforce | None = None
+    shifts: Sequence[ShiftLike] = ()
+    days: int = 1
+
+
+class _ForgettingRecorder(CampaignRecorder):
+    """The recorder, also letting the driver forget each finished call (a customer plan, a channel's record)."""
+
+    def __init__(self, campaign: str, cap: float, metrics: Metrics, forget: Callable[[Call], object]):
         super().__init__(campaign, cap, metrics)
-        self.telephony = telephony
+        self.forget = forget
 
     def attempt(self, call: Call) -> None:
         super().attempt(call)
-        self.telephony.plans.pop(call.id, None)
+        self.forget(call)
 
 
 def _always() -> bool:

@@ -35,6 +35,7 @@ from dialer.api.schemas import (
     PauseIn,
 )
 from dialer.calls import IllegalTransition
+from dialer.drivers.asterisk import AgentUnreachable
 from dialer.users import Role
 from lists.models import Campaign, Lead, as_utc
 from lists.numbers import mask_number
@@ -88,6 +89,11 @@ async def agent_login(body: AgentLoginIn, request: Request, who: Agent) -> Agent
     seated = floor.desk.seats.get(who.name)
     if seated is not None and seated != body.campaign_id:
         raise Conflict(f"already logged in to campaign {seated}; log out first", "campaign_id")
+    if seated is None:
+        try:
+            await floor.phone_in(who.name)
+        except AgentUnreachable as exc:
+            raise Conflict(f"your phone did not answer the log-in call: {exc}", "agent") from None
     floor.desk.seats[who.name] = body.campaign_id
     _engine_input(lambda: run.engine.log_in(who.name, run.now_s()))
     return status_of(floor, who.name)
@@ -115,6 +121,7 @@ async def agent_logout(request: Request, who: Agent) -> AgentStatusOut:
     floor = floor_of(request)
     run = _seat(floor, who)
     _engine_input(lambda: run.engine.log_out(who.name, run.now_s()))
+    await floor.phone_out(who.name)
     return status_of(floor, who.name)
 
 
