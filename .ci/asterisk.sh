@@ -31,6 +31,12 @@ READY="$ROOT/.dialer-asterisk-ready"
 ARI_URL="http://127.0.0.1:$HTTP_PORT"
 
 log() { echo "asterisk.sh: $*" >&2; }
+# Starts, restarts and stops also go to <root>.events.log, to tell afterwards who restarted the
+# shared Asterisk under someone's tests.
+event() {
+  echo "$(date -u +%FT%TZ) pid $$ (parent: $(tr '\0' ' ' </proc/$PPID/cmdline 2>/dev/null | cut -c1-120)): $*" \
+    >>"$ROOT.events.log" 2>/dev/null || true
+}
 die() { echo "asterisk.sh: ERROR: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot and mounts need it)"
@@ -179,7 +185,7 @@ write_config() {
   chmod 640 "$etc"/*
   # Directories Asterisk writes to as its own user (systemd would make /run/asterisk).
   install -d "$ROOT/run/asterisk" "$ROOT/var/spool/asterisk/recording" "$ROOT/var/log/asterisk" \
-    "$ROOT/var/lib/asterisk/sounds/dialer"
+    "$ROOT/usr/share/asterisk/sounds/dialer"
   chroot "$ROOT" chown -R asterisk:asterisk /run/asterisk /var/spool/asterisk /var/log/asterisk \
     /var/lib/asterisk /var/cache/asterisk
 }
@@ -206,6 +212,7 @@ start() {
   fi
   if pid="$(asterisk_pid)"; then
     log "Asterisk (pid $pid) runs but ARI does not answer (or is deadlocked); restarting it"
+    event "restart: Asterisk pid $pid unhealthy"
     stop_asterisk
   fi
   if ari_up; then
@@ -217,6 +224,7 @@ start() {
   chroot "$ROOT" /usr/sbin/asterisk -U asterisk -G asterisk >&2 9>&- || die "asterisk did not start (see $ROOT/var/log/asterisk/messages.log)"
   for _ in $(seq 150); do
     if ari_up; then
+      event "started Asterisk pid $(asterisk_pid || echo '?')"
       log "Asterisk up in $((SECONDS - started)) s (pid $(asterisk_pid || echo '?')); ARI at $ARI_URL; log $ROOT/var/log/asterisk/messages.log; recordings $ROOT/var/spool/asterisk/recording"
       echo "$ARI_URL"
       return 0
@@ -245,6 +253,7 @@ stop_asterisk() {
 
 stop() {
   [ -d "$ROOT" ] || { log "no tree at $ROOT; nothing to stop"; return 0; }
+  event "stop requested"
   stop_asterisk
   unmount_all "$ROOT"
   log "stopped"

@@ -254,11 +254,12 @@ def install_sound(name: str, text: str) -> str:
     """Speak ``text`` (espeak-ng) into a u-law file Asterisk can play, return its ARI media URI.
 
     Why: the safe-harbour message is a recorded file per campaign; a test can make one. The file is
-    ``/usr/share/asterisk/sounds/en/dialer/<name>.ulaw`` in the chroot, played as
-    ``sound:dialer/<name>``.
+    ``/usr/share/asterisk/sounds/dialer/<name>.ulaw`` in the chroot (Asterisk falls back to the
+    language-less directory), played as ``sound:dialer/<name>``. (``sounds/en`` is an absolute
+    symlink, which the host cannot follow into the chroot.)
     """
     ulaw = _speak(text)
-    d = asterisk_root() / "usr" / "share" / "asterisk" / "sounds" / "en" / "dialer"
+    d = asterisk_root() / "usr" / "share" / "asterisk" / "sounds" / "dialer"
     d.mkdir(parents=True, exist_ok=True)
     (d / f"{name}.ulaw").write_bytes(ulaw)
     return f"sound:dialer/{name}"

@@ -422,3 +422,34 @@ def test_agent_holds_then_talks_to_a_customer_and_the_bridge_is_recorded(asteris
     path.unlink()  # the chroot's spool would otherwise grow by one file per run
     assert 6.0 <= seconds <= 10.0, seconds
     assert rms > 100, rms
+
+
+def test_installed_sound_plays_to_a_customer(asterisk: Rig) -> None:
+    """:func:`rig.install_sound` makes a campaign's safe-harbour message (espeak-ng) that Asterisk
+    plays with ``POST /channels/{id}/play?media=sound:dialer/<name>`` to the end (PlaybackFinished,
+    state done, after as long as the message lasts)."""
+    media = rig.install_sound("rig-test-safe-harbour", "This call was from the rig. To call back, dial 0 1 2 3.")
+    assert media == "sound:dialer/rig-test-safe-harbour"
+
+    async def run() -> tuple[str, float]:
+        async with ari_session(asterisk.url) as ari:
+            number = rig.customer_number("human", ring_s=0, talk=0, prefix="0700995")
+            channel_id = f"rig-play-{uuid.uuid4().hex[:8]}"
+            r = await ari.http.post("/channels", params={
+                "endpoint": f"PJSIP/{number}@{rig.TRUNK}", "context": rig.AMD_CONTEXT, "extension": "s",
+                "priority": 1, "timeout": 10, "channelId": channel_id}, json={"variables": {"DIALER_APP": APP}})
+            assert r.status_code == 200, r.text
+            await ari.wait(is_event("StasisStart", channel_id))
+            started = time.monotonic()
+            r = await ari.http.post(f"/channels/{channel_id}/play", params={"media": media})
+            assert r.status_code == 201, r.text
+            playback_id = r.json()["id"]
+            done = await ari.wait(lambda e: e["type"] == "PlaybackFinished" and e["playback"]["id"] == playback_id)
+            seconds = time.monotonic() - started
+            await ari.http.delete(f"/channels/{channel_id}")
+            await ari.wait(is_event("ChannelDestroyed", channel_id))
+            return done["playback"]["state"], seconds
+
+    state, seconds = asyncio.run(run())
+    assert state == "done"
+    assert 2.0 < seconds < 10.0, seconds
