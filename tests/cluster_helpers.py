@@ -132,7 +132,8 @@ def make_pg_store(url: str, leads: int = 600, campaigns: tuple[str, ...] = CAMPA
 
 
 def cluster_config(folder: Path, url: str, scenario: Path, name: str, lease_s: float = 3.0, renew_s: float = 0.5,
-                   skew_s: float = 0.5, speed: float = 20.0, log_level: str = "info") -> Path:
+                   skew_s: float = 0.5, speed: float = 20.0, log_level: str = "info",
+                   drain_timeout_s: float = 20.0) -> Path:
     """A daemon of the cluster, named ``name``, with short leases (seconds)."""
     path = folder / f"{name}.toml"
     path.write_text(f'''[store]
@@ -142,7 +143,7 @@ host = "127.0.0.1"
 port = 0
 [daemon]
 name = "{name}"
-drain_timeout_s = 20
+drain_timeout_s = {drain_timeout_s}
 log_level = "{log_level}"
 [driver]
 kind = "sim"

@@ -42,12 +42,13 @@ def store(tmp_path) -> Iterator[str]:
         yield url
 
 
-def _pair(tmp_path: Path, url: str, log_level: str = "info") -> tuple[Running, Running]:
+def _pair(tmp_path: Path, url: str, log_level: str = "info", drain_timeout_s: float = 5.0) -> tuple[Running,
+                                                                                                     Running]:
+    """Two daemons of the cluster; ``drain_timeout_s``: how long their hand-overs and SIGTERM wait for calls."""
     scenario = make_scenario(tmp_path, agents=8)
-    a = start_daemon(cluster_config(tmp_path, url, scenario, "dialer-a", LEASE_S, log_level=log_level),
-                     tmp_path / "a.log")
-    b = start_daemon(cluster_config(tmp_path, url, scenario, "dialer-b", LEASE_S, log_level=log_level),
-                     tmp_path / "b.log")
+    a, b = (start_daemon(cluster_config(tmp_path, url, scenario, name, LEASE_S, log_level=log_level,
+                                        drain_timeout_s=drain_timeout_s), tmp_path / f"{name}.log")
+            for name in ("dialer-a", "dialer-b"))
     return a, b
 
 
@@ -69,10 +70,10 @@ def _drain(url: str, name: str) -> subprocess.CompletedProcess:
 
 
 def test_two_daemons_share_the_campaigns_never_claim_or_write_twice_and_drain(tmp_path, store):
-    a, b = _pair(tmp_path, store)
+    a, b = _pair(tmp_path, store, drain_timeout_s=20.0)
     try:
         assert wait_for(lambda: set(_owners(store).values()) == {"dialer-a", "dialer-b"}, 15), _owners(store)
-        assert wait_for(lambda: a.metric("dialer_calls_total") >= 30 and b.metric("dialer_calls_total") >= 30, 40)
+        assert wait_for(lambda: a.metric("dialer_calls_total") >= 15 and b.metric("dialer_calls_total") >= 15, 40)
         drained = _drain(store, "dialer-a")
         assert drained.returncode == 0, drained.stdout + drained.stderr
         assert wait_for(lambda: set(_owners(store).values()) == {"dialer-b"}, 10), _owners(store)
@@ -142,16 +143,17 @@ def test_postgresql_restart_mid_campaign_loses_nothing_and_dialing_resumes(tmp_p
     with private_server() as server:
         make_pg_store(server.url, leads=600, campaigns=("Loans",))
         scenario = make_scenario(tmp_path, agents=8)
-        d = start_daemon(cluster_config(tmp_path, server.url, scenario, "dialer-a", LEASE_S), tmp_path / "a.log")
+        d = start_daemon(cluster_config(tmp_path, server.url, scenario, "dialer-a", LEASE_S, drain_timeout_s=5.0),
+                         tmp_path / "a.log")
         try:
-            assert wait_for(lambda: d.metric("dialer_calls_total") >= 30, 40)
+            assert wait_for(lambda: d.metric("dialer_calls_total") >= 15, 40)
             server.stop("fast")
             assert wait_for(lambda: d.get("/readyz")[0] == 503, 10), "ready while the store is away"
-            time.sleep(LEASE_S)
+            time.sleep(LEASE_S)  # longer than the lease: it lapses, and nobody takes it
             server.start()
             assert wait_for(lambda: d.get("/readyz")[0] == 200, 30), d.get("/readyz")
             after = d.metric("dialer_calls_total")
-            assert wait_for(lambda: d.metric("dialer_calls_total") >= after + 30, 40), "dialing did not resume"
+            assert wait_for(lambda: d.metric("dialer_calls_total") >= after + 15, 40), "dialing did not resume"
         finally:
             code = d.stop()
         assert code == 0
