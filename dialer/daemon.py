@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
 import signal
 import sys
 import tempfile
@@ -86,6 +87,7 @@ _ORPHAN_AGE = timedelta(hours=1)  # a claim without a dial mark older than this 
 _STORE_PROBE_S = 2.0
 _STORE_BUCKETS = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5,
                   1.0, 2.0, 5.0)  # seconds
+_STALE_DIAL_S = 2.0  # wall seconds: a cluster daemon makes no dial whose mark took longer (the store was away)
 _SWITCH_S = 0.001  # GIL hand-over, seconds: the claim and writer threads hold the loop back at most this long
 
 
@@ -252,7 +254,8 @@ class Daemon:
             campaign.name, self.metrics)
         holder: list[Engine] = []
         ahead = WriteAheadTelephony(telephony, self.writer, leads.moment, fence, may_dial,
-                                    lambda call: self._refused(clock, holder[0], call))
+                                    lambda call: self._refused(clock, holder[0], call),
+                                    _STALE_DIAL_S if self.config.cluster else math.inf)
         engine = Engine(parts.settings, controller, leads, ahead, recorder, console,
                         wake=lambda at_s: self._wake(clock, holder[0], at_s), civil=civil_seconds(origin, zone))
         holder.append(engine)
@@ -292,8 +295,10 @@ class Daemon:
         return _Telephony(telephony, settings, own.amd_false_positive if own.amd else 0.0, telephony.forget)
 
     def _refused(self, clock: AsyncioClock, engine: Engine, call: Call) -> None:
-        """A call whose lease ran out between its dial mark and its dial: never dialled, ended as failed."""
-        log.warning("dial refused: lease not held", extra={"event": "dial_refused", "campaign": engine.settings.name})
+        """A call whose lease ran out, or whose mark came too late, before its dial: never dialled, ended as
+        failed (the lead gets its retry time)."""
+        log.warning("dial refused: lease not held or mark too late",
+                    extra={"event": "dial_refused", "campaign": engine.settings.name})
         engine.failed(call.id, clock.now(), Outcome.FAILED)
 
     # -- the cluster (dialer.ownership) ------------------------------------------------------------------------

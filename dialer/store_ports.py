@@ -458,23 +458,26 @@ class WriteAheadTelephony:
 
     Several daemons: the mark is fenced, and once it is committed the local
     lease is asked again (``may_dial``), since the process may have been
-    paused in between; a call it refuses goes to ``refused`` (the daemon
-    ends it as failed, never dialled). ``dialled`` counts calls originated."""
+    paused in between; so is a call whose mark took longer than ``stale_s``
+    wall seconds to commit (the store was away: the pacing decision behind it
+    is stale). A refused call goes to ``refused`` (the daemon ends it as
+    failed, never dialled). ``dialled`` counts calls originated."""
 
     def __init__(self, driver: TelephonyDriver, writer: Writer, moment: Callable[[float], datetime],
                  fence: Fence | None = None, may_dial: Callable[[], bool] = lambda: True,
-                 refused: Callable[[Call], None] = lambda call: None):
+                 refused: Callable[[Call], None] = lambda call: None, stale_s: float = math.inf):
         self.driver, self.writer, self.moment, self.fence = driver, writer, moment, fence
-        self.may_dial, self.refused = may_dial, refused
+        self.may_dial, self.refused, self.stale_s = may_dial, refused, stale_s
         self.dialled = 0
 
     def originate(self, call: Call, caller_id: str, ring_timeout_s: float, amd: bool) -> None:
         assert call.dialled_s is not None
+        asked = time.monotonic()
         self.writer.mark(call.lead, self.moment(call.dialled_s),
-                         lambda: self._dial(call, caller_id, ring_timeout_s, amd), self.fence)
+                         lambda: self._dial(call, caller_id, ring_timeout_s, amd, asked), self.fence)
 
-    def _dial(self, call: Call, caller_id: str, ring_timeout_s: float, amd: bool) -> None:
-        if not self.may_dial():
+    def _dial(self, call: Call, caller_id: str, ring_timeout_s: float, amd: bool, asked: float) -> None:
+        if not self.may_dial() or time.monotonic() - asked > self.stale_s:
             self.refused(call)
             return
         self.dialled += 1
