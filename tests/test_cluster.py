@@ -33,6 +33,7 @@ from tests.cluster_helpers import (
 from tests.daemon_helpers import REPO, Running, make_scenario, now_utc, start_daemon, wait_for
 
 LEASE_S = 3.0
+pytestmark = pytest.mark.xdist_group("cluster")  # one worker: the daemons' timings are not shared with each other
 
 
 @pytest.fixture
