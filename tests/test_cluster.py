@@ -175,3 +175,17 @@ def test_a_cluster_on_sqlite_is_refused_with_its_line(tmp_path):
                                                                                        "renew_s = 3"))
     with pytest.raises(ConfigError, match=r"\[cluster\] renew_s: renew_s \+ skew_s must be less than lease_s"):
         load_config(path)
+
+
+def test_balance_by_agents_takes_when_lightest_and_gives_only_when_the_spread_shrinks():
+    from dialer.cluster import LeaseRow, Member, pick
+
+    alive = [Member("a", 0, False), Member("b", 0, False), Member("c", 0, True)]
+    rows = [LeaseRow(1, "a", 1, True, 300), LeaseRow(2, "b", 1, True, 100), LeaseRow(3, None, 0, False, 50),
+            LeaseRow(4, "c", 2, True, 700)]
+    assert pick("b", alive, rows, [2]) == (3, None)  # b carries fewer agents; c is draining and counts for nothing
+    assert pick("a", alive, rows, [1]) == (None, None)
+    rows = [LeaseRow(1, "a", 1, True, 300), LeaseRow(2, "a", 1, True, 100), LeaseRow(3, "b", 1, True, 50)]
+    assert pick("a", alive, rows, [1, 2]) == (None, 2)  # 400 against 50: moving 100 leaves 300 against 150
+    rows = [LeaseRow(1, "a", 1, True, 300), LeaseRow(3, "b", 1, True, 50)]
+    assert pick("a", alive, rows, [1]) == (None, None)  # moving its only campaign would only swap the load
