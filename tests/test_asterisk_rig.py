@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import struct
@@ -32,8 +33,12 @@ pytestmark = pytest.mark.xdist_group("asterisk")
 Event = dict[str, Any]
 
 APP = f"rig-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-"""This module's own Stasis app: the AMD context enters it when DIALER_APP names it, so a driver
-test or an engineer using the same Asterisk with the app "dialer" does not take our events."""
+"""Prefix of this module's own Stasis apps: the AMD context enters the app that DIALER_APP names,
+so a driver test or an engineer using the same Asterisk with the app "dialer" does not take our
+events. Each ARI session gets a new app name (APP-1, APP-2, ...): connecting a websocket for an app
+name whose previous socket Asterisk has not yet dropped makes it log "Replacing Stasis app", and
+around such replacements the rig's Asterisk 22.10 has wedged its app registry."""
+_sessions = itertools.count(1)
 
 CALLER_ID = "441234567890"
 RING_TIMEOUT_S = 6
@@ -81,10 +86,11 @@ def asterisk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
 
 @dataclass
 class Ari:
-    """A plain ARI session: REST calls through ``http`` and every event Asterisk sends this module's
-    app (subscribeAll: also channels that never enter Stasis) collected in ``events``."""
+    """A plain ARI session: REST calls through ``http`` and every event Asterisk sends the session's
+    own Stasis app ``app`` (subscribeAll: also channels that never enter Stasis) in ``events``."""
 
     http: httpx.AsyncClient
+    app: str
     events: list[Event] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -113,14 +119,15 @@ class Ari:
 
 @contextlib.asynccontextmanager
 async def ari_session(url: str) -> AsyncIterator[Ari]:
+    app = f"{APP}-{next(_sessions)}"
     ws_url = url.replace("http://", "ws://") + (
-        f"/ari/events?app={APP}&api_key={rig.ARI_USER}:{rig.ARI_PASSWORD}&subscribeAll=true"
+        f"/ari/events?app={app}&api_key={rig.ARI_USER}:{rig.ARI_PASSWORD}&subscribeAll=true"
     )
     async with (
         websockets.connect(ws_url) as ws,
         httpx.AsyncClient(base_url=url + "/ari", auth=(rig.ARI_USER, rig.ARI_PASSWORD), timeout=10) as http,
     ):
-        ari = Ari(http)
+        ari = Ari(http, app)
 
         async def read() -> None:
             async for raw in ws:
@@ -172,7 +179,7 @@ def outcomes(asterisk: Rig) -> dict[str, Outcome]:
                     "context": rig.AMD_CONTEXT, "extension": "s", "priority": 1,
                     "timeout": RING_TIMEOUT_S, "channelId": channel_id,
                     "callerId": f'"Rig" <{CALLER_ID}>',
-                }, json={"variables": {"DIALER_APP": APP}})
+                }, json={"variables": {"DIALER_APP": ari.app}})
                 assert r.status_code == 200, r.text
                 calls[behaviour] = (number, channel_id)
 
@@ -195,7 +202,7 @@ def outcomes(asterisk: Rig) -> dict[str, Outcome]:
             r = await ari.http.post("/channels", params={
                 "endpoint": f"PJSIP/{number}@{rig.TRUNK}", "context": rig.AMD_CONTEXT, "extension": "s",
                 "priority": 1, "timeout": RING_TIMEOUT_S, "channelId": hangs_up,
-            }, json={"variables": {"DIALER_APP": APP}})
+            }, json={"variables": {"DIALER_APP": ari.app}})
             assert r.status_code == 200, r.text
 
             async def left_alone() -> Outcome:
@@ -278,7 +285,7 @@ def test_dialer_cancels_while_ringing(asterisk: Rig) -> None:
             channel_id = f"rig-cancel-{uuid.uuid4().hex[:8]}"
             r = await ari.http.post("/channels", params={
                 "endpoint": f"PJSIP/{number}@{rig.TRUNK}", "context": rig.AMD_CONTEXT, "extension": "s",
-                "priority": 1, "timeout": 20, "channelId": channel_id}, json={"variables": {"DIALER_APP": APP}})
+                "priority": 1, "timeout": 20, "channelId": channel_id}, json={"variables": {"DIALER_APP": ari.app}})
             assert r.status_code == 200, r.text
             await ari.wait(lambda e: is_event("ChannelStateChange", channel_id)(e)
                            and e["channel"]["state"] == "Ringing")
@@ -310,7 +317,7 @@ def test_create_then_dial_then_continue_into_amd(asterisk: Rig) -> None:
                 number = rig.customer_number(behaviour, ring_s=1, talk=0, prefix="0700970")
                 channel_id = f"rig-create-{behaviour}-{uuid.uuid4().hex[:8]}"
                 r = await ari.http.post("/channels/create", params={
-                    "endpoint": f"PJSIP/{number}@{rig.TRUNK}", "app": APP,
+                    "endpoint": f"PJSIP/{number}@{rig.TRUNK}", "app": ari.app,
                     "appArgs": "dialed", "channelId": channel_id,
                 }, json={"variables": {"CALLERID(num)": CALLER_ID, "CALLERID(name)": "Rig"}})
                 assert r.status_code == 200, r.text
@@ -322,7 +329,7 @@ def test_create_then_dial_then_continue_into_amd(asterisk: Rig) -> None:
             human = ids["human"]
             await ari.wait(lambda e: e["type"] == "Dial" and e.get("peer", {}).get("id") == human
                            and e.get("dialstatus") == "ANSWER", timeout_s=10)
-            r = await ari.http.post(f"/channels/{human}/variable", params={"variable": "DIALER_APP", "value": APP})
+            r = await ari.http.post(f"/channels/{human}/variable", params={"variable": "DIALER_APP", "value": ari.app})
             assert r.status_code == 204, r.text
             r = await ari.http.post(f"/channels/{human}/continue", params={
                 "context": rig.AMD_CONTEXT, "extension": "s", "priority": 1})
@@ -366,7 +373,7 @@ def test_agent_holds_then_talks_to_a_customer_and_the_bridge_is_recorded(asteris
             holding = (await ari.http.post("/bridges", params={"type": "holding", "name": "rig-agents"})).json()["id"]
             agent_leg = f"rig-agent-{uuid.uuid4().hex[:8]}"
             r = await ari.http.post("/channels", params={
-                "endpoint": agent.endpoint, "app": APP, "appArgs": "agent,1",
+                "endpoint": agent.endpoint, "app": ari.app, "appArgs": "agent,1",
                 "channelId": agent_leg, "timeout": 10})
             assert r.status_code == 200, r.text
             start = await ari.wait(is_event("StasisStart", agent_leg))
@@ -380,7 +387,7 @@ def test_agent_holds_then_talks_to_a_customer_and_the_bridge_is_recorded(asteris
             r = await ari.http.post("/channels", params={
                 "endpoint": f"PJSIP/{number}@{rig.TRUNK}", "context": rig.AMD_CONTEXT,
                 "extension": "s", "priority": 1, "timeout": 10, "channelId": customer_leg},
-                json={"variables": {"DIALER_APP": APP}})
+                json={"variables": {"DIALER_APP": ari.app}})
             assert r.status_code == 200, r.text
             amd = await ari.wait(is_event("StasisStart", customer_leg))
             assert amd["args"][:2] == ["amd", "HUMAN"], amd
@@ -437,7 +444,7 @@ def test_installed_sound_plays_to_a_customer(asterisk: Rig) -> None:
             channel_id = f"rig-play-{uuid.uuid4().hex[:8]}"
             r = await ari.http.post("/channels", params={
                 "endpoint": f"PJSIP/{number}@{rig.TRUNK}", "context": rig.AMD_CONTEXT, "extension": "s",
-                "priority": 1, "timeout": 10, "channelId": channel_id}, json={"variables": {"DIALER_APP": APP}})
+                "priority": 1, "timeout": 10, "channelId": channel_id}, json={"variables": {"DIALER_APP": ari.app}})
             assert r.status_code == 200, r.text
             await ari.wait(is_event("StasisStart", channel_id))
             started = time.monotonic()
