@@ -36,6 +36,7 @@ import asyncio
 import gc
 import logging
 import math
+import secrets
 import signal
 import sys
 import tempfile
@@ -141,8 +142,8 @@ class Daemon:
         self.desk = AgentDesk()
         self.history = History()
         self.api_agents = bool(config.sim and config.sim.agents == "api") or config.asterisk is not None
-        self.asterisk = (AsteriskDriver(config.asterisk.servers, config.asterisk.app, on_agent_lost=self.agent_lost)
-                         if config.asterisk else None)
+        self.asterisk = (AsteriskDriver(config.asterisk.servers, config.asterisk.app, on_agent_lost=self.agent_lost,
+                                        instance=secrets.token_hex(3)) if config.asterisk else None)
         self.cors_origins = config.cors_origins
         self.rejects_dir = Path(tempfile.mkdtemp(prefix="dialer-imports-"))
         self.api_threads = ThreadPoolExecutor(4, "dialer-api")

@@ -38,8 +38,8 @@ from simulation.leads import SimList
 from simulation.results import BIN_S, RunResult, Series, expected_false_positive
 from simulation.scenario import Scenario
 
-__all__ = ["Draws", "Draw", "Customers", "Model", "SimAttempt", "SimPyClock", "simulate", "controller_for", "write_trace",
-           "STREAMS"]
+__all__ = ["Draws", "Draw", "Customers", "Model", "SimAttempt", "SimPyClock", "simulate", "controller_for",
+           "write_trace", "STREAMS"]
 
 log = logging.getLogger(__name__)
 

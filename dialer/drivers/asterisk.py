@@ -335,16 +335,24 @@ class _Server:
 
 class AsteriskDriver:
     """Every Asterisk server the daemon uses, shared by its campaigns. ``app``: the Stasis application's name;
-    ``on_agent_lost(agent)``: called when a logged-in agent's phone line drops (the daemon logs them out)."""
+    ``on_agent_lost(agent)``: called when a logged-in agent's phone line drops (the daemon logs them out).
+
+    ``instance``: when given, the application registers as ``<app>-<instance>`` (a new name for each start of
+    the daemon), and on connecting it hangs up the channels and removes the bridges that an earlier instance
+    of ``app`` left (a crash leaves its calls and its agents' held lines in Asterisk). Why a new name: after
+    a client dies mid-stream, Asterisk 22.10 can leave the application's session locked (asterisk/asterisk
+    issue 2170: ``GET /applications`` and every handshake for that name hang), and only a new name gets
+    through. Names of daemons sharing a server must not be prefixes of one another."""
 
     def __init__(self, servers: Sequence[AriServer], app: str = "dialer", backoff: Backoff = Backoff(),
-                 on_agent_lost: Callable[[str], None] | None = None):
+                 on_agent_lost: Callable[[str], None] | None = None, instance: str = ""):
         if not servers:
             raise ValueError("at least one Asterisk server")
         if any(s.trunk_limit < 1 for s in servers):
             raise ValueError("every server's trunk_limit must be at least 1")
-        self.app, self.backoff, self.on_agent_lost = app, backoff, on_agent_lost
-        self.servers = [_Server(s, app) for s in servers]
+        self.family, self.app = app, f"{app}-{instance}" if instance else app
+        self.backoff, self.on_agent_lost = backoff, on_agent_lost
+        self.servers = [_Server(s, self.app) for s in servers]
         self.campaigns: dict[str, CampaignTelephony] = {}
         self.agents: dict[str, _AgentLeg] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -516,8 +524,26 @@ class AsteriskDriver:
         for leg in list(server.legs.values()):
             if leg.up and leg.channel_id not in present:
                 self._leg_gone(leg)
+        await self._sweep_earlier_instances(server, present)
         await self._sweep_bridges(server)
         server.connected = True
+
+    def _earlier(self, object_id: str) -> bool:
+        """An id (channel or bridge) that an earlier instance of this application made."""
+        return (self.app != self.family and object_id.startswith(f"{self.family}-")
+                and not object_id.startswith(f"{self.app}-"))
+
+    async def _sweep_earlier_instances(self, server: _Server, present: Mapping[str, str]) -> None:
+        """Hang up what an earlier instance (a crashed daemon) left: its customers' calls, which the store has
+        already settled as interrupted, and its agents' held lines; then remove its bridges."""
+        stale = [channel_id for channel_id in present if self._earlier(channel_id)]
+        for channel_id in stale:
+            await server.request("DELETE", f"/channels/{channel_id}", ok_missing=True)
+        for bridge in await server.request("GET", "/bridges") or []:
+            if self._earlier(str(bridge.get("id", ""))):
+                await server.request("DELETE", f"/bridges/{bridge['id']}", ok_missing=True)
+        if stale:
+            log.warning("hung up calls an earlier instance left", extra={"server": server.label, "calls": len(stale)})
 
     async def _sweep_bridges(self, server: _Server) -> None:
         """Shut down empty conversation bridges of this app that no call of ours uses: a stop or crash between
