@@ -213,11 +213,13 @@ def floor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Floor]:
     agents: list[rig.Agent] = []
     threads: list[threading.Thread] = []
     bots: list[AgentBot] = []
+    floor: Floor | None = None
     try:
         agents = rig.start_agents(len(AGENTS), folder / "agents")
         zone, plan = open_zone(datetime.now(UTC)), numbers()
         url, campaign_id, tokens = make_store(folder, zone, plan)
-        sound = safe_harbour(folder)
+        sound = rig.install_sound("e2e-safe-harbour", "This is Acme Phones. Sorry we missed you. "
+                                  "Please call us back on 0800 000 000.")
         floor = Floor(folder, make_config(folder, url, ari, zone, sound), url, plan, customers,
                       [AgentBot(name, tokens[name], campaign_id) for name in AGENTS])
         bots = floor.bots
@@ -231,16 +233,10 @@ def floor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Floor]:
             bot.stop.set()
         for thread in threads:
             thread.join(timeout=30)
+        if floor is not None and floor.daemon is not None:
+            floor.daemon.close()  # a failed test must not leave a daemon dialing on the shared rig
         rig.stop_agents(agents)
         customers.stop()
-
-
-def safe_harbour(folder: Path) -> str:
-    """The campaign's safe-harbour recording in the chroot's sounds, played by absolute path."""
-    ulaw = rig._speak("This is Acme Phones. Sorry we missed you. Please call us back on 0800 000 000.")
-    target = rig.asterisk_root() / "var/lib/asterisk/sounds/dialer"
-    (target / "e2e-safe-harbour.ulaw").write_bytes(ulaw)
-    return "sound:/var/lib/asterisk/sounds/dialer/e2e-safe-harbour"
 
 
 def test_a_campaign_on_real_telephony_survives_a_crash_and_keeps_its_promises(floor: Floor) -> None:
