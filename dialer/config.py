@@ -27,6 +27,7 @@ Example (``deploy/dialer.toml`` ships a commented one)::
     Loans = "Europe/Paris"       # a campaign's hours are kept in this zone
     [asterisk]                   # with [driver] kind = "asterisk" (instead of [sim]); agents work through the API
     app = "dialer"               # the ARI application; one per daemon sharing an Asterisk
+    recordings_dir = "/var/spool/asterisk/recording"   # Asterisk's recordings on this host: API access, retention
     [asterisk.servers.ast1]
     url = "http://127.0.0.1:8088"
     user = "dialer"
@@ -41,6 +42,7 @@ Example (``deploy/dialer.toml`` ships a commented one)::
     connect_limit_s = 2
     amd = true
     amd_false_positive = 0.02    # people AMD calls machines (the UK cap counts them): measure it on your calls
+    recording_retention_days = 90   # older recordings are deleted nightly
     [cluster]                    # several daemons on one PostgreSQL (dialer.cluster); absent: one daemon
     lease_s = 15                 # a campaign lease lasts this long from a renewal, seconds (database clock)
     renew_s = 3                  # renewal interval, seconds
@@ -98,6 +100,7 @@ class AsteriskCampaign:
     amd: bool = True
     tick_s: float = 1.0
     amd_false_positive: float = 0.02  # people AMD calls machines, fraction: measure it on your own calls
+    recording_retention_days: int = 90  # the nightly job deletes the campaign's recordings older than this
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,7 @@ class AsteriskConfig:
     servers: tuple[AriServer, ...]
     campaigns: Mapping[str, AsteriskCampaign]
     app: str = "dialer"
+    recordings_dir: Path | None = None  # where Asterisk's recordings are on this host (None: not kept here)
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,7 @@ class _Reader:
     used: set[str] = field(default_factory=set)
 
     def fail(self, key: str | None, message: str) -> ConfigError:
-        line = _line_of(self.text, self.table, key)
+        line = _line_of(self.text, self.table, key) or _line_of(self.text, self.table, None)  # else the table's
         where = f"{self.source}:{line}" if line else self.source
         name = f"[{self.table}] {key}" if key and self.table else (key or f"[{self.table}]")
         return ConfigError(f"{where}: {name}: {message}")
@@ -280,6 +284,7 @@ def _asterisk(r: _Reader) -> AsteriskConfig:
     """``[asterisk]``: ``app``, ``[asterisk.servers.NAME]`` (url, user, password, trunk_limit, dial_string,
     agent_dial_string) and ``[asterisk.campaigns.NAME]`` (each campaign's telephony)."""
     app = r.get("app", _text, "dialer")
+    recordings = r.get("recordings_dir", _text)
     servers_table, campaigns_table = r.table_of("servers"), r.table_of("campaigns")
     servers = tuple(_ari_server(servers_table.table_of(name), name) for name in servers_table.data)
     if not servers:
@@ -287,7 +292,7 @@ def _asterisk(r: _Reader) -> AsteriskConfig:
     campaigns = {name: _asterisk_campaign(campaigns_table.table_of(name)) for name in campaigns_table.data}
     for reader in (servers_table, campaigns_table, r):
         reader.done()
-    return AsteriskConfig(servers, campaigns, app)
+    return AsteriskConfig(servers, campaigns, app, Path(recordings) if recordings else None)
 
 
 def _ari_server(r: _Reader, name: str) -> AriServer:
@@ -320,7 +325,8 @@ def _asterisk_campaign(r: _Reader) -> AsteriskCampaign:
         r.get("ring_timeout_s", _number(MIN_RING_TIMEOUT_S, 120.0), defaults.ring_timeout_s),
         r.get("connect_limit_s", _number(0.5, 10.0), defaults.connect_limit_s), amd,
         r.get("tick_s", _number(0.05, 10.0), defaults.tick_s),
-        r.get("amd_false_positive", _number(0.0, 0.5), defaults.amd_false_positive))
+        r.get("amd_false_positive", _number(0.0, 0.5), defaults.amd_false_positive),
+        int(r.get("recording_retention_days", _number(1, 3650), defaults.recording_retention_days)))
     r.done()
     return campaign
 
