@@ -183,17 +183,3 @@ def lease_rows(url: str) -> dict[str, tuple[str | None, int]]:
         rows = connection.execute("SELECT c.name, l.owner, l.token FROM campaign_lease l "
                                   "JOIN campaign c ON c.id = l.campaign_id").fetchall()
     return {name: (owner, int(token)) for name, owner, token in rows}
-
-
-def check_consistent(ledger: Ledger) -> None:
-    """The ledger's bookkeeping (``daemon_helpers.check_ledger`` without its pacing checks): no lead left claimed
-    or marked, each lead's attempt count is its ledger rows, and a lead's attempts never overlap."""
-    by_lead: dict[int, list[dict]] = {}
-    for attempt in ledger.attempts:
-        by_lead.setdefault(attempt["lead_id"], []).append(attempt)
-    for lead in ledger.leads:
-        assert lead["status"] != "claimed" and lead["dial_started_at"] is None, lead
-        rows = by_lead.get(lead["id"], [])
-        assert lead["attempts"] == len(rows), (lead, rows)
-        for before, after in zip(rows, rows[1:], strict=False):
-            assert after["dialled_at"] >= (before["hangup_at"] or before["dialled_at"]), (before, after)

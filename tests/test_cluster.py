@@ -22,7 +22,6 @@ import pytest
 
 from tests.cluster_helpers import (
     base_url,
-    check_consistent,
     cluster_config,
     fresh_database,
     lease_rows,
@@ -30,7 +29,7 @@ from tests.cluster_helpers import (
     private_server,
     read_pg_ledger,
 )
-from tests.daemon_helpers import REPO, Running, make_scenario, now_utc, start_daemon, wait_for
+from tests.daemon_helpers import REPO, Running, check_bookkeeping, make_scenario, now_utc, start_daemon, wait_for
 
 LEASE_S = 3.0
 pytestmark = pytest.mark.xdist_group("cluster")  # one worker: the daemons' timings are not shared with each other
@@ -62,7 +61,7 @@ def _check_no_doubles(url: str) -> None:
     ledger = read_pg_ledger(url)
     twice = [k for k, n in Counter((a["lead_id"], a["dialled_at"]) for a in ledger.attempts).items() if n > 1]
     assert not twice, twice
-    check_consistent(ledger)
+    check_bookkeeping(ledger)
 
 
 def _drain(url: str, name: str) -> subprocess.CompletedProcess:
@@ -160,7 +159,7 @@ def test_postgresql_restart_mid_campaign_loses_nothing_and_dialing_resumes(tmp_p
         assert code == 0
         attempts = [e for e in d.events() if e.get("event") == "attempt"]
         ledger = read_pg_ledger(server.url)
-        check_consistent(ledger)
+        check_bookkeeping(ledger)
         assert len(ledger.attempts) >= len(attempts), "an attempt the daemon finished is missing from the ledger"
 
 
