@@ -71,6 +71,7 @@ from dialer.logs import setup_logging
 from dialer.metrics import CampaignRecorder, EngineCollector, Metrics, TimedController
 from dialer.notify import notify, watchdog_interval_s
 from dialer.ownership import Ownership, Taken, restored
+from dialer.recordings import RecordingStore, nightly_purge
 from dialer.schedule import WindowEdges, WorldClock, WorldTrigger, window_close_after
 from dialer.store_ports import ClaimBuffer, WriteAheadTelephony, Writer, open_call_record, recover, release_leads
 from lists.dnc import stale_registries
@@ -144,6 +145,8 @@ class Daemon:
         self.api_agents = bool(config.sim and config.sim.agents == "api") or config.asterisk is not None
         self.asterisk = (AsteriskDriver(config.asterisk.servers, config.asterisk.app, on_agent_lost=self.agent_lost,
                                         instance=secrets.token_hex(3)) if config.asterisk else None)
+        self.recordings = (RecordingStore(config.asterisk.recordings_dir)
+                           if config.asterisk is not None and config.asterisk.recordings_dir else None)
         self.cors_origins = config.cors_origins
         self.rejects_dir = Path(tempfile.mkdtemp(prefix="dialer-imports-"))
         self.api_threads = ThreadPoolExecutor(4, "dialer-api")
@@ -170,7 +173,7 @@ class Daemon:
         self._schedule()
         for company in {run.company for run in self.runs}:
             await self._dnc_check_company(company)
-        http = ApiServer(create_app(self), self.config.http_host, self.config.http_port)
+        http = ApiServer(create_app(self, self.recordings), self.config.http_host, self.config.http_port)
         port = await http.start()
         for run in self.runs:
             self._sync_hours(run)
@@ -378,6 +381,9 @@ class Daemon:
     def _schedule(self) -> None:
         for run in self.runs:
             self._schedule_run(run)
+        if self.recordings is not None:
+            self.scheduler.add_job(self._purge_recordings, CronTrigger(hour=3, minute=30, timezone=UTC),
+                                   id="recordings-purge", misfire_grace_time=None, coalesce=True)
         if self.factory.kw["bind"].dialect.name == "sqlite":
             self.scheduler.add_job(self._checkpoint, IntervalTrigger(minutes=5), id="wal-checkpoint", coalesce=True)
         self.scheduler.start()
@@ -459,6 +465,14 @@ class Daemon:
                     Attempt.campaign_id == campaign_id, Attempt.dialled_at >= to_db(since),
                     Attempt.outcome.in_([Outcome.HUMAN.value, Outcome.ABANDONED.value]))).one()
             return int(live), int(abandoned)
+
+    async def _purge_recordings(self) -> None:
+        """Nightly: delete each campaign's recordings older than its retention. Real time, not the world's: the
+        files age in real days."""
+        assert self.recordings is not None and self.config.asterisk is not None
+        days = {name: c.recording_retention_days for name, c in self.config.asterisk.campaigns.items()}
+        counts = await self._off_loop(nightly_purge, self.recordings, days, datetime.now(UTC))
+        log.info("recordings purged", extra={"event": "recordings_purge", "deleted": counts})
 
     async def _checkpoint(self) -> None:
         """A passive WAL checkpoint on its own thread: never waits for readers, never on the claim path."""

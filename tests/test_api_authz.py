@@ -81,6 +81,9 @@ TABLE: dict[tuple[str, str], tuple[Callable[[dict, bool], dict], Callable[[str, 
     ("get", "/api/v1/agents"): (lambda i, o: {"params": {"campaign_id": i[OTHER if o else CAMPAIGN]}}, READ),
     ("get", "/api/v1/leads/{lead_id}"): (lambda i, o: {"lead_id": i["other_lead"] if o else 1}, _lead_rule),
     ("get", "/api/v1/outbound/campaigns"): (lambda i, o: {}, rule(READERS, frozenset(READERS))),
+    # the sim daemon keeps no recordings: an allowed role reaches the 404 "not kept on this daemon"
+    ("get", "/api/v1/outbound/attempts/{attempt_id}/recording"): (
+        lambda i, o: {"attempt_id": 1}, lambda role, other: {403} if role in {"agent", "analyst"} else {404}),
     ("post", "/api/v1/outbound/campaigns"): (lambda i, o: {"json": _campaign_body(i, o)},
                                              rule(MANAGERS, frozenset(MANAGERS))),
     ("get", "/api/v1/outbound/campaigns/{campaign_id}"): (None, READ),  # type: ignore[dict-item]

@@ -16,7 +16,7 @@ MODULES = ["pacing.erlang", "pacing.staffing", "pacing.errors", "pacing._special
            "dialer.demo", "dialer.users", "dialer.api", "dialer.api.app", "dialer.api.auth", "dialer.api.floor",
            "dialer.api.errors", "dialer.api.schemas", "dialer.api.cards", "dialer.api.stats", "dialer.api.agents",
            "dialer.api.campaigns", "dialer.api.lists", "dialer.api.dnc", "dialer.api.reports",
-           "dialer.drivers.asterisk", "dialer.cluster"]
+           "dialer.drivers.asterisk", "dialer.cluster", "dialer.recordings", "dialer.api.recordings"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -23,7 +23,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.api import create_app
-from dialer.api import recordings as recordings_api
 from dialer.calls import Call
 from dialer.drivers.asterisk import recording_name
 from dialer.recordings import RecordingStore, Retention, attempt_number, nightly_purge
@@ -118,10 +117,7 @@ def world(store, store_url, tmp_path) -> World:
                                           ("other", OTHER, leads[OTHER][0], 0), ("dots", DOTS, leads[DOTS][0], 0)):
             bodies[key] = _wav(root / folder / f"{lead.id}-{number}.wav", b"RIFF" + key.encode() * 64)
     recordings = RecordingStore(root)
-    app = create_app(MiniFloor(store))  # type: ignore[arg-type]
-    if not any(getattr(route, "path", "") == URL.format("{attempt_id}") for route in app.routes):
-        app.include_router(recordings_api.router)  # until dialer.api.app includes it
-    app.state.recordings = recordings
+    app = create_app(MiniFloor(store), recordings)  # type: ignore[arg-type]
     return World(app, recordings, store, tokens, ids, bodies)
 
 

@@ -22,13 +22,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response as StarletteResponse
 
-from dialer.api import agents, auth, campaigns, dnc, lists, reports
+from dialer.api import agents, auth, campaigns, dnc, lists, recordings, reports
 from dialer.api.errors import ApiError, TooManyRequests
 from dialer.api.floor import Floor
 from dialer.api.schemas import ErrorOut
 from dialer.calls import IllegalTransition
 from dialer.errors import DialerError
 from dialer.http import Response
+from dialer.recordings import RecordingStore
 from dialer.users import UserError
 from pacing.errors import InvalidInput
 
@@ -82,11 +83,13 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return _error(exc.status_code, str(exc.detail), None, headers)
 
 
-def create_app(floor: Floor) -> FastAPI:
-    """The daemon's HTTP interface over ``floor``."""
+def create_app(floor: Floor, store: RecordingStore | None = None) -> FastAPI:
+    """The daemon's HTTP interface over ``floor``; ``store``: the calls' recordings on this host (None: none kept
+    here, and the recording route answers 404)."""
     app = FastAPI(title="dialer", version="1", summary="Outbound predictive dialer: agents, campaigns, lists, "
                   "DNC, reports", docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
     app.state.floor = floor
+    app.state.recordings = store
     app.state.tokens = auth.TokenCache()
     app.state.logins = auth.LoginLimiter()
     app.state.campaigns = {}  # campaign id: (monotonic expiry, row), for dispositions (agents.campaign_cached)
@@ -96,7 +99,7 @@ def create_app(floor: Floor) -> FastAPI:
     if floor.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(floor.cors_origins), allow_credentials=True,
                            allow_methods=["GET", "POST", "PUT"], allow_headers=["Authorization", "Content-Type"])
-    for module in (auth, agents, campaigns, lists, dnc, reports):
+    for module in (auth, agents, campaigns, lists, dnc, reports, recordings):
         app.include_router(module.router)
     _ops(app, floor)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="static")
