@@ -90,8 +90,8 @@ def make_store(folder: Path, zone: str, plan: dict[str, str]) -> tuple[str, int,
         rows = [(number, f"Person {k}", "US", zone, "{}") for k, number in enumerate(plan)]
         insert_new_leads(session, campaign.id, DUE_ANY_TIME, rows)
         tokens = {}
-        for name in AGENTS:
-            add_user(session, name, Role.AGENT, now, PASSWORD, (CAMPAIGN,))
+        for name, role in [*((agent, Role.AGENT) for agent in AGENTS), ("boss", Role.MANAGER)]:
+            add_user(session, name, role, now, PASSWORD, (CAMPAIGN,))
             tokens[name] = issue_token(session, name, now, "e2e")
         session.commit()
         campaign_id = campaign.id
@@ -113,6 +113,7 @@ drain_timeout_s = 20
 kind = "asterisk"
 [asterisk]
 app = "dialer-e2e"
+recordings_dir = "{rig.recordings_dir()}"
 [asterisk.servers.rig]
 url = "{ari}"
 user = "{rig.ARI_USER}"
@@ -192,6 +193,7 @@ class Floor:
     plan: dict[str, str]
     customers: rig.Customers
     bots: list[AgentBot]
+    manager_token: str
     daemon: Running | None = None
 
     def start(self, name: str) -> None:
@@ -221,7 +223,7 @@ def floor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Floor]:
         sound = rig.install_sound("e2e-safe-harbour", "This is Acme Phones. Sorry we missed you. "
                                   "Please call us back on 0800 000 000.")
         floor = Floor(folder, make_config(folder, url, ari, zone, sound), url, plan, customers,
-                      [AgentBot(name, tokens[name], campaign_id) for name in AGENTS])
+                      [AgentBot(name, tokens[name], campaign_id) for name in AGENTS], tokens["boss"])
         bots = floor.bots
         floor.start("first")
         threads = [threading.Thread(target=bot.run, daemon=True) for bot in bots]
@@ -249,11 +251,22 @@ def test_a_campaign_on_real_telephony_survives_a_crash_and_keeps_its_promises(fl
     for bot in floor.bots:
         bot.stop.set()
     time.sleep(1.0)
+    _a_manager_listens_to_a_recording(floor)
     assert floor.daemon.stop(timeout_s=60.0) == 0
     ledger = read_ledger(floor.url)
     check_ledger(ledger)
     _outcomes_match_the_customers(floor, ledger.leads, ledger.attempts)
     _recordings_exist(ledger.leads, ledger.attempts)
+
+
+def _a_manager_listens_to_a_recording(floor: Floor) -> None:
+    """Through the API, as the campaign's manager: the first call an agent took, as the WAV Asterisk wrote."""
+    assert floor.daemon is not None
+    first = next(a for a in read_ledger(floor.url).attempts if a["outcome"] == "human" and a["agent"])
+    response = httpx.get(f"http://127.0.0.1:{floor.daemon.port}/api/v1/outbound/attempts/{first['id']}/recording",
+                         headers={"Authorization": f"Bearer {floor.manager_token}"}, trust_env=False, timeout=20.0)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "audio/wav" and response.content[:4] == b"RIFF"
 
 
 def _outcomes_match_the_customers(floor: Floor, leads: list[dict], attempts: list[dict]) -> None:
