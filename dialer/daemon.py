@@ -55,8 +55,9 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialer.agents import AgentState
 from dialer.api import create_app
-from dialer.api.floor import AgentDesk
+from dialer.api.floor import AgentDesk, RunView
 from dialer.api.stats import SAMPLE_S, History
 from dialer.calls import Call, Outcome
 from dialer.clock import AsyncioClock, civil_seconds
@@ -90,6 +91,7 @@ _STORE_PROBE_S = 2.0
 _STORE_BUCKETS = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5,
                   1.0, 2.0, 5.0)  # seconds
 _STALE_DIAL_S = 2.0  # wall seconds: a cluster daemon makes no dial whose mark took longer (the store was away)
+_OFF_POLL_S = 0.5  # how often a logging-out agent's state is looked at before their line is hung up, seconds
 _SWITCH_S = 0.001  # GIL hand-over, seconds: the claim and writer threads hold the loop back at most this long
 
 
@@ -143,8 +145,9 @@ class Daemon:
         self.desk = AgentDesk()
         self.history = History()
         self.api_agents = bool(config.sim and config.sim.agents == "api") or config.asterisk is not None
-        self.asterisk = (AsteriskDriver(config.asterisk.servers, config.asterisk.app, on_agent_lost=self.agent_lost,
-                                        instance=secrets.token_hex(3)) if config.asterisk else None)
+        self.asterisk = (AsteriskDriver(config.asterisk.servers, f"{config.asterisk.app}-{config.name}",
+                                        on_agent_lost=self.agent_lost, instance=secrets.token_hex(3))
+                         if config.asterisk else None)
         self.recordings = (RecordingStore(config.asterisk.recordings_dir)
                            if config.asterisk is not None and config.asterisk.recordings_dir else None)
         self.cors_origins = config.cors_origins
@@ -219,6 +222,8 @@ class Daemon:
     def _campaigns(self) -> list[Campaign]:
         with self.factory() as session:
             campaigns = list(session.scalars(select(Campaign).order_by(Campaign.id)))
+        if self.config.asterisk is not None:  # a campaign dials on Asterisk only with its telephony settings
+            campaigns = self._with_telephony(campaigns)
         if self.config.campaigns is None:
             return campaigns
         known = {c.name: c for c in campaigns}
@@ -226,6 +231,15 @@ class Daemon:
         if missing:
             raise ConfigError(f"{self.config.source}: [daemon] campaigns: no campaign {missing[0]!r} in the store")
         return [known[name] for name in self.config.campaigns]
+
+    def _with_telephony(self, campaigns: list[Campaign]) -> list[Campaign]:
+        assert self.config.asterisk is not None
+        own = self.config.asterisk.campaigns
+        for campaign in campaigns:
+            if campaign.name not in own:
+                log.warning("campaign not run: no [asterisk.campaigns] table", extra={
+                    "event": "campaign_unconfigured", "campaign": campaign.name})
+        return [c for c in campaigns if c.name in own]
 
     def _zone(self, campaign: Campaign) -> str:
         if campaign.name in self.config.timezones:
@@ -346,6 +360,18 @@ class Daemon:
                 job.remove()
         self.runs.remove(run)
         self.metrics.up.labels(run.name).set(0)
+        self._unseat(run)
+
+    def _unseat(self, run: CampaignRun) -> None:
+        """A run this daemon no longer has: its agents are free to log in where it went (their held lines hung
+        up), and its telephony is forgotten so the campaign can be taken again."""
+        for agent in list(run.engine.pool.agents):
+            if self.desk.seats.get(agent) == run.campaign_id:
+                del self.desk.seats[agent]
+                if self.asterisk is not None:
+                    asyncio.get_running_loop().create_task(self.asterisk.log_out_agent(agent))
+        if self.asterisk is not None:
+            self.asterisk.campaigns.pop(run.name, None)
 
     async def drain_run(self, run: CampaignRun) -> None:
         """Stop launching for one campaign, let its calls end (up to the drain timeout), write the rest, flush."""
@@ -401,8 +427,6 @@ class Daemon:
         now, now_s, engine = self.world.now(), run.clock.now(), run.engine
         open_ = in_window(run.profile, (run.zone,), now) and not (self.stopping or run.leaving) \
             and run.state == "running"
-        if open_ and run.lease is not None and not run.lease.valid():
-            return
         if open_ and not engine.dialing:
             closes = window_close_after(run.profile, run.zone, now)
             run.leads.start(now_s)
@@ -488,14 +512,19 @@ class Daemon:
 
     async def phone_in(self, agent: str) -> None:
         """An agent logging in through the API: on Asterisk, their phone is called and held (a nailed-up line)
-        before they take calls; AgentUnreachable when it does not answer. Nothing to do on the sim driver."""
-        if self.asterisk is not None:
+        before they take calls, unless it is held already; AgentUnreachable when it does not answer. Nothing to
+        do on the sim driver."""
+        if self.asterisk is not None and agent not in self.asterisk.agents:
             await self.asterisk.log_in_agent(agent)
 
-    async def phone_out(self, agent: str) -> None:
-        """An agent logged out: their held line is hung up."""
-        if self.asterisk is not None:
-            await self.asterisk.log_out_agent(agent)
+    async def phone_out(self, agent: str, run: RunView) -> None:
+        """An agent logging out: their held line is hung up once they are off (the engine lets a call and its
+        wrap-up end first; hanging up at once would leave the customer alone in the bridge)."""
+        if self.asterisk is None:
+            return
+        while agent in run.engine.pool.agents and run.engine.pool.agents[agent].state is not AgentState.OFF:
+            await asyncio.sleep(_OFF_POLL_S)
+        await self.asterisk.log_out_agent(agent)
 
     def agent_lost(self, agent: str) -> None:
         """An agent's phone line dropped: they are logged out of their campaign (a call they were on has already

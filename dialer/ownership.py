@@ -108,6 +108,8 @@ class Ownership:
                 self.store_ok = False
                 log.error("cluster cycle: store unavailable: %s", str(exc).splitlines()[0],
                           extra={"event": "store_error"})
+            except Exception:  # one bad campaign must not stop renewing every other lease
+                log.exception("cluster cycle failed", extra={"event": "cluster_error"})
             await asyncio.sleep(max(0.0, self.times.renew_s - (loop.time() - started)))
 
     async def cycle(self) -> None:
@@ -241,6 +243,6 @@ def restored(blob: bytes | None, dial_mode: str) -> Any:
         return None
     try:
         controller = pickle.loads(blob)  # noqa: S301 - written by our own daemons into the trusted store
-    except (pickle.UnpicklingError, AttributeError, ImportError, EOFError):
+    except Exception:  # any blob this code cannot read (another version's, a damaged one): start fresh
         return None
     return controller if getattr(controller, "name", None) == dial_mode else None

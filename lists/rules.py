@@ -134,7 +134,8 @@ class RetryRules:
     failed_s: float = 3600.0
 
 
-_RETRY_FIELD = {"busy": "busy_s", "no_answer": "no_answer_s", "machine": "machine_s", "abandoned": "abandoned_s"}
+_RETRY_FIELD = {"busy": "busy_s", "no_answer": "no_answer_s", "machine": "machine_s", "abandoned": "abandoned_s",
+                "interrupted": "abandoned_s"}  # the dialer lost the call: it may have been a person left unserved
 
 
 def next_attempt_at(rules: RetryRules, outcome: str, now: datetime, attempts_before: int = 0) -> datetime:

@@ -8,6 +8,7 @@ the campaign clock's now, so they are ordered with the telephony events.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from typing import Annotated
@@ -89,11 +90,12 @@ async def agent_login(body: AgentLoginIn, request: Request, who: Agent) -> Agent
     seated = floor.desk.seats.get(who.name)
     if seated is not None and seated != body.campaign_id:
         raise Conflict(f"already logged in to campaign {seated}; log out first", "campaign_id")
-    if seated is None:
-        try:
-            await floor.phone_in(who.name)
-        except AgentUnreachable as exc:
-            raise Conflict(f"your phone did not answer the log-in call: {exc}", "agent") from None
+    try:
+        await floor.phone_in(who.name)
+    except AgentUnreachable as exc:
+        raise Conflict(f"your phone did not answer the log-in call: {exc}", "agent") from None
+    if floor.desk.seats.get(who.name, body.campaign_id) != body.campaign_id:  # another log-in won meanwhile
+        raise Conflict(f"already logged in to campaign {floor.desk.seats[who.name]}; log out first", "campaign_id")
     floor.desk.seats[who.name] = body.campaign_id
     _engine_input(lambda: run.engine.log_in(who.name, run.now_s()))
     return status_of(floor, who.name)
@@ -121,7 +123,7 @@ async def agent_logout(request: Request, who: Agent) -> AgentStatusOut:
     floor = floor_of(request)
     run = _seat(floor, who)
     _engine_input(lambda: run.engine.log_out(who.name, run.now_s()))
-    await floor.phone_out(who.name)
+    asyncio.get_running_loop().create_task(floor.phone_out(who.name, run))
     return status_of(floor, who.name)
 
 

@@ -342,7 +342,8 @@ class AsteriskDriver:
     of ``app`` left (a crash leaves its calls and its agents' held lines in Asterisk). Why a new name: after
     a client dies mid-stream, Asterisk 22.10 can leave the application's session locked (asterisk/asterisk
     issue 2170: ``GET /applications`` and every handshake for that name hang), and only a new name gets
-    through. Names of daemons sharing a server must not be prefixes of one another."""
+    through. Give each daemon sharing a server its own ``app`` (the daemon passes ``<[asterisk] app>-<daemon
+    name>``), so that no daemon takes another's calls for an earlier instance of its own."""
 
     def __init__(self, servers: Sequence[AriServer], app: str = "dialer", backoff: Backoff = Backoff(),
                  on_agent_lost: Callable[[str], None] | None = None, instance: str = ""):
@@ -350,7 +351,8 @@ class AsteriskDriver:
             raise ValueError("at least one Asterisk server")
         if any(s.trunk_limit < 1 for s in servers):
             raise ValueError("every server's trunk_limit must be at least 1")
-        self.family, self.app = app, f"{app}-{instance}" if instance else app
+        self.family, self.instance, self.app = app, instance, f"{app}-{instance}" if instance else app
+        self._instance_id = re.compile(rf"{re.escape(app)}-([0-9a-f]{{{len(instance)}}})-.+")
         self.backoff, self.on_agent_lost = backoff, on_agent_lost
         self.servers = [_Server(s, self.app) for s in servers]
         self.campaigns: dict[str, CampaignTelephony] = {}
@@ -529,9 +531,10 @@ class AsteriskDriver:
         server.connected = True
 
     def _earlier(self, object_id: str) -> bool:
-        """An id (channel or bridge) that an earlier instance of this application made."""
-        return (self.app != self.family and object_id.startswith(f"{self.family}-")
-                and not object_id.startswith(f"{self.app}-"))
+        """An id (channel or bridge) that an earlier instance of this application made: ``<app>-<instance>-…``
+        with an instance of the same shape (hex) and not this one's."""
+        match = self._instance_id.fullmatch(object_id)
+        return self.app != self.family and match is not None and match.group(1) != self.instance
 
     async def _sweep_earlier_instances(self, server: _Server, present: Mapping[str, str]) -> None:
         """Hang up what an earlier instance (a crashed daemon) left: its customers' calls, which the store has
