@@ -652,6 +652,19 @@ def test_a_reconnect_shuts_down_empty_conversation_bridges_left_behind():
     run(test)
 
 
+def test_only_an_earlier_instance_of_the_same_daemon_is_swept_never_a_neighbours():
+    """A restarted daemon hangs up what its crashed predecessor left, and nothing of another daemon on the
+    same server (the daemon's app name carries its own name, then the instance)."""
+    servers = [AriServer("http://127.0.0.1:1", "u", "p", 5)]
+    now = AsteriskDriver(servers, "dialer-d1", instance="0f0f0f")
+    before = AsteriskDriver(servers, "dialer-d1", instance="abc123")
+    neighbour = AsteriskDriver(servers, "dialer-d1-b", instance="111111")
+    assert now._earlier(f"{before.app}-agent-1") and now._earlier(f"{before.app}-holding")
+    assert not now._earlier(f"{now.app}-call-1"), "its own"
+    assert not now._earlier(f"{neighbour.app}-agent-1") and not now._earlier("dialer-d2-abc123-x")
+    assert not AsteriskDriver(servers, "dialer-d1")._earlier(f"{before.app}-agent-1"), "no instance: no sweep"
+
+
 # -- personal data ---------------------------------------------------------------------------------------------
 
 def test_no_phone_number_reaches_the_logs(caplog):
