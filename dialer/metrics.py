@@ -25,6 +25,7 @@ from prometheus_client.registry import Collector
 from dialer.agents import AgentState
 from dialer.calls import Call, CallState, Outcome
 from dialer.engine import Engine
+from lists.numbers import mask_number
 from pacing.controllers import AttemptOutcome, Controller, Decision, Snapshot
 
 __all__ = ["Metrics", "EngineCollector", "CampaignRecorder", "TimedController", "DayCounts"]
@@ -108,9 +109,9 @@ class CampaignRecorder:
     def attempt(self, call: Call) -> None:
         assert call.outcome is not None and call.dialled_s is not None
         self.metrics.calls.labels(self.campaign, call.outcome.value).inc()
-        self._count(call)
+        self._count(call)  # the number masked here, not only by the JSON formatter: any handler may see the record
         log.info("attempt %s", call.outcome.value, extra={
-            "event": "attempt", "campaign": self.campaign, "lead": call.lead, "number": call.number,
+            "event": "attempt", "campaign": self.campaign, "lead": call.lead, "number": mask_number(call.number),
             "result": call.outcome.value, "agent": call.agent, "attempt": call.attempt + 1,
             "disposition": call.disposition.code if call.disposition else None,
             "message_played": call.message_played})

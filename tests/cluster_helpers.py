@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 
-from tests.daemon_helpers import START, Ledger
+from tests.daemon_helpers import START, Ledger, config_head
 
 CAMPAIGNS = ("Loans", "Tariffs")
 
@@ -136,15 +136,7 @@ def cluster_config(folder: Path, url: str, scenario: Path, name: str, lease_s: f
                    drain_timeout_s: float = 20.0) -> Path:
     """A daemon of the cluster, named ``name``, with short leases (seconds)."""
     path = folder / f"{name}.toml"
-    path.write_text(f'''[store]
-url = "{url}"
-[http]
-host = "127.0.0.1"
-port = 0
-[daemon]
-name = "{name}"
-drain_timeout_s = {drain_timeout_s}
-log_level = "{log_level}"
+    path.write_text(config_head(url, name, drain_timeout_s) + f'''log_level = "{log_level}"
 [driver]
 kind = "sim"
 [sim]

@@ -64,18 +64,23 @@ def make_scenario(folder: Path, agents: int = 8) -> Path:
     return path
 
 
-def make_config(folder: Path, url: str, scenario: Path, speed: float = 20.0, start: str = START,
-                drain_timeout_s: float = 20.0, name: str = "config.toml") -> Path:
-    path = folder / name
-    path.write_text(f'''[store]
+def config_head(url: str, name: str, drain_timeout_s: float) -> str:
+    """The start of a test daemon's config: its store, HTTP on any free loopback port, its name and drain."""
+    return f'''[store]
 url = "{url}"
 [http]
 host = "127.0.0.1"
 port = 0
 [daemon]
-name = "test-dialer"
+name = "{name}"
 drain_timeout_s = {drain_timeout_s}
-[driver]
+'''
+
+
+def make_config(folder: Path, url: str, scenario: Path, speed: float = 20.0, start: str = START,
+                drain_timeout_s: float = 20.0, name: str = "config.toml") -> Path:
+    path = folder / name
+    path.write_text(config_head(url, "test-dialer", drain_timeout_s) + f'''[driver]
 kind = "sim"
 [sim]
 scenario = "{scenario}"

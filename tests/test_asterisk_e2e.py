@@ -39,7 +39,7 @@ import httpx
 import pytest
 
 from tests import asterisk_rig as rig
-from tests.daemon_helpers import Running, check_ledger, read_ledger, start_daemon, wait_for
+from tests.daemon_helpers import Running, check_ledger, config_head, read_ledger, start_daemon, wait_for
 
 pytestmark = pytest.mark.xdist_group("asterisk")  # one rig (SIP ports, one SIPp) for every Asterisk test
 
@@ -101,15 +101,7 @@ def make_store(folder: Path, zone: str, plan: dict[str, str]) -> tuple[str, int,
 
 def make_config(folder: Path, url: str, ari: str, zone: str, sound: str) -> Path:
     path = folder / "dialer.toml"
-    path.write_text(f'''[store]
-url = "{url}"
-[http]
-host = "127.0.0.1"
-port = 0
-[daemon]
-name = "e2e-dialer"
-drain_timeout_s = 20
-[driver]
+    path.write_text(config_head(url, "e2e-dialer", 20) + f'''[driver]
 kind = "asterisk"
 [asterisk]
 app = "dialer-e2e"

@@ -526,7 +526,7 @@ class AsteriskDriver:
         for leg in list(server.legs.values()):
             if leg.up and leg.channel_id not in present:
                 self._leg_gone(leg)
-        await self._sweep_earlier_instances(server, present)
+        await self._hang_up_earlier_calls(server, present)
         await self._sweep_bridges(server)
         server.connected = True
 
@@ -536,26 +536,25 @@ class AsteriskDriver:
         match = self._instance_id.fullmatch(object_id)
         return self.app != self.family and match is not None and match.group(1) != self.instance
 
-    async def _sweep_earlier_instances(self, server: _Server, present: Mapping[str, str]) -> None:
+    async def _hang_up_earlier_calls(self, server: _Server, present: Mapping[str, str]) -> None:
         """Hang up what an earlier instance (a crashed daemon) left: its customers' calls, which the store has
-        already settled as interrupted, and its agents' held lines; then remove its bridges."""
+        already settled as interrupted, and its agents' held lines (its bridges go in ``_sweep_bridges``)."""
         stale = [channel_id for channel_id in present if self._earlier(channel_id)]
         for channel_id in stale:
             await server.request("DELETE", f"/channels/{channel_id}", ok_missing=True)
-        for bridge in await server.request("GET", "/bridges") or []:
-            if self._earlier(str(bridge.get("id", ""))):
-                await server.request("DELETE", f"/bridges/{bridge['id']}", ok_missing=True)
         if stale:
             log.warning("hung up calls an earlier instance left", extra={"server": server.label, "calls": len(stale)})
 
     async def _sweep_bridges(self, server: _Server) -> None:
-        """Shut down empty conversation bridges of this app that no call of ours uses: a stop or crash between
-        a call's end and its bridge's removal leaves them behind (Asterisk keeps a bridge until told)."""
+        """Remove an earlier instance's bridges, and shut down empty conversation bridges of this app that no
+        call of ours uses: a stop or crash between a call's end and its bridge's removal leaves them behind
+        (Asterisk keeps a bridge until told)."""
         ours = {x.bridge_id for x in server.lines.values()}
         for bridge in await server.request("GET", "/bridges") or []:
             bridge_id = str(bridge.get("id", ""))
-            if (bridge_id.startswith(f"{self.app}-") and bridge_id.endswith("-talk") and bridge_id not in ours
-                    and not bridge.get("channels")):
+            left_empty = (bridge_id.startswith(f"{self.app}-") and bridge_id.endswith("-talk")
+                          and bridge_id not in ours and not bridge.get("channels"))
+            if left_empty or self._earlier(bridge_id):
                 await server.request("DELETE", f"/bridges/{bridge_id}", ok_missing=True)
 
     def _handle(self, server: _Server, message: str | bytes) -> None:
