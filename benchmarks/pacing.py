@@ -45,7 +45,8 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -178,31 +179,71 @@ def days_for(agents: int, agent_days: int) -> int:
     return max(2, -(-agent_days // agents))
 
 
-def jobs(teams: list[int], agent_days: int, families: tuple[str, ...] = ("base",), only: str = "",
-         grid: tuple[float, ...] = GRID, keep: tuple[str, ...] = (),
-         max_days: int | None = None) -> list[tuple[str, str, dict[str, Any], int]]:
-    """Every (scenario, policy, data, day) to simulate. ``grid``: the power ratios of the hindsight search;
-    ``keep``: only these named policies (besides the grid), all when empty; ``max_days``: at most this many
-    days per scenario (a reduced run; the full one gives small teams 60 agent-days)."""
-    out = []
-    policies = [(name, params) for name, params in POLICIES if not keep or name in keep]
-    policies += [(f"power {r:g}", {"ratio": r}) for r in grid if f"power {r:g}" not in dict(policies)]
+@dataclass(frozen=True)
+class Plan:
+    """What a run simulates: every scenario's data and days, the fixed policies, and the hindsight grid, which
+    is walked upward per scenario and stops at the first ratio that puts a day over the cap (the cap binds
+    there, and every higher ratio abandons more on the same customers). ``reused``: rows taken as they are
+    from an earlier run (scenario → policy → row), not simulated again."""
+
+    scenarios: dict[str, tuple[dict[str, Any], int]]
+    fixed: list[tuple[str, dict[str, float]]]
+    grid: tuple[float, ...]
+    reused: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+
+    def days(self, scenario: str, policy: str, params: dict[str, float]) -> list[tuple[str, str, dict[str, Any], int]]:
+        base, days = self.scenarios[scenario]
+        return [(scenario, policy, _policy_data(base, policy, params), day) for day in range(days)]
+
+    def first_jobs(self) -> list[tuple[str, str, dict[str, Any], int]]:
+        out = []
+        for scenario in self.scenarios:
+            for policy, params in self.fixed:
+                if policy not in self.reused.get(scenario, {}):
+                    out.extend(self.days(scenario, policy, params))
+            out.extend(self.next_ratio(scenario, {}))
+        return out
+
+    def next_ratio(self, scenario: str,
+                   rows: dict[str, dict[str, float]]) -> list[tuple[str, str, dict[str, Any], int]]:
+        """The days of the next grid ratio to simulate for ``scenario`` given the grid rows finished so far
+        (``rows``, with the reused ones), or none when the cap has bound or the grid is done."""
+        known = {**self.reused.get(scenario, {}), **rows}
+        for ratio in self.grid:
+            name = f"power {ratio:g}"
+            if name not in known:
+                return self.days(scenario, name, {"ratio": ratio})
+            if known[name]["days_over_cap"] > 0:
+                return []
+        return []
+
+
+def plan(teams: list[int], agent_days: int, families: tuple[str, ...] = ("base",), only: str = "",
+         grid: tuple[float, ...] = GRID, keep: tuple[str, ...] = (), max_days: int | None = None,
+         reused: dict[str, dict[str, dict[str, float]]] | None = None) -> Plan:
+    """The run's plan. ``grid``: the power ratios of the hindsight search; ``keep``: only these named policies
+    (besides the grid), all when empty; ``max_days``: at most this many days per scenario (a reduced run; the
+    full one gives small teams 60 agent-days); ``reused``: rows of an earlier run to keep."""
+    chosen = {}
     for name, agents, base in scenarios(teams, families):
         if only and only not in name:
             continue
         days = days_for(agents, agent_days) if max_days is None else min(days_for(agents, agent_days), max_days)
-        for policy, params in policies:
-            out.extend((name, policy, _policy_data(base, policy, params), day) for day in range(days))
-    return out
+        chosen[name] = (base, days)
+    fixed = [(name, params) for name, params in POLICIES if (not keep or name in keep) and not name.startswith("power")]
+    return Plan(chosen, fixed, tuple(sorted(grid)), reused or {})
 
 
-def summarise(results: list[tuple[str, str, int, dict[str, float], float]]) -> dict[str, dict[str, dict[str, float]]]:
+def summarise(results: list[tuple[str, str, int, dict[str, float], float]],
+              reused: dict[str, dict[str, dict[str, float]]] | None = None) -> dict[str, dict[str, dict[str, float]]]:
+    """Per scenario and policy, the figures over its days, with the reused rows of an earlier run beside them."""
     table: dict[str, dict[str, list[dict[str, float]]]] = {}
     for scenario, policy, _, figures, _ in results:
         table.setdefault(scenario, {}).setdefault(policy, []).append(figures)
     out: dict[str, dict[str, dict[str, float]]] = {}
     for scenario, policies in table.items():
-        out[scenario] = {policy: _row(days) for policy, days in policies.items()}
+        kept = {p: row for p, row in (reused or {}).get(scenario, {}).items() if p != "power hindsight"}
+        out[scenario] = {**kept, **{policy: _row(days) for policy, days in policies.items()}}
         out[scenario]["power hindsight"] = _hindsight(out[scenario])
     return out
 
@@ -318,6 +359,56 @@ def decision_ms(agents: int = 500, calls: int = 1500, segments: int = 1, repeat:
     return first * 1e3, (time.perf_counter() - start) / repeat * 1e3
 
 
+Result = tuple[str, str, int, dict[str, float], float]
+
+
+def run(work: Plan, workers: int, partial: Path, start: float) -> list[Result]:
+    """Simulate the plan's days on ``workers`` processes, walking each scenario's grid up as its ratios finish;
+    every 20 days the finished scenarios go to ``partial``, so a run stopped early still says what it found."""
+    results: list[Result] = []
+    pending: dict[tuple[str, str], int] = {}
+    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
+        running = set()
+
+        def submit(jobs: list[tuple[str, str, dict[str, Any], int]]) -> None:
+            for job in jobs:
+                pending[job[0], job[1]] = pending.get((job[0], job[1]), 0) + 1
+                running.add(pool.submit(_day, job))
+
+        submit(work.first_jobs())
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                running.discard(future)
+                result = future.result()
+                results.append(result)
+                key = result[0], result[1]
+                pending[key] -= 1
+                if pending[key] == 0 and result[1].startswith("power"):
+                    submit(work.next_ratio(result[0], _grid_rows(results, result[0])))
+            if sys.stderr.isatty():
+                print(f"\r{len(results)} simulated days, {len(running)} queued", end="", file=sys.stderr)
+            if len(results) % 20 == 0 or not running:
+                _write_partial(results, pending, work, partial, start)
+    return results
+
+
+def _grid_rows(results: list[Result], scenario: str) -> dict[str, dict[str, float]]:
+    days: dict[str, list[dict[str, float]]] = {}
+    for name, policy, _, figures, _ in results:
+        if name == scenario and policy.startswith("power"):
+            days.setdefault(policy, []).append(figures)
+    return {policy: _row(d) for policy, d in days.items()}
+
+
+def _write_partial(results: list[Result], pending: dict[tuple[str, str], int], work: Plan, path: Path,
+                   start: float) -> None:
+    busy = {scenario for (scenario, _), left in pending.items() if left}
+    finished = {sc: rows for sc, rows in summarise(results, work.reused).items() if sc not in busy}
+    path.write_text(json.dumps({"simulated_days": len(results), "seconds": round(time.perf_counter() - start),
+                                "scenarios": finished}, indent=2), encoding="utf-8")
+
+
 def main() -> None:
     for segments in (1, 4):
         first, steady = decision_ms(segments=segments)
@@ -335,32 +426,28 @@ def main() -> None:
     parser.add_argument("--policies", default="", help="comma-separated policies to run besides the grid (all)")
     parser.add_argument("--max-days", type=int, default=None, help="at most this many days per scenario")
     parser.add_argument("--name", default="pacing", help="stem of the table, JSON and plot files in --out")
+    parser.add_argument("--reuse", type=Path, default=None,
+                        help="JSON of an earlier run (or its .partial.json): its rows are kept, not simulated "
+                             "again, but for the policies in --rerun (valid only while those others are unchanged)")
+    parser.add_argument("--rerun", default="predictive", help="comma-separated policies not to take from --reuse")
     args = parser.parse_args()
     teams = [int(t) for t in args.teams.split(",")]
     grid = tuple(float(r) for r in args.grid.split(","))
     keep = tuple(p for p in args.policies.split(",") if p)
-    work = jobs(teams, args.agent_days, tuple(args.families.split(",")), args.only, grid, keep, args.max_days)
+    rerun = set(args.rerun.split(",")) | {"power hindsight"}
+    earlier = json.loads(args.reuse.read_text(encoding="utf-8"))["scenarios"] if args.reuse else {}
+    reused = {sc: {p: row for p, row in rows.items() if p not in rerun} for sc, rows in earlier.items()}
+    work = plan(teams, args.agent_days, tuple(args.families.split(",")), args.only, grid, keep, args.max_days, reused)
     args.out.mkdir(parents=True, exist_ok=True)
-    start, results = time.perf_counter(), []
-    partial = args.out / f"{args.name}.partial.json"
-    with ProcessPoolExecutor(args.workers, mp_context=get_context("forkserver")) as pool:
-        for i, result in enumerate(pool.map(_day, work, chunksize=1), start=1):
-            results.append(result)
-            if sys.stderr.isatty():
-                print(f"\r{i}/{len(work)} simulated days", end="", file=sys.stderr)
-            done = {(r[0], r[1]) for r in results}
-            if i == len(work) or i % 20 == 0:  # what is finished so far, so a run stopped early still says it
-                finished = {sc: rows for sc, rows in summarise(results).items()
-                            if all((sc, p) in done for p in {w[1] for w in work if w[0] == sc})}
-                partial.write_text(json.dumps({"simulated_days": i, "of": len(work), "seconds":
-                                               round(time.perf_counter() - start), "scenarios": finished},
-                                              indent=2), encoding="utf-8")
-    table = summarise(results)
+    start = time.perf_counter()
+    results = run(work, args.workers, args.out / f"{args.name}.partial.json", start)
+    table = summarise(results, work.reused)
     print_table(table)
     print("\nM/M/n+D open-loop occupancy at 3% abandonment (AHT 110 s, 2 s limit): "
           + ", ".join(f"{t}: {mmn_reference(t, 110.0):.3f}" for t in teams))
     print("verdicts:", json.dumps(verdicts(table)))
-    print(f"{len(work)} simulated days in {time.perf_counter() - start:.0f} s")
+    print(f"{len(results)} simulated days in {time.perf_counter() - start:.0f} s"
+          + (f" (rows of other policies reused from {args.reuse})" if args.reuse else ""))
     (args.out / f"{args.name}.json").write_text(json.dumps(table, indent=2), encoding="utf-8")
     plot(table, teams, args.out / f"{args.name}.png")
 

@@ -139,8 +139,9 @@ class Call:
         ring = (self.answered_s if self.answered_s is not None else self.hangup_s or self.dialled_s) - self.dialled_s
         result = _AS_SEEN.get(self.outcome, "other")
         dialled = civil(self.dialled_s) if civil is not None else self.dialled_s
-        return AttemptOutcome(dialled, ring, result, self.outcome is Outcome.ABANDONED,
-                              bool(self.amd_machine), self.segment)
+        abandoned = self.outcome is Outcome.ABANDONED
+        return AttemptOutcome(dialled, ring, result, abandoned, bool(self.amd_machine), self.segment,
+                              dropped=abandoned and self.message_played)
 
     def as_record(self, origin: datetime) -> AttemptRecord:
         """The store's record of the attempt; ``origin`` is the UTC moment of engine time 0."""

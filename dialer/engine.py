@@ -187,6 +187,8 @@ class Engine:
         self._finish(call)
         self.recorder.busy(agent_id, agent.busy_since_s, now_s)
         self.controller.observe_handle(self.civil(now_s), now_s - agent.busy_since_s)
+        if call.outcome is Outcome.MACHINE:
+            self.controller.observe_machine(self.civil(now_s))
         self._free(agent, now_s)
 
     # -- driver events -----------------------------------------------------------------------------------------

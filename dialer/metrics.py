@@ -160,3 +160,6 @@ class TimedController:
 
     def observe_handle(self, at_s: float, handle_s: float) -> None:
         self.inner.observe_handle(at_s, handle_s)
+
+    def observe_machine(self, at_s: float) -> None:
+        self.inner.observe_machine(at_s)

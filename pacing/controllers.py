@@ -88,6 +88,8 @@ class AttemptOutcome:
 
     ``ring_s`` runs from the dial to the answer (or to the give-up for a no-answer);
     ``amd_detected`` marks a machine the detector hung up on (it may have been a person).
+    ``dropped`` marks an abandon where the dialer hung up at the connect limit: the dialer cannot tell whether
+    a person or a machine was waiting (``abandoned`` without it: the caller hung up while waiting, a person).
     The dialer reports it as soon as it knows: at the connect or the give-up for a live answer."""
 
     dialled_at_s: float
@@ -96,6 +98,7 @@ class AttemptOutcome:
     abandoned: bool = False
     amd_detected: bool = False
     segment: str = "all"
+    dropped: bool = False
 
 
 class Controller(Protocol):
@@ -112,6 +115,10 @@ class Controller(Protocol):
 
     def observe_handle(self, at_s: float, handle_s: float) -> None: ...
 
+    def observe_machine(self, at_s: float) -> None:
+        """An answer passed to an agent as live was a machine, by the agent's word (AMD off, or a false
+        negative): the abandonment measures count people, so it leaves the live answers."""
+
 
 class _Static:
     name = "static"
@@ -124,6 +131,9 @@ class _Static:
         """Static policies do not learn."""
 
     def observe_handle(self, at_s: float, handle_s: float) -> None:
+        """Static policies do not learn."""
+
+    def observe_machine(self, at_s: float) -> None:
         """Static policies do not learn."""
 
 

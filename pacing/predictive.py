@@ -157,10 +157,20 @@ class Calibration:
     rate, where one more call is a big step). Holding the marginal call to
     ``allowed × spread`` makes the average land on the allowed rate, with the
     same threshold at every decision: the efficient use of a fixed budget.
+
+    ``floor``: the least ``factor``. Why 0.1, not 0.25 as before: with AMD
+    off the machines reach agents and count as answers in the model, which
+    then expected 8 to 10 times the abandons that came (a 20-agent day,
+    2026-12-03: 1,094 expected, 102 came); held at 0.25 that day ended at
+    1.5% where the budget allowed 2.7% (occupancy 0.834, against 0.845 and
+    2.3-2.4% at 0.1). The rise levers hold the factor at 1 or more in their
+    own check, so a factor learned before a change of regime does not carry
+    into it.
     """
 
     half_life_s: float = 900.0
     prior: float = 1.0
+    floor: float = 0.1
 
     def __post_init__(self) -> None:
         self._sums = np.zeros(4)  # predicted, realized, threshold × lives launched, predicted with the factor
@@ -178,7 +188,7 @@ class Calibration:
 
     def factor(self, t: float) -> float:
         self._clock.decay_to(t, self._sums)
-        return float(min(max((self._sums[1] + self.prior) / (self._sums[0] + self.prior), 0.25), 20.0))
+        return float(min(max((self._sums[1] + self.prior) / (self._sums[0] + self.prior), self.floor), 20.0))
 
     def spread(self, t: float) -> float:
         self._clock.decay_to(t, self._sums)
@@ -514,7 +524,7 @@ class Predictive:
         self.rings.observe(t, outcome.ring_s, cause, outcome.segment)
         if outcome.result == "live":
             self._watch.live(outcome.dialled_at_s)
-            self.ledger.live(t, outcome.abandoned)
+            self.ledger.live(t, outcome.abandoned, outcome.dropped)
             if outcome.abandoned:
                 self.calibration.realized(t)
         elif outcome.result == "machine" and outcome.amd_detected:
@@ -522,3 +532,6 @@ class Predictive:
 
     def observe_handle(self, at_s: float, handle_s: float) -> None:
         self.handles.observe(at_s, handle_s)
+
+    def observe_machine(self, at_s: float) -> None:
+        self.ledger.agent_machine(at_s)

@@ -134,6 +134,10 @@ class Vicidial:
     def observe_handle(self, at_s: float, handle_s: float) -> None:
         """The adaptive method uses no handle times."""
 
+    def observe_machine(self, at_s: float) -> None:
+        """Not used: this baseline's drop rate counts every answer passed on as live (VICIdial itself leaves out
+        the answers its agents' statuses call machines; the baselines were measured without that)."""
+
     def observe(self, outcome: AttemptOutcome) -> None:
         t = outcome.dialled_at_s + outcome.ring_s
         self._roll_day(t)

@@ -67,6 +67,9 @@ class _Batches:
     def observe_handle(self, at_s: float, handle_s: float) -> None:
         """Nothing to learn."""
 
+    def observe_machine(self, at_s: float) -> None:
+        """Nothing to learn."""
+
 
 class _Counter:
     """Lead source and recorder: lead i is arrival i; abandons are counted from the ``warmup_from``-th on."""

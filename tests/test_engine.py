@@ -56,6 +56,7 @@ class Scripted:
     observed: list[AttemptOutcome] = field(default_factory=list)
     placed_counts: list[int] = field(default_factory=list)
     handles: list[float] = field(default_factory=list)
+    machines: list[float] = field(default_factory=list)
 
     def decide(self, snapshot: Snapshot) -> Decision:
         self.seen.append(snapshot)
@@ -69,6 +70,9 @@ class Scripted:
 
     def observe_handle(self, at_s: float, handle_s: float) -> None:
         self.handles.append(handle_s)
+
+    def observe_machine(self, at_s: float) -> None:
+        self.machines.append(at_s)
 
 
 @dataclass
@@ -320,7 +324,7 @@ def test_the_connect_limit_plays_the_message_and_counts_an_abandon():
     r.engine.advance(12.0)
     assert r.telephony.commands[-1] == ("play", second.id, "safe-harbour")
     assert (second.state, second.outcome, second.message_played) == (CallState.SAFE_HARBOUR, Outcome.ABANDONED, True)
-    assert r.controller.observed[-1].abandoned and not r.engine.pool.waiting
+    assert r.controller.observed[-1].abandoned and r.controller.observed[-1].dropped and not r.engine.pool.waiting
     r.engine.hung_up(second.id, 15.0)  # the message has played
     assert (second.state, second.hangup_s, r.world.attempts) == (CallState.ENDED, 12.0, [second])
 
@@ -339,6 +343,20 @@ def test_a_waiting_person_who_hangs_up_is_abandoned_without_a_message():
     r.engine.hung_up(second.id, 40.0)
     assert (second.outcome, second.message_played, list(r.engine.pool.waiting)) == (Outcome.ABANDONED, False, [])
     assert r.telephony.sent("play") == []
+    seen = r.controller.observed[-1]
+    assert seen.abandoned and not seen.dropped  # the caller left: a person, whatever the dialer knew
+
+
+def test_a_machine_an_agent_finds_is_reported_to_the_controller_after_the_live_answer():
+    r, call = _on_call()
+    assert r.controller.observed[-1].result == "live"  # at the connect the dialer knows no better
+    r.engine.hung_up(call.id, 20.0)
+    r.engine.wrap_done("a1", 22.0, Disposition("machine"))
+    assert call.outcome is Outcome.MACHINE and r.controller.machines == [22.0]
+    r2, call2 = _on_call()
+    r2.engine.hung_up(call2.id, 20.0)
+    r2.engine.wrap_done("a1", 22.0, REFUSED)
+    assert r2.controller.machines == []
 
 
 def test_with_no_connect_limit_a_person_waits_for_an_agent():

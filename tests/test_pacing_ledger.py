@@ -69,3 +69,27 @@ def test_allowed_rate_aims_higher_on_a_busy_floor():
     for k in range(900):  # 3,600 an hour
         big.live(9 * 3600.0 + k)
     assert small.allowed_rate(t, 8 * 3600) < big.allowed_rate(t, 8 * 3600) <= 0.03
+
+
+def test_machines_agents_find_leave_the_live_answers_and_drops_count_at_the_share_of_people():
+    """100 answers passed on as live: 80 reached agents, who found 20 of them machines (a share of people of
+    0.75); 20 were abandoned, 10 by callers who hung up waiting (people) and 10 dropped at the connect limit
+    (person or machine: 7.5 people at that share). People: 60 + 10 + 7.5 = 77.5 answers, 17.5 abandoned."""
+    ledger = AbandonmentLedger(cap=0.03)
+    t = 10 * 3600.0
+    for k in range(100):
+        ledger.live(t + k, abandoned=k >= 80, dropped=k >= 90)
+    for k in range(20):
+        ledger.agent_machine(t + 200 + k)
+    assert ledger.us_counts(t + 300) == pytest.approx((17.5, 77.5))
+    assert ledger.uk_counts(t + 300) == pytest.approx((17.5, 77.5))
+    assert ledger.us_rate(t + 300) == pytest.approx(17.5 / 77.5)
+    # the next window's live answers are people too: 100 answers in 900 s at a share of 77.5 / 100
+    assert ledger.live_per_s(t + 300) == pytest.approx(0.775 * 100 / 900)
+
+
+def test_with_no_machine_found_every_abandon_is_a_person():
+    ledger = AbandonmentLedger(cap=0.03)
+    for k in range(50):
+        ledger.live(3600.0 + k, abandoned=k < 5, dropped=k < 3)
+    assert ledger.us_counts(3700.0) == pytest.approx((5.0, 50.0))
