@@ -367,6 +367,7 @@ def run(work: Plan, workers: int, partial: Path, start: float) -> list[Result]:
     every 20 days the finished scenarios go to ``partial``, so a run stopped early still says what it found."""
     results: list[Result] = []
     pending: dict[tuple[str, str], int] = {}
+    written = 0
     with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
         running = set()
 
@@ -388,8 +389,9 @@ def run(work: Plan, workers: int, partial: Path, start: float) -> list[Result]:
                     submit(work.next_ratio(result[0], _grid_rows(results, result[0])))
             if sys.stderr.isatty():
                 print(f"\r{len(results)} simulated days, {len(running)} queued", end="", file=sys.stderr)
-            if len(results) % 20 == 0 or not running:
+            if len(results) - written >= 20 or not running:
                 _write_partial(results, pending, work, partial, start)
+                written = len(results)
     return results
 
 
