@@ -31,7 +31,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import ndtr, pdtrc
+from scipy.special import gammaincinv, ndtr, pdtrc
 
 from pacing.controllers import AttemptOutcome, Decision, Snapshot
 from pacing.estimators import Decaying, HandleTimes, RingsBySegment, by_segment
@@ -158,19 +158,25 @@ class Calibration:
     ``allowed × spread`` makes the average land on the allowed rate, with the
     same threshold at every decision: the efficient use of a fixed budget.
 
-    ``floor``: the least ``factor``. Why 0.1, not 0.25 as before: with AMD
-    off the machines reach agents and count as answers in the model, which
-    then expected 8 to 10 times the abandons that came (a 20-agent day,
-    2026-12-03: 1,094 expected, 102 came); held at 0.25 that day ended at
-    1.5% where the budget allowed 2.7% (occupancy 0.834, against 0.845 and
-    2.3-2.4% at 0.1). The rise levers hold the factor at 1 or more in their
-    own check, so a factor learned before a change of regime does not carry
-    into it.
+    ``factor`` is an upper bound, not the ratio itself: the ``confidence``
+    quantile of the ratio given the abandons on record (a Gamma posterior:
+    realized + prior events over predicted + prior), never below ``floor``.
+    Why: with AMD off the machines reach agents and count as answers in the
+    model, which then expected 8 to 10 times the abandons that came (a
+    20-agent day, 2026-12-03: 1,094 expected, 102 came). The old floor of
+    0.25 held that day at 1.5% where the budget allowed 2.7% (occupancy
+    0.834); a floor of 0.1 alone reached 0.845-0.849 but let a team of one,
+    whose record holds a handful of abandons, learn a ratio it had no
+    evidence for: 2 of 60 days over the cap (3.56%), where progressive had
+    none. The 75% bound: the team of one back under (those days 2.45% and
+    2.90%) and the 20-agent day at 0.841-0.848. The rise levers hold the
+    factor at 1 or more in their own check.
     """
 
     half_life_s: float = 900.0
     prior: float = 1.0
     floor: float = 0.1
+    confidence: float = 0.75
 
     def __post_init__(self) -> None:
         self._sums = np.zeros(4)  # predicted, realized, threshold × lives launched, predicted with the factor
@@ -188,7 +194,8 @@ class Calibration:
 
     def factor(self, t: float) -> float:
         self._clock.decay_to(t, self._sums)
-        return float(min(max((self._sums[1] + self.prior) / (self._sums[0] + self.prior), self.floor), 20.0))
+        upper = float(gammaincinv(self._sums[1] + self.prior, self.confidence)) / (self._sums[0] + self.prior)
+        return float(min(max(upper, self.floor), 20.0))
 
     def spread(self, t: float) -> float:
         self._clock.decay_to(t, self._sums)
