@@ -277,6 +277,30 @@ def mmn_reference(agents: int, aht_s: float) -> float:
     return load * (1 - CAP) / agents
 
 
+def plot_scenarios(table: dict[str, dict[str, dict[str, float]]], path: Path) -> None:
+    """Per scenario: occupancy of predictive, the hindsight power ratio and progressive (left), and predictive's
+    worst day on the regulator's measure and on the truth against the cap (right)."""
+    from simulation.plots import plt
+
+    names = list(table)
+    y = np.arange(len(names))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13.0, 0.28 * len(names) + 1.5), sharey=True)
+    for offset, policy in ((-0.27, "predictive"), (0.0, "power hindsight"), (0.27, "progressive")):
+        left.barh(y + offset, [table[n][policy]["occupancy"] for n in names], height=0.27, label=policy)
+    left.set_yticks(y, names, fontsize=7)
+    left.invert_yaxis()
+    left.set_xlabel("occupancy")
+    left.legend(fontsize=7)
+    right.plot([table[n]["predictive"]["abandon_worst_day"] * 100 for n in names], y, "o", label="regulator's measure")
+    right.plot([table[n]["predictive"]["truth_worst_day"] * 100 for n in names], y, "x", label="simulated truth")
+    right.axvline(CAP * 100, color="k", linestyle="--", label="cap")
+    right.set_xlabel("predictive's worst day, % abandoned")
+    right.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 SHOWN = ["progressive", "power 1.5", "power 2.5", "power hindsight", "vicidial-hard", "vicidial-tapered",
          "vicidial-average", "predictive"]
 
@@ -451,7 +475,10 @@ def main() -> None:
     print(f"{len(results)} simulated days in {time.perf_counter() - start:.0f} s"
           + (f" (rows of other policies reused from {args.reuse})" if args.reuse else ""))
     (args.out / f"{args.name}.json").write_text(json.dumps(table, indent=2), encoding="utf-8")
-    plot(table, teams, args.out / f"{args.name}.png")
+    if "base" in args.families.split(","):
+        plot(table, teams, args.out / f"{args.name}.png")
+    else:
+        plot_scenarios(table, args.out / f"{args.name}.png")
 
 
 if __name__ == "__main__":
