@@ -235,9 +235,11 @@ def plan(teams: list[int], agent_days: int, families: tuple[str, ...] = ("base",
 
 
 def summarise(results: list[tuple[str, str, int, dict[str, float], float]],
-              reused: dict[str, dict[str, dict[str, float]]] | None = None) -> dict[str, dict[str, dict[str, float]]]:
-    """Per scenario and policy, the figures over its days, with the reused rows of an earlier run beside them."""
-    table: dict[str, dict[str, list[dict[str, float]]]] = {}
+              reused: dict[str, dict[str, dict[str, float]]] | None = None,
+              planned: tuple[str, ...] = ()) -> dict[str, dict[str, dict[str, float]]]:
+    """Per scenario and policy, the figures over its days, with the reused rows of an earlier run beside them;
+    a ``planned`` scenario whose rows were all reused is in the table too."""
+    table: dict[str, dict[str, list[dict[str, float]]]] = {name: {} for name in planned if name in (reused or {})}
     for scenario, policy, _, figures, _ in results:
         table.setdefault(scenario, {}).setdefault(policy, []).append(figures)
     out: dict[str, dict[str, dict[str, float]]] = {}
@@ -430,7 +432,8 @@ def _grid_rows(results: list[Result], scenario: str) -> dict[str, dict[str, floa
 def _write_partial(results: list[Result], pending: dict[tuple[str, str], int], work: Plan, path: Path,
                    start: float) -> None:
     busy = {scenario for (scenario, _), left in pending.items() if left}
-    finished = {sc: rows for sc, rows in summarise(results, work.reused).items() if sc not in busy}
+    finished = {sc: rows for sc, rows in summarise(results, work.reused, tuple(work.scenarios)).items()
+                if sc not in busy}
     path.write_text(json.dumps({"simulated_days": len(results), "seconds": round(time.perf_counter() - start),
                                 "scenarios": finished}, indent=2), encoding="utf-8")
 
@@ -467,7 +470,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     results = run(work, args.workers, args.out / f"{args.name}.partial.json", start)
-    table = summarise(results, work.reused)
+    table = summarise(results, work.reused, tuple(work.scenarios))
     print_table(table)
     print("\nM/M/n+D open-loop occupancy at 3% abandonment (AHT 110 s, 2 s limit): "
           + ", ".join(f"{t}: {mmn_reference(t, 110.0):.3f}" for t in teams))

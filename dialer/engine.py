@@ -187,8 +187,8 @@ class Engine:
         self._finish(call)
         self.recorder.busy(agent_id, agent.busy_since_s, now_s)
         self.controller.observe_handle(self.civil(now_s), now_s - agent.busy_since_s)
-        if call.outcome is Outcome.MACHINE:
-            self.controller.observe_machine(self.civil(now_s))
+        if call.outcome is Outcome.MACHINE and call.answered_s is not None:
+            self.controller.observe_machine(self.civil(call.answered_s))  # the day it was counted as live
         self._free(agent, now_s)
 
     # -- driver events -----------------------------------------------------------------------------------------

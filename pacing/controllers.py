@@ -117,7 +117,8 @@ class Controller(Protocol):
 
     def observe_machine(self, at_s: float) -> None:
         """An answer passed to an agent as live was a machine, by the agent's word (AMD off, or a false
-        negative): the abandonment measures count people, so it leaves the live answers."""
+        negative): the abandonment measures count people, so it leaves the live answers. ``at_s``: when it
+        was answered (the day it was counted on)."""
 
 
 class _Static:

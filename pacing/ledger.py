@@ -26,11 +26,14 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from functools import lru_cache
+
+from scipy.special import betaincinv
 
 from pacing.errors import PacingError
 
 __all__ = ["AbandonmentLedger", "ofcom_adjusted_rate", "DAY_S", "AmdVerdict", "amd_verdict", "NoAbandonBudget",
-           "require_amd_budget", "AMD_ACTIONS"]
+           "require_amd_budget", "AMD_ACTIONS", "people_share"]
 
 DAY_S = 86400.0
 
@@ -56,19 +59,31 @@ class _Day:
 
     def people(self) -> tuple[float, float]:
         """(abandoned people, live people): the machines agents found leave the live answers, and the dropped
-        calls count as people in the share of people among the answers agents took.
+        calls count as people at ``people_share`` of the answers agents took.
 
         Why that share: it is what the agents heard, the Ofcom adjustment
         (D′ = D·L/(L + Ag)) applied to the calls whose far end the dialer
-        never heard. It overstates the people among them, so it errs on
-        the cap's side: a person who waits may hang up before the limit
-        (counted in full, as a person), a machine never does. Counting
-        every drop a person put a 20-agent day without AMD at 1.5% (true
-        rate) where the budget allowed 2.7% (2026-12-03)."""
+        never heard, taken at its upper bound so a short record counts the
+        drops nearly in full. It errs on the cap's side: a person who waits
+        may hang up before the limit (counted in full, as a person), a
+        machine never does. Counting every drop a person put a 20-agent day
+        without AMD at 1.5% (true rate) where the budget allowed 2.7%
+        (2026-12-03)."""
         connected = self.live - self.abandoned
-        share = min(max((connected - self.agent_machines) / connected, 0.0), 1.0) if connected > 0 else 1.0
-        abandoned = self.abandoned - self.dropped * (1.0 - share)
-        return abandoned, self.live - self.agent_machines - self.dropped * (1.0 - share)
+        machines = min(self.agent_machines, max(connected, 0.0))
+        share = people_share(connected - machines, machines)
+        missed = self.dropped * (1.0 - share)
+        return self.abandoned - missed, self.live - machines - missed
+
+
+@lru_cache(maxsize=65536)
+def people_share(people: float, machines: float, confidence: float = 0.9) -> float:
+    """Upper bound (``confidence`` quantile of Beta(people + 1, machines + 1)) of the share of people among
+    answers agents took; 1 with none taken. Why a bound: three answers taken, two of them machines, would
+    count the day's drops at a third."""
+    if people + machines <= 0:
+        return 1.0
+    return float(betaincinv(people + 1.0, machines + 1.0, confidence))
 
 
 @dataclass
@@ -145,18 +160,24 @@ class AbandonmentLedger:
         return ofcom_adjusted_rate(day.abandoned, day.live - day.abandoned - day.agent_machines, day.agent_machines)
 
     # -- the budget ------------------------------------------------------------------------------------------
+    def people_share(self, t: float) -> float:
+        """Today's share of people among the answers passed on as live (machines agents found, drops at their
+        bound taken out); 1 before any answer."""
+        day = self._day(t)
+        return day.people()[1] / day.live if day.live else 1.0
+
     def live_per_s(self, t: float, window_s: float = 900.0) -> float:
         """Live answers (people) per second over the last ``window_s`` (what the next window may bring): the
         answers passed on as live, at today's share of people among them."""
         while self._recent_live and self._recent_live[0] < t - window_s:
             self._recent_live.popleft()
-        day = self._day(t)
-        share = day.people()[1] / day.live if day.live else 1.0
-        return share * len(self._recent_live) / window_s
+        return self.people_share(t) * len(self._recent_live) / window_s
 
     def expected_live(self, t: float, seconds_left: float, floor_per_s: float = 0.0) -> float:
-        """Live answers the rest of the day should bring at the recent pace (at least ``floor_per_s``)."""
-        return max(self.live_per_s(t), floor_per_s) * max(seconds_left, 0.0)
+        """Live answers (people) the rest of the day should bring at the recent pace, or at least
+        ``floor_per_s`` answers a second at today's share of people."""
+        floor = floor_per_s * self.people_share(t)
+        return max(self.live_per_s(t), floor) * max(seconds_left, 0.0)
 
     def _binding(self, t: float) -> tuple[tuple[float, float, float], ...]:
         """(abandoned, live, false positives per live answer to come) of each measure the budget must respect:

@@ -352,7 +352,7 @@ def test_a_machine_an_agent_finds_is_reported_to_the_controller_after_the_live_a
     assert r.controller.observed[-1].result == "live"  # at the connect the dialer knows no better
     r.engine.hung_up(call.id, 20.0)
     r.engine.wrap_done("a1", 22.0, Disposition("machine"))
-    assert call.outcome is Outcome.MACHINE and r.controller.machines == [22.0]
+    assert call.outcome is Outcome.MACHINE and r.controller.machines == [5.0]  # at its answer: the day it counted
     r2, call2 = _on_call()
     r2.engine.hung_up(call2.id, 20.0)
     r2.engine.wrap_done("a1", 22.0, REFUSED)

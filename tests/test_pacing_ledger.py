@@ -1,6 +1,7 @@
 """The abandonment ledger's three measures, worked by hand, and the budget it hands the pacer."""
 
 import pytest
+from scipy.stats import beta
 
 from pacing.ledger import DAY_S, AbandonmentLedger, ofcom_adjusted_rate
 
@@ -72,24 +73,48 @@ def test_allowed_rate_aims_higher_on_a_busy_floor():
 
 
 def test_machines_agents_find_leave_the_live_answers_and_drops_count_at_the_share_of_people():
-    """100 answers passed on as live: 80 reached agents, who found 20 of them machines (a share of people of
-    0.75); 20 were abandoned, 10 by callers who hung up waiting (people) and 10 dropped at the connect limit
-    (person or machine: 7.5 people at that share). People: 60 + 10 + 7.5 = 77.5 answers, 17.5 abandoned."""
+    """100 answers passed on as live: 80 reached agents, who found 20 of them machines (60 people); 20 were
+    abandoned, 10 by callers who hung up waiting (people) and 10 dropped at the connect limit (person or
+    machine): those count as people at the 90% upper bound of the share of people, Beta(61, 21)."""
     ledger = AbandonmentLedger(cap=0.03)
     t = 10 * 3600.0
     for k in range(100):
         ledger.live(t + k, abandoned=k >= 80, dropped=k >= 90)
     for k in range(20):
         ledger.agent_machine(t + 200 + k)
-    assert ledger.us_counts(t + 300) == pytest.approx((17.5, 77.5))
-    assert ledger.uk_counts(t + 300) == pytest.approx((17.5, 77.5))
-    assert ledger.us_rate(t + 300) == pytest.approx(17.5 / 77.5)
-    # the next window's live answers are people too: 100 answers in 900 s at a share of 77.5 / 100
-    assert ledger.live_per_s(t + 300) == pytest.approx(0.775 * 100 / 900)
+    share = beta.ppf(0.9, 61, 21)
+    assert 0.75 < share < 0.82
+    people = (20 - 10 * (1 - share), 100 - 20 - 10 * (1 - share))
+    assert ledger.us_counts(t + 300) == pytest.approx(people)
+    assert ledger.uk_counts(t + 300) == pytest.approx(people)
+    assert ledger.us_rate(t + 300) == pytest.approx(people[0] / people[1])
+    # the next window's live answers are people too: 100 answers in 900 s at today's share of people
+    assert ledger.live_per_s(t + 300) == pytest.approx(people[1] / 100 * 100 / 900)
+
+
+def test_a_short_record_counts_drops_nearly_in_full():
+    """Three answers taken, two of them machines: a point estimate would count a drop as a third of a person;
+    the bound, Beta(2, 3) at 90%, counts it as 0.68."""
+    ledger = AbandonmentLedger(cap=0.03)
+    for k in range(4):
+        ledger.live(3600.0 + k, abandoned=k == 3, dropped=k == 3)
+    ledger.agent_machine(3600.0)
+    ledger.agent_machine(3601.0)
+    assert ledger.us_counts(3700.0)[0] == pytest.approx(beta.ppf(0.9, 2, 3))
+    assert ledger.us_counts(3700.0)[0] > 0.65
+
+
+def test_more_machines_than_answers_taken_never_make_a_negative_day():
+    ledger = AbandonmentLedger(cap=0.03)
+    ledger.live(3600.0)
+    for _ in range(3):
+        ledger.agent_machine(3600.0)
+    assert ledger.us_counts(3700.0) == (0.0, 0.0) and ledger.uk_rate(3700.0) == 0.0
 
 
 def test_with_no_machine_found_every_abandon_is_a_person():
     ledger = AbandonmentLedger(cap=0.03)
     for k in range(50):
         ledger.live(3600.0 + k, abandoned=k < 5, dropped=k < 3)
-    assert ledger.us_counts(3700.0) == pytest.approx((5.0, 50.0))
+    # 45 answers taken, all people: the share's bound is 0.998, so the 3 drops count as 2.99 people
+    assert ledger.us_counts(3700.0) == pytest.approx((5.0, 50.0), abs=0.01)
