@@ -1,6 +1,8 @@
 """Controllers learn from the calls placed, not the calls decided (issue 14, item 3): an hour with nothing to
 dial must not teach the predictive controller that its launches are safe."""
 
+import math
+
 import pytest
 
 from pacing.controllers import Snapshot
@@ -22,12 +24,13 @@ def _closed_hour(report_placed: bool):
 
 def test_a_closed_window_leaves_the_calibration_where_it_was():
     """Measured 2026-05 (learned 25% live, 20 idle agents, an hour of ticks): reporting 0 placed keeps the spread
-    and the bias factor at 1.0, so the opening's threshold is the allowed rate (0.035); taking each decision as
-    placed drove the spread to 7.3 and the bias factor to its 0.25 floor: a threshold of 0.25, seven times it."""
+    at 1.0 and the bias factor at its prior, so the opening's threshold is the allowed rate (0.035); taking each
+    decision as placed drove the spread to 7.3 and the bias factor to its floor: a threshold seven times it."""
     opening = Snapshot(TEN_AM + 3600, **IDLE_FLOOR)
     sane, fooled = _closed_hour(True), _closed_hour(False)
     assert sane.calibration.spread(opening.now_s) == pytest.approx(1.0)
-    assert sane.calibration.factor(opening.now_s) == pytest.approx(1.0)
+    # nothing learnt: the factor is the prior's own 75% bound, Gamma(1, 1) at 0.75 = ln 4
+    assert sane.calibration.factor(opening.now_s) == pytest.approx(math.log(4.0))
     first = sane.decide(opening)
     assert first.inputs["threshold"] == pytest.approx(first.inputs["allowed_rate"])
     fooled_first = fooled.decide(opening)  # the old behaviour, kept for callers that never report placed calls
