@@ -169,15 +169,17 @@ class AbandonmentLedger:
     def live_per_s(self, t: float, window_s: float = 900.0) -> float:
         """Live answers (people) per second over the last ``window_s`` (what the next window may bring): the
         answers passed on as live, at today's share of people among them."""
+        return self.people_share(t) * self._answers_per_s(t, window_s)
+
+    def _answers_per_s(self, t: float, window_s: float = 900.0) -> float:
         while self._recent_live and self._recent_live[0] < t - window_s:
             self._recent_live.popleft()
-        return self.people_share(t) * len(self._recent_live) / window_s
+        return len(self._recent_live) / window_s
 
     def expected_live(self, t: float, seconds_left: float, floor_per_s: float = 0.0) -> float:
         """Live answers (people) the rest of the day should bring at the recent pace, or at least
-        ``floor_per_s`` answers a second at today's share of people."""
-        floor = floor_per_s * self.people_share(t)
-        return max(self.live_per_s(t), floor) * max(seconds_left, 0.0)
+        ``floor_per_s`` answers a second, both at today's share of people."""
+        return self.people_share(t) * max(self._answers_per_s(t), floor_per_s) * max(seconds_left, 0.0)
 
     def _binding(self, t: float) -> tuple[tuple[float, float, float], ...]:
         """(abandoned, live, false positives per live answer to come) of each measure the budget must respect:
