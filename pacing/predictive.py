@@ -158,25 +158,45 @@ class Calibration:
     ``allowed × spread`` makes the average land on the allowed rate, with the
     same threshold at every decision: the efficient use of a fixed budget.
 
+    What ``factor`` is, measured 2026-12-03 (20 agents, 25% live, one day):
+    not a correction of the model's level. Each decision's added abandons are
+    an increment on top of the calls in flight and those the next decisions
+    will launch, and at the operating point abandons rise steeply with that
+    load (a normal tail), so the increments of a day sum to several times the
+    abandons that come: 446 added against 72 that came with AMD on (1%
+    false positives), 1,453 against 165 with AMD off. The ratio sits near
+    0.1-0.2 with or without machines reaching agents. With ``spread`` the
+    factor makes an integral control: the threshold rises until factor ×
+    added abandons equals allowed × live answers, so the day lands on the
+    allowed rate divided by k, the factor over the true ratio.
+
     ``factor`` is an upper bound, not the ratio itself: the ``confidence``
     quantile of the ratio given the abandons on record (a Gamma posterior:
     realized + prior events over predicted + prior), never below ``floor``.
-    Why: with AMD off the machines reach agents and count as answers in the
-    model, which then expected 8 to 10 times the abandons that came (a
-    20-agent day, 2026-12-03: 1,094 expected, 102 came). The old floor of
-    0.25 held that day at 1.5% where the budget allowed 2.7% (occupancy
-    0.834); a floor of 0.1 alone reached 0.845-0.849 but let a team of one,
-    whose record holds a handful of abandons, learn a ratio it had no
-    evidence for: 2 of 60 days over the cap (3.56%), where progressive had
-    none. The 75% bound: the team of one back under (those days 2.45% and
-    2.90%) and the 20-agent day at 0.841-0.848. The rise levers hold the
-    factor at 1 or more in their own check.
+    Why: a team of one, whose record holds a handful of abandons, must not
+    learn a ratio it has no evidence for (with the point ratio: 2 of 60 days
+    over the cap, 3.56%, where progressive had none). The cost is k: the
+    fewer abandons in the record, the further below its budget the day
+    lands. With a half-life of 900 s and the 75% bound, a 5-agent floor with
+    240 s calls held a few abandons in memory and ended its days at 0.45%
+    abandoned on average where the aim allowed about 2.4% (occupancy 0.829,
+    12 days, 25% live). The record now spans ``half_life_s`` 3,600 s, and
+    the bound is the 85% quantile, which the longer record affords (same
+    12 days: 1.28%, occupancy 0.837; at 10% live 0.709 → 0.723). Tried and
+    dropped, on those days and 60 days each of a team of one (UK, AMD 2%,
+    25% and 50% live): 3,600 s with the 75% bound (occupancy 0.840, but a
+    team of one's day at 3.12% where progressive's worst is 2.65%); 3,600 s
+    at 90% (0.834); 7,200 s at 90% (0.838). The team of one's worst days
+    were those of the old setting in all three kept bounds (2.92-2.94% and
+    3.19%, the latter the same day under progressive).
+    The rise levers hold the factor at 1 or more in their own check, and a
+    detected rise keeps ``forget_on_rise`` of the record whatever its span.
     """
 
-    half_life_s: float = 900.0
+    half_life_s: float = 3600.0
     prior: float = 1.0
     floor: float = 0.1
-    confidence: float = 0.75
+    confidence: float = 0.85
 
     def __post_init__(self) -> None:
         self._sums = np.zeros(4)  # predicted, realized, threshold × lives launched, predicted with the factor

@@ -141,10 +141,10 @@ def test_calibration_learns_how_far_the_threshold_sits_above_the_average_risk():
     for second in range(600):
         calibration.launched(float(second), expected=1.0, lives=50.0, threshold=0.06)
         calibration.realized(float(second))
-    assert 1.0 <= calibration.factor(600.0) <= 1.05  # a 75% upper bound: a little above 1 with this much record
+    assert 1.0 <= calibration.factor(600.0) <= 1.06  # an 85% upper bound: a little above 1 with this much record
     # the spread divides by the risk as the factor scaled it, and the factor's bound sat above 1 while the
-    # record was short (1.39 at the first launch), so the spread is a little under 3, never over
-    assert 2.8 < calibration.spread(600.0) <= 3.0
+    # record was short (1.9 at the first launch), so the spread is a little under 3, never over
+    assert 2.7 < calibration.spread(600.0) <= 3.0
     quiet = Calibration()
     quiet.launched(0.0, expected=5.0, lives=1.0, threshold=0.01)
     assert quiet.spread(0.0) == 1.0  # never below 1: the average risk cannot exceed the marginal one
@@ -161,12 +161,12 @@ def test_calibration_scales_the_model_by_realized_over_predicted_abandons():
 
 
 def test_a_short_record_keeps_the_calibration_factor_near_the_model():
-    """No abandon yet against 2 predicted: the ratio's 75% upper bound under a Gamma(1, 3) posterior (prior 1)
-    is ln 4 / 3 = 0.462, not the 1/3 a point estimate would take. A team of one holds a handful of abandons in
+    """No abandon yet against 2 predicted: the ratio's 85% upper bound under a Gamma(1, 3) posterior (prior 1)
+    is ln(1 / 0.15) / 3 = 0.632, not the 1/3 a point estimate would take. A team of one holds a handful of abandons in
     its record, and with the point estimate (floor 0.1) it put 2 of 60 days over the cap."""
     calibration = Calibration()
     calibration.launched(0.0, expected=2.0, lives=10.0, threshold=0.03)
-    assert calibration.factor(0.0) == pytest.approx(math.log(4.0) / 3.0, rel=1e-9)
+    assert calibration.factor(0.0) == pytest.approx(math.log(1.0 / 0.15) / 3.0, rel=1e-9)
     long = Calibration()
     for second in range(0, 3600, 10):
         long.launched(float(second), expected=1.0, lives=10.0, threshold=0.03)

@@ -29,8 +29,8 @@ def test_a_closed_window_leaves_the_calibration_where_it_was():
     opening = Snapshot(TEN_AM + 3600, **IDLE_FLOOR)
     sane, fooled = _closed_hour(True), _closed_hour(False)
     assert sane.calibration.spread(opening.now_s) == pytest.approx(1.0)
-    # nothing learnt: the factor is the prior's own 75% bound, Gamma(1, 1) at 0.75 = ln 4
-    assert sane.calibration.factor(opening.now_s) == pytest.approx(math.log(4.0))
+    # nothing learnt: the factor is the prior's own 85% bound, Gamma(1, 1) at 0.85 = ln(1 / 0.15)
+    assert sane.calibration.factor(opening.now_s) == pytest.approx(math.log(1.0 / 0.15))
     first = sane.decide(opening)
     assert first.inputs["threshold"] == pytest.approx(first.inputs["allowed_rate"])
     fooled_first = fooled.decide(opening)  # the old behaviour, kept for callers that never report placed calls
