@@ -186,8 +186,8 @@ class Calibration:
     dropped, on those days and 60 days each of a team of one (UK, AMD 2%,
     25% and 50% live): 3,600 s with the 75% bound (occupancy 0.840, but a
     team of one's day at 3.12% where progressive's worst is 2.65%); 3,600 s
-    at 90% (0.834); 7,200 s at 90% (0.838). The team of one's worst days
-    were those of the old setting in all three kept bounds (2.92-2.94% and
+    at 90% (0.834); 7,200 s at 90% (0.838). With an 85% or 90% bound the
+    team of one's worst days stayed those of the old setting (2.92-2.94% and
     3.19%, the latter the same day under progressive).
     The rise levers hold the factor at 1 or more in their own check, and a
     detected rise keeps ``forget_on_rise`` of the record whatever its span.
