@@ -465,7 +465,8 @@ def main() -> None:
     grid = tuple(float(r) for r in args.grid.split(","))
     keep = tuple(p for p in args.policies.split(",") if p)
     rerun = set(args.rerun.split(",")) | {"power hindsight"}
-    earlier = json.loads(args.reuse.read_text(encoding="utf-8"))["scenarios"] if args.reuse else {}
+    earlier = json.loads(args.reuse.read_text(encoding="utf-8")) if args.reuse else {}
+    earlier = earlier.get("scenarios", earlier)  # a partial JSON wraps the table; a finished run's is the table
     reused = {sc: {p: row for p, row in rows.items() if p not in rerun} for sc, rows in earlier.items()}
     work = plan(teams, args.agent_days, tuple(args.families.split(",")), args.only, grid, keep, args.max_days, reused)
     args.out.mkdir(parents=True, exist_ok=True)
