@@ -221,8 +221,8 @@ def leases(session: Session, campaign_ids: Sequence[int], now: datetime | None =
     return [LeaseRow(int(c), owner, int(token), bool(live), int(agents)) for c, owner, token, live, agents in rows]
 
 
-def save_pacing(session: Session, fence: Fence, blob: bytes) -> bool:
-    """Store the campaign's pacing memory, fenced; committed."""
+def save_pacing(session: Session, fence: Fence, blob: bytes | None) -> bool:
+    """Store the campaign's pacing memory, or clear it (None: its policy learns nothing), fenced; committed."""
     row = _one(session, f"""UPDATE campaign_lease SET pacing = :p, pacing_saved_at = {_NOW}
                            WHERE campaign_id = :c AND owner = :me AND token = :t RETURNING 1""",
                p=blob, c=fence.campaign_id, me=fence.owner, t=fence.token, now=None)

@@ -71,7 +71,7 @@ from dialer.http import ApiServer, Response, json_response
 from dialer.logs import setup_logging
 from dialer.metrics import CampaignRecorder, EngineCollector, Metrics, TimedController
 from dialer.notify import notify, watchdog_interval_s
-from dialer.ownership import Ownership, Taken, restored
+from dialer.ownership import Ownership, Taken, epoch_day, recall_pacing
 from dialer.recordings import RecordingStore, nightly_purge
 from dialer.schedule import WindowEdges, WorldClock, WorldTrigger, window_close_after
 from dialer.store_ports import ClaimBuffer, WriteAheadTelephony, Writer, open_call_record, recover, release_leads
@@ -116,6 +116,7 @@ class CampaignRun:
     fence: Fence | None = None  # several daemons: the lease this run dials under
     lease: LocalLease | None = None
     leaving: bool = False  # being handed over to another daemon: never opened again
+    recalled: bool = False  # taken over: its controller continues from the last owner's pacing memory
 
     def now_s(self) -> float:
         return self.clock.now()
@@ -266,10 +267,9 @@ class Daemon:
                             timed=self.store_time.labels("claim").observe)
         recorder = _ForgettingRecorder(campaign.name, campaign.abandon_cap, self.metrics, parts.forget)
         self.metrics.abandon_cap.labels(campaign.name).set(campaign.abandon_cap)
-        kept = restored(taken.pacing, campaign.dial_mode) if taken else None
-        controller = TimedController(
-            kept or make_controller(campaign.dial_mode, campaign.abandon_cap, parts.amd_false_positive),
-            campaign.name, self.metrics)
+        inner = make_controller(campaign.dial_mode, campaign.abandon_cap, parts.amd_false_positive)
+        recalled = taken is not None and recall_pacing(inner, taken.pacing, campaign.name, epoch_day(origin, zone))
+        controller = TimedController(inner, campaign.name, self.metrics)
         holder: list[Engine] = []
         ahead = WriteAheadTelephony(telephony, self.writer, leads.moment, fence, may_dial,
                                     lambda call: self._refused(clock, holder[0], call),
@@ -284,7 +284,7 @@ class Daemon:
                 parts.workforce.schedule(parts.shifts, parts.days)
         return CampaignRun(campaign.name, campaign.id, campaign.company, campaign.abandon_cap, zone,
                            profile_for(campaign), origin, clock, engine, leads, telephony, recorder,
-                           campaign.dial_mode, campaign.state, fence, lease)
+                           campaign.dial_mode, campaign.state, fence, lease, recalled=recalled)
 
     def _sim_parts(self, campaign: Campaign, clock: AsyncioClock) -> _Telephony:
         """The sim driver's customers (the campaign's scenario) and, unless agents use the API, its agents."""
@@ -325,10 +325,10 @@ class Daemon:
         recovery = taken.recovery
         self.metrics.recovered.labels("interrupted").inc(recovery.interrupted)
         self.metrics.recovered.labels("released").inc(recovery.released)
+        run = self._build(taken.campaign, asyncio.get_running_loop(), taken)
         log.info("campaign taken", extra={
             "event": "campaign_taken", "campaign": taken.campaign.name, "token": taken.fence.token,
-            "interrupted": recovery.interrupted, "released": recovery.released, "pacing": taken.pacing is not None})
-        run = self._build(taken.campaign, asyncio.get_running_loop(), taken)
+            "interrupted": recovery.interrupted, "released": recovery.released, "pacing": run.recalled})
         self.runs.append(run)
         self._schedule_run(run)
         self._sync_hours(run)

@@ -11,20 +11,29 @@ lease can expire, calls in progress go on, and the next cycle that reaches
 the store renews what nobody took.
 
 A takeover settles, in the transaction that took the lease, what the last
-owner left in flight (``store_ports.settle``) and restores the campaign's
-pacing memory (the controller, pickled into the lease row every
-``pacing_save_s``; the store is trusted with it as with every lead).
+owner left in flight (``store_ports.settle``) and loads the campaign's
+pacing memory: what the controller learned (``pacing.memory``: versioned
+JSON, saved in the lease row every ``pacing_save_s``), recalled into a
+controller made afresh from the campaign's current settings, so a cap a
+manager changed holds after a takeover. Its times are moved onto the new
+owner's clock (``epoch_day``: each daemon's clock counts from local midnight
+of the day it started). A memory that does not fit (another format, policy
+or shape, or an old release's pickled controller) is refused, and the
+campaign starts fresh. A policy that learns nothing saves no memory and
+clears the row, so an older policy's memory is not recalled if the campaign
+switches back to it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import pickle
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import DBAPIError
 
@@ -45,11 +54,12 @@ from dialer.cluster import (
 )
 from dialer.store_ports import Recovery, settle
 from lists.models import Campaign
+from pacing import memory
 
 if TYPE_CHECKING:
     from dialer.daemon import CampaignRun, Daemon
 
-__all__ = ["Ownership", "Taken", "restored"]
+__all__ = ["Ownership", "Taken", "recall_pacing", "epoch_day"]
 
 log = logging.getLogger("dialer.cluster")
 
@@ -63,6 +73,13 @@ class Taken:
     lease: LocalLease
     recovery: Recovery
     pacing: bytes | None
+
+
+@dataclass(frozen=True)
+class _Save:
+    """What a pacing save writes into the lease row: the memory, or None to clear an older one."""
+
+    blob: bytes | None
 
 
 class Ownership:
@@ -190,14 +207,14 @@ class Ownership:
         log.info("handing a campaign over", extra={"event": "hand_over", "campaign": run.name, "why": why})
         await self.daemon.drain_run(run)
         if run.fence is not None and run in self.daemon.runs:
-            await self._store(self._save_and_release, run.fence, self.pacing_of(run))
+            await self._store(self._save_and_release, run.fence, self._pacing_save(run))
             self.daemon.drop(run)
             log.info("campaign handed over", extra={"event": "handed_over", "campaign": run.name})
 
-    def _save_and_release(self, fence: Fence, blob: bytes | None) -> None:
+    def _save_and_release(self, fence: Fence, save: _Save | None) -> None:
         with self._session() as session:
-            if blob is not None:
-                save_pacing(session, fence, blob)
+            if save is not None:
+                save_pacing(session, fence, save.blob)
             release(session, fence)
 
     async def release_all(self) -> None:
@@ -208,17 +225,27 @@ class Ownership:
                 await asyncio.gather(task, return_exceptions=True)
         for run in list(self.daemon.runs):
             if run.fence is not None:
-                await self._store(self._save_and_release, run.fence, self.pacing_of(run))
+                await self._store(self._save_and_release, run.fence, self._pacing_save(run))
         self.thread.shutdown(wait=True)
 
     # -- pacing memory -----------------------------------------------------------------------------------------
     @staticmethod
-    def pacing_of(run: CampaignRun) -> bytes | None:
-        """The controller's memory (estimators, ledger, calibration), pickled on the loop that owns it."""
+    def _pacing_save(run: CampaignRun) -> _Save | None:
+        """What a save writes for ``run``: what its controller learned (estimators, ledger, calibration), read on
+        the loop that owns it, times on the run's clock (``epoch_day``); a blob of None, clearing the row, for a
+        policy that learns nothing; None, nothing written (logged), for a memory that is not plain JSON (a number
+        gone NaN, a value JSON has no type for), so the hand-over still frees the lease.
+
+        Why a failed dump keeps the row rather than clearing it: the row then
+        holds the last memory saved (most often a save or two old), whose
+        ledger still counts most of today's abandons; cleared, the next owner
+        would count today from nothing, and the day's cap with it. Cleared it
+        is for a policy that learns nothing: an older policy's memory would
+        otherwise come back if the campaign switched back to that policy."""
         inner = getattr(run.engine.controller, "inner", run.engine.controller)
         try:
-            return pickle.dumps(inner, protocol=pickle.HIGHEST_PROTOCOL)
-        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            return _Save(memory.dump(inner, epoch_day(run.origin, run.zone)))
+        except (ValueError, TypeError) as exc:
             log.warning("pacing memory not saved: %s", exc, extra={"event": "pacing_not_saved", "campaign": run.name})
             return None
 
@@ -228,21 +255,29 @@ class Ownership:
             return
         self._saved_at = loop.time()
         for run in list(self.daemon.runs):
-            blob = self.pacing_of(run)
-            if run.fence is not None and blob is not None:
-                await self._store(self._save, run.fence, blob)
+            save = self._pacing_save(run)
+            if run.fence is not None and save is not None:
+                await self._store(self._save, run.fence, save.blob)
 
-    def _save(self, fence: Fence, blob: bytes) -> None:
+    def _save(self, fence: Fence, blob: bytes | None) -> None:
         with self._session() as session:
             save_pacing(session, fence, blob)
 
 
-def restored(blob: bytes | None, dial_mode: str) -> Any:
-    """The saved controller if it is of the campaign's policy, else None (a new policy starts fresh)."""
-    if blob is None:
-        return None
-    try:
-        controller = pickle.loads(blob)  # noqa: S301 - written by our own daemons into the trusted store
-    except Exception:  # any blob this code cannot read (another version's, a damaged one): start fresh
-        return None
-    return controller if getattr(controller, "name", None) == dial_mode else None
+def epoch_day(origin: datetime, zone: str) -> int:
+    """The day a run's clock counts from (its ``origin``, a local midnight in the campaign's ``zone``), as the
+    local date's ``toordinal``: what its pacing memory's times are moved by between owners (``pacing.memory``)."""
+    return origin.astimezone(ZoneInfo(zone)).date().toordinal()
+
+
+def recall_pacing(controller: object, blob: bytes | None, campaign: str, day: int) -> bool:
+    """Recall a taken campaign's saved pacing memory into its ``controller``, just made from the campaign's
+    current settings, whose clock counts from ``day`` (``epoch_day``); True when recalled. A memory refused
+    (another format or policy, no epoch day, an old release's pickled controller, a shape today's settings do
+    not give) is logged, and the controller starts fresh."""
+    if memory.recall(controller, blob, day):
+        return True
+    if blob is not None:
+        log.info("pacing memory not recalled: the campaign starts fresh",
+                 extra={"event": "pacing_not_recalled", "campaign": campaign})
+    return False

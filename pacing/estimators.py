@@ -25,8 +25,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+
+from pacing.memory import day, number, optional_moment, weights
 
 __all__ = ["RingOutcomes", "RingsBySegment", "HandleTimes", "Decaying", "CAUSES", "by_segment"]
 
@@ -115,6 +118,25 @@ class RingOutcomes:
         self._open = np.zeros(bins)
         self._observed = np.zeros(1)
         self._computed_at = -math.inf
+
+    def memory(self) -> dict[str, Any]:
+        """What was learned (``pacing.memory``): the weights, the by-hour memory and their clocks. The curves and
+        tables are recomputed from them, and the calls ringing now are the new owner's (every decision that reads
+        the curves first tells the estimate which calls ring)."""
+        return {"events": self.events.tolist(), "censored": self.censored.tolist(),
+                "observed": float(self._observed[0]), "clock": self._clock.last_t,
+                "hours": self._hours.tolist(), "memory_day": self._memory_day}
+
+    def recall(self, memory: dict[str, Any], shift_days: int) -> None:
+        """Take ``memory()`` of an estimate with the same ring bins, its clocks ``shift_days`` on (``pacing.memory``;
+        the hours of the day stay); ValueError if its arrays are of others."""
+        self.events = weights(memory["events"], self.events.shape)
+        self.censored = weights(memory["censored"], self.censored.shape)
+        self._observed = np.array([number(memory["observed"])])
+        self._clock.last_t = optional_moment(memory["clock"], shift_days)
+        self._hours = weights(memory["hours"], self._hours.shape)
+        self._memory_day = None if memory["memory_day"] is None else day(memory["memory_day"], shift_days)
+        self._cache, self._tables, self._computed_at = None, {}, -math.inf
 
     def _changed(self) -> None:
         if self._cache is not None and (self._clock.last_t or 0.0) - self._computed_at >= self.refresh_s:
@@ -268,6 +290,25 @@ class RingsBySegment:
         self._seen.add(segment)
         return self.segments[segment]
 
+    def memory(self) -> dict[str, Any]:
+        """What was learned (``pacing.memory``): each segment's estimate, in order, with its recent calls."""
+        return {"segments": {name: estimate.memory() for name, estimate in self.segments.items()},
+                "calls": self._calls.tolist(), "clock": self._clock.last_t, "seen": sorted(self._seen)}
+
+    def recall(self, memory: dict[str, Any], shift_days: int) -> None:
+        """Take ``memory()``: each segment's estimate made afresh by ``make`` (today's settings), then recalled;
+        the clocks ``shift_days`` on (``pacing.memory``)."""
+        segments: dict[str, RingOutcomes] = {}
+        for name, learned in dict(memory["segments"]).items():
+            segments[name] = self.make()
+            segments[name].recall(learned, shift_days)
+        seen = set(memory["seen"])
+        if not segments or not seen <= set(segments):
+            raise ValueError("segments: none, or calls seen in a segment not kept")
+        self._calls = weights(memory["calls"], (len(segments),))
+        self.segments, self._seen = segments, seen
+        self._clock.last_t = optional_moment(memory["clock"], shift_days)
+
     def observe(self, t: float, ring_s: float, cause: str | None, segment: str = "all") -> None:
         self._get(segment).observe(t, ring_s, cause)
         self._clock.decay_to(t, self._calls)
@@ -340,6 +381,20 @@ class HandleTimes:
         self._survival: np.ndarray | None = None
         self._tables: dict[tuple[int, float], np.ndarray] = {}
         self._computed_at = -math.inf
+
+    def memory(self) -> dict[str, Any]:
+        """What was learned (``pacing.memory``): the weights, their clock, and the agents busy at the last
+        refresh, censored. Why those: they are evidence of the long calls, and a decision reads the mean handle
+        time (the floor's rate) before it refreshes them; without them that mean is of the short calls only."""
+        return {"counts": self.counts.tolist(), "clock": self._clock.last_t, "busy": self._open.tolist()}
+
+    def recall(self, memory: dict[str, Any], shift_days: int) -> None:
+        """Take ``memory()`` of an estimate with the same bins, its clock ``shift_days`` on (``pacing.memory``);
+        ValueError if its counts are of others."""
+        self.counts = weights(memory["counts"], self.counts.shape)
+        self._open = weights(memory["busy"], self._open.shape)
+        self._clock.last_t = optional_moment(memory["clock"], shift_days)
+        self._survival, self._tables, self._computed_at = None, {}, -math.inf
 
     def _bin(self, seconds: np.ndarray | float) -> np.ndarray:
         return np.minimum((np.asarray(seconds, dtype=float) // self.step_s).astype(int), len(self.counts) - 1)

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
+from typing import Any
 
 from scipy.special import betaincinv
 
 from pacing.errors import PacingError
+from pacing.memory import day, moment, number
 
 __all__ = ["AbandonmentLedger", "ofcom_adjusted_rate", "DAY_S", "AmdVerdict", "amd_verdict", "NoAbandonBudget",
            "require_amd_budget", "AMD_ACTIONS", "people_share"]
@@ -110,6 +112,20 @@ class AbandonmentLedger:
     fp_margin_sd: float = 0.0
     days: dict[int, _Day] = field(default_factory=dict)
     _recent_live: deque[float] = field(default_factory=deque)
+
+    def memory(self) -> dict[str, Any]:
+        """What was counted (``pacing.memory``): each day's answers and the recent live answers' times. The cap,
+        the AMD false-positive rate and the margins are settings: a new owner takes today's."""
+        return {"days": [{"day": day, **asdict(counts)} for day, counts in self.days.items()],
+                "recent_live": list(self._recent_live)}
+
+    def recall(self, memory: dict[str, Any], shift_days: int) -> None:
+        """Take ``memory()``, its days and times ``shift_days`` on (``pacing.memory``: today's counts stay
+        today's); KeyError or ValueError if a day lacks a count or a count is not a number."""
+        names = [f.name for f in fields(_Day)]
+        self.days = {day(row["day"], shift_days): _Day(*(number(row[name]) for name in names))
+                     for row in memory["days"]}
+        self._recent_live = deque(moment(t, shift_days) for t in memory["recent_live"])
 
     def _day(self, t: float) -> _Day:
         return self.days.setdefault(int(t // DAY_S), _Day())

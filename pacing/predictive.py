@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.special import gammaincinv, ndtr, pdtrc
@@ -36,6 +37,7 @@ from scipy.special import gammaincinv, ndtr, pdtrc
 from pacing.controllers import AttemptOutcome, Decision, Snapshot
 from pacing.estimators import Decaying, HandleTimes, RingsBySegment, by_segment
 from pacing.ledger import AbandonmentLedger
+from pacing.memory import number, optional_moment, weights
 
 __all__ = ["Predictive", "Calibration", "Deficit", "RiseWatch", "expected_shortfall"]
 
@@ -202,6 +204,16 @@ class Calibration:
         self._sums = np.zeros(4)  # predicted, realized, threshold × lives launched, predicted with the factor
         self._clock = Decaying(self.half_life_s)
 
+    def memory(self) -> dict[str, Any]:
+        """What was learned (``pacing.memory``): the record's sums and their clock; the bound's settings are not."""
+        return {"sums": self._sums.tolist(), "clock": self._clock.last_t}
+
+    def recall(self, memory: dict[str, Any], shift_days: int) -> None:
+        """Take ``memory()``, its clock ``shift_days`` on (``pacing.memory``); ValueError if its sums are not four
+        numbers."""
+        self._sums = weights(memory["sums"], self._sums.shape)
+        self._clock.last_t = optional_moment(memory["clock"], shift_days)
+
     def launched(self, t: float, expected: float, lives: float, threshold: float) -> None:
         """A decision's launches: the abandons the model expects them to add (before ``factor``) and their
         expected live answers, under the marginal ``threshold`` they were held to."""
@@ -366,6 +378,25 @@ class Predictive:
         self._free = _Counts()
         self._pending: _Pending | None = None
         self._watch = RiseWatch()
+
+    def memory(self) -> dict[str, Any]:
+        """What was learned (``pacing.memory``): the ledger's counts, the estimates, the calibration's record and
+        the recent launch rate. The rise watch and a decision not yet placed start fresh with a new owner: the
+        watch weighs this hour's launches against their answers, and the answers of calls in flight at a
+        takeover never come (the new owner settles those calls as interrupted); fresh, it holds the stress
+        lever at its full ``stress`` until the new owner's own calls give evidence."""
+        return {"ledger": self.ledger.memory(), "rings": self.rings.memory(), "handles": self.handles.memory(),
+                "calibration": self.calibration.memory(), "launch_rate": self._launch_rate, "last_t": self._last_t}
+
+    def recall(self, memory: dict[str, Any], shift_days: int) -> None:
+        """Take ``memory()`` into this controller's parts, whose settings (cap, priors, limits) stay its own; its
+        times and days ``shift_days`` on (``pacing.memory``)."""
+        self.ledger.recall(memory["ledger"], shift_days)
+        self.rings.recall(memory["rings"], shift_days)
+        self.handles.recall(memory["handles"], shift_days)
+        self.calibration.recall(memory["calibration"], shift_days)
+        self._launch_rate = number(memory["launch_rate"])
+        self._last_t = optional_moment(memory["last_t"], shift_days)
 
     def decide(self, snapshot: Snapshot) -> Decision:
         self._settle()

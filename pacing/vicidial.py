@@ -12,14 +12,30 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from pacing.controllers import AttemptOutcome, Decision, Snapshot
 from pacing.errors import InvalidInput
 from pacing.ledger import DAY_S
+from pacing.memory import day, moment, number, whole
 
 __all__ = ["Vicidial", "METHODS"]
 
 METHODS = ("hard", "tapered", "average")
+_TODAY = ("calls", "drops", "humans", "drop_pct")  # today's counts, as ``_roll_day`` starts them with the day
+
+
+def _sample(values: Any) -> tuple[int, int, int]:
+    """One saved sample (idle agents, callers waiting, agents logged in); ValueError unless three whole numbers."""
+    idle, waiting, agents = (whole(n) for n in values)
+    return idle, waiting, agents
+
+
+def _day_counts(saved: dict[str, Any], shift_days: int) -> dict[str, float]:
+    """Saved counts of a day (none before the first decision), that day ``shift_days`` on (``pacing.memory``)."""
+    if not saved:
+        return {}
+    return {"day": day(saved["day"], shift_days), **{key: number(saved[key]) for key in _TODAY}}
 
 
 @dataclass
@@ -50,6 +66,24 @@ class Vicidial:
         if not -40 <= self.intensity <= 40:
             raise InvalidInput("intensity", "must be from -40 to 40")
         self.name = f"vicidial-{self.method}"
+
+    def memory(self) -> dict[str, Any]:
+        """What the level has learned and what it adapts from (``pacing.memory``): the level, today's counts, the
+        last 15 samples, the last minute's placements and drops (the emergency brake) and the schedule they are
+        taken on, so a new owner carries on where the last one was. A decision not yet placed starts fresh."""
+        return {"level": self.level, "today": dict(self._today), "samples": list(self._samples),
+                "placed": list(self._placed), "drops": list(self._drops), "schedule": dict(self._clock)}
+
+    def recall(self, memory: dict[str, Any], shift_days: int) -> None:
+        """Take ``memory()``, its day, times and schedule ``shift_days`` on (``pacing.memory``); the method, cap
+        and limits stay this controller's own (the level within today's ``max_level``). KeyError or ValueError if
+        a count or a sample is missing or not a number."""
+        self.level = min(max(number(memory["level"]), 1.0), self.max_level)
+        self._today = _day_counts(dict(memory["today"]), shift_days)
+        self._samples = deque(map(_sample, memory["samples"]), maxlen=self._samples.maxlen)
+        self._placed = deque(moment(t, shift_days) for t in memory["placed"])
+        self._drops = deque(moment(t, shift_days) for t in memory["drops"])
+        self._clock = {key: moment(value, shift_days) for key, value in dict(memory["schedule"]).items()}
 
     def _due(self, key: str, now: float, every: float) -> bool:
         """True once per ``every`` seconds on a fixed schedule, whatever the caller's tick."""

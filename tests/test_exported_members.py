@@ -10,7 +10,7 @@ MODULES = ["pacing.erlang", "pacing.staffing", "pacing.errors", "pacing._special
            "lists.store", "lists.dnc", "lists.numbers", "lists.reports", "lists.models", "pacing.controllers",
            "simulation.distributions", "simulation.scenario", "simulation.leads",
            "simulation.model", "simulation.results", "simulation.experiments", "simulation.report",
-           "simulation.calibrate", "simulation.validation", "pacing.estimators", "pacing.ledger",
+           "simulation.calibrate", "simulation.validation", "pacing.estimators", "pacing.ledger", "pacing.memory",
            "pacing.predictive", "pacing.vicidial", "dialer.config", "dialer.daemon", "dialer.http", "dialer.logs",
            "dialer.metrics", "dialer.notify", "dialer.schedule", "dialer.store_ports", "dialer.drivers.sim_store",
            "dialer.demo", "dialer.users", "dialer.api", "dialer.api.app", "dialer.api.auth", "dialer.api.floor",
