@@ -291,21 +291,31 @@ class RingsBySegment:
         return self.segments[segment]
 
     def memory(self) -> dict[str, Any]:
-        """What was learned (``pacing.memory``): each segment's estimate, in order, with its recent calls."""
-        return {"segments": {name: estimate.memory() for name, estimate in self.segments.items()},
-                "calls": self._calls.tolist(), "clock": self._clock.last_t, "seen": sorted(self._seen)}
+        """What was learned (``pacing.memory``): each segment's estimate with its recent calls, in a list.
+
+        Why a list, each segment's calls in its entry: the segments' order is
+        the order their shares are mixed in (``shares``, ``fresh``), and a JSON
+        object's keys may come back in another (a store or a tool that sorts
+        them), which would swap the segments' shares."""
+        return {"segments": [{"name": name, "calls": calls, "estimate": estimate.memory()}
+                             for (name, estimate), calls in zip(self.segments.items(), self._calls.tolist(),
+                                                                strict=True)],
+                "clock": self._clock.last_t, "seen": sorted(self._seen)}
 
     def recall(self, memory: dict[str, Any], shift_days: int) -> None:
         """Take ``memory()``: each segment's estimate made afresh by ``make`` (today's settings), then recalled;
         the clocks ``shift_days`` on (``pacing.memory``)."""
         segments: dict[str, RingOutcomes] = {}
-        for name, learned in dict(memory["segments"]).items():
+        for entry in memory["segments"]:
+            name = entry["name"]
+            if not isinstance(name, str) or name in segments:
+                raise ValueError("a segment without a name, or twice")
             segments[name] = self.make()
-            segments[name].recall(learned, shift_days)
+            segments[name].recall(entry["estimate"], shift_days)
         seen = set(memory["seen"])
         if not segments or not seen <= set(segments):
             raise ValueError("segments: none, or calls seen in a segment not kept")
-        self._calls = weights(memory["calls"], (len(segments),))
+        self._calls = weights([entry["calls"] for entry in memory["segments"]], (len(segments),))
         self.segments, self._seen = segments, seen
         self._clock.last_t = optional_moment(memory["clock"], shift_days)
 

@@ -121,10 +121,14 @@ class AbandonmentLedger:
 
     def recall(self, memory: dict[str, Any], shift_days: int) -> None:
         """Take ``memory()``, its days and times ``shift_days`` on (``pacing.memory``: today's counts stay
-        today's); KeyError or ValueError if a day lacks a count or a count is not a number."""
+        today's); KeyError or ValueError if a day lacks a count, a count is not one a memory may hold, or a day's
+        counts contradict one another (``_Day``: its dropped answers are some of its abandoned ones, and those
+        some of its live ones; more dropped than abandoned would count people abandoned below none)."""
         names = [f.name for f in fields(_Day)]
-        self.days = {day(row["day"], shift_days): _Day(*(number(row[name]) for name in names))
-                     for row in memory["days"]}
+        days = {day(row["day"], shift_days): _Day(*(number(row[name]) for name in names)) for row in memory["days"]}
+        if any(not counts.dropped <= counts.abandoned <= counts.live for counts in days.values()):
+            raise ValueError("a day with more dropped answers than abandoned, or more abandoned than live")
+        self.days = days
         self._recent_live = deque(moment(t, shift_days) for t in memory["recent_live"])
 
     def _day(self, t: float) -> _Day:

@@ -38,6 +38,18 @@ def _day_counts(saved: dict[str, Any], shift_days: int) -> dict[str, float]:
     return {"day": day(saved["day"], shift_days), **{key: number(saved[key]) for key in _TODAY}}
 
 
+def _schedule(saved: dict[str, Any], today: dict[str, float], shift_days: int) -> dict[str, float]:
+    """Saved due times, ``shift_days`` on (``pacing.memory``); ValueError for one past the end of the day after
+    the one ``today`` counts (any, if it counts none). Why that bound: a decision counts its own day and sets
+    every due time at most 60 s (the longest period) after itself, and a later one would hold dialing off until
+    then."""
+    schedule = {key: moment(value, shift_days) for key, value in saved.items()}
+    end_s = (today["day"] + 2) * DAY_S if today else -math.inf
+    if any(due > end_s for due in schedule.values()):
+        raise ValueError("a due time past the day after the one counted")
+    return schedule
+
+
 @dataclass
 class Vicidial:
     """Dial level × active agents − calls in flight, every 2.5 s; the level adapts every 15 s."""
@@ -76,14 +88,14 @@ class Vicidial:
 
     def recall(self, memory: dict[str, Any], shift_days: int) -> None:
         """Take ``memory()``, its day, times and schedule ``shift_days`` on (``pacing.memory``); the method, cap
-        and limits stay this controller's own (the level within today's ``max_level``). KeyError or ValueError if
-        a count or a sample is missing or not a number."""
+        and limits stay this controller's own (the level held within 1 and today's ``max_level``). KeyError or
+        ValueError if a count, a sample or a due time is missing or not one a memory may hold."""
         self.level = min(max(number(memory["level"]), 1.0), self.max_level)
         self._today = _day_counts(dict(memory["today"]), shift_days)
         self._samples = deque(map(_sample, memory["samples"]), maxlen=self._samples.maxlen)
         self._placed = deque(moment(t, shift_days) for t in memory["placed"])
         self._drops = deque(moment(t, shift_days) for t in memory["drops"])
-        self._clock = {key: moment(value, shift_days) for key, value in dict(memory["schedule"]).items()}
+        self._clock = _schedule(dict(memory["schedule"]), self._today, shift_days)
 
     def _due(self, key: str, now: float, every: float) -> bool:
         """True once per ``every`` seconds on a fixed schedule, whatever the caller's tick."""

@@ -1,11 +1,14 @@
 """The pacing memory a daemon saves for a takeover (``pacing.memory``): recalled into a controller made afresh, it
-continues exactly where the last owner was; the settings are the new controller's; anything else is refused and
-the controller stays fresh. What a daemon saves: a learning policy's memory with its clock's day; a policy that
-learns nothing clears an older one; a memory that cannot be dumped leaves the last one saved."""
+continues exactly where the last owner was; the settings are the new controller's; anything else (another format
+or shape, a value no memory may hold) is refused, without raising, and the controller stays fresh. What a daemon
+saves: a learning policy's memory with its clock's day; a policy that learns nothing clears an older one; a
+memory that cannot be dumped, or a save the store refuses, leaves the last one saved, and a hand-over frees the
+lease all the same."""
 
 import ast
 import asyncio
 import copy
+import functools
 import json
 import logging
 import math
@@ -18,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from sqlalchemy import text
 
 from benchmarks.scenarios import day_of, uk_amd
 from dialer.cluster import LeaseTimes, ensure_leases, leases, load_pacing, save_pacing, take
@@ -71,10 +75,17 @@ class Learned(NamedTuple):
 
 
 # VICIdial under a 20% cap: its drop brake, which pins the level at 1 after a day over the cap, stays off.
-@pytest.fixture(scope="module", params=[("predictive", 0.03, 36300.0), ("vicidial-average", 0.2, 36000.0)],
-                ids=["predictive", "vicidial"])
+PREDICTIVE, VICIDIAL = ("predictive", 0.03, 36300.0), ("vicidial-average", 0.2, 36000.0)
+
+
+@pytest.fixture(scope="module", params=[PREDICTIVE, VICIDIAL], ids=["predictive", "vicidial"])
 def learned(request) -> Learned:
-    policy, cap, first_s = request.param
+    return _learn(*request.param)
+
+
+@functools.cache
+def _learn(policy: str, cap: float, first_s: float) -> Learned:
+    """Learned once a policy, whichever tests ask (a test that names its policy sets the fixture up again)."""
     controller = make_controller(policy, cap, _scenario(policy).amd.false_positive)
     simulate(_scenario(policy), controller=controller)
     blob = memory.dump(controller, EPOCH)
@@ -183,10 +194,11 @@ def _no_epoch_day(document: dict) -> None:
 
 
 def _last_part_misshapen(document: dict) -> None:
-    """The last part read is the one that does not fit: the parts before it must not stay recalled."""
+    """The last part read (the predictive's last launch, VICIdial's schedule) is the one that does not fit: the
+    parts before it must not stay recalled."""
     part = document["memory"]
-    if "calibration" in part:
-        part["calibration"]["sums"] = part["calibration"]["sums"][:-1]
+    if "last_t" in part:
+        part["last_t"] = "soon"
     else:
         part["schedule"] = {"place": "soon"}
 
@@ -195,8 +207,8 @@ def _a_part_of_another_shape(document: dict) -> None:
     """Ring bins of another size (their setting changed), or a VICIdial sample of two numbers where it takes three."""
     part = document["memory"]
     if "rings" in part:
-        for segment in part["rings"]["segments"].values():
-            segment["censored"] = segment["censored"][:60]
+        for segment in part["rings"]["segments"]:
+            segment["estimate"]["censored"] = segment["estimate"]["censored"][:60]
     else:
         part["samples"] = [[1, 2]]
 
@@ -212,6 +224,116 @@ def test_a_memory_that_does_not_fit_is_refused_and_the_controller_stays_fresh(le
     refused = learned.fresh()
     assert not memory.recall(refused, _altered(learned.blob, change), EPOCH)
     assert _days(refused, learned) == _days(learned.fresh(), learned)
+
+
+def _setting(changes: dict[tuple, object]):
+    """A change that sets each path (keys and indices into the document) to its value."""
+    def change(document: dict) -> None:
+        for path, value in changes.items():
+            *parents, last = path
+            part = document
+            for key in parents:
+                part = part[key]
+            part[last] = value
+    return change
+
+
+_HUGE = 10**400  # past 2**1024: float() of it, np.array of it and sums with a float raise OverflowError
+_SEGMENT = ("memory", "rings", "segments", 0)
+_DAY = ("memory", "ledger", "days", 0)
+_NOT_ANY_MEMORY = [  # what no memory may hold, each where it was accepted (and did harm later) or crashed a recall
+    pytest.param(PREDICTIVE, {("epoch_day",): _HUGE}, id="epoch-day-huge"),
+    pytest.param(PREDICTIVE, {("epoch_day",): 10**304}, id="epoch-day-every-time-moved-to-inf"),
+    pytest.param(PREDICTIVE, {("epoch_day",): EPOCH - 3661}, id="saved-more-than-ten-years-before"),
+    pytest.param(PREDICTIVE, {("memory", "launch_rate"): int("9" * 320)}, id="rate-huge"),
+    pytest.param(PREDICTIVE, {("memory", "launch_rate"): -1e6}, id="rate-negative"),
+    pytest.param(PREDICTIVE, {("memory", "last_t"): _HUGE}, id="time-huge"),
+    pytest.param(PREDICTIVE, {("memory", "last_t"): 4e8}, id="time-over-ten-years-on"),
+    pytest.param(PREDICTIVE, {("memory", "ledger", "recent_live", 0): 1e308}, id="time-finite-but-absurd"),
+    pytest.param(PREDICTIVE, {(*_DAY, "day"): _HUGE}, id="day-huge"),
+    pytest.param(PREDICTIVE, {(*_DAY, "abandoned"): -200}, id="count-negative"),
+    pytest.param(PREDICTIVE, {(*_DAY, "dropped"): 1e6}, id="more-dropped-than-abandoned"),
+    pytest.param(PREDICTIVE, {(*_SEGMENT, "estimate", "memory_day"): -_HUGE}, id="memory-day-huge"),
+    pytest.param(PREDICTIVE, {(*_SEGMENT, "estimate", "observed"): -3.0, (*_SEGMENT, "estimate", "clock"): None},
+                 id="evidence-negative"),
+    pytest.param(PREDICTIVE, {(*_SEGMENT, "estimate", "events", 0, 1): "0.5"}, id="weight-a-string"),
+    pytest.param(PREDICTIVE, {(*_SEGMENT, "estimate", "events", 0, 1): True}, id="weight-a-bool"),
+    pytest.param(PREDICTIVE, {(*_SEGMENT, "estimate", "hours", 9, 0, 1): _HUGE}, id="weight-huge"),
+    pytest.param(PREDICTIVE, {(*_SEGMENT, "calls"): -1.0}, id="segment-calls-negative"),
+    pytest.param(PREDICTIVE, {(*_SEGMENT, "name"): "recent"}, id="segment-twice"),
+    pytest.param(PREDICTIVE, {("memory", "handles", "counts", 0): _HUGE}, id="handle-weight-huge"),
+    pytest.param(VICIDIAL, {("epoch_day",): 10**304}, id="vicidial-epoch-day-every-time-moved-to-inf"),
+    pytest.param(VICIDIAL, {("memory", "level"): int("9" * 320)}, id="vicidial-level-huge"),
+    pytest.param(VICIDIAL, {("memory", "samples", 0): [_HUGE, 0, 10]}, id="vicidial-sample-huge"),
+    pytest.param(VICIDIAL, {("memory", "samples", 0): [-1, 0, 10]}, id="vicidial-sample-negative"),
+    pytest.param(VICIDIAL, {("memory", "today", "calls"): -5}, id="vicidial-count-negative"),
+    pytest.param(VICIDIAL, {("memory", "today", "day"): _HUGE}, id="vicidial-day-huge"),
+    pytest.param(VICIDIAL, {("memory", "placed", 0): _HUGE}, id="vicidial-time-huge"),
+    pytest.param(VICIDIAL, {("memory", "schedule", "place"): 1e308}, id="vicidial-due-never"),
+    pytest.param(VICIDIAL, {("memory", "schedule", "place"): 5 * DAY_S}, id="vicidial-due-days-after-today"),
+]
+
+
+@pytest.mark.parametrize("learned, changes", _NOT_ANY_MEMORY, indirect=["learned"])
+def test_a_memory_holding_what_no_memory_may_is_refused_and_the_controller_stays_fresh(learned, changes):
+    refused = learned.fresh()
+    assert not memory.recall(refused, _altered(learned.blob, _setting(changes)), EPOCH)
+    assert _days(refused, learned) == _days(learned.fresh(), learned)
+
+
+def _segments_reversed(controller):
+    """The same controller as had its second segment been seen first: the segments' order then is not their
+    names' (sorted keys would swap them)."""
+    reversed_ = copy.deepcopy(controller)
+    reversed_.rings.segments = dict(reversed(reversed_.rings.segments.items()))
+    reversed_.rings._calls = reversed_.rings._calls[::-1].copy()
+    return reversed_
+
+
+@pytest.mark.parametrize("learned", [PREDICTIVE], indirect=True, ids=["predictive"])
+def test_a_memory_whose_keys_were_sorted_is_recalled_exactly(learned):
+    """The segments' order is the order their shares are mixed in: it must not be the JSON object's key order."""
+    original = _segments_reversed(learned.controller)
+    assert list(original.rings.segments) != sorted(original.rings.segments)  # sorting would reorder them
+    blob = json.dumps(json.loads(memory.dump(original, EPOCH)), sort_keys=True).encode()
+    recalled = learned.fresh()
+    assert memory.recall(recalled, blob, EPOCH)
+    assert _days(recalled, learned) == _days(original, learned)
+
+
+def test_recall_pacing_refuses_an_overflowing_memory_without_raising(caplog):
+    document = json.loads(memory.dump(make_controller("predictive"), EPOCH))
+    document["memory"]["launch_rate"] = int("9" * 320)
+    with caplog.at_level(logging.INFO, logger="dialer.cluster"):
+        assert not recall_pacing(make_controller("predictive"), json.dumps(document).encode(), "Loans", EPOCH)
+    assert [(r.levelno, r.event, r.campaign) for r in caplog.records] == [(logging.INFO, "pacing_not_recalled",
+                                                                          "Loans")]
+
+
+class _Uncopyable:
+    """A predictive controller that cannot be copied for the trial recall: this code's fault, not any memory's."""
+
+    name = "predictive"
+
+    def memory(self) -> dict:
+        return {}
+
+    def recall(self, memory: dict, shift_days: int) -> None:
+        """Takes any memory."""
+
+    def __deepcopy__(self, memo: dict) -> "_Uncopyable":
+        raise RuntimeError("cannot be copied")
+
+
+def test_a_recall_that_fails_on_the_controller_raises_and_recall_pacing_logs_it_as_an_error(caplog):
+    """Not passed off as a refused memory (it would refuse every one), yet it must not stop a takeover."""
+    blob = memory.dump(_Uncopyable(), EPOCH)
+    with pytest.raises(RuntimeError):
+        memory.recall(_Uncopyable(), blob, EPOCH)
+    with caplog.at_level(logging.INFO, logger="dialer.cluster"):
+        assert not recall_pacing(_Uncopyable(), blob, "Loans", EPOCH)
+    assert [(r.levelno, r.event, r.campaign) for r in caplog.records] == [(logging.ERROR, "pacing_not_recalled",
+                                                                          "Loans")]
 
 
 @pytest.mark.parametrize("blob", [None, b"", b"\x80\x04garbage\xff", b"[1, 2, 3]", b'{"format": 1}', b"[" * 100_000],
@@ -275,16 +397,26 @@ def _unsavable() -> object:
     return controller
 
 
+async def _drained(run) -> None:
+    """Its calls have ended."""
+
+
 def _saved(factory, fence, controller, when: str) -> tuple[bytes | None, str | None]:
     """The lease row's memory, and its owner, after "d1" saved ``controller``'s (its run's clock from local midnight
-    of ``EPOCH`` in London): on the save timer, or handing every campaign over at shutdown."""
+    of ``EPOCH`` in London): on the save timer, handing the campaign over (a rebalance), or handing every
+    campaign over at shutdown."""
     origin = datetime(2026, 12, 1, tzinfo=ZoneInfo("Europe/London")).astimezone(UTC)
     run = SimpleNamespace(name="Loans", fence=fence, origin=origin, zone="Europe/London",
                           engine=SimpleNamespace(controller=controller))
-    daemon = SimpleNamespace(config=SimpleNamespace(name="d1"), factory=factory, runs=[run])
+    runs = [run]
+    daemon = SimpleNamespace(config=SimpleNamespace(name="d1"), factory=factory, runs=runs, drain_run=_drained,
+                             drop=runs.remove)
     ownership = Ownership(daemon, LeaseTimes(pacing_save_s=0.0), [fence.campaign_id])
-    asyncio.run(ownership._save_due() if when == "timer" else ownership.release_all())
+    saving = {"timer": ownership._save_due, "hand-over": lambda: ownership.hand_over(run, "balance"),
+              "shutdown": ownership.release_all}
+    asyncio.run(saving[when]())
     ownership.thread.shutdown(wait=True)
+    assert runs == ([] if when == "hand-over" else [run])  # only a hand-over drops the run itself
     with factory() as session:
         return load_pacing(session, fence.campaign_id), leases(session, [fence.campaign_id])[0].owner
 
@@ -307,6 +439,19 @@ def test_a_policy_that_learns_nothing_clears_an_older_memory(lease, when, policy
 def test_a_memory_that_cannot_be_dumped_leaves_the_last_one_saved_and_the_lease_is_freed(lease, when, caplog):
     with caplog.at_level(logging.WARNING, logger="dialer.cluster"):
         assert _saved(*lease, _unsavable(), when) == (_OLDER, "d1" if when == "timer" else None)
+    assert [(r.event, r.campaign) for r in caplog.records] == [("pacing_not_saved", "Loans")]
+
+
+def _refused(session, fence, blob) -> None:
+    """A save the store refuses: the statement fails, and spoils the transaction it ran in."""
+    session.execute(text("SELECT 1 / 0"))
+
+
+@pytest.mark.parametrize("when", ["hand-over", "shutdown"])
+def test_a_save_the_store_refuses_is_logged_and_the_lease_is_freed_all_the_same(lease, when, monkeypatch, caplog):
+    monkeypatch.setattr("dialer.ownership.save_pacing", _refused)
+    with caplog.at_level(logging.WARNING, logger="dialer.cluster"):
+        assert _saved(*lease, make_controller("predictive"), when) == (_OLDER, None)
     assert [(r.event, r.campaign) for r in caplog.records] == [("pacing_not_saved", "Loans")]
 
 
