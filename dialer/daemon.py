@@ -69,18 +69,19 @@ from dialer.drivers.sim_store import StoreCustomers
 from dialer.engine import CampaignSettings, Engine
 from dialer.http import ApiServer, Response, json_response
 from dialer.logs import setup_logging
-from dialer.metrics import CampaignRecorder, EngineCollector, Metrics, TimedController
+from dialer.metrics import CampaignRecorder, DayCounts, EngineCollector, Metrics, TimedController
 from dialer.notify import notify, watchdog_interval_s
 from dialer.ownership import Ownership, Taken, epoch_day, recall_pacing
 from dialer.recordings import RecordingStore, nightly_purge
 from dialer.schedule import WindowEdges, WorldClock, WorldTrigger, window_close_after
 from dialer.store_ports import ClaimBuffer, WriteAheadTelephony, Writer, open_call_record, recover, release_leads
 from lists.dnc import stale_registries
-from lists.models import Attempt, Campaign, Lead, to_db
+from lists.models import Attempt, Campaign, Lead, answers_by_day, to_db
 from lists.rules import CallingProfile, in_window
 from lists.selection import profile_for
 from lists.store import open_store
 from pacing.controllers import make_controller
+from pacing.ledger import DAY_S, AbandonmentLedger
 from simulation.scenario import Scenario, load_scenario
 
 __all__ = ["Daemon", "CampaignRun", "serve"]
@@ -269,6 +270,7 @@ class Daemon:
         self.metrics.abandon_cap.labels(campaign.name).set(campaign.abandon_cap)
         inner = make_controller(campaign.dial_mode, campaign.abandon_cap, parts.amd_false_positive)
         recalled = taken is not None and recall_pacing(inner, taken.pacing, campaign.name, epoch_day(origin, zone))
+        self._restore_counts(campaign, zone, origin, clock, inner, recorder)
         controller = TimedController(inner, campaign.name, self.metrics)
         holder: list[Engine] = []
         ahead = WriteAheadTelephony(telephony, self.writer, leads.moment, fence, may_dial,
@@ -285,6 +287,27 @@ class Daemon:
         return CampaignRun(campaign.name, campaign.id, campaign.company, campaign.abandon_cap, zone,
                            profile_for(campaign), origin, clock, engine, leads, telephony, recorder,
                            campaign.dial_mode, campaign.state, fence, lease, recalled=recalled)
+
+    def _restore_counts(self, campaign: Campaign, zone: str, origin: datetime, clock: AsyncioClock,
+                        controller: object, recorder: CampaignRecorder) -> None:
+        """The answers and abandons of today and the 30 days before it, from the store's attempts, into the
+        controller's abandonment ledger and the recorder: a restart or a takeover goes on from the budget
+        already spent (the UK cap is per day, the US one over 30 days), not from zero. One grouped query on
+        the campaign's dial-time index, before the campaign's first decision."""
+        tz = ZoneInfo(zone)
+        today, first = self.world.now().astimezone(tz).date(), origin.astimezone(tz).date()
+        dates = [today + timedelta(days=k) for k in range(-30, 2)]
+        with self.factory() as session:
+            counted = answers_by_day(session, campaign.id, [datetime.combine(d, time(0), tzinfo=tz) for d in dates])
+        ledger = getattr(controller, "ledger", None)
+        if isinstance(ledger, AbandonmentLedger):
+            ledger.restore({(d - first).days: answers for d, answers in zip(dates[:-1], counted, strict=True)})
+        now = counted[-1]
+        recorder.restore(DayCounts(int(clock.now() // DAY_S), int(now.live - now.agent_machines), int(now.abandoned)))
+        log.info("answer counts restored", extra={
+            "event": "counts_restored", "campaign": campaign.name,
+            "days_with_answers": sum(a.live > 0 for a in counted), "live_today": int(now.live),
+            "abandoned_today": int(now.abandoned)})
 
     def _sim_parts(self, campaign: Campaign, clock: AsyncioClock) -> _Telephony:
         """The sim driver's customers (the campaign's scenario) and, unless agents use the API, its agents."""

@@ -124,6 +124,15 @@ class CampaignRecorder:
         if call.outcome in _LIVE:
             self.today.live += 1
             self.today.abandoned += call.outcome is Outcome.ABANDONED
+        self._publish()
+
+    def restore(self, today: DayCounts) -> None:
+        """Today's counts as the store has them, for a daemon that (re)starts the campaign mid-day: the
+        abandonment gauges and the console's budget go on from them instead of from zero."""
+        self.today = today
+        self._publish()
+
+    def _publish(self) -> None:
         t, m, c = self.today, self.metrics, self.campaign
         m.abandon_rate.labels(c).set(t.abandoned / t.live if t.live else 0.0)
         m.abandon_budget.labels(c).set(max(0.0, self.cap * t.live - t.abandoned))

@@ -8,7 +8,7 @@ append-only: rows are inserted, never updated or deleted.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, overload
 
 from sqlalchemy import (
@@ -23,11 +23,18 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    and_,
+    case,
+    func,
+    or_,
+    select,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-__all__ = ["Base", "Campaign", "Lead", "insert_new_leads", "Attempt", "DncEntry", "DncRegistry", "as_utc", "to_db",
-           "User", "ApiToken", "CampaignGrant", "LeadView",
+from pacing.ledger import DayAnswers
+
+__all__ = ["Base", "Campaign", "Lead", "insert_new_leads", "Attempt", "answers_by_day", "DncEntry", "DncRegistry",
+           "as_utc", "to_db", "User", "ApiToken", "CampaignGrant", "LeadView",
            "CampaignLease", "ClusterMember"]
 
 CAMPAIGN_KINDS = ("loan-offer", "tariff-switch", "survey", "payment-reminder")
@@ -150,7 +157,8 @@ class Attempt(Base):
     """The append-only ledger: one row per dial, with every moment regulators ask for."""
 
     __tablename__ = "attempt"
-    __table_args__ = (Index("ix_attempt_lead", "lead_id", "dialled_at"),)
+    __table_args__ = (Index("ix_attempt_lead", "lead_id", "dialled_at"),
+                      Index("ix_attempt_campaign_dialled", "campaign_id", "dialled_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id"))
@@ -170,6 +178,37 @@ class Attempt(Base):
     agent: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     lease_token: Mapped[int | None] = mapped_column(BigInteger)  # the fencing token it was written under
+
+
+_RING_LIMIT = timedelta(hours=1)  # no attempt rings longer: how far before a day its answers may have been dialled
+
+
+def answers_by_day(session: Session, campaign_id: int, day_starts: Sequence[datetime]) -> list[DayAnswers]:
+    """The campaign's answers in each day from ``day_starts[i]`` to ``day_starts[i + 1]`` (aware datetimes, a
+    day's local midnight), by answer time, as the abandonment ledger counts them (``pacing.ledger.DayAnswers``).
+
+    Why: a daemon that (re)starts a campaign must not forget the abandons it
+    already spent today (the UK cap is per day) or in the last 30 days (the US
+    rule); the ledger is the record of them. One grouped query, bounded by the
+    campaign's dial-time index."""
+    bounds = [to_db(start) for start in day_starts]
+    day = case(*((Attempt.answered_at < end, index) for index, end in enumerate(bounds[1:])), else_=-1)
+    agent_machine = and_(Attempt.outcome == "machine", Attempt.connected_at.is_not(None))
+    counted = (or_(Attempt.outcome.in_(("human", "abandoned")), agent_machine),
+               Attempt.outcome == "abandoned",
+               and_(Attempt.outcome == "machine", Attempt.amd_result == "machine"),
+               agent_machine,
+               and_(Attempt.outcome == "abandoned", Attempt.message_played.is_not(None)))
+    rows = session.execute(
+        select(day, *(func.sum(case((condition, 1), else_=0)) for condition in counted))
+        .where(Attempt.campaign_id == campaign_id, Attempt.dialled_at >= bounds[0] - _RING_LIMIT,
+               Attempt.dialled_at < bounds[-1], Attempt.answered_at >= bounds[0], Attempt.answered_at < bounds[-1])
+        .group_by(day)).all()
+    days = [DayAnswers() for _ in bounds[1:]]
+    for index, *counts in rows:
+        if index >= 0:
+            days[index] = DayAnswers(*(float(count or 0) for count in counts))
+    return days
 
 
 class DncEntry(Base):

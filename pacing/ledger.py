@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from typing import Any
@@ -34,8 +35,8 @@ from scipy.special import betaincinv
 from pacing.errors import PacingError
 from pacing.memory import day, moment, number
 
-__all__ = ["AbandonmentLedger", "ofcom_adjusted_rate", "DAY_S", "AmdVerdict", "amd_verdict", "NoAbandonBudget",
-           "require_amd_budget", "AMD_ACTIONS", "people_share"]
+__all__ = ["AbandonmentLedger", "DayAnswers", "ofcom_adjusted_rate", "DAY_S", "AmdVerdict", "amd_verdict",
+           "NoAbandonBudget", "require_amd_budget", "AMD_ACTIONS", "people_share"]
 
 DAY_S = 86400.0
 
@@ -47,7 +48,7 @@ def ofcom_adjusted_rate(drops: float, live: float, agent_machines: float) -> flo
 
 
 @dataclass
-class _Day:
+class DayAnswers:
     """One day's answers as the dialer saw them. ``live``: answers passed on as live, abandoned ones included;
     ``abandoned``: those no agent took in time, of which ``dropped`` the dialer hung up on at the connect
     limit (person or machine, it cannot tell) and the rest hung up while waiting (people);
@@ -110,7 +111,7 @@ class AbandonmentLedger:
     assured: float = 0.5
     catch_up: float = 2.0
     fp_margin_sd: float = 0.0
-    days: dict[int, _Day] = field(default_factory=dict)
+    days: dict[int, DayAnswers] = field(default_factory=dict)
     _recent_live: deque[float] = field(default_factory=deque)
 
     def memory(self) -> dict[str, Any]:
@@ -122,21 +123,33 @@ class AbandonmentLedger:
     def recall(self, memory: dict[str, Any], shift_days: int) -> None:
         """Take ``memory()``, its days and times ``shift_days`` on (``pacing.memory``: today's counts stay
         today's); KeyError or ValueError if a day lacks a count, a count is not one a memory may hold, or a day's
-        counts contradict one another (``_Day``: its dropped answers are some of its abandoned ones, and those
+        counts contradict one another (``DayAnswers``: its dropped answers are some of its abandoned ones, and those
         some of its live ones; more dropped than abandoned would count people abandoned below none)."""
-        names = [f.name for f in fields(_Day)]
-        days = {day(row["day"], shift_days): _Day(*(number(row[name]) for name in names)) for row in memory["days"]}
+        names = [f.name for f in fields(DayAnswers)]
+        days = {day(row["day"], shift_days): DayAnswers(*(number(row[name]) for name in names))
+                for row in memory["days"]}
         if any(not counts.dropped <= counts.abandoned <= counts.live for counts in days.values()):
             raise ValueError("a day with more dropped answers than abandoned, or more abandoned than live")
         self.days = days
         self._recent_live = deque(moment(t, shift_days) for t in memory["recent_live"])
 
-    def _day(self, t: float) -> _Day:
-        return self.days.setdefault(int(t // DAY_S), _Day())
+    def restore(self, days: Mapping[int, DayAnswers]) -> None:
+        """Take each given day's counts from the attempt ledger in the store (``lists.models.answers_by_day``),
+        in place of what this controller counted or recalled for it.
+
+        Why: a daemon that restarts or takes a campaign over must go on from
+        the abandons already spent today (the UK cap is per day) and in the
+        last 30 days (the US rule), and the store, written ahead of every
+        dial, is their authority; a pacing memory is up to a save interval
+        old, and a single daemon keeps none."""
+        self.days.update(days)
+
+    def _day(self, t: float) -> DayAnswers:
+        return self.days.setdefault(int(t // DAY_S), DayAnswers())
 
     def live(self, t: float, abandoned: bool = False, dropped: bool = False) -> None:
         """An answer passed on as live at ``t``; ``abandoned``: no agent took it in time; ``dropped``: the dialer
-        hung up on it at the connect limit (see ``_Day``)."""
+        hung up on it at the connect limit (see ``DayAnswers``)."""
         day = self._day(t)
         day.live += 1
         day.abandoned += abandoned

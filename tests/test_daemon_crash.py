@@ -5,7 +5,8 @@ claimed by it, some with a write-ahead dial mark. The second daemon (the
 simulated world resumed two minutes after the last dial) must give those
 with a mark an "interrupted" attempt dated at the mark and a retry time,
 put the others back untouched, and go on dialling without ever overlapping
-two attempts of one lead.
+two attempts of one lead, and go on from the answers and abandons the first
+one counted today (the abandonment budget is not spent twice).
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ from tests.daemon_helpers import (
 
 def _in_flight_marks(url: str) -> dict[int, str]:
     return {lead["id"]: lead["dial_started_at"] for lead in read_ledger(url).leads if lead["dial_started_at"]}
+
+
+def _answers_today(ledger) -> tuple[int, int]:
+    """(live answers, abandoned) in the attempts, as the abandonment ledger counts them: a machine an agent
+    found was passed on as live; interrupted attempts and AMD's machines were not."""
+    live = sum(a["outcome"] in ("human", "abandoned") or (a["outcome"] == "machine" and a["connected_at"] is not None)
+               for a in ledger.attempts)
+    return live, sum(a["outcome"] == "abandoned" for a in ledger.attempts)
 
 
 def test_kill_9_then_restart_marks_interrupted_attempts_and_loses_no_lead(tmp_path):
@@ -48,6 +57,9 @@ def test_kill_9_then_restart_marks_interrupted_attempts_and_loses_no_lead(tmp_pa
         recovered = [e for e in second.events() if e.get("event") == "recovery"]
         assert recovered and recovered[0]["interrupted"] == len(marks)
         assert recovered[0]["released"] == len(claimed - set(marks))
+        restored = [e for e in second.events() if e.get("event") == "counts_restored"]
+        assert restored and before.live > 0, "the killed daemon's answers were not found"
+        assert (restored[0]["live_today"], restored[0]["abandoned_today"]) == _answers_today(before)
         assert wait_for(lambda: second.metric("dialer_calls_total") >= 30, 30)
     finally:
         code = second.stop()
