@@ -81,7 +81,7 @@ from lists.rules import CallingProfile, in_window
 from lists.selection import profile_for
 from lists.store import open_store
 from pacing.controllers import make_controller
-from pacing.ledger import DAY_S, AbandonmentLedger
+from pacing.ledger import AbandonmentLedger
 from simulation.scenario import Scenario, load_scenario
 
 __all__ = ["Daemon", "CampaignRun", "serve"]
@@ -266,18 +266,19 @@ class Daemon:
                             on_claimed=self.metrics.claimed.labels(campaign.name).inc,
                             profile=profile_for(campaign), fence=fence, may_dial=may_dial, on_fenced=self._fenced,
                             timed=self.store_time.labels("claim").observe)
-        recorder = _ForgettingRecorder(campaign.name, campaign.abandon_cap, self.metrics, parts.forget)
+        civil = civil_seconds(origin, zone)
+        recorder = _ForgettingRecorder(campaign.name, campaign.abandon_cap, self.metrics, parts.forget, civil)
         self.metrics.abandon_cap.labels(campaign.name).set(campaign.abandon_cap)
         inner = make_controller(campaign.dial_mode, campaign.abandon_cap, parts.amd_false_positive)
         recalled = taken is not None and recall_pacing(inner, taken.pacing, campaign.name, epoch_day(origin, zone))
-        self._restore_counts(campaign, zone, origin, clock, inner, recorder)
+        self._restore_counts(campaign, zone, origin, inner, recorder)
         controller = TimedController(inner, campaign.name, self.metrics)
         holder: list[Engine] = []
         ahead = WriteAheadTelephony(telephony, self.writer, leads.moment, fence, may_dial,
                                     lambda call: self._refused(clock, holder[0], call),
                                     _STALE_DIAL_S if self.config.cluster else math.inf)
         engine = Engine(parts.settings, controller, leads, ahead, recorder, console,
-                        wake=lambda at_s: self._wake(clock, holder[0], at_s), civil=civil_seconds(origin, zone))
+                        wake=lambda at_s: self._wake(clock, holder[0], at_s), civil=civil)
         holder.append(engine)
         telephony.attach(engine)
         if parts.workforce is not None:
@@ -288,8 +289,8 @@ class Daemon:
                            profile_for(campaign), origin, clock, engine, leads, telephony, recorder,
                            campaign.dial_mode, campaign.state, fence, lease, recalled=recalled)
 
-    def _restore_counts(self, campaign: Campaign, zone: str, origin: datetime, clock: AsyncioClock,
-                        controller: object, recorder: CampaignRecorder) -> None:
+    def _restore_counts(self, campaign: Campaign, zone: str, origin: datetime, controller: object,
+                        recorder: CampaignRecorder) -> None:
         """The answers and abandons of today and the 30 days before it, from the store's attempts, into the
         controller's abandonment ledger and the recorder: a restart or a takeover goes on from the budget
         already spent (the UK cap is per day, the US one over 30 days), not from zero. One grouped query on
@@ -302,12 +303,13 @@ class Daemon:
         ledger = getattr(controller, "ledger", None)
         if isinstance(ledger, AbandonmentLedger):
             ledger.restore({(d - first).days: answers for d, answers in zip(dates[:-1], counted, strict=True)})
-        now = counted[-1]
-        recorder.restore(DayCounts(int(clock.now() // DAY_S), int(now.live - now.agent_machines), int(now.abandoned)))
+        now, day = counted[-1], (today - first).days
+        recorder.restore(DayCounts(day, int(now.live - now.agent_machines), int(now.abandoned)))
         log.info("answer counts restored", extra={
             "event": "counts_restored", "campaign": campaign.name,
-            "days_with_answers": sum(a.live > 0 for a in counted), "live_today": int(now.live),
-            "abandoned_today": int(now.abandoned)})
+            "days_with_answers": sum(a.live > 0 for a in counted), "live_today": recorder.today.live,
+            "abandoned_today": recorder.today.abandoned,
+            "ledger_live_today": ledger.days[day].live if isinstance(ledger, AbandonmentLedger) else None})
 
     def _sim_parts(self, campaign: Campaign, clock: AsyncioClock) -> _Telephony:
         """The sim driver's customers (the campaign's scenario) and, unless agents use the API, its agents."""
@@ -729,8 +731,9 @@ class _Telephony:
 class _ForgettingRecorder(CampaignRecorder):
     """The recorder, also letting the driver forget each finished call (a customer plan, a channel's record)."""
 
-    def __init__(self, campaign: str, cap: float, metrics: Metrics, forget: Callable[[Call], object]):
-        super().__init__(campaign, cap, metrics)
+    def __init__(self, campaign: str, cap: float, metrics: Metrics, forget: Callable[[Call], object],
+                 civil: Callable[[float], float]):
+        super().__init__(campaign, cap, metrics, civil=civil)
         self.forget = forget
 
     def attempt(self, call: Call) -> None:

@@ -90,7 +90,7 @@ class EngineCollector(Collector):
 
 @dataclass
 class DayCounts:
-    """Live answers and abandons of one engine day (the campaign's local day)."""
+    """Live answers and abandons of one civil day of the campaign (its index from the engine's origin date)."""
 
     day: int = -1
     live: int = 0
@@ -105,6 +105,7 @@ class CampaignRecorder:
     cap: float
     metrics: Metrics
     today: DayCounts = field(default_factory=DayCounts)
+    civil: Callable[[float], float] = field(default=lambda t: t)  # engine seconds to the campaign's civil seconds
 
     def attempt(self, call: Call) -> None:
         assert call.outcome is not None and call.dialled_s is not None
@@ -118,7 +119,7 @@ class CampaignRecorder:
 
     def _count(self, call: Call) -> None:
         assert call.dialled_s is not None
-        day = int(call.dialled_s // _DAY_S)
+        day = int(self.civil(call.dialled_s) // _DAY_S)
         if day != self.today.day:
             self.today = DayCounts(day)
         if call.outcome in _LIVE:

@@ -28,12 +28,13 @@ def _in_flight_marks(url: str) -> dict[int, str]:
     return {lead["id"]: lead["dial_started_at"] for lead in read_ledger(url).leads if lead["dial_started_at"]}
 
 
-def _answers_today(ledger) -> tuple[int, int]:
-    """(live answers, abandoned) in the attempts, as the abandonment ledger counts them: a machine an agent
-    found was passed on as live; interrupted attempts and AMD's machines were not."""
-    live = sum(a["outcome"] in ("human", "abandoned") or (a["outcome"] == "machine" and a["connected_at"] is not None)
-               for a in ledger.attempts)
-    return live, sum(a["outcome"] == "abandoned" for a in ledger.attempts)
+def _answers_today(ledger) -> tuple[int, int, int]:
+    """(people who answered, abandoned, answers the abandonment ledger counts live) in the attempts: the
+    pacing ledger also counts a machine an agent found, passed on as live; interrupted attempts and AMD's
+    machines count in neither."""
+    people = sum(a["outcome"] in ("human", "abandoned") for a in ledger.attempts)
+    found = sum(a["outcome"] == "machine" and a["connected_at"] is not None for a in ledger.attempts)
+    return people, sum(a["outcome"] == "abandoned" for a in ledger.attempts), people + found
 
 
 def test_kill_9_then_restart_marks_interrupted_attempts_and_loses_no_lead(tmp_path):
@@ -59,7 +60,8 @@ def test_kill_9_then_restart_marks_interrupted_attempts_and_loses_no_lead(tmp_pa
         assert recovered[0]["released"] == len(claimed - set(marks))
         restored = [e for e in second.events() if e.get("event") == "counts_restored"]
         assert restored and before.live > 0, "the killed daemon's answers were not found"
-        assert (restored[0]["live_today"], restored[0]["abandoned_today"]) == _answers_today(before)
+        counts = restored[0]["live_today"], restored[0]["abandoned_today"], restored[0]["ledger_live_today"]
+        assert counts == _answers_today(before)
         assert wait_for(lambda: second.metric("dialer_calls_total") >= 30, 30)
     finally:
         code = second.stop()

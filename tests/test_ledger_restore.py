@@ -15,10 +15,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dialer.calls import Disposition, Outcome
+from dialer.clock import civil_seconds
+from dialer.engine import CampaignSettings, Engine
 from lists.campaigns import create_campaign
 from lists.models import Attempt, Lead, answers_by_day, to_db
 from lists.store import open_store
+from pacing.controllers import Decision, Snapshot, make_controller
 from pacing.ledger import DAY_S, AbandonmentLedger, DayAnswers
+from tests.test_engine import Telephony, World
 
 LONDON = ZoneInfo("Europe/London")
 DAY = date(2026, 10, 24)  # the UK clocks go back in the night after it: the next day lasts 25 hours
@@ -117,3 +122,113 @@ def test_thirty_days_restored_count_under_the_us_rule():
     assert ledger.us_rate(0.5 * DAY_S) == pytest.approx(0.035)
     assert ledger.us_rate(1.5 * DAY_S) == pytest.approx(0.035)  # tomorrow: 29 of those days still count
     assert ledger.uk_rate(1.5 * DAY_S) == 0.0
+
+
+class _Scripted:
+    """A predictive controller whose launches the test scripts: the engine's own calls feed its real ledger."""
+
+    reserves_agent, name = False, "predictive"
+
+    def __init__(self) -> None:
+        self.inner, self.launch = make_controller("predictive", 0.03), 0
+
+    def decide(self, snapshot: Snapshot) -> Decision:
+        launch, self.launch = self.launch, 0
+        return Decision(launch, "scripted")
+
+    def placed(self, now_s: float, count: int) -> None:
+        self.inner.placed(now_s, count)
+
+    def observe(self, outcome) -> None:
+        self.inner.observe(outcome)
+
+    def observe_handle(self, at_s: float, handle_s: float) -> None:
+        self.inner.observe_handle(at_s, handle_s)
+
+    def observe_machine(self, at_s: float) -> None:
+        self.inner.observe_machine(at_s)
+
+
+def _one_of_each(origin: datetime, day: date, amd: bool) -> tuple[list, _Scripted]:
+    """Every way an answer ends, on ``day``, by a real engine whose clock counts from ``origin``; then a call
+    dialled at 23:59:50 and answered after midnight."""
+    controller, telephony, world = _Scripted(), Telephony(), World()
+    engine = Engine(CampaignSettings("T", connect_limit_s=2.0, amd=amd), controller, world, telephony, world,
+                    world, world, civil=civil_seconds(origin, "Europe/London"))
+    engine.log_in("a1", 0.0)
+    engine.start_dialing(0.0, 1e9)
+
+    def launch(count: int, t: float) -> list:
+        before = set(engine.calls)
+        controller.launch = count
+        engine._request_pace(t)
+        engine.advance(t)
+        return [engine.calls[k] for k in sorted(set(engine.calls) - before)]
+
+    def answer(call, t: float) -> None:
+        """A person answers at ``t``; with AMD on, the detector says so 3 s later."""
+        engine.answered(call.id, t)
+        if amd:
+            engine.amd_result(call.id, t + 3, False)
+
+    def talk(call, t: float, code: str) -> None:
+        answer(call, t)
+        engine.agent_hang_up("a1", t + 30)
+        engine.wrap_done("a1", t + 40, Disposition(code))
+
+    t = (datetime.combine(day, time(12), tzinfo=LONDON) - origin).total_seconds()
+    talk(launch(1, t)[0], t + 10, "sale")
+    talk(launch(1, t + 100)[0], t + 110, "machine")  # an agent found a machine
+    first, second = launch(2, t + 200)
+    answer(first, t + 205)
+    answer(second, t + 206)  # no agent free: abandoned at the connect limit
+    engine.advance(t + 215)
+    engine.hung_up(second.id, t + 218)
+    engine.agent_hang_up("a1", t + 240)
+    engine.wrap_done("a1", t + 250, Disposition("sale"))
+    engine.failed(launch(1, t + 300)[0].id, t + 325, Outcome.NO_ANSWER)
+    if amd:
+        machine = launch(1, t + 400)[0]
+        engine.answered(machine.id, t + 410)
+        engine.amd_result(machine.id, t + 413, True)
+        quick = launch(1, t + 500)[0]
+        engine.answered(quick.id, t + 510)
+        engine.hung_up(quick.id, t + 512)  # hung up while AMD listened
+    late = (datetime.combine(day, time(23, 59, 50), tzinfo=LONDON) - origin).total_seconds()
+    talk(launch(1, late)[0], late + 15, "sale")
+    return world.recorded, controller
+
+
+@pytest.mark.parametrize("origin_day, day, amd", [
+    (DAY, DAY, False),
+    (date(2026, 10, 20), date(2026, 11, 2), False),  # a daemon started days before, across the clock change
+    (date(2026, 10, 20), date(2026, 11, 2), True),
+    (date(2026, 3, 20), date(2026, 4, 2), True),  # and across the spring one
+])
+def test_the_stores_counts_are_the_ledger_the_engine_kept(tmp_path, origin_day, day, amd):
+    """The engine's own calls, recorded as the daemon records them, read back by local day and keyed as the
+    daemon keys them (days since its origin's date), equal what the live controller's ledger counted."""
+    origin = datetime.combine(origin_day, time(0), tzinfo=LONDON).astimezone(UTC)
+    calls, controller = _one_of_each(origin, day, amd)
+    factory = open_store(f"sqlite:///{tmp_path / 'dialer.db'}")
+    with factory() as session:
+        campaign = create_campaign(session, "Tariffs", kind="tariff-switch", rules_profile="uk")
+        lead = Lead(campaign_id=campaign.id, phone_e164="+447700900123", zones="Europe/London", fields={},
+                    status="new", attempts=0)
+        session.add(lead)
+        session.flush()
+        for call in calls:
+            record = call.as_record(origin)
+            session.add(Attempt(lead_id=lead.id, campaign_id=campaign.id, outcome=record.outcome,
+                                dialled_at=to_db(record.dialled_at), answered_at=to_db(record.answered_at),
+                                amd_result=record.amd_result, connected_at=to_db(record.connected_at),
+                                message_played=record.message_played, abandoned=record.outcome == "abandoned"))
+        session.commit()
+        dates = [day + timedelta(days=k) for k in range(-2, 3)]
+        counted = answers_by_day(session, campaign.id, [datetime.combine(d, time(0), tzinfo=LONDON) for d in dates])
+    factory.kw["bind"].dispose()
+    restored = {(d - origin_day).days: answers for d, answers in zip(dates, counted, strict=False) if answers.live}
+    assert restored == controller.inner.ledger.days
+    assert len(restored) == 2 and (day - origin_day).days in restored  # the late call's answer is the next day's
+    kinds = restored[(day - origin_day).days]
+    assert (kinds.abandoned, kinds.dropped, kinds.agent_machines, kinds.amd_machines) == (1, 1, 1, int(amd))
