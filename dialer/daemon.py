@@ -270,8 +270,9 @@ class Daemon:
         recorder = _ForgettingRecorder(campaign.name, campaign.abandon_cap, self.metrics, parts.forget, civil)
         self.metrics.abandon_cap.labels(campaign.name).set(campaign.abandon_cap)
         inner = make_controller(campaign.dial_mode, campaign.abandon_cap, parts.amd_false_positive)
-        recalled = taken is not None and recall_pacing(inner, taken.pacing, campaign.name, epoch_day(origin, zone))
-        self._restore_counts(campaign, zone, origin, inner, recorder)
+        first = epoch_day(origin, zone)
+        recalled = taken is not None and recall_pacing(inner, taken.pacing, campaign.name, first)
+        self._restore_counts(campaign, zone, first, inner, recorder)
         controller = TimedController(inner, campaign.name, self.metrics)
         holder: list[Engine] = []
         ahead = WriteAheadTelephony(telephony, self.writer, leads.moment, fence, may_dial,
@@ -289,21 +290,22 @@ class Daemon:
                            profile_for(campaign), origin, clock, engine, leads, telephony, recorder,
                            campaign.dial_mode, campaign.state, fence, lease, recalled=recalled)
 
-    def _restore_counts(self, campaign: Campaign, zone: str, origin: datetime, controller: object,
+    def _restore_counts(self, campaign: Campaign, zone: str, first: int, controller: object,
                         recorder: CampaignRecorder) -> None:
         """The answers and abandons of today and the 30 days before it, from the store's attempts, into the
         controller's abandonment ledger and the recorder: a restart or a takeover goes on from the budget
         already spent (the UK cap is per day, the US one over 30 days), not from zero. One grouped query on
-        the campaign's dial-time index, before the campaign's first decision."""
+        the campaign's dial-time index, before the campaign's first decision. ``first``: the engine's day 0
+        (``epoch_day``)."""
         tz = ZoneInfo(zone)
-        today, first = self.world.now().astimezone(tz).date(), origin.astimezone(tz).date()
+        today = self.world.now().astimezone(tz).date()
         dates = [today + timedelta(days=k) for k in range(-30, 2)]
         with self.factory() as session:
             counted = answers_by_day(session, campaign.id, [datetime.combine(d, time(0), tzinfo=tz) for d in dates])
         ledger = getattr(controller, "ledger", None)
         if isinstance(ledger, AbandonmentLedger):
-            ledger.restore({(d - first).days: answers for d, answers in zip(dates[:-1], counted, strict=True)})
-        now, day = counted[-1], (today - first).days
+            ledger.restore({d.toordinal() - first: answers for d, answers in zip(dates[:-1], counted, strict=True)})
+        now, day = counted[-1], today.toordinal() - first
         recorder.restore(DayCounts(day, int(now.live - now.agent_machines), int(now.abandoned)))
         log.info("answer counts restored", extra={
             "event": "counts_restored", "campaign": campaign.name,

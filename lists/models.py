@@ -192,7 +192,7 @@ def answers_by_day(session: Session, campaign_id: int, day_starts: Sequence[date
     rule); the ledger is the record of them. One grouped query, bounded by the
     campaign's dial-time index."""
     bounds = [to_db(start) for start in day_starts]
-    day = case(*((Attempt.answered_at < end, index) for index, end in enumerate(bounds[1:])), else_=-1)
+    day = case(*((Attempt.answered_at < end, index) for index, end in enumerate(bounds[1:])))
     agent_machine = and_(Attempt.outcome == "machine", Attempt.connected_at.is_not(None))
     counted = (or_(Attempt.outcome.in_(("human", "abandoned")), agent_machine),
                Attempt.outcome == "abandoned",
@@ -205,9 +205,8 @@ def answers_by_day(session: Session, campaign_id: int, day_starts: Sequence[date
                Attempt.dialled_at < bounds[-1], Attempt.answered_at >= bounds[0], Attempt.answered_at < bounds[-1])
         .group_by(day)).all()
     days = [DayAnswers() for _ in bounds[1:]]
-    for index, *counts in rows:
-        if index >= 0:
-            days[index] = DayAnswers(*(float(count or 0) for count in counts))
+    for index, *counts in rows:  # every answer falls in a day: the query keeps those within the bounds
+        days[index] = DayAnswers(*(float(count) for count in counts))
     return days
 
 
