@@ -476,7 +476,10 @@ def test_ctrl_c_during_a_parallel_import_reports_what_was_committed(tmp_path: Pa
     if child.poll() is not None:
         pytest.skip("the import finished before any batch could be interrupted")
     os.killpg(child.pid, signal.SIGINT)
+    sent = time.monotonic()
     out, err = child.communicate(timeout=60)
+    if child.returncode == 0 and stored() == 400_000 and time.monotonic() - sent < 0.5:
+        pytest.skip("the import finished as the interrupt was sent")  # seen once on a loaded CI machine
     lines = err.strip().splitlines()
     assert child.returncode == 130, err
     assert len(lines) == 1 and "Traceback" not in err and "interrupted" in lines[0], err
