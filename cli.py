@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dialer.errors import DialerError, StoreError
-from pacing.controllers import POLICIES
 from pacing.erlang import erlang_a, erlang_b, erlang_c, mmn_deterministic
 from pacing.errors import InvalidInput
+from pacing.registry import POLICIES
 from pacing.staffing import StaffingTable, StaffingTargets, parse_forecast, staff_forecast
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from simulation.scenario import Scenario
+    from dialer.drivers.sim.scenario import Scenario
 
 __all__ = ["main"]
 
@@ -599,6 +599,7 @@ def report_cmd(kind: str, campaign: str, csv_out: Path | None, json_out: Path | 
     """Refusals by reason, attempts by disposition, or list penetration, for one campaign."""
     from lists.campaigns import get_campaign
     from lists.reports import REPORTS
+    from simulation.plots import plot_report
 
     with _session(database_url, campaigns=True) as s:
         report = REPORTS[kind](s, get_campaign(s, campaign))
@@ -608,7 +609,7 @@ def report_cmd(kind: str, campaign: str, csv_out: Path | None, json_out: Path | 
     if json_out:
         report.write_json(json_out)
     if plot:
-        report.plot(plot)
+        plot_report(report, plot)
 
 
 # ---- simulation ----------------------------------------------------------------------------------------------
@@ -664,9 +665,9 @@ def simulate_run(scenario: Path, replications: int, sets: tuple[str, ...], as_js
                  report: Path | None, trace: Path | None, debug: bool, store_url: str | None, store_name: str | None,
                  kind: str, workers: int | None) -> None:
     """Run SCENARIO (TOML) with replications; a --set with several values sweeps them."""
+    from dialer.drivers.sim.scenario import load_scenario
     from simulation.experiments import default_workers, sweep
     from simulation.report import text_table, to_json, write_csv, write_html
-    from simulation.scenario import load_scenario
 
     grid = _grid(sets)
     base = load_scenario(scenario, {k: v[0] for k, v in grid.items()})
@@ -746,10 +747,10 @@ def simulate_plan(scenario: Path, cap: float, goal: float, metric: str, replicat
 def simulate_calibrate(campaign: str, out: Path, timezone: str | None, success_code: str,
                        database_url: str | None) -> None:
     """Fit answer rates by hour and segment, ring/talk/wrap times and the outcome mix; write a scenario."""
+    from dialer.drivers.sim.scenario import parse_scenario
     from lists.campaigns import get_campaign
     from lists.numbers import valid_zone
     from simulation.calibrate import calibrate, calibration_notes, scenario_toml
-    from simulation.scenario import parse_scenario
 
     if timezone is not None and not valid_zone(timezone):
         raise InvalidInput("--timezone", f"unknown time zone {timezone!r} (IANA names such as Europe/Paris)")
@@ -784,7 +785,7 @@ def users_group() -> None:
 def users_add(name: str, role: str, campaigns: tuple[str, ...], password_stdin: bool,
               database_url: str | None) -> None:
     """Add user NAME with ROLE (and a console password from stdin)."""
-    from dialer.users import Role, add_user
+    from dialer.service.users import Role, add_user
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     with _session(database_url) as s:
@@ -799,7 +800,7 @@ def users_add(name: str, role: str, campaigns: tuple[str, ...], password_stdin: 
 @_database_url
 def users_grant(name: str, campaigns: tuple[str, ...], database_url: str | None) -> None:
     """Let user NAME see more campaigns."""
-    from dialer.users import grant
+    from dialer.service.users import grant
 
     with _session(database_url) as s:
         grant(s, name, campaigns)
@@ -813,7 +814,7 @@ def users_grant(name: str, campaigns: tuple[str, ...], database_url: str | None)
 @_database_url
 def users_token(name: str, label: str | None, database_url: str | None) -> None:
     """Issue a new API token for NAME and print it (only its hash is kept: copy it now)."""
-    from dialer.users import issue_token
+    from dialer.service.users import issue_token
 
     with _session(database_url) as s:
         token = issue_token(s, name, _now(), label)
@@ -827,7 +828,7 @@ def users_token(name: str, label: str | None, database_url: str | None) -> None:
 @_database_url
 def users_revoke(name: str | None, token: str | None, database_url: str | None) -> None:
     """Revoke every token and console session of NAME (or one --token)."""
-    from dialer.users import revoke_tokens
+    from dialer.service.users import revoke_tokens
 
     with _session(database_url) as s:
         count = revoke_tokens(s, _now(), name, token)
@@ -839,7 +840,7 @@ def users_revoke(name: str | None, token: str | None, database_url: str | None) 
 @_database_url
 def users_list(database_url: str | None) -> None:
     """Accounts with role, campaigns and live tokens (never a token or password)."""
-    from dialer.users import list_users
+    from dialer.service.users import list_users
 
     with _session(database_url) as s:
         for u in list_users(s, _now()):
@@ -853,7 +854,7 @@ def users_list(database_url: str | None) -> None:
               help="The daemon's TOML configuration (see deploy/dialer.toml).")
 def serve_cmd(config_path: Path) -> int:
     """Run the dialing daemon in the foreground (for systemd) until SIGTERM."""
-    from dialer.daemon import serve
+    from dialer.api.front import serve
 
     return serve(config_path)
 
@@ -866,7 +867,7 @@ def serve_cmd(config_path: Path) -> int:
 @_database_url
 def drain_cmd(daemon: str, wait_s: float, undo: bool, database_url: str | None) -> int:
     """Move a cluster daemon's campaigns to the others, letting its calls in progress end first."""
-    from dialer.cluster import drain
+    from dialer.service.cluster import drain
     from lists.store import database_url as url_of
     from lists.store import open_store, store_errors
 
@@ -896,7 +897,7 @@ def drain_cmd(daemon: str, wait_s: float, undo: bool, database_url: str | None) 
               help="Stop after this many simulated minutes.")
 def demo_cmd(directory: Path, fresh: bool, speed: float, hours: float | None, minutes: float | None) -> None:
     """Two campaigns from the sample list, dialled by the real daemon against simulated customers, with a report."""
-    from dialer.demo import DemoOptions, run_demo
+    from simulation.demo import DemoOptions, run_demo
 
     shift_s = minutes * 60 if minutes is not None else (hours * 3600 if hours is not None else None)
     run_demo(DemoOptions(directory, fresh, speed, shift_s))

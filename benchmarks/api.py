@@ -38,7 +38,7 @@ CAMPAIGN = "Bench"
 
 
 def _store(folder: Path, agents: int, leads: int) -> tuple[str, dict[str, str], int]:
-    from dialer.users import Role, add_user, issue_token
+    from dialer.service.users import Role, add_user, issue_token
     from lists.campaigns import create_campaign
     from lists.models import DUE_ANY_TIME, insert_new_leads
     from lists.store import open_store

@@ -107,8 +107,8 @@ def _claimer(url: str, campaign: str, seconds: float, batch: int, start_at: floa
     """One daemon's claim path for ``seconds``: take the campaign's lease, then fenced claims of ``batch``."""
     from sqlalchemy import select
 
-    from dialer.cluster import ensure_leases, holds, take
-    from dialer.store_ports import settle
+    from dialer.service.cluster import ensure_leases, holds, take
+    from dialer.service.store_ports import settle
     from lists.models import Campaign
     from lists.selection import claim_leads
     from lists.store import open_store

@@ -4,7 +4,7 @@ Run: python -m benchmarks.engine [--hours 4] [--fleet-minutes 8] [--speed 10]
 
 Targets from issue 15, each printed beside progressive dialing (the
 baseline policy: no model, the cheapest decision):
-- ``dialer.engine.Engine`` with the sim driver (``SimTelephony`` and
+- ``dialer.core.engine.Engine`` with the sim driver (``SimTelephony`` and
   ``SimWorkforce``, pre-drawn customers) at full speed on one core: at least
   20,000 telephony events/s. Events are what the driver tells the engine
   (answered, AMD verdict, failed, hung up); timed on SimPy time and on a
@@ -34,14 +34,16 @@ from typing import Any
 import numpy as np
 import simpy
 
-from dialer.calls import Call, Disposition, Outcome
-from dialer.clock import AsyncioClock
-from dialer.drivers.sim import CustomerPlan, Scheduler, SimTelephony, SimWorkforce
-from dialer.engine import CampaignSettings, Engine
-from dialer.ports import ClaimedLead
-from pacing.controllers import Decision, make_controller
+from dialer.core.calls import Call, Disposition
+from dialer.core.engine import CampaignSettings, Engine
+from dialer.core.ports import ClaimedLead
+from dialer.drivers.sim.scenario import Shift
+from dialer.drivers.sim.telephony import CustomerPlan, Scheduler, SimTelephony, SimWorkforce
+from dialer.records import Outcome
+from dialer.service.clock import AsyncioClock
+from pacing.controllers import Decision
+from pacing.registry import make_controller
 from simulation.model import SimPyClock
-from simulation.scenario import Shift
 
 AMD_DELAY_S, RING_TIMEOUT_S, WIND_DOWN_S = 2.5, 25.0, 30.0
 DRIVER_EVENTS = ("answered", "amd_result", "failed", "hung_up")

@@ -56,11 +56,11 @@ from typing import Any
 import numpy as np
 
 from benchmarks.scenarios import day_of, non_stationary, sudden_rise, uk_amd
+from dialer.drivers.sim.scenario import Scenario, parse_scenario
 from pacing.erlang import mmn_deterministic
 from pacing.ledger import amd_verdict
 from simulation.model import simulate
 from simulation.results import RunResult
-from simulation.scenario import Scenario, parse_scenario
 
 CAP = 0.03
 TALKS = {"90s light": (90.0, 45.0, "gamma"), "240s heavy": (240.0, 480.0, "lognormal")}

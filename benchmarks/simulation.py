@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 
 from benchmarks.scenarios import day_of
+from dialer.drivers.sim.scenario import parse_scenario
 from simulation.model import simulate
-from simulation.scenario import parse_scenario
 from simulation.validation import poisson_connects
 
 

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from lists.models import CAMPAIGN_KINDS, Campaign, Lead, to_db
 from lists.numbers import normalise_number
 from lists.rules import PROFILES
-from pacing.controllers import POLICIES
 from pacing.errors import InvalidInput
 from pacing.ledger import AmdVerdict, amd_verdict
+from pacing.registry import POLICIES
 
 __all__ = ["default_catalogue", "check_setting", "check_amd", "dial_modes", "create_campaign", "get_campaign",
            "list_campaigns", "edit_campaign", "retarget"]

@@ -236,7 +236,7 @@ class DncRegistry(Base):
 
 class User(Base):
     """An account of the API and the consoles. ``role``: agent, supervisor, manager, analyst or admin;
-    ``password_hash``: scrypt (``dialer.users``), None for token-only accounts (CRMs, monitoring)."""
+    ``password_hash``: scrypt (``dialer.service.users``), None for token-only accounts (CRMs, monitoring)."""
 
     __tablename__ = "app_user"
 
@@ -288,7 +288,7 @@ class LeadView(Base):
 
 
 class CampaignLease(Base):
-    """Which daemon dials a campaign (``dialer.cluster``): ``token`` grows at every takeover and fences every
+    """Which daemon dials a campaign (``dialer.service.cluster``): ``token`` grows at every takeover and fences every
     write; ``expires_at`` is judged by the database's clock; ``agents`` weighs the campaign for balance;
     ``pacing`` is the controller's memory, saved at intervals by the owner."""
 

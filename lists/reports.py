@@ -89,11 +89,6 @@ class Report:
             counts.append(count)
         return [(self.groups.get(key, ""), labels, counts) for key, (labels, counts) in grouped.items()]
 
-    def plot(self, path: Path) -> Path:
-        """A PNG with one bar panel per group, bars labelled with their counts, "no data" when empty."""
-        from simulation.plots import plot_panels
-
-        return plot_panels(self.title, self.panels(), path)
 
 
 def _table(title: str, counts: list[tuple[str, int]], labels: dict[str, str], total: int) -> Report:

@@ -15,13 +15,14 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from dialer.records import AttemptRecord
 from lists.dnc import add_to_dnc
 from lists.models import Attempt, Campaign, DncEntry, Lead, as_utc, to_db
 from lists.rules import (
@@ -35,7 +36,7 @@ from lists.rules import (
     take_in_priority,
 )
 
-__all__ = ["dial_histories", "profile_for", "claim_leads", "AttemptRecord", "record_attempt", "record_attempts"]
+__all__ = ["dial_histories", "profile_for", "claim_leads", "record_attempt", "record_attempts"]
 
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)  # stands in for attempts older than any rolling cap's period
 _CLOSE = {"dnc": "dnc", "max_attempts": "done", "final": "done"}
@@ -87,7 +88,7 @@ def claim_leads(session: Session, campaign: Campaign, n: int, now: datetime, cla
     slots go to the other queue). A callback owned by an agent is claimed
     only when that agent is in ``free_agents`` (None: any agent may take it).
     ``token``: the campaign lease's fencing token, kept on each claimed lead
-    (the caller checks it in this same transaction, ``dialer.cluster``).
+    (the caller checks it in this same transaction, ``dialer.service.cluster``).
     Leads found on DNC or over their attempt cap are closed; leads blocked
     only for now are rescheduled to when they become dialable.
     """
@@ -160,26 +161,6 @@ class _Queue:
             .values(status=bindparam("new_status"), next_at=bindparam("new_next_at")), changes)
 
 
-@dataclass
-class AttemptRecord:
-    """What happened on one dial. ``outcome``: human, machine, busy, no_answer, invalid, abandoned."""
-
-    outcome: str
-    dialled_at: datetime
-    answered_at: datetime | None = None
-    amd_result: str | None = None
-    amd_end_at: datetime | None = None
-    connected_at: datetime | None = None
-    hangup_at: datetime | None = None
-    message_played: str | None = None
-    disposition: str | None = None
-    refusal_reason: str | None = None
-    agent: str | None = None
-    callback_at: datetime | None = None
-    callback_owner: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-
-
 def record_attempt(session: Session, campaign: Campaign, lead: Lead, record: AttemptRecord) -> Attempt:
     """Append the attempt to the ledger and move the lead to its next state, in one commit."""
     attempt = Attempt(**_ledger_row(campaign, lead, record))
@@ -223,7 +204,7 @@ def _flush_rows(session: Session, rows: list[dict[str, Any]]) -> int:
 def _ledger_row(campaign: Campaign, lead: Lead, record: AttemptRecord) -> dict[str, Any]:
     """The one place an attempt's ledger row is built (times stored as naive UTC)."""
     return {
-        "lead_id": lead.id, "campaign_id": campaign.id, "caller_id": campaign.caller_id, "outcome": record.outcome,
+        "lead_id": lead.id, "campaign_id": campaign.id, "caller_id": campaign.caller_id, "outcome": record.outcome.value,
         "abandoned": record.outcome == "abandoned", "disposition": record.disposition,
         "refusal_reason": record.refusal_reason, "agent": record.agent, "message_played": record.message_played,
         "amd_result": record.amd_result, "data": record.data,

@@ -29,13 +29,13 @@ from typing import Any
 
 import numpy as np
 
+from pacing.days import DAY_S
 from pacing.memory import day, number, optional_moment, weights
 
 __all__ = ["RingOutcomes", "RingsBySegment", "HandleTimes", "Decaying", "CAUSES", "by_segment"]
 
 CAUSES = ("live", "machine", "other")  # other: busy, invalid, failed; a no-answer is censored, not a cause
 FLOOR_SHARE = 0.25  # the least weight an estimate keeps, as a share of its prior's
-DAY_S = 86400.0
 
 
 def _top_up(floor: float, state: tuple[np.ndarray, ...], shape: Callable[[], tuple[np.ndarray, ...]]) -> None:

@@ -32,13 +32,13 @@ from typing import Any
 
 from scipy.special import betaincinv
 
+from pacing.days import DAY_S
 from pacing.errors import PacingError
 from pacing.memory import day, moment, number
 
 __all__ = ["AbandonmentLedger", "DayAnswers", "ofcom_adjusted_rate", "DAY_S", "AmdVerdict", "amd_verdict",
            "NoAbandonBudget", "require_amd_budget", "AMD_ACTIONS", "people_share"]
 
-DAY_S = 86400.0
 
 
 def ofcom_adjusted_rate(drops: float, live: float, agent_machines: float) -> float:

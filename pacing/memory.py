@@ -53,14 +53,15 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from pacing.days import DAY_S
+
 __all__ = ["FORMAT", "Remembers", "document", "encode", "dump", "recall", "number", "whole", "weights", "moment",
            "optional_moment", "day"]
 
 FORMAT = 2  # raise it when a memory's meaning changes: an older one is then refused, and its campaign starts fresh
-_DAY_S = 86400.0  # civil seconds in a civil day, as ``pacing.ledger.DAY_S`` (that module imports this one)
 _MOST = 1e12  # the largest count, rate or weight a memory may hold (module doc)
 _SPAN_DAYS = 3660  # days from the new owner's midnight a moved time or day, and the shift, may lie (module doc)
-_SPAN_S = _SPAN_DAYS * _DAY_S
+_SPAN_S = _SPAN_DAYS * DAY_S
 
 
 @runtime_checkable
@@ -176,7 +177,7 @@ def weights(value: Any, shape: tuple[int, ...]) -> np.ndarray:
 def moment(value: Any, shift_days: int) -> float:
     """A saved time (civil seconds on the saving clock) on this clock, ``shift_days`` whole days on; ValueError
     unless a JSON number that lands within 3,660 days of this clock's midnight (module doc)."""
-    moved = shift_days * _DAY_S
+    moved = shift_days * DAY_S
     return float(_bounded(value, (int, float), -_SPAN_S - moved, _SPAN_S - moved, "a time")) + moved
 
 

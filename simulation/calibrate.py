@@ -30,12 +30,12 @@ from scipy import optimize, special, stats
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from dialer.drivers.sim.customers import Draws
+from dialer.drivers.sim.scenario import Scenario
 from lists.campaigns import create_campaign
 from lists.models import Attempt, Campaign, Lead, to_db
 from lists.selection import record_attempts
-from simulation.model import Draws
 from simulation.results import RunResult
-from simulation.scenario import Scenario
 
 __all__ = ["SegmentFit", "fit_segment", "calibrate", "calibration_notes", "scenario_toml", "store_run"]
 

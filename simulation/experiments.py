@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from dialer.drivers.sim.scenario import Scenario, load_scenario
 from pacing.errors import InvalidInput
 from simulation.model import simulate
 from simulation.results import RunResult
-from simulation.scenario import Scenario, load_scenario
 
 __all__ = ["Estimate", "estimate", "run_replications", "summarise", "SweepPoint", "sweep", "Plan", "plan_agents",
            "default_workers", "parse_sets", "Cost", "estimate_cost", "check_cost", "TooLarge", "LONG_RUN_S"]

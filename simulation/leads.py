@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from dialer.calls import Call
-from dialer.ports import ClaimedLead
+from dialer.core.calls import Call
+from dialer.core.ports import ClaimedLead
+from dialer.drivers.sim.scenario import Scenario
 from lists.rules import (
     PERMANENT,
     CallingProfile,
@@ -25,7 +26,6 @@ from lists.rules import (
     refusal,
     take_in_priority,
 )
-from simulation.scenario import Scenario
 
 __all__ = ["SimLead", "SimList"]
 

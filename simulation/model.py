@@ -1,17 +1,16 @@
 """The SimPy model of an outbound day: the daemon's engine on SimPy time, with modelled customers and agents.
 
-A scenario is data; this module runs it. Dialing is ``dialer.engine.Engine``,
+A scenario is data; this module runs it. Dialing is ``dialer.core.engine.Engine``,
 the same object the daemon runs: it calls the scenario's ``pacing``
 controller, claims leads by the ``lists`` rules (``simulation.leads``), and
-places calls on ``dialer.drivers.sim``'s modelled network. This module keeps
+places calls on ``dialer.drivers.sim.telephony``'s modelled network. This module keeps
 what only a simulation has: the customers' draws, the shifts, and the
 accounts of what truly happened (a person AMD hung up on, a machine an agent
 talked to), which no dialer can see.
 
-Randomness: every random quantity of attempt k of lead i is drawn up front
-into ``Draws``, one numpy generator per purpose, from the scenario seed and
-the replication number. Two policies run on the same seed therefore meet
-the same customers (common random numbers), and one seed gives one run.
+Randomness: the customers are the sim driver's (``dialer.drivers.sim.customers``):
+every random number of every attempt drawn up front, one seeded stream per
+purpose, so two policies on the same seed meet the same people.
 """
 
 from __future__ import annotations
@@ -19,93 +18,32 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import simpy
 
-from dialer.calls import Call, Disposition, Outcome
-from dialer.drivers.sim import CustomerPlan, SimTelephony, SimWorkforce
-from dialer.engine import CampaignSettings, Engine
+from dialer.core.calls import Call
+from dialer.core.engine import CampaignSettings, Engine
+from dialer.drivers.sim.customers import Customers, Draws
+from dialer.drivers.sim.scenario import Scenario
+from dialer.drivers.sim.telephony import CustomerPlan, SimTelephony, SimWorkforce
+from dialer.records import Outcome
 from lists.rules import capped_profile
-from pacing.controllers import Controller, Decision, make_controller
+from pacing.controllers import Controller, Decision
+from pacing.days import DAY_S
+from pacing.registry import make_controller
 from simulation.leads import SimList
 from simulation.results import BIN_S, RunResult, Series, expected_false_positive
-from simulation.scenario import Scenario
 
-__all__ = ["Draws", "Draw", "Customers", "Model", "SimAttempt", "SimPyClock", "simulate", "controller_for",
-           "write_trace", "STREAMS"]
+__all__ = ["Model", "SimAttempt", "SimPyClock", "simulate", "controller_for", "write_trace"]
 
 log = logging.getLogger(__name__)
-
-STREAMS = ("segment", "result", "ring_live", "ring_machine", "amd", "patience", "talk_success", "talk_refusal",
-           "wrap", "conversion", "reason")
-DAY_S = 86400.0
-BUSY_TONE_S, INVALID_S = 6.0, 3.0  # network time before a busy or an invalid-number result, seconds
-
-
-@dataclass
-class Draws:
-    """Per (lead, attempt) random numbers; arrays of shape (list size, max attempts). ``table`` holds the same
-    numbers stacked (list size, max attempts, field), so one attempt's draws come out in one numpy read."""
-
-    segment: np.ndarray
-    arrays: dict[str, np.ndarray]
-    table: np.ndarray = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.table = np.stack([self.arrays[name] for name in DRAW_FIELDS], axis=-1)
-
-    @classmethod
-    def make(cls, scenario: Scenario, replication: int) -> Draws:
-        streams = dict(zip(STREAMS, (np.random.default_rng(s) for s in
-                                     np.random.SeedSequence([scenario.seed, replication]).spawn(len(STREAMS))),
-                           strict=True))
-        shape = (scenario.list_size, scenario.rules.max_attempts)
-        shares = np.array([s.share for s in scenario.segments])
-        segment = streams["segment"].choice(len(shares), scenario.list_size, p=shares / shares.sum())
-        arrays = {name: streams[name].random(shape) for name in ("result", "amd", "conversion", "reason")}
-        for name, pick in (("ring_live", "ring_live"), ("ring_machine", "ring_machine")):
-            arrays[name] = np.empty(shape)
-            for k, seg in enumerate(scenario.segments):
-                rows = segment == k
-                arrays[name][rows] = getattr(seg, pick).sample(streams[name], (int(rows.sum()), shape[1]))
-        talk = scenario.talk
-        for name, dist in (("talk_success", talk.success), ("talk_refusal", talk.refusal), ("wrap", talk.wrap)):
-            arrays[name] = dist.sample(streams[name], shape)
-        arrays["patience"] = (scenario.patience.sample(streams["patience"], shape) if scenario.patience
-                              else np.full(shape, np.inf))
-        return cls(segment, arrays)
-
-    def of(self, lead: int, attempt: int) -> Draw:
-        return Draw._make(self.table[lead, attempt].tolist())
-
-
-class Draw(NamedTuple):
-    """The random numbers of one attempt: uniforms for the result, AMD, conversion and reason; seconds for the
-    rest."""
-
-    result: float
-    amd: float
-    conversion: float
-    reason: float
-    ring_live: float
-    ring_machine: float
-    talk_success: float
-    talk_refusal: float
-    wrap: float
-    patience: float
-
-
-DRAW_FIELDS = Draw._fields
-
-
-
 
 @dataclass(frozen=True)
 class SimAttempt:
@@ -141,64 +79,6 @@ class SimPyClock:
 
     def call_at(self, at_s: float, fn: Callable[[], None]) -> None:
         self.env.timeout(max(0.0, at_s - self.env.now)).callbacks.append(lambda _event: fn())
-
-
-class Customers:
-    """The far ends of a scenario's list: what attempt k of lead i will meet, from the pre-drawn numbers.
-
-    Why its own class: the simulator and the daemon's sim driver must meet
-    the same people, drawn the same way, so both ask this one object."""
-
-    def __init__(self, scenario: Scenario, draws: Draws):
-        self.s, self.draws = scenario, draws
-        self._edge_cache: dict[tuple[int, int], tuple[float, float, float, float]] = {}
-
-    def plan(self, index: int, segment: int, attempt: int, at_s: float) -> CustomerPlan:
-        """Attempt ``attempt`` of lead ``index`` (list segment ``segment``), dialled at ``at_s`` seconds after the
-        first local midnight (its hour picks the hourly rates)."""
-        d = self.draws.of(index, attempt)
-        result, after_s = self._network(segment, d, int((at_s % DAY_S) // 3600))
-        human = result is Outcome.HUMAN
-        wrong = d.amd < (self.s.amd.false_positive if human else self.s.amd.false_negative)
-        amd_says_machine = human == wrong
-        if not human:
-            return CustomerPlan(result, after_s, amd_says_machine, talk_s=self.s.talk.machine_s)
-        success = d.conversion < self.s.outcomes.conversion
-        disposition = (Disposition(self.s.outcomes.success_code) if success
-                       else Disposition("refused", refusal_reason=self._reason(d.reason)))
-        return CustomerPlan(result, after_s, amd_says_machine, d.patience,
-                            d.talk_success if success else d.talk_refusal, d.wrap, disposition)
-
-    def _network(self, segment: int, d: Draw, hour: int) -> tuple[Outcome, float]:
-        """What the network gives this attempt, and after how many seconds."""
-        u, timeout = d.result, self.s.segments[segment].no_answer_timeout_s
-        edges = self._edges(segment, hour)
-        if u < edges[0]:
-            return Outcome.INVALID, INVALID_S
-        if u < edges[1]:
-            return Outcome.BUSY, BUSY_TONE_S
-        if u < edges[3]:
-            kind = Outcome.HUMAN if u < edges[2] else Outcome.MACHINE
-            ring = d.ring_live if kind is Outcome.HUMAN else d.ring_machine
-            return (kind, ring) if ring < timeout else (Outcome.NO_ANSWER, timeout)
-        return Outcome.NO_ANSWER, timeout
-
-    def _edges(self, segment: int, hour: int) -> tuple[float, float, float, float]:
-        """The cumulative shares (invalid, busy, live, machine) of a segment at an hour of day, worked out once."""
-        key = (segment, hour)
-        if key not in self._edge_cache:
-            seg = self.s.segments[segment]
-            a, b, c, d = np.cumsum([seg.invalid[hour], seg.busy[hour], seg.live[hour], seg.machine[hour]]).tolist()
-            self._edge_cache[key] = (a, b, c, d)
-        return self._edge_cache[key]
-
-    def _reason(self, u: float) -> str:
-        total = 0.0
-        for code, share in self.s.outcomes.refusal_reasons:
-            total += share
-            if u < total:
-                return code
-        return self.s.outcomes.refusal_reasons[-1][0]
 
 
 class Model:

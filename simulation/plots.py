@@ -20,9 +20,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from lists.reports import Report  # noqa: E402
 from pacing.staffing import StaffingTable  # noqa: E402
 
-__all__ = ["plot_staffing", "plot_bars", "plot_panels", "plot_frontier", "plot_series", "plot_series_panels",
+__all__ = ["plot_staffing", "plot_report", "plot_bars", "plot_panels", "plot_frontier", "plot_series", "plot_series_panels",
            "occupancy_line", "Panel", "SeriesPanel"]
 
 Panel = tuple[str, Sequence[str], Sequence[float]]  # a bar panel: subtitle, labels, values
@@ -97,6 +98,12 @@ def _panels_figure(title: str, panels: Sequence[Panel], xlabel: str = "count") -
 def plot_panels(title: str, panels: Sequence[Panel], path: Path, xlabel: str = "count") -> Path:
     """Bar charts stacked one per panel (e.g. a list's progress, then its leads by status)."""
     return _save(_panels_figure(title, panels, xlabel), path)
+
+
+def plot_report(report: Report, path: Path) -> Path:
+    """A manager's report as a PNG: one bar panel per group, bars labelled with their counts, "no data" when
+    empty."""
+    return plot_panels(report.title, report.panels(), path)
 
 
 def plot_bars(title: str, labels: list[str], values: list[float], path: Path, xlabel: str = "count") -> Path:

@@ -22,10 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from pacing.days import DAY_S
+
 __all__ = ["BIN_S", "Series", "RunResult", "mean_series", "expected_false_positive"]
 
 BIN_S = 900.0  # the time series' interval, seconds
-DAY_BINS = int(86400 / BIN_S)
+DAY_BINS = int(DAY_S / BIN_S)
 
 SERIES_FIELDS = ("dials", "live", "abandoned", "amd_false_positives", "amd_fp_expected", "connected", "busy_s",
                  "logged_in_s")

@@ -3,9 +3,9 @@
 Why: with Poisson arrivals, exponential talk and either a fixed connect
 limit or exponential patience, the floor is an M/M/n+D or an M/M/n+M
 (Erlang-A) queue, whose abandonment ``pacing.erlang`` computes exactly.
-The calls go through ``dialer.engine.Engine`` itself (its ``AgentPool``:
+The calls go through ``dialer.core.engine.Engine`` itself (its ``AgentPool``:
 longest idle first, first come first served, the connect timer and the
-safe-harbour message) with ``dialer.drivers.sim``'s telephony and agents,
+safe-harbour message) with ``dialer.drivers.sim.telephony``'s telephony and agents,
 so agreement here checks the rule the daemon runs, not a copy of it.
 
 How: every call is placed at time 0 and "answers" at its Poisson arrival
@@ -22,10 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from dialer.calls import Call, Disposition, Outcome
-from dialer.drivers.sim import CustomerPlan, SimTelephony, SimWorkforce
-from dialer.engine import CampaignSettings, Engine
-from dialer.ports import ClaimedLead
+from dialer.core.calls import Call, Disposition
+from dialer.core.engine import CampaignSettings, Engine
+from dialer.core.ports import ClaimedLead
+from dialer.drivers.sim.telephony import CustomerPlan, SimTelephony, SimWorkforce
+from dialer.records import Outcome
 from pacing.controllers import AttemptOutcome, Decision, Snapshot
 from simulation.model import SimPyClock
 

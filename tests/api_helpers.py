@@ -45,7 +45,7 @@ class ApiDaemon:
 def make_users(url: str) -> tuple[dict[str, str], dict[str, int]]:
     """One user per role granted the test campaign (``agent``, ``manager`` ...), a second agent
     (``agent2``), a manager of the other campaign only (``manager_other``); tokens for all."""
-    from dialer.users import Role, add_user, issue_token
+    from dialer.service.users import Role, add_user, issue_token
     from lists.campaigns import create_campaign
     from lists.models import DUE_ANY_TIME, Campaign, Lead, insert_new_leads
     from lists.store import open_store

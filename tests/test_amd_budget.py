@@ -3,11 +3,11 @@ positives leave no budget is refused or run with AMD off, in words (issue 14, it
 
 import pytest
 
+from dialer.drivers.sim.scenario import parse_scenario
 from pacing.controllers import Progressive
 from pacing.ledger import AbandonmentLedger, NoAbandonBudget, amd_verdict, require_amd_budget
 from simulation.model import Model
 from simulation.results import RunResult, Series, expected_false_positive
-from simulation.scenario import parse_scenario
 from tests.test_amd_visibility import _amd_day
 
 TEN_AM = 10 * 3600.0

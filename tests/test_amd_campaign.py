@@ -4,11 +4,11 @@ budget is refused in words at `campaign create` and `campaign edit` (issue 14, i
 import pytest
 from click.testing import CliRunner
 
-import simulation.scenario
+import dialer.drivers.sim.scenario
 from cli import main
 from lists.campaigns import check_amd, check_setting, dial_modes
-from pacing.controllers import POLICIES
 from pacing.errors import InvalidInput
+from pacing.registry import POLICIES
 
 
 def test_dial_modes_are_the_registry_s_policies():
@@ -20,7 +20,7 @@ def test_dial_modes_are_the_registry_s_policies():
 
 
 def test_the_scenario_parser_uses_the_public_cap_rule():
-    assert simulation.scenario.check_campaign_setting is check_setting
+    assert dialer.drivers.sim.scenario.check_campaign_setting is check_setting
     with pytest.raises(InvalidInput, match="legal cap"):
         check_setting("abandon_cap", 0.05)
 

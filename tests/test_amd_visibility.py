@@ -4,10 +4,10 @@ with AMD on, and the predictive controller counts each as a chance of a person f
 import pytest
 
 from benchmarks.scenarios import day_of
+from dialer.drivers.sim.scenario import parse_scenario
 from pacing.controllers import Power, Progressive, Snapshot
 from pacing.predictive import Predictive
 from simulation.model import Model
-from simulation.scenario import parse_scenario
 
 TEN_AM = 10 * 3600.0
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from cli import main
-from dialer.users import (
+from dialer.service.users import (
     Role,
     UserError,
     add_user,

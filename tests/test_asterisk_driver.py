@@ -30,8 +30,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from dialer.calls import Call, CallState, Outcome
-from dialer.clock import AsyncioClock
+from dialer.core.calls import Call, CallState
+from dialer.core.engine import CampaignSettings, Engine
 from dialer.drivers.asterisk import (
     AMD_VERDICTS,
     HANGUP_CAUSES,
@@ -43,8 +43,9 @@ from dialer.drivers.asterisk import (
     outcome_for_cause,
     recording_name,
 )
-from dialer.engine import CampaignSettings, Engine
-from dialer.logs import JsonFormatter
+from dialer.records import Outcome
+from dialer.service.clock import AsyncioClock
+from dialer.service.logs import JsonFormatter
 from tests.test_engine import Scripted, World
 
 USER, PASSWORD = "dialer", "s3cret"

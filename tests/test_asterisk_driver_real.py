@@ -25,11 +25,12 @@ from typing import Any
 import httpx
 import pytest
 
-from dialer.calls import Call, CallState, Outcome
-from dialer.clock import AsyncioClock
+from dialer.core.calls import Call, CallState
+from dialer.core.engine import CampaignSettings, Engine
+from dialer.core.ports import ClaimedLead
 from dialer.drivers.asterisk import AriServer, AsteriskDriver, Backoff, CampaignTelephony
-from dialer.engine import CampaignSettings, Engine
-from dialer.ports import ClaimedLead
+from dialer.records import Outcome
+from dialer.service.clock import AsyncioClock
 from tests import asterisk_rig as rig
 from tests.test_engine import Scripted, World
 

@@ -76,7 +76,7 @@ def numbers() -> dict[str, str]:
 def make_store(folder: Path, zone: str, plan: dict[str, str]) -> tuple[str, int, dict[str, str]]:
     """An SQLite store with the campaign, its leads in ``zone`` and the agents' accounts; the campaign's id and
     the agents' tokens."""
-    from dialer.users import Role, add_user, issue_token
+    from dialer.service.users import Role, add_user, issue_token
     from lists.campaigns import create_campaign
     from lists.models import DUE_ANY_TIME, insert_new_leads
     from lists.store import open_store

@@ -8,9 +8,9 @@ from click.testing import CliRunner
 
 from benchmarks.scenarios import day_of
 from cli import main
+from dialer.drivers.sim.scenario import parse_scenario
 from simulation.calibrate import calibrate, store_run
 from simulation.model import simulate
-from simulation.scenario import parse_scenario
 
 BANDS = {(9, 10, 11): 0.2, (12, 13, 14): 0.3, (15, 16): 0.4}
 

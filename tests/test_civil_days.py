@@ -4,7 +4,7 @@ Why: the UK cap is per calendar day and the controller's estimators learn by
 hour of day, both from ``t // 86400`` and ``t % 86400`` of the times they
 are given. Engine time counts real seconds, so after a change of clocks a
 local day is 23 or 25 hours of it; the engine hands the controller civil
-seconds (``dialer.clock.civil_seconds``) instead.
+seconds (``pacing.days.civil_seconds``) instead.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialer.clock import civil_seconds
-from dialer.engine import CampaignSettings, Engine
+from dialer.core.engine import CampaignSettings, Engine
+from pacing.days import civil_seconds
 from tests.test_engine import Scripted, Telephony, World
 
 LONDON = ZoneInfo("Europe/London")

@@ -164,7 +164,7 @@ def test_postgresql_restart_mid_campaign_loses_nothing_and_dialing_resumes(tmp_p
 
 
 def test_a_cluster_on_sqlite_is_refused_with_its_line(tmp_path):
-    from dialer.config import ConfigError, load_config
+    from dialer.service.config import ConfigError, load_config
 
     scenario = make_scenario(tmp_path)
     path = cluster_config(tmp_path, f"sqlite:///{tmp_path / 'x.db'}", scenario, "dialer-a")
@@ -177,7 +177,7 @@ def test_a_cluster_on_sqlite_is_refused_with_its_line(tmp_path):
 
 
 def test_balance_by_agents_takes_when_lightest_and_gives_only_when_the_spread_shrinks():
-    from dialer.cluster import LeaseRow, Member, pick
+    from dialer.service.cluster import LeaseRow, Member, pick
 
     alive = [Member("a", 0, False), Member("b", 0, False), Member("c", 0, True)]
     rows = [LeaseRow(1, "a", 1, True, 300), LeaseRow(2, "b", 1, True, 100), LeaseRow(3, None, 0, False, 50),

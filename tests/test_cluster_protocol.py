@@ -1,7 +1,7 @@
 """The lease and fence protocol, model-based: any interleaving of renew, expire, take over, write, pause and
 resume leaves at most one daemon able to write for a campaign, and none launching on a lease it lost.
 
-Runs the real lease code (``dialer.cluster``) on a real PostgreSQL database
+Runs the real lease code (``dialer.service.cluster``) on a real PostgreSQL database
 of its own. Time is driven: the database's clock is the ``now`` each call
 is given, and each daemon's monotonic clock runs at its own rate (within
 5% of the database's, a drift the skew margin covers), also while it is
@@ -19,7 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from dialer.cluster import Fence, LeaseTimes, LocalLease, ensure_leases, holds, release, renew, take
+from dialer.service.cluster import Fence, LeaseTimes, LocalLease, ensure_leases, holds, release, renew, take
 from tests.cluster_helpers import base_url, fresh_database
 
 DAEMONS = ("d1", "d2", "d3")

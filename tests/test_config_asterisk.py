@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dialer.config import ConfigError, DriverKind, parse_config
+from dialer.service.config import ConfigError, DriverKind, parse_config
 
 GOOD = '''[store]
 url = "sqlite:////tmp/never-opened.db"

@@ -91,7 +91,7 @@ def test_a_bad_config_is_named_with_its_line_and_exits_2(tmp_path, body, where):
 
 def test_a_campaign_may_have_its_own_scenario(tmp_path):
     """``[sim.scenarios]`` gives one campaign its own customers and agents (the demo's survey); the rest share."""
-    from dialer.config import load_config
+    from dialer.service.config import load_config
 
     path = tmp_path / "dialer.toml"
     path.write_text(f"[store]\nurl = 'sqlite:///{tmp_path / 'x.db'}'\n[sim]\nscenario = '{SCENARIOS / 'demo.toml'}'\n"

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from dialer.demo import LEADS, DemoOptions, run_demo
+from simulation.demo import LEADS, DemoOptions, run_demo
 
 OUTCOMES = {"human", "machine", "busy", "no_answer", "invalid", "abandoned", "failed", "interrupted"}
 _E164 = re.compile(r"\+\d{7,}")

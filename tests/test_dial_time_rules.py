@@ -13,8 +13,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dialer.ports import ClaimedLead
-from dialer.store_ports import ClaimBuffer, LeadRef
+from dialer.core.ports import ClaimedLead
+from dialer.service.store_ports import ClaimBuffer, LeadRef
 from lists.rules import PROFILES, LeadHistory, in_window
 
 ORIGIN = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)  # engine time 0: midnight in New York

@@ -1,6 +1,6 @@
 """The engine core, event by event: state tables, transitions, and what each event does in each state.
 
-Why fakes and no clock: ``dialer.engine.Engine`` does no I/O and reads no
+Why fakes and no clock: ``dialer.core.engine.Engine`` does no I/O and reads no
 clock, so each test hands it timestamped events and reads the commands it
 sent (originate, bridge, play and hang up, hang up) and the records it kept.
 ``tests/test_two_clocks.py`` runs the same engine on real clocks.
@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from dialer.agents import AGENT_TRANSITIONS, Agent, AgentPool, AgentState
-from dialer.calls import TRANSITIONS, Call, CallState, Disposition, IllegalTransition, Outcome
-from dialer.engine import CampaignSettings, Engine
-from dialer.ports import ClaimedLead
-from dialer.snapshot import FLIGHT, Flight, build_snapshot
+from dialer.core.agents import AGENT_TRANSITIONS, Agent, AgentPool, AgentState
+from dialer.core.calls import TRANSITIONS, Call, CallState, Disposition, IllegalTransition
+from dialer.core.engine import CampaignSettings, Engine
+from dialer.core.ports import ClaimedLead
+from dialer.core.snapshot import FLIGHT, Flight, build_snapshot
+from dialer.records import Outcome
 from pacing.controllers import AttemptOutcome, Decision, Snapshot
 
 REFUSED = Disposition("refused", refusal_reason="no_need")

@@ -15,14 +15,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialer.calls import Disposition, Outcome
-from dialer.clock import civil_seconds
-from dialer.engine import CampaignSettings, Engine
+from dialer.core.calls import Disposition
+from dialer.core.engine import CampaignSettings, Engine
+from dialer.records import Outcome
 from lists.campaigns import create_campaign
 from lists.models import Attempt, Lead, answers_by_day, to_db
 from lists.store import open_store
-from pacing.controllers import Decision, Snapshot, make_controller
+from pacing.controllers import Decision, Snapshot
+from pacing.days import civil_seconds
 from pacing.ledger import DAY_S, AbandonmentLedger, DayAnswers
+from pacing.registry import make_controller
 from tests.test_engine import Telephony, World
 
 LONDON = ZoneInfo("Europe/London")

@@ -10,11 +10,12 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from cli import main
+from dialer.records import AttemptRecord
 from lists.campaigns import create_campaign, get_campaign, retarget
 from lists.dnc import import_registry, stale_registries
 from lists.models import Lead
 from lists.reports import dispositions_report, penetration_report, refusals_report
-from lists.selection import AttemptRecord, claim_leads, record_attempt
+from lists.selection import claim_leads, record_attempt
 
 NOON_PARIS = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)  # a Tuesday, 12:00 in Paris
 LEADS = "name;phone;country\nJan de Vries;06 12345678;NL\nZoë Lefèvre;01 42 68 53 00;FR\nBad;123;FR\n"

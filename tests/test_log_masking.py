@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from dialer.calls import Call, Outcome
-from dialer.metrics import CampaignRecorder, Metrics
+from dialer.core.calls import Call
+from dialer.records import Outcome
+from dialer.service.metrics import CampaignRecorder, Metrics
 
 NUMBER = "+33142685300"
 

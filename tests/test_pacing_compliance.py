@@ -4,9 +4,9 @@ controller ends over 3% (UK daily definition, AMD false positives included), and
 import pytest
 
 from benchmarks.scenarios import day_of, non_stationary, sudden_rise, uk_amd
+from dialer.drivers.sim.scenario import parse_scenario
 from simulation.model import simulate
 from simulation.results import expected_false_positive
-from simulation.scenario import parse_scenario
 
 CAP = 0.03
 

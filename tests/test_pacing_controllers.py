@@ -7,9 +7,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from pacing.controllers import AttemptOutcome, Snapshot, make_controller
+from pacing.controllers import AttemptOutcome, Snapshot
 from pacing.errors import InvalidInput
 from pacing.predictive import Calibration, Predictive, expected_shortfall
+from pacing.registry import make_controller
 from pacing.vicidial import Vicidial
 
 TEN_AM = 10 * 3600.0

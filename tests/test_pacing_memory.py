@@ -24,14 +24,15 @@ import pytest
 from sqlalchemy import text
 
 from benchmarks.scenarios import day_of, uk_amd
-from dialer.cluster import LeaseTimes, ensure_leases, leases, load_pacing, save_pacing, take
-from dialer.ownership import Ownership, epoch_day, recall_pacing
+from dialer.drivers.sim.scenario import parse_scenario
+from dialer.service.cluster import LeaseTimes, ensure_leases, leases, load_pacing, save_pacing, take
+from dialer.service.ownership import Ownership, epoch_day, recall_pacing
 from lists.campaigns import create_campaign
 from lists.store import open_store
 from pacing import memory
-from pacing.controllers import AttemptOutcome, Snapshot, make_controller
+from pacing.controllers import AttemptOutcome, Snapshot
+from pacing.registry import make_controller
 from simulation.model import simulate
-from simulation.scenario import parse_scenario
 from tests.cluster_helpers import base_url, fresh_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -304,7 +305,7 @@ def test_a_memory_whose_keys_were_sorted_is_recalled_exactly(learned):
 def test_recall_pacing_refuses_an_overflowing_memory_without_raising(caplog):
     document = json.loads(memory.dump(make_controller("predictive"), EPOCH))
     document["memory"]["launch_rate"] = int("9" * 320)
-    with caplog.at_level(logging.INFO, logger="dialer.cluster"):
+    with caplog.at_level(logging.INFO, logger="dialer.service.cluster"):
         assert not recall_pacing(make_controller("predictive"), json.dumps(document).encode(), "Loans", EPOCH)
     assert [(r.levelno, r.event, r.campaign) for r in caplog.records] == [(logging.INFO, "pacing_not_recalled",
                                                                           "Loans")]
@@ -330,7 +331,7 @@ def test_a_recall_that_fails_on_the_controller_raises_and_recall_pacing_logs_it_
     blob = memory.dump(_Uncopyable(), EPOCH)
     with pytest.raises(RuntimeError):
         memory.recall(_Uncopyable(), blob, EPOCH)
-    with caplog.at_level(logging.INFO, logger="dialer.cluster"):
+    with caplog.at_level(logging.INFO, logger="dialer.service.cluster"):
         assert not recall_pacing(_Uncopyable(), blob, "Loans", EPOCH)
     assert [(r.levelno, r.event, r.campaign) for r in caplog.records] == [(logging.ERROR, "pacing_not_recalled",
                                                                           "Loans")]
@@ -346,7 +347,7 @@ def test_no_memory_or_bytes_that_are_not_one_are_refused(learned, blob):
 
 def test_an_old_releases_pickled_controller_is_refused_and_logged_without_running_it(learned, caplog):
     refused = learned.fresh()
-    with caplog.at_level(logging.INFO, logger="dialer.cluster"):
+    with caplog.at_level(logging.INFO, logger="dialer.service.cluster"):
         assert not recall_pacing(refused, pickle.dumps(learned.controller), "Loans", EPOCH)
     assert [(r.levelno, r.event, r.campaign) for r in caplog.records] == [(logging.INFO, "pacing_not_recalled",
                                                                           "Loans")]
@@ -437,7 +438,7 @@ def test_a_policy_that_learns_nothing_clears_an_older_memory(lease, when, policy
 
 @pytest.mark.parametrize("when", ["timer", "shutdown"])
 def test_a_memory_that_cannot_be_dumped_leaves_the_last_one_saved_and_the_lease_is_freed(lease, when, caplog):
-    with caplog.at_level(logging.WARNING, logger="dialer.cluster"):
+    with caplog.at_level(logging.WARNING, logger="dialer.service.cluster"):
         assert _saved(*lease, _unsavable(), when) == (_OLDER, "d1" if when == "timer" else None)
     assert [(r.event, r.campaign) for r in caplog.records] == [("pacing_not_saved", "Loans")]
 
@@ -449,13 +450,13 @@ def _refused(session, fence, blob) -> None:
 
 @pytest.mark.parametrize("when", ["hand-over", "shutdown"])
 def test_a_save_the_store_refuses_is_logged_and_the_lease_is_freed_all_the_same(lease, when, monkeypatch, caplog):
-    monkeypatch.setattr("dialer.ownership.save_pacing", _refused)
-    with caplog.at_level(logging.WARNING, logger="dialer.cluster"):
+    monkeypatch.setattr("dialer.service.ownership.save_pacing", _refused)
+    with caplog.at_level(logging.WARNING, logger="dialer.service.cluster"):
         assert _saved(*lease, make_controller("predictive"), when) == (_OLDER, None)
     assert [(r.event, r.campaign) for r in caplog.records] == [("pacing_not_saved", "Loans")]
 
 
-@pytest.mark.parametrize("path", ["dialer/ownership.py", "pacing/memory.py", "pacing/estimators.py", "pacing/ledger.py",
+@pytest.mark.parametrize("path", ["dialer/service/ownership.py", "pacing/memory.py", "pacing/estimators.py", "pacing/ledger.py",
                                   "pacing/predictive.py", "pacing/vicidial.py"])
 def test_the_memory_is_never_unpickled_or_evaluated(path):
     """Bytes from the lease row build nothing but JSON values: no module that reads them can unpickle or eval."""

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 
 from benchmarks.scenarios import day_of
-from pacing.controllers import POLICIES, make_controller
+from dialer.drivers.sim.scenario import ScenarioError, apply_overrides, load_scenario, parse_scenario
 from pacing.errors import InvalidInput
+from pacing.registry import POLICIES, make_controller
 from pacing.vicidial import Vicidial
 from simulation.model import controller_for
-from simulation.scenario import ScenarioError, apply_overrides, load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples" / "scenarios").glob("*.toml"))

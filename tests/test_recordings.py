@@ -23,9 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.api import create_app
-from dialer.calls import Call
+from dialer.core.calls import Call
 from dialer.drivers.asterisk import recording_name
-from dialer.recordings import RecordingStore, Retention, attempt_number, nightly_purge
+from dialer.service.recordings import RecordingStore, Retention, attempt_number, nightly_purge
 from lists.campaigns import create_campaign
 from lists.models import DUE_ANY_TIME, Attempt, Campaign, Lead, LeadView, User, insert_new_leads
 from tests.api_helpers import OTHER, make_users

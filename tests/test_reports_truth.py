@@ -10,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dialer.records import AttemptRecord
 from lists.campaigns import create_campaign, default_catalogue, retarget
 from lists.dnc import import_registry
 from lists.models import Attempt, Lead
 from lists.reports import dispositions_report, export_leads, penetration_report, refusals_report
-from lists.selection import AttemptRecord, record_attempt
+from lists.selection import record_attempt
+from simulation.plots import plot_report
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
@@ -136,7 +138,7 @@ def test_an_empty_campaign_plots_no_data(store, tmp_path):
     fig = plots._panels_figure(report.title, report.panels())
     assert [t.get_text() for t in fig.axes[0].texts] == [plots.NO_DATA]
     plt.close(fig)
-    assert report.plot(tmp_path / "empty.png").stat().st_size > 0
+    assert plot_report(report, tmp_path / "empty.png").stat().st_size > 0
 
 
 def select_campaign(name: str):
@@ -158,8 +160,8 @@ def select_lead(phone: str):
 @pytest.fixture(scope="module")
 def simulated():
     from benchmarks.scenarios import day_of
+    from dialer.drivers.sim.scenario import parse_scenario
     from simulation.model import simulate
-    from simulation.scenario import parse_scenario
 
     data = day_of(6, hours=2.0)
     data["list"]["size"] = 3000

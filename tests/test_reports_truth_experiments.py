@@ -12,6 +12,7 @@ import pytest
 import tomli_w
 
 from benchmarks.scenarios import day_of
+from dialer.drivers.sim.scenario import parse_scenario
 from simulation.experiments import (
     Estimate,
     TooLarge,
@@ -21,7 +22,6 @@ from simulation.experiments import (
     sweep,
 )
 from simulation.model import simulate
-from simulation.scenario import parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 

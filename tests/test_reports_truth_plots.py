@@ -7,11 +7,11 @@ import matplotlib.pyplot as plt
 import pytest
 
 from benchmarks.scenarios import day_of
+from dialer.drivers.sim.scenario import parse_scenario
 from pacing.staffing import StaffingTargets, parse_forecast, staff_forecast
 from simulation import plots
 from simulation.experiments import SweepPoint
 from simulation.model import simulate
-from simulation.scenario import parse_scenario
 
 FORECAST = "interval_start,calls,aht_s\n08:00,20,180\n08:30,400,180\n09:00,60,180\n"
 

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from benchmarks.scenarios import day_of
-from dialer.calls import Outcome
+from dialer.drivers.sim.customers import Draws
+from dialer.drivers.sim.distributions import parse_distribution
+from dialer.drivers.sim.scenario import ScenarioError, load_scenario, parse_scenario
+from dialer.records import Outcome
 from pacing.controllers import Power, Progressive
-from simulation.distributions import parse_distribution
-from simulation.model import Draws, Model, simulate
-from simulation.scenario import ScenarioError, load_scenario, parse_scenario
+from simulation.model import Model, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples" / "scenarios").glob("*.toml"))

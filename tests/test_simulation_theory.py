@@ -1,6 +1,6 @@
 """The production connect rule against queueing theory: M/M/n+D (fixed 2 s limit) and Erlang-A (exp. patience).
 
-Poisson live answers go through ``dialer.engine.Engine`` (its ``AgentPool``,
+Poisson live answers go through ``dialer.core.engine.Engine`` (its ``AgentPool``,
 connect timer and safe-harbour message) to n agents with exponential talk
 times (``simulation.validation``). The theory value must lie inside the
 replications' 99% confidence interval. The whole file takes about 60-90 s on

@@ -8,9 +8,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from dialer.records import AttemptRecord
 from lists.campaigns import create_campaign, edit_campaign, get_campaign
 from lists.models import Attempt, Base, DncEntry, Lead
-from lists.selection import AttemptRecord, claim_leads, record_attempt
+from lists.selection import claim_leads, record_attempt
 from lists.store import open_engine, upgrade
 from pacing.errors import InvalidInput
 

@@ -1,11 +1,11 @@
 """Two clocks, one behaviour: the same engine suite on SimPy time and on asyncio time (issue 15's acceptance).
 
-Why: the simulator runs ``dialer.engine.Engine`` on SimPy time and the
+Why: the simulator runs ``dialer.core.engine.Engine`` on SimPy time and the
 daemon on asyncio's loop. If a state were handled under one clock and missed
 under the other, what analysts tune would not be what runs. So every test
 here runs the engine, ``SimTelephony`` and ``SimWorkforce`` with seeded
 ``CustomerPlan``s on both clocks: ``simulation.model.SimPyClock`` on a
-``simpy.Environment``, and ``dialer.clock.AsyncioClock`` on ``VirtualTimeLoop``,
+``simpy.Environment``, and ``dialer.service.clock.AsyncioClock`` on ``VirtualTimeLoop``,
 a real asyncio loop whose time jumps to the next timer when nothing is
 ready, so an hour runs in a fraction of a second and every run is the same.
 """
@@ -25,12 +25,14 @@ import numpy as np
 import pytest
 import simpy
 
-from dialer.calls import Call, CallState, Disposition, Outcome
-from dialer.clock import AsyncioClock
-from dialer.drivers.sim import CustomerPlan, Scheduler, SimTelephony, SimWorkforce
-from dialer.engine import CampaignSettings, Engine
-from dialer.ports import ClaimedLead
-from pacing.controllers import Decision, make_controller
+from dialer.core.calls import Call, CallState, Disposition
+from dialer.core.engine import CampaignSettings, Engine
+from dialer.core.ports import ClaimedLead
+from dialer.drivers.sim.telephony import CustomerPlan, Scheduler, SimTelephony, SimWorkforce
+from dialer.records import Outcome
+from dialer.service.clock import AsyncioClock
+from pacing.controllers import Decision
+from pacing.registry import make_controller
 from simulation.model import SimPyClock
 
 HOUR_S = 3600.0

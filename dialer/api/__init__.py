@@ -1,4 +1,4 @@
-"""The HTTP API and the web consoles (issue 16): FastAPI on uvicorn, inside the daemon's event loop.
+"""The HTTP API and the web consoles: FastAPI on uvicorn, inside the daemon's event loop.
 
 Modules: ``app`` (the application and error mapping), ``auth`` (tokens,
 sessions, roles, the login rate limit), ``floor`` (what the API needs of

@@ -16,11 +16,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 
-from dialer.agents import AgentState
 from dialer.api.auth import Principal, authenticate, floor_of, principal, require, visible
 from dialer.api.cards import lead_card, to_disposition
 from dialer.api.errors import ApiError, Conflict, Forbidden, NotFound
-from dialer.api.floor import Floor, RunView, current_call
+from dialer.api.floor import Floor, RunView
 from dialer.api.schemas import (
     ERRORS,
     AgentEvent,
@@ -35,9 +34,11 @@ from dialer.api.schemas import (
     LeadId,
     PauseIn,
 )
-from dialer.calls import IllegalTransition
+from dialer.core.agents import AgentState
+from dialer.core.calls import IllegalTransition
 from dialer.drivers.asterisk import AgentUnreachable
-from dialer.users import Role
+from dialer.service.floor import current_call
+from dialer.service.users import Role
 from lists.models import Campaign, Lead, as_utc
 from lists.numbers import mask_number
 

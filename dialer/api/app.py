@@ -26,11 +26,11 @@ from dialer.api import agents, auth, campaigns, dnc, lists, recordings, reports
 from dialer.api.errors import ApiError, TooManyRequests
 from dialer.api.floor import Floor
 from dialer.api.schemas import ErrorOut
-from dialer.calls import IllegalTransition
+from dialer.core.calls import IllegalTransition
 from dialer.errors import DialerError
-from dialer.http import Response
-from dialer.recordings import RecordingStore
-from dialer.users import UserError
+from dialer.service.http import Response
+from dialer.service.recordings import RecordingStore
+from dialer.service.users import UserError
 from pacing.errors import InvalidInput
 
 __all__ = ["create_app", "STATIC"]

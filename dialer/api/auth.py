@@ -28,7 +28,7 @@ from starlette.requests import HTTPConnection
 from dialer.api.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from dialer.api.floor import Floor
 from dialer.api.schemas import ERRORS, LoginIn, MeOut, UserOut
-from dialer.users import (
+from dialer.service.users import (
     Role,
     check_password,
     granted_campaigns,

@@ -35,8 +35,9 @@ from dialer.api.schemas import (
     CatalogueOut,
     StatsOut,
 )
-from dialer.api.stats import floor_counts, hourly, occupancy
-from dialer.users import Role
+from dialer.api.stats import hourly
+from dialer.service.floor import floor_counts, occupancy
+from dialer.service.users import Role
 from lists.campaigns import create_campaign, edit_campaign
 from lists.models import Campaign, CampaignGrant
 

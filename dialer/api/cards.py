@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from dialer.api.errors import ApiError, NotFound
 from dialer.api.schemas import AttemptView, DispositionIn, LeadCard, Question
-from dialer.calls import Disposition
-from dialer.users import record_view
+from dialer.core.calls import Disposition
+from dialer.service.users import record_view
 from lists.models import Attempt, Campaign, Lead, as_utc
 from lists.numbers import mask_number
 

@@ -15,7 +15,7 @@ from dialer.api.auth import Principal, floor_of, require
 from dialer.api.errors import ApiError, NotFound
 from dialer.api.floor import Floor
 from dialer.api.schemas import ERRORS, DncIn, DncOut
-from dialer.users import Role
+from dialer.service.users import Role
 from lists.dnc import add_to_dnc, remove_from_dnc
 from lists.models import Campaign, DncEntry
 from lists.numbers import mask_number, normalise_number

@@ -20,19 +20,20 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialer.agents import Agent, AgentState
 from dialer.api.schemas import AgentEvent
-from dialer.calls import Call
-from dialer.engine import Engine
-from dialer.http import Response
+from dialer.core.agents import Agent, AgentState
+from dialer.core.calls import Call
+from dialer.core.engine import Engine
+from dialer.service.floor import History
+from dialer.service.http import Response
 
-__all__ = ["Floor", "RunView", "AgentDesk", "DeskConsole", "current_call"]
+__all__ = ["Floor", "RunView", "AgentDesk", "DeskConsole"]
 
 _QUEUE_MAX = 256  # events a slow WebSocket may fall behind by before it is dropped
 
 
 class RunView(Protocol):
-    """One running campaign, as the API sees it (``dialer.daemon.CampaignRun``)."""
+    """One running campaign, as the API sees it (``dialer.service.daemon.CampaignRun``)."""
 
     name: str
     campaign_id: int
@@ -52,7 +53,7 @@ class Floor(Protocol):
     desk: AgentDesk
     api_agents: bool
     cors_origins: tuple[str, ...]
-    history: Any  # dialer.api.stats.History
+    history: History
     rejects_dir: Path
 
     def campaign_run(self, campaign_id: int) -> RunView | None: ...
@@ -90,17 +91,6 @@ class Floor(Protocol):
     async def readyz(self) -> Response: ...
 
     async def metrics_page(self) -> Response: ...
-
-
-def current_call(engine: Engine, agent_id: str) -> Call | None:
-    """The call ``agent_id`` is on, writing up, or holding in preview; None when they have none."""
-    call = engine.wrapping.get(agent_id)
-    if call is not None:
-        return call
-    agent = engine.pool.agents.get(agent_id)
-    if agent is not None and agent.state is AgentState.RESERVED and agent.call is not None:
-        return engine.calls.get(agent.call)
-    return None
 
 
 class DeskConsole:

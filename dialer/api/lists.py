@@ -21,7 +21,7 @@ from dialer.api.auth import Principal, floor_of, require, visible
 from dialer.api.errors import ApiError, NotFound
 from dialer.api.floor import Floor
 from dialer.api.schemas import ERRORS, CampaignId, ImportOut
-from dialer.users import Role
+from dialer.service.users import Role
 from lists.campaigns import get_campaign
 from lists.importer import import_csv
 from lists.models import Campaign

@@ -15,7 +15,7 @@ answer is ``Cache-Control: no-store``, so no proxy or browser keeps a copy
 that the nightly deletion would miss.
 
 The files are found through ``app.state.recordings`` (a
-``dialer.recordings.RecordingStore``, None when this daemon keeps none).
+``dialer.service.recordings.RecordingStore``, None when this daemon keeps none).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from dialer.api.auth import Principal, floor_of, require
 from dialer.api.errors import NotFound
 from dialer.api.floor import Floor
 from dialer.api.schemas import ERRORS
-from dialer.recordings import RecordingStore, attempt_number, nightly_purge
-from dialer.users import Role, record_view
+from dialer.service.recordings import RecordingStore, attempt_number, nightly_purge
+from dialer.service.users import Role, record_view
 from lists.models import Attempt
 
 __all__ = ["router", "recording", "nightly_purge", "AUDIT_PURPOSE"]

@@ -20,8 +20,8 @@ from dialer.api.cards import SALE_CODES
 from dialer.api.errors import NotFound
 from dialer.api.floor import Floor
 from dialer.api.schemas import ERRORS, AgentPerformanceRow, CampaignId, ReportOut, ReportRow
-from dialer.config import PROFILE_ZONES
-from dialer.users import Role
+from dialer.service.config import PROFILE_ZONES
+from dialer.service.users import Role
 from lists.models import Attempt, Campaign
 from lists.reports import REPORTS
 

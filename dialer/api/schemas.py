@@ -15,7 +15,8 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
-from pacing.controllers import POLICIES
+from dialer.service.floor import Sample
+from pacing.registry import POLICIES
 
 __all__ = ["ErrorOut", "LoginIn", "MeOut", "AgentLoginIn", "PauseIn", "AgentStatusOut", "AgentEvent", "AttemptView",
            "Question", "LeadCard", "Order", "CallbackOwner", "DispositionIn", "DispositionOut", "CampaignState",
@@ -263,14 +264,6 @@ class HourRow(BaseModel):
     contacts: int
     sales: int
     refusals: int
-
-
-class Sample(BaseModel):
-    at: datetime
-    occupancy: float
-    abandon_rate: float
-    agents_ready: int
-    agents_busy: int
 
 
 class FloorAgent(BaseModel):

@@ -1,1 +1,1 @@
-"""Telephony drivers behind ``dialer.ports.TelephonyDriver``: ``sim`` (modelled customers) and, later, Asterisk."""
+"""Telephony drivers behind ``dialer.core.ports.TelephonyDriver``: ``sim`` (modelled customers) and, later, Asterisk."""

@@ -92,9 +92,10 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
-from dialer.calls import Call, Outcome
-from dialer.engine import Engine
+from dialer.core.calls import Call
+from dialer.core.engine import Engine
 from dialer.errors import DialerError
+from dialer.records import Outcome
 
 __all__ = ["AriServer", "Backoff", "AsteriskDriver", "CampaignTelephony", "ServerStatus", "AriEvent", "AriError",
            "AgentUnreachable", "HANGUP_CAUSES", "AMD_VERDICTS", "outcome_for_cause", "recording_name",
@@ -169,7 +170,7 @@ class AgentUnreachable(DialerError):
 
 
 class Clock(Protocol):
-    """A campaign's clock: ``now()`` in engine seconds (``dialer.clock.AsyncioClock``)."""
+    """A campaign's clock: ``now()`` in engine seconds (``dialer.service.clock.AsyncioClock``)."""
 
     def now(self) -> float: ...
 

@@ -62,7 +62,7 @@ function toggleRows() {
   $("callback-row").classList.toggle("hidden", outcome !== "callback");
   $("order-row").classList.toggle("hidden", !SALES.has(outcome));
   if (outcome === "callback" && !$("callback-at").value && worldNow) {
-    const next = new Date(worldNow.getTime() + 86400e3);
+    const next = new Date(worldNow.getTime() + 24 * 3600e3);
     next.setMinutes(next.getMinutes() - next.getTimezoneOffset());
     $("callback-at").value = next.toISOString().slice(0, 16);
   }

@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
-from dialer.agents import Agent, AgentState
-from dialer.calls import Call, CallState, Disposition, Outcome
-from dialer.engine import Engine
+from dialer.core.agents import Agent, AgentState
+from dialer.core.calls import Call, CallState, Disposition
+from dialer.core.engine import Engine
+from dialer.records import Outcome
+from pacing.days import DAY_S
 
 __all__ = ["Scheduler", "CustomerPlan", "SimTelephony", "ShiftLike", "SimWorkforce", "NETWORK_RESULTS"]
 
@@ -147,7 +149,7 @@ class SimWorkforce:
         assert self._engine is not None, "attach the engine first"
         return self._engine
 
-    def schedule(self, shifts: Sequence[ShiftLike], days: int, day_s: float = 86400.0) -> None:
+    def schedule(self, shifts: Sequence[ShiftLike], days: int, day_s: float = DAY_S) -> None:
         """Put every agent's day on the clock: ``days`` days from the clock's time 0."""
         for shift in shifts:
             names = [f"a{len(self.names) + k + 1}" for k in range(shift.count)]

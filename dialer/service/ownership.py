@@ -29,16 +29,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
 
-from dialer.cluster import (
+from dialer.core.engine import Engine
+from dialer.service.cluster import (
     Fence,
     LeaseTimes,
     LocalLease,
@@ -53,16 +55,46 @@ from dialer.cluster import (
     save_pacing,
     take,
 )
-from dialer.store_ports import Recovery, settle
+from dialer.service.store_ports import Recovery, settle
 from lists.models import Campaign
 from pacing import memory
 
-if TYPE_CHECKING:
-    from dialer.daemon import CampaignRun, Daemon
+__all__ = ["Ownership", "Holder", "Seat", "Taken", "recall_pacing", "epoch_day"]
 
-__all__ = ["Ownership", "Taken", "recall_pacing", "epoch_day"]
+log = logging.getLogger("dialer.service.cluster")
 
-log = logging.getLogger("dialer.cluster")
+
+class Seat(Protocol):
+    """A campaign this daemon runs, as its lease sees it (``dialer.service.daemon.CampaignRun``)."""
+
+    name: str
+    campaign_id: int
+    zone: str
+    origin: datetime
+    engine: Engine
+    fence: Fence | None
+    lease: LocalLease | None
+
+
+class Holder(Protocol):
+    """The daemon, as its leases need it (``dialer.service.daemon.Daemon``): the store, the campaigns it runs,
+    and what to do when one is taken, lost or handed on."""
+
+    factory: sessionmaker[Session]
+    stopping: bool
+
+    @property
+    def runs(self) -> Sequence[Seat]: ...
+
+    def campaign_run(self, campaign_id: int) -> Seat | None: ...
+
+    def adopt(self, taken: Taken) -> None: ...
+
+    def lose(self, fence: Fence, why: str) -> None: ...
+
+    def drop(self, run: Any) -> None: ...
+
+    async def drain_run(self, run: Any) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -88,9 +120,9 @@ class _Save:
 class Ownership:
     """Which campaigns this daemon dials, kept by lease. ``campaign_ids``: those it may dial."""
 
-    def __init__(self, daemon: Daemon, times: LeaseTimes, campaign_ids: list[int]):
+    def __init__(self, daemon: Holder, name: str, times: LeaseTimes, campaign_ids: list[int]):
         self.daemon, self.times, self.campaign_ids = daemon, times, campaign_ids
-        self.name = daemon.config.name
+        self.name = name
         self.thread = ThreadPoolExecutor(1, "dialer-lease")
         self.draining = False
         self.store_ok = True
@@ -197,14 +229,14 @@ class Ownership:
             return Taken(campaign, fence, lease, recovery, load_pacing(session, campaign_id))
 
     # -- hand-over ---------------------------------------------------------------------------------------------
-    def _hand_over_soon(self, run: CampaignRun, why: str) -> None:
+    def _hand_over_soon(self, run: Seat, why: str) -> None:
         """Start a hand-over beside the cycle (calls may take minutes to end; renewals must go on meanwhile)."""
         if run.fence is not None and run.campaign_id not in self._handing:
             task = asyncio.get_running_loop().create_task(self.hand_over(run, why))
             self._handing[run.campaign_id] = task
             task.add_done_callback(lambda _: self._handing.pop(run.campaign_id, None))
 
-    async def hand_over(self, run: CampaignRun, why: str) -> None:
+    async def hand_over(self, run: Seat, why: str) -> None:
         """Give a campaign up without dropping a call: stop launching, let calls in progress end (up to the drain
         timeout), write what is left, flush, save the pacing memory, then free the lease for the next taker."""
         log.info("handing a campaign over", extra={"event": "hand_over", "campaign": run.name, "why": why})
@@ -239,7 +271,7 @@ class Ownership:
 
     # -- pacing memory -----------------------------------------------------------------------------------------
     @staticmethod
-    def _pacing_save(run: CampaignRun) -> _Save | None:
+    def _pacing_save(run: Seat) -> _Save | None:
         """What a save writes for ``run``: what its controller learned (estimators, ledger, calibration), read on
         the loop that owns it, times on the run's clock (``epoch_day``); a document of None, clearing the row, for
         a policy that learns nothing; None, nothing written (logged), when reading it fails, so the hand-over

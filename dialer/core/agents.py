@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 
-from dialer.calls import IllegalTransition
+from dialer.core.calls import IllegalTransition
 
 __all__ = ["AgentState", "AGENT_TRANSITIONS", "Agent", "AgentPool"]
 

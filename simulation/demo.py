@@ -9,7 +9,7 @@ What it does, in order:
    ``<dir>/demo-leads.csv.rejects.csv``) into two campaigns: a loan offer
    under the French rules and a survey under the UK rules, both predictive
    with a 3% abandonment cap;
-2. runs the real daemon (``dialer.daemon.Daemon``: the same engines,
+2. runs the real daemon (``dialer.service.daemon.Daemon``: the same engines,
    claim buffer, writer, scheduler and metrics as ``dialer serve``) with
    the sim driver on ``examples/scenarios/demo.toml``, a 4-hour afternoon
    shift with breaks, at ``speed`` simulated seconds per wall second (240:
@@ -22,7 +22,7 @@ What it does, in order:
 
 Nothing printed carries a phone number or a name: the view and the summary
 show counts only, and the daemon's log (``<dir>/daemon.log``) goes through
-``dialer.logs``' masking formatter.
+``dialer.service.logs``' masking formatter.
 
 Why two scenarios: the survey's customers answer with its own codes
 (``completed``, ``no_time``…) and shorter calls, so the daemon's config
@@ -52,19 +52,21 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dialer.agents import AgentState
-from dialer.calls import CallState, Outcome
-from dialer.config import Config, SimConfig
-from dialer.daemon import CampaignRun, Daemon
+from dialer.api.front import daemon_with_front
+from dialer.core.agents import AgentState
+from dialer.core.calls import CallState
+from dialer.drivers.sim.scenario import Scenario, load_scenario
 from dialer.errors import DialerError
-from dialer.logs import setup_logging
+from dialer.records import Outcome
+from dialer.service.config import Config, SimConfig
+from dialer.service.daemon import CampaignRun, Daemon
+from dialer.service.logs import setup_logging
 from lists.campaigns import create_campaign
 from lists.importer import ImportSummary, import_csv
 from lists.models import Attempt, Campaign, Lead, as_utc
 from lists.reports import Report, dispositions_report, penetration_report, refusals_report
 from lists.store import open_store
-from simulation.plots import plot_series_panels
-from simulation.scenario import Scenario, load_scenario
+from simulation.plots import plot_report, plot_series_panels
 
 __all__ = ["DemoError", "DemoOptions", "CampaignSpec", "CAMPAIGNS", "LEADS", "SCENARIO", "SURVEY_SCENARIO",
            "prepare_store", "demo_config", "LiveView", "CampaignTotals", "summarise", "summary_text",
@@ -528,7 +530,7 @@ def _campaign_section(totals: CampaignTotals, reports: Sequence[Report], directo
     parts = [f"<h2>{html.escape(totals.name)} ({html.escape(totals.kind)})</h2>"]
     for kind, report in zip(("dispositions", "refusals", "penetration"), reports, strict=True):
         png = f"{_slug(totals.name)}-{kind}.png"
-        report.plot(directory / png)
+        plot_report(report, directory / png)
         parts.append(f'<img src="{png}" alt="{html.escape(report.title)}">')
     return "\n".join(parts)
 
@@ -595,7 +597,7 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoResult:
     screen = _Screen(out, _live(options, out))
     started = time.monotonic()
     with _daemon_log(options.directory / "daemon.log"):
-        daemon = Daemon(demo_config(url, options, start))
+        daemon = daemon_with_front(demo_config(url, options, start))
         try:
             code = asyncio.run(_run_daemon(daemon, view, screen))
         finally:

@@ -22,7 +22,7 @@ mark is written only to a lead still claimed, and an attempt only for a
 lead still claimed and marked (the attempt clears both): a retried batch
 whose first commit went through writes nothing twice.
 
-Fencing (several daemons, ``dialer.cluster``): items carry the campaign's
+Fencing (several daemons, ``dialer.service.cluster``): items carry the campaign's
 ``Fence``; each campaign's items are written in one transaction that first
 checks the fence, and a refused batch is dropped and reported through
 ``on_fenced`` (the daemon stops dialling that campaign: another owns it).
@@ -46,12 +46,13 @@ from sqlalchemy import case, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialer.calls import Call, CallState, Outcome
-from dialer.cluster import Fence, Fenced, holds
-from dialer.ports import ClaimedLead, TelephonyDriver
+from dialer.core.calls import Call, CallState
+from dialer.core.ports import ClaimedLead, TelephonyDriver
+from dialer.records import AttemptRecord, Outcome
+from dialer.service.cluster import Fence, Fenced, holds
 from lists.models import Campaign, Lead, as_utc, to_db
 from lists.rules import CallingProfile, LeadHistory, refusal
-from lists.selection import AttemptRecord, claim_leads, dial_histories, record_attempts
+from lists.selection import claim_leads, dial_histories, record_attempts
 
 __all__ = ["LeadRef", "Writer", "ClaimBuffer", "WriteAheadTelephony", "release_leads", "recover", "Recovery",
            "interrupted_record", "open_call_record", "settle"]
@@ -307,7 +308,7 @@ def settle(session: Session, fence: Fence) -> Recovery:
 def interrupted_record(dialled_at: datetime | None, **known: object) -> AttemptRecord:
     """The ledger row of a call the dialer lost track of (crash, drain timeout)."""
     assert dialled_at is not None
-    return AttemptRecord(outcome=Outcome.INTERRUPTED.value, dialled_at=dialled_at,
+    return AttemptRecord(outcome=Outcome.INTERRUPTED, dialled_at=dialled_at,
                          data={"interrupted": True, **known})
 
 
@@ -324,7 +325,7 @@ class ClaimBuffer:
     to the engine, the moment it is dialled (its window may have closed in
     its own zone since the claim); one that fails goes back to its queue.
 
-    Several daemons (``dialer.cluster``): ``fence`` is checked in each claim's
+    Several daemons (``dialer.service.cluster``): ``fence`` is checked in each claim's
     transaction and goes with every release; while ``may_dial`` (the local
     lease) is False nothing is handed out, so nothing is launched.
     """

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from enum import Enum
 
-from dialer.agents import AgentPool
-from dialer.calls import Call, CallState
+from dialer.core.agents import AgentPool
+from dialer.core.calls import Call, CallState
 from pacing.controllers import Snapshot
 
 __all__ = ["Flight", "FLIGHT", "IN_FLIGHT", "build_snapshot", "snapshot_of"]

@@ -43,7 +43,7 @@ Example (``deploy/dialer.toml`` ships a commented one)::
     amd = true
     amd_false_positive = 0.02    # people AMD calls machines (the UK cap counts them): measure it on your calls
     recording_retention_days = 90   # older recordings are deleted nightly
-    [cluster]                    # several daemons on one PostgreSQL (dialer.cluster); absent: one daemon
+    [cluster]                    # several daemons on one PostgreSQL (dialer.service.cluster); absent: one daemon
     lease_s = 15                 # a campaign lease lasts this long from a renewal, seconds (database clock)
     renew_s = 3                  # renewal interval, seconds
     skew_s = 2                   # stop launching this long before the lease could expire, seconds
@@ -63,11 +63,12 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from dialer.cluster import LeaseTimes
 from dialer.drivers.asterisk import MIN_RING_TIMEOUT_S, AriServer
 from dialer.errors import DialerError
+from dialer.service.cluster import LeaseTimes
 from lists.numbers import valid_zone
 from lists.store import database_url
+from pacing.days import DAY_S
 
 __all__ = ["ConfigError", "DriverKind", "SimConfig", "AsteriskConfig", "AsteriskCampaign", "Config",
            "load_config", "parse_config", "PROFILE_ZONES"]
@@ -82,7 +83,7 @@ class ConfigError(DialerError):
 
 
 class DriverKind(Enum):
-    SIM = "sim"  # modelled customers and agents (dialer.drivers.sim)
+    SIM = "sim"  # modelled customers and agents (dialer.drivers.sim.telephony)
     ASTERISK = "asterisk"  # real calls through Asterisk's ARI (dialer.drivers.asterisk); agents use the API
 
 
@@ -370,7 +371,7 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>", text: str = 
     settings = dict(
         store_url=url, http_host=host, http_port=port, cors_origins=origins,
         name=daemon.get("name", _text, socket.gethostname()),
-        drain_timeout_s=daemon.get("drain_timeout_s", _number(0.0, 86400.0), 60.0),
+        drain_timeout_s=daemon.get("drain_timeout_s", _number(0.0, DAY_S), 60.0),
         campaigns=daemon.get("campaigns", _names), log_level=daemon.get("log_level", _choice(LOG_LEVELS), "info"))
     for reader in (store, http, daemon, driver, zones, top):
         reader.done()

@@ -3,7 +3,7 @@
 Why a table: the pacing guarantee depends on every call in flight being seen
 (a call under answering-machine detection once was not, and progressive
 dialing abandoned answers with AMD on). So each state is declared once here,
-its legal moves are a table, and ``dialer.snapshot`` maps every state to what
+its legal moves are a table, and ``dialer.core.snapshot`` maps every state to what
 the controller sees. An illegal move raises ``IllegalTransition``.
 
 States, in the order a call can take them::
@@ -28,10 +28,10 @@ from enum import Enum
 from typing import Any
 
 from dialer.errors import DialerError
-from lists.selection import AttemptRecord
+from dialer.records import AttemptRecord, Outcome
 from pacing.controllers import AttemptOutcome
 
-__all__ = ["CallState", "Outcome", "TRANSITIONS", "IllegalTransition", "Call", "Disposition"]
+__all__ = ["CallState", "TRANSITIONS", "IllegalTransition", "Call", "Disposition"]
 
 
 class CallState(Enum):
@@ -47,21 +47,6 @@ class CallState(Enum):
     TALKING = "talking"
     SAFE_HARBOUR = "safe_harbour"
     ENDED = "ended"
-
-
-class Outcome(Enum):
-    """What the network and the dialer made of an attempt; the store's ``attempt.outcome`` values."""
-
-    HUMAN = "human"
-    MACHINE = "machine"
-    BUSY = "busy"
-    NO_ANSWER = "no_answer"
-    INVALID = "invalid"
-    ABANDONED = "abandoned"
-    FAILED = "failed"  # congestion or another network fault: retried, not charged to the lead
-    INTERRUPTED = "interrupted"  # the dialer stopped (crash, drain timeout) with the call in flight
-
-    __hash__ = object.__hash__
 
 
 S = CallState
@@ -158,7 +143,7 @@ class Call:
         dialled = at(self.dialled_s)
         assert dialled is not None
         return AttemptRecord(
-            outcome=self.outcome.value, dialled_at=dialled, answered_at=at(self.answered_s), amd_result=amd,
+            outcome=self.outcome, dialled_at=dialled, answered_at=at(self.answered_s), amd_result=amd,
             amd_end_at=at(self.amd_end_s), connected_at=at(self.connected_s), hangup_at=at(self.hangup_s),
             message_played="safe_harbour" if self.message_played else None,
             disposition=d.code if d else None, refusal_reason=d.refusal_reason if d else None, agent=self.agent,

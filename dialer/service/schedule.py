@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 
-from dialer.clock import AsyncioClock, OrderedClock
+from dialer.service.clock import AsyncioClock, OrderedClock
 from lists.rules import CallingProfile, in_window
 
 __all__ = ["WorldClock", "WorldTrigger", "WindowEdges", "window_close_after"]
@@ -46,7 +46,7 @@ class WorldClock:
 
     def engine_clock(self, origin: datetime, ordered: bool = False) -> AsyncioClock:
         """A campaign engine's clock: seconds since ``origin`` (its first local midnight), at this speed, from
-        the world's one start instant; ``ordered`` for a simulated world (``dialer.clock.OrderedClock``)."""
+        the world's one start instant; ``ordered`` for a simulated world (``dialer.service.clock.OrderedClock``)."""
         kind = OrderedClock if ordered else AsyncioClock
         return kind(self.loop, (self.start - origin).total_seconds(), self.speed, t0=self._t0_loop)
 

@@ -21,8 +21,8 @@ progress end for up to ``drain_timeout_s``, write what is still open as
 interrupted (an abandon whose message is playing stays abandoned), flush the
 writer and exit 0.
 
-With ``[cluster]`` (several daemons on one PostgreSQL, ``dialer.cluster``)
-no campaign is built at start-up: ``dialer.ownership`` takes campaigns by
+With ``[cluster]`` (several daemons on one PostgreSQL, ``dialer.service.cluster``)
+no campaign is built at start-up: ``dialer.service.ownership`` takes campaigns by
 lease as the balance allows (``adopt``), drops one whose lease another
 daemon took (``lose``), and hands one over without dropping calls
 (``drain_run``) for ``dialer drain``, a rebalance or SIGTERM, which also
@@ -45,6 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -55,38 +56,45 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialer.agents import AgentState
-from dialer.api import create_app
-from dialer.api.floor import AgentDesk, RunView
-from dialer.api.stats import SAMPLE_S, History
-from dialer.calls import Call, Outcome
-from dialer.clock import AsyncioClock, civil_seconds
-from dialer.cluster import Fence, LocalLease, bound_idle_transactions
-from dialer.config import PROFILE_ZONES, Config, ConfigError, load_config
+from dialer.core.agents import AgentState
+from dialer.core.calls import Call
+from dialer.core.engine import CampaignSettings, Engine
+from dialer.core.ports import AgentConsole
 from dialer.drivers.asterisk import AsteriskDriver, CampaignTelephony
-from dialer.drivers.sim import ShiftLike, SimTelephony, SimWorkforce
-from dialer.drivers.sim_store import StoreCustomers
-from dialer.engine import CampaignSettings, Engine
-from dialer.http import ApiServer, Response, json_response
-from dialer.logs import setup_logging
-from dialer.metrics import CampaignRecorder, DayCounts, EngineCollector, Metrics, TimedController
-from dialer.notify import notify, watchdog_interval_s
-from dialer.ownership import Ownership, Taken, epoch_day, recall_pacing
-from dialer.recordings import RecordingStore, nightly_purge
-from dialer.schedule import WindowEdges, WorldClock, WorldTrigger, window_close_after
-from dialer.store_ports import ClaimBuffer, WriteAheadTelephony, Writer, open_call_record, recover, release_leads
+from dialer.drivers.sim.scenario import Scenario, load_scenario
+from dialer.drivers.sim.store import StoreCustomers
+from dialer.drivers.sim.telephony import ShiftLike, SimTelephony, SimWorkforce
+from dialer.records import Outcome
+from dialer.service.clock import AsyncioClock
+from dialer.service.cluster import Fence, LocalLease, bound_idle_transactions
+from dialer.service.config import PROFILE_ZONES, Config, ConfigError
+from dialer.service.floor import SAMPLE_S, History
+from dialer.service.http import ApiServer, Response, json_response
+from dialer.service.metrics import CampaignRecorder, DayCounts, EngineCollector, Metrics, TimedController
+from dialer.service.notify import notify, watchdog_interval_s
+from dialer.service.ownership import Ownership, Taken, epoch_day, recall_pacing
+from dialer.service.recordings import RecordingStore, nightly_purge
+from dialer.service.schedule import WindowEdges, WorldClock, WorldTrigger, window_close_after
+from dialer.service.store_ports import (
+    ClaimBuffer,
+    WriteAheadTelephony,
+    Writer,
+    open_call_record,
+    recover,
+    release_leads,
+)
 from lists.dnc import stale_registries
 from lists.models import Attempt, Campaign, Lead, answers_by_day, to_db
 from lists.rules import CallingProfile, in_window
 from lists.selection import profile_for
 from lists.store import open_store
-from pacing.controllers import make_controller
+from pacing.days import civil_seconds
 from pacing.ledger import AbandonmentLedger
-from simulation.scenario import Scenario, load_scenario
+from pacing.registry import make_controller
 
-__all__ = ["Daemon", "CampaignRun", "serve"]
+__all__ = ["Daemon", "CampaignRun", "Front", "Desk"]
 
-log = logging.getLogger("dialer.daemon")
+log = logging.getLogger("dialer.service.daemon")
 _ORPHAN_AGE = timedelta(hours=1)  # a claim without a dial mark older than this is no buffer's: recycle gives it back
 _STORE_PROBE_S = 2.0
 _STORE_BUCKETS = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5,
@@ -94,6 +102,25 @@ _STORE_BUCKETS = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0
 _STALE_DIAL_S = 2.0  # wall seconds: a cluster daemon makes no dial whose mark took longer (the store was away)
 _OFF_POLL_S = 0.5  # how often a logging-out agent's state is looked at before their line is hung up, seconds
 _SWITCH_S = 0.001  # GIL hand-over, seconds: the claim and writer threads hold the loop back at most this long
+
+
+class Desk(Protocol):
+    """The agents who work through the API, as the daemon needs them (``dialer.api.floor.AgentDesk``): the
+    campaign each is seated in, and the engine's console that reports their states to them."""
+
+    seats: dict[str, int]
+
+    def console(self, campaign_id: int, moment: Callable[[float], datetime]) -> AgentConsole: ...
+
+
+class Front(Protocol):
+    """What the daemon serves people through (``dialer.api.front.Front``): the API agents' desk, and the HTTP
+    application over the daemon. The API sits in the layer above, so it is handed in, never imported."""
+
+    @property
+    def desk(self) -> Desk: ...
+
+    def app(self, daemon: Daemon) -> Any: ...
 
 
 @dataclass
@@ -126,8 +153,8 @@ class CampaignRun:
 class Daemon:
     """The service: build with a validated ``Config``, then ``await run()`` for the exit code."""
 
-    def __init__(self, config: Config):
-        self.config = config
+    def __init__(self, config: Config, front: Front):
+        self.config, self.front = config, front
         self.metrics = Metrics()
         self.runs: list[CampaignRun] = []
         self.stop_event = asyncio.Event()
@@ -144,7 +171,7 @@ class Daemon:
         self.metrics.registry.register(EngineCollector(lambda: ((r.name, r.engine) for r in self.runs)))
         self.store_time = Histogram("dialer_store_seconds", "Store time of one claim or one written batch",
                                     ["op"], buckets=_STORE_BUCKETS, registry=self.metrics.registry)
-        self.desk = AgentDesk()
+        self.desk = front.desk
         self.history = History()
         self.api_agents = bool(config.sim and config.sim.agents == "api") or config.asterisk is not None
         self.asterisk = (AsteriskDriver(config.asterisk.servers, f"{config.asterisk.app}-{config.name}",
@@ -173,12 +200,12 @@ class Daemon:
         if self.config.cluster is None:
             self.runs.extend(self._build(campaign, loop) for campaign in self._campaigns())
         else:
-            self.ownership = Ownership(self, self.config.cluster, [c.id for c in self._campaigns()])
+            self.ownership = Ownership(self, self.config.name, self.config.cluster, [c.id for c in self._campaigns()])
             await self.ownership.start()
         self._schedule()
         for company in {run.company for run in self.runs}:
             await self._dnc_check_company(company)
-        http = ApiServer(create_app(self, self.recordings), self.config.http_host, self.config.http_port)
+        http = ApiServer(self.front.app(self), self.config.http_host, self.config.http_port)
         port = await http.start()
         for run in self.runs:
             self._sync_hours(run)
@@ -346,7 +373,7 @@ class Daemon:
                     extra={"event": "dial_refused", "campaign": engine.settings.name})
         engine.failed(call.id, clock.now(), Outcome.FAILED)
 
-    # -- the cluster (dialer.ownership) ------------------------------------------------------------------------
+    # -- the cluster (dialer.service.ownership) ------------------------------------------------------------------------
     def adopt(self, taken: Taken) -> None:
         """A campaign taken over: its run built on the lease, scheduled, opened if within its hours."""
         recovery = taken.recovery
@@ -544,7 +571,7 @@ class Daemon:
         if self.asterisk is not None and agent not in self.asterisk.agents:
             await self.asterisk.log_in_agent(agent)
 
-    async def phone_out(self, agent: str, run: RunView) -> None:
+    async def phone_out(self, agent: str, run: CampaignRun) -> None:
         """An agent logging out: their held line is hung up once they are off (the engine lets a call and its
         wrap-up end first; hanging up at once would leave the customer alone in the bridge)."""
         if self.asterisk is None:
@@ -750,11 +777,3 @@ def _always() -> bool:
 def _log_loop_error(loop: asyncio.AbstractEventLoop, context: dict) -> None:  # type: ignore[type-arg]
     exc = context.get("exception")
     log.error("event loop error: %s", context.get("message"), exc_info=exc, extra={"event": "loop_error"})
-
-
-def serve(config_path: Path) -> int:
-    """Run the daemon in the foreground until SIGTERM; returns the exit code (ConfigError: exit 2 by caller)."""
-    config = load_config(config_path)
-    setup_logging(config.log_level)
-    daemon = Daemon(config)
-    return asyncio.run(daemon.run())

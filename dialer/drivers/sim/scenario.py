@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dialer.drivers.sim.distributions import Distribution, parse_distribution
 from dialer.errors import DialerError
 from lists.campaigns import check_setting as check_campaign_setting  # the rule `campaign create` applies
 from lists.rules import PROFILES, RetryRules
-from pacing.controllers import POLICIES
 from pacing.errors import InvalidInput
 from pacing.ledger import AMD_ACTIONS, amd_verdict
-from simulation.distributions import Distribution, parse_distribution
+from pacing.registry import POLICIES
 
 __all__ = ["ScenarioError", "Shift", "Segment", "Amd", "Talk", "Outcomes", "Pacing", "Rules", "Scenario",
            "load_scenario", "parse_scenario", "apply_overrides"]

@@ -4,13 +4,13 @@ Why one engine with no I/O: what analysts tune in simulation must be what
 runs in production, so both drive this same object. It never reads a clock
 and never blocks. Timestamped events come in (a driver's answer, an AMD
 verdict, an agent's wrap-up, a timer firing) and are handled one at a time to
-completion; commands go out through the ports in ``dialer.ports``. Timers are
+completion; commands go out through the ports in ``dialer.core.ports``. Timers are
 kept here in a heap; the runner is asked to call ``advance(now)`` at each
 one's time through ``wake`` (SimPy time in the simulator, asyncio's loop in
 the daemon).
 
 Pacing runs when an agent becomes free and every ``tick_s`` otherwise: the
-snapshot of every call and agent (``dialer.snapshot``) goes to the
+snapshot of every call and agent (``dialer.core.snapshot``) goes to the
 controller, the lead source is asked for that many dialable leads (every
 rule re-checked at claim time), and the controller is told how many calls
 were really placed.
@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from enum import Enum
 from itertools import count
 
-from dialer.agents import Agent, AgentPool, AgentState
-from dialer.calls import Call, CallState, Disposition, IllegalTransition, Outcome
-from dialer.ports import AgentConsole, ClaimedLead, LeadSource, Recorder, TelephonyDriver, Waker
-from dialer.snapshot import FLIGHT, IN_FLIGHT, Flight, snapshot_of
+from dialer.core.agents import Agent, AgentPool, AgentState
+from dialer.core.calls import Call, CallState, Disposition, IllegalTransition
+from dialer.core.ports import AgentConsole, ClaimedLead, LeadSource, Recorder, TelephonyDriver, Waker
+from dialer.core.snapshot import FLIGHT, IN_FLIGHT, Flight, snapshot_of
+from dialer.records import Outcome
 from pacing.controllers import Controller, Snapshot
 
 __all__ = ["CampaignSettings", "Engine", "Timer"]
@@ -66,7 +67,7 @@ class Engine:
     ``civil`` maps engine seconds to the campaign's civil seconds (from the
     same local midnight, counting local clock time), the clock the
     controller's days and hours of day follow: across a daylight-saving
-    change a local day is 23 or 25 hours, so ``t // 86400`` of engine time
+    change a local day is 23 or 25 hours, so ``pacing.days.day_index(t)`` of engine time
     would put the day's boundary an hour off. Durations stay in engine
     seconds. Default: the identity (the simulator's fixed-offset days)."""
 

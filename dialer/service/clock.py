@@ -16,10 +16,8 @@ import asyncio
 import heapq
 import itertools
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-__all__ = ["AsyncioClock", "OrderedClock", "civil_seconds"]
+__all__ = ["AsyncioClock", "OrderedClock"]
 
 
 class AsyncioClock:
@@ -92,17 +90,3 @@ class OrderedClock(AsyncioClock):
                 self.loop.call_exception_handler({"message": "exception in a simulated event", "exception": exc})
         if self._queue:
             self._arm()
-
-
-def civil_seconds(origin: datetime, zone: str) -> Callable[[float], float]:
-    """Engine seconds (elapsed since ``origin``, an aware local midnight) to civil seconds: the local clock's
-    reading, counted from that midnight, so ``// 86400`` is the local day and ``% 86400`` the time of day even
-    across a daylight-saving change (a local day of 23 or 25 hours)."""
-    tz, origin_utc = ZoneInfo(zone), origin.astimezone(UTC)  # aware arithmetic in a zone is wall-clock arithmetic
-    start = origin.astimezone(tz).replace(tzinfo=None)
-
-    def civil(seconds: float) -> float:
-        local = (origin_utc + timedelta(seconds=seconds)).astimezone(tz).replace(tzinfo=None)
-        return (local - start).total_seconds()
-
-    return civil

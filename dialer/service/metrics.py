@@ -22,16 +22,17 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from dialer.agents import AgentState
-from dialer.calls import Call, CallState, Outcome
-from dialer.engine import Engine
+from dialer.core.agents import AgentState
+from dialer.core.calls import Call, CallState
+from dialer.core.engine import Engine
+from dialer.records import Outcome
 from lists.numbers import mask_number
 from pacing.controllers import AttemptOutcome, Controller, Decision, Snapshot
+from pacing.days import DAY_S
 
 __all__ = ["Metrics", "EngineCollector", "CampaignRecorder", "TimedController", "DayCounts"]
 
 log = logging.getLogger("dialer.attempts")
-_DAY_S = 86400.0
 _LIVE = (Outcome.HUMAN, Outcome.ABANDONED)
 
 
@@ -119,7 +120,7 @@ class CampaignRecorder:
 
     def _count(self, call: Call) -> None:
         assert call.dialled_s is not None
-        day = int(self.civil(call.dialled_s) // _DAY_S)
+        day = int(self.civil(call.dialled_s) // DAY_S)
         if day != self.today.day:
             self.today = DayCounts(day)
         if call.outcome in _LIVE:

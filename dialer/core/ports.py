@@ -3,7 +3,7 @@
 Why ports: the engine does no I/O and reads no clock (h11's shape). The
 simulator plugs in modelled customers and a SimPy clock; the daemon plugs in
 Asterisk, the store and asyncio. Commands go out through these methods;
-events come back as calls on ``dialer.engine.Engine``.
+events come back as calls on ``dialer.core.engine.Engine``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from dialer.agents import Agent
-from dialer.calls import Call
+from dialer.core.agents import Agent
+from dialer.core.calls import Call
 from pacing.controllers import Decision
 
 __all__ = ["ClaimedLead", "TelephonyDriver", "LeadSource", "Recorder", "AgentConsole", "Waker"]

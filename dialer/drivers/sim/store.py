@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from dialer.calls import Call
-from dialer.drivers.sim import CustomerPlan, Scheduler
-from simulation.model import Customers, Draws
-from simulation.scenario import Scenario
+from dialer.core.calls import Call
+from dialer.drivers.sim.customers import Customers, Draws
+from dialer.drivers.sim.scenario import Scenario
+from dialer.drivers.sim.telephony import CustomerPlan, Scheduler
 
 __all__ = ["StoreCustomers"]
 

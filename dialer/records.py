@@ -1,0 +1,58 @@
+"""The words every layer shares: what an attempt's outcome is, and the record of one dial.
+
+Why the bottom layer: the engine's core (``dialer.core``) hands the store
+(``lists``) what happened on a dial, and the store writes it. Defined beside
+the store's queries, the record made importing the engine load SQLAlchemy and
+the list machinery; defined in the core, it made the store import the dialer.
+Here it imports nothing of the project, like ``dialer.errors``, and both
+layers import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["Outcome", "AttemptRecord"]
+
+
+class Outcome(StrEnum):
+    """What the network and the dialer made of an attempt: the store's ``attempt.outcome`` values.
+
+    A ``StrEnum``, so a member is the very string the store's column holds and compares equal to it."""
+
+    HUMAN = "human"
+    MACHINE = "machine"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    INVALID = "invalid"
+    ABANDONED = "abandoned"
+    FAILED = "failed"  # congestion or another network fault: retried, not charged to the lead
+    INTERRUPTED = "interrupted"  # the dialer stopped (crash, drain timeout) with the call in flight
+
+    __hash__ = str.__hash__  # equal members and strings must hash alike
+
+
+@dataclass
+class AttemptRecord:
+    """What happened on one dial, as the store keeps it."""
+
+    outcome: Outcome
+    dialled_at: datetime
+    answered_at: datetime | None = None
+    amd_result: str | None = None
+    amd_end_at: datetime | None = None
+    connected_at: datetime | None = None
+    hangup_at: datetime | None = None
+    message_played: str | None = None
+    disposition: str | None = None
+    refusal_reason: str | None = None
+    agent: str | None = None
+    callback_at: datetime | None = None
+    callback_owner: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.outcome = Outcome(self.outcome)  # a stray string fails here, not in the ledger
