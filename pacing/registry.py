@@ -108,7 +108,7 @@ _PREDICTIVE = (Param("safety", float, 0.1, 1.0, 0.8, "the lowest aim, as a share
                      "within what the day can absorb at its aim (1: off)"))
 
 P = PolicyName
-POLICIES: dict[str, Policy] = {p.name: p for p in (
+POLICIES: dict[str, Policy] = {p.name.value: p for p in (
     Policy(P.PREVIEW, (), _static(Preview), "one reserved call per idle agent; no abandonment possible"),
     Policy(P.PROGRESSIVE, (), _static(Progressive), "one line per idle agent; no abandonment possible"),
     Policy(P.POWER, (_RATIO,), _static(Power), "a fixed ratio of lines per idle agent; no guarantee"),

@@ -410,9 +410,9 @@ def _saved(factory, fence, controller, when: str) -> tuple[bytes | None, str | N
     run = SimpleNamespace(name="Loans", fence=fence, origin=origin, zone="Europe/London",
                           engine=SimpleNamespace(controller=controller))
     runs = [run]
-    daemon = SimpleNamespace(config=SimpleNamespace(name="d1"), factory=factory, runs=runs, drain_run=_drained,
+    daemon = SimpleNamespace(factory=factory, runs=runs, drain_run=_drained,
                              drop=runs.remove)
-    ownership = Ownership(daemon, LeaseTimes(pacing_save_s=0.0), [fence.campaign_id])
+    ownership = Ownership(daemon, "d1", LeaseTimes(pacing_save_s=0.0), [fence.campaign_id])
     saving = {"timer": ownership._save_due, "hand-over": lambda: ownership.hand_over(run, "balance"),
               "shutdown": ownership.release_all}
     asyncio.run(saving[when]())
