@@ -28,15 +28,16 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from scipy.special import betaincinv
 
+from pacing.controllers import AttemptOutcome
 from pacing.days import DAY_S
 from pacing.errors import PacingError
 from pacing.memory import day, moment, number
 
-__all__ = ["AbandonmentLedger", "DayAnswers", "ofcom_adjusted_rate", "DAY_S", "AmdVerdict", "amd_verdict",
+__all__ = ["AbandonmentLedger", "Budgeted", "DayAnswers", "Standing", "ofcom_adjusted_rate", "DAY_S", "AmdVerdict", "amd_verdict",
            "NoAbandonBudget", "require_amd_budget", "AMD_ACTIONS", "people_share"]
 
 
@@ -45,6 +46,32 @@ def ofcom_adjusted_rate(drops: float, live: float, agent_machines: float) -> flo
     """D′/(D′+L) with D′ = D − D·Ag/(Ag+L): drops adjusted for the machines agents found among connected calls."""
     adjusted = drops - (drops * agent_machines / (agent_machines + live) if agent_machines + live else 0.0)
     return adjusted / (adjusted + live) if adjusted + live else 0.0
+
+
+@runtime_checkable
+class Budgeted(Protocol):
+    """A controller that paces by its own ``AbandonmentLedger`` (a restart restores the store's counts into it)."""
+
+    ledger: AbandonmentLedger
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A day's live answers and abandons as the law counts them (people; the UK's AMD false-positive estimate
+    included), against the cap: the figures the wallboard, the API and the compliance log show."""
+
+    live: float
+    abandoned: float
+    cap: float
+
+    @property
+    def rate(self) -> float:
+        return self.abandoned / self.live if self.live else 0.0
+
+    @property
+    def budget(self) -> float:
+        """Abandons the day's cap can still absorb, calls (0 when spent)."""
+        return max(0.0, self.cap * self.live - self.abandoned)
 
 
 @dataclass
@@ -158,6 +185,21 @@ class AbandonmentLedger:
 
     def amd_machine(self, t: float) -> None:
         self._day(t).amd_machines += 1
+
+    def observe(self, outcome: AttemptOutcome) -> None:
+        """An attempt's answer, on the civil day of the answer: a live one (abandoned, dropped at the limit),
+        or a machine AMD hung up on. What a controller is told is what is counted, so every reader of a
+        campaign's figures (pacing, the wallboard, the compliance log) counts alike."""
+        t = outcome.dialled_at_s + outcome.ring_s
+        if outcome.result == "live":
+            self.live(t, outcome.abandoned, outcome.dropped)
+        elif outcome.result == "machine" and outcome.amd_detected:
+            self.amd_machine(t)
+
+    def standing(self, t: float) -> Standing:
+        """Where ``t``'s day stands against the cap under the UK measure (people, false positives included)."""
+        abandoned, live = self.uk_counts(t)
+        return Standing(live, abandoned, self.cap)
 
     def agent_machine(self, t: float) -> None:
         self._day(t).agent_machines += 1

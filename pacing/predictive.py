@@ -584,13 +584,11 @@ class Predictive:
         t = outcome.dialled_at_s + outcome.ring_s
         cause = {"live": "live", "machine": "machine", "no_answer": None}.get(outcome.result, "other")
         self.rings.observe(t, outcome.ring_s, cause, outcome.segment)
+        self.ledger.observe(outcome)
         if outcome.result == "live":
             self._watch.live(outcome.dialled_at_s)
-            self.ledger.live(t, outcome.abandoned, outcome.dropped)
             if outcome.abandoned:
                 self.calibration.realized(t)
-        elif outcome.result == "machine" and outcome.amd_detected:
-            self.ledger.amd_machine(t)
 
     def observe_handle(self, at_s: float, handle_s: float) -> None:
         self.handles.observe(at_s, handle_s)

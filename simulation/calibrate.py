@@ -20,7 +20,7 @@ import logging
 import math
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,6 +35,7 @@ from dialer.drivers.sim.scenario import Scenario
 from lists.campaigns import create_campaign
 from lists.models import Attempt, Campaign, Lead, to_db
 from lists.selection import record_attempts
+from pacing.days import local_midnight
 from simulation.results import RunResult
 
 __all__ = ["SegmentFit", "fit_segment", "calibrate", "calibration_notes", "scenario_toml", "store_run"]
@@ -298,7 +299,7 @@ def store_run(session: Session, scenario: Scenario, result: RunResult, name: str
     penetration is the run's.
     """
     campaign = _campaign_for(session, scenario, name, kind)
-    origin = datetime.combine(scenario.date, time(0), tzinfo=ZoneInfo(scenario.timezone)).astimezone(UTC)
+    origin = local_midnight(scenario.date, scenario.timezone).astimezone(UTC)
     segments = Draws.make(scenario, replication).segment
     zones = scenario.rules.zones
     session.execute(insert(Lead), [

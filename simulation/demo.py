@@ -44,7 +44,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from datetime import time as clock_time
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -66,6 +65,7 @@ from lists.importer import ImportSummary, import_csv
 from lists.models import Attempt, Campaign, Lead, as_utc
 from lists.reports import Report, dispositions_report, penetration_report, refusals_report
 from lists.store import open_store
+from pacing.days import local_midnight
 from simulation.plots import plot_report, plot_series_panels
 
 __all__ = ["DemoError", "DemoOptions", "CampaignSpec", "CAMPAIGNS", "LEADS", "SCENARIO", "SURVEY_SCENARIO",
@@ -121,10 +121,9 @@ CAMPAIGNS = (CampaignSpec("Loans", "loan-offer", "fr", "accepted"),  # French wi
 
 def shift_window(scenario: Scenario) -> tuple[datetime, datetime]:
     """The demo's shift as aware moments: the earliest start and the latest end of the scenario's shifts."""
-    zone = ZoneInfo(scenario.timezone)
     start_s = min(shift.start_s for shift in scenario.shifts)
     end_s = max(shift.end_s for shift in scenario.shifts)
-    midnight = datetime.combine(scenario.date, clock_time(0), tzinfo=zone)
+    midnight = local_midnight(scenario.date, scenario.timezone)
     return midnight + timedelta(seconds=start_s), midnight + timedelta(seconds=end_s)
 
 
@@ -469,7 +468,6 @@ def summary_text(totals: Sequence[CampaignTotals]) -> str:
 def series_rows(url: str, campaign: str, scenario: Scenario) -> list[dict[str, float]]:
     """Per 15 minutes of the shift: ``start_s`` (seconds after local midnight), agent-seconds busy and logged in,
     and the abandoned share of live answers; the rows ``simulation.plots`` draws."""
-    zone = ZoneInfo(scenario.timezone)
     factory = open_store(url)
     try:
         with factory() as session:
@@ -477,6 +475,7 @@ def series_rows(url: str, campaign: str, scenario: Scenario) -> list[dict[str, f
             rows = _attempt_rows(session, campaign_id)
     finally:
         factory.kw["bind"].dispose()
+    zone = ZoneInfo(scenario.timezone)
     bins: dict[int, dict[str, float]] = {}
 
     def slot(moment: datetime) -> dict[str, float]:

@@ -19,11 +19,10 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import simpy
@@ -36,7 +35,7 @@ from dialer.drivers.sim.telephony import CustomerPlan, SimTelephony, SimWorkforc
 from dialer.records import Outcome
 from lists.rules import capped_profile
 from pacing.controllers import Controller, Decision
-from pacing.days import DAY_S
+from pacing.days import DAY_S, local_midnight
 from pacing.registry import make_controller
 from simulation.leads import SimList
 from simulation.results import BIN_S, RunResult, Series, expected_false_positive
@@ -65,7 +64,7 @@ class SimAttempt:
 
 def _origin(scenario: Scenario) -> datetime:
     """Local midnight of the scenario's first day, in UTC: simulated time 0."""
-    return datetime.combine(scenario.date, time(0), tzinfo=ZoneInfo(scenario.timezone)).astimezone(UTC)
+    return local_midnight(scenario.date, scenario.timezone).astimezone(UTC)
 
 
 class SimPyClock:

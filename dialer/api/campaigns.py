@@ -228,7 +228,7 @@ async def stats(campaign_id: CampaignId, request: Request, who: Reader) -> Stats
             return campaign, hourly(session, campaign_id, run.zone, now)
 
     campaign, (hours, reasons) = await floor.off_loop(read)
-    engine, today = run.engine, run.recorder.today
+    engine, today = run.engine, run.standing()
     calls, agents = floor_counts(engine)
     snapshot = engine.snapshot(run.now_s())
     available = engine.pool.available
@@ -238,7 +238,7 @@ async def stats(campaign_id: CampaignId, request: Request, who: Reader) -> Stats
         dial_level=snapshot.in_flight / available if available else float(snapshot.in_flight),
         calls_in_flight=calls, agents=agents, attempts_today=attempts, live_today=today.live,
         contact_rate=sum(h.contacts for h in hours) / attempts if attempts else 0.0,
-        abandoned_today=today.abandoned, abandon_rate=today.abandoned / today.live if today.live else 0.0,
-        abandon_cap=run.cap, abandon_budget_calls=max(0.0, run.cap * today.live - today.abandoned),
+        abandoned_today=today.abandoned, abandon_rate=today.rate, abandon_cap=run.cap,
+        abandon_budget_calls=today.budget,
         occupancy=occupancy(engine), hourly=hours, history=floor.history.of(campaign_id), refusals_today=reasons,
         warnings=floor.warnings(campaign_id))

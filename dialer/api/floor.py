@@ -26,6 +26,7 @@ from dialer.core.calls import Call
 from dialer.core.engine import Engine
 from dialer.service.floor import History
 from dialer.service.http import Response
+from pacing.ledger import Standing
 
 __all__ = ["Floor", "RunView", "AgentDesk", "DeskConsole"]
 
@@ -44,6 +45,10 @@ class RunView(Protocol):
     recorder: Any
 
     def now_s(self) -> float: ...
+
+    def standing(self) -> Standing:
+        """Today's live answers and abandons against the cap, from the campaign's ledger."""
+        ...
 
 
 class Floor(Protocol):

@@ -285,9 +285,9 @@ class StatsOut(BaseModel):
     calls_in_flight: dict[str, int]
     agents: dict[str, int]
     attempts_today: int
-    live_today: int
+    live_today: float  # people, as the law counts them (the UK's AMD false-positive estimate included)
     contact_rate: float
-    abandoned_today: int
+    abandoned_today: float
     abandon_rate: float
     abandon_cap: float
     abandon_budget_calls: float

@@ -53,7 +53,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from sqlalchemy import case, func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.core.agents import AgentState
@@ -70,7 +70,7 @@ from dialer.service.cluster import Fence, LocalLease, bound_idle_transactions
 from dialer.service.config import PROFILE_ZONES, Config, ConfigError
 from dialer.service.floor import SAMPLE_S, History
 from dialer.service.http import ApiServer, Response, json_response
-from dialer.service.metrics import CampaignRecorder, DayCounts, EngineCollector, Metrics, TimedController
+from dialer.service.metrics import CampaignRecorder, EngineCollector, Metrics, TimedController
 from dialer.service.notify import notify, watchdog_interval_s
 from dialer.service.ownership import Ownership, Taken, epoch_day, recall_pacing
 from dialer.service.recordings import RecordingStore, nightly_purge
@@ -84,12 +84,12 @@ from dialer.service.store_ports import (
     release_leads,
 )
 from lists.dnc import stale_registries
-from lists.models import Attempt, Campaign, Lead, answers_by_day, to_db
+from lists.models import Campaign, Lead, answers_by_day, to_db
 from lists.rules import CallingProfile, in_window
 from lists.selection import profile_for
 from lists.store import open_store
-from pacing.days import civil_seconds
-from pacing.ledger import AbandonmentLedger
+from pacing.days import civil_seconds, local_midnight
+from pacing.ledger import AbandonmentLedger, Budgeted, Standing
 from pacing.registry import make_controller
 
 __all__ = ["Daemon", "CampaignRun", "Front", "Desk"]
@@ -139,6 +139,7 @@ class CampaignRun:
     leads: ClaimBuffer
     telephony: SimTelephony | CampaignTelephony
     recorder: CampaignRecorder
+    ledger: AbandonmentLedger  # what the law counts: the one source of the campaign's abandonment figures
     dial_mode: str = "progressive"
     state: str = "running"  # the campaign's state (dialer.api.schemas.CampaignState): dials only when running
     fence: Fence | None = None  # several daemons: the lease this run dials under
@@ -148,6 +149,10 @@ class CampaignRun:
 
     def now_s(self) -> float:
         return self.clock.now()
+
+    def standing(self) -> Standing:
+        """Today's live answers and abandons against the cap, from the campaign's ledger."""
+        return self.ledger.standing(self.engine.civil(self.now_s()))
 
 
 class Daemon:
@@ -280,8 +285,7 @@ class Daemon:
         agents, or Asterisk with agents on the API); ``taken``: the lease it dials under (its fence on every
         write) and the pacing memory it continues from."""
         zone = self._zone(campaign)
-        local_start = self.world.start.astimezone(ZoneInfo(zone))
-        origin = datetime.combine(local_start.date(), time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+        origin = local_midnight(self.world.start, zone).astimezone(UTC)
         clock = self.world.engine_clock(origin, ordered=self.config.sim is not None)
         parts = self._sim_parts(campaign, clock) if self.asterisk is None else self._asterisk_parts(campaign, clock)
         telephony = parts.telephony
@@ -294,13 +298,14 @@ class Daemon:
                             profile=profile_for(campaign), fence=fence, may_dial=may_dial, on_fenced=self._fenced,
                             timed=self.store_time.labels("claim").observe)
         civil = civil_seconds(origin, zone)
-        recorder = _ForgettingRecorder(campaign.name, campaign.abandon_cap, self.metrics, parts.forget, civil)
+        ledger = AbandonmentLedger(cap=campaign.abandon_cap, fp_rate=parts.amd_false_positive)
+        recorder = _ForgettingRecorder(campaign.name, ledger, self.metrics, parts.forget, civil)
         self.metrics.abandon_cap.labels(campaign.name).set(campaign.abandon_cap)
         inner = make_controller(campaign.dial_mode, campaign.abandon_cap, parts.amd_false_positive)
         first = epoch_day(origin, zone)
         recalled = taken is not None and recall_pacing(inner, taken.pacing, campaign.name, first)
-        self._restore_counts(campaign, zone, first, inner, recorder)
-        controller = TimedController(inner, campaign.name, self.metrics)
+        self._restore_counts(campaign, zone, first, inner, ledger)
+        controller = TimedController(inner, campaign.name, self.metrics, ledger)
         holder: list[Engine] = []
         ahead = WriteAheadTelephony(telephony, self.writer, leads.moment, fence, may_dial,
                                     lambda call: self._refused(clock, holder[0], call),
@@ -314,13 +319,13 @@ class Daemon:
             if not self.api_agents:
                 parts.workforce.schedule(parts.shifts, parts.days)
         return CampaignRun(campaign.name, campaign.id, campaign.company, campaign.abandon_cap, zone,
-                           profile_for(campaign), origin, clock, engine, leads, telephony, recorder,
+                           profile_for(campaign), origin, clock, engine, leads, telephony, recorder, ledger,
                            campaign.dial_mode, campaign.state, fence, lease, recalled=recalled)
 
     def _restore_counts(self, campaign: Campaign, zone: str, first: int, controller: object,
-                        recorder: CampaignRecorder) -> None:
+                        ledger: AbandonmentLedger) -> None:
         """The answers and abandons of today and the 30 days before it, from the store's attempts, into the
-        controller's abandonment ledger and the recorder: a restart or a takeover goes on from the budget
+        campaign's ledger and the controller's own: a restart or a takeover goes on from the budget
         already spent (the UK cap is per day, the US one over 30 days), not from zero. One grouped query on
         the campaign's dial-time index, before the campaign's first decision. ``first``: the engine's day 0
         (``epoch_day``)."""
@@ -328,17 +333,17 @@ class Daemon:
         today = self.world.now().astimezone(tz).date()
         dates = [today + timedelta(days=k) for k in range(-30, 2)]
         with self.factory() as session:
-            counted = answers_by_day(session, campaign.id, [datetime.combine(d, time(0), tzinfo=tz) for d in dates])
-        ledger = getattr(controller, "ledger", None)
-        if isinstance(ledger, AbandonmentLedger):
-            ledger.restore({d.toordinal() - first: answers for d, answers in zip(dates[:-1], counted, strict=True)})
-        now, day = counted[-1], today.toordinal() - first
-        recorder.restore(DayCounts(day, int(now.live - now.agent_machines), int(now.abandoned)))
+            counted = answers_by_day(session, campaign.id, [local_midnight(d, zone) for d in dates])
+        days = {d.toordinal() - first: answers for d, answers in zip(dates[:-1], counted, strict=True)}
+        ledgers = [ledger, controller.ledger] if isinstance(controller, Budgeted) else [ledger]
+        for each in ledgers:
+            each.restore(days)
+        now = counted[-1]
         log.info("answer counts restored", extra={
             "event": "counts_restored", "campaign": campaign.name,
-            "days_with_answers": sum(a.live > 0 for a in counted), "live_today": recorder.today.live,
-            "abandoned_today": recorder.today.abandoned,
-            "ledger_live_today": ledger.days[day].live if isinstance(ledger, AbandonmentLedger) else None})
+            "days_with_answers": sum(a.live > 0 for a in counted), "live_today": int(now.live - now.agent_machines),
+            "abandoned_today": int(now.abandoned),
+            "ledger_live_today": ledgers[-1].days[today.toordinal() - first].live})
 
     def _sim_parts(self, campaign: Campaign, clock: AsyncioClock) -> _Telephony:
         """The sim driver's customers (the campaign's scenario) and, unless agents use the API, its agents."""
@@ -525,24 +530,16 @@ class Daemon:
             return stale_registries(session, company, now)
 
     async def _compliance(self, run: CampaignRun) -> None:
-        """Daily: today's and the last 30 days' live answers and abandons from the ledger, against the cap."""
-        now = self.world.now()
-        day_start = datetime.combine(now.astimezone(ZoneInfo(run.zone)).date(), time(0), tzinfo=ZoneInfo(run.zone))
+        """Daily: today's (UK measure) and the last 30 days' (US) live answers and abandons, from the campaign's
+        ledger, against the cap."""
+        civil_s = run.engine.civil(run.now_s())
         report = {}
-        for period, since in (("day", day_start), ("30_days", now - timedelta(days=30))):
-            live, abandoned = await self._off_loop(self._counts_now, run.campaign_id, since)
+        for period, (abandoned, live) in (("day", run.ledger.uk_counts(civil_s)),
+                                          ("30_days", run.ledger.us_counts(civil_s))):
             report[period] = {"live": live, "abandoned": abandoned, "rate": abandoned / live if live else 0.0}
         over = any(p["rate"] > run.cap for p in report.values())
         log.log(logging.WARNING if over else logging.INFO, "compliance report", extra={
             "event": "compliance_report", "campaign": run.name, "cap": run.cap, "over_cap": over, **report})
-
-    def _counts_now(self, campaign_id: int, since: datetime) -> tuple[int, int]:
-        with self.factory() as session:
-            live, abandoned = session.execute(
-                select(func.count(), func.coalesce(func.sum(case((Attempt.abandoned, 1), else_=0)), 0)).where(
-                    Attempt.campaign_id == campaign_id, Attempt.dialled_at >= to_db(since),
-                    Attempt.outcome.in_([Outcome.HUMAN.value, Outcome.ABANDONED.value]))).one()
-            return int(live), int(abandoned)
 
     async def _purge_recordings(self) -> None:
         """Nightly: delete each campaign's recordings older than its retention. Real time, not the world's: the
@@ -645,8 +642,8 @@ class Daemon:
             said.append("stopping: waiting for calls in progress to end")
         elif run.state == "running" and not run.engine.dialing and not self.stopping:
             said.append("outside its calling hours")
-        today = run.recorder.today
-        if run.state == "running" and today.live and run.cap * today.live - today.abandoned < 1 \
+        today = run.standing()
+        if run.state == "running" and today.live and today.budget < 1 \
                 and run.dial_mode in ("predictive", "power"):
             said.append("abandonment cap budget spent today: dialing has fallen back to progressive")
         return said
@@ -760,9 +757,9 @@ class _Telephony:
 class _ForgettingRecorder(CampaignRecorder):
     """The recorder, also letting the driver forget each finished call (a customer plan, a channel's record)."""
 
-    def __init__(self, campaign: str, cap: float, metrics: Metrics, forget: Callable[[Call], object],
+    def __init__(self, campaign: str, ledger: AbandonmentLedger, metrics: Metrics, forget: Callable[[Call], object],
                  civil: Callable[[float], float]):
-        super().__init__(campaign, cap, metrics, civil=civil)
+        super().__init__(campaign, ledger, metrics, civil=civil)
         self.forget = forget
 
     def attempt(self, call: Call) -> None:

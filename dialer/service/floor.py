@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from dialer.core.agents import AgentState
 from dialer.core.calls import Call, CallState
 from dialer.core.engine import Engine
+from pacing.ledger import Standing
 
 __all__ = ["History", "Sample", "Seated", "floor_counts", "occupancy", "current_call", "SAMPLE_S"]
 
@@ -38,11 +39,12 @@ class Sample:
 
 
 class Seated(Protocol):
-    """A running campaign as sampled: its id, its engine, and its recorder's counts of today."""
+    """A running campaign as sampled: its id, its engine, and where its ledger stands today."""
 
     campaign_id: int
     engine: Engine
-    recorder: Any
+
+    def standing(self) -> Standing: ...
 
 
 def floor_counts(engine: Engine) -> tuple[dict[str, int], dict[str, int]]:
@@ -80,10 +82,10 @@ class History:
         self.samples: dict[int, deque[Sample]] = {}
 
     def sample(self, run: Seated, at: datetime) -> None:
-        engine, today = run.engine, run.recorder.today
+        engine = run.engine
         busy = engine.pool.count(AgentState.TALKING) + engine.pool.count(AgentState.WRAP_UP)
         self.samples.setdefault(run.campaign_id, deque(maxlen=_KEEP)).append(Sample(
-            at=at, occupancy=occupancy(engine), abandon_rate=today.abandoned / today.live if today.live else 0.0,
+            at=at, occupancy=occupancy(engine), abandon_rate=run.standing().rate,
             agents_ready=engine.pool.count(AgentState.READY), agents_busy=busy))
 
     def of(self, campaign_id: int) -> list[Sample]:

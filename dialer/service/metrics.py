@@ -5,10 +5,10 @@ campaign, a state or a result, never a phone number. States of calls and
 agents are read from the engines at scrape time (``EngineCollector``) on the
 event loop, so a scrape sees one consistent floor.
 
-Abandonment here is the daemon's own count of today's (engine day's) live
-answers and abandons per campaign; the controller's ledger keeps the
-regulator's periods (US 30 days, UK per day) and the compliance report reads
-the store's.
+Abandonment here is the campaign's ``AbandonmentLedger`` (``pacing.ledger``),
+fed by ``TimedController`` with exactly what the controller is told: the
+gauges, the wallboard, the API's stats and the daily compliance log all read
+that one ledger, so the UK's AMD false positives count the same everywhere.
 """
 
 from __future__ import annotations
@@ -25,15 +25,13 @@ from prometheus_client.registry import Collector
 from dialer.core.agents import AgentState
 from dialer.core.calls import Call, CallState
 from dialer.core.engine import Engine
-from dialer.records import Outcome
 from lists.numbers import mask_number
 from pacing.controllers import AttemptOutcome, Controller, Decision, Snapshot
-from pacing.days import DAY_S
+from pacing.ledger import AbandonmentLedger
 
-__all__ = ["Metrics", "EngineCollector", "CampaignRecorder", "TimedController", "DayCounts"]
+__all__ = ["Metrics", "EngineCollector", "CampaignRecorder", "TimedController"]
 
 log = logging.getLogger("dialer.attempts")
-_LIVE = (Outcome.HUMAN, Outcome.ABANDONED)
 
 
 class Metrics:
@@ -90,54 +88,30 @@ class EngineCollector(Collector):
 
 
 @dataclass
-class DayCounts:
-    """Live answers and abandons of one civil day of the campaign (its index from the engine's origin date)."""
-
-    day: int = -1
-    live: int = 0
-    abandoned: int = 0
-
-
-@dataclass
 class CampaignRecorder:
     """The engine's ``Recorder`` for one campaign: counters, today's abandonment, a JSON log line per attempt."""
 
     campaign: str
-    cap: float
+    ledger: AbandonmentLedger
     metrics: Metrics
-    today: DayCounts = field(default_factory=DayCounts)
     civil: Callable[[float], float] = field(default=lambda t: t)  # engine seconds to the campaign's civil seconds
 
     def attempt(self, call: Call) -> None:
         assert call.outcome is not None and call.dialled_s is not None
         self.metrics.calls.labels(self.campaign, call.outcome.value).inc()
-        self._count(call)  # the number masked here, not only by the JSON formatter: any handler may see the record
+        self._publish(self.civil(call.dialled_s))
+        # the number masked here, not only by the JSON formatter: any handler may see the record
         log.info("attempt %s", call.outcome.value, extra={
             "event": "attempt", "campaign": self.campaign, "lead": call.lead, "number": mask_number(call.number),
             "result": call.outcome.value, "agent": call.agent, "attempt": call.attempt + 1,
             "disposition": call.disposition.code if call.disposition else None,
             "message_played": call.message_played})
 
-    def _count(self, call: Call) -> None:
-        assert call.dialled_s is not None
-        day = int(self.civil(call.dialled_s) // DAY_S)
-        if day != self.today.day:
-            self.today = DayCounts(day)
-        if call.outcome in _LIVE:
-            self.today.live += 1
-            self.today.abandoned += call.outcome is Outcome.ABANDONED
-        self._publish()
-
-    def restore(self, today: DayCounts) -> None:
-        """Today's counts as the store has them, for a daemon that (re)starts the campaign mid-day: the
-        abandonment gauges and the console's budget go on from them instead of from zero."""
-        self.today = today
-        self._publish()
-
-    def _publish(self) -> None:
-        t, m, c = self.today, self.metrics, self.campaign
-        m.abandon_rate.labels(c).set(t.abandoned / t.live if t.live else 0.0)
-        m.abandon_budget.labels(c).set(max(0.0, self.cap * t.live - t.abandoned))
+    def _publish(self, civil_s: float) -> None:
+        """The abandonment gauges as the ledger stands on ``civil_s``'s day."""
+        standing, m, c = self.ledger.standing(civil_s), self.metrics, self.campaign
+        m.abandon_rate.labels(c).set(standing.rate)
+        m.abandon_budget.labels(c).set(standing.budget)
 
     def busy(self, agent: str, start_s: float, end_s: float) -> None:
         """Agents' busy time is read as state at scrape time; nothing to keep here."""
@@ -149,10 +123,11 @@ class CampaignRecorder:
 
 
 class TimedController:
-    """A ``Controller`` that times each decision and sets the dial level; everything else passes through."""
+    """A ``Controller`` that times each decision and sets the dial level, and counts each answer it is told of in
+    the campaign's ``ledger`` (the figures everyone reads); everything else passes through."""
 
-    def __init__(self, inner: Controller, campaign: str, metrics: Metrics):
-        self.inner, self.campaign, self.metrics = inner, campaign, metrics
+    def __init__(self, inner: Controller, campaign: str, metrics: Metrics, ledger: AbandonmentLedger):
+        self.inner, self.campaign, self.metrics, self.ledger = inner, campaign, metrics, ledger
         self.name, self.reserves_agent = inner.name, inner.reserves_agent
 
     def decide(self, snapshot: Snapshot) -> Decision:
@@ -168,9 +143,11 @@ class TimedController:
 
     def observe(self, outcome: AttemptOutcome) -> None:
         self.inner.observe(outcome)
+        self.ledger.observe(outcome)
 
     def observe_handle(self, at_s: float, handle_s: float) -> None:
         self.inner.observe_handle(at_s, handle_s)
 
     def observe_machine(self, at_s: float) -> None:
         self.inner.observe_machine(at_s)
+        self.ledger.agent_machine(at_s)
