@@ -204,7 +204,8 @@ def _flush_rows(session: Session, rows: list[dict[str, Any]]) -> int:
 def _ledger_row(campaign: Campaign, lead: Lead, record: AttemptRecord) -> dict[str, Any]:
     """The one place an attempt's ledger row is built (times stored as naive UTC)."""
     return {
-        "lead_id": lead.id, "campaign_id": campaign.id, "caller_id": campaign.caller_id, "outcome": record.outcome.value,
+        "lead_id": lead.id, "campaign_id": campaign.id, "caller_id": campaign.caller_id,
+        "outcome": record.outcome.value,
         "abandoned": record.outcome == "abandoned", "disposition": record.disposition,
         "refusal_reason": record.refusal_reason, "agent": record.agent, "message_played": record.message_played,
         "amd_result": record.amd_result, "data": record.data,

@@ -40,7 +40,7 @@ class Snapshot:
     ``analysing_elapsed_s``: seconds since each answered call entered answering-machine detection (AMD), and
     ``analysing_segments`` their segments (same convention). Why: for the AMD delay (2–3 s) such a call is
     neither ringing nor waiting, yet it may be a person about to need an agent; a controller that missed it
-    launched again for the same free agent (issue 14: progressive abandoned 20% of live answers with 1 agent)."""
+    launched again for the same free agent (progressive with 1 agent then abandons a fifth of its live answers)."""
 
     now_s: float
     agents_logged_in: int

@@ -15,9 +15,9 @@ ends the day at ``aim``. When the budget is spent it is 0, and the pacer
 falls back to zero-risk (progressive) dialing until live answers restore it.
 Under the UK measure every live answer still to come brings its share of AMD
 false positives, fp/(1 − fp) per person passed to an agent; the budget sets
-them aside before any risk is taken (issue 14, item 5: without this a morning
-spent the whole budget on true abandons and the false positives of the
-afternoon broke the cap). With fp at or above the aim there is nothing left:
+them aside before any risk is taken: without this a morning can spend the
+whole budget on true abandons, and the false positives of the afternoon then
+break the cap. With fp at or above the aim there is nothing left:
 ``amd_verdict`` says so before a campaign starts.
 """
 
@@ -37,8 +37,8 @@ from pacing.days import DAY_S
 from pacing.errors import PacingError
 from pacing.memory import day, moment, number
 
-__all__ = ["AbandonmentLedger", "Budgeted", "DayAnswers", "Standing", "ofcom_adjusted_rate", "DAY_S", "AmdVerdict", "amd_verdict",
-           "NoAbandonBudget", "require_amd_budget", "AMD_ACTIONS", "people_share"]
+__all__ = ["AbandonmentLedger", "Budgeted", "DayAnswers", "Standing", "ofcom_adjusted_rate", "DAY_S", "AmdVerdict",
+           "amd_verdict", "NoAbandonBudget", "require_amd_budget", "AMD_ACTIONS", "people_share"]
 
 
 
@@ -96,9 +96,8 @@ class DayAnswers:
         never heard, taken at its upper bound so a short record counts the
         drops nearly in full. It errs on the cap's side: a person who waits
         may hang up before the limit (counted in full, as a person), a
-        machine never does. Counting every drop a person put a 20-agent day
-        without AMD at 1.5% (true rate) where the budget allowed 2.7%
-        (2026-12-03)."""
+        machine never does. Counting every drop a person under-spends the
+        budget (``benchmarks/README.md`` has the figures)."""
         connected = self.live - self.abandoned
         machines = min(self.agent_machines, max(connected, 0.0))
         share = people_share(connected - machines, machines)
@@ -365,8 +364,8 @@ def amd_verdict(cap: float, fp_rate: float, counts_false_positives: bool, if_no_
     ends at fp even under progressive dialing; at or above ``safety`` × cap
     (2.4% under a 3% cap) the ledger's aim (never below that share) has no
     room left for a single dialed-ahead call, and the random count of false
-    positives puts small teams over the cap on the simulated truth (issue 14:
-    1 or 2 agents move by more than a point a day). ``if_no_budget`` picks the
+    positives puts small teams over the cap on the simulated truth (with 1 or
+    2 agents it moves by more than a point a day). ``if_no_budget`` picks the
     answer: ``"refuse"``, or ``"amd-off"`` (run, dialing with AMD off).
     """
     if if_no_budget not in AMD_ACTIONS:

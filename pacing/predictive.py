@@ -332,7 +332,7 @@ class Predictive:
     ``z`` is the margin, in standard deviations of a Poisson count, kept
     between the expected abandons of the calls in flight and the hard slack.
 
-    A sudden rise (issue 14). The calls of a new hour answer at its rate
+    A sudden rise. The calls of a new hour answer at its rate
     while the estimate still speaks for the old one. Two levers, both on:
     ``RiseWatch`` tests the hour's live answers against the estimate (one-sided
     Poisson, tail below 0.001) and on a rise the ring estimates and the
@@ -427,8 +427,8 @@ class Predictive:
         Why: when the list has nothing dialable (before the calling window
         opens, a lunch closure, a dry list) every decision would otherwise
         record launches that never rang, at zero risk, and drive the
-        calibration spread to its 10× ceiling just as dialing resumes
-        (issue 14, item 3). ``count`` above the decision is taken as the
+        calibration spread to its 10× ceiling just as dialing resumes.
+        ``count`` above the decision is taken as the
         decision. A decision never reported is settled in full at the next
         ``decide``, so callers that never call ``placed`` see the old behaviour."""
         pending, self._pending = self._pending, None

@@ -106,7 +106,7 @@ def _stop(pool: ProcessPoolExecutor, grace_s: float = 2.0) -> None:
             process.join(1.0)
 
 
-# What a run costs, measured on the loan-offer and benchmark days (see estimate_cost).
+# What a run costs (see estimate_cost; ``benchmarks/README.md`` has the runs these come from).
 _DRAW_ARRAYS = 11  # model.Draws: ten (list size × max attempts) float64 arrays, and about one of temporaries
 _LEAD_BYTES = 420  # a simulated lead, its queue entry and history (~900 B a lead in all at 6 attempts)
 _SETUP_S_PER_LEAD = 5e-6  # drawing and queueing, seconds per lead

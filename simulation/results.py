@@ -11,7 +11,7 @@ the regulator's measure, which a dialer can report: each call AMD classed as
 a machine counts as a person with its tested probability, so the day adds
 the *expected* false positives (``expected_false_positive``) to its abandons.
 The guarantee is stated on the regulator's measure; the truth differs by the
-random count of false positives, which no dialer can see (issue 14, item 4).
+random count of false positives, which no dialer can see.
 """
 
 from __future__ import annotations

@@ -45,8 +45,7 @@ Asterisk's ``rest-api/api-docs``, 2026-08 tree):
 - **Trunk limits** per campaign and per server; calls go to the server with
   the fewest calls in flight relative to its limit. A call no trunk can
   take fails back to the engine as ``FAILED`` (retried, not charged), and
-  ``CampaignTelephony.capacity()`` says how many more fit, so the daemon
-  can claim no more leads than that.
+  ``CampaignTelephony.capacity()`` says how many more fit.
 - **Reconnect**: a dropped event stream is reopened with exponential
   back-off; on every (re)connect ``GET /channels`` reconciles the calls in
   flight: a call whose channel is gone is reported (``hung_up`` if it had
@@ -342,7 +341,7 @@ class AsteriskDriver:
     the daemon), and on connecting it hangs up the channels and removes the bridges that an earlier instance
     of ``app`` left (a crash leaves its calls and its agents' held lines in Asterisk). Why a new name: after
     a client dies mid-stream, Asterisk 22.10 can leave the application's session locked (asterisk/asterisk
-    issue 2170: ``GET /applications`` and every handshake for that name hang), and only a new name gets
+    asterisk/asterisk#2170: ``GET /applications`` and every handshake for that name hang), and only a new name gets
     through. Give each daemon sharing a server its own ``app`` (the daemon passes ``<[asterisk] app>-<daemon
     name>``), so that no daemon takes another's calls for an earlier instance of its own."""
 
@@ -775,7 +774,7 @@ class CampaignTelephony:
 
     def capacity(self) -> int:
         """How many more calls could be placed now: within the campaign's limit and its servers' free trunks
-        (servers whose event stream is down have none). The daemon claims no more leads than this."""
+        (servers whose event stream is down have none)."""
         return max(0, min(self.trunk_limit - len(self.lines), sum(s.free for s in self.servers)))
 
     def recording(self, call: Call) -> str | None:

@@ -1,6 +1,6 @@
 """Users, tokens, campaign grants, the lead-view audit log; campaign state and version.
 
-Why: the HTTP API and the consoles (issue 16) serve confidential bank
+Why: the HTTP API and the consoles serve confidential bank
 customers' data, so every request belongs to an account with a role, tokens
 are kept only as hashes, managers see only the campaigns granted to them,
 and every view of a lead card is logged. ``campaign.state`` lets managers

@@ -1,4 +1,4 @@
-"""Campaign leases and cluster members: several daemons on one PostgreSQL (issue 18).
+"""Campaign leases and cluster members: several daemons on one PostgreSQL.
 
 Why: each campaign is dialled by one daemon at a time. ``campaign_lease``
 holds its owner, the lease's expiry (judged by the database's clock) and a
