@@ -37,7 +37,7 @@ from pacing.days import DAY_S
 from pacing.errors import PacingError
 from pacing.memory import day, moment, number
 
-__all__ = ["AbandonmentLedger", "Budgeted", "DayAnswers", "Standing", "ofcom_adjusted_rate", "DAY_S", "AmdVerdict",
+__all__ = ["AbandonmentLedger", "Budgeted", "DayAnswers", "Standing", "ofcom_adjusted_rate", "AmdVerdict",
            "amd_verdict", "NoAbandonBudget", "require_amd_budget", "AMD_ACTIONS", "people_share"]
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pacing.controllers import AttemptOutcome, Decision, Snapshot
+from pacing.days import DAY_S
 from pacing.errors import InvalidInput
-from pacing.ledger import DAY_S
 from pacing.memory import day, moment, number, whole
 
 __all__ = ["Vicidial", "METHODS"]

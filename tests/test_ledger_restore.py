@@ -22,8 +22,8 @@ from lists.campaigns import create_campaign
 from lists.models import Attempt, Lead, answers_by_day, to_db
 from lists.store import open_store
 from pacing.controllers import Decision, Snapshot
-from pacing.days import civil_seconds
-from pacing.ledger import DAY_S, AbandonmentLedger, DayAnswers
+from pacing.days import DAY_S, civil_seconds
+from pacing.ledger import AbandonmentLedger, DayAnswers
 from pacing.registry import make_controller
 from tests.test_engine import Telephony, World
 

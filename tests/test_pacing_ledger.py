@@ -3,7 +3,8 @@
 import pytest
 from scipy.stats import beta
 
-from pacing.ledger import DAY_S, AbandonmentLedger, ofcom_adjusted_rate
+from pacing.days import DAY_S
+from pacing.ledger import AbandonmentLedger, ofcom_adjusted_rate
 
 
 def _day(ledger: AbandonmentLedger, day: int, live: int, abandoned: int) -> None:
