@@ -1,4 +1,4 @@
-"""Write ``examples/demo-leads.csv``, the sample list ``dialer demo`` imports: synthetic people, fictional numbers.
+"""Write ``simulation/data/demo-leads.csv``, the list ``dialer demo`` imports: synthetic people, fictional numbers.
 
 Why generated: the demo must show a list from several countries without a
 single real person's number in the repository. Every number is one of
@@ -11,9 +11,14 @@ common first and family names per country. A few rows are broken on purpose
 an unknown time zone, a repeated number) so the import's rejects file has
 something to show.
 
+Why it writes into ``simulation/data/``: the list is package data, shipped
+in the wheel with the demo's scenarios, so ``dialer demo`` runs from an
+install with no checkout; this generator stays an example, outside the
+package.
+
 Deterministic: the same seed writes the same file byte for byte::
 
-    python3 examples/make_demo_leads.py            # rewrites examples/demo-leads.csv
+    python3 examples/make_demo_leads.py            # rewrites simulation/data/demo-leads.csv
     python3 examples/make_demo_leads.py --rows 500 --out /tmp/leads.csv
 """
 
@@ -34,7 +39,7 @@ __all__ = ["Country", "COUNTRIES", "BAD_ROWS", "HEADER", "numbers_for", "make_ro
 HEADER = ("name", "phone", "country", "timezone", "customer_since")
 SEED = 20261124
 DEFAULT_ROWS = 4000
-OUT = Path(__file__).resolve().parent / "demo-leads.csv"
+OUT = Path(__file__).resolve().parent.parent / "simulation" / "data" / "demo-leads.csv"
 
 
 @dataclass(frozen=True)

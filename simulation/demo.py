@@ -3,7 +3,7 @@
 What it does, in order:
 
 1. makes a fresh SQLite store in a folder (``./demo`` by default) and
-   imports the sample list shipped in ``examples/demo-leads.csv``
+   imports the sample list shipped in ``simulation/data/demo-leads.csv``
    (synthetic people, fictional numbers in France, Belgium, the UK and the
    US, a few broken rows on purpose: their line numbers and reasons land in
    ``<dir>/demo-leads.csv.rejects.csv``) into two campaigns: a loan offer
@@ -11,7 +11,7 @@ What it does, in order:
    with a 3% abandonment cap;
 2. runs the real daemon (``dialer.service.daemon.Daemon``: the same engines,
    claim buffer, writer, scheduler and metrics as ``dialer serve``) with
-   the sim driver on ``examples/scenarios/demo.toml``, a 4-hour afternoon
+   the sim driver on ``simulation/data/demo.toml``, a 4-hour afternoon
    shift with breaks, at ``speed`` simulated seconds per wall second (240:
    the shift takes about a minute), then stops it as SIGTERM does once the
    simulated clock passes the shift's end, and waits for the drain;
@@ -26,8 +26,12 @@ show counts only, and the daemon's log (``<dir>/daemon.log``) goes through
 
 Why two scenarios: the survey's customers answer with its own codes
 (``completed``, ``no_time``…) and shorter calls, so the daemon's config
-gives that campaign ``examples/scenarios/demo-survey.toml`` in
+gives that campaign ``simulation/data/demo-survey.toml`` in
 ``[sim.scenarios]``; the loan offer uses ``demo.toml``.
+
+Why the list and the scenarios are package data (``simulation/data/``,
+found through ``importlib.resources``) and not files of ``examples/``: the
+demo must work from an installed wheel, in any folder, with no checkout.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -72,10 +77,6 @@ __all__ = ["DemoError", "DemoOptions", "CampaignSpec", "CAMPAIGNS", "LEADS", "SC
            "prepare_store", "demo_config", "LiveView", "CampaignTotals", "summarise", "summary_text",
            "series_rows", "write_report", "DemoResult", "run_demo", "shift_window"]
 
-REPO = Path(__file__).resolve().parent.parent
-LEADS = REPO / "examples" / "demo-leads.csv"
-SCENARIO = REPO / "examples" / "scenarios" / "demo.toml"
-SURVEY_SCENARIO = REPO / "examples" / "scenarios" / "demo-survey.toml"  # the survey's customers and agents
 STORE_FILE = "dialer.db"
 DEFAULT_SPEED = 240.0  # simulated seconds per wall second: a 4-hour shift in about a minute
 REFRESH_S = 0.5  # wall seconds between two frames of the live view
@@ -85,9 +86,28 @@ _HIDE_CURSOR, _SHOW_CURSOR, _CLEAR_DOWN = "\x1b[?25l", "\x1b[?25h", "\x1b[J"
 
 
 class DemoError(DialerError):
-    """The demo cannot start as asked (a folder that already holds campaigns): one line, exit code 2."""
+    """The demo cannot start as asked (a folder that already holds campaigns, its data not installed): one line,
+    exit code 2."""
 
     exit_code = 2
+
+
+def _shipped(name: str) -> Path:
+    """One of the files in ``simulation/data/``, found through the package so an installed wheel finds it.
+
+    A path, not a Traversable: the importer, the scenario loader and the
+    daemon's config read files by path. An installed package is a folder on
+    disk, so its resources are plain files; a zipped one could not run the demo
+    (the store's migrations are files too), hence the plain error."""
+    resource = resources.files("simulation") / "data" / name
+    if not isinstance(resource, Path) or not resource.is_file():
+        raise DemoError(f"the demo's {name} is not installed as a file next to the simulation package: reinstall")
+    return resource
+
+
+LEADS = _shipped("demo-leads.csv")
+SCENARIO = _shipped("demo.toml")
+SURVEY_SCENARIO = _shipped("demo-survey.toml")  # the survey's customers and agents
 
 
 @dataclass(frozen=True)

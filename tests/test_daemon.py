@@ -27,7 +27,7 @@ from tests.daemon_helpers import (
     wait_for,
 )
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[1] / "simulation" / "data"  # the demo's, shipped as package data
 
 _METRICS = ("dialer_calls_total", "dialer_calls_in_flight", "dialer_agents", "dialer_dial_level",
             "dialer_abandon_ratio", "dialer_abandon_cap_ratio", "dialer_abandon_budget_calls",

@@ -13,13 +13,16 @@ import csv
 import io
 import re
 import sqlite3
+import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+import simulation
 from cli import main
-from simulation.demo import LEADS, DemoOptions, run_demo
+from simulation.demo import LEADS, SCENARIO, SURVEY_SCENARIO, DemoOptions, run_demo
 
 OUTCOMES = {"human", "machine", "busy", "no_answer", "invalid", "abandoned", "failed", "interrupted"}
 _E164 = re.compile(r"\+\d{7,}")
@@ -101,3 +104,14 @@ def test_a_folder_with_campaigns_is_refused_in_one_line(demo):
     result = CliRunner().invoke(main, ["demo", "--dir", str(folder), "--minutes", "1"])
     assert result.exit_code == 2
     assert "--fresh" in result.output and result.output.count("\n") == 1, result.output
+
+
+def test_the_demo_data_is_found_through_the_package_not_the_checkout():
+    """``dialer demo`` runs from an installed wheel in any folder: its list and scenarios resolve inside the
+    ``simulation`` package's folder, wherever that is, and pyproject's package data carries each of them."""
+    package = Path(simulation.__file__).resolve().parent
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    shipped = pyproject["tool"]["setuptools"]["package-data"]["simulation"]
+    for path in (LEADS, SCENARIO, SURVEY_SCENARIO):
+        assert path.is_file() and path.resolve().is_relative_to(package), path
+        assert any(fnmatch(path.resolve().relative_to(package).as_posix(), glob) for glob in shipped), path

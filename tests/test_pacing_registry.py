@@ -13,7 +13,8 @@ from pacing.vicidial import Vicidial
 from simulation.model import controller_for
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted((ROOT / "examples" / "scenarios").glob("*.toml"))
+EXAMPLES = sorted([*(ROOT / "examples" / "scenarios").glob("*.toml"),
+                   *(ROOT / "simulation" / "data").glob("*.toml")])  # the demo's scenarios are package data
 
 
 def _with_pacing(pacing: dict, **changes) -> dict:

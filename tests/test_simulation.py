@@ -14,7 +14,8 @@ from pacing.controllers import Power, Progressive
 from simulation.model import Model, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted((ROOT / "examples" / "scenarios").glob("*.toml"))
+EXAMPLES = sorted([*(ROOT / "examples" / "scenarios").glob("*.toml"),
+                   *(ROOT / "simulation" / "data").glob("*.toml")])  # the demo's scenarios are package data
 
 
 def small(**changes) -> dict:
