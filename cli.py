@@ -900,7 +900,9 @@ def demo_cmd(directory: Path, fresh: bool, speed: float, hours: float | None, mi
     from simulation.demo import DemoOptions, run_demo
 
     shift_s = minutes * 60 if minutes is not None else (hours * 3600 if hours is not None else None)
-    run_demo(DemoOptions(directory, fresh, speed, shift_s))
+    result = run_demo(DemoOptions(directory, fresh, speed, shift_s))
+    if result.exit_code:  # the daemon did not stop cleanly: say so in the exit status, as `dialer serve` would
+        raise SystemExit(result.exit_code)
 
 
 if __name__ == "__main__":
