@@ -46,7 +46,7 @@ _OPTION_NAMES = {"agents": "--agents", "erlangs": "--erlangs", "aht_s": "--aht",
                  "reason": "--reason", "campaign": "--campaign", "file": "FILE", "number": "NUMBER",
                  "default_region": "--default-region", "delimiter": "--delimiter", "encoding": "--encoding",
                  "workers": "--workers", "registry": "--registry", "timezone": "--timezone",
-                 "scenario": "SCENARIO", "store_name": "--store-name"}
+                 "scenario": "SCENARIO", "store_name": "--store-name", "pacing_params": "--pacing"}
 
 
 class _OneLineErrors(click.Group):
@@ -59,7 +59,7 @@ class _OneLineErrors(click.Group):
         except click.UsageError as exc:
             _fail(exc.format_message())
         except InvalidInput as exc:
-            _fail(f"{_OPTION_NAMES.get(exc.argument, exc.argument)}: {_message(exc)}")
+            _fail(f"{_option_name(exc.argument)}: {_message(exc)}")
         except DialerError as exc:
             _fail(str(exc), exc.exit_code)
         except click.Abort:
@@ -70,6 +70,14 @@ class _OneLineErrors(click.Group):
 def _fail(message: str, code: int = 2) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def _option_name(argument: str) -> str:
+    """The option the user typed for a library argument; ``pacing_params.safety`` is ``--pacing safety``."""
+    head, dot, key = argument.partition(".")
+    if dot and head in _OPTION_NAMES:
+        return f"{_OPTION_NAMES[head]} {key}"
+    return _OPTION_NAMES.get(argument, argument)
 
 
 def _message(exc: InvalidInput) -> str:
@@ -327,6 +335,9 @@ def _campaign_settings(f: Any) -> Any:
         click.option("--max-attempts", type=int),
         click.option("--caller-id", help="Number presented to the called person."),
         click.option("--fresh-share", type=float, help="Share of each claim kept for fresh leads, 0 to 1."),
+        click.option("--pacing", multiple=True, metavar="KEY=VALUE",
+                     help="A parameter of the dial mode's policy, such as safety=0.7 (predictive) or ratio=1.8 "
+                          "(power); KEY=default drops it (repeatable)."),
     ]):
         f = option(f)
     return f
@@ -336,18 +347,47 @@ def _given(**settings: Any) -> dict[str, Any]:
     return {k: v for k, v in settings.items() if v is not None}
 
 
+def _pacing(stored: dict[str, Any], given: tuple[str, ...]) -> dict[str, Any]:
+    """``stored`` with each ``--pacing KEY=VALUE`` set (``KEY=default``: removed); values read as numbers.
+
+    Why numbers here and no check: the policy's own check (``lists.campaigns.check_pacing``) types and
+    bounds them once the dial mode is known; a word stays a word so that check can name it."""
+    params = dict(stored)
+    for key, text in _pairs(given, "--pacing").items():
+        if text == "default":
+            params.pop(key, None)
+        else:
+            params[key] = _number(text)
+    return params
+
+
+def _number(text: str) -> int | float | str:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _shown_pacing(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v:g}" for k, v in params.items()) or "(the policy's defaults)"
+
+
 @campaign_group.command("create")
 @click.argument("name")
 @click.option("--kind", type=_KINDS, required=True)
 @click.option("--company", default="default", show_default=True, help="Owner of the DNC list this campaign honours.")
 @_campaign_settings
 @_database_url
-def campaign_create(name: str, kind: str, database_url: str | None, **settings: Any) -> None:
+def campaign_create(name: str, kind: str, pacing: tuple[str, ...], database_url: str | None, **settings: Any) -> None:
     """Add campaign NAME with the kind's default disposition catalogue."""
     from lists.campaigns import create_campaign
 
     with _session(database_url) as s:
-        campaign = create_campaign(s, name, kind, **_given(**settings))
+        campaign = create_campaign(s, name, kind, pacing_params=_pacing({}, pacing), **_given(**settings))
         s.commit()
         click.echo(f"created campaign {campaign.name} ({campaign.kind}, {campaign.dial_mode}, "
                    f"profile {campaign.rules_profile})")
@@ -377,7 +417,8 @@ def campaign_show(name: str, database_url: str | None) -> None:
     with _session(database_url, campaigns=True) as s, _arguments(campaign="NAME"):
         c = get_campaign(s, name)
         _print_table([(f, getattr(c, f)) for f in ("name", "company", "kind", "dial_mode", "abandon_cap",
-                                                   "rules_profile", "max_attempts", "caller_id", "fresh_share")])
+                                                   "rules_profile", "max_attempts", "caller_id", "fresh_share")]
+                     + [("pacing_params", _shown_pacing(c.pacing_params))])
         for section, codes in c.catalogue.items():
             click.echo(f"{section}: " + ", ".join(f"{code} ({label})" for code, label in codes.items()))
         click.echo(penetration_report(s, c).text())
@@ -392,12 +433,15 @@ def campaign_show(name: str, database_url: str | None) -> None:
 @click.option("--add-reason", multiple=True, help="Add a refusal reason: code=label (repeatable).")
 @click.option("--remove-reason", multiple=True, help="Remove a refusal reason by code (repeatable).")
 @_database_url
-def campaign_edit(name: str, add_reason: tuple[str, ...], remove_reason: tuple[str, ...],
+def campaign_edit(name: str, add_reason: tuple[str, ...], remove_reason: tuple[str, ...], pacing: tuple[str, ...],
                   database_url: str | None, **settings: Any) -> None:
-    """Change settings or the refusal-reason catalogue of campaign NAME."""
-    from lists.campaigns import edit_campaign
+    """Change settings or the refusal-reason catalogue of campaign NAME; --pacing sets one parameter, keeping the
+    others."""
+    from lists.campaigns import edit_campaign, get_campaign
 
     with _session(database_url, campaigns=True) as s, _arguments(campaign="NAME"):
+        if pacing:
+            settings["pacing_params"] = _pacing(get_campaign(s, name).pacing_params, pacing)
         edit_campaign(s, name, add_refusal_reasons=_pairs(add_reason, "--add-reason"),
                       remove_refusal_reasons=list(remove_reason), **_given(**settings))
         s.commit()

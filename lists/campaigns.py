@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -12,12 +13,13 @@ from sqlalchemy.orm import Session
 from lists.models import CAMPAIGN_KINDS, Campaign, Lead, to_db
 from lists.numbers import normalise_number
 from lists.rules import PROFILES
+from pacing.controllers import Controller
 from pacing.errors import InvalidInput
 from pacing.ledger import AmdVerdict, amd_verdict
-from pacing.registry import POLICIES
+from pacing.registry import POLICIES, make_controller
 
-__all__ = ["default_catalogue", "check_setting", "check_amd", "dial_modes", "create_campaign", "get_campaign",
-           "list_campaigns", "edit_campaign", "retarget"]
+__all__ = ["default_catalogue", "check_setting", "check_amd", "check_pacing", "dial_modes", "create_campaign",
+           "get_campaign", "list_campaigns", "edit_campaign", "retarget", "controller_for_campaign"]
 
 _SALES_REFUSALS = {  # an offer of something to buy: a loan, a tariff
     "too_expensive": "Too expensive",
@@ -90,23 +92,44 @@ def dial_modes() -> tuple[str, ...]:
     return tuple(POLICIES)
 
 
+def check_pacing(dial_mode: str, params: Any) -> dict[str, float | int]:
+    """``params`` typed and bounded by ``dial_mode``'s policy (``pacing.registry.POLICIES``), or InvalidInput
+    naming ``pacing_params.KEY``: a name the policy does not take, a value of the wrong type or out of bounds.
+
+    Why the policy's own check: the scenario parser uses it too, so a
+    parameter a scenario accepts is one a campaign accepts, with the same
+    type (``trunk_limit`` a whole number), and the daemon dials with it."""
+    if not isinstance(params, Mapping):
+        raise InvalidInput("pacing_params", "must be a table of parameter names and numbers")
+    try:
+        return POLICIES[dial_mode].check(params)
+    except InvalidInput as exc:
+        raise InvalidInput(f"pacing_params.{exc.argument}", str(exc).partition(": ")[2]) from None
+
+
+def _safety(dial_mode: str, params: Mapping[str, float | int]) -> float:
+    """The share of the cap predictive pacing aims at least for (the AMD budget's floor); 0.8 for the rest."""
+    return float(params.get("safety", 0.8)) if dial_mode == "predictive" else 0.8
+
+
 def check_amd(rules_profile: str, abandon_cap: float, false_positive: float | None,
-              if_no_budget: str = "refuse") -> AmdVerdict:
+              if_no_budget: str = "refuse", safety: float = 0.8) -> AmdVerdict:
     """Whether a campaign may dial with a detector whose tested false-positive share is ``false_positive``.
 
     Where the rules count AMD false positives as abandoned calls (the UK
     profile: Ofcom), they take their share of the cap whatever the pacing,
-    so a detector at or above the pacer's floor (0.8 × cap: 2.4% under 3%)
-    leaves nothing to dial ahead with: InvalidInput naming
-    ``amd_false_positive`` says so in words (``pacing.ledger.amd_verdict``),
-    or, with ``if_no_budget="amd-off"``, the verdict says the campaign runs
-    with AMD off. ``None`` (no AMD) always runs.
+    so a detector at or above the pacer's floor (``safety`` × cap: 2.4%
+    under 3% at predictive's default 0.8) leaves nothing to dial ahead
+    with: InvalidInput naming ``amd_false_positive`` says so in words
+    (``pacing.ledger.amd_verdict``), or, with ``if_no_budget="amd-off"``,
+    the verdict says the campaign runs with AMD off. ``None`` (no AMD)
+    always runs.
     """
     if false_positive is None:
         return AmdVerdict("run", "no answering-machine detection")
     if not 0.0 <= float(false_positive) < 1.0:
         raise InvalidInput("amd_false_positive", "must be a fraction from 0 to below 1")
-    verdict = amd_verdict(float(abandon_cap), float(false_positive), rules_profile == "uk", if_no_budget)
+    verdict = amd_verdict(float(abandon_cap), float(false_positive), rules_profile == "uk", if_no_budget, safety)
     if verdict.action == "refuse":
         raise InvalidInput("amd_false_positive", verdict.message)
     return verdict
@@ -151,13 +174,18 @@ def create_campaign(session: Session, name: str, kind: str, **settings: Any) -> 
     ``amd_false_positive`` (not a column: the detector belongs to the
     telephony driver) is the tested false-positive share of the detector the
     campaign will dial with; a UK campaign it leaves no budget is refused in
-    words (``check_amd``)."""
+    words (``check_amd``). ``pacing_params`` are the dial mode's own
+    parameters ({} or left out: its defaults), checked by ``check_pacing``."""
     _name(name)
     check_setting("kind", kind)
     false_positive = settings.pop("amd_false_positive", None)
+    params = settings.pop("pacing_params", {})
     for field, value in settings.items():
         check_setting(field, value)
-    check_amd(settings.get("rules_profile", "us"), settings.get("abandon_cap", 0.03), false_positive)
+    mode = settings.get("dial_mode", "progressive")
+    settings["pacing_params"] = check_pacing(mode, params)
+    check_amd(settings.get("rules_profile", "us"), settings.get("abandon_cap", 0.03), false_positive,
+              safety=_safety(mode, settings["pacing_params"]))
     if settings.get("caller_id") is not None:
         settings["caller_id"] = _caller_id(settings["caller_id"], settings.get("rules_profile", "us"))
     if session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
@@ -203,6 +231,7 @@ def _edited_reasons(reasons: dict[str, str], add: dict[str, str], remove: list[s
 def edit_campaign(session: Session, name: str, **changes: Any) -> Campaign:
     """Change settings; ``add_refusal_reasons`` ({code: label}) and ``remove_refusal_reasons`` edit the catalogue;
     ``amd_false_positive`` is checked against the (new or kept) profile and cap as in ``create_campaign``.
+    ``pacing_params``, when given, replaces the stored ones; a new ``dial_mode`` re-checks those it keeps.
 
     Everything is checked before anything changes, so a refused edit leaves the campaign as it was.
     """
@@ -213,9 +242,12 @@ def edit_campaign(session: Session, name: str, **changes: Any) -> Campaign:
                                                    list(changes.pop("remove_refusal_reasons", ())))
     false_positive = changes.pop("amd_false_positive", None)
     for field, value in changes.items():
-        check_setting(field, value)
+        if field != "pacing_params":
+            check_setting(field, value)
+    mode = changes.get("dial_mode", campaign.dial_mode)
+    changes["pacing_params"] = _edited_pacing(campaign, mode, changes.get("pacing_params"))
     check_amd(changes.get("rules_profile", campaign.rules_profile), changes.get("abandon_cap", campaign.abandon_cap),
-              false_positive)
+              false_positive, safety=_safety(mode, changes["pacing_params"]))
     if changes.get("caller_id") is not None:
         changes["caller_id"] = _caller_id(changes["caller_id"], changes.get("rules_profile", campaign.rules_profile))
     campaign.catalogue = catalogue
@@ -225,7 +257,37 @@ def edit_campaign(session: Session, name: str, **changes: Any) -> Campaign:
     return campaign
 
 
-_INHERITED = ("company", "dial_mode", "abandon_cap", "rules_profile", "max_attempts", "caller_id", "fresh_share")
+def _edited_pacing(campaign: Campaign, mode: str, given: Any) -> dict[str, float | int]:
+    """The given parameters checked for ``mode``, else the stored ones (re-checked when the mode changes).
+
+    Why re-check: a parameter of the old dial mode (``safety``) means nothing
+    to the new one (power), and dropping it quietly would lose a tuning the
+    analyst may mean to keep for a switch back; the error names it.
+    """
+    if given is not None:
+        return check_pacing(mode, given)
+    if mode == campaign.dial_mode:
+        return dict(campaign.pacing_params)
+    try:
+        return check_pacing(mode, campaign.pacing_params)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.argument, f"{str(exc).partition(': ')[2]}; it was set for {campaign.dial_mode}: "
+                                         "drop it in the same change of dial mode") from None
+
+
+def controller_for_campaign(campaign: Campaign, fp_rate: float) -> Controller:
+    """A fresh controller for ``campaign``: its dial mode, its cap (fraction of live answers) and its stored pacing
+    parameters; ``fp_rate`` is the tested AMD false-positive share of the detector it dials with (0: no AMD).
+
+    Why one function: the daemon builds every campaign's controller here, and
+    the simulator's ``simulation.model.controller_for`` makes one from a
+    scenario the same way (``pacing.registry.make_controller``), so a tuned
+    scenario and the campaign it was tuned for pace alike."""
+    return make_controller(campaign.dial_mode, campaign.abandon_cap, fp_rate, **campaign.pacing_params)
+
+
+_INHERITED = ("company", "dial_mode", "abandon_cap", "rules_profile", "max_attempts", "caller_id", "fresh_share",
+              "pacing_params")
 
 
 def retarget(session: Session, source: str, reasons: list[str], name: str, now: datetime,

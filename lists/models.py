@@ -68,6 +68,12 @@ class Campaign(Base):
     ``fresh_share`` is the fraction of each claim (after due callbacks)
     reserved for fresh leads, so retries cannot starve a new list; 0 means
     strict priority, retries first.
+
+    ``pacing_params`` are the dial mode's own parameters (``safety`` for
+    predictive, ``ratio`` for power: ``pacing.registry.POLICIES``), typed and
+    checked by ``lists.campaigns``; {} dials on the policy's defaults. They
+    are what a scenario's ``[pacing]`` table holds, so what an analyst tunes
+    in the simulator is what the daemon dials with.
     """
 
     __tablename__ = "campaign"
@@ -84,6 +90,7 @@ class Campaign(Base):
     retry_rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
     catalogue: Mapped[dict[str, Any]] = mapped_column(default=dict)
     fresh_share: Mapped[float] = mapped_column(Float, default=0.0)
+    pacing_params: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     # "running": the daemon dials it within its hours (what the CLI creates); the API creates "initialized"
     state: Mapped[str] = mapped_column(String(16), default="running", server_default="running")
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # optimistic concurrency

@@ -220,13 +220,25 @@ def calibrate(session: Session, campaign: Campaign, timezone: str | None = None,
         "amd": _amd(session, campaign),
         "outcomes": {"success_code": success_code, "conversion": round(successes / connected, 5) if connected else 0.0,
                      "refusal_reasons": _shares(reasons)},
-        "pacing": {"policy": campaign.dial_mode if campaign.dial_mode in ("preview", "progressive", "power")
-                   else "progressive", "abandon_cap": campaign.abandon_cap},
+        "pacing": _pacing(campaign),
         "rules": {"profile": campaign.rules_profile, "max_attempts": campaign.max_attempts, "zones": [zone.key]},
     }
     for note in calibration_notes(fitted):
         log.warning("warning: %s", note)
     return fitted
+
+
+def _pacing(campaign: Campaign) -> dict[str, Any]:
+    """The campaign's dial mode, cap and stored pacing parameters as a scenario's ``[pacing]`` table.
+
+    Why the campaign's own: the fitted scenario is where an analyst tries
+    what the campaign would do, so it must pace as the daemon does
+    (``lists.campaigns.controller_for_campaign``); the parameters go in the
+    policy's table (``[pacing.predictive] safety = 0.7``)."""
+    table: dict[str, Any] = {"policy": campaign.dial_mode, "abandon_cap": campaign.abandon_cap}
+    if campaign.pacing_params:
+        table[campaign.dial_mode] = dict(campaign.pacing_params)
+    return table
 
 
 def calibration_notes(fitted: dict[str, Any]) -> list[str]:

@@ -155,6 +155,28 @@ def test_manager_runs_a_campaign_through_its_states_with_versioned_edits(api):
     assert duplicate.status_code == 422 and duplicate.json()["field"] == "name"
 
 
+def test_pacing_params_are_checked_by_the_policy_and_a_bad_one_is_a_422_naming_it(api):
+    manager, campaigns = api.client("manager"), "/api/v1/outbound/campaigns"
+    for params, field, words in (({"safety": 2}, "pacing_params.safety", "must be from 0.1 to 1"),
+                                 ({"safety": "high"}, "pacing_params.safety", "must be a number"),
+                                 ({"ratio": 1.8}, "pacing_params.ratio", "is not a parameter of predictive")):
+        bad = manager.post(campaigns, json={"name": "Paced", "kind": "survey", "dial_mode": "predictive",
+                                            "pacing_params": params})
+        assert bad.status_code == 422 and bad.json()["field"] == field and words in bad.json()["detail"], bad.text
+    created = manager.post(campaigns, json={"name": "Paced", "kind": "survey", "dial_mode": "predictive",
+                                            "pacing_params": {"safety": 0.6, "trunk_limit": 40}})
+    assert created.status_code == 201 and created.json()["pacing_params"] == {"safety": 0.6, "trunk_limit": 40}
+    cid = created.json()["id"]
+    switch = manager.put(f"{campaigns}/{cid}", json={"version": 1, "dial_mode": "power"})
+    assert switch.status_code == 422 and switch.json()["field"] == "pacing_params.safety", switch.text
+    assert "it was set for predictive" in switch.json()["detail"]
+    switched = manager.put(f"{campaigns}/{cid}", json={"version": 1, "dial_mode": "power",
+                                                     "pacing_params": {"ratio": 1.8}})
+    assert switched.status_code == 200, switched.text
+    assert (switched.json()["dial_mode"], switched.json()["pacing_params"]) == ("power", {"ratio": 1.8})
+    assert manager.get(f"{campaigns}/{cid}").json()["pacing_params"] == {"ratio": 1.8}
+
+
 def test_list_upload_imports_good_rows_and_serves_the_rejects(api):
     manager = api.client("manager")
     cid = api.campaigns[OTHER]

@@ -55,6 +55,7 @@ def test_upgrade_keeps_the_rows_of_a_live_database(store_url):
     with Session(engine) as s:
         campaign = get_campaign(s, "Old")
         assert campaign.fresh_share == 0.0
+        assert campaign.pacing_params == {}  # the policy's defaults: it dials as it did before
         assert [lead.phone_e164 for lead in claim_leads(s, campaign, 5, NOON_NY)] == ["+12025550199"]
     engine.dispose()
 

@@ -8,7 +8,7 @@ one place and missed in another)::
     running | paused ─stop─> stopping ──(calls and wrap-ups done)──> stopped ─start─> running
 
 ``completed`` is declared for clients that know it; the daemon does not set it yet.
-Settings edits (dial mode, cap, attempts) are stored at once and reach a
+Settings edits (dial mode and its pacing parameters, cap, attempts) are stored at once and reach a
 running engine at the daemon's next start; catalogue edits apply to the next
 disposition.
 """
@@ -60,8 +60,9 @@ def campaign_out(floor: Floor, c: Campaign) -> CampaignOut:
     run = floor.campaign_run(c.id)
     return CampaignOut(id=c.id, name=c.name, company=c.company, kind=c.kind, dial_mode=c.dial_mode,
                        abandon_cap=c.abandon_cap, rules_profile=c.rules_profile, max_attempts=c.max_attempts,
-                       caller_id=c.caller_id, fresh_share=c.fresh_share, state=CampaignState(c.state),
-                       version=c.version, dialing=bool(run and run.engine.dialing), warnings=floor.warnings(c.id))
+                       caller_id=c.caller_id, fresh_share=c.fresh_share, pacing_params=c.pacing_params,
+                       state=CampaignState(c.state), version=c.version, dialing=bool(run and run.engine.dialing),
+                       warnings=floor.warnings(c.id))
 
 
 def _get(session: Session, campaign_id: int) -> Campaign:

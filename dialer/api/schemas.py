@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Path
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
@@ -22,7 +22,8 @@ __all__ = ["ErrorOut", "LoginIn", "MeOut", "AgentLoginIn", "PauseIn", "AgentStat
            "Question", "LeadCard", "Order", "CallbackOwner", "DispositionIn", "DispositionOut", "CampaignState",
            "CampaignIn", "CampaignPatch", "CampaignOut", "CatalogueOut", "ImportOut", "DncIn", "DncOut",
            "HourRow", "Sample", "StatsOut", "ReportRow", "ReportOut", "AgentPerformanceRow", "CallbackRow",
-           "UserOut", "FloorAgent", "Code", "Kind", "DialMode", "Profile", "ERRORS", "CampaignId", "LeadId"]
+           "UserOut", "FloorAgent", "Code", "Kind", "DialMode", "PacingParams", "Profile", "ERRORS", "CampaignId",
+           "LeadId"]
 
 Code = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$")  # catalogue codes: what screens, reports and --reason use
 CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # ids beyond the store's integers are 422, not 500
@@ -40,6 +41,13 @@ def _known_policy(name: str) -> str:
 DialMode = Annotated[str, AfterValidator(_known_policy),
                      WithJsonSchema({"type": "string", "enum": list(POLICIES)})]
 Profile = Literal["us", "fr", "uk"]
+# the dial mode's own parameters: names, types and bounds are the pacing registry's, checked with the dial mode
+# (``lists.campaigns.check_pacing``), so a wrong one is a 422 naming ``pacing_params.NAME``
+PacingParams = Annotated[dict[str, Any], Field(max_length=20),
+                         WithJsonSchema({"type": "object", "additionalProperties": {"type": "number"},
+                                         "maxProperties": 20, "examples": [{"safety": 0.7}, {"ratio": 1.8}],
+                                         "description": "the dial mode's parameters (safety for predictive, "
+                                                        "ratio for power ...); {}: its defaults"})]
 
 
 class _In(BaseModel):
@@ -194,10 +202,13 @@ class CampaignIn(_In):
     max_attempts: int = Field(default=6, ge=1, le=100)
     caller_id: str | None = Field(default=None, max_length=32)
     fresh_share: float = Field(default=0.0, ge=0, le=1)
+    pacing_params: PacingParams = Field(default_factory=dict)
 
 
 class CampaignPatch(_In):
-    """An edit: ``version`` must be the one read, else 409 (someone else changed it since)."""
+    """An edit: ``version`` must be the one read, else 409 (someone else changed it since). ``pacing_params``
+    replaces the stored set ({}: the defaults); left out, the stored ones are kept, and re-checked against a new
+    ``dial_mode``."""
 
     version: int = Field(ge=1, le=2**31 - 1)
     dial_mode: DialMode | None = None
@@ -205,6 +216,7 @@ class CampaignPatch(_In):
     max_attempts: int | None = Field(default=None, ge=1, le=100)
     caller_id: str | None = Field(default=None, max_length=32)
     fresh_share: float | None = Field(default=None, ge=0, le=1)
+    pacing_params: PacingParams | None = None
     add_refusal_reasons: dict[str, str] = Field(default_factory=dict, max_length=50)
     remove_refusal_reasons: list[str] = Field(default_factory=list, max_length=50)
     questions: list[Question] | None = Field(default=None, max_length=100)
@@ -221,6 +233,7 @@ class CampaignOut(BaseModel):
     max_attempts: int
     caller_id: str | None
     fresh_share: float
+    pacing_params: dict[str, float | int]
     state: CampaignState
     version: int
     dialing: bool

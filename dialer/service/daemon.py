@@ -2,7 +2,8 @@
 
 Start-up, in order: validate the config (exit 2 on a fault), open and migrate
 the store, settle what a dead process left claimed (``store_ports.recover``),
-build each campaign's engine with its pacing policy, cap and caller ID, start
+build each campaign's engine with its pacing policy and that policy's stored
+parameters (``lists.campaigns.controller_for_campaign``), cap and caller ID, start
 APScheduler (campaign hours in each campaign's zone, nightly recycle, DNC
 registry age check, daily compliance report, SQLite WAL checkpoint), serve
 the HTTP API with ``/livez``, ``/readyz`` and ``/metrics`` (``dialer.api`` on
@@ -83,6 +84,7 @@ from dialer.service.store_ports import (
     recover,
     release_leads,
 )
+from lists.campaigns import controller_for_campaign
 from lists.dnc import stale_registries
 from lists.models import Campaign, Lead, answers_by_day, to_db
 from lists.rules import CallingProfile, in_window
@@ -90,7 +92,6 @@ from lists.selection import profile_for
 from lists.store import open_store
 from pacing.days import civil_seconds, local_midnight
 from pacing.ledger import AbandonmentLedger, Budgeted, Standing
-from pacing.registry import make_controller
 
 __all__ = ["Daemon", "CampaignRun", "Front", "Desk"]
 
@@ -301,7 +302,7 @@ class Daemon:
         ledger = AbandonmentLedger(cap=campaign.abandon_cap, fp_rate=parts.amd_false_positive)
         recorder = _ForgettingRecorder(campaign.name, ledger, self.metrics, parts.forget, civil)
         self.metrics.abandon_cap.labels(campaign.name).set(campaign.abandon_cap)
-        inner = make_controller(campaign.dial_mode, campaign.abandon_cap, parts.amd_false_positive)
+        inner = controller_for_campaign(campaign, parts.amd_false_positive)
         first = epoch_day(origin, zone)
         recalled = taken is not None and recall_pacing(inner, taken.pacing, campaign.name, first)
         self._restore_counts(campaign, zone, first, inner, ledger)
