@@ -117,6 +117,7 @@ POLICIES: dict[str, Policy] = {p.name.value: p for p in (
              f"VICIdial-style adaptive ({name.removeprefix('vicidial-')}), for comparison")
       for name in (P.VICIDIAL_HARD, P.VICIDIAL_TAPERED, P.VICIDIAL_AVERAGE)),
 )}
+del P  # the table's shorthand, not an export
 
 
 def make_controller(policy: str, cap: float = 0.03, fp_rate: float = 0.0, **params: float) -> Controller:

@@ -5,18 +5,23 @@ import inspect
 
 import pytest
 
-MODULES = ["pacing.erlang", "pacing.staffing", "pacing.errors", "pacing._special", "dialer.errors",
-           "simulation.plots", "lists.rules", "lists.selection", "lists.importer", "lists.campaigns",
-           "lists.store", "lists.dnc", "lists.numbers", "lists.reports", "lists.models", "pacing.controllers",
-           "dialer.drivers.sim.distributions", "dialer.drivers.sim.scenario", "simulation.leads",
-           "simulation.model", "simulation.results", "simulation.experiments", "simulation.report",
-           "simulation.calibrate", "simulation.validation", "pacing.estimators", "pacing.ledger", "pacing.memory",
-           "pacing.predictive", "pacing.vicidial", "dialer.service.config", "dialer.service.daemon", "dialer.service.http", "dialer.service.logs",
-           "dialer.service.metrics", "dialer.service.notify", "dialer.service.schedule", "dialer.service.store_ports", "dialer.drivers.sim.store",
-           "simulation.demo", "dialer.service.users", "dialer.api", "dialer.api.app", "dialer.api.auth", "dialer.api.floor",
-           "dialer.api.errors", "dialer.api.schemas", "dialer.api.cards", "dialer.api.stats", "dialer.api.agents",
-           "dialer.api.campaigns", "dialer.api.lists", "dialer.api.dnc", "dialer.api.reports",
-           "dialer.drivers.asterisk", "dialer.service.cluster", "dialer.service.recordings", "dialer.api.recordings"]
+MODULES = ["pacing._special", "pacing.controllers", "pacing.days", "pacing.erlang", "pacing.errors",
+           "pacing.estimators", "pacing.ledger", "pacing.memory", "pacing.predictive", "pacing.registry",
+           "pacing.staffing", "pacing.vicidial", "dialer.errors", "dialer.records", "lists.campaigns", "lists.dnc",
+           "lists.importer", "lists.models", "lists.numbers", "lists.reports", "lists.rules", "lists.selection",
+           "lists.store", "dialer.core.agents", "dialer.core.calls", "dialer.core.engine", "dialer.core.ports",
+           "dialer.core.snapshot", "dialer.drivers.asterisk", "dialer.drivers.sim.customers",
+           "dialer.drivers.sim.distributions", "dialer.drivers.sim.scenario", "dialer.drivers.sim.store",
+           "dialer.drivers.sim.telephony", "dialer.service.cluster", "dialer.service.config",
+           "dialer.service.daemon", "dialer.service.floor", "dialer.service.http", "dialer.service.logs",
+           "dialer.service.metrics", "dialer.service.notify", "dialer.service.ownership",
+           "dialer.service.recordings", "dialer.service.schedule", "dialer.service.store_ports",
+           "dialer.service.users", "dialer.api", "dialer.api.agents", "dialer.api.app", "dialer.api.auth",
+           "dialer.api.campaigns", "dialer.api.cards", "dialer.api.dnc", "dialer.api.errors", "dialer.api.floor",
+           "dialer.api.front", "dialer.api.lists", "dialer.api.recordings", "dialer.api.reports",
+           "dialer.api.schemas", "dialer.api.stats", "simulation.calibrate", "simulation.demo",
+           "simulation.experiments", "simulation.leads", "simulation.model", "simulation.plots", "simulation.report",
+           "simulation.results", "simulation.validation"]
 
 
 @pytest.mark.parametrize("name", MODULES)

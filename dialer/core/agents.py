@@ -44,6 +44,7 @@ AGENT_TRANSITIONS: dict[AgentState, frozenset[AgentState]] = {
     A.WRAP_UP: frozenset({A.READY, A.PAUSED, A.OFF}),
     A.PAUSED: frozenset({A.READY, A.OFF}),
 }
+del A  # the table's shorthand, not an export
 
 
 _BUSY = frozenset({AgentState.TALKING, AgentState.WRAP_UP})

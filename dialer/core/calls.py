@@ -60,6 +60,7 @@ TRANSITIONS: dict[CallState, frozenset[CallState]] = {
     S.SAFE_HARBOUR: frozenset({S.ENDED}),
     S.ENDED: frozenset(),
 }
+del S  # the table's shorthand, not an export
 
 
 class IllegalTransition(DialerError):
