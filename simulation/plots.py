@@ -23,8 +23,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from lists.reports import Report  # noqa: E402
 from pacing.staffing import StaffingTable  # noqa: E402
 
-__all__ = ["plot_staffing", "plot_report", "plot_bars", "plot_panels", "plot_frontier", "plot_series", "plot_series_panels",
-           "occupancy_line", "Panel", "SeriesPanel"]
+__all__ = ["plot_staffing", "plot_report", "plot_bars", "plot_panels", "plot_frontier", "plot_series",
+           "plot_series_panels", "occupancy_line", "Panel", "SeriesPanel"]
 
 Panel = tuple[str, Sequence[str], Sequence[float]]  # a bar panel: subtitle, labels, values
 SeriesPanel = tuple[str, Sequence[dict[str, float]]]  # a day panel: subtitle, per-interval rows (results.Series)

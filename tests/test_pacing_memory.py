@@ -456,8 +456,8 @@ def test_a_save_the_store_refuses_is_logged_and_the_lease_is_freed_all_the_same(
     assert [(r.event, r.campaign) for r in caplog.records] == [("pacing_not_saved", "Loans")]
 
 
-@pytest.mark.parametrize("path", ["dialer/service/ownership.py", "pacing/memory.py", "pacing/estimators.py", "pacing/ledger.py",
-                                  "pacing/predictive.py", "pacing/vicidial.py"])
+@pytest.mark.parametrize("path", ["dialer/service/ownership.py", "pacing/memory.py", "pacing/estimators.py",
+                                  "pacing/ledger.py", "pacing/predictive.py", "pacing/vicidial.py"])
 def test_the_memory_is_never_unpickled_or_evaluated(path):
     """Bytes from the lease row build nothing but JSON values: no module that reads them can unpickle or eval."""
     tree = ast.parse((ROOT / path).read_text())
