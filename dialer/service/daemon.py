@@ -86,12 +86,14 @@ from dialer.service.store_ports import (
 )
 from lists.campaigns import controller_for_campaign
 from lists.dnc import stale_registries
+from lists.lifecycle import CampaignState, LeadStatus
 from lists.models import Campaign, Lead, answers_by_day, to_db
 from lists.rules import CallingProfile, in_window
 from lists.selection import profile_for
 from lists.store import open_store
 from pacing.days import civil_seconds, local_midnight
 from pacing.ledger import AbandonmentLedger, Budgeted, Standing
+from pacing.registry import PolicyName
 
 __all__ = ["Daemon", "CampaignRun", "Front", "Desk"]
 
@@ -142,7 +144,7 @@ class CampaignRun:
     recorder: CampaignRecorder
     ledger: AbandonmentLedger  # what the law counts: the one source of the campaign's abandonment figures
     dial_mode: str = "progressive"
-    state: str = "running"  # the campaign's state (dialer.api.schemas.CampaignState): dials only when running
+    state: CampaignState = CampaignState.RUNNING  # dials only when running
     fence: Fence | None = None  # several daemons: the lease this run dials under
     lease: LocalLease | None = None
     leaving: bool = False  # being handed over to another daemon: never opened again
@@ -486,7 +488,7 @@ class Daemon:
         """Open or close dialing by the campaign's window at the world's now."""
         now, now_s, engine = self.world.now(), run.clock.now(), run.engine
         open_ = in_window(run.profile, (run.zone,), now) and not (self.stopping or run.leaving) \
-            and run.state == "running"
+            and run.state == CampaignState.RUNNING
         if open_ and not engine.dialing:
             closes = window_close_after(run.profile, run.zone, now)
             run.leads.start(now_s)
@@ -509,7 +511,7 @@ class Daemon:
     def _recycle_now(self, campaign_id: int, now: datetime) -> int:
         with self.factory() as session:
             ids = list(session.scalars(select(Lead.id).where(
-                Lead.campaign_id == campaign_id, Lead.status == "claimed", Lead.claimed_by == self.config.name,
+                Lead.campaign_id == campaign_id, Lead.status == LeadStatus.CLAIMED, Lead.claimed_by == self.config.name,
                 Lead.dial_started_at.is_(None), Lead.claimed_at < to_db(now - _ORPHAN_AGE))))
             count = release_leads(session, ids, self.config.name) if ids else 0
             session.commit()
@@ -600,7 +602,7 @@ class Daemon:
         """Store work for the API, on its own threads (the scheduler's jobs keep theirs)."""
         return await asyncio.get_running_loop().run_in_executor(self.api_threads, fn, *args)
 
-    async def control(self, campaign_id: int, state: str) -> None:
+    async def control(self, campaign_id: int, state: CampaignState) -> None:
         """A manager's start, pause, resume or stop: stored, then the engine opened or closed at once."""
         await self.off_loop(self._store_state, campaign_id, state)
         run = self.campaign_run(campaign_id)
@@ -609,7 +611,7 @@ class Daemon:
             self._sync_hours(run)
         log.info("campaign state", extra={"event": "campaign_state", "campaign_id": campaign_id, "state": state})
 
-    def _store_state(self, campaign_id: int, state: str) -> None:
+    def _store_state(self, campaign_id: int, state: CampaignState) -> None:
         with self.factory() as session:
             campaign = session.get(Campaign, campaign_id)
             if campaign is not None:
@@ -637,15 +639,15 @@ class Daemon:
         if run is None:
             return ["not running on this daemon"]
         said = [f"DNC registry copy stale: {entry}" for entry in self._stale.get(run.company, [])]
-        if run.state == "paused":
+        if run.state == CampaignState.PAUSED:
             said.append("paused by a manager")
-        elif run.state == "stopping":
+        elif run.state == CampaignState.STOPPING:
             said.append("stopping: waiting for calls in progress to end")
-        elif run.state == "running" and not run.engine.dialing and not self.stopping:
+        elif run.state == CampaignState.RUNNING and not run.engine.dialing and not self.stopping:
             said.append("outside its calling hours")
         today = run.standing()
-        if run.state == "running" and today.live and today.budget < 1 \
-                and run.dial_mode in ("predictive", "power"):
+        if run.state == CampaignState.RUNNING and today.live and today.budget < 1 \
+                and run.dial_mode in (PolicyName.PREDICTIVE, PolicyName.POWER):
             said.append("abandonment cap budget spent today: dialing has fallen back to progressive")
         return said
 
@@ -657,8 +659,8 @@ class Daemon:
         while True:
             await asyncio.sleep(0.5)
             for run in self.runs:
-                if run.state == "stopping" and not run.engine.busy:
-                    await self.control(run.campaign_id, "stopped")
+                if run.state == CampaignState.STOPPING and not run.engine.busy:
+                    await self.control(run.campaign_id, CampaignState.STOPPED)
             if loop.time() - last >= SAMPLE_S:
                 last = loop.time()
                 for run in self.runs:
