@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from dialer.records import AttemptRecord
 from lists.dnc import add_to_dnc
-from lists.lifecycle import LeadStatus, move_lead
+from lists.lifecycle import LeadStatus, move_lead, requeued
 from lists.models import Attempt, Campaign, DncEntry, Lead, as_utc, to_db
 from lists.rules import (
     CLOSED_AS,
@@ -38,7 +38,8 @@ from lists.rules import (
     take_in_priority,
 )
 
-__all__ = ["dial_histories", "profile_for", "claim_leads", "record_attempt", "record_attempts"]
+__all__ = ["dial_histories", "profile_for", "claim_leads", "record_attempt", "record_attempts", "release_leads",
+           "release_orphans"]
 
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)  # stands in for attempts older than any rolling cap's period
 _UNREACHABLE_RECHECK = timedelta(days=1)  # no window opens within the look-ahead (e.g. a lead with no zone)
@@ -249,3 +250,39 @@ def _claimed(lead: Lead) -> LeadStatus:
     """The lead's status as its attempt finds it: claimed (a lead still in its queue is claimed by the attempt)."""
     claimed = LeadStatus.CLAIMED
     return claimed if lead.status == claimed else move_lead(lead.status, claimed, lead.id)
+
+
+def release_leads(session: Session, lead_ids: Sequence[int], claimer: str | None) -> int:
+    """Give back claimed leads that were never dialled: to the queue they came from, keeping their due time.
+
+    The queue is ``lists.lifecycle.requeued``'s, from what the claim left
+    unchanged (attempts, last disposition), one UPDATE per queue. Leads with
+    a dial mark are left alone (they get an attempt instead); the UPDATE
+    checks that again, and a lead keeps its attempts and last disposition
+    until an attempt is written, which needs a mark, so the queue read
+    stays right. ``claimer`` None: whoever claimed them (a takeover settles
+    a dead owner's claims under the new fence). Not committed here."""
+    mine = Lead.claimed_by.is_not(None) if claimer is None else Lead.claimed_by == claimer
+    held = (Lead.status == LeadStatus.CLAIMED, mine, Lead.dial_started_at.is_(None))
+    back: dict[LeadStatus, list[int]] = {}
+    for lead_id, attempts, last in session.execute(
+            select(Lead.id, Lead.attempts, Lead.last_disposition).where(Lead.id.in_(list(lead_ids)), *held)):
+        back.setdefault(requeued(attempts, last), []).append(lead_id)
+    released = 0
+    for status, ids in back.items():
+        result = session.execute(
+            update(Lead).where(Lead.id.in_(ids), *held)
+            .values(status=status, claimed_by=None, claimed_at=None).execution_options(synchronize_session=False))
+        released += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return released
+
+
+def release_orphans(session: Session, campaign_id: int, claimer: str, claimed_before: datetime) -> int:
+    """Give back ``claimer``'s claims in the campaign that no buffer or call holds: claimed before
+    ``claimed_before`` and never marked for a dial (``release_leads``). Committed."""
+    ids = list(session.scalars(select(Lead.id).where(
+        Lead.campaign_id == campaign_id, Lead.status == LeadStatus.CLAIMED, Lead.claimed_by == claimer,
+        Lead.dial_started_at.is_(None), Lead.claimed_at < to_db(claimed_before))))
+    count = release_leads(session, ids, claimer) if ids else 0
+    session.commit()
+    return count

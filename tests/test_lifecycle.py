@@ -13,7 +13,6 @@ from dialer.api import schemas
 from dialer.drivers.sim.scenario import parse_scenario
 from dialer.errors import IllegalTransition
 from dialer.records import Outcome
-from dialer.service.store_ports import release_leads
 from lists.campaigns import create_campaign
 from lists.lifecycle import (
     CAMPAIGN_ACTIONS,
@@ -29,7 +28,7 @@ from lists.lifecycle import (
 from lists.models import Lead
 from lists.reports import STATUS_LABELS
 from lists.rules import CLOSED_AS, RetryRules, after_attempt, capped_profile
-from lists.selection import claim_leads
+from lists.selection import claim_leads, release_leads
 from simulation.leads import SimList
 
 NOON_NY = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)

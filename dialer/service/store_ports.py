@@ -50,12 +50,12 @@ from dialer.core.calls import Call, CallState
 from dialer.core.ports import ClaimedLead, TelephonyDriver
 from dialer.records import AttemptRecord, Outcome
 from dialer.service.cluster import Fence, Fenced, holds
-from lists.lifecycle import LeadStatus, requeued
+from lists.lifecycle import LeadStatus
 from lists.models import Campaign, Lead, as_utc, to_db
 from lists.rules import CallingProfile, LeadHistory, refusal
-from lists.selection import claim_leads, dial_histories, record_attempts
+from lists.selection import claim_leads, dial_histories, record_attempts, release_leads
 
-__all__ = ["LeadRef", "Writer", "ClaimBuffer", "WriteAheadTelephony", "release_leads", "recover", "Recovery",
+__all__ = ["LeadRef", "Writer", "ClaimBuffer", "WriteAheadTelephony", "recover", "Recovery",
            "interrupted_record", "open_call_record", "settle"]
 
 log = logging.getLogger(__name__)
@@ -246,31 +246,6 @@ def _write_attempts(session: Session, attempts: list[_Attempt], fence: Fence | N
         campaign = session.get(Campaign, campaign_id)
         assert campaign is not None
         record_attempts(session, campaign, rows, token=fence.token if fence else None)
-
-
-def release_leads(session: Session, lead_ids: Sequence[int], claimer: str | None) -> int:
-    """Give back claimed leads that were never dialled: to the queue they came from, keeping their due time.
-
-    The queue is ``lists.lifecycle.requeued``'s, from what the claim left
-    unchanged (attempts, last disposition), one UPDATE per queue. Leads with
-    a dial mark are left alone (they get an attempt instead); the UPDATE
-    checks that again, and a lead keeps its attempts and last disposition
-    until an attempt is written, which needs a mark, so the queue read
-    stays right. ``claimer`` None: whoever claimed them (a takeover settles
-    a dead owner's claims under the new fence). Not committed here."""
-    mine = Lead.claimed_by.is_not(None) if claimer is None else Lead.claimed_by == claimer
-    held = (Lead.status == LeadStatus.CLAIMED, mine, Lead.dial_started_at.is_(None))
-    back: dict[LeadStatus, list[int]] = {}
-    for lead_id, attempts, last in session.execute(
-            select(Lead.id, Lead.attempts, Lead.last_disposition).where(Lead.id.in_(list(lead_ids)), *held)):
-        back.setdefault(requeued(attempts, last), []).append(lead_id)
-    released = 0
-    for status, ids in back.items():
-        result = session.execute(
-            update(Lead).where(Lead.id.in_(ids), *held)
-            .values(status=status, claimed_by=None, claimed_at=None).execution_options(synchronize_session=False))
-        released += int(result.rowcount or 0)  # type: ignore[attr-defined]
-    return released
 
 
 # ---- crash recovery -------------------------------------------------------------------------------------------
