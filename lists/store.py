@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dialer.errors import StoreError
 
 __all__ = ["DEFAULT_URL", "database_url", "shown_url", "open_engine", "upgrade", "open_store", "store_errors",
-           "checkpoint"]
+           "checkpoint", "ping"]
 
 DEFAULT_URL = "sqlite:///dialer.db"
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -164,3 +164,9 @@ def checkpoint(factory: sessionmaker[Session]) -> None:
     """A passive WAL checkpoint of an SQLite store: it never waits for readers, so it never holds up a claim."""
     with factory() as session:
         session.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
+
+
+def ping(factory: sessionmaker[Session]) -> None:
+    """A trivial query: the store is reachable and answering (raises when it is not)."""
+    with factory() as session:
+        session.execute(text("SELECT 1"))

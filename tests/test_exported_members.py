@@ -14,14 +14,15 @@ MODULES = ["pacing._special", "pacing.controllers", "pacing.days", "pacing.erlan
            "dialer.drivers.sim.distributions", "dialer.drivers.sim.scenario", "dialer.drivers.sim.store",
            "dialer.drivers.sim.telephony", "dialer.service.assembly", "dialer.service.jobs",
            "dialer.service.cluster", "dialer.service.config", "dialer.service.daemon", "dialer.service.floor",
-           "dialer.service.http", "dialer.service.logs", "dialer.service.metrics", "dialer.service.notify",
-           "dialer.service.ownership", "dialer.service.recordings", "dialer.service.schedule",
-           "dialer.service.store_ports", "dialer.service.users", "dialer.api", "dialer.api.agents", "dialer.api.app",
-           "dialer.api.auth", "dialer.api.campaigns", "dialer.api.cards", "dialer.api.dnc", "dialer.api.errors",
-           "dialer.api.floor", "dialer.api.front", "dialer.api.lists", "dialer.api.recordings", "dialer.api.reports",
-           "dialer.api.schemas", "dialer.api.stats", "simulation.calibrate", "simulation.demo",
-           "simulation.experiments", "simulation.leads", "simulation.model", "simulation.plots", "simulation.report",
-           "simulation.results", "simulation.validation"]
+           "dialer.service.health", "dialer.service.http", "dialer.service.logs", "dialer.service.metrics",
+           "dialer.service.notify", "dialer.service.ownership", "dialer.service.recordings",
+           "dialer.service.schedule", "dialer.service.store_ports", "dialer.service.users", "dialer.api",
+           "dialer.api.agents", "dialer.api.app", "dialer.api.auth", "dialer.api.campaigns", "dialer.api.cards",
+           "dialer.api.dnc", "dialer.api.errors", "dialer.api.floor", "dialer.api.front", "dialer.api.lists",
+           "dialer.api.recordings", "dialer.api.reports", "dialer.api.schemas", "dialer.api.stats",
+           "simulation.calibrate", "simulation.demo", "simulation.experiments", "simulation.leads",
+           "simulation.model", "simulation.plots", "simulation.report", "simulation.results",
+           "simulation.validation"]
 
 
 @pytest.mark.parametrize("name", MODULES)

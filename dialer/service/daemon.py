@@ -46,23 +46,23 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from prometheus_client import Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from sqlalchemy import select, text
+from prometheus_client import Histogram
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.core.agents import AgentState
 from dialer.core.calls import Call
 from dialer.drivers.asterisk import AsteriskDriver
 from dialer.drivers.sim.scenario import Scenario, load_scenario
+from dialer.service import health
 from dialer.service.assembly import Assembly, CampaignRun, Desk
 from dialer.service.cluster import Fence, bound_idle_transactions
 from dialer.service.config import Config, ConfigError
 from dialer.service.floor import SAMPLE_S, History
-from dialer.service.http import ApiServer, Response, json_response
+from dialer.service.http import ApiServer, Response
 from dialer.service.jobs import Jobs
 from dialer.service.metrics import EngineCollector, Metrics
-from dialer.service.notify import notify, watchdog_interval_s
+from dialer.service.notify import notify
 from dialer.service.ownership import Ownership, Taken
 from dialer.service.recordings import RecordingStore
 from dialer.service.schedule import WorldClock, window_close_after
@@ -80,7 +80,6 @@ from pacing.registry import PolicyName
 __all__ = ["Daemon", "Front"]
 
 log = logging.getLogger("dialer.service.daemon")
-_STORE_PROBE_S = 2.0
 _STORE_BUCKETS = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5,
                   1.0, 2.0, 5.0)  # seconds
 _OFF_POLL_S = 0.5  # how often a logging-out agent's state is looked at before their line is hung up, seconds
@@ -166,7 +165,7 @@ class Daemon:
         log.info("serving", extra={"event": "ready", "http_port": port, "campaigns": [r.name for r in self.runs],
                                    "world_start": self.world.start.isoformat()})
         notify("READY=1")
-        tasks = [asyncio.create_task(job()) for job in (self._watchdog, self._watch_floor)]
+        tasks = [asyncio.create_task(job()) for job in (health.watchdog, self._watch_floor)]
         if self.ownership is not None:
             self.ownership.begin()  # renews through the drain below; ended by release_all after the flush
         await self.stop_event.wait()
@@ -417,37 +416,20 @@ class Daemon:
 
     # -- health ------------------------------------------------------------------------------------------------
     async def livez(self) -> Response:
-        return Response(200, b"ok\n")
+        return health.alive()
 
     async def readyz(self) -> Response:
-        checks = {"store": await self._store_ok(), "scheduler": bool(self.jobs.scheduler.running),
+        checks = {"store": await health.store_answers(self.factory, self.maintenance),
+                  "scheduler": bool(self.jobs.scheduler.running),
                   "driver": self.asterisk.connected if self.asterisk else all(
                       run.telephony.engine is not None for run in self.runs),
                   "writer": self.writer.healthy, "draining": not self.stopping}
         if self.ownership is not None:
             checks["cluster"] = self.ownership.store_ok and not self.ownership.draining
-        return json_response(200 if all(checks.values()) else 503, checks)
-
-    async def _store_ok(self) -> bool:
-        try:
-            probe = asyncio.get_running_loop().run_in_executor(self.maintenance, self._probe_store)
-            await asyncio.wait_for(probe, _STORE_PROBE_S)
-        except Exception:  # any failure to answer means not ready
-            return False
-        return True
-
-    def _probe_store(self) -> None:
-        with self.factory() as session:
-            session.execute(text("SELECT 1"))
+        return health.readiness(checks)
 
     async def metrics_page(self) -> Response:
-        return Response(200, generate_latest(self.metrics.registry), CONTENT_TYPE_LATEST)
-
-    async def _watchdog(self) -> None:
-        interval = watchdog_interval_s()
-        while interval:
-            notify("WATCHDOG=1")
-            await asyncio.sleep(interval)
+        return health.metrics_page(self.metrics)
 
     # -- shutdown ----------------------------------------------------------------------------------------------
     async def _shut_down(self) -> int:
