@@ -35,14 +35,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.cluster_helpers import (  # noqa: E402 - the repository's root is on the path from here
-    check_consistent,
     cluster_config,
     fresh_database,
     lease_rows,
     make_pg_store,
     read_pg_ledger,
 )
-from tests.daemon_helpers import Running, make_scenario, start_daemon, wait_for  # noqa: E402
+from tests.daemon_helpers import Running, check_bookkeeping, make_scenario, start_daemon, wait_for  # noqa: E402
 
 LEASE_S = 3.0
 CLAIM_AT = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)  # a Tuesday, 10:30 in Paris: the French window is open
@@ -194,7 +193,7 @@ def _verdict(url: str, daemons: list[Running]) -> dict[str, float]:
     attempt only for a lead still claimed and marked)."""
     finished = {(e["lead"], e["attempt"]) for d in daemons for e in d.events() if e.get("event") == "attempt"}
     ledger = read_pg_ledger(url)
-    check_consistent(ledger)
+    check_bookkeeping(ledger)
     seen: Counter[int] = Counter()
     rows = set()
     for attempt in ledger.attempts:  # ordered by lead and dial moment: the k-th row is attempt k
