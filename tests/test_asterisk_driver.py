@@ -32,6 +32,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from dialer.core.calls import Call, CallState
 from dialer.core.engine import CampaignSettings, Engine
+from dialer.drivers import asterisk
 from dialer.drivers.asterisk import (
     AMD_VERDICTS,
     HANGUP_CAUSES,
@@ -419,14 +420,19 @@ def test_the_hangup_requests_cause_counts_when_the_destroy_has_none():
     run(test)
 
 
-def test_the_dial_waits_for_the_created_channel_to_enter_stasis():
+def test_the_dial_waits_for_the_created_channel_to_enter_stasis(monkeypatch):
+    """Asterisk refuses a dial before the channel's StasisStart (409, not in Stasis): a channel that never enters
+    is given up when the driver's wait ends, never dialled; one that enters is dialled."""
     async def test(f: Floor) -> None:
         f.fake.enter_stasis = False
+        monkeypatch.setattr(asterisk, "_STASIS_WAIT_S", 0.2)
+        (lost,) = f.launch(1)
+        await until(lambda: lost.state is CallState.ENDED)
+        assert lost.outcome is Outcome.FAILED and not f.fake.seen("POST", "/dial")
+        monkeypatch.undo()
         (call,) = f.launch(1)
-        await until(lambda: len(f.fake.made) == 1)
-        (channel,) = f.fake.made
-        await asyncio.sleep(0.2)
-        assert not f.fake.seen("POST", "/dial")  # Asterisk would refuse it: 409, not in Stasis
+        await until(lambda: len(f.fake.made) == 2)
+        channel = f.fake.made[-1]
         await f.fake.push("StasisStart", args=["call"], channel=f.fake.channels[channel])
         await until(lambda: bool(f.fake.seen("POST", f"/channels/{channel}/dial")))
         assert call.state is CallState.RINGING
