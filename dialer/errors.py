@@ -9,12 +9,13 @@ or exit code 2, and let anything else surface as a bug:
     │   ├── InvalidInput      an argument out of its domain (also used by lists/ and the CLI)
     │   └── Overloaded
     ├── StoreError            the store's URL cannot be opened: not a URL, no driver, no server, no folder
+    ├── IllegalTransition     a call, an agent or a lead asked to move where its state table does not allow
     └── Interrupted           a long job was stopped part-way; says what it had already done
 """
 
 from __future__ import annotations
 
-__all__ = ["DialerError", "StoreError", "Interrupted"]
+__all__ = ["DialerError", "StoreError", "IllegalTransition", "Interrupted"]
 
 
 class DialerError(Exception):
@@ -34,6 +35,15 @@ class StoreError(DialerError):
     def __init__(self, url: str, message: str) -> None:
         super().__init__(f"store {url}: {message}")
         self.url = url
+
+
+class IllegalTransition(DialerError):
+    """A call, an agent or a lead was asked to move where its state table does not allow: a bug or a stale event.
+
+    Why here: the call's and the agent's tables (``dialer.core``) and the
+    lead's (``lists.lifecycle``) sit in different layers, and all three
+    refuse a move alike, so the API answers each with a 409.
+    """
 
 
 class Interrupted(DialerError):

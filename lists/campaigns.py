@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from lists.lifecycle import LeadStatus
 from lists.models import CAMPAIGN_KINDS, Campaign, Lead, to_db
 from lists.numbers import normalise_number
 from lists.rules import PROFILES
@@ -307,9 +308,9 @@ def retarget(session: Session, source: str, reasons: list[str], name: str, now: 
     new = create_campaign(session, name, kind or old.kind, **{f: getattr(old, f) for f in _INHERITED})
     new.retry_rules = dict(old.retry_rules)
     leads = session.scalars(select(Lead).where(
-        Lead.campaign_id == old.id, Lead.refusal_reason.in_(reasons), Lead.status != "dnc"))
+        Lead.campaign_id == old.id, Lead.refusal_reason.in_(reasons), Lead.status != LeadStatus.DNC))
     rows = [{"campaign_id": new.id, "phone_e164": lead.phone_e164, "name": lead.name, "region": lead.region,
-             "zones": lead.zones, "status": "new", "attempts": 0, "priority": 0, "next_at": to_db(now),
+             "zones": lead.zones, "status": LeadStatus.NEW, "attempts": 0, "priority": 0, "next_at": to_db(now),
              "last_refusal_at": lead.last_refusal_at, "refusal_reason": lead.refusal_reason,
              "fields": {**lead.fields, "retargeted_from": old.name, "earlier_refusal": lead.refusal_reason}}
             for lead in leads]

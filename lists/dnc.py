@@ -17,6 +17,7 @@ from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from lists.importer import check_text
+from lists.lifecycle import LeadStatus, move_lead, moving_to
 from lists.models import Campaign, DncEntry, DncRegistry, Lead, to_db
 from lists.numbers import normalise_number, region_code
 from pacing.errors import InvalidInput
@@ -34,14 +35,16 @@ def _utc(stored: datetime) -> datetime:
 
 
 def add_to_dnc(session: Session, company: str, phone_e164: str, now: datetime, source: str = OWN) -> None:
-    """Suppress a number for the whole company at once: every campaign's lead for it is closed."""
+    """Suppress a number for the whole company at once: every campaign's lead for it is closed, whatever its
+    status (``lists.lifecycle``: every other status may move to DNC)."""
     exists = session.scalar(select(DncEntry.id).where(
         DncEntry.company == company, DncEntry.phone_e164 == phone_e164, DncEntry.source == source))
     if exists is None:
         session.add(DncEntry(company=company, phone_e164=phone_e164, source=source, added_at=to_db(now)))
     campaigns = select(Campaign.id).where(Campaign.company == company)
-    session.execute(update(Lead).where(Lead.phone_e164 == phone_e164, Lead.campaign_id.in_(campaigns))
-                    .values(status="dnc").execution_options(synchronize_session=False))
+    session.execute(update(Lead).where(Lead.phone_e164 == phone_e164, Lead.campaign_id.in_(campaigns),
+                                       Lead.status.in_(sorted(moving_to(LeadStatus.DNC))))
+                    .values(status=LeadStatus.DNC).execution_options(synchronize_session=False))
 
 
 def remove_from_dnc(session: Session, company: str, phone_e164: str, now: datetime) -> int:
@@ -59,11 +62,12 @@ def remove_from_dnc(session: Session, company: str, phone_e164: str, now: dateti
     if session.scalar(still_listed) is not None:
         return 0
     campaigns = select(Campaign.id).where(Campaign.company == company)
-    leads = (Lead.phone_e164 == phone_e164, Lead.campaign_id.in_(campaigns), Lead.status == "dnc",
+    leads = (Lead.phone_e164 == phone_e164, Lead.campaign_id.in_(campaigns), Lead.status == LeadStatus.DNC,
              Lead.last_disposition.is_distinct_from("dnc_request"))
     reopened = 0
-    for status, attempted in (("new", Lead.attempts == 0), ("retry", Lead.attempts > 0)):
-        result = session.execute(update(Lead).where(*leads, attempted).values(status=status, next_at=to_db(now))
+    for status, attempted in ((LeadStatus.NEW, Lead.attempts == 0), (LeadStatus.RETRY, Lead.attempts > 0)):
+        result = session.execute(update(Lead).where(*leads, attempted)
+                                 .values(status=move_lead(LeadStatus.DNC, status), next_at=to_db(now))
                                  .execution_options(synchronize_session=False))
         reopened += result.rowcount  # type: ignore[attr-defined]
     return reopened

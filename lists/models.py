@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, overload
+from enum import StrEnum
+from typing import Any, TypeVar, overload
 
 from sqlalchemy import (
     JSON,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    TypeDecorator,
     UniqueConstraint,
     and_,
     case,
@@ -29,18 +31,17 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from lists.lifecycle import CampaignState, LeadStatus
 from pacing.ledger import DayAnswers
 
 __all__ = ["Base", "Campaign", "Lead", "insert_new_leads", "Attempt", "answers_by_day", "DncEntry", "DncRegistry",
            "as_utc", "to_db", "User", "ApiToken", "CampaignGrant", "LeadView",
-           "CampaignLease", "ClusterMember"]
+           "CampaignLease", "ClusterMember", "Word"]
 
 CAMPAIGN_KINDS = ("loan-offer", "tariff-switch", "survey", "payment-reminder")
-DIAL_MODES = ("preview", "progressive", "power", "predictive")
-LEAD_STATUSES = ("new", "claimed", "retry", "callback", "done", "dnc")
-CAMPAIGN_STATES = ("initialized", "running", "paused", "stopping", "stopped", "completed")
 DUE_ANY_TIME = datetime(2000, 1, 1)  # a lead's next_at when nothing holds it back (naive UTC, like every stored time)
 
 
@@ -56,6 +57,27 @@ def to_db(moment: datetime | None) -> datetime | None:
 def as_utc(moment: datetime | None) -> datetime | None:
     """Stored naive UTC → aware datetime."""
     return None if moment is None else moment.replace(tzinfo=UTC)
+
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+class Word(TypeDecorator[_E]):
+    """A ``lists.lifecycle`` word stored as its string: rows read back as members, and a value that is no member
+    is refused before it reaches the store. The column stays a plain VARCHAR, so the schema is unchanged."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[_E], length: int) -> None:
+        super().__init__(length)
+        self.enum, self.length = enum, length
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> _E | None:
+        return None if value is None else self.enum(value)
 
 
 class Base(DeclarativeBase):
@@ -91,8 +113,9 @@ class Campaign(Base):
     catalogue: Mapped[dict[str, Any]] = mapped_column(default=dict)
     fresh_share: Mapped[float] = mapped_column(Float, default=0.0)
     pacing_params: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
-    # "running": the daemon dials it within its hours (what the CLI creates); the API creates "initialized"
-    state: Mapped[str] = mapped_column(String(16), default="running", server_default="running")
+    # running: the daemon dials it within its hours (what the CLI creates); the API creates it initialized
+    state: Mapped[CampaignState] = mapped_column(Word(CampaignState, 16), default=CampaignState.RUNNING,
+                                                 server_default=CampaignState.RUNNING.value)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # optimistic concurrency
 
 
@@ -116,7 +139,7 @@ class Lead(Base):
     region: Mapped[str | None] = mapped_column(String(3))  # ISO 3166, or 001 for non-geographic codes
     zones: Mapped[str] = mapped_column(String(1000), default="")
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="new")
+    status: Mapped[LeadStatus] = mapped_column(Word(LeadStatus, 16), default=LeadStatus.NEW)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_at: Mapped[datetime] = mapped_column(DateTime, default=DUE_ANY_TIME)
@@ -157,7 +180,7 @@ def insert_new_leads(session: Session, campaign_id: int, next_at: datetime,
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO lead ({', '.join(_IMPORT_COLUMNS)}) "
            f"VALUES ({', '.join([marker] * len(_IMPORT_COLUMNS))})")
-    connection.exec_driver_sql(sql, [(campaign_id, *row, "new", 0, 0, due) for row in rows])
+    connection.exec_driver_sql(sql, [(campaign_id, *row, LeadStatus.NEW.value, 0, 0, due) for row in rows])
 
 
 class Attempt(Base):

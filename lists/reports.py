@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from lists.lifecycle import QUEUES, LeadStatus
 from lists.models import Attempt, Campaign, DncEntry, Lead
 from lists.numbers import mask_number
 
@@ -35,10 +36,10 @@ OUTCOME_LABELS = {  # what the network said, for attempts no agent coded
     "invalid": "Invalid number", "abandoned": "Abandoned (no agent in time)",
 }
 STATUS_LABELS = {
-    "new": "Not yet dialled, due", "claimed": "Being dialled now", "retry": "Waiting for a retry",
-    "callback": "Callback booked", "done": "Finished", "dnc": "Do not call (will not be dialled)",
+    LeadStatus.NEW: "Not yet dialled, due", LeadStatus.CLAIMED: "Being dialled now",
+    LeadStatus.RETRY: "Waiting for a retry", LeadStatus.CALLBACK: "Callback booked", LeadStatus.DONE: "Finished",
+    LeadStatus.DNC: "Do not call (will not be dialled)",
 }
-_OPEN = ("new", "retry", "callback")  # statuses a DNC match overrides: the claim would close them
 
 
 @dataclass
@@ -125,7 +126,7 @@ def _on_dnc(campaign: Campaign) -> Any:
 
 def _shown_status(campaign: Campaign) -> Any:
     """The status a manager should see: an open lead on a DNC list is ``dnc``, since the claim will close it."""
-    return case((and_(Lead.status.in_(_OPEN), _on_dnc(campaign)), "dnc"), else_=Lead.status)
+    return case((and_(Lead.status.in_(QUEUES), _on_dnc(campaign)), LeadStatus.DNC), else_=Lead.status)
 
 
 def penetration_report(session: Session, campaign: Campaign) -> Report:
@@ -139,14 +140,16 @@ def penetration_report(session: Session, campaign: Campaign) -> Report:
     mine = Lead.campaign_id == campaign.id
     total = session.scalar(select(func.count()).where(mine)) or 0
     attempted = session.scalar(select(func.count()).where(mine, Lead.attempts > 0)) or 0
-    listed = session.scalar(select(func.count()).where(mine, or_(Lead.status == "dnc", _on_dnc(campaign)))) or 0
+    listed = session.scalar(
+        select(func.count()).where(mine, or_(Lead.status == LeadStatus.DNC, _on_dnc(campaign)))) or 0
     reached = session.scalar(select(func.count(func.distinct(Attempt.lead_id))).where(  # a machine is nobody
         Attempt.campaign_id == campaign.id, Attempt.outcome == "human")) or 0
     status = _shown_status(campaign)
-    by_status: dict[str, int] = dict(session.execute(select(status, func.count()).where(mine).group_by(status)).all())
+    counted = session.execute(select(status, func.count()).where(mine).group_by(status)).all()
+    by_status: dict[LeadStatus, int] = dict(counted)
     rows = [("attempted", "Dialled at least once", attempted), ("reached", "Reached a person", reached),
             ("untouched", "Not yet dialled", total - attempted), ("dnc_listed", "Number on a DNC list", listed),
-            *((f"status:{s}", STATUS_LABELS.get(s, s), int(n)) for s, n in sorted(by_status.items()))]
+            *((f"status:{s}", STATUS_LABELS[s], int(n)) for s, n in sorted(by_status.items()))]
     return Report(f"List penetration: {campaign.name}",
                   [(code, label, n, n / total if total else 0.0) for code, label, n in rows], total,
                   groups={"": "List progress", "status": "Leads by status now"})
@@ -186,6 +189,6 @@ def export_leads(session: Session, campaign: Campaign, path: Path, mask: bool = 
 
 def _export_row(lead: Lead, dnc: str, mask: bool) -> tuple[Any, ...]:
     phone, name = (mask_number(lead.phone_e164), "") if mask else (lead.phone_e164, lead.name or "")
-    status = "dnc" if dnc and lead.status in _OPEN else lead.status
+    status = LeadStatus.DNC if dnc and lead.status in QUEUES else lead.status
     return (phone, name, lead.zones, status, lead.attempts, lead.last_disposition or "", lead.refusal_reason or "",
             dnc)

@@ -21,8 +21,11 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from lists.lifecycle import LeadStatus
+
 __all__ = ["CallingProfile", "PROFILES", "RetryRules", "LeadHistory", "in_window", "next_open", "next_attempt_at",
-           "NextStep", "after_attempt", "refusal", "dialable_from", "take_in_priority", "PERMANENT", "capped_profile"]
+           "NextStep", "after_attempt", "refusal", "dialable_from", "take_in_priority", "PERMANENT", "CLOSED_AS",
+           "capped_profile"]
 
 Window = tuple[time, time]
 
@@ -151,7 +154,7 @@ class NextStep:
     """Where a lead goes after an attempt: ``status`` (retry, done, callback, dnc) and, for a retry or a
     callback, when it is due (UTC)."""
 
-    status: str
+    status: LeadStatus
     next_at: datetime | None = None
 
 
@@ -166,12 +169,12 @@ def after_attempt(rules: RetryRules, max_attempts: int, attempts: int, outcome: 
     reached person was sold to or refused); an invalid number closes it too.
     """
     if disposition == "dnc_request":
-        return NextStep("dnc")
+        return NextStep(LeadStatus.DNC)
     if disposition == "callback" and callback_at is not None:
-        return NextStep("callback", callback_at)
+        return NextStep(LeadStatus.CALLBACK, callback_at)
     if disposition is not None or outcome == "invalid" or attempts >= max_attempts:
-        return NextStep("done")
-    return NextStep("retry", next_attempt_at(rules, outcome, end, attempts - 1))
+        return NextStep(LeadStatus.DONE)
+    return NextStep(LeadStatus.RETRY, next_attempt_at(rules, outcome, end, attempts - 1))
 
 
 @dataclass(frozen=True)
@@ -215,8 +218,9 @@ def _over_rolling_cap(profile: CallingProfile, lead: LeadHistory, now: datetime)
     return sum(1 for t in lead.attempts if t > since) >= count
 
 
-
-PERMANENT = frozenset({"final", "dnc", "max_attempts"})  # refusals that never lift
+CLOSED_AS = {"final": LeadStatus.DONE, "dnc": LeadStatus.DNC, "max_attempts": LeadStatus.DONE}
+"""The refusals that never lift, and the status each closes a lead with (the claim's and the simulator's)."""
+PERMANENT = frozenset(CLOSED_AS)
 
 
 def dialable_from(profile: CallingProfile, lead: LeadHistory, now: datetime) -> datetime | None:
@@ -257,17 +261,18 @@ def _lifted_at(profile: CallingProfile, lead: LeadHistory, reason: str, now: dat
 T = TypeVar("T")
 
 
-def take_in_priority(take: Callable[[str, int], list[T]], n: int, fresh_share: float = 0.0) -> list[T]:
+def take_in_priority(take: Callable[[LeadStatus, int], list[T]], n: int, fresh_share: float = 0.0) -> list[T]:
     """Up to ``n`` leads: due callbacks first, then retries and fresh leads, ``fresh_share`` of the rest fresh.
 
-    ``take(queue, k)`` returns up to k leads from queue "callback", "retry"
-    or "new". Slots one queue cannot fill go to the other, so a mix never
-    leaves agents idle while leads wait. The store's claim and the
-    simulator's list both call this, so they order leads alike.
+    ``take(queue, k)`` returns up to k leads from queue ``CALLBACK``, ``RETRY``
+    or ``NEW`` (``lists.lifecycle.QUEUES``). Slots one queue cannot fill go
+    to the other, so a mix never leaves agents idle while leads wait. The
+    store's claim and the simulator's list both call this, each with its
+    campaign's ``fresh_share``, so they order leads alike.
     """
-    callbacks = take("callback", n)
+    callbacks = take(LeadStatus.CALLBACK, n)
     rest = n - len(callbacks)
-    retries = take("retry", rest - round(rest * fresh_share))
-    fresh = take("new", rest - len(retries))
-    retries += take("retry", rest - len(retries) - len(fresh))
+    retries = take(LeadStatus.RETRY, rest - round(rest * fresh_share))
+    fresh = take(LeadStatus.NEW, rest - len(retries))
+    retries += take(LeadStatus.RETRY, rest - len(retries) - len(fresh))
     return callbacks + retries + fresh

@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session
 
 from dialer.records import AttemptRecord
 from lists.dnc import add_to_dnc
+from lists.lifecycle import LeadStatus, move_lead, requeued
 from lists.models import Attempt, Campaign, DncEntry, Lead, as_utc, to_db
 from lists.rules import (
+    CLOSED_AS,
     CallingProfile,
     LeadHistory,
     RetryRules,
@@ -36,10 +38,10 @@ from lists.rules import (
     take_in_priority,
 )
 
-__all__ = ["dial_histories", "profile_for", "claim_leads", "record_attempt", "record_attempts"]
+__all__ = ["dial_histories", "profile_for", "claim_leads", "record_attempt", "record_attempts", "release_leads",
+           "release_orphans"]
 
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)  # stands in for attempts older than any rolling cap's period
-_CLOSE = {"dnc": "dnc", "max_attempts": "done", "final": "done"}
 _UNREACHABLE_RECHECK = timedelta(days=1)  # no window opens within the look-ahead (e.g. a lead with no zone)
 _OVERFETCH = 5  # quarters: read 25% more candidates than needed, so leads set aside rarely cost a second round
 log = logging.getLogger(__name__)
@@ -109,7 +111,7 @@ class _Queue:
     free_agents: Collection[str] | None
     token: int | None = None
 
-    def take(self, status: str, n: int) -> list[Lead]:
+    def take(self, status: LeadStatus, n: int) -> list[Lead]:
         claimed: list[Lead] = []
         profile = profile_for(self.campaign)
         while len(claimed) < n:
@@ -124,35 +126,40 @@ class _Queue:
             claimed += self._claim(status, [lead for lead in batch if verdicts[lead.id] is None][: n - len(claimed)])
         return claimed
 
-    def _due(self, status: str, limit: int) -> list[tuple[Lead, bool]]:
+    def _due(self, status: LeadStatus, limit: int) -> list[tuple[Lead, bool]]:
         """The queue's next due leads, oldest first, each with whether its number is on the company's DNC."""
         on_dnc = (select(DncEntry.id).where(DncEntry.company == self.campaign.company,
                                             DncEntry.phone_e164 == Lead.phone_e164).exists())
         query = (select(Lead, on_dnc)
                  .where(Lead.campaign_id == self.campaign.id, Lead.status == status, Lead.next_at <= to_db(self.now))
                  .order_by(Lead.next_at, Lead.id).limit(limit).with_for_update(of=Lead, skip_locked=True))
-        if status == "callback" and self.free_agents is not None:
+        if status is LeadStatus.CALLBACK and self.free_agents is not None:
             query = query.where(Lead.callback_owner.is_(None) | Lead.callback_owner.in_(list(self.free_agents)))
         return [(lead, bool(flag)) for lead, flag in self.session.execute(query)]
 
-    def _claim(self, status: str, leads: list[Lead]) -> list[Lead]:
+    def _claim(self, status: LeadStatus, leads: list[Lead]) -> list[Lead]:
         """Claim in one conditional UPDATE; a lead another claimer moved first is left out."""
         if not leads:
             return []
         got = self.session.scalars(
             update(Lead).where(Lead.id.in_([lead.id for lead in leads]), Lead.status == status)
-            .values(status="claimed", claimed_at=to_db(self.now), claimed_by=self.claimer, claim_token=self.token)
+            .values(status=move_lead(status, LeadStatus.CLAIMED), claimed_at=to_db(self.now),
+                    claimed_by=self.claimer, claim_token=self.token)
             .returning(Lead).execution_options(synchronize_session=False, populate_existing=True))
         return sorted(got, key=lambda lead: (lead.next_at, lead.id))
 
-    def _set_aside(self, status: str, blocked: list[tuple[Lead, str, LeadHistory]], profile: CallingProfile) -> None:
+    def _set_aside(self, status: LeadStatus, blocked: list[tuple[Lead, str, LeadHistory]],
+                   profile: CallingProfile) -> None:
         """Close leads that may never be dialled; reschedule those blocked only for now. One statement."""
         if not blocked:
             return
         changes = []
         for lead, reason, history in blocked:
-            later = None if reason in _CLOSE else dialable_from(profile, history, self.now)
-            changes.append({"lead_id": lead.id, "new_status": _CLOSE.get(reason, status),
+            if reason in CLOSED_AS:
+                new_status, later = move_lead(status, CLOSED_AS[reason], lead.id), None
+            else:
+                new_status, later = status, dialable_from(profile, history, self.now)
+            changes.append({"lead_id": lead.id, "new_status": new_status,
                             "new_next_at": to_db(later or self.now + _UNREACHABLE_RECHECK)})
             log.debug("lead %s set aside: %s", lead.id, reason)
         table = cast(Table, Lead.__table__)
@@ -215,6 +222,11 @@ def _ledger_row(campaign: Campaign, lead: Lead, record: AttemptRecord) -> dict[s
 
 
 def _advance_lead(session: Session, campaign: Campaign, lead: Lead, record: AttemptRecord) -> None:
+    """Move the lead on after its attempt, by ``after_attempt`` and the lifecycle's table.
+
+    An attempt follows a claim; one written for a lead still in its queue (a
+    recorded run written into a store, ``simulation.calibrate``) claims it
+    first, so such a ledger passes the same table as the daemon's."""
     end = record.hangup_at or record.dialled_at
     lead.attempts += 1
     lead.claimed_by, lead.dial_started_at = None, None  # the attempt is written: no longer in flight
@@ -223,12 +235,54 @@ def _advance_lead(session: Session, campaign: Campaign, lead: Lead, record: Atte
         lead.last_abandoned_at = to_db(end)
     step = after_attempt(RetryRules(**campaign.retry_rules), profile_for(campaign).max_attempts, lead.attempts,
                          record.outcome, end, record.disposition, record.callback_at)
-    lead.status = step.status
+    lead.status = move_lead(_claimed(lead), step.status, lead.id)
     if step.next_at is not None:
         lead.next_at = to_db(step.next_at)
-    if step.status == "dnc":
+    if step.status is LeadStatus.DNC:
         add_to_dnc(session, campaign.company, lead.phone_e164, end)
-    elif step.status == "callback":
+    elif step.status is LeadStatus.CALLBACK:
         lead.callback_owner = record.callback_owner
     elif record.refusal_reason:
         lead.refusal_reason, lead.last_refusal_at = record.refusal_reason, to_db(end)
+
+
+def _claimed(lead: Lead) -> LeadStatus:
+    """The lead's status as its attempt finds it: claimed (a lead still in its queue is claimed by the attempt)."""
+    claimed = LeadStatus.CLAIMED
+    return claimed if lead.status == claimed else move_lead(lead.status, claimed, lead.id)
+
+
+def release_leads(session: Session, lead_ids: Sequence[int], claimer: str | None) -> int:
+    """Give back claimed leads that were never dialled: to the queue they came from, keeping their due time.
+
+    The queue is ``lists.lifecycle.requeued``'s, from what the claim left
+    unchanged (attempts, last disposition), one UPDATE per queue. Leads with
+    a dial mark are left alone (they get an attempt instead); the UPDATE
+    checks that again, and a lead keeps its attempts and last disposition
+    until an attempt is written, which needs a mark, so the queue read
+    stays right. ``claimer`` None: whoever claimed them (a takeover settles
+    a dead owner's claims under the new fence). Not committed here."""
+    mine = Lead.claimed_by.is_not(None) if claimer is None else Lead.claimed_by == claimer
+    held = (Lead.status == LeadStatus.CLAIMED, mine, Lead.dial_started_at.is_(None))
+    back: dict[LeadStatus, list[int]] = {}
+    for lead_id, attempts, last in session.execute(
+            select(Lead.id, Lead.attempts, Lead.last_disposition).where(Lead.id.in_(list(lead_ids)), *held)):
+        back.setdefault(requeued(attempts, last), []).append(lead_id)
+    released = 0
+    for status, ids in back.items():
+        result = session.execute(
+            update(Lead).where(Lead.id.in_(ids), *held)
+            .values(status=status, claimed_by=None, claimed_at=None).execution_options(synchronize_session=False))
+        released += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return released
+
+
+def release_orphans(session: Session, campaign_id: int, claimer: str, claimed_before: datetime) -> int:
+    """Give back ``claimer``'s claims in the campaign that no buffer or call holds: claimed before
+    ``claimed_before`` and never marked for a dial (``release_leads``). Committed."""
+    ids = list(session.scalars(select(Lead.id).where(
+        Lead.campaign_id == campaign_id, Lead.status == LeadStatus.CLAIMED, Lead.claimed_by == claimer,
+        Lead.dial_started_at.is_(None), Lead.claimed_at < to_db(claimed_before))))
+    count = release_leads(session, ids, claimer) if ids else 0
+    session.commit()
+    return count

@@ -14,13 +14,14 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.util.exc import CommandError
-from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, DatabaseError, InterfaceError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.errors import StoreError
 
-__all__ = ["DEFAULT_URL", "database_url", "shown_url", "open_engine", "upgrade", "open_store", "store_errors"]
+__all__ = ["DEFAULT_URL", "database_url", "shown_url", "open_engine", "upgrade", "open_store", "store_errors",
+           "checkpoint", "ping"]
 
 DEFAULT_URL = "sqlite:///dialer.db"
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -157,3 +158,15 @@ def open_store(url: str | None = None, create: bool = True) -> sessionmaker[Sess
         engine.dispose()
         raise
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def checkpoint(factory: sessionmaker[Session]) -> None:
+    """A passive WAL checkpoint of an SQLite store: it never waits for readers, so it never holds up a claim."""
+    with factory() as session:
+        session.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
+
+
+def ping(factory: sessionmaker[Session]) -> None:
+    """A trivial query: the store is reachable and answering (raises when it is not)."""
+    with factory() as session:
+        session.execute(text("SELECT 1"))

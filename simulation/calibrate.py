@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from dialer.drivers.sim.customers import Draws
 from dialer.drivers.sim.scenario import Scenario
 from lists.campaigns import create_campaign
+from lists.lifecycle import LeadStatus
 from lists.models import Attempt, Campaign, Lead, to_db
 from lists.selection import record_attempts
 from pacing.days import local_midnight
@@ -316,7 +317,7 @@ def store_run(session: Session, scenario: Scenario, result: RunResult, name: str
     zones = scenario.rules.zones
     session.execute(insert(Lead), [
         {"campaign_id": campaign.id, "phone_e164": _phone(index), "zones": zones[index % len(zones)],
-         "fields": {"segment": scenario.segments[int(segment)].name}, "status": "new", "attempts": 0,
+         "fields": {"segment": scenario.segments[int(segment)].name}, "status": LeadStatus.NEW, "attempts": 0,
          "priority": 0, "next_at": to_db(origin)} for index, segment in enumerate(segments)])
     leads = {lead.phone_e164: lead for lead in session.scalars(select(Lead).where(Lead.campaign_id == campaign.id))}
     calls = sorted((a.call for a in result.attempts), key=lambda call: (call.dialled_s, call.lead, call.attempt))
@@ -331,7 +332,7 @@ def _phone(index: int) -> str:
 def _campaign_for(session: Session, scenario: Scenario, name: str, kind: str) -> Campaign:
     """A campaign with the scenario's rules, retry delays and every outcome and refusal code the run can write."""
     campaign = create_campaign(session, name, kind, rules_profile=scenario.rules.profile,
-                               max_attempts=scenario.rules.max_attempts)
+                               max_attempts=scenario.rules.max_attempts, fresh_share=scenario.rules.fresh_share)
     campaign.retry_rules = asdict(scenario.rules.retry)
     catalogue = {part: dict(codes) for part, codes in campaign.catalogue.items()}
     catalogue["outcomes"].setdefault(scenario.outcomes.success_code, scenario.outcomes.success_code)

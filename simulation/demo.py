@@ -62,8 +62,9 @@ from dialer.core.calls import CallState
 from dialer.drivers.sim.scenario import Scenario, load_scenario
 from dialer.errors import DialerError
 from dialer.records import Outcome
+from dialer.service.assembly import CampaignRun
 from dialer.service.config import Config, SimConfig
-from dialer.service.daemon import CampaignRun, Daemon
+from dialer.service.daemon import Daemon
 from dialer.service.logs import setup_logging
 from lists.campaigns import create_campaign
 from lists.importer import ImportSummary, import_csv

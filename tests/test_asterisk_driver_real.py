@@ -64,10 +64,11 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
 
 
 def safe_harbour_sound() -> tuple[str, float]:
-    """A spoken safe-harbour message in the chroot's ``/var/lib/asterisk/sounds/dialer`` (the rig makes that
-    folder for the asterisk user), played by absolute path; its media URI and its length in seconds."""
+    """A spoken safe-harbour message in the chroot's ``/var/lib/asterisk/sounds/dialer`` (made here when a
+    freshly built tree lacks it), played by absolute path; its media URI and its length in seconds."""
     ulaw = rig._speak("This is Acme Loans. Please call us back on 0800 000 000.")
     folder = rig.asterisk_root() / "var/lib/asterisk/sounds/dialer"
+    folder.mkdir(parents=True, exist_ok=True)  # a freshly built tree has none
     (folder / "driver-safe-harbour.ulaw").write_bytes(ulaw)
     return "sound:/var/lib/asterisk/sounds/dialer/driver-safe-harbour", len(ulaw) / rig.SAMPLE_RATE
 

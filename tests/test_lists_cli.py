@@ -12,7 +12,7 @@ from sqlalchemy import select
 from cli import main
 from dialer.records import AttemptRecord
 from lists.campaigns import create_campaign, get_campaign, retarget
-from lists.dnc import import_registry, stale_registries
+from lists.dnc import add_to_dnc, import_registry, stale_registries
 from lists.models import Lead
 from lists.reports import dispositions_report, penetration_report, refusals_report
 from lists.selection import claim_leads, record_attempt
@@ -93,9 +93,9 @@ def test_retarget_takes_the_refusers_and_keeps_their_cool_off(store):
         old = create_campaign(s, "Tariff A", "tariff-switch", rules_profile="fr")
         _paris_leads(s, old, len(outcomes))
         leads = _called(s, old, outcomes)
-        # The person who refused as too expensive and then asked for no calls must not come back.
-        record_attempt(s, old, leads[5], AttemptRecord(outcome="human", dialled_at=NOON_PARIS,
-                                                       disposition="dnc_request", hangup_at=NOON_PARIS))
+        # The person who refused as too expensive and then asked for no calls (a closed lead is never dialled
+        # again, so the request reaches the company's own list) must not come back.
+        add_to_dnc(s, old.company, leads[5].phone_e164, NOON_PARIS)
         new, count = retarget(s, "Tariff A", ["too_expensive"], "Tariff S", NOON_PARIS)
         phones = set(s.scalars(select(Lead.phone_e164).where(Lead.campaign_id == new.id)))
         assert count == 2 and phones == {leads[0].phone_e164, leads[1].phone_e164}

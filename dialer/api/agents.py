@@ -39,6 +39,7 @@ from dialer.core.calls import IllegalTransition
 from dialer.drivers.asterisk import AgentUnreachable
 from dialer.service.floor import current_call
 from dialer.service.users import Role
+from lists.lifecycle import LeadStatus
 from lists.models import Campaign, Lead, as_utc
 from lists.numbers import mask_number
 
@@ -202,7 +203,7 @@ def _campaign_row(floor: Floor, campaign_id: int) -> Campaign:
 
 def _callbacks(floor: Floor, campaign_ids: list[int] | None, owner: str | None, unmasked: bool) -> list[CallbackRow]:
     with floor.factory() as session:
-        query = select(Lead).where(Lead.status == "callback").order_by(Lead.next_at)
+        query = select(Lead).where(Lead.status == LeadStatus.CALLBACK).order_by(Lead.next_at)
         if campaign_ids is not None:
             query = query.where(Lead.campaign_id.in_(campaign_ids))
         if owner is not None:
@@ -270,7 +271,7 @@ async def lead(lead_id: LeadId, request: Request, who: Annotated[Principal, Depe
 def _own_callback(floor: Floor, lead_id: int, agent: str) -> bool:
     with floor.factory() as session:
         lead = session.get(Lead, lead_id)
-        return lead is not None and lead.status == "callback" and lead.callback_owner == agent
+        return lead is not None and lead.status == LeadStatus.CALLBACK and lead.callback_owner == agent
 
 
 def _lead_campaign(floor: Floor, lead_id: int) -> int | None:

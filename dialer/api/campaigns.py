@@ -1,12 +1,9 @@
 """Campaigns (Genesys Cloud's ``/outbound/campaigns``): create, edit with a version, start, pause, resume,
 stop; the catalogue and questionnaire; live statistics.
 
-States and the actions between them (one table, so no state is handled in
-one place and missed in another)::
-
-    initialized ─start─> running ─pause─> paused ─resume─> running
-    running | paused ─stop─> stopping ──(calls and wrap-ups done)──> stopped ─start─> running
-
+The states and the actions between them are one table,
+``lists.lifecycle.CAMPAIGN_ACTIONS`` (here ``ACTIONS``), so no state is
+handled in one place and missed in another.
 ``completed`` is declared for clients that know it; the daemon does not set it yet.
 Settings edits (dial mode and its pacing parameters, cap, attempts) are stored at once and reach a
 running engine at the daemon's next start; catalogue edits apply to the next
@@ -31,7 +28,6 @@ from dialer.api.schemas import (
     CampaignIn,
     CampaignOut,
     CampaignPatch,
-    CampaignState,
     CatalogueOut,
     StatsOut,
 )
@@ -39,19 +35,14 @@ from dialer.api.stats import hourly
 from dialer.service.floor import floor_counts, occupancy
 from dialer.service.users import Role
 from lists.campaigns import create_campaign, edit_campaign
+from lists.lifecycle import CAMPAIGN_ACTIONS as ACTIONS
+from lists.lifecycle import CampaignState
 from lists.models import Campaign, CampaignGrant
 
 __all__ = ["router", "ACTIONS", "campaign_out", "catalogue", "create", "edit", "get", "list_campaigns", "pause",
            "resume", "start", "stats", "stop"]
 
 router = APIRouter(prefix="/api/v1/outbound/campaigns", tags=["campaigns"], responses=ERRORS)
-S = CampaignState
-ACTIONS: dict[str, tuple[frozenset[CampaignState], CampaignState]] = {
-    "start": (frozenset({S.INITIALIZED, S.STOPPED}), S.RUNNING),
-    "pause": (frozenset({S.RUNNING}), S.PAUSED),
-    "resume": (frozenset({S.PAUSED}), S.RUNNING),
-    "stop": (frozenset({S.RUNNING, S.PAUSED}), S.STOPPING),
-}
 Reader = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.MANAGER, Role.ANALYST, Role.ADMIN))]
 Manager = Annotated[Principal, Depends(require(Role.MANAGER, Role.ADMIN))]
 
@@ -61,7 +52,7 @@ def campaign_out(floor: Floor, c: Campaign) -> CampaignOut:
     return CampaignOut(id=c.id, name=c.name, company=c.company, kind=c.kind, dial_mode=c.dial_mode,
                        abandon_cap=c.abandon_cap, rules_profile=c.rules_profile, max_attempts=c.max_attempts,
                        caller_id=c.caller_id, fresh_share=c.fresh_share, pacing_params=c.pacing_params,
-                       state=CampaignState(c.state), version=c.version, dialing=bool(run and run.engine.dialing),
+                       state=c.state, version=c.version, dialing=bool(run and run.engine.dialing),
                        warnings=floor.warnings(c.id))
 
 
@@ -96,7 +87,7 @@ async def create(body: CampaignIn, request: Request, who: Manager) -> CampaignOu
             if settings["caller_id"] is None:
                 del settings["caller_id"]
             campaign = create_campaign(session, body.name, body.kind, **settings)
-            campaign.state = CampaignState.INITIALIZED.value
+            campaign.state = CampaignState.INITIALIZED
             session.add(CampaignGrant(user_id=who.user_id, campaign_id=campaign.id))
             session.commit()
             session.refresh(campaign)
@@ -164,12 +155,12 @@ async def _act(request: Request, who: Principal, campaign_id: int, action: str) 
     def check() -> Campaign:
         with floor.factory() as session:
             campaign = _get(session, campaign_id)
-            if CampaignState(campaign.state) not in allowed:
+            if campaign.state not in allowed:
                 raise Conflict(f"cannot {action} a campaign that is {campaign.state}", "state")
             return campaign
 
     await floor.off_loop(check)
-    await floor.control(campaign_id, to.value)
+    await floor.control(campaign_id, to)
     return await get(campaign_id, request, who)
 
 
@@ -235,7 +226,7 @@ async def stats(campaign_id: CampaignId, request: Request, who: Reader) -> Stats
     available = engine.pool.available
     attempts = sum(h.attempts for h in hours)
     return StatsOut(
-        campaign_id=campaign_id, name=run.name, state=CampaignState(campaign.state), dialing=engine.dialing, at=now,
+        campaign_id=campaign_id, name=run.name, state=campaign.state, dialing=engine.dialing, at=now,
         dial_level=snapshot.in_flight / available if available else float(snapshot.in_flight),
         calls_in_flight=calls, agents=agents, attempts_today=attempts, live_today=today.live,
         contact_rate=sum(h.contacts for h in hours) / attempts if attempts else 0.0,

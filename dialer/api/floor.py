@@ -26,6 +26,7 @@ from dialer.core.calls import Call
 from dialer.core.engine import Engine
 from dialer.service.floor import History
 from dialer.service.http import Response
+from lists.lifecycle import CampaignState
 from pacing.ledger import Standing
 
 __all__ = ["Floor", "RunView", "AgentDesk", "DeskConsole"]
@@ -40,7 +41,7 @@ class RunView(Protocol):
     campaign_id: int
     cap: float
     zone: str
-    state: str
+    state: CampaignState
     engine: Engine
     recorder: Any
 
@@ -77,7 +78,7 @@ class Floor(Protocol):
 
     async def off_loop(self, fn: Callable[..., Any], *args: Any) -> Any: ...
 
-    async def control(self, campaign_id: int, state: str) -> None: ...
+    async def control(self, campaign_id: int, state: CampaignState) -> None: ...
 
     async def phone_in(self, agent: str) -> None:
         """Call and hold the agent's phone before they take calls (Asterisk); raises AgentUnreachable."""

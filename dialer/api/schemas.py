@@ -16,6 +16,7 @@ from fastapi import Path
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from dialer.service.floor import Sample
+from lists.lifecycle import CampaignState
 from pacing.registry import POLICIES
 
 __all__ = ["ErrorOut", "LoginIn", "MeOut", "AgentLoginIn", "PauseIn", "AgentStatusOut", "AgentEvent", "AttemptView",
@@ -181,15 +182,6 @@ class DispositionOut(BaseModel):
     lead_id: int
     outcome: str
     state: str
-
-
-class CampaignState(StrEnum):
-    INITIALIZED = "initialized"
-    RUNNING = "running"
-    PAUSED = "paused"
-    STOPPING = "stopping"
-    STOPPED = "stopped"
-    COMPLETED = "completed"
 
 
 class CampaignIn(_In):

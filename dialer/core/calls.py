@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from dialer.errors import DialerError
+from dialer.errors import IllegalTransition
 from dialer.records import AttemptRecord, Outcome
 from pacing.controllers import AttemptOutcome
 
@@ -61,10 +61,6 @@ TRANSITIONS: dict[CallState, frozenset[CallState]] = {
     S.ENDED: frozenset(),
 }
 del S  # the table's shorthand, not an export
-
-
-class IllegalTransition(DialerError):
-    """A call or an agent was asked to move where its state table does not allow: a bug or a stale event."""
 
 
 @dataclass(frozen=True)

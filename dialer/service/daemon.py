@@ -36,82 +36,54 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import math
 import secrets
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
-from prometheus_client import Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from sqlalchemy import select, text
+from prometheus_client import Histogram
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.core.agents import AgentState
 from dialer.core.calls import Call
-from dialer.core.engine import CampaignSettings, Engine
-from dialer.core.ports import AgentConsole
-from dialer.drivers.asterisk import AsteriskDriver, CampaignTelephony
+from dialer.drivers.asterisk import AsteriskDriver
 from dialer.drivers.sim.scenario import Scenario, load_scenario
-from dialer.drivers.sim.store import StoreCustomers
-from dialer.drivers.sim.telephony import ShiftLike, SimTelephony, SimWorkforce
-from dialer.records import Outcome
-from dialer.service.clock import AsyncioClock
-from dialer.service.cluster import Fence, LocalLease, bound_idle_transactions
-from dialer.service.config import PROFILE_ZONES, Config, ConfigError
+from dialer.service import health
+from dialer.service.assembly import Assembly, CampaignRun, Desk
+from dialer.service.cluster import Fence, bound_idle_transactions
+from dialer.service.config import Config, ConfigError
 from dialer.service.floor import SAMPLE_S, History
-from dialer.service.http import ApiServer, Response, json_response
-from dialer.service.metrics import CampaignRecorder, EngineCollector, Metrics, TimedController
-from dialer.service.notify import notify, watchdog_interval_s
-from dialer.service.ownership import Ownership, Taken, epoch_day, recall_pacing
-from dialer.service.recordings import RecordingStore, nightly_purge
-from dialer.service.schedule import WindowEdges, WorldClock, WorldTrigger, window_close_after
+from dialer.service.http import ApiServer, Response
+from dialer.service.jobs import Jobs
+from dialer.service.metrics import EngineCollector, Metrics
+from dialer.service.notify import notify
+from dialer.service.ownership import Ownership, Taken
+from dialer.service.recordings import RecordingStore
+from dialer.service.schedule import WorldClock, window_close_after
 from dialer.service.store_ports import (
-    ClaimBuffer,
-    WriteAheadTelephony,
     Writer,
     open_call_record,
     recover,
-    release_leads,
 )
-from lists.campaigns import controller_for_campaign
-from lists.dnc import stale_registries
-from lists.models import Campaign, Lead, answers_by_day, to_db
-from lists.rules import CallingProfile, in_window
-from lists.selection import profile_for
+from lists.lifecycle import CampaignState
+from lists.models import Campaign
+from lists.rules import in_window
 from lists.store import open_store
-from pacing.days import civil_seconds, local_midnight
-from pacing.ledger import AbandonmentLedger, Budgeted, Standing
+from pacing.registry import PolicyName
 
-__all__ = ["Daemon", "CampaignRun", "Front", "Desk"]
+__all__ = ["Daemon", "Front"]
 
 log = logging.getLogger("dialer.service.daemon")
-_ORPHAN_AGE = timedelta(hours=1)  # a claim without a dial mark older than this is no buffer's: recycle gives it back
-_STORE_PROBE_S = 2.0
 _STORE_BUCKETS = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5,
                   1.0, 2.0, 5.0)  # seconds
-_STALE_DIAL_S = 2.0  # wall seconds: a cluster daemon makes no dial whose mark took longer (the store was away)
 _OFF_POLL_S = 0.5  # how often a logging-out agent's state is looked at before their line is hung up, seconds
 _SWITCH_S = 0.001  # GIL hand-over, seconds: the claim and writer threads hold the loop back at most this long
-
-
-class Desk(Protocol):
-    """The agents who work through the API, as the daemon needs them (``dialer.api.floor.AgentDesk``): the
-    campaign each is seated in, and the engine's console that reports their states to them."""
-
-    seats: dict[str, int]
-
-    def console(self, campaign_id: int, moment: Callable[[float], datetime]) -> AgentConsole: ...
 
 
 class Front(Protocol):
@@ -122,38 +94,6 @@ class Front(Protocol):
     def desk(self) -> Desk: ...
 
     def app(self, daemon: Daemon) -> Any: ...
-
-
-@dataclass
-class CampaignRun:
-    """One running campaign: its engine, clock and ports. ``origin``: UTC moment of its engine time 0."""
-
-    name: str
-    campaign_id: int
-    company: str
-    cap: float
-    zone: str
-    profile: CallingProfile
-    origin: datetime
-    clock: AsyncioClock
-    engine: Engine
-    leads: ClaimBuffer
-    telephony: SimTelephony | CampaignTelephony
-    recorder: CampaignRecorder
-    ledger: AbandonmentLedger  # what the law counts: the one source of the campaign's abandonment figures
-    dial_mode: str = "progressive"
-    state: str = "running"  # the campaign's state (dialer.api.schemas.CampaignState): dials only when running
-    fence: Fence | None = None  # several daemons: the lease this run dials under
-    lease: LocalLease | None = None
-    leaving: bool = False  # being handed over to another daemon: never opened again
-    recalled: bool = False  # taken over: its controller continues from the last owner's pacing memory
-
-    def now_s(self) -> float:
-        return self.clock.now()
-
-    def standing(self) -> Standing:
-        """Today's live answers and abandons against the cap, from the campaign's ledger."""
-        return self.ledger.standing(self.engine.civil(self.now_s()))
 
 
 class Daemon:
@@ -173,7 +113,6 @@ class Daemon:
             bound_idle_transactions(self.factory.kw["bind"], config.cluster.idle_transaction_s)
         self.claims = ThreadPoolExecutor(1, "dialer-claim")
         self.maintenance = ThreadPoolExecutor(1, "dialer-maintenance")
-        self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.metrics.registry.register(EngineCollector(lambda: ((r.name, r.engine) for r in self.runs)))
         self.store_time = Histogram("dialer_store_seconds", "Store time of one claim or one written batch",
                                     ["op"], buckets=_STORE_BUCKETS, registry=self.metrics.registry)
@@ -188,8 +127,9 @@ class Daemon:
         self.cors_origins = config.cors_origins
         self.rejects_dir = Path(tempfile.mkdtemp(prefix="dialer-imports-"))
         self.api_threads = ThreadPoolExecutor(4, "dialer-api")
-        self._stale: dict[str, list[str]] = {}
         self.ownership: Ownership | None = None
+        self.assembly = Assembly(config, self.scenario, self.scenarios, self.factory, self.metrics, self.store_time,
+                                 self.claims, self.desk, self.asterisk, self.api_agents, self._fenced)
 
     # -- start-up ----------------------------------------------------------------------------------------------
     async def run(self) -> int:
@@ -208,9 +148,11 @@ class Daemon:
         else:
             self.ownership = Ownership(self, self.config.name, self.config.cluster, [c.id for c in self._campaigns()])
             await self.ownership.start()
-        self._schedule()
+        self.jobs = Jobs(self.world, self.factory, self.config.name, self.metrics, self.maintenance, self._sync_hours,
+                         self.recordings, self._retention_days())
+        self.jobs.start(self.runs)
         for company in {run.company for run in self.runs}:
-            await self._dnc_check_company(company)
+            await self.jobs.dnc_check(company)
         http = ApiServer(self.front.app(self), self.config.http_host, self.config.http_port)
         port = await http.start()
         for run in self.runs:
@@ -223,7 +165,7 @@ class Daemon:
         log.info("serving", extra={"event": "ready", "http_port": port, "campaigns": [r.name for r in self.runs],
                                    "world_start": self.world.start.isoformat()})
         notify("READY=1")
-        tasks = [asyncio.create_task(job()) for job in (self._watchdog, self._watch_floor)]
+        tasks = [asyncio.create_task(job()) for job in (health.watchdog, self._watch_floor)]
         if self.ownership is not None:
             self.ownership.begin()  # renews through the drain below; ended by release_all after the flush
         await self.stop_event.wait()
@@ -241,6 +183,16 @@ class Daemon:
         if found.interrupted or found.released:
             log.warning("recovered leads left claimed by a previous run", extra={
                 "event": "recovery", "interrupted": found.interrupted, "released": found.released})
+
+    def _build(self, campaign: Campaign, loop: asyncio.AbstractEventLoop, taken: Taken | None = None) -> CampaignRun:
+        """The campaign's run (``dialer.service.assembly``) on this daemon's world clock and writer; ``taken``: the
+        lease it dials under and the pacing memory it continues from."""
+        return self.assembly.build(campaign, self.world, self.writer, loop, taken)
+
+    def _retention_days(self) -> dict[str, int]:
+        """Each campaign's recording retention (Asterisk only)."""
+        own = self.config.asterisk.campaigns if self.config.asterisk is not None else {}
+        return {name: c.recording_retention_days for name, c in own.items()}
 
     def _world_start(self) -> datetime:
         """The sim's configured start (a local time is in the scenario's zone), else the scenario's day start;
@@ -276,109 +228,6 @@ class Daemon:
                     "event": "campaign_unconfigured", "campaign": campaign.name})
         return [c for c in campaigns if c.name in own]
 
-    def _zone(self, campaign: Campaign) -> str:
-        if campaign.name in self.config.timezones:
-            return self.config.timezones[campaign.name]
-        return self.scenario.timezone if self.scenario else PROFILE_ZONES.get(campaign.rules_profile, "UTC")
-
-    def _build(self, campaign: Campaign, loop: asyncio.AbstractEventLoop, taken: Taken | None = None) -> CampaignRun:
-        """The campaign's engine on its own clock, with the driver's telephony (the sim driver's customers and
-        agents, or Asterisk with agents on the API); ``taken``: the lease it dials under (its fence on every
-        write) and the pacing memory it continues from."""
-        zone = self._zone(campaign)
-        origin = local_midnight(self.world.start, zone).astimezone(UTC)
-        clock = self.world.engine_clock(origin, ordered=self.config.sim is not None)
-        parts = self._sim_parts(campaign, clock) if self.asterisk is None else self._asterisk_parts(campaign, clock)
-        telephony = parts.telephony
-        console = (parts.workforce if parts.workforce is not None and not self.api_agents
-                   else self.desk.console(campaign.id, lambda t: origin + timedelta(seconds=t)))
-        fence, lease = (taken.fence, taken.lease) if taken else (None, None)
-        may_dial = lease.valid if lease else _always
-        leads = ClaimBuffer(campaign.id, self.factory, self.config.name, origin, loop, self.claims, self.writer,
-                            on_claimed=self.metrics.claimed.labels(campaign.name).inc,
-                            profile=profile_for(campaign), fence=fence, may_dial=may_dial, on_fenced=self._fenced,
-                            timed=self.store_time.labels("claim").observe)
-        civil = civil_seconds(origin, zone)
-        ledger = AbandonmentLedger(cap=campaign.abandon_cap, fp_rate=parts.amd_false_positive)
-        recorder = _ForgettingRecorder(campaign.name, ledger, self.metrics, parts.forget, civil)
-        self.metrics.abandon_cap.labels(campaign.name).set(campaign.abandon_cap)
-        inner = controller_for_campaign(campaign, parts.amd_false_positive)
-        first = epoch_day(origin, zone)
-        recalled = taken is not None and recall_pacing(inner, taken.pacing, campaign.name, first)
-        self._restore_counts(campaign, zone, first, inner, ledger)
-        controller = TimedController(inner, campaign.name, self.metrics, ledger)
-        holder: list[Engine] = []
-        ahead = WriteAheadTelephony(telephony, self.writer, leads.moment, fence, may_dial,
-                                    lambda call: self._refused(clock, holder[0], call),
-                                    _STALE_DIAL_S if self.config.cluster else math.inf)
-        engine = Engine(parts.settings, controller, leads, ahead, recorder, console,
-                        wake=lambda at_s: self._wake(clock, holder[0], at_s), civil=civil)
-        holder.append(engine)
-        telephony.attach(engine)
-        if parts.workforce is not None:
-            parts.workforce.attach(engine)
-            if not self.api_agents:
-                parts.workforce.schedule(parts.shifts, parts.days)
-        return CampaignRun(campaign.name, campaign.id, campaign.company, campaign.abandon_cap, zone,
-                           profile_for(campaign), origin, clock, engine, leads, telephony, recorder, ledger,
-                           campaign.dial_mode, campaign.state, fence, lease, recalled=recalled)
-
-    def _restore_counts(self, campaign: Campaign, zone: str, first: int, controller: object,
-                        ledger: AbandonmentLedger) -> None:
-        """The answers and abandons of today and the 30 days before it, from the store's attempts, into the
-        campaign's ledger and the controller's own: a restart or a takeover goes on from the budget
-        already spent (the UK cap is per day, the US one over 30 days), not from zero. One grouped query on
-        the campaign's dial-time index, before the campaign's first decision. ``first``: the engine's day 0
-        (``epoch_day``)."""
-        tz = ZoneInfo(zone)
-        today = self.world.now().astimezone(tz).date()
-        dates = [today + timedelta(days=k) for k in range(-30, 2)]
-        with self.factory() as session:
-            counted = answers_by_day(session, campaign.id, [local_midnight(d, zone) for d in dates])
-        days = {d.toordinal() - first: answers for d, answers in zip(dates[:-1], counted, strict=True)}
-        ledgers = [ledger, controller.ledger] if isinstance(controller, Budgeted) else [ledger]
-        for each in ledgers:
-            each.restore(days)
-        now = counted[-1]
-        log.info("answer counts restored", extra={
-            "event": "counts_restored", "campaign": campaign.name,
-            "days_with_answers": sum(a.live > 0 for a in counted), "live_today": int(now.live - now.agent_machines),
-            "abandoned_today": int(now.abandoned),
-            "ledger_live_today": ledgers[-1].days[today.toordinal() - first].live})
-
-    def _sim_parts(self, campaign: Campaign, clock: AsyncioClock) -> _Telephony:
-        """The sim driver's customers (the campaign's scenario) and, unless agents use the API, its agents."""
-        assert self.scenario is not None
-        s = self.scenarios.get(campaign.name, self.scenario)
-        telephony = SimTelephony(clock, StoreCustomers(s, clock, campaign.max_attempts).plan, s.amd.delay_s)
-        ring_timeout_s = max(seg.no_answer_timeout_s for seg in s.segments)
-        settings = CampaignSettings(campaign.name, campaign.caller_id or "", s.pacing.connect_limit_s, s.amd.enabled,
-                                    ring_timeout_s, s.pacing.preview_s, s.pacing.tick_s)
-        return _Telephony(telephony, settings, s.amd.false_positive if s.amd.enabled else 0.0,
-                          lambda call: telephony.plans.pop(call.id, None),
-                          SimWorkforce(clock, telephony, ring_timeout_s + s.amd.delay_s), s.shifts, s.days)
-
-    def _asterisk_parts(self, campaign: Campaign, clock: AsyncioClock) -> _Telephony:
-        """Real calls through Asterisk, with the campaign's ``[asterisk.campaigns.NAME]`` settings; its agents
-        work through the API."""
-        assert self.asterisk is not None and self.config.asterisk is not None
-        own = self.config.asterisk.campaigns.get(campaign.name)
-        if own is None:
-            raise ConfigError(f"{self.config.source}: [asterisk.campaigns.{campaign.name}]: missing: every campaign "
-                              "needs its telephony settings (safe_harbour at least)")
-        telephony = self.asterisk.campaign(campaign.name, clock, campaign.caller_id or "", own.trunk_limit,
-                                           own.safe_harbour)
-        settings = CampaignSettings(campaign.name, campaign.caller_id or "", own.connect_limit_s, own.amd,
-                                    own.ring_timeout_s, tick_s=own.tick_s)
-        return _Telephony(telephony, settings, own.amd_false_positive if own.amd else 0.0, telephony.forget)
-
-    def _refused(self, clock: AsyncioClock, engine: Engine, call: Call) -> None:
-        """A call whose lease ran out, or whose mark came too late, before its dial: never dialled, ended as
-        failed (the lead gets its retry time)."""
-        log.warning("dial refused: lease not held or mark too late",
-                    extra={"event": "dial_refused", "campaign": engine.settings.name})
-        engine.failed(call.id, clock.now(), Outcome.FAILED)
-
     # -- the cluster (dialer.service.ownership) ------------------------------------------------------------------------
     def adopt(self, taken: Taken) -> None:
         """A campaign taken over: its run built on the lease, scheduled, opened if within its hours."""
@@ -390,9 +239,9 @@ class Daemon:
             "event": "campaign_taken", "campaign": taken.campaign.name, "token": taken.fence.token,
             "interrupted": recovery.interrupted, "released": recovery.released, "pacing": run.recalled})
         self.runs.append(run)
-        self._schedule_run(run)
+        self.jobs.add(run)
         self._sync_hours(run)
-        asyncio.get_running_loop().create_task(self._dnc_check_company(run.company))
+        asyncio.get_running_loop().create_task(self.jobs.dnc_check(run.company))
 
     def _fenced(self, fence: Fence) -> None:
         self.lose(fence, "write refused by the fence")
@@ -415,9 +264,7 @@ class Daemon:
         run.leads.buffer.clear()
         if run.lease is not None:
             run.lease.lose()
-        for job in self.scheduler.get_jobs():
-            if job.args and job.args[0] is run:
-                job.remove()
+        self.jobs.remove(run)
         self.runs.remove(run)
         self.metrics.up.labels(run.name).set(0)
         self._unseat(run)
@@ -445,48 +292,11 @@ class Daemon:
         self._write_open_calls(run)
         await loop.run_in_executor(None, self.writer.flush, max(10.0, self.config.drain_timeout_s))
 
-    def _wake(self, clock: AsyncioClock, engine: Engine, at_s: float) -> None:
-        """Run the engine's timers at ``at_s``; the lateness is the tick lag.
-
-        Why the sim driver stamps the scheduled time: its customers already
-        act at their scheduled times (``SimTelephony``), so the simulated world
-        is a discrete-event one paced by the wall clock, and a callback run
-        late on a busy machine must not make a 2 s connect limit look like
-        2.3 s at speed 20. A real driver stamps the real time (never before the
-        due time: asyncio may run a handle a hair early)."""
-        scheduled = self.config.sim is not None
-
-        def fire() -> None:
-            now_s = clock.now()
-            self.metrics.tick_lag.observe(max(0.0, now_s - at_s) / clock.speed)
-            engine.advance(at_s if scheduled else max(now_s, at_s))
-
-        clock.call_at(at_s, fire)
-
-    # -- the scheduler -----------------------------------------------------------------------------------------
-    def _schedule(self) -> None:
-        for run in self.runs:
-            self._schedule_run(run)
-        if self.recordings is not None:
-            self.scheduler.add_job(self._purge_recordings, CronTrigger(hour=3, minute=30, timezone=UTC),
-                                   id="recordings-purge", misfire_grace_time=None, coalesce=True)
-        if self.factory.kw["bind"].dialect.name == "sqlite":
-            self.scheduler.add_job(self._checkpoint, IntervalTrigger(minutes=5), id="wal-checkpoint", coalesce=True)
-        self.scheduler.start()
-
-    def _schedule_run(self, run: CampaignRun) -> None:
-        add, world = self.scheduler.add_job, self.world
-        add(self._sync_hours, WorldTrigger(WindowEdges(run.profile, run.zone), world), [run],
-            id=f"hours:{run.name}", misfire_grace_time=None, coalesce=True)
-        for job, hour, minute in ((self._recycle, 3, 0), (self._dnc_check, 6, 0), (self._compliance, 23, 55)):
-            add(job, WorldTrigger(CronTrigger(hour=hour, minute=minute, timezone=run.zone), world), [run],
-                id=f"{job.__name__}:{run.name}", misfire_grace_time=None, coalesce=True)
-
     def _sync_hours(self, run: CampaignRun) -> None:
         """Open or close dialing by the campaign's window at the world's now."""
         now, now_s, engine = self.world.now(), run.clock.now(), run.engine
         open_ = in_window(run.profile, (run.zone,), now) and not (self.stopping or run.leaving) \
-            and run.state == "running"
+            and run.state == CampaignState.RUNNING
         if open_ and not engine.dialing:
             closes = window_close_after(run.profile, run.zone, now)
             run.leads.start(now_s)
@@ -497,66 +307,6 @@ class Daemon:
             run.leads.stop()
             log.info("campaign closed", extra={"event": "campaign_closed", "campaign": run.name})
         self.metrics.up.labels(run.name).set(1 if engine.dialing else 0)
-
-    async def _off_loop(self, fn, *args):  # type: ignore[no-untyped-def]
-        return await asyncio.get_running_loop().run_in_executor(self.maintenance, fn, *args)
-
-    async def _recycle(self, run: CampaignRun) -> None:
-        """Nightly: give back claims no buffer or call holds (older than an hour, no dial mark)."""
-        count = await self._off_loop(self._recycle_now, run.campaign_id, self.world.now())
-        log.info("nightly recycle", extra={"event": "recycle", "campaign": run.name, "released": count})
-
-    def _recycle_now(self, campaign_id: int, now: datetime) -> int:
-        with self.factory() as session:
-            ids = list(session.scalars(select(Lead.id).where(
-                Lead.campaign_id == campaign_id, Lead.status == "claimed", Lead.claimed_by == self.config.name,
-                Lead.dial_started_at.is_(None), Lead.claimed_at < to_db(now - _ORPHAN_AGE))))
-            count = release_leads(session, ids, self.config.name) if ids else 0
-            session.commit()
-            return count
-
-    async def _dnc_check(self, run: CampaignRun) -> None:
-        await self._dnc_check_company(run.company)
-
-    async def _dnc_check_company(self, company: str) -> None:
-        stale = await self._off_loop(self._stale_now, company, self.world.now())
-        self.metrics.dnc_stale.labels(company).set(len(stale))
-        self._stale[company] = [f"{name} (refreshed {at:%Y-%m-%d})" for name, at in stale]
-        if stale:
-            log.warning("DNC registry copies are stale", extra={
-                "event": "dnc_stale", "company": company, "registries": [name for name, _ in stale]})
-
-    def _stale_now(self, company: str, now: datetime) -> list[tuple[str, datetime]]:
-        with self.factory() as session:
-            return stale_registries(session, company, now)
-
-    async def _compliance(self, run: CampaignRun) -> None:
-        """Daily: today's (UK measure) and the last 30 days' (US) live answers and abandons, from the campaign's
-        ledger, against the cap."""
-        civil_s = run.engine.civil(run.now_s())
-        report = {}
-        for period, (abandoned, live) in (("day", run.ledger.uk_counts(civil_s)),
-                                          ("30_days", run.ledger.us_counts(civil_s))):
-            report[period] = {"live": live, "abandoned": abandoned, "rate": abandoned / live if live else 0.0}
-        over = any(p["rate"] > run.cap for p in report.values())
-        log.log(logging.WARNING if over else logging.INFO, "compliance report", extra={
-            "event": "compliance_report", "campaign": run.name, "cap": run.cap, "over_cap": over, **report})
-
-    async def _purge_recordings(self) -> None:
-        """Nightly: delete each campaign's recordings older than its retention. Real time, not the world's: the
-        files age in real days."""
-        assert self.recordings is not None and self.config.asterisk is not None
-        days = {name: c.recording_retention_days for name, c in self.config.asterisk.campaigns.items()}
-        counts = await self._off_loop(nightly_purge, self.recordings, days, datetime.now(UTC))
-        log.info("recordings purged", extra={"event": "recordings_purge", "deleted": counts})
-
-    async def _checkpoint(self) -> None:
-        """A passive WAL checkpoint on its own thread: never waits for readers, never on the claim path."""
-        await self._off_loop(self._checkpoint_now)
-
-    def _checkpoint_now(self) -> None:
-        with self.factory() as session:
-            session.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
 
     # -- the API's floor (dialer.api.floor.Floor) -------------------------------------------------------------
     def campaign_run(self, campaign_id: int) -> CampaignRun | None:
@@ -600,7 +350,7 @@ class Daemon:
         """Store work for the API, on its own threads (the scheduler's jobs keep theirs)."""
         return await asyncio.get_running_loop().run_in_executor(self.api_threads, fn, *args)
 
-    async def control(self, campaign_id: int, state: str) -> None:
+    async def control(self, campaign_id: int, state: CampaignState) -> None:
         """A manager's start, pause, resume or stop: stored, then the engine opened or closed at once."""
         await self.off_loop(self._store_state, campaign_id, state)
         run = self.campaign_run(campaign_id)
@@ -609,7 +359,7 @@ class Daemon:
             self._sync_hours(run)
         log.info("campaign state", extra={"event": "campaign_state", "campaign_id": campaign_id, "state": state})
 
-    def _store_state(self, campaign_id: int, state: str) -> None:
+    def _store_state(self, campaign_id: int, state: CampaignState) -> None:
         with self.factory() as session:
             campaign = session.get(Campaign, campaign_id)
             if campaign is not None:
@@ -628,7 +378,7 @@ class Daemon:
             session.expunge(campaign)
         run = self._build(campaign, asyncio.get_running_loop())
         self.runs.append(run)
-        self._schedule_run(run)
+        self.jobs.add(run)
         self._sync_hours(run)
 
     def warnings(self, campaign_id: int) -> list[str]:
@@ -636,16 +386,16 @@ class Daemon:
         run = self.campaign_run(campaign_id)
         if run is None:
             return ["not running on this daemon"]
-        said = [f"DNC registry copy stale: {entry}" for entry in self._stale.get(run.company, [])]
-        if run.state == "paused":
+        said = [f"DNC registry copy stale: {entry}" for entry in self.jobs.stale.get(run.company, [])]
+        if run.state == CampaignState.PAUSED:
             said.append("paused by a manager")
-        elif run.state == "stopping":
+        elif run.state == CampaignState.STOPPING:
             said.append("stopping: waiting for calls in progress to end")
-        elif run.state == "running" and not run.engine.dialing and not self.stopping:
+        elif run.state == CampaignState.RUNNING and not run.engine.dialing and not self.stopping:
             said.append("outside its calling hours")
         today = run.standing()
-        if run.state == "running" and today.live and today.budget < 1 \
-                and run.dial_mode in ("predictive", "power"):
+        if run.state == CampaignState.RUNNING and today.live and today.budget < 1 \
+                and run.dial_mode in (PolicyName.PREDICTIVE, PolicyName.POWER):
             said.append("abandonment cap budget spent today: dialing has fallen back to progressive")
         return said
 
@@ -657,8 +407,8 @@ class Daemon:
         while True:
             await asyncio.sleep(0.5)
             for run in self.runs:
-                if run.state == "stopping" and not run.engine.busy:
-                    await self.control(run.campaign_id, "stopped")
+                if run.state == CampaignState.STOPPING and not run.engine.busy:
+                    await self.control(run.campaign_id, CampaignState.STOPPED)
             if loop.time() - last >= SAMPLE_S:
                 last = loop.time()
                 for run in self.runs:
@@ -666,36 +416,20 @@ class Daemon:
 
     # -- health ------------------------------------------------------------------------------------------------
     async def livez(self) -> Response:
-        return Response(200, b"ok\n")
+        return health.alive()
 
     async def readyz(self) -> Response:
-        checks = {"store": await self._store_ok(), "scheduler": bool(self.scheduler.running),
+        checks = {"store": await health.store_answers(self.factory, self.maintenance),
+                  "scheduler": bool(self.jobs.scheduler.running),
                   "driver": self.asterisk.connected if self.asterisk else all(
                       run.telephony.engine is not None for run in self.runs),
                   "writer": self.writer.healthy, "draining": not self.stopping}
         if self.ownership is not None:
             checks["cluster"] = self.ownership.store_ok and not self.ownership.draining
-        return json_response(200 if all(checks.values()) else 503, checks)
-
-    async def _store_ok(self) -> bool:
-        try:
-            await asyncio.wait_for(self._off_loop(self._probe_store), _STORE_PROBE_S)
-        except Exception:  # any failure to answer means not ready
-            return False
-        return True
-
-    def _probe_store(self) -> None:
-        with self.factory() as session:
-            session.execute(text("SELECT 1"))
+        return health.readiness(checks)
 
     async def metrics_page(self) -> Response:
-        return Response(200, generate_latest(self.metrics.registry), CONTENT_TYPE_LATEST)
-
-    async def _watchdog(self) -> None:
-        interval = watchdog_interval_s()
-        while interval:
-            notify("WATCHDOG=1")
-            await asyncio.sleep(interval)
+        return health.metrics_page(self.metrics)
 
     # -- shutdown ----------------------------------------------------------------------------------------------
     async def _shut_down(self) -> int:
@@ -711,7 +445,7 @@ class Daemon:
         while any(run.engine.busy for run in self.runs) and loop.time() < deadline:
             await asyncio.sleep(0.02)
         left = sum(self._write_open_calls(run) for run in self.runs)
-        self.scheduler.shutdown(wait=False)
+        self.jobs.scheduler.shutdown(wait=False)
         await loop.run_in_executor(None, self.claims.shutdown, True)
         await asyncio.sleep(0.05)  # let the last claims' callbacks give their leads back
         flushed = await loop.run_in_executor(None, self.writer.stop, max(10.0, self.config.drain_timeout_s))
@@ -738,38 +472,6 @@ class Daemon:
             log.warning("calls still open after the drain", extra={
                 "event": "drain_timeout", "campaign": run.name, "calls": len(open_calls)})
         return len(open_calls)
-
-
-@dataclass
-class _Telephony:
-    """What a driver gives a campaign's run: its telephony port, the engine settings it implies, the AMD
-    false-positive rate the pacing budgets for (fraction of live answers), what to forget when a call is
-    written, and, for the sim driver, its simulated agents and their shifts."""
-
-    telephony: SimTelephony | CampaignTelephony
-    settings: CampaignSettings
-    amd_false_positive: float
-    forget: Callable[[Call], object]
-    workforce: SimWorkforce | None = None
-    shifts: Sequence[ShiftLike] = ()
-    days: int = 1
-
-
-class _ForgettingRecorder(CampaignRecorder):
-    """The recorder, also letting the driver forget each finished call (a customer plan, a channel's record)."""
-
-    def __init__(self, campaign: str, ledger: AbandonmentLedger, metrics: Metrics, forget: Callable[[Call], object],
-                 civil: Callable[[float], float]):
-        super().__init__(campaign, ledger, metrics, civil=civil)
-        self.forget = forget
-
-    def attempt(self, call: Call) -> None:
-        super().attempt(call)
-        self.forget(call)
-
-
-def _always() -> bool:
-    return True
 
 
 def _log_loop_error(loop: asyncio.AbstractEventLoop, context: dict) -> None:  # type: ignore[type-arg]

@@ -42,7 +42,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,11 +50,12 @@ from dialer.core.calls import Call, CallState
 from dialer.core.ports import ClaimedLead, TelephonyDriver
 from dialer.records import AttemptRecord, Outcome
 from dialer.service.cluster import Fence, Fenced, holds
+from lists.lifecycle import LeadStatus
 from lists.models import Campaign, Lead, as_utc, to_db
 from lists.rules import CallingProfile, LeadHistory, refusal
-from lists.selection import claim_leads, dial_histories, record_attempts
+from lists.selection import claim_leads, dial_histories, record_attempts, release_leads
 
-__all__ = ["LeadRef", "Writer", "ClaimBuffer", "WriteAheadTelephony", "release_leads", "recover", "Recovery",
+__all__ = ["LeadRef", "Writer", "ClaimBuffer", "WriteAheadTelephony", "recover", "Recovery",
            "interrupted_record", "open_call_record", "settle"]
 
 log = logging.getLogger(__name__)
@@ -219,7 +220,7 @@ def _write_group(session: Session, fence: Fence | None, items: list[_Item], clai
         raise Fenced(f"campaign {fence.campaign_id}: lease token {fence.token} is no longer held")
     for item in items:
         if isinstance(item, _Mark):
-            session.execute(update(Lead).where(Lead.id == item.lead_id, Lead.status == "claimed")
+            session.execute(update(Lead).where(Lead.id == item.lead_id, Lead.status == LeadStatus.CLAIMED)
                             .values(dial_started_at=to_db(item.at)))
     releases = [i for item in items if isinstance(item, _Release) for i in item.lead_ids]
     if releases:
@@ -235,8 +236,8 @@ def _write_attempts(session: Session, attempts: list[_Attempt], fence: Fence | N
     if not attempts:
         return
     leads = {lead.id: lead for lead in session.scalars(select(Lead).where(
-        Lead.id.in_({a.lead_id for a in attempts}), Lead.status == "claimed", Lead.dial_started_at.is_not(None))
-        .execution_options(populate_existing=True))}
+        Lead.id.in_({a.lead_id for a in attempts}), Lead.status == LeadStatus.CLAIMED,
+        Lead.dial_started_at.is_not(None)).execution_options(populate_existing=True))}
     by_campaign: dict[int, list[tuple[Lead, AttemptRecord]]] = {}
     for item in attempts:
         if item.lead_id in leads:
@@ -245,23 +246,6 @@ def _write_attempts(session: Session, attempts: list[_Attempt], fence: Fence | N
         campaign = session.get(Campaign, campaign_id)
         assert campaign is not None
         record_attempts(session, campaign, rows, token=fence.token if fence else None)
-
-
-def release_leads(session: Session, lead_ids: Sequence[int], claimer: str | None) -> int:
-    """Give back claimed leads that were never dialled: to the queue they came from, keeping their due time.
-
-    The claim keeps no copy of the old status, so it is inferred: a lead
-    whose last disposition was a callback is a callback, one never tried is
-    new, any other a retry. Leads with a dial mark are left alone (they get
-    an attempt instead). ``claimer`` None: whoever claimed them (a takeover
-    settles a dead owner's claims under the new fence). Not committed here."""
-    status = case((Lead.last_disposition == "callback", "callback"), (Lead.attempts == 0, "new"), else_="retry")
-    mine = Lead.claimed_by.is_not(None) if claimer is None else Lead.claimed_by == claimer
-    result = session.execute(
-        update(Lead).where(Lead.id.in_(list(lead_ids)), Lead.status == "claimed", mine,
-                           Lead.dial_started_at.is_(None))
-        .values(status=status, claimed_by=None, claimed_at=None).execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 # ---- crash recovery -------------------------------------------------------------------------------------------
@@ -279,7 +263,7 @@ def recover(factory: Factory, claimer: str) -> Recovery:
     "interrupted" attempt dated at the mark (its retry time follows the retry rules); no mark, no dial: the
     lead goes back to its queue. Runs before any claim, so no lead is dialled twice for one slot."""
     with factory() as session:
-        stuck = list(session.scalars(select(Lead).where(Lead.status == "claimed", Lead.claimed_by == claimer)))
+        stuck = list(session.scalars(select(Lead).where(Lead.status == LeadStatus.CLAIMED, Lead.claimed_by == claimer)))
         dialled = [lead for lead in stuck if lead.dial_started_at is not None]
         released = release_leads(session, [lead.id for lead in stuck if lead.dial_started_at is None], claimer)
         session.commit()
@@ -294,7 +278,8 @@ def settle(session: Session, fence: Fence) -> Recovery:
     """A takeover's ``recover``, for one campaign, in the caller's transaction (the one that took the lease, so
     no write of the last owner can come between): whatever it left claimed is settled under the new token, a
     dial mark as an "interrupted" attempt, no mark back to its queue. Commits."""
-    stuck = list(session.scalars(select(Lead).where(Lead.campaign_id == fence.campaign_id, Lead.status == "claimed")
+    stuck = list(session.scalars(select(Lead).where(Lead.campaign_id == fence.campaign_id,
+                                                    Lead.status == LeadStatus.CLAIMED)
                                  .execution_options(populate_existing=True)))
     dialled = [lead for lead in stuck if lead.dial_started_at is not None]
     released = release_leads(session, [lead.id for lead in stuck if lead.dial_started_at is None], None)

@@ -110,12 +110,15 @@ class Pacing:
 
 @dataclass(frozen=True)
 class Rules:
-    """The ``lists`` jurisdiction profile, attempt cap, retry delays, and the time zones leads are spread over."""
+    """The ``lists`` jurisdiction profile, attempt cap, retry delays, and the time zones leads are spread over;
+    ``fresh_share`` as a campaign's: the share of each claim after callbacks kept for fresh leads (0: retries
+    first)."""
 
     profile: str
     max_attempts: int
     retry: RetryRules
     zones: tuple[str, ...]
+    fresh_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -397,7 +400,7 @@ def _rules(r: _Reader) -> Rules:
         except Exception:  # noqa: BLE001 - any failure means the name is unusable
             raise rules.fail("zones", f"unknown time zone {zone!r}") from None
     out = Rules(rules.text("profile", "us", tuple(PROFILES)), rules.integer("max_attempts", 6, 1), retry_rules,
-                tuple(zones))
+                tuple(zones), rules.number("fresh_share", 0.0, 0.0, 1.0))
     rules.done()
     return out
 
