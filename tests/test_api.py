@@ -21,6 +21,8 @@ from cli import main
 from tests.api_helpers import CAMPAIGN, OTHER, PASSWORD, events, start_api_daemon
 from tests.daemon_helpers import wait_for
 
+pytestmark = pytest.mark.daemon  # one `dialer serve` subprocess for the module
+
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):

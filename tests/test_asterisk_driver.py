@@ -32,6 +32,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from dialer.core.calls import Call, CallState
 from dialer.core.engine import CampaignSettings, Engine
+from dialer.drivers import asterisk
 from dialer.drivers.asterisk import (
     AMD_VERDICTS,
     HANGUP_CAUSES,
@@ -419,14 +420,19 @@ def test_the_hangup_requests_cause_counts_when_the_destroy_has_none():
     run(test)
 
 
-def test_the_dial_waits_for_the_created_channel_to_enter_stasis():
+def test_the_dial_waits_for_the_created_channel_to_enter_stasis(monkeypatch):
+    """Asterisk refuses a dial before the channel's StasisStart (409, not in Stasis): a channel that never enters
+    is given up when the driver's wait ends, never dialled; one that enters is dialled."""
     async def test(f: Floor) -> None:
         f.fake.enter_stasis = False
+        monkeypatch.setattr(asterisk, "_STASIS_WAIT_S", 0.2)
+        (lost,) = f.launch(1)
+        await until(lambda: lost.state is CallState.ENDED)
+        assert lost.outcome is Outcome.FAILED and not f.fake.seen("POST", "/dial")
+        monkeypatch.undo()
         (call,) = f.launch(1)
-        await until(lambda: len(f.fake.made) == 1)
-        (channel,) = f.fake.made
-        await asyncio.sleep(0.2)
-        assert not f.fake.seen("POST", "/dial")  # Asterisk would refuse it: 409, not in Stasis
+        await until(lambda: len(f.fake.made) == 2)
+        channel = f.fake.made[-1]
         await f.fake.push("StasisStart", args=["call"], channel=f.fake.channels[channel])
         await until(lambda: bool(f.fake.seen("POST", f"/channels/{channel}/dial")))
         assert call.state is CallState.RINGING
@@ -614,7 +620,25 @@ def test_a_full_server_sends_calls_to_the_other_and_a_dead_one_takes_none():
 
 # -- reconnect -------------------------------------------------------------------------------------------------
 
-def test_a_dropped_event_stream_reconnects_with_back_off_then_reconciles_with_get_channels():
+class _Waits:
+    """The driver module's ``asyncio``, recording the seconds of every ``asyncio.sleep`` the driver awaits (its
+    only sleep is the reconnect back-off): the schedule is read from the driver, not from the test's clock."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+    async def sleep(self, delay: float, result: Any = None) -> Any:
+        self.seconds.append(delay)
+        return await asyncio.sleep(delay, result)
+
+
+def test_a_dropped_event_stream_reconnects_with_back_off_then_reconciles_with_get_channels(monkeypatch):
+    waits = _Waits()
+    monkeypatch.setattr(asterisk, "asyncio", waits)
+
     async def test(f: Floor) -> None:
         fake = f.fake
         answered, ringing, picked_up, still = f.launch(4)
@@ -628,8 +652,8 @@ def test_a_dropped_event_stream_reconnects_with_back_off_then_reconciles_with_ge
         del fake.channels[chans[0]], fake.channels[chans[1]]  # ended while the stream was down: no events
         fake.channels[chans[2]]["state"] = "Up"                # answered meanwhile
         await until(lambda: f.driver.connected, timeout_s=5)
-        gaps = [b - a for a, b in zip(fake.attempts[before:], fake.attempts[before + 1:], strict=False)]
-        assert len(gaps) == 3 and gaps[0] >= 0.09 and gaps[1] >= 0.19 and gaps[2] >= 0.39  # 0.1, 0.2, 0.4 s
+        assert len(fake.attempts) - before == 4  # three refused, then the one that stays open
+        assert waits.seconds == pytest.approx([0.05, 0.1, 0.2, 0.4])  # before each attempt, doubling
         assert fake.seen("GET", "/channels")
         await until(lambda: ringing.state is CallState.ENDED and answered.state is CallState.ENDED)
         assert ringing.outcome is Outcome.FAILED    # unanswered and gone: a network fault, not charged

@@ -41,7 +41,8 @@ import pytest
 from tests import asterisk_rig as rig
 from tests.daemon_helpers import Running, check_ledger, config_head, read_ledger, start_daemon, wait_for
 
-pytestmark = pytest.mark.xdist_group("asterisk")  # one rig (SIP ports, one SIPp) for every Asterisk test
+# one rig (SIP ports, one SIPp) for every Asterisk test; the daemon as a subprocess, minutes of real calls
+pytestmark = [pytest.mark.xdist_group("asterisk"), pytest.mark.asterisk, pytest.mark.daemon, pytest.mark.slow]
 
 CAMPAIGN = "Phones"
 AGENTS = ("agent1", "agent2", "agent3")

@@ -19,6 +19,7 @@ import uuid
 import wave
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,8 @@ import websockets
 
 from tests import asterisk_rig as rig
 
-pytestmark = pytest.mark.xdist_group("asterisk")
+# one rig for every Asterisk test; its Asterisk, SIPp and baresip are real processes, its calls real time
+pytestmark = [pytest.mark.xdist_group("asterisk"), pytest.mark.asterisk, pytest.mark.daemon, pytest.mark.slow]
 
 Event = dict[str, Any]
 
@@ -442,6 +444,8 @@ def test_installed_sound_plays_to_a_customer(asterisk: Rig) -> None:
     state done, after as long as the message lasts)."""
     media = rig.install_sound("rig-test-safe-harbour", "This call was from the rig. To call back, dial 0 1 2 3.")
     assert media == "sound:dialer/rig-test-safe-harbour"
+    ulaw = rig.asterisk_root() / "usr" / "share" / "asterisk" / "sounds" / "dialer" / "rig-test-safe-harbour.ulaw"
+    message_s = ulaw.stat().st_size / rig.SAMPLE_RATE
 
     async def run() -> tuple[str, float]:
         async with ari_session(asterisk.url) as ari:
@@ -452,16 +456,21 @@ def test_installed_sound_plays_to_a_customer(asterisk: Rig) -> None:
                 "priority": 1, "timeout": 10, "channelId": channel_id}, json={"variables": {"DIALER_APP": ari.app}})
             assert r.status_code == 200, r.text
             await ari.wait(is_event("StasisStart", channel_id))
-            started = time.monotonic()
             r = await ari.http.post(f"/channels/{channel_id}/play", params={"media": media})
             assert r.status_code == 201, r.text
             playback_id = r.json()["id"]
+            began = await ari.wait(lambda e: e["type"] == "PlaybackStarted" and e["playback"]["id"] == playback_id)
             done = await ari.wait(lambda e: e["type"] == "PlaybackFinished" and e["playback"]["id"] == playback_id)
-            seconds = time.monotonic() - started
             await ari.http.delete(f"/channels/{channel_id}")
             await ari.wait(is_event("ChannelDestroyed", channel_id))
-            return done["playback"]["state"], seconds
+            return done["playback"]["state"], _seconds_between(began, done)
 
     state, seconds = asyncio.run(run())
     assert state == "done"
-    assert 2.0 < seconds < 10.0, seconds
+    # played to its end: as long as the message, by Asterisk's own event times (not the test's clock)
+    assert message_s - 0.5 <= seconds <= message_s + 6.0, (seconds, message_s)
+
+
+def _seconds_between(earlier: Event, later: Event) -> float:
+    """Seconds between two ARI events by their ``timestamp`` (Asterisk's clock, e.g. 2024-05-01T10:00:00.123+0000)."""
+    return (datetime.fromisoformat(later["timestamp"]) - datetime.fromisoformat(earlier["timestamp"])).total_seconds()

@@ -13,6 +13,7 @@ from simulation.calibrate import calibrate, store_run
 from simulation.model import simulate
 
 BANDS = {(9, 10, 11): 0.2, (12, 13, 14): 0.3, (15, 16): 0.4}
+pytestmark = pytest.mark.slow  # an 8-hour day of 40 agents simulated, stored and fitted
 
 
 @pytest.fixture(scope="module")

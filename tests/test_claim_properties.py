@@ -95,6 +95,7 @@ def _dialable(spec: dict, profile: str, now: datetime) -> bool:
     return ok
 
 
+@pytest.mark.pg
 @pytest.mark.skipif(not os.environ.get("DIALER_TEST_PG_URL"), reason="needs PostgreSQL (README test command)")
 def test_concurrent_claimers_on_postgresql_never_share_a_lead(store_url):
     if not store_url.startswith("postgresql"):

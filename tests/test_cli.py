@@ -67,6 +67,7 @@ def test_staffing_writes_csv_json_and_png(tmp_path):
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.daemon
 def test_the_installed_console_script_runs_the_readme_main_job():
     done = subprocess.run([sys.executable, "-m", "cli", "staffing", str(ROOT / "examples" / "forecast.csv")],
                           capture_output=True, text=True, cwd=ROOT)

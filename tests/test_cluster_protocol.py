@@ -24,6 +24,7 @@ from tests.cluster_helpers import base_url, fresh_database
 
 DAEMONS = ("d1", "d2", "d3")
 TIMES = LeaseTimes(lease_s=5.0, renew_s=1.0, skew_s=0.5)
+pytestmark = [pytest.mark.pg, pytest.mark.slow]  # a database of its own on the shared server; many interleavings
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,9 @@ import pytest
 from tests.api_helpers import PASSWORD, start_api_daemon
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER) and not os.environ.get("CI"),
-                                reason="Debian's chromium and chromium-driver are not installed (.ci/chromium.sh)")
+pytestmark = [pytest.mark.browser, pytest.mark.daemon, pytest.mark.slow,
+              pytest.mark.skipif(not (CHROMIUM and DRIVER) and not os.environ.get("CI"),
+                                 reason="Debian's chromium and chromium-driver are not installed (.ci/chromium.sh)")]
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from tests.daemon_helpers import (
     check_ledger,
     make_config,
@@ -22,6 +24,8 @@ from tests.daemon_helpers import (
     start_daemon,
     wait_for,
 )
+
+pytestmark = [pytest.mark.daemon, pytest.mark.slow]  # two `dialer serve` subprocesses, one killed
 
 
 def _in_flight_marks(url: str) -> dict[int, str]:

@@ -26,6 +26,7 @@ from simulation.demo import LEADS, SCENARIO, SURVEY_SCENARIO, DemoOptions, run_d
 
 OUTCOMES = {"human", "machine", "busy", "no_answer", "invalid", "abandoned", "failed", "interrupted"}
 _E164 = re.compile(r"\+\d{7,}")
+pytestmark = pytest.mark.slow  # the real daemon engine works a 20-minute shift at 120x
 
 
 @pytest.fixture(scope="module")

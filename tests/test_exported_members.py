@@ -33,5 +33,6 @@ def test_all_is_complete(name):
         if not k.startswith("_") and (inspect.isclass(v) or inspect.isfunction(v))
         and getattr(v, "__module__", None) == name
     }
-    assert public <= set(module.__all__)
-    assert all(hasattr(module, name) for name in module.__all__)
+    assert public <= set(module.__all__), f"{name}.__all__ lacks {sorted(public - set(module.__all__))}"
+    absent = [member for member in module.__all__ if not hasattr(module, member)]
+    assert not absent, f"{name}.__all__ names what it does not have: {absent}"

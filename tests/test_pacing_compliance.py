@@ -9,6 +9,7 @@ from simulation.model import simulate
 from simulation.results import expected_false_positive
 
 CAP = 0.03
+pytestmark = pytest.mark.slow  # whole simulated days of the full engine, up to a minute each
 
 
 def _with_amd(data: dict) -> dict:

@@ -422,6 +422,7 @@ def _saved(factory, fence, controller, when: str) -> tuple[bytes | None, str | N
         return load_pacing(session, fence.campaign_id), leases(session, [fence.campaign_id])[0].owner
 
 
+@pytest.mark.pg  # the lease row lives in PostgreSQL (the lease fixture)
 @pytest.mark.parametrize("when", ["timer", "shutdown"])
 def test_a_learning_policys_memory_is_saved_with_its_clocks_day(lease, when):
     blob, owner = _saved(*lease, make_controller("predictive"), when)
@@ -429,6 +430,7 @@ def test_a_learning_policys_memory_is_saved_with_its_clocks_day(lease, when):
     assert owner == ("d1" if when == "timer" else None)
 
 
+@pytest.mark.pg  # the lease row lives in PostgreSQL (the lease fixture)
 @pytest.mark.parametrize("policy", ["preview", "progressive", "power"])
 @pytest.mark.parametrize("when", ["timer", "shutdown"])
 def test_a_policy_that_learns_nothing_clears_an_older_memory(lease, when, policy):
@@ -436,6 +438,7 @@ def test_a_policy_that_learns_nothing_clears_an_older_memory(lease, when, policy
     assert _saved(*lease, make_controller(policy), when) == (None, "d1" if when == "timer" else None)
 
 
+@pytest.mark.pg  # the lease row lives in PostgreSQL (the lease fixture)
 @pytest.mark.parametrize("when", ["timer", "shutdown"])
 def test_a_memory_that_cannot_be_dumped_leaves_the_last_one_saved_and_the_lease_is_freed(lease, when, caplog):
     with caplog.at_level(logging.WARNING, logger="dialer.service.cluster"):
@@ -448,6 +451,7 @@ def _refused(session, fence, blob) -> None:
     session.execute(text("SELECT 1 / 0"))
 
 
+@pytest.mark.pg  # the lease row lives in PostgreSQL (the lease fixture)
 @pytest.mark.parametrize("when", ["hand-over", "shutdown"])
 def test_a_save_the_store_refuses_is_logged_and_the_lease_is_freed_all_the_same(lease, when, monkeypatch, caplog):
     monkeypatch.setattr("dialer.service.ownership.save_pacing", _refused)

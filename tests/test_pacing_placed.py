@@ -22,6 +22,7 @@ def _closed_hour(report_placed: bool):
     return p
 
 
+@pytest.mark.slow  # two simulated hours of decisions, one a second
 def test_a_closed_window_leaves_the_calibration_where_it_was():
     """Measured 2026-05 (learned 25% live, 20 idle agents, an hour of ticks): reporting 0 placed keeps the spread
     at 1.0 and the bias factor at its prior, so the opening's threshold is the allowed rate (0.035); taking each

@@ -6,11 +6,13 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # the demo's shift and the full simulated day, as a user runs them
 
 
 def _commands() -> list[list[str]]:

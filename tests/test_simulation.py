@@ -114,7 +114,9 @@ def test_distributions_sample_their_analytic_moments(dist, mean, sd):
     assert x.mean() == pytest.approx(mean, rel=0.01) and x.std() == pytest.approx(sd, rel=0.02)
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+# the demo's scenarios staff a whole floor: their three hours take many seconds
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem.startswith("demo") else p
+                                  for p in EXAMPLES], ids=lambda p: p.stem)
 def test_shipped_scenarios_load_and_run(path):
     start_h = int(load_scenario(path).start_s // 3600)
     scenario = load_scenario(path, {"list.size": 1500, "day.end": f"{start_h + 3:02d}:00"})

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from cli import main
@@ -64,6 +65,7 @@ def test_plan_finds_the_smallest_team_that_meets_the_goal():
     assert plan.tried[plan.agents - 1]["penetration"].mean < 0.3
 
 
+@pytest.mark.slow
 def test_trace_explains_every_predictive_decision(tmp_path):
     trace = tmp_path / "trace.jsonl"
     result = run("simulate", str(SURVEY), "--replications", "1", "--set", "policy=predictive", "--trace", str(trace),
@@ -75,6 +77,7 @@ def test_trace_explains_every_predictive_decision(tmp_path):
     assert all("allowed_rate" in line["inputs"] for line in lines)
 
 
+@pytest.mark.daemon
 def test_debug_logs_every_decision_with_its_inputs_and_the_budget_left():
     """In a real process: the log's set-up is the command's own, not pytest's."""
     command = [sys.executable, "-c", "from cli import main; main()", "simulate", str(SURVEY), "--replications", "1",

@@ -18,6 +18,7 @@ from simulation.validation import poisson_connects
 AHT_S = 180.0
 REPLICATIONS = 8
 CALLS = {10: 30000, 100: 80000}  # the big team's queue is more autocorrelated: it needs longer runs
+pytestmark = pytest.mark.slow  # hundreds of thousands of calls through the engine
 
 
 def _ci99(values: list[float]) -> tuple[float, float]:
