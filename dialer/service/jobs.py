@@ -20,40 +20,25 @@ import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialer.service.assembly import CampaignRun
 from dialer.service.metrics import Metrics
 from dialer.service.recordings import RecordingStore, nightly_purge
 from dialer.service.schedule import WindowEdges, WorldClock, WorldTrigger
 from lists.dnc import stale_registries
-from lists.rules import CallingProfile
 from lists.selection import release_orphans
 from lists.store import checkpoint
-from pacing.ledger import AbandonmentLedger
 
-__all__ = ["Jobs", "Scheduled"]
+__all__ = ["Jobs"]
 
 log = logging.getLogger("dialer.service.daemon")
 _ORPHAN_AGE = timedelta(hours=1)  # a claim without a dial mark older than this is no buffer's: recycle gives it back
-
-
-class Scheduled(Protocol):
-    """A running campaign, as its jobs need it (``dialer.service.daemon.CampaignRun``)."""
-
-    name: str
-    campaign_id: int
-    company: str
-    cap: float
-    zone: str
-    profile: CallingProfile
-    ledger: AbandonmentLedger
-
-    def civil_now_s(self) -> float: ...
 
 
 class Jobs:
@@ -61,7 +46,7 @@ class Jobs:
     daemon's); ``retention_days``: each campaign's recording retention, with ``recordings`` to purge."""
 
     def __init__(self, world: WorldClock, factory: sessionmaker[Session], claimer: str, metrics: Metrics,
-                 thread: Executor, sync_hours: Callable[[Any], None], recordings: RecordingStore | None = None,
+                 thread: Executor, sync_hours: Callable[[CampaignRun], None], recordings: RecordingStore | None = None,
                  retention_days: Mapping[str, int] | None = None):
         self.world, self.factory, self.claimer, self.metrics = world, factory, claimer, metrics
         self.thread, self.sync_hours = thread, sync_hours
@@ -69,7 +54,7 @@ class Jobs:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.stale: dict[str, list[str]] = {}  # company: its stale DNC registry copies, as the warnings say them
 
-    def start(self, runs: list[Any]) -> None:
+    def start(self, runs: list[CampaignRun]) -> None:
         for run in runs:
             self.add(run)
         if self.recordings is not None:
@@ -79,7 +64,7 @@ class Jobs:
             self.scheduler.add_job(self._checkpoint, IntervalTrigger(minutes=5), id="wal-checkpoint", coalesce=True)
         self.scheduler.start()
 
-    def add(self, run: Scheduled) -> None:
+    def add(self, run: CampaignRun) -> None:
         """A campaign's hours and its daily jobs, in its zone on the world clock."""
         add, world = self.scheduler.add_job, self.world
         add(self.sync_hours, WorldTrigger(WindowEdges(run.profile, run.zone), world), [run],
@@ -88,7 +73,7 @@ class Jobs:
             add(job, WorldTrigger(CronTrigger(hour=hour, minute=minute, timezone=run.zone), world), [run],
                 id=f"{job.__name__}:{run.name}", misfire_grace_time=None, coalesce=True)
 
-    def remove(self, run: Scheduled) -> None:
+    def remove(self, run: CampaignRun) -> None:
         """Drop every job of a campaign this daemon no longer runs."""
         for job in self.scheduler.get_jobs():
             if job.args and job.args[0] is run:
@@ -101,13 +86,13 @@ class Jobs:
         with self.factory() as session:
             return fn(session, *args)
 
-    async def _recycle(self, run: Scheduled) -> None:
+    async def _recycle(self, run: CampaignRun) -> None:
         """Nightly: give back claims no buffer or call holds (older than an hour, no dial mark)."""
         before = self.world.now() - _ORPHAN_AGE
         count = await self._off_loop(self._in_store, release_orphans, run.campaign_id, self.claimer, before)
         log.info("nightly recycle", extra={"event": "recycle", "campaign": run.name, "released": count})
 
-    async def _dnc_check(self, run: Scheduled) -> None:
+    async def _dnc_check(self, run: CampaignRun) -> None:
         await self.dnc_check(run.company)
 
     async def dnc_check(self, company: str) -> None:
@@ -119,7 +104,7 @@ class Jobs:
             log.warning("DNC registry copies are stale", extra={
                 "event": "dnc_stale", "company": company, "registries": [name for name, _ in stale]})
 
-    async def _compliance(self, run: Scheduled) -> None:
+    async def _compliance(self, run: CampaignRun) -> None:
         """Daily: today's (UK measure) and the last 30 days' (US) live answers and abandons, from the campaign's
         ledger, against the cap."""
         civil_s = run.civil_now_s()
