@@ -72,6 +72,7 @@ from lists.models import Attempt, Campaign, Lead, as_utc
 from lists.reports import Report, dispositions_report, penetration_report, refusals_report
 from lists.store import open_store
 from pacing.days import local_midnight
+from pacing.ledger import Standing
 from simulation.plots import plot_report, plot_series_panels
 
 __all__ = ["DemoError", "DemoOptions", "CampaignSpec", "CAMPAIGNS", "LEADS", "SCENARIO", "SURVEY_SCENARIO",
@@ -382,8 +383,10 @@ def _daemon_log(path: Path) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class CampaignTotals:
-    """One campaign's result, read from the store. ``occupancy``: talk and wrap-up seconds over the agents'
-    available seconds (logged in, not on a break); ``abandon_rate``: abandons over live answers."""
+    """One campaign's result. ``abandoned`` and ``live``: the day's, as the campaign's ledger counts them
+    (people; under the UK rule the AMD false-positive estimate included), the figures pacing kept under the
+    cap; the rest is read from the store. ``occupancy``: talk and wrap-up seconds over the agents' available
+    seconds (logged in, not on a break); ``abandon_rate``: abandons over live answers."""
 
     name: str
     kind: str
@@ -393,8 +396,8 @@ class CampaignTotals:
     open_attempts: int
     contacts: int
     sales: int
-    abandoned: int
-    live: int
+    abandoned: float
+    live: float
     cap: float
     occupancy: float
     refusals: list[tuple[str, int]]
@@ -436,22 +439,24 @@ def _attempt_rows(session: Session, campaign_id: int) -> list[Any]:
         Attempt.data, Attempt.abandoned).where(Attempt.campaign_id == campaign_id)).all())
 
 
-def summarise(url: str, scenarios: Mapping[str, Scenario], until: datetime) -> list[CampaignTotals]:
-    """Each demo campaign's totals from the store; ``until``: the simulated moment the run stopped."""
+def summarise(url: str, scenarios: Mapping[str, Scenario], until: datetime,
+              standings: Mapping[str, Standing]) -> list[CampaignTotals]:
+    """Each demo campaign's totals from the store, its abandonment from its ledger's ``standings``; ``until``:
+    the simulated moment the run stopped."""
     factory = open_store(url)
     out = []
     try:
         with factory() as session:
             for spec in CAMPAIGNS:
                 campaign = session.scalars(select(Campaign).where(Campaign.name == spec.name)).one()
-                out.append(_totals(session, campaign, spec, scenarios[spec.name], until))
+                out.append(_totals(session, campaign, spec, scenarios[spec.name], until, standings[spec.name]))
     finally:
         factory.kw["bind"].dispose()
     return out
 
 
 def _totals(session: Session, campaign: Campaign, spec: CampaignSpec, scenario: Scenario,
-            until: datetime) -> CampaignTotals:
+            until: datetime, standing: Standing) -> CampaignTotals:
     rows = _attempt_rows(session, campaign.id)
     mine = Lead.campaign_id == campaign.id
     leads = session.scalar(select(func.count()).where(mine)) or 0
@@ -464,9 +469,13 @@ def _totals(session: Session, campaign: Campaign, spec: CampaignSpec, scenario: 
     return CampaignTotals(
         spec.name, spec.kind, leads, dialled, len(rows), outcomes.count(Outcome.INTERRUPTED.value),
         outcomes.count(Outcome.HUMAN.value), sum(row.disposition == spec.success_code for row in rows),
-        outcomes.count(Outcome.ABANDONED.value),
-        outcomes.count(Outcome.HUMAN.value) + outcomes.count(Outcome.ABANDONED.value), campaign.abandon_cap,
+        standing.abandoned, standing.live, campaign.abandon_cap,
         _busy_s(rows) / available if available else 0.0, refusals)
+
+
+def _count(value: float) -> str:
+    """A count the ledger may hold as an estimate: whole numbers as such, estimates to a tenth."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
 def summary_text(totals: Sequence[CampaignTotals]) -> str:
@@ -475,14 +484,15 @@ def summary_text(totals: Sequence[CampaignTotals]) -> str:
             f"{'occupancy':>9} {'leads dialled':>16}")
     lines = [head]
     for t in totals:
-        abandoned = f"{t.abandon_rate:.2%} ({t.abandoned}/{t.live})"
+        abandoned = f"{t.abandon_rate:.2%} ({_count(t.abandoned)}/{_count(t.live)})"
         lines.append(f"{t.name:<10} {t.attempts:>8,} {t.contacts:>8,} {t.sales:>6,} {abandoned:>16} {t.cap:>5.0%} "
                      f"{t.occupancy:>9.0%} {f'{t.leads_dialled:,} of {t.leads:,}':>16}")
     for t in totals:
         reasons = ", ".join(f"{label.lower()} {count}" for label, count in t.refusals) or "none"
         lines.append(f"{t.name} refusals by reason: {reasons}")
     lines.append("sales: loans accepted, surveys completed; contacts: people who reached an agent; abandoned: live "
-                 "answers no agent took within 2 s (the safe-harbour message played), against the 3% cap")
+                 "answers no agent took within 2 s (the safe-harbour message played), against the 3% cap, as the "
+                 "campaign's ledger counts them")
     return "\n".join(lines)
 
 
@@ -558,7 +568,7 @@ def _campaign_section(totals: CampaignTotals, reports: Sequence[Report], directo
 def _page(totals: Sequence[CampaignTotals], sections: Sequence[str]) -> str:
     columns = ("campaign", "attempts", "contacts", "sales", "abandoned", "live answers", "abandon rate", "cap",
                "occupancy", "leads dialled", "leads")
-    cells = [(t.name, f"{t.attempts:,}", f"{t.contacts:,}", f"{t.sales:,}", f"{t.abandoned:,}", f"{t.live:,}",
+    cells = [(t.name, f"{t.attempts:,}", f"{t.contacts:,}", f"{t.sales:,}", _count(t.abandoned), _count(t.live),
               f"{t.abandon_rate:.2%}", f"{t.cap:.0%}", f"{t.occupancy:.0%}", f"{t.leads_dialled:,}",
               f"{t.leads:,}") for t in totals]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
@@ -624,10 +634,11 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoResult:
             screen.close()
     wall_s = time.monotonic() - started
     stopped = view.last_world or end
-    totals = summarise(url, scenarios, min(stopped, end))
+    standings = {run.name: run.standing() for run in daemon.runs}
+    totals = summarise(url, scenarios, min(stopped, end), standings)
     report = write_report(url, totals, scenarios, options.directory / "report")
     rejects = next((s.rejects_path for s in imports.values() if s.rejects_path), None)
-    say(f"\nthe daemon stopped (exit code {code}) after {wall_s:.0f} s; the store says:\n")
+    say(f"\nthe daemon stopped (exit code {code}) after {wall_s:.0f} s; the store and the ledgers say:\n")
     say(summary_text(totals) + "\n\n")
     say(f"report: {report}\nrejected rows of the list: {rejects}\ndaemon log (masked): "
         f"{options.directory / 'daemon.log'}\nstore: {url}\n")
