@@ -34,8 +34,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from dialer.records import Outcome
 from lists.lifecycle import CampaignState, LeadStatus
 from pacing.ledger import DayAnswers
+from pacing.registry import PolicyName
 
 __all__ = ["Base", "Campaign", "Lead", "insert_new_leads", "Attempt", "answers_by_day", "DncEntry", "DncRegistry",
            "as_utc", "to_db", "User", "ApiToken", "CampaignGrant", "LeadView",
@@ -63,8 +65,9 @@ _E = TypeVar("_E", bound=StrEnum)
 
 
 class Word(TypeDecorator[_E]):
-    """A ``lists.lifecycle`` word stored as its string: rows read back as members, and a value that is no member
-    is refused before it reaches the store. The column stays a plain VARCHAR, so the schema is unchanged."""
+    """A domain word (``StrEnum``: a lead's status, a campaign's state, an attempt's outcome, a policy's name)
+    stored as its string: rows read back as members, and a value that is no member is refused before it
+    reaches the store. The column stays a plain VARCHAR, so the schema is unchanged."""
 
     impl = String
     cache_ok = True
@@ -104,7 +107,7 @@ class Campaign(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     company: Mapped[str] = mapped_column(String(120), default="default")
     kind: Mapped[str] = mapped_column(String(32))
-    dial_mode: Mapped[str] = mapped_column(String(16), default="progressive")
+    dial_mode: Mapped[PolicyName] = mapped_column(Word(PolicyName, 16), default=PolicyName.PROGRESSIVE)
     abandon_cap: Mapped[float] = mapped_column(Float, default=0.03)
     rules_profile: Mapped[str] = mapped_column(String(16), default="us")
     max_attempts: Mapped[int] = mapped_column(Integer, default=6)
@@ -202,7 +205,7 @@ class Attempt(Base):
     message_played: Mapped[str | None] = mapped_column(String(64))
     hangup_at: Mapped[datetime | None] = mapped_column(DateTime)
     caller_id: Mapped[str | None] = mapped_column(String(32))
-    outcome: Mapped[str] = mapped_column(String(24))
+    outcome: Mapped[Outcome] = mapped_column(Word(Outcome, 24))
     disposition: Mapped[str | None] = mapped_column(String(48))
     refusal_reason: Mapped[str | None] = mapped_column(String(48))
     agent: Mapped[str | None] = mapped_column(String(64))
@@ -223,12 +226,12 @@ def answers_by_day(session: Session, campaign_id: int, day_starts: Sequence[date
     campaign's dial-time index."""
     bounds = [to_db(start) for start in day_starts]
     day = case(*((Attempt.answered_at < end, index) for index, end in enumerate(bounds[1:])))
-    agent_machine = and_(Attempt.outcome == "machine", Attempt.connected_at.is_not(None))
-    counted = (or_(Attempt.outcome.in_(("human", "abandoned")), agent_machine),
-               Attempt.outcome == "abandoned",
-               and_(Attempt.outcome == "machine", Attempt.amd_result == "machine"),
+    agent_machine = and_(Attempt.outcome == Outcome.MACHINE, Attempt.connected_at.is_not(None))
+    counted = (or_(Attempt.outcome.in_((Outcome.HUMAN, Outcome.ABANDONED)), agent_machine),
+               Attempt.outcome == Outcome.ABANDONED,
+               and_(Attempt.outcome == Outcome.MACHINE, Attempt.amd_result == "machine"),
                agent_machine,
-               and_(Attempt.outcome == "abandoned", Attempt.message_played.is_not(None)))
+               and_(Attempt.outcome == Outcome.ABANDONED, Attempt.message_played.is_not(None)))
     rows = session.execute(
         select(day, *(func.sum(case((condition, 1), else_=0)) for condition in counted))
         .where(Attempt.campaign_id == campaign_id, Attempt.dialled_at >= bounds[0] - _RING_LIMIT,

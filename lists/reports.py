@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from dialer.records import Outcome
 from lists.lifecycle import QUEUES, LeadStatus
 from lists.models import Attempt, Campaign, DncEntry, Lead
 from lists.numbers import mask_number
@@ -143,7 +144,7 @@ def penetration_report(session: Session, campaign: Campaign) -> Report:
     listed = session.scalar(
         select(func.count()).where(mine, or_(Lead.status == LeadStatus.DNC, _on_dnc(campaign)))) or 0
     reached = session.scalar(select(func.count(func.distinct(Attempt.lead_id))).where(  # a machine is nobody
-        Attempt.campaign_id == campaign.id, Attempt.outcome == "human")) or 0
+        Attempt.campaign_id == campaign.id, Attempt.outcome == Outcome.HUMAN)) or 0
     status = _shown_status(campaign)
     counted = session.execute(select(status, func.count()).where(mine).group_by(status)).all()
     by_status: dict[LeadStatus, int] = dict(counted)

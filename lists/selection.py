@@ -22,7 +22,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from dialer.records import AttemptRecord
+from dialer.records import AttemptRecord, Outcome
 from lists.dnc import add_to_dnc
 from lists.lifecycle import LeadStatus, move_lead, requeued
 from lists.models import Attempt, Campaign, DncEntry, Lead, as_utc, to_db
@@ -213,7 +213,7 @@ def _ledger_row(campaign: Campaign, lead: Lead, record: AttemptRecord) -> dict[s
     return {
         "lead_id": lead.id, "campaign_id": campaign.id, "caller_id": campaign.caller_id,
         "outcome": record.outcome.value,
-        "abandoned": record.outcome == "abandoned", "disposition": record.disposition,
+        "abandoned": record.outcome is Outcome.ABANDONED, "disposition": record.disposition,
         "refusal_reason": record.refusal_reason, "agent": record.agent, "message_played": record.message_played,
         "amd_result": record.amd_result, "data": record.data,
         **{k: to_db(getattr(record, k)) for k in ("dialled_at", "answered_at", "amd_end_at", "connected_at",
@@ -231,7 +231,7 @@ def _advance_lead(session: Session, campaign: Campaign, lead: Lead, record: Atte
     lead.attempts += 1
     lead.claimed_by, lead.dial_started_at = None, None  # the attempt is written: no longer in flight
     lead.last_disposition = record.disposition or record.outcome
-    if record.outcome == "abandoned":
+    if record.outcome is Outcome.ABANDONED:
         lead.last_abandoned_at = to_db(end)
     step = after_attempt(RetryRules(**campaign.retry_rules), profile_for(campaign).max_attempts, lead.attempts,
                          record.outcome, end, record.disposition, record.callback_at)

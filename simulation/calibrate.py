@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from dialer.drivers.sim.customers import Draws
 from dialer.drivers.sim.scenario import Scenario
+from dialer.records import Outcome
 from lists.campaigns import create_campaign
 from lists.lifecycle import LeadStatus
 from lists.models import Attempt, Campaign, Lead, to_db
@@ -157,7 +158,7 @@ def _talk(session: Session, campaign: Campaign, success_code: str) -> tuple[dict
     wraps: list[float] = []
     reasons: Counter[str] = Counter()
     for a in session.scalars(select(Attempt).where(Attempt.campaign_id == campaign.id,
-                                                   Attempt.connected_at.is_not(None), Attempt.outcome == "human",
+                                                   Attempt.connected_at.is_not(None), Attempt.outcome == Outcome.HUMAN,
                                                    Attempt.hangup_at.is_not(None))):
         assert a.hangup_at is not None and a.connected_at is not None  # selected so
         talk["success" if a.disposition == success_code else "refusal"].append(
@@ -179,7 +180,7 @@ def _amd(session: Session, campaign: Campaign) -> dict[str, Any]:
     if not rows:
         return {"enabled": False}
     delays = [(end - answered).total_seconds() for answered, end, *_ in rows if answered and end]
-    machines = [r for r in rows if r.outcome == "machine"]
+    machines = [r for r in rows if r.outcome == Outcome.MACHINE]
     through = sum(1 for r in machines if r.amd_result == "human" and r.connected_at is not None)
     return {"enabled": True, "delay_s": round(float(np.mean(delays)), 3) if delays else 2.5,
             "false_negative": round(through / len(machines), 5) if machines else 0.0,

@@ -57,7 +57,7 @@ def _wav(path: Path, body: bytes) -> bytes:
 
 
 def _attempt(session: Session, lead: Lead, dialled_at: datetime) -> int:
-    row = Attempt(lead_id=lead.id, campaign_id=lead.campaign_id, dialled_at=dialled_at, outcome="completed",
+    row = Attempt(lead_id=lead.id, campaign_id=lead.campaign_id, dialled_at=dialled_at, outcome="human",
                   agent="agent")
     session.add(row)
     session.flush()
