@@ -2,7 +2,9 @@
 
 An agent logs in, joins the campaign, goes ready, receives a screen pop
 from the sim driver's customers, records a refusal with a reason; then a
-manager finds that refusal in the wallboard's report. Screenshots go to
+manager finds that refusal in the wallboard's report. Another agent hangs
+up calls (button and key) and records a refusal, a callback and a sale,
+each checked against the row the store then holds. Screenshots go to
 ``DIALER_SCREENSHOTS`` (the README's are made with ``docs/screenshots``),
 else to the test's temporary folder.
 """
@@ -79,7 +81,8 @@ def test_agent_takes_a_call_records_a_refusal_and_the_manager_sees_it(api, brows
     assert "*" in browser.find_element(By.ID, "lead-number").text
     assert "Hello Person" in browser.find_element(By.ID, "script").text
     browser.save_screenshot(str(shots / "agent-screen-pop.png"))
-    wait.until(ready.element_to_be_clickable((By.ID, "submit")))  # the customer hung up: wrap-up
+    wait.until(ready.text_to_be_present_in_element((By.ID, "state"), "wrap-up"))  # the customer hung up
+    assert not browser.find_element(By.ID, "submit").is_enabled()  # nothing is chosen for the agent
     Select(browser.find_element(By.ID, "outcome")).select_by_value("refused")
     wait.until(ready.visibility_of_element_located((By.ID, "reason")))
     Select(browser.find_element(By.ID, "reason")).select_by_value("too_expensive")
@@ -106,3 +109,94 @@ def test_agent_takes_a_call_records_a_refusal_and_the_manager_sees_it(api, brows
     browser.save_screenshot(str(shots / "wallboard-report.png"))
     browser.execute_script("window.scrollTo(0, 0)")
     browser.save_screenshot(str(shots / "wallboard.png"))
+
+
+@pytest.fixture(scope="module")
+def slow_api(tmp_path_factory):
+    """A daemon whose world runs at 4x, so a call lasts long enough (a refusal about 15 s) to be hung up."""
+    daemon = start_api_daemon(tmp_path_factory.mktemp("browser-slow"), leads=200, speed=4.0)
+    yield daemon
+    daemon.close()
+    assert daemon.running.stop() == 0, daemon.log.read_text()[-3000:]
+
+
+def _stored(url: str, agent: str) -> list[tuple[str | None, str | None, dict, str]]:
+    """The agent's attempts in the store, oldest first: disposition, refusal reason, data, the lead's status."""
+    from sqlalchemy import select
+
+    from lists.models import Attempt, Lead
+    from lists.store import open_store
+
+    factory = open_store(url)
+    try:
+        with factory() as session:
+            rows = session.execute(select(Attempt.disposition, Attempt.refusal_reason, Attempt.data, Lead.status)
+                                   .join(Lead, Lead.id == Attempt.lead_id)
+                                   .where(Attempt.agent == agent).order_by(Attempt.id)).all()
+    finally:
+        factory.kw["bind"].dispose()
+    return [(d, r, data, str(status)) for d, r, data, status in rows]
+
+
+def _take_and_hang_up(browser, wait, key: str | None = None) -> None:
+    """Wait for the next call to be connected, check nothing is chosen for it, then end it (button or key)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+
+    wait.until(ready.text_to_be_present_in_element((By.ID, "state"), "talking"))
+    wait.until(ready.visibility_of_element_located((By.ID, "disposition")))
+    assert browser.find_element(By.ID, "outcome").get_attribute("value") == ""  # nothing preselected
+    assert not browser.find_element(By.ID, "submit").is_enabled()
+    if key is None:
+        browser.find_element(By.ID, "hangup").click()
+    else:
+        browser.find_element(By.TAG_NAME, "body").send_keys(key)
+    wait.until(ready.text_to_be_present_in_element((By.ID, "state"), "wrap-up"))  # the server's answer
+    assert browser.find_element(By.ID, "disposition").is_displayed()
+    assert not browser.find_element(By.ID, "submit").is_enabled()  # the agent has not chosen yet
+
+
+def test_hang_up_ends_the_call_and_the_store_holds_exactly_what_the_agent_chose(slow_api, browser, tmp_path):
+    """Hang up only ends the call: the form then waits for the agent's choice, and each disposition sent is the
+    row the store holds (a refusal with its reason, a callback for anyone, a sale with its order), with the
+    agent's wrap-up time; pause with a reason and log out answer from the server."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    wait = WebDriverWait(browser, 60)
+    _log_in(browser, slow_api.base, "agent", "agent2")
+    browser.find_element(By.ID, "join").click()
+    wait.until(ready.text_to_be_present_in_element((By.ID, "state"), "ready"))
+
+    _take_and_hang_up(browser, wait)
+    Select(browser.find_element(By.ID, "outcome")).select_by_value("refused")
+    Select(browser.find_element(By.ID, "reason")).select_by_value("no_need")
+    browser.find_element(By.ID, "submit").click()
+    wait.until(lambda _: len(_stored(slow_api.url, "agent2")) == 1)
+    disposition, reason, data, _ = _stored(slow_api.url, "agent2")[0]
+    assert (disposition, reason) == ("refused", "no_need")
+    assert data["wrap_s"] > 0
+
+    _take_and_hang_up(browser, wait, key="h")
+    Select(browser.find_element(By.ID, "outcome")).select_by_value("callback")
+    wait.until(ready.visibility_of_element_located((By.ID, "callback-at")))
+    browser.find_element(By.CSS_SELECTOR, "input[name=owner][value=anyone]").click()
+    browser.find_element(By.ID, "outcome").send_keys("\ue009\ue007")  # Ctrl+Enter saves
+    wait.until(lambda _: len(_stored(slow_api.url, "agent2")) == 2)
+    disposition, _, _, status = _stored(slow_api.url, "agent2")[1]
+    assert (disposition, status) == ("callback", "callback")
+
+    _take_and_hang_up(browser, wait)
+    Select(browser.find_element(By.ID, "pause-reason")).select_by_value("lunch")
+    browser.find_element(By.ID, "pause").click()  # in wrap-up: the pause starts when the call is recorded
+    Select(browser.find_element(By.ID, "outcome")).select_by_value("accepted")
+    browser.find_element(By.ID, "order-amount").send_keys("2500")
+    browser.find_element(By.ID, "submit").click()
+    wait.until(ready.text_to_be_present_in_element((By.ID, "state"), "paused"))
+    wait.until(lambda _: len(_stored(slow_api.url, "agent2")) == 3)
+    disposition, _, data, _ = _stored(slow_api.url, "agent2")[2]
+    assert disposition == "accepted" and data["order"]["amount"] == 2500
+    browser.find_element(By.ID, "leave").click()
+    wait.until(ready.text_to_be_present_in_element((By.ID, "state"), "off"))
+    assert [row[0] for row in _stored(slow_api.url, "agent2")] == ["refused", "callback", "accepted"]

@@ -1,7 +1,11 @@
 // The agent console: log in, ready and pause, the screen pop over a WebSocket, the disposition form.
+// The server owns the agent's state: every button shows what the server answered, never what it assumed.
+// Hang up is no part of the form (it only ends the call); the form has no outcome chosen until the agent
+// chooses one, and cannot be sent before.
 "use strict";
 
 const SALES = new Set(["accepted", "promise_to_pay", "paid", "completed"]);
+const ON_CALL = new Set(["reserved", "talking", "wrap_up"]);
 let current = { state: "off", call_id: null }, card = null, since = Date.now(), worldNow = null;
 
 function showState(event) {
@@ -14,12 +18,13 @@ function showState(event) {
   $("pause").disabled = !working || event.state === "paused";
   $("leave").disabled = !working;
   $("join").disabled = working;
-  $("submit").disabled = event.state !== "wrap_up";
   $("hangup").disabled = event.state !== "talking";
+  canSend();
   fill("disposition-note", event.state === "wrap_up" ? "the call has ended: record it" :
     event.state === "talking" ? "on the call" : "available in wrap-up");
   fill("waiting", event.state === "ready" ? "Waiting for the next call..." : "");
-  if (!event.call_id) { $("card").classList.add("hidden"); $("disposition").classList.add("hidden"); }
+  // the card and the form stay while the agent has a call (a pause asked for in wrap-up reports no call)
+  if (!ON_CALL.has(event.state)) { $("card").classList.add("hidden"); $("disposition").classList.add("hidden"); }
 }
 
 function showCard(c) {
@@ -33,7 +38,10 @@ function showCard(c) {
     c.attempts.map((a) => [new Date(a.dialled_at).toLocaleString(), a.disposition || a.outcome,
       a.refusal_reason ? c.refusal_reasons[a.refusal_reason] || a.refusal_reason : ""])) : "first call");
   fill("lead-refusals", c.earlier_refusals.length ? "Refused before: " + c.earlier_refusals.join(", ") : "");
-  fill("outcome", ...Object.entries(c.outcomes).map(([code, label]) => el("option", { value: code }, label)));
+  fill("outcome", el("option", { value: "", disabled: "", selected: "" }, "choose the outcome..."),
+    ...Object.entries(c.outcomes).map(([code, label]) => el("option", { value: code }, label)));
+  $("callback-at").value = "";
+  $("order-amount").value = "";
   fill("reason", ...Object.entries(c.refusal_reasons).map(([code, label]) => el("option", { value: code }, label)));
   fill("survey", ...(c.questions.length ? [el("h2", {}, "Survey")] : []), ...c.questions.map(question));
   fill("disposition-error");
@@ -56,8 +64,13 @@ function question(q) {
   return el("label", {}, q.text + " ", input);
 }
 
+function canSend() {
+  $("submit").disabled = current.state !== "wrap_up" || !$("outcome").value;
+}
+
 function toggleRows() {
   const outcome = $("outcome").value;
+  canSend();
   $("reason-row").classList.toggle("hidden", outcome !== "refused");
   $("callback-row").classList.toggle("hidden", outcome !== "callback");
   $("order-row").classList.toggle("hidden", !SALES.has(outcome));
@@ -103,6 +116,14 @@ async function act(method, path, body) {
   try { showState(await api(method, path, body)); fill("desk-error"); } catch (e) { fill("desk-error", e.message); }
 }
 
+// R ready, P pause, H hang up (not while typing in a field); Ctrl+Enter saves the disposition when it can be sent.
+function shortcut(event) {
+  if (event.ctrlKey && event.key === "Enter" && !$("submit").disabled) { $("disposition").requestSubmit(); return; }
+  if (event.ctrlKey || event.altKey || event.metaKey || event.target.closest("input, select, textarea")) return;
+  const button = { r: "ready", p: "pause", h: "hangup" }[event.key.toLowerCase()];
+  if (button && !$(button).disabled) { event.preventDefault(); $(button).click(); }
+}
+
 function tick() {
   const s = Math.floor((Date.now() - since) / 1000);
   fill("timer", `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`);
@@ -121,8 +142,10 @@ document.addEventListener("DOMContentLoaded", () => startLogin((me) => {
   $("leave").onclick = () => act("POST", "/api/v1/agents/me/logout");
   $("hangup").onclick = () => act("POST", "/api/v1/agents/me/contact/hangup");
   $("outcome").onchange = toggleRows;
+  document.addEventListener("keydown", shortcut);
   $("disposition").addEventListener("submit", async (event) => {
     event.preventDefault();
+    if ($("submit").disabled) return;
     try {
       await api("POST", "/api/v1/agents/me/contact/disposition", dispositionBody());
       fill("disposition-error");
