@@ -555,9 +555,10 @@ def dnc_add(number: str, company: str, default_region: str | None, database_url:
 
     e164 = _e164(number, default_region)
     with _session(database_url) as s:
-        add_to_dnc(s, company, e164, _now())
+        added = add_to_dnc(s, company, e164, _now())
         s.commit()
-    click.echo(f"added {mask_number(e164)} to {company}'s DNC list")
+    verb = "added" if added else "already listed:"
+    click.echo(f"{verb} {mask_number(e164)} {'to' if added else 'on'} {company}'s DNC list")
 
 
 def _e164(number: str, default_region: str | None) -> str:

@@ -34,9 +34,10 @@ def _utc(stored: datetime) -> datetime:
     return stored.replace(tzinfo=UTC)
 
 
-def add_to_dnc(session: Session, company: str, phone_e164: str, now: datetime, source: str = OWN) -> None:
+def add_to_dnc(session: Session, company: str, phone_e164: str, now: datetime, source: str = OWN) -> bool:
     """Suppress a number for the whole company at once: every campaign's lead for it is closed, whatever its
-    status (``lists.lifecycle``: every other status may move to DNC)."""
+    status (``lists.lifecycle``: every other status may move to DNC). False when ``source`` listed it already
+    (its leads are closed all the same), so a caller can say so rather than "added" again."""
     exists = session.scalar(select(DncEntry.id).where(
         DncEntry.company == company, DncEntry.phone_e164 == phone_e164, DncEntry.source == source))
     if exists is None:
@@ -45,6 +46,7 @@ def add_to_dnc(session: Session, company: str, phone_e164: str, now: datetime, s
     session.execute(update(Lead).where(Lead.phone_e164 == phone_e164, Lead.campaign_id.in_(campaigns),
                                        Lead.status.in_(sorted(moving_to(LeadStatus.DNC))))
                     .values(status=LeadStatus.DNC).execution_options(synchronize_session=False))
+    return exists is None
 
 
 def remove_from_dnc(session: Session, company: str, phone_e164: str, now: datetime) -> int:

@@ -89,6 +89,16 @@ def region_code(text: str) -> str:
     return code
 
 
+# The phone library's parse errors, in the product's words (its own messages carry internal codes).
+_PARSE_ERRORS = {
+    0: "no country: write it with + and its country code, or import with a default region",
+    1: "not a phone number",
+    2: "too short after the international prefix",
+    3: "too short",
+    4: "too long",
+}
+
+
 def normalise_number(text: str, region: str | None) -> tuple[str, str, tuple[str, ...]]:
     """(E.164, region, candidate time zones) for a number as people write it; ValueError if invalid.
 
@@ -98,10 +108,13 @@ def normalise_number(text: str, region: str | None) -> tuple[str, str, tuple[str
     number may be anywhere in its country. A non-geographic number (region
     ``001``: +800 freephone, +979 premium rate) has no country, so no zones.
     """
+    written = text.strip()
+    if written.startswith("00"):  # the international prefix written as 00 (most of Europe): the same as +
+        written = "+" + written[2:]
     try:
-        number = phonenumbers.parse(text, region)
+        number = phonenumbers.parse(written, region)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"invalid number: {exc}") from None
+        raise ValueError(f"invalid number: {_PARSE_ERRORS.get(exc.error_type, 'not a phone number')}") from None
     kind = phonenumbers.number_type(number)
     if kind == phonenumbers.PhoneNumberType.UNKNOWN:
         raise ValueError("invalid number")
