@@ -246,6 +246,7 @@ def test_health_and_metrics_keep_their_paths_and_bodies(api):
     assert anonymous.get("/livez").text == "ok\n"
     ready = anonymous.get("/readyz")
     assert ready.status_code == 200 and ready.json()["store"] is True
+    assert ready.json()["draining"] is False  # says what holds: not draining
     assert "dialer_calls_total" in anonymous.get("/metrics").text
     spec = anonymous.get("/openapi.json").json()
     assert "/api/v1/agents/me/contact/disposition" in spec["paths"]

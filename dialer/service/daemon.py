@@ -423,10 +423,10 @@ class Daemon:
                   "scheduler": bool(self.jobs.scheduler.running),
                   "driver": self.asterisk.connected if self.asterisk else all(
                       run.telephony.engine is not None for run in self.runs),
-                  "writer": self.writer.healthy, "draining": not self.stopping}
+                  "writer": self.writer.healthy}
         if self.ownership is not None:
             checks["cluster"] = self.ownership.store_ok and not self.ownership.draining
-        return health.readiness(checks)
+        return health.readiness(checks, draining=self.stopping)
 
     async def metrics_page(self) -> Response:
         return health.metrics_page(self.metrics)

@@ -30,9 +30,10 @@ def alive() -> Response:
     return Response(200, b"ok\n")
 
 
-def readiness(checks: Mapping[str, bool]) -> Response:
-    """200 when every check passes, else 503; the body names each check, so ops see which failed."""
-    return json_response(200 if all(checks.values()) else 503, dict(checks))
+def readiness(checks: Mapping[str, bool], draining: bool) -> Response:
+    """200 when every check holds and the daemon is not draining, else 503. The body names each check (true:
+    it holds) and says ``draining`` as it is, so ops see which one failed."""
+    return json_response(200 if all(checks.values()) and not draining else 503, {**checks, "draining": draining})
 
 
 async def store_answers(factory: sessionmaker[Session], thread: Executor) -> bool:
