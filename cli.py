@@ -422,6 +422,7 @@ def campaign_show(name: str, database_url: str | None) -> None:
         for section, codes in c.catalogue.items():
             click.echo(f"{section}: " + ", ".join(f"{code} ({label})" for code, label in codes.items()))
         click.echo(penetration_report(s, c).text())
+        _say_cool_off(s, c)
         for registry, refreshed in stale_registries(s, c.company, _now()):
             click.echo(f"warning: DNC registry {registry} was last refreshed {refreshed:%Y-%m-%d}; "
                        "refresh it (US: at most 31 days old)", err=True)
@@ -462,6 +463,19 @@ def campaign_retarget(source: str, reasons: tuple[str, ...], name: str, kind: st
     with _session(database_url, campaigns=True) as s, _arguments(campaign="--from", name="--name"):
         campaign, count = retarget(s, source, list(reasons), name, _now(), kind=kind)
         click.echo(f"created campaign {campaign.name} with {count} leads from {source} ({', '.join(reasons)})")
+        _say_cool_off(s, campaign)
+
+
+def _say_cool_off(session: Any, campaign: Any) -> None:
+    """When the leads a refusal cool-off blocks may be dialled: due in the store is not dialable in law."""
+    from lists.campaigns import cooling_off
+
+    held = cooling_off(session, campaign, _now())
+    if held is not None:
+        days = f"{held.first:%Y-%m-%d}" + (f" to {held.last:%Y-%m-%d}" if held.last.date() != held.first.date()
+                                           else "")
+        click.echo(f"{held.leads} leads are in the {campaign.rules_profile} cool-off after a refusal: "
+                   f"dialable from {days}")
 
 
 @main.group("lists")

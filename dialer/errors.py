@@ -8,6 +8,7 @@ or exit code 2, and let anything else surface as a bug:
     ├── pacing.errors.PacingError
     │   ├── InvalidInput      an argument out of its domain (also used by lists/ and the CLI)
     │   └── Overloaded
+    ├── lists.campaigns.NothingToRetarget   a retarget matched no lead: nothing made (exit 1)
     ├── StoreError            the store's URL cannot be opened: not a URL, no driver, no server, no folder
     ├── IllegalTransition     a call, an agent or a lead asked to move where its state table does not allow
     └── Interrupted           a long job was stopped part-way; says what it had already done

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from dialer.errors import DialerError
 from lists.lifecycle import LeadStatus
 from lists.models import CAMPAIGN_KINDS, Campaign, Lead, to_db
 from lists.numbers import normalise_number
@@ -20,7 +22,8 @@ from pacing.ledger import AmdVerdict, amd_verdict
 from pacing.registry import POLICIES, make_controller
 
 __all__ = ["default_catalogue", "check_setting", "check_amd", "check_pacing", "dial_modes", "create_campaign",
-           "get_campaign", "list_campaigns", "edit_campaign", "retarget", "controller_for_campaign"]
+           "get_campaign", "list_campaigns", "edit_campaign", "retarget", "controller_for_campaign",
+           "NothingToRetarget", "CoolOff", "cooling_off"]
 
 _SALES_REFUSALS = {  # an offer of something to buy: a loan, a tariff
     "too_expensive": "Too expensive",
@@ -291,6 +294,42 @@ _INHERITED = ("company", "dial_mode", "abandon_cap", "rules_profile", "max_attem
               "pacing_params")
 
 
+class NothingToRetarget(DialerError):
+    """No lead matches a retarget: nothing is made, and the CLI exits 1 (a search that found nothing, not a
+    mistyped argument)."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class CoolOff:
+    """A campaign's leads still in their jurisdiction's cool-off after a refusal: how many, and when the first
+    and the last of them may be dialled again (aware UTC)."""
+
+    leads: int
+    first: datetime
+    last: datetime
+
+
+def cooling_off(session: Session, campaign: Campaign, now: datetime) -> CoolOff | None:
+    """Its open leads that the refusal cool-off (France: 60 days) still blocks at ``now``; None when none is.
+
+    Why: a retargeted list is due at once in the store, yet the law moves
+    every recent refuser weeks out, so the manager must be told when the
+    calls can start."""
+    days = PROFILES[campaign.rules_profile].refusal_cooloff_days
+    if not days:
+        return None
+    since = to_db(now - timedelta(days=days))
+    refused = list(session.scalars(select(Lead.last_refusal_at).where(
+        Lead.campaign_id == campaign.id, Lead.last_refusal_at > since,
+        Lead.status.in_((LeadStatus.NEW, LeadStatus.RETRY, LeadStatus.CALLBACK)))))
+    if not refused:
+        return None
+    free = sorted(at.replace(tzinfo=UTC) + timedelta(days=days) for at in refused if at is not None)
+    return CoolOff(len(free), free[0], free[-1])
+
+
 def retarget(session: Session, source: str, reasons: list[str], name: str, now: datetime,
              kind: str | None = None) -> tuple[Campaign, int]:
     """A new campaign of the leads in ``source`` that refused for one of ``reasons``; returns it and the lead count.
@@ -307,8 +346,12 @@ def retarget(session: Session, source: str, reasons: list[str], name: str, now: 
         raise InvalidInput("reason", f"not in {source}'s refusal catalogue: {', '.join(unknown) or '(none given)'}")
     new = create_campaign(session, name, kind or old.kind, **{f: getattr(old, f) for f in _INHERITED})
     new.retry_rules = dict(old.retry_rules)
-    leads = session.scalars(select(Lead).where(
-        Lead.campaign_id == old.id, Lead.refusal_reason.in_(reasons), Lead.status != LeadStatus.DNC))
+    leads = list(session.scalars(select(Lead).where(
+        Lead.campaign_id == old.id, Lead.refusal_reason.in_(reasons), Lead.status != LeadStatus.DNC)))
+    if not leads:  # checked after the new campaign's settings, so a bad --name is still the error named
+        session.rollback()
+        raise NothingToRetarget(f"no lead of {source} refused for {', '.join(reasons)} (and is off the DNC list): "
+                                "no campaign made")
     rows = [{"campaign_id": new.id, "phone_e164": lead.phone_e164, "name": lead.name, "region": lead.region,
              "zones": lead.zones, "status": LeadStatus.NEW, "attempts": 0, "priority": 0, "next_at": to_db(now),
              "last_refusal_at": lead.last_refusal_at, "refusal_reason": lead.refusal_reason,

@@ -20,6 +20,8 @@ from benchmarks.scenarios import day_of
 from cli import main
 from dialer.drivers.sim.scenario import parse_scenario
 from lists.campaigns import controller_for_campaign, create_campaign, edit_campaign, get_campaign, retarget
+from lists.lifecycle import LeadStatus
+from lists.models import Lead
 from lists.store import open_engine, upgrade
 from pacing.errors import InvalidInput
 from simulation.calibrate import calibrate, store_run
@@ -151,7 +153,9 @@ def test_the_library_names_the_field_and_a_retargeted_campaign_keeps_the_tuning(
             create_campaign(s, "X", "survey", dial_mode="predictive", pacing_params={"safety": True})
         with pytest.raises(InvalidInput, match=r"^pacing_params: must be a table"):
             create_campaign(s, "X", "survey", dial_mode="predictive", pacing_params=[0.6])
-        create_campaign(s, "Loans", "loan-offer", dial_mode="predictive", pacing_params={"safety": 0.6})
+        loans = create_campaign(s, "Loans", "loan-offer", dial_mode="predictive", pacing_params={"safety": 0.6})
+        s.add(Lead(campaign_id=loans.id, phone_e164="+12125550100", zones="America/New_York", fields={},
+                   status=LeadStatus.DONE, attempts=1, refusal_reason="too_expensive"))
         new, _ = retarget(s, "Loans", ["too_expensive"], "Cheaper", NOON_NY)
         assert new.pacing_params == {"safety": 0.6}
 

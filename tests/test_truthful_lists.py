@@ -4,6 +4,7 @@ words, and adding a listed number to the DNC list says it was listed already."""
 from __future__ import annotations
 
 import csv
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,48 @@ def test_dnc_add_of_a_listed_number_says_it_was_listed(tmp_path: Path):
     assert first.exit_code == again.exit_code == 0
     assert first.output.startswith("added ") and again.output.startswith("already listed: ")
     assert "612345680" not in again.output  # masked
+
+
+def _refusers(db: str) -> datetime:
+    """A French tariff campaign whose two leads refused as too expensive 20 and 10 days ago; returns now."""
+    from lists.campaigns import create_campaign
+    from lists.lifecycle import LeadStatus
+    from lists.models import Lead
+    from lists.store import open_store
+
+    now = datetime.now(UTC)
+    factory = open_store(db)
+    with factory() as s:
+        old = create_campaign(s, "Tariff A", "tariff-switch", rules_profile="fr")
+        s.add_all(Lead(campaign_id=old.id, phone_e164=f"+3314268000{i}", zones="Europe/Paris", fields={},
+                       status=LeadStatus.DONE, attempts=1, refusal_reason="too_expensive",
+                       last_refusal_at=(now - timedelta(days=days)).replace(tzinfo=None))
+                  for i, days in enumerate((20, 10)))
+        s.commit()
+    factory.kw["bind"].dispose()
+    return now
+
+
+def test_retarget_says_when_the_cool_off_lets_the_leads_be_dialled(tmp_path: Path):
+    db = f"sqlite:///{tmp_path / 'dialer.db'}"
+    now = _refusers(db)
+    done = CliRunner().invoke(main, ["campaign", "retarget", "--from", "Tariff A", "--reason", "too_expensive",
+                                     "--name", "Tariff S", "--database-url", db])
+    assert done.exit_code == 0, done.output
+    first, last = now + timedelta(days=40), now + timedelta(days=50)
+    assert "created campaign Tariff S with 2 leads" in done.output
+    assert (f"2 leads are in the fr cool-off after a refusal: dialable from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+            in done.output)
+    shown = CliRunner().invoke(main, ["campaign", "show", "Tariff S", "--database-url", db])
+    assert f"dialable from {first:%Y-%m-%d}" in shown.output
+
+
+def test_retarget_with_a_reason_nobody_gave_makes_nothing_and_exits_1(tmp_path: Path):
+    db = f"sqlite:///{tmp_path / 'dialer.db'}"
+    _refusers(db)
+    done = CliRunner().invoke(main, ["campaign", "retarget", "--from", "Tariff A", "--reason", "no_need",
+                                     "--name", "Tariff Z", "--database-url", db])
+    assert done.exit_code == 1
+    assert "no lead of Tariff A refused for no_need" in done.output
+    listed = CliRunner().invoke(main, ["campaign", "list", "--database-url", db])
+    assert "Tariff Z" not in listed.output
