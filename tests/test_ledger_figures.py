@@ -55,3 +55,14 @@ def test_machines_agents_found_leave_the_live_answers():
         controller.observe_machine(36_100.0 + i)
     standing = ledger.standing(38_000.0)
     assert standing.live == pytest.approx(180.0) and standing.abandoned == pytest.approx(3.0)
+
+
+def test_a_controller_that_paces_by_its_own_ledger_counts_each_answer_once():
+    """Predictive's ledger is the campaign's: with ``counts`` None each answer lands in it once."""
+    inner = make_controller("predictive")
+    controller = TimedController(inner, "Loans", Metrics(), counts=None)
+    for i in range(10):
+        controller.observe(AttemptOutcome(36_000.0 + i, 10.0, "live", abandoned=i == 0))
+    controller.observe_machine(36_100.0)
+    day = inner.ledger.days[0]
+    assert (day.live, day.abandoned, day.agent_machines) == (10, 1, 1)

@@ -200,14 +200,16 @@ class Assembly:
                             profile=profile_for(campaign), fence=fence, may_dial=may_dial, on_fenced=self.on_fenced,
                             timed=self.store_time.labels("claim").observe)
         civil = civil_seconds(origin, zone)
-        ledger = AbandonmentLedger(cap=campaign.abandon_cap, fp_rate=parts.amd_false_positive)
+        inner = controller_for_campaign(campaign, parts.amd_false_positive)
+        own = inner.ledger if isinstance(inner, Budgeted) else None  # predictive paces by a ledger: the one
+        ledger = own if own is not None else AbandonmentLedger(cap=campaign.abandon_cap,
+                                                               fp_rate=parts.amd_false_positive)
         recorder = ForgettingRecorder(campaign.name, ledger, self.metrics, parts.forget, civil)
         self.metrics.abandon_cap.labels(campaign.name).set(campaign.abandon_cap)
-        inner = controller_for_campaign(campaign, parts.amd_false_positive)
         first = epoch_day(origin, zone)
         recalled = taken is not None and recall_pacing(inner, taken.pacing, campaign.name, first)
-        self._restore_counts(campaign, zone, world.now(), first, inner, ledger)
-        controller = TimedController(inner, campaign.name, self.metrics, ledger)
+        self._restore_counts(campaign, zone, world.now(), first, ledger)
+        controller = TimedController(inner, campaign.name, self.metrics, counts=None if own is not None else ledger)
         hooks = _Hooks(clock, self.metrics, scheduled=self.config.sim is not None)
         ahead = WriteAheadTelephony(telephony, writer, leads.moment, fence, may_dial, hooks.refused,
                                     _STALE_DIAL_S if self.config.cluster else math.inf)
@@ -222,10 +224,10 @@ class Assembly:
                            profile_for(campaign), origin, clock, engine, leads, telephony, recorder, ledger,
                            campaign.dial_mode, campaign.state, fence, lease, recalled=recalled)
 
-    def _restore_counts(self, campaign: Campaign, zone: str, now: datetime, first: int, controller: object,
+    def _restore_counts(self, campaign: Campaign, zone: str, now: datetime, first: int,
                         ledger: AbandonmentLedger) -> None:
         """The answers and abandons of today and the 30 days before it, from the store's attempts, into the
-        campaign's ledger and the controller's own: a restart or a takeover goes on from the budget
+        campaign's ledger (the controller's own, when it paces by one): a restart or a takeover goes on from the budget
         already spent (the UK cap is per day, the US one over 30 days), not from zero. One grouped query on
         the campaign's dial-time index, before the campaign's first decision. ``first``: the engine's day 0
         (``epoch_day``)."""
@@ -235,15 +237,13 @@ class Assembly:
         with self.factory() as session:
             counted = answers_by_day(session, campaign.id, [local_midnight(d, zone) for d in dates])
         days = {d.toordinal() - first: answers for d, answers in zip(dates[:-1], counted, strict=True)}
-        ledgers = [ledger, controller.ledger] if isinstance(controller, Budgeted) else [ledger]
-        for each in ledgers:
-            each.restore(days)
+        ledger.restore(days)
         latest = counted[-1]
         log.info("answer counts restored", extra={
             "event": "counts_restored", "campaign": campaign.name,
             "days_with_answers": sum(a.live > 0 for a in counted),
             "live_today": int(latest.live - latest.agent_machines), "abandoned_today": int(latest.abandoned),
-            "ledger_live_today": ledgers[-1].days[today.toordinal() - first].live})
+            "ledger_live_today": ledger.days[today.toordinal() - first].live})
 
     def _sim_parts(self, campaign: Campaign, clock: AsyncioClock) -> Parts:
         """The sim driver's customers (the campaign's scenario) and, unless agents use the API, its agents."""

@@ -123,11 +123,14 @@ class CampaignRecorder:
 
 
 class TimedController:
-    """A ``Controller`` that times each decision and sets the dial level, and counts each answer it is told of in
-    the campaign's ``ledger`` (the figures everyone reads); everything else passes through."""
+    """A ``Controller`` that times each decision and sets the dial level; everything else passes through.
 
-    def __init__(self, inner: Controller, campaign: str, metrics: Metrics, ledger: AbandonmentLedger):
-        self.inner, self.campaign, self.metrics, self.ledger = inner, campaign, metrics, ledger
+    ``counts``: the campaign's ledger (the figures everyone reads), fed with each answer the controller is told
+    of. None for a controller that paces by its own ledger: that one is the campaign's, and the controller
+    counts in it itself, so nothing is counted twice."""
+
+    def __init__(self, inner: Controller, campaign: str, metrics: Metrics, counts: AbandonmentLedger | None):
+        self.inner, self.campaign, self.metrics, self.counts = inner, campaign, metrics, counts
         self.name, self.reserves_agent = inner.name, inner.reserves_agent
 
     def decide(self, snapshot: Snapshot) -> Decision:
@@ -143,11 +146,13 @@ class TimedController:
 
     def observe(self, outcome: AttemptOutcome) -> None:
         self.inner.observe(outcome)
-        self.ledger.observe(outcome)
+        if self.counts is not None:
+            self.counts.observe(outcome)
 
     def observe_handle(self, at_s: float, handle_s: float) -> None:
         self.inner.observe_handle(at_s, handle_s)
 
     def observe_machine(self, at_s: float) -> None:
         self.inner.observe_machine(at_s)
-        self.ledger.agent_machine(at_s)
+        if self.counts is not None:
+            self.counts.agent_machine(at_s)
