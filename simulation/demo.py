@@ -20,6 +20,13 @@ What it does, in order:
 4. ends with a summary read back from the store and an HTML report with
    plots in ``<dir>/report/index.html``.
 
+Why the view and the summary state the speed: a machine too busy to carry
+the speed asked makes the daemon slow its simulated world down
+(``dialer.service.clock.SpeedGovernor``); the shift is the same, only longer
+in wall time, and the demo says at what speed it ran rather than let a slow
+run pass for a poor one. A campaign that made no attempt is named with the
+reason the daemon gave.
+
 Nothing printed carries a phone number or a name: the view and the summary
 show counts only, and the daemon's log (``<dir>/daemon.log``) goes through
 ``dialer.service.logs``' masking formatter.
@@ -66,6 +73,7 @@ from dialer.service.assembly import CampaignRun
 from dialer.service.config import Config, SimConfig
 from dialer.service.daemon import Daemon
 from dialer.service.logs import setup_logging
+from dialer.service.schedule import Speeds
 from lists.campaigns import create_campaign
 from lists.importer import ImportSummary, import_csv
 from lists.models import Attempt, Campaign, Lead, as_utc
@@ -77,7 +85,7 @@ from simulation.plots import plot_report, plot_series_panels
 
 __all__ = ["DemoError", "DemoOptions", "CampaignSpec", "CAMPAIGNS", "LEADS", "SCENARIO", "SURVEY_SCENARIO",
            "prepare_store", "demo_config", "LiveView", "CampaignTotals", "summarise", "summary_text",
-           "series_rows", "write_report", "DemoResult", "run_demo", "shift_window"]
+           "speed_text", "idle_lines", "series_rows", "write_report", "DemoResult", "run_demo", "shift_window"]
 
 STORE_FILE = "dialer.db"
 DEFAULT_SPEED = 240.0  # simulated seconds per wall second: a 4-hour shift in about a minute
@@ -236,22 +244,28 @@ _CALL_COLUMNS = ((CallState.RINGING, "ringing"), (CallState.ANALYSING, "AMD"), (
 class LiveView:
     """The terminal view: sampled from the running daemon, drawn as text (counts only, never a number or name).
 
-    ``start`` and ``end``: the simulated shift shown by the progress bar."""
+    ``start`` and ``end``: the simulated shift shown by the progress bar. ``speeds``: the simulated world's, as
+    last sampled before the drain; ``warned``: each campaign's last words from the daemon on what is wrong."""
 
     start: datetime
     end: datetime
     zone: str
-    speed: float
+    speeds: Speeds
     floors: dict[str, _Floor] = field(default_factory=dict)
     last_world: datetime | None = None
     wall_start: float = field(default_factory=time.monotonic)
     draining: bool = False
+    warned: dict[str, list[str]] = field(default_factory=dict)
 
     def sample(self, daemon: Daemon) -> None:
-        """Add the agent-seconds since the last sample (occupancy = talk, wrap-up, reserved over available)."""
+        """Add the agent-seconds since the last sample (occupancy = talk, wrap-up, reserved over available);
+        note the world's speeds and what the daemon says is wrong, while the shift runs."""
         now = daemon.world.now()
         dt = 0.0 if self.last_world is None else max(0.0, (now - self.last_world).total_seconds())
         self.last_world = now
+        if not self.draining:
+            self.speeds = daemon.world.speeds()
+            self.warned.update({run.name: said for run in daemon.runs if (said := daemon.warnings(run.campaign_id))})
         for run in daemon.runs:
             floor = self.floors.setdefault(run.name, _Floor())
             pool = run.engine.pool
@@ -269,7 +283,7 @@ class LiveView:
         share = self.progress()
         bar = "#" * round(share * 30) + "." * (30 - round(share * 30))
         state = "draining: calls in progress end, nothing new is dialled" if self.draining else "dialing"
-        head = [f"dialer demo: the real daemon engine, simulated customers and agents, {self.speed:g}x speed",
+        head = [f"dialer demo: the real daemon engine, simulated customers and agents, {speed_text(self.speeds)}",
                 f"{local:%H:%M:%S} {self.zone}  [{bar}] {share:4.0%}  wall {time.monotonic() - self.wall_start:4.0f}"
                 f" s  {state}", ""]
         rows = [self._column(daemon, run) for run in daemon.runs]
@@ -301,7 +315,8 @@ class LiveView:
             value = _metric_reader(daemon, run.name)
             attempts = sum(value("dialer_calls_total", result=o.value) for o in Outcome)
             parts.append(f"{run.name} {attempts:,.0f} attempts, abandoned {value('dialer_abandon_ratio'):.2%}")
-        return f"{local:%H:%M} {self.progress():4.0%}  " + "; ".join(parts)
+        slowed = f"  ({speed_text(self.speeds)})" if self.speeds.slowed_now else ""
+        return f"{local:%H:%M} {self.progress():4.0%}  " + "; ".join(parts) + slowed
 
 
 def _metric_reader(daemon: Daemon, campaign: str) -> Any:
@@ -496,6 +511,35 @@ def summary_text(totals: Sequence[CampaignTotals]) -> str:
     return "\n".join(lines)
 
 
+def speed_text(speeds: Speeds, live: bool = True) -> str:
+    """The simulated clock's speed in words: the speed asked when it kept it, else what it ran at (``live``: now;
+    else on average) of what was asked, and why."""
+    short = speeds.slowed_now if live else speeds.slowed_on_average
+    if not short:
+        return f"{speeds.asked:g}x speed" if live else f"the simulated clock kept the {speeds.asked:g}x asked"
+    ran = speeds.current if live else speeds.achieved
+    shown = f"{ran:.0f}x" if ran >= 10 else f"{ran:.1f}x"
+    return f"{'running' if live else 'the simulated clock ran'} at {shown} of {speeds.asked:g}x asked: machine busy"
+
+
+def idle_lines(totals: Sequence[CampaignTotals], speeds: Speeds, warned: Mapping[str, Sequence[str]],
+               log: Path) -> list[str]:
+    """A line for each campaign that made no attempt, with the reason: what the daemon said was wrong with it,
+    else a machine too busy for the speed asked, else where to look. An empty shift is never silent."""
+    lines = []
+    for t in totals:
+        if t.attempts:
+            continue
+        if warned.get(t.name):
+            why = "; ".join(warned[t.name])
+        elif speeds.slowed_on_average:
+            why = f"the machine was too busy ({speed_text(speeds, live=False)})"
+        else:
+            why = f"the daemon gave no reason: its log is {log}"
+        lines.append(f"{t.name} made no attempt: {why}")
+    return lines
+
+
 def series_rows(url: str, campaign: str, scenario: Scenario) -> list[dict[str, float]]:
     """Per 15 minutes of the shift: ``start_s`` (seconds after local midnight), agent-seconds busy and logged in,
     and the abandoned share of live answers; the rows ``simulation.plots`` draws."""
@@ -591,8 +635,8 @@ cap. Occupancy: talk and wrap-up over the agents' time logged in, breaks exclude
 
 @dataclass(frozen=True)
 class DemoResult:
-    """What a run left: the store's URL, the report page, the rejects file, the totals, the daemon's exit code
-    and the wall seconds the daemon ran."""
+    """What a run left: the store's URL, the report page, the rejects file, the totals, the daemon's exit code,
+    the wall seconds the daemon ran and the simulated world's speeds through the shift."""
 
     url: str
     report: Path
@@ -600,6 +644,7 @@ class DemoResult:
     totals: list[CampaignTotals]
     exit_code: int
     wall_s: float
+    speeds: Speeds
 
 
 def _live(options: DemoOptions, out: TextIO) -> bool:
@@ -623,7 +668,7 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoResult:
     say(f"running the daemon: {hours:g} simulated hours from {start:%H:%M} {base.timezone} at {options.speed:g}x "
         f"(about {(end - start).total_seconds() / options.speed:.0f} s)\n")
     out.flush()
-    view = LiveView(start, end, base.timezone, options.speed)
+    view = LiveView(start, end, base.timezone, Speeds(options.speed, options.speed, options.speed))
     screen = _Screen(out, _live(options, out))
     started = time.monotonic()
     with _daemon_log(options.directory / "daemon.log"):
@@ -638,9 +683,12 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoResult:
     totals = summarise(url, scenarios, min(stopped, end), standings)
     report = write_report(url, totals, scenarios, options.directory / "report")
     rejects = next((s.rejects_path for s in imports.values() if s.rejects_path), None)
-    say(f"\nthe daemon stopped (exit code {code}) after {wall_s:.0f} s; the store and the ledgers say:\n")
-    say(summary_text(totals) + "\n\n")
+    say(f"\nthe daemon stopped (exit code {code}) after {wall_s:.0f} s; {speed_text(view.speeds, live=False)}; "
+        "the store and the ledgers say:\n")
+    say(summary_text(totals) + "\n")
+    idle = idle_lines(totals, view.speeds, view.warned, options.directory / "daemon.log")
+    say("".join(line + "\n" for line in idle) + "\n")
     say(f"report: {report}\nrejected rows of the list: {rejects}\ndaemon log (masked): "
         f"{options.directory / 'daemon.log'}\nstore: {url}\n")
     out.flush()
-    return DemoResult(url, report, rejects, totals, code, wall_s)
+    return DemoResult(url, report, rejects, totals, code, wall_s, view.speeds)

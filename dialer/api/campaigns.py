@@ -233,4 +233,4 @@ async def stats(campaign_id: CampaignId, request: Request, who: Reader) -> Stats
         abandoned_today=today.abandoned, abandon_rate=today.rate, abandon_cap=run.cap,
         abandon_budget_calls=today.budget,
         occupancy=occupancy(engine), hourly=hours, history=floor.history.of(campaign_id), refusals_today=reasons,
-        warnings=floor.warnings(campaign_id))
+        warnings=floor.warnings(campaign_id), speed=floor.world_speeds())

@@ -26,6 +26,7 @@ from dialer.core.calls import Call
 from dialer.core.engine import Engine
 from dialer.service.floor import History
 from dialer.service.http import Response
+from dialer.service.schedule import Speeds
 from lists.lifecycle import CampaignState
 from pacing.ledger import Standing
 
@@ -91,6 +92,10 @@ class Floor(Protocol):
     async def campaign_added(self, campaign_id: int) -> None: ...
 
     def warnings(self, campaign_id: int) -> list[str]: ...
+
+    def world_speeds(self) -> Speeds | None:
+        """A simulated world's speeds (asked, current, achieved); None on real telephony."""
+        ...
 
     async def livez(self) -> Response: ...
 

@@ -16,6 +16,7 @@ from fastapi import Path
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from dialer.service.floor import Sample
+from dialer.service.schedule import Speeds
 from lists.lifecycle import CampaignState
 from pacing.registry import POLICIES
 
@@ -301,6 +302,7 @@ class StatsOut(BaseModel):
     history: list[Sample]
     refusals_today: dict[str, int]
     warnings: list[str]
+    speed: Speeds | None = None  # a simulated world's speeds (asked, current, achieved on average); None: real time
 
 
 class ReportRow(BaseModel):

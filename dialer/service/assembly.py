@@ -138,7 +138,7 @@ class _Hooks:
         self.engine = engine
 
     def wake(self, at_s: float) -> None:
-        """Run the engine's timers at ``at_s``; the lateness is the tick lag.
+        """Run the engine's timers at ``at_s``; the lateness (by the loop's clock, wall seconds) is the tick lag.
 
         Why the sim driver stamps the scheduled time (``scheduled``): its
         customers already act at their scheduled times (``SimTelephony``), so
@@ -148,9 +148,8 @@ class _Hooks:
         (never before the due time: asyncio may run a handle a hair early)."""
         def fire() -> None:
             assert self.engine is not None
-            now_s = self.clock.now()
-            self.metrics.tick_lag.observe(max(0.0, now_s - at_s) / self.clock.speed)
-            self.engine.advance(at_s if self.scheduled else max(now_s, at_s))
+            self.metrics.tick_lag.observe(self.clock.late_s(at_s))
+            self.engine.advance(at_s if self.scheduled else max(self.clock.now(), at_s))
 
         self.clock.call_at(at_s, fire)
 

@@ -65,7 +65,7 @@ from dialer.service.metrics import EngineCollector, Metrics
 from dialer.service.notify import notify
 from dialer.service.ownership import Ownership, Taken
 from dialer.service.recordings import RecordingStore
-from dialer.service.schedule import WorldClock, window_close_after
+from dialer.service.schedule import PACE_CHECK_S, Speeds, WorldClock, window_close_after
 from dialer.service.store_ports import (
     Writer,
     open_call_record,
@@ -165,7 +165,7 @@ class Daemon:
         log.info("serving", extra={"event": "ready", "http_port": port, "campaigns": [r.name for r in self.runs],
                                    "world_start": self.world.start.isoformat()})
         notify("READY=1")
-        tasks = [asyncio.create_task(job()) for job in (health.watchdog, self._watch_floor)]
+        tasks = [asyncio.create_task(job()) for job in (health.watchdog, self._watch_floor, self._keep_pace)]
         if self.ownership is not None:
             self.ownership.begin()  # renews through the drain below; ended by release_all after the flush
         await self.stop_event.wait()
@@ -413,6 +413,35 @@ class Daemon:
                 last = loop.time()
                 for run in self.runs:
                     self.history.sample(run, self.world.now())
+
+    # -- the world's pace ---------------------------------------------------------------------------------------
+    async def _keep_pace(self) -> None:
+        """Every ``PACE_CHECK_S``: how far the world lags behind its clock and its speeds, as gauges; a simulated
+        world the machine cannot carry at the speed asked is slowed down (and sped back up when it can), with a
+        log line at each change, so a slow run says why it is slow."""
+        while True:
+            await asyncio.sleep(PACE_CHECK_S)
+            before = self.world.speed
+            after = self.world.keep_pace()
+            self._publish_pace()
+            if after is not None:
+                slower = after < before
+                log.log(logging.WARNING if slower else logging.INFO,
+                        "simulated world slowed: the machine cannot keep up with the speed asked" if slower
+                        else "simulated world sped up", extra={
+                            "event": "world_speed", "asked": self.world.pace.asked, "speed": round(after, 2),
+                            "behind_s": round(self.world.behind_s(), 2)})
+
+    def _publish_pace(self) -> None:
+        speeds = self.world.speeds()
+        self.metrics.world_lag.set(self.world.behind_s())
+        for kind in ("asked", "current", "achieved"):
+            self.metrics.world_speed.labels(kind).set(getattr(speeds, kind))
+
+    def world_speeds(self) -> Speeds | None:
+        """The simulated world's speeds (asked, current, achieved); None on real telephony, which runs on the
+        wall clock."""
+        return self.world.speeds() if self.config.sim is not None else None
 
     # -- health ------------------------------------------------------------------------------------------------
     async def livez(self) -> Response:

@@ -54,6 +54,10 @@ class Metrics:
                                   buckets=(1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0), registry=r)
         self.tick_lag = Histogram("dialer_tick_lag_seconds", "Wall seconds an engine wake-up ran late",
                                   buckets=(1e-3, 3e-3, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0), registry=r)
+        self.world_lag = Gauge("dialer_world_lag_seconds", "World seconds the simulated world's earliest due "
+                               "event waits behind the world's clock", registry=r)
+        self.world_speed = Gauge("dialer_world_speed_ratio", "World seconds per wall second: asked, current, and "
+                                 "achieved on average since start-up", ["kind"], registry=r)
         self.claimed = Counter("dialer_leads_claimed", "Leads claimed from the store", ["campaign"], registry=r)
         self.recovered = Counter("dialer_recovered_leads", "Leads a dead process left claimed, by what was done",
                                  ["action"], registry=r)

@@ -4,7 +4,10 @@ Why a world clock: the sim driver runs the day faster than the wall clock
 (``speed``), and the demo and the tests need campaign hours and nightly
 jobs to follow simulated time. ``WorldClock`` maps wall time to the world's
 time; ``WorldTrigger`` wraps any trigger computed in world time, so at speed
-1 (production) it is the identity and APScheduler runs as usual.
+1 (production) it is the identity and APScheduler runs as usual. A simulated
+world the machine cannot carry slows down (``WorldClock.keep_pace``); the
+jobs' next fire times are then computed again (``Jobs``), so they still fire
+at their world times.
 
 Campaign hours come from the ``lists.rules`` windows of the campaign's
 profile: ``WindowEdges`` fires at every window start and end in the
@@ -15,40 +18,103 @@ campaign's zone, and the hours job then opens or closes dialing by
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 
-from dialer.service.clock import AsyncioClock, OrderedClock
+from dialer.service.clock import AsyncioClock, OrderedClock, Pace, SpeedGovernor
 from lists.rules import CallingProfile, in_window
 
-__all__ = ["WorldClock", "WorldTrigger", "WindowEdges", "window_close_after"]
+__all__ = ["PACE_CHECK_S", "WorldClock", "Speeds", "WorldTrigger", "WindowEdges", "window_close_after"]
 
 _STEP = timedelta(seconds=1)  # a world trigger's next fire is at least this far after its last (rounding guard)
+_SHORT = 0.95  # a speed under this share of the one asked is said to be short of it
+PACE_CHECK_S = 0.25  # wall seconds between two checks of a world's pace (``WorldClock.keep_pace``)
 
 
 class WorldClock:
-    """The world's time: ``start`` (aware) at start-up, ``speed`` world seconds per wall second."""
+    """The world's time: ``start`` (aware) at start-up, ``speed`` world seconds per wall second, slowed by its
+    ``SpeedGovernor`` while a simulated world cannot keep up (``keep_pace``).
+
+    Every engine clock it makes shares its one ``Pace``, so the world clock,
+    the engines and the scheduler's triggers read the same time, and a
+    change of speed moves them together (the ordered clocks re-armed, the
+    scheduler told through ``on_change``)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, start: datetime, speed: float = 1.0):
-        self.loop, self.start, self.speed = loop, start.astimezone(UTC), speed
+        self.loop, self.start = loop, start.astimezone(UTC)
         self._t0_loop, self._t0_wall = loop.time(), datetime.now(UTC)
+        self.pace = Pace(self._t0_loop, speed)
+        self.governor = SpeedGovernor(speed)
+        self.ordered: list[OrderedClock] = []
+        self.on_change: list[Callable[[], None]] = []
+
+    @property
+    def speed(self) -> float:
+        return self.pace.speed
 
     def now(self) -> datetime:
-        return self.start + timedelta(seconds=(self.loop.time() - self._t0_loop) * self.speed)
+        return self.start + timedelta(seconds=self.pace.elapsed(self.loop.time()))
 
     def world(self, wall: datetime) -> datetime:
-        return self.start + (wall - self._t0_wall) * self.speed
+        loop_t = self._t0_loop + (wall - self._t0_wall).total_seconds()
+        return self.start + timedelta(seconds=self.pace.elapsed(loop_t))
 
     def wall(self, world: datetime) -> datetime:
-        return self._t0_wall + (world - self.start) / self.speed
+        loop_t = self.pace.loop_time((world - self.start).total_seconds())
+        return self._t0_wall + timedelta(seconds=loop_t - self._t0_loop)
 
     def engine_clock(self, origin: datetime, ordered: bool = False) -> AsyncioClock:
-        """A campaign engine's clock: seconds since ``origin`` (its first local midnight), at this speed, from
-        the world's one start instant; ``ordered`` for a simulated world (``dialer.service.clock.OrderedClock``)."""
-        kind = OrderedClock if ordered else AsyncioClock
-        return kind(self.loop, (self.start - origin).total_seconds(), self.speed, t0=self._t0_loop)
+        """A campaign engine's clock: seconds since ``origin`` (its first local midnight), on this world's pace;
+        ``ordered`` for a simulated world (``dialer.service.clock.OrderedClock``)."""
+        start_s = (self.start - origin).total_seconds()
+        if not ordered:
+            return AsyncioClock(self.loop, start_s, pace=self.pace)
+        clock = OrderedClock(self.loop, start_s, pace=self.pace)
+        self.ordered.append(clock)
+        return clock
+
+    def behind_s(self) -> float:
+        """World seconds the simulated world lags behind this clock: its most behind engine clock's lag."""
+        return max((clock.behind_s() for clock in self.ordered), default=0.0)
+
+    def speeds(self) -> Speeds:
+        return Speeds(self.pace.asked, self.pace.speed, self.pace.achieved(self.loop.time()))
+
+    def keep_pace(self) -> float | None:
+        """One check by the governor (every ``PACE_CHECK_S``); the new speed when it changed it, else None."""
+        speed = self.governor.check(self.pace.speed, self.behind_s())
+        if speed == self.pace.speed:
+            return None
+        self.pace.change(speed, self.loop.time())
+        for clock in self.ordered:
+            clock.rearm()
+        for changed in self.on_change:
+            changed()
+        return speed
+
+
+@dataclass(frozen=True)
+class Speeds:
+    """A world's speeds, world seconds per wall second: ``asked`` (the config's), ``current``, and ``achieved``
+    (the average since start-up)."""
+
+    asked: float
+    current: float
+    achieved: float
+
+    @property
+    def slowed_now(self) -> bool:
+        """The world runs noticeably (over 5%) slower than asked."""
+        return self.current < _SHORT * self.asked
+
+    @property
+    def slowed_on_average(self) -> bool:
+        """The world has run noticeably (over 5%) slower than asked since start-up."""
+        return self.achieved < _SHORT * self.asked
 
 
 class WorldTrigger(BaseTrigger):

@@ -5,6 +5,9 @@ let selected = null, me = null;
 const ACTIONS = { initialized: ["start"], running: ["pause", "stop"], paused: ["resume", "stop"],
   stopping: [], stopped: ["start"], completed: [] };
 const pct = (x) => (100 * x).toFixed(1) + "%";
+// A simulated world's clock, when the machine cannot carry the speed asked: what it runs at, and why.
+const slowed = (v) => v && v.current < 0.95 * v.asked ?
+  ` · simulated at ${v.current.toFixed(0)}× of ${v.asked}× asked: machine busy` : "";
 
 async function loadCampaigns() {
   const campaigns = await api("GET", "/api/v1/outbound/campaigns");
@@ -76,7 +79,7 @@ async function refresh() {
     fill("live-name", s.name);
     const state = fill("live-state", s.state);
     state.className = "state " + s.state;
-    fill("clock", new Date(s.at).toLocaleString());
+    fill("clock", new Date(s.at).toLocaleString() + slowed(s.speed));
     fill("live-warnings", s.warnings.join(" · "));
     fill("figures", figure("dial level", s.dial_level.toFixed(2)), figure("occupancy", pct(s.occupancy)),
       figure("abandoned today", `${pct(s.abandon_rate)} of ${pct(s.abandon_cap)}`, s.abandon_rate > s.abandon_cap),
