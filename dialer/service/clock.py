@@ -148,13 +148,14 @@ class OrderedClock(AsyncioClock):
             return
         if self._armed is not None:
             self._armed[1].cancel()
-        self._armed = (first, self.loop.call_at(self.loop_time(first), self._run))
+        self._armed = (first, self.loop.call_at(self.loop_time(first), self._run, first))
 
-    def _run(self) -> None:
+    def _run(self, armed_s: float) -> None:
         """Callbacks due by the loop's time, earliest first (new ones due by then included), for at most
-        ``_BATCH_S`` wall seconds."""
+        ``_BATCH_S`` wall seconds. Those at ``armed_s`` are due whatever the rounding of the loop's time: the
+        loop ran this because their time came."""
         self._armed = None
-        due, until = self.mapped_now(), self.loop.time() + _BATCH_S
+        due, until = max(self.mapped_now(), armed_s), self.loop.time() + _BATCH_S
         while self._queue and self._queue[0][0] <= due and self.loop.time() < until:
             at_s, _, fn = heapq.heappop(self._queue)
             self.latest = max(self.latest, at_s)

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dialer.service.assembly import CampaignRun
 from dialer.service.metrics import Metrics
 from dialer.service.recordings import RecordingStore, nightly_purge
-from dialer.service.schedule import WindowEdges, WorldClock, WorldTrigger
+from dialer.service.schedule import WindowEdges, WorldClock, WorldTrigger, retime
 from lists.dnc import stale_registries
 from lists.selection import release_orphans
 from lists.store import checkpoint
@@ -53,7 +53,7 @@ class Jobs:
         self.recordings, self.retention_days = recordings, dict(retention_days or {})
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.stale: dict[str, list[str]] = {}  # company: its stale DNC registry copies, as the warnings say them
-        world.on_change.append(self._retime)
+        world.on_change.append(lambda: retime(self.scheduler, datetime.now(UTC)))
 
     def start(self, runs: list[CampaignRun]) -> None:
         for run in runs:
@@ -73,14 +73,6 @@ class Jobs:
         for job, hour, minute in ((self._recycle, 3, 0), (self._dnc_check, 6, 0), (self._compliance, 23, 55)):
             add(job, WorldTrigger(CronTrigger(hour=hour, minute=minute, timezone=run.zone), world), [run],
                 id=f"{job.__name__}:{run.name}", misfire_grace_time=None, coalesce=True)
-
-    def _retime(self) -> None:
-        """The world's speed changed: each world-timed job not yet due gets its next fire time computed again,
-        so it still fires at its world time (the hours of a slowed simulated world close when they should)."""
-        now = datetime.now(UTC)
-        for job in self.scheduler.get_jobs():
-            if isinstance(job.trigger, WorldTrigger) and job.next_run_time is not None and job.next_run_time > now:
-                job.modify(next_run_time=job.trigger.get_next_fire_time(None, now))
 
     def remove(self, run: CampaignRun) -> None:
         """Drop every job of a campaign this daemon no longer runs."""

@@ -6,8 +6,8 @@ jobs to follow simulated time. ``WorldClock`` maps wall time to the world's
 time; ``WorldTrigger`` wraps any trigger computed in world time, so at speed
 1 (production) it is the identity and APScheduler runs as usual. A simulated
 world the machine cannot carry slows down (``WorldClock.keep_pace``); the
-jobs' next fire times are then computed again (``Jobs``), so they still fire
-at their world times.
+jobs' next fire times are then computed again (``retime``), so they still
+fire at their world times.
 
 Campaign hours come from the ``lists.rules`` windows of the campaign's
 profile: ``WindowEdges`` fires at every window start and end in the
@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from dialer.service.clock import AsyncioClock, OrderedClock, Pace, SpeedGovernor
 from lists.rules import CallingProfile, in_window
 
-__all__ = ["PACE_CHECK_S", "WorldClock", "Speeds", "WorldTrigger", "WindowEdges", "window_close_after"]
+__all__ = ["PACE_CHECK_S", "WorldClock", "Speeds", "WorldTrigger", "retime", "WindowEdges",
+           "window_close_after"]
 
 _STEP = timedelta(seconds=1)  # a world trigger's next fire is at least this far after its last (rounding guard)
 _SHORT = 0.95  # a speed under this share of the one asked is said to be short of it
@@ -130,6 +132,15 @@ class WorldTrigger(BaseTrigger):
         world_now = self.clock.world(now)
         nxt = self.inner.get_next_fire_time(previous, max(world_now, previous) if previous else world_now)
         return None if nxt is None else self.clock.wall(nxt).astimezone(now.tzinfo)
+
+
+def retime(scheduler: BaseScheduler, now: datetime) -> None:
+    """After a change of the world's speed: each world-timed job not yet due at ``now`` (wall, aware) gets its
+    next fire time computed again, so it still fires at its world time (the hours of a slowed simulated world
+    close when they should)."""
+    for job in scheduler.get_jobs():
+        if isinstance(job.trigger, WorldTrigger) and job.next_run_time is not None and job.next_run_time > now:
+            job.modify(next_run_time=job.trigger.get_next_fire_time(None, now))
 
 
 def _edges(profile: CallingProfile, zone: str, after: datetime, days: int = 9) -> list[datetime]:
