@@ -34,19 +34,31 @@ _BATCH_S = 0.02  # wall seconds an ordered clock runs callbacks before the loop'
 
 class Pace:
     """World seconds elapsed since ``t0`` (a loop time) as a function of the loop's time, at ``speed`` world
-    seconds per loop second from the latest change on; ``asked``: the speed first asked for."""
+    seconds per loop second from the latest change on; ``asked``: the speed first asked for.
 
-    def __init__(self, t0: float, speed: float):
+    ``held``: the world stands at its start until ``release`` (a simulated
+    world waits for the daemon's start-up, which would otherwise leave it
+    minutes behind at a speed of hundreds before the first call)."""
+
+    def __init__(self, t0: float, speed: float, held: bool = False):
         _positive(speed)
-        self.t0, self.asked, self.speed = t0, speed, speed
+        self.t0, self.asked, self.speed, self.held = t0, speed, speed, held
         self._from_loop, self._from_s = t0, 0.0  # where the current speed began: loop time, world seconds
 
     def elapsed(self, loop_t: float) -> float:
+        if self.held:
+            return self._from_s
         return self._from_s + (loop_t - self._from_loop) * self.speed
 
     def loop_time(self, elapsed_s: float) -> float:
-        """The loop's time at which ``elapsed_s`` world seconds will have passed (at the current speed)."""
+        """The loop's time at which ``elapsed_s`` world seconds will have passed (at the current speed; while
+        held, as if released when the hold began)."""
         return self._from_loop + (elapsed_s - self._from_s) / self.speed
+
+    def release(self, loop_t: float) -> None:
+        """A held world starts from ``loop_t``."""
+        self.t0 = self._from_loop = loop_t
+        self.held = False
 
     def change(self, speed: float, loop_t: float) -> None:
         """Run at ``speed`` from ``loop_t`` on, continuing from the world time reached then."""
@@ -135,7 +147,7 @@ class OrderedClock(AsyncioClock):
         self._arm()
 
     def rearm(self) -> None:
-        """After a change of speed: the next callback's loop time again."""
+        """After a change of speed or a release: the next callback's loop time again."""
         if self._armed is not None:
             self._armed[1].cancel()
             self._armed = None
@@ -143,6 +155,8 @@ class OrderedClock(AsyncioClock):
             self._arm()
 
     def _arm(self) -> None:
+        if self.pace.held:  # armed by ``rearm`` once released
+            return
         first = self._queue[0][0]
         if self._armed is not None and self._armed[0] <= first:
             return

@@ -7,7 +7,9 @@ parameters (``lists.campaigns.controller_for_campaign``), cap and caller ID, sta
 APScheduler (campaign hours in each campaign's zone, nightly recycle, DNC
 registry age check, daily compliance report, SQLite WAL checkpoint), serve
 the HTTP API with ``/livez``, ``/readyz`` and ``/metrics`` (``dialer.api`` on
-uvicorn, on this loop), ``gc.freeze()``, then READY=1.
+uvicorn, on this loop), ``gc.freeze()``, then READY=1, and a simulated
+world's clock starts (it stood at its start until then, so start-up leaves
+it no backlog).
 
 Telephony is the sim driver (modelled customers, ``[sim]``) or Asterisk
 (``[asterisk]``, ``dialer.drivers.asterisk``). Agents are the scenario's
@@ -137,7 +139,8 @@ class Daemon:
         loop.set_exception_handler(_log_loop_error)
         if self.config.cluster is None:
             self._recover()
-        self.world = WorldClock(loop, self._world_start(), self.config.sim.speed if self.config.sim else 1.0)
+        self.world = WorldClock(loop, self._world_start(), self.config.sim.speed if self.config.sim else 1.0,
+                                held=self.config.sim is not None)  # a simulated world starts once ready
         self.writer = Writer(self.factory, self.config.name, loop, on_fenced=self._fenced,
                              timed=self.store_time.labels("record").observe)
         self.writer.start()
@@ -165,6 +168,7 @@ class Daemon:
         log.info("serving", extra={"event": "ready", "http_port": port, "campaigns": [r.name for r in self.runs],
                                    "world_start": self.world.start.isoformat()})
         notify("READY=1")
+        self.world.release()
         tasks = [asyncio.create_task(job()) for job in (health.watchdog, self._watch_floor, self._keep_pace)]
         if self.ownership is not None:
             self.ownership.begin()  # renews through the drain below; ended by release_all after the flush

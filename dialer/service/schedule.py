@@ -39,17 +39,18 @@ PACE_CHECK_S = 0.25  # wall seconds between two checks of a world's pace (``Worl
 
 class WorldClock:
     """The world's time: ``start`` (aware) at start-up, ``speed`` world seconds per wall second, slowed by its
-    ``SpeedGovernor`` while a simulated world cannot keep up (``keep_pace``).
+    ``SpeedGovernor`` while a simulated world cannot keep up (``keep_pace``). ``held``: it stands at ``start``
+    until ``release`` (a simulated world, until the daemon is ready).
 
     Every engine clock it makes shares its one ``Pace``, so the world clock,
     the engines and the scheduler's triggers read the same time, and a
     change of speed moves them together (the ordered clocks re-armed, the
     scheduler told through ``on_change``)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, start: datetime, speed: float = 1.0):
+    def __init__(self, loop: asyncio.AbstractEventLoop, start: datetime, speed: float = 1.0, held: bool = False):
         self.loop, self.start = loop, start.astimezone(UTC)
         self._t0_loop, self._t0_wall = loop.time(), datetime.now(UTC)
-        self.pace = Pace(self._t0_loop, speed)
+        self.pace = Pace(self._t0_loop, speed, held)
         self.governor = SpeedGovernor(speed)
         self.ordered: list[OrderedClock] = []
         self.on_change: list[Callable[[], None]] = []
@@ -86,17 +87,26 @@ class WorldClock:
     def speeds(self) -> Speeds:
         return Speeds(self.pace.asked, self.pace.speed, self.pace.achieved(self.loop.time()))
 
+    def release(self) -> None:
+        """A held world starts now."""
+        self.pace.release(self.loop.time())
+        self._moved()
+
     def keep_pace(self) -> float | None:
         """One check by the governor (every ``PACE_CHECK_S``); the new speed when it changed it, else None."""
         speed = self.governor.check(self.pace.speed, self.behind_s())
         if speed == self.pace.speed:
             return None
         self.pace.change(speed, self.loop.time())
+        self._moved()
+        return speed
+
+    def _moved(self) -> None:
+        """The pace changed: every ordered clock re-armed, every listener told."""
         for clock in self.ordered:
             clock.rearm()
         for changed in self.on_change:
             changed()
-        return speed
 
 
 @dataclass(frozen=True)
