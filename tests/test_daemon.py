@@ -8,9 +8,12 @@ SIGTERM with exit code 0, leaving a complete ledger.
 
 from __future__ import annotations
 
+import json
 import re
+import signal
 import socket
-from datetime import datetime
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -31,7 +34,8 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "simulation" / "data"  # the d
 
 _METRICS = ("dialer_calls_total", "dialer_calls_in_flight", "dialer_agents", "dialer_dial_level",
             "dialer_abandon_ratio", "dialer_abandon_cap_ratio", "dialer_abandon_budget_calls",
-            "dialer_decision_seconds", "dialer_tick_lag_seconds")
+            "dialer_decision_seconds", "dialer_tick_lag_seconds", "dialer_world_lag_seconds",
+            "dialer_world_speed_ratio")
 _NUMBER = re.compile(r"\+\d{8,}")
 DRAIN_BOUND_S = 30  # calls in progress get drain_timeout_s (20 s here), then the ledger is flushed
 
@@ -79,6 +83,38 @@ def test_end_to_end_run_drains_on_sigterm_and_leaves_a_complete_ledger(tmp_path)
     assert all(not _NUMBER.search(line) for line in daemon.log.read_text().splitlines()), "unmasked number"
     assert {"ready", "campaign_open", "attempt", "draining", "stopped"} <= {e.get("event") for e in events}
     assert _drain_s(events) < DRAIN_BOUND_S  # the SIGTERM latency bound, measured by the daemon's log
+
+
+@pytest.mark.daemon
+@pytest.mark.slow  # real time: a drain of a few seconds
+def test_readyz_says_503_draining_through_the_whole_drain_and_the_process_then_exits_0(tmp_path):
+    """SIGTERM with calls in progress (talk lasts minutes at 2x): the drain takes its whole timeout, and every
+    answer from the signal to the drain's end is /readyz 503 with draining true, /livez 200."""
+    url = make_store(tmp_path, leads=60)
+    config = make_config(tmp_path, url, make_scenario(tmp_path, agents=3), speed=2, drain_timeout_s=3)
+    daemon = start_daemon(config, tmp_path / "daemon.log")
+    answers: list[tuple[datetime, int, dict, int]] = []  # when, /readyz status and body, /livez status
+    try:
+        assert wait_for(lambda: daemon.metric("dialer_calls_in_flight") > 0, 30, 0.1)
+        daemon.process.send_signal(signal.SIGTERM)
+        while daemon.process.poll() is None:
+            try:
+                status, body = daemon.get("/readyz")
+                answers.append((datetime.now(UTC), status, json.loads(body), daemon.get("/livez")[0]))
+            except OSError:  # closed: the process is on its way out
+                pass
+            time.sleep(0.05)
+        code = daemon.process.wait(timeout=30)
+    finally:
+        daemon.close()
+    assert code == 0, daemon.log.read_text()[-3000:]
+    at = {e["event"]: datetime.fromisoformat(e["ts"]) for e in daemon.events() if e.get("event") in
+          ("draining", "stopped")}
+    assert at["stopped"] - at["draining"] >= timedelta(seconds=2.5)  # calls were in progress: a real drain
+    during = [a for a in answers if a[0] >= at["draining"]]
+    assert during and all(status == 503 and body["draining"] is True and live == 200
+                          for _, status, body, live in during), during
+    assert during[-1][0] >= at["stopped"] - timedelta(seconds=0.5)  # served until the drain was over
 
 
 @pytest.mark.parametrize(("body", "where"), [

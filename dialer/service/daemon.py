@@ -175,10 +175,13 @@ class Daemon:
         await self.stop_event.wait()
         for task in tasks:
             task.cancel()
-        code = await self._shut_down()
-        await http.stop()
-        self.api_threads.shutdown(wait=True)
-        return code
+        try:
+            return await self._shut_down()
+        finally:  # served through the whole drain (``/readyz``: 503, draining), closed only once it is over
+            await http.stop()
+            self.api_threads.shutdown(wait=True)
+            self.maintenance.shutdown(wait=True)  # /readyz's store probe ran on it until now
+            self.factory.kw["bind"].dispose()
 
     def _recover(self) -> None:
         found = recover(self.factory, self.config.name)
@@ -466,7 +469,9 @@ class Daemon:
 
     # -- shutdown ----------------------------------------------------------------------------------------------
     async def _shut_down(self) -> int:
-        """Stop launching, drain, write what is left open, flush; 0 when every record was written."""
+        """Stop launching, drain, write what is left open, flush; 0 when every record was written. The HTTP server
+        goes on serving meanwhile, so ``/readyz`` says 503 with ``draining`` true through the whole drain and
+        ``/livez`` 200; ``run`` closes it after."""
         self.stopping = True
         notify("STOPPING=1")
         log.info("draining", extra={"event": "draining", "timeout_s": self.config.drain_timeout_s})
@@ -484,10 +489,8 @@ class Daemon:
         flushed = await loop.run_in_executor(None, self.writer.stop, max(10.0, self.config.drain_timeout_s))
         if self.asterisk is not None:
             await self.asterisk.stop()
-        self.maintenance.shutdown(wait=True)
         if self.ownership is not None:
             await self.ownership.release_all()
-        self.factory.kw["bind"].dispose()
         log.info("stopped", extra={"event": "stopped", "open_calls_written": left, "flushed": flushed})
         return 0 if flushed else 1
 
