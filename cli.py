@@ -911,11 +911,13 @@ def users_list(database_url: str | None) -> None:
 @main.command("serve")
 @click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The daemon's TOML configuration (see deploy/dialer.toml).")
-def serve_cmd(config_path: Path) -> int:
+@click.option("--create", is_flag=True, help="Make the SQLite store if its file does not exist (else refused: a "
+              "mistyped path would start an empty floor).")
+def serve_cmd(config_path: Path, create: bool) -> int:
     """Run the dialing daemon in the foreground (for systemd) until SIGTERM."""
     from dialer.api.front import serve
 
-    return serve(config_path)
+    return serve(config_path, create)
 
 
 @main.command("drain")

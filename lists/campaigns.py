@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -161,6 +162,9 @@ def _name(name: str) -> str:
         raise InvalidInput("name", "must not be empty")
     if name != name.strip():
         raise InvalidInput("name", f"{name!r} starts or ends with spaces")
+    control = next((c for c in name if unicodedata.category(c) in ("Cc", "Cf")), None)
+    if control is not None:  # ESC or BEL in a name would drive the terminal of whoever lists campaigns
+        raise InvalidInput("name", f"{name!r} holds the control character U+{ord(control):04X}")
     return name
 
 

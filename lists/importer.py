@@ -160,6 +160,11 @@ def _first(row: dict[str, str], keys: tuple[str, ...]) -> str:
     return ""
 
 
+def _private(path: str, flags: int) -> int:
+    """Open mode 600: a rejects file holds the raw numbers and names of the rows it lists."""
+    return os.open(path, flags, 0o600)
+
+
 def import_csv(session: Session, campaign: Campaign, path: Path, *, default_region: str | None = None,
                mapping: dict[str, str] | None = None, delimiter: str | None = None, encoding: str = "utf-8-sig",
                progress: Callable[[int], None] | None = None, now: datetime | None = None,
@@ -180,7 +185,7 @@ def import_csv(session: Session, campaign: Campaign, path: Path, *, default_regi
     check_text(path, encoding)
     rejects_path = path.with_name(path.name + ".rejects.csv")
     with (path.open(encoding=encoding, newline="") as handle,
-          rejects_path.open("w", newline="", encoding="utf-8") as out):
+          open(rejects_path, "w", newline="", encoding="utf-8", opener=_private) as out):
         header, rows = read_csv(handle, delimiter)
         if not any(mapping.get(h, h) in _PHONE_KEYS for h in header):
             raise InvalidInput("file", f"has no phone column (looked for {', '.join(_PHONE_KEYS)})")

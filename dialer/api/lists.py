@@ -65,6 +65,7 @@ async def upload(campaign_id: CampaignId, request: Request, who: Manager,
         raise ApiError("is empty: send the CSV file as the request body", "body")
     floor.rejects_dir.mkdir(parents=True, exist_ok=True)
     path = floor.rejects_dir / f"{campaign_id}-{secrets.token_hex(8)}.csv"
+    path.touch(mode=0o600)  # the upload holds raw numbers and names
     path.write_bytes(body)
     try:
         return await floor.off_loop(_import, floor, campaign_id, path,  # type: ignore[no-any-return]

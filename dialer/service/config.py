@@ -145,6 +145,7 @@ class Config:
     cors_origins: tuple[str, ...] = ()
     cluster: LeaseTimes | None = None  # several daemons share the store's campaigns by lease; None: one daemon
     asterisk: AsteriskConfig | None = None
+    create_store: bool = False  # ``dialer serve --create``: else a mistyped SQLite path is refused, not made empty
 
 
 # ---- reading ------------------------------------------------------------------------------------------------

@@ -37,7 +37,9 @@ import asyncio
 import gc
 import logging
 import secrets
+import shutil
 import signal
+import socket
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -59,7 +61,7 @@ from dialer.service.assembly import Assembly, CampaignRun, Desk
 from dialer.service.cluster import Fence, bound_idle_transactions
 from dialer.service.config import Config, ConfigError
 from dialer.service.floor import SAMPLE_S, History
-from dialer.service.http import ApiServer, Response
+from dialer.service.http import ApiServer, Response, listen
 from dialer.service.jobs import Jobs
 from dialer.service.metrics import EngineCollector, Metrics
 from dialer.service.notify import notify
@@ -74,7 +76,7 @@ from dialer.service.store_ports import (
 from lists.lifecycle import CampaignState
 from lists.models import Campaign
 from lists.rules import in_window
-from lists.store import open_store
+from lists.store import hold_store, open_store
 from pacing.registry import PolicyName
 
 __all__ = ["Daemon", "Front"]
@@ -108,7 +110,7 @@ class Daemon:
         self.scenario: Scenario | None = load_scenario(config.sim.scenario) if config.sim else None
         own = config.sim.scenarios if config.sim else {}
         self.scenarios = {name: load_scenario(path) for name, path in own.items()}  # campaigns with their own
-        self.factory: sessionmaker[Session] = open_store(config.store_url)
+        self.factory: sessionmaker[Session] = open_store(config.store_url, create=config.create_store)
         if config.cluster is not None:
             bound_idle_transactions(self.factory.kw["bind"], config.cluster.idle_transaction_s)
         self.claims = ThreadPoolExecutor(1, "dialer-claim")
@@ -133,6 +135,16 @@ class Daemon:
 
     # -- start-up ----------------------------------------------------------------------------------------------
     async def run(self) -> int:
+        """Serve until SIGTERM; the exit code. A start-up failure raises a DialerError (one line, exit 2)."""
+        hold = hold_store(self.factory, self.config.name)  # before recovery: never settle a live daemon's calls
+        try:
+            listener = listen(self.config.http_host, self.config.http_port)
+            return await self._serve(listener)
+        finally:
+            hold.release()
+            shutil.rmtree(self.rejects_dir, ignore_errors=True)  # uploads' rejects hold raw numbers and names
+
+    async def _serve(self, listener: socket.socket) -> int:
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(_log_loop_error)
         if self.config.cluster is None:
@@ -154,7 +166,7 @@ class Daemon:
         for company in {run.company for run in self.runs}:
             await self.jobs.dnc_check(company)
         http = ApiServer(self.front.app(self), self.config.http_host, self.config.http_port)
-        port = await http.start()
+        port = await http.start(listener)
         for run in self.runs:
             self._sync_hours(run)
         for sig in (signal.SIGTERM, signal.SIGINT):
