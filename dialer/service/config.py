@@ -12,6 +12,7 @@ Example (``deploy/dialer.toml`` ships a commented one)::
     host = "127.0.0.1"
     port = 8080
     cors_origins = []            # origins allowed to call the API from a browser (default: none, CORS off)
+    trusted_proxies = []         # addresses or networks whose X-Forwarded-For/-Proto are believed (default: none)
     [daemon]
     name = "dialer-1"            # claims are marked with it (default: the host name)
     drain_timeout_s = 60         # SIGTERM: wait this long for calls in progress, seconds
@@ -52,6 +53,7 @@ Example (``deploy/dialer.toml`` ships a commented one)::
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import socket
@@ -143,6 +145,7 @@ class Config:
     timezones: Mapping[str, str] = field(default_factory=dict)
     source: str = "<config>"
     cors_origins: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()  # reverse proxies whose X-Forwarded-For and -Proto headers are believed
     cluster: LeaseTimes | None = None  # several daemons share the store's campaigns by lease; None: one daemon
     asterisk: AsteriskConfig | None = None
     create_store: bool = False  # ``dialer serve --create``: else a mistyped SQLite path is refused, not made empty
@@ -237,6 +240,16 @@ def _origins(value: Any) -> tuple[str, ...]:
                                               for v in value):
         raise ValueError("must be a list of origins such as \"https://crm.example.com\" (scheme and host only)")
     return tuple(value)
+
+
+def _proxies(value: Any) -> tuple[str, ...]:
+    """Addresses or networks (``10.0.0.0/8``): a header from anyone else is the client's word, not a fact."""
+    try:
+        if not isinstance(value, list):
+            raise TypeError
+        return tuple(str(ipaddress.ip_network(v, strict=False)) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError("must be a list of addresses or networks such as \"127.0.0.1\" or \"10.0.0.0/8\"") from None
 
 
 def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
@@ -366,11 +379,12 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>", text: str = 
     url = database_url(store.get("url", _text))
     host, port = http.get("host", _text, "127.0.0.1"), http.get("port", _port, 8080)
     origins = http.get("cors_origins", _origins, ())
+    proxies = http.get("trusted_proxies", _proxies, ())
     kind = DriverKind(driver.get("kind", _choice(tuple(k.value for k in DriverKind)), "sim"))
     timezones = {name: zones.get(name, _zone) for name in zones.data}
     cluster = _cluster(top, url)
     settings = dict(
-        store_url=url, http_host=host, http_port=port, cors_origins=origins,
+        store_url=url, http_host=host, http_port=port, cors_origins=origins, trusted_proxies=proxies,
         name=daemon.get("name", _text, socket.gethostname()),
         drain_timeout_s=daemon.get("drain_timeout_s", _number(0.0, DAY_S), 60.0),
         campaigns=daemon.get("campaigns", _names), log_level=daemon.get("log_level", _choice(LOG_LEVELS), "info"))

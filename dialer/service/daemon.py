@@ -165,7 +165,8 @@ class Daemon:
         self.jobs.start(self.runs)
         for company in {run.company for run in self.runs}:
             await self.jobs.dnc_check(company)
-        http = ApiServer(self.front.app(self), self.config.http_host, self.config.http_port)
+        http = ApiServer(self.front.app(self), self.config.http_host, self.config.http_port,
+                         self.config.trusted_proxies)
         port = await http.start(listener)
         for run in self.runs:
             self._sync_hours(run)

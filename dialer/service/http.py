@@ -68,8 +68,12 @@ def listen(host: str, port: int) -> socket.socket:
 class ApiServer(uvicorn.Server):
     """Uvicorn on the running loop: ``await start()`` returns the bound port, ``await stop()`` closes."""
 
-    def __init__(self, app: Any, host: str, port: int):
+    def __init__(self, app: Any, host: str, port: int, trusted_proxies: tuple[str, ...] = ()):
+        """``trusted_proxies``: whose X-Forwarded-For/-Proto set the client's address and scheme (none: the
+        headers are ignored, since anyone can send them)."""
         super().__init__(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
+                                        proxy_headers=bool(trusted_proxies),
+                                        forwarded_allow_ips=list(trusted_proxies) or None,
                                         lifespan="off", ws="wsproto", timeout_graceful_shutdown=_SHUTDOWN_S,
                                         timeout_keep_alive=_KEEP_ALIVE_S,
                                         server_header=False))
