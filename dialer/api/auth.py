@@ -137,7 +137,7 @@ def _revoked(floor: Floor, since: datetime) -> list[str]:
 
 @dataclass(frozen=True)
 class Backoff:
-    """A login throttle for one kind of key: ``free`` failures pass; each one after waits ``base_s`` seconds,
+    """A login throttle for one kind of key: after ``free`` failures the next try waits ``base_s`` seconds,
     doubled per further failure up to ``cap_s``; a key whose last failure is ``forget_s`` old starts afresh."""
 
     free: int
@@ -146,7 +146,7 @@ class Backoff:
     forget_s: float
 
     def wait_s(self, failures: int) -> float:
-        return 0.0 if failures <= self.free else min(self.cap_s, self.base_s * 2 ** (failures - self.free - 1))
+        return 0.0 if failures < self.free else min(self.cap_s, self.base_s * 2 ** (failures - self.free))
 
 
 # Why three keys: a person mistyping is one account from one address; a guesser spread over many addresses
