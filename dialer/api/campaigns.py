@@ -233,7 +233,7 @@ async def stats(campaign_id: CampaignId, request: Request, who: Reader) -> Stats
     available = engine.pool.available
     attempts = sum(h.attempts for h in hours)
     return StatsOut(
-        campaign_id=campaign_id, name=run.name, state=campaign.state, at=now,
+        campaign_id=campaign_id, name=run.name, state=campaign.state, at=now, zone=run.zone,
         dial_level=snapshot.in_flight / available if available else float(snapshot.in_flight),
         calls_in_flight=calls, agents=agents, attempts_today=attempts, live_today=today.live,
         contact_rate=sum(h.contacts for h in hours) / attempts if attempts else 0.0,

@@ -309,6 +309,7 @@ class StatsOut(BaseModel):
     state: CampaignState
     dialing: bool
     at: datetime
+    zone: str  # the campaign's time zone: its hours, its day, the times its reasons give
     dial_level: float
     calls_in_flight: dict[str, int]
     agents: dict[str, int]

@@ -79,7 +79,8 @@ async function refresh() {
     fill("live-name", s.name);
     const state = fill("live-state", s.state);
     state.className = "state " + s.state;
-    fill("clock", new Date(s.at).toLocaleString());
+    fill("clock", new Date(s.at).toLocaleString(undefined, { timeZone: s.zone, timeZoneName: "short" }) +
+      " (" + s.zone + ")");
     fill("live-warnings", reasonList(s.reasons));
     fill("figures", figure("dialing", s.dialing ? "yes" : "no", !s.dialing),
       figure("dial level", s.dial_level.toFixed(2)), figure("occupancy", pct(s.occupancy)),
