@@ -17,6 +17,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from click.testing import CliRunner
 
 from dialer.service.floor import floor_now
 from dialer.service.idle import ReasonLog
@@ -37,8 +38,10 @@ from lists.idle import (
 )
 from lists.lifecycle import CampaignState, LeadStatus
 from lists.models import CampaignLease, Lead, insert_new_leads, to_db
+from lists.store import open_store
 from pacing.ledger import Standing
 from pacing.registry import POLICIES
+from tests.daemon_helpers import REPO
 from tests.test_engine import rig
 
 NOW = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)  # a Tuesday, 11:30 in Paris: the French window is open
@@ -222,3 +225,33 @@ def test_the_store_names_the_daemon_holding_a_live_lease(store):
         session.commit()
         assert [r.text for r in store_reasons(session, campaign, NOW)] == ["lease held by another daemon: dialer-2"]
         assert store_reasons(session, campaign, NOW + timedelta(seconds=11)) == [], "an expired lease holds nothing"
+
+
+def test_campaign_show_prints_what_the_store_says(tmp_path, monkeypatch):
+    import cli
+
+    url = f"sqlite:///{tmp_path / 'dialer.db'}"
+    factory = open_store(url)
+    with factory() as session:
+        _campaign(session, [LATER])
+    factory.kw["bind"].dispose()
+    monkeypatch.setattr(cli, "_now", lambda: NOW)
+    shown = CliRunner().invoke(cli.main, ["campaign", "show", "Loans", "--database-url", url])
+    assert shown.exit_code == 0, shown.output
+    assert "keeps it from dialling" in shown.output
+    assert "  no lead due before 2026-11-25 10:00 Europe/Paris\n" in shown.output
+
+
+def test_the_shipped_config_starts_its_world_now_so_imported_leads_are_due(tmp_path):
+    """``deploy/dialer.toml`` ran its world on the scenario's day, before any lead imported today was due: 0
+    claims, agents ready, nothing said. Its world now keeps the real calendar."""
+    from dialer.service.config import load_config
+
+    shipped = (REPO / "deploy" / "dialer.toml").read_text(encoding="utf-8")
+    path = tmp_path / "dialer.toml"
+    path.write_text(shipped.replace("/usr/share/dialer/scenarios/", f"{REPO / 'examples' / 'scenarios'}/")
+                    .replace("/var/lib/dialer/", f"{tmp_path}/"), encoding="utf-8")
+    before = datetime.now(UTC)
+    config = load_config(path)
+    assert config.sim is not None and config.sim.start is not None
+    assert before <= config.sim.start <= datetime.now(UTC)
