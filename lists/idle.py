@@ -11,7 +11,10 @@ has only the store: no agents, no telephony, no ledger in memory).
 A reason either keeps the campaign from dialling (``Reason.stops``: its
 state, its hours, no agent, no lead, the lease, the driver) or is a warning
 while it dials (over its cap, its budget spent, stale DNC copies, calls in
-flight with nobody to take them). Times are aware; their words are in the
+flight with nobody to take them). The budget is spent when today's abandons
+have reached the cap's share of today's live answers (``Standing.budget``
+0), not when less than one call is left: early in a day, with a few answers
+and the AMD false-positive estimate, that is always so, and says nothing. Times are aware; their words are in the
 campaign's zone, named.
 
 The store's side (``queue_outlook``, ``lease_holder``, ``store_reasons``)
@@ -54,6 +57,7 @@ class Why(StrEnum):
     HANDING_OVER = "handing_over"
     WINDOW_CLOSED = "window_closed"
     DRIVER_DOWN = "driver_down"
+    DRIVER_PARTLY_DOWN = "driver_partly_down"
     NO_AGENT_READY = "no_agent_ready"
     LIST_EXHAUSTED = "list_exhausted"
     NO_LEAD_DUE = "no_lead_due"
@@ -76,7 +80,8 @@ WORDS: dict[Why, str] = {
     Why.SHUTTING_DOWN: "the daemon is shutting down: calls in progress end, nothing new is dialled",
     Why.HANDING_OVER: "being handed over to another daemon: calls in progress end first",
     Why.WINDOW_CLOSED: "calling window closed until {until}",
-    Why.DRIVER_DOWN: "driver down: {detail}",
+    Why.DRIVER_DOWN: "driver down: Asterisk not connected ({detail})",
+    Why.DRIVER_PARTLY_DOWN: "driver partly down: Asterisk {detail} not connected; calls go through the others",
     Why.NO_AGENT_READY: "no agent ready: {detail}",
     Why.LIST_EXHAUSTED: "list exhausted: every lead is done or on a do-not-call list",
     Why.NO_LEAD_DUE: "no lead due before {until}",
@@ -87,7 +92,8 @@ WORDS: dict[Why, str] = {
 }
 """Each reason in words: ``{until}`` is a moment in the campaign's zone, ``{detail}`` the reason's own."""
 
-STOPS = frozenset(WORDS) - {Why.OVER_CAP, Why.BUDGET_SPENT, Why.UNATTENDED_CALLS, Why.DNC_STALE}
+STOPS = frozenset(WORDS) - {Why.OVER_CAP, Why.BUDGET_SPENT, Why.UNATTENDED_CALLS, Why.DNC_STALE,
+                            Why.DRIVER_PARTLY_DOWN}
 """The reasons that keep a campaign from dialling; the others are warnings while it dials."""
 
 STATE_REASONS: dict[CampaignState, Why | None] = {
@@ -157,8 +163,8 @@ class Facts:
 
     ``here``: this daemon runs it (the CLI: True, it asks of the store; False: nothing else is known);
     ``holder``: the daemon holding its lease (another than the asker); ``window_closed``: its hours are
-    closed (``window_opens``: when they open, None if not within two weeks); ``driver_down``: which
-    telephony is not connected, in words."""
+    closed (``window_opens``: when they open, None if not within two weeks); ``servers_down``: the
+    Asterisk servers not connected, of ``servers`` (the sim driver has none)."""
 
     now: datetime
     zone: str
@@ -170,7 +176,8 @@ class Facts:
     handing_over: bool = False
     window_closed: bool = False
     window_opens: datetime | None = None
-    driver_down: str | None = None
+    servers: int = 0
+    servers_down: tuple[str, ...] = ()
     floor: FloorNow | None = None
     outlook: Outlook | None = None
     standing: Standing | None = None
@@ -205,8 +212,8 @@ def _stopping(facts: Facts) -> list[_Found]:
             return [*found, (why, None, "")]
     if facts.window_closed:
         return [*found, (Why.WINDOW_CLOSED, facts.window_opens, "")]
-    if facts.driver_down:
-        found.append((Why.DRIVER_DOWN, None, facts.driver_down))
+    if facts.servers_down and len(facts.servers_down) == facts.servers:
+        found.append((Why.DRIVER_DOWN, None, ", ".join(facts.servers_down)))
     return found + _agents(facts.floor) + _leads(facts)
 
 
@@ -232,6 +239,8 @@ def _leads(facts: Facts) -> list[_Found]:
 
 def _warnings(facts: Facts) -> list[_Found]:
     found: list[_Found] = [(Why.DNC_STALE, None, entry) for entry in facts.stale_dnc]
+    if facts.servers_down and len(facts.servers_down) < facts.servers:
+        found.append((Why.DRIVER_PARTLY_DOWN, None, ", ".join(facts.servers_down)))
     floor, today = facts.floor, facts.standing
     if floor is not None and floor.in_flight and not (floor.ready or floor.working):
         found.append((Why.UNATTENDED_CALLS, None, f"{floor.in_flight} call{'s' * (floor.in_flight != 1)}"))
@@ -240,7 +249,7 @@ def _warnings(facts: Facts) -> list[_Found]:
     if today.rate > today.cap:
         found.append((Why.OVER_CAP, None, f"{today.rate:.1%} of today's live answers abandoned "
                                           f"({today.abandoned:.0f} of {today.live:.0f}), cap {today.cap:.1%}"))
-    if today.abandoned and today.budget < 1 and facts.state is CampaignState.RUNNING:
+    if today.abandoned and not today.budget and facts.state is CampaignState.RUNNING:
         found.append((Why.BUDGET_SPENT, None, POLICIES[facts.dial_mode].spent))
     return found
 

@@ -393,16 +393,8 @@ class Daemon:
         if run is None:
             holder = self.ownership.holders.get(campaign_id) if self.ownership is not None else None
             return idle_reasons(Facts(now, "UTC", CampaignState.RUNNING, "", here=False, holder=holder))
-        return idle_reasons(run_facts(run, now, self.stopping, self._driver_down(),
-                                      tuple(self.jobs.stale.get(run.company, []))))
-
-    def _driver_down(self) -> str | None:
-        """The Asterisk servers whose event stream is down, in words; None when all are up (the sim driver's
-        telephony is in this process: never down)."""
-        if self.asterisk is None or self.asterisk.connected:
-            return None
-        down = [server.name for server in self.asterisk.status() if not server.connected]
-        return f"Asterisk not connected ({', '.join(down)})"
+        servers = self.asterisk.status() if self.asterisk is not None else []
+        return idle_reasons(run_facts(run, now, self.stopping, servers, tuple(self.jobs.stale.get(run.company, []))))
 
     async def _watch_floor(self) -> None:
         """Every half second: a stopping campaign with nothing open becomes stopped, and a change in a campaign's

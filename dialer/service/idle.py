@@ -11,8 +11,10 @@ every look: the daemon looks twice a second.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
+from dialer.drivers.asterisk import ServerStatus
 from dialer.service.assembly import CampaignRun
 from dialer.service.floor import floor_now
 from lists.idle import Facts, Reason, Why, dialing
@@ -22,18 +24,21 @@ __all__ = ["run_facts", "ReasonLog", "WARNS"]
 
 log = logging.getLogger("dialer.service.daemon")
 
-WARNS = frozenset({Why.OVER_CAP, Why.BUDGET_SPENT, Why.UNATTENDED_CALLS, Why.DRIVER_DOWN, Why.DNC_STALE})
+WARNS = frozenset({Why.OVER_CAP, Why.BUDGET_SPENT, Why.UNATTENDED_CALLS, Why.DRIVER_DOWN, Why.DRIVER_PARTLY_DOWN,
+                   Why.DNC_STALE})
 """Reasons logged as warnings: the law's cap, calls no one will take, telephony down, a stale DNC copy."""
 
 
-def run_facts(run: CampaignRun, now: datetime, shutting_down: bool, driver_down: str | None,
+def run_facts(run: CampaignRun, now: datetime, shutting_down: bool, servers: Sequence[ServerStatus],
               stale_dnc: tuple[str, ...]) -> Facts:
     """What the daemon knows of one of its campaigns at ``now`` (the world's time): a closed engine whose
-    state, daemon and hand-over let it dial is closed by its hours."""
+    state, daemon and hand-over let it dial is closed by its hours; ``servers``: the Asterisk servers (none on
+    the sim driver, whose telephony is in the process)."""
     closed = not run.engine.dialing
     return Facts(now, run.zone, run.state, run.dial_mode, shutting_down=shutting_down, handing_over=run.leaving,
                  window_closed=closed, window_opens=next_open(run.profile, (run.zone,), now) if closed else None,
-                 driver_down=driver_down, floor=floor_now(run.engine), outlook=run.leads.outlook,
+                 servers=len(servers), servers_down=tuple(s.name for s in servers if not s.connected),
+                 floor=floor_now(run.engine), outlook=run.leads.outlook,
                  standing=run.standing(), stale_dnc=stale_dnc)
 
 
