@@ -87,7 +87,7 @@ WORDS: dict[Why, str] = {
     Why.NO_LEAD_DUE: "no lead due before {until}",
     Why.OVER_CAP: "over its abandonment cap: {detail}",
     Why.BUDGET_SPENT: "abandonment cap budget spent today: {detail}",
-    Why.UNATTENDED_CALLS: "{detail} in flight with no agent to take them: an answer will be abandoned",
+    Why.UNATTENDED_CALLS: "{detail} in flight with no agent ready or working: an answer will be abandoned",
     Why.DNC_STALE: "DNC registry copy stale: {detail}",
 }
 """Each reason in words: ``{until}`` is a moment in the campaign's zone, ``{detail}`` the reason's own."""

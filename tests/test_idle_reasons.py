@@ -158,7 +158,7 @@ def test_calls_in_flight_with_nobody_to_take_them_are_a_warning_not_a_dialling_c
     assert floor == FloorNow(logged_in=0, ready=0, working=0, in_flight=1)
     said = reasons(_facts(floor=floor))
     assert [x.why for x in said] == [Why.NO_AGENT_READY, Why.UNATTENDED_CALLS] and not dialing(said)
-    assert said[1].text == "1 call in flight with no agent to take them: an answer will be abandoned"
+    assert said[1].text == "1 call in flight with no agent ready or working: an answer will be abandoned"
 
 
 def test_the_floor_counts_agents_working_and_calls_in_flight_from_the_engine():
