@@ -409,7 +409,8 @@ def campaign_list(database_url: str | None) -> None:
 @click.argument("name")
 @_database_url
 def campaign_show(name: str, database_url: str | None) -> None:
-    """Settings, catalogue, lead counts, and warnings about stale DNC registries."""
+    """Settings, catalogue, lead counts, why the store says it may not dial, and warnings about stale DNC
+    registries."""
     from lists.campaigns import get_campaign
     from lists.dnc import stale_registries
     from lists.reports import penetration_report
@@ -423,6 +424,7 @@ def campaign_show(name: str, database_url: str | None) -> None:
             click.echo(f"{section}: " + ", ".join(f"{code} ({label})" for code, label in codes.items()))
         click.echo(penetration_report(s, c).text())
         _say_cool_off(s, c)
+        _say_reasons(s, c)
         for registry, refreshed in stale_registries(s, c.company, _now()):
             click.echo(f"warning: DNC registry {registry} was last refreshed {refreshed:%Y-%m-%d}; "
                        "refresh it (US: at most 31 days old)", err=True)
@@ -464,6 +466,20 @@ def campaign_retarget(source: str, reasons: tuple[str, ...], name: str, kind: st
         campaign, count = retarget(s, source, list(reasons), name, _now(), kind=kind)
         click.echo(f"created campaign {campaign.name} with {count} leads from {source} ({', '.join(reasons)})")
         _say_cool_off(s, campaign)
+
+
+def _say_reasons(session: Any, campaign: Any) -> None:
+    """What in the store keeps the campaign from dialling (``lists.idle.store_reasons``); the daemon's agents,
+    telephony and cap are its own to say, on the wallboard and in ``/stats``."""
+    from lists.idle import store_reasons
+
+    said = store_reasons(session, campaign, _now())
+    if not said:
+        click.echo("nothing in the store keeps it from dialling (agents, telephony and the cap: the wallboard)")
+        return
+    click.echo("what the store says keeps it from dialling (agents, telephony and the cap: the wallboard):")
+    for reason in said:
+        click.echo(f"  {reason.text}")
 
 
 def _say_cool_off(session: Any, campaign: Any) -> None:

@@ -26,6 +26,7 @@ from dialer.core.calls import Call
 from dialer.core.engine import Engine
 from dialer.service.floor import History
 from dialer.service.http import Response
+from lists.idle import Reason
 from lists.lifecycle import CampaignState
 from pacing.ledger import Standing
 
@@ -90,7 +91,9 @@ class Floor(Protocol):
 
     async def campaign_added(self, campaign_id: int) -> None: ...
 
-    def warnings(self, campaign_id: int) -> list[str]: ...
+    def reasons(self, campaign_id: int) -> list[Reason]:
+        """Why the campaign is not dialling, and its warnings (``lists.idle``)."""
+        ...
 
     async def livez(self) -> Response: ...
 

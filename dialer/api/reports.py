@@ -20,8 +20,8 @@ from dialer.api.cards import SALE_CODES
 from dialer.api.errors import NotFound
 from dialer.api.floor import Floor
 from dialer.api.schemas import ERRORS, AgentPerformanceRow, CampaignId, ReportOut, ReportRow
-from dialer.service.config import PROFILE_ZONES
 from dialer.service.users import Role
+from lists.idle import home_zone
 from lists.models import Attempt, Campaign
 from lists.reports import REPORTS
 
@@ -50,7 +50,7 @@ def agent_performance(floor: Floor, campaign_id: int) -> list[AgentPerformanceRo
     with floor.factory() as session:
         campaign = _campaign(session, campaign_id)
         run = floor.campaign_run(campaign_id)
-        zone = ZoneInfo(run.zone if run else PROFILE_ZONES.get(campaign.rules_profile, "UTC"))
+        zone = ZoneInfo(run.zone if run else home_zone(campaign))
         rows: dict[tuple[str, str], dict[str, Any]] = {}
         query = select(Attempt.agent, Attempt.connected_at, Attempt.hangup_at, Attempt.disposition,
                        Attempt.refusal_reason, Attempt.data).where(

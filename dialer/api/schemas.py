@@ -16,12 +16,13 @@ from fastapi import Path
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from dialer.service.floor import Sample
+from lists.idle import Reason, Why
 from lists.lifecycle import CampaignState
 from pacing.registry import POLICIES
 
 __all__ = ["ErrorOut", "LoginIn", "MeOut", "AgentLoginIn", "PauseIn", "AgentStatusOut", "AgentEvent", "AttemptView",
            "Question", "LeadCard", "Order", "CallbackOwner", "DispositionIn", "DispositionOut", "CampaignState",
-           "CampaignIn", "CampaignPatch", "CampaignOut", "CatalogueOut", "ImportOut", "DncIn", "DncOut",
+           "CampaignIn", "CampaignPatch", "ReasonOut", "CampaignOut", "CatalogueOut", "ImportOut", "DncIn", "DncOut",
            "HourRow", "Sample", "StatsOut", "ReportRow", "ReportOut", "AgentPerformanceRow", "CallbackRow",
            "UserOut", "FloorAgent", "Code", "Kind", "DialMode", "PacingParams", "Profile", "ERRORS", "CampaignId",
            "LeadId"]
@@ -214,7 +215,27 @@ class CampaignPatch(_In):
     questions: list[Question] | None = Field(default=None, max_length=100)
 
 
+class ReasonOut(BaseModel):
+    """Why a campaign is not dialling, or a warning while it dials (``lists.idle``): ``reason`` the kind,
+    ``until`` when it lifts (UTC) where that is known, ``detail`` its own, ``text`` in words (times in the
+    campaign's zone, named), ``stops`` whether it keeps the campaign from dialling."""
+
+    reason: Why
+    until: datetime | None
+    detail: str
+    text: str
+    stops: bool
+
+    @classmethod
+    def of(cls, reason: Reason) -> ReasonOut:
+        return cls(reason=reason.why, until=reason.until, detail=reason.detail, text=reason.text,
+                   stops=reason.stops)
+
+
 class CampaignOut(BaseModel):
+    """A campaign's settings and where it is: ``dialing`` when nothing in ``reasons`` keeps it from dialling,
+    ``warnings`` the reasons in words."""
+
     id: int
     name: str
     company: str
@@ -229,6 +250,7 @@ class CampaignOut(BaseModel):
     state: CampaignState
     version: int
     dialing: bool
+    reasons: list[ReasonOut]
     warnings: list[str]
 
 
@@ -279,13 +301,15 @@ class FloorAgent(BaseModel):
 
 
 class StatsOut(BaseModel):
-    """Live figures of one campaign. Abandonment and contact rate are today's (the campaign's local day)."""
+    """Live figures of one campaign. Abandonment and contact rate are today's (the campaign's local day);
+    ``dialing``, ``reasons`` and ``warnings`` as in ``CampaignOut``."""
 
     campaign_id: int
     name: str
     state: CampaignState
     dialing: bool
     at: datetime
+    zone: str  # the campaign's time zone: its hours, its day, the times its reasons give
     dial_level: float
     calls_in_flight: dict[str, int]
     agents: dict[str, int]
@@ -300,6 +324,7 @@ class StatsOut(BaseModel):
     hourly: list[HourRow]
     history: list[Sample]
     refusals_today: dict[str, int]
+    reasons: list[ReasonOut]
     warnings: list[str]
 
 

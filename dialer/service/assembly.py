@@ -34,7 +34,7 @@ from dialer.drivers.sim.telephony import ShiftLike, SimTelephony, SimWorkforce
 from dialer.records import Outcome
 from dialer.service.clock import AsyncioClock
 from dialer.service.cluster import Fence, LocalLease
-from dialer.service.config import PROFILE_ZONES, Config, ConfigError
+from dialer.service.config import Config, ConfigError
 from dialer.service.metrics import CampaignRecorder, Metrics, TimedController
 from dialer.service.ownership import Taken, epoch_day, recall_pacing
 from dialer.service.schedule import WorldClock
@@ -42,7 +42,7 @@ from dialer.service.store_ports import ClaimBuffer, WriteAheadTelephony, Writer
 from lists.campaigns import controller_for_campaign
 from lists.lifecycle import CampaignState
 from lists.models import Campaign, answers_by_day
-from lists.rules import CallingProfile
+from lists.rules import PROFILE_ZONES, CallingProfile
 from lists.selection import profile_for
 from pacing.days import civil_seconds, local_midnight
 from pacing.ledger import AbandonmentLedger, Budgeted, Standing

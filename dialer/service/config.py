@@ -22,7 +22,7 @@ Example (``deploy/dialer.toml`` ships a commented one)::
     [sim]
     scenario = "examples/scenarios/loan-offer.toml"
     speed = 20                   # simulated seconds per wall-clock second
-    start = 2026-11-24T10:00:00  # simulated start, in the scenario's time zone
+    start = 2026-11-24T10:00:00  # simulated start, in the scenario's time zone ("now": the real time)
     agents = "simulated"         # "api": real agents take the calls through the API and the agent console
     [timezones]
     Loans = "Europe/Paris"       # a campaign's hours are kept in this zone
@@ -60,7 +60,7 @@ import socket
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -73,9 +73,8 @@ from lists.store import database_url
 from pacing.days import DAY_S
 
 __all__ = ["ConfigError", "DriverKind", "SimConfig", "AsteriskConfig", "AsteriskCampaign", "Config",
-           "load_config", "parse_config", "PROFILE_ZONES"]
+           "load_config", "parse_config"]
 
-PROFILE_ZONES = {"us": "America/New_York", "fr": "Europe/Paris", "uk": "Europe/London"}  # default campaign zones
 LOG_LEVELS = ("debug", "info", "warning", "error")
 SIM_AGENTS = ("simulated", "api")
 
@@ -120,7 +119,8 @@ class AsteriskConfig:
 @dataclass(frozen=True)
 class SimConfig:
     """The sim driver: ``scenario`` models customers and agents; ``speed`` simulated seconds pass per wall
-    second; ``start`` is the simulated moment the daemon starts at (aware; None: the scenario's day start)."""
+    second; ``start`` is the simulated moment the daemon starts at (aware; None: the scenario's day start;
+    ``"now"`` in the file: the real time at start-up, so leads stamped due at their real import are due)."""
 
     scenario: Path
     speed: float = 1.0
@@ -267,8 +267,10 @@ def _zone(value: Any) -> str:
 
 
 def _moment(value: Any) -> datetime:
+    if value == "now":
+        return datetime.now(UTC)
     if not isinstance(value, datetime):
-        raise ValueError("must be a TOML date-time such as 2026-11-24T10:00:00")
+        raise ValueError('must be a TOML date-time such as 2026-11-24T10:00:00, or "now"')
     return value
 
 

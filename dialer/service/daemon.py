@@ -62,6 +62,7 @@ from dialer.service.cluster import Fence, bound_idle_transactions
 from dialer.service.config import Config, ConfigError
 from dialer.service.floor import SAMPLE_S, History
 from dialer.service.http import ApiServer, Response, listen
+from dialer.service.idle import ReasonLog, run_facts
 from dialer.service.jobs import Jobs
 from dialer.service.metrics import EngineCollector, Metrics
 from dialer.service.notify import notify
@@ -73,11 +74,12 @@ from dialer.service.store_ports import (
     open_call_record,
     recover,
 )
+from lists.idle import Facts, Reason
+from lists.idle import reasons as idle_reasons
 from lists.lifecycle import CampaignState
 from lists.models import Campaign
 from lists.rules import in_window
 from lists.store import hold_store, open_store
-from pacing.registry import PolicyName
 
 __all__ = ["Daemon", "Front"]
 
@@ -120,6 +122,7 @@ class Daemon:
                                     ["op"], buckets=_STORE_BUCKETS, registry=self.metrics.registry)
         self.desk = front.desk
         self.history = History()
+        self.reason_log = ReasonLog()
         self.api_agents = bool(config.sim and config.sim.agents == "api") or config.asterisk is not None
         self.asterisk = (AsteriskDriver(config.asterisk.servers, f"{config.asterisk.app}-{config.name}",
                                         on_agent_lost=self.agent_lost, instance=secrets.token_hex(3))
@@ -280,6 +283,7 @@ class Daemon:
         self.jobs.remove(run)
         self.runs.remove(run)
         self.metrics.up.labels(run.name).set(0)
+        self.reason_log.forget(run.campaign_id)
         self._unseat(run)
 
     def _unseat(self, run: CampaignRun) -> None:
@@ -394,27 +398,20 @@ class Daemon:
         self.jobs.add(run)
         self._sync_hours(run)
 
-    def warnings(self, campaign_id: int) -> list[str]:
-        """What is wrong with a campaign, in words, for the wallboard."""
+    def reasons(self, campaign_id: int) -> list[Reason]:
+        """Why the campaign is not dialling, and what is wrong while it dials (``lists.idle``), at the world's
+        now: for the wallboard, ``/stats`` and the log."""
         run = self.campaign_run(campaign_id)
+        now = self.world.now()
         if run is None:
-            return ["not running on this daemon"]
-        said = [f"DNC registry copy stale: {entry}" for entry in self.jobs.stale.get(run.company, [])]
-        if run.state == CampaignState.PAUSED:
-            said.append("paused by a manager")
-        elif run.state == CampaignState.STOPPING:
-            said.append("stopping: waiting for calls in progress to end")
-        elif run.state == CampaignState.RUNNING and not run.engine.dialing and not self.stopping:
-            said.append("outside its calling hours")
-        today = run.standing()
-        if run.state == CampaignState.RUNNING and today.live and today.budget < 1 \
-                and run.dial_mode in (PolicyName.PREDICTIVE, PolicyName.POWER):
-            said.append("abandonment cap budget spent today: dialing has fallen back to progressive")
-        return said
+            holder = self.ownership.holders.get(campaign_id) if self.ownership is not None else None
+            return idle_reasons(Facts(now, "UTC", CampaignState.RUNNING, "", here=False, holder=holder))
+        servers = self.asterisk.status() if self.asterisk is not None else []
+        return idle_reasons(run_facts(run, now, self.stopping, servers, tuple(self.jobs.stale.get(run.company, []))))
 
     async def _watch_floor(self) -> None:
-        """Every half second: a stopping campaign with nothing open becomes stopped; every ``SAMPLE_S``, the
-        wallboard's samples."""
+        """Every half second: a stopping campaign with nothing open becomes stopped, and a change in a campaign's
+        reasons is logged; every ``SAMPLE_S``, the wallboard's samples."""
         last = 0.0
         loop = asyncio.get_running_loop()
         while True:
@@ -422,6 +419,8 @@ class Daemon:
             for run in self.runs:
                 if run.state == CampaignState.STOPPING and not run.engine.busy:
                     await self.control(run.campaign_id, CampaignState.STOPPED)
+            for run in self.runs:
+                self.reason_log.tell(run.name, run.campaign_id, self.reasons(run.campaign_id))
             if loop.time() - last >= SAMPLE_S:
                 last = loop.time()
                 for run in self.runs:

@@ -50,6 +50,7 @@ from dialer.core.calls import Call, CallState
 from dialer.core.ports import ClaimedLead, TelephonyDriver
 from dialer.records import AttemptRecord, Outcome
 from dialer.service.cluster import Fence, Fenced, holds
+from lists.idle import Outlook, queue_outlook
 from lists.lifecycle import LeadStatus
 from lists.models import Campaign, Lead, as_utc, to_db
 from lists.rules import CallingProfile, LeadHistory, refusal
@@ -313,6 +314,11 @@ class ClaimBuffer:
     Several daemons (``dialer.service.cluster``): ``fence`` is checked in each claim's
     transaction and goes with every release; while ``may_dial`` (the local
     lease) is False nothing is handed out, so nothing is launched.
+
+    ``outlook``: after a claim that found no lead, the queues as that claim
+    left them (``lists.idle.queue_outlook``: when the next lead is due, or the
+    list is exhausted), for the reasons the campaign is idle; None after a
+    claim that found some.
     """
 
     campaign_id: int
@@ -332,6 +338,7 @@ class ClaimBuffer:
     on_fenced: Callable[[Fence], None] = lambda fence: None
     timed: Callable[[float], None] = lambda seconds: None  # each claim's store time, seconds
     buffer: deque[tuple[float, ClaimedLead]] = field(default_factory=deque)
+    outlook: Outlook | None = None
     demand: float = 0.0
     open: bool = False
     _pending: bool = False
@@ -399,27 +406,30 @@ class ClaimBuffer:
         future = self.loop.run_in_executor(self.claims, self._claim_now, want, self.moment(now_s))
         future.add_done_callback(lambda f: self._claimed(f, now_s))
 
-    def _claim_now(self, n: int, now: datetime) -> list[ClaimedLead]:
-        """On the claim thread: claim ``n`` leads with every rule checked at ``now``."""
+    def _claim_now(self, n: int, now: datetime) -> tuple[list[ClaimedLead], Outlook | None]:
+        """On the claim thread: claim ``n`` leads with every rule checked at ``now``; with none found, the
+        queues' outlook."""
         started = time.perf_counter()
         try:
             return self._claim_in_store(n, now)
         finally:
             self.timed(time.perf_counter() - started)
 
-    def _claim_in_store(self, n: int, now: datetime) -> list[ClaimedLead]:
+    def _claim_in_store(self, n: int, now: datetime) -> tuple[list[ClaimedLead], Outlook | None]:
         with self.factory() as session:
             if self.fence is not None and not holds(session, self.fence):
                 raise Fenced(f"campaign {self.campaign_id}: lease token {self.fence.token} is no longer held")
             campaign = session.get(Campaign, self.campaign_id)
             assert campaign is not None
             leads = claim_leads(session, campaign, n, now, self.claimer, token=self.fence.token if self.fence else None)
+            if not leads:
+                return [], queue_outlook(session, self.campaign_id)
             histories = dial_histories(session, leads, now) if self.profile is not None else {}
             return [ClaimedLead(lead.id, lead.phone_e164, str((lead.fields or {}).get("segment", "all")),
                                 lead.attempts, LeadRef(lead.id, self.campaign_id, histories.get(lead.id)))
-                    for lead in leads]
+                    for lead in leads], None
 
-    def _claimed(self, future: asyncio.Future[list[ClaimedLead]], asked_s: float) -> None:
+    def _claimed(self, future: asyncio.Future[tuple[list[ClaimedLead], Outlook | None]], asked_s: float) -> None:
         self._pending = False
         if future.cancelled():
             return
@@ -431,7 +441,7 @@ class ClaimBuffer:
         if error is not None:
             log.error("claim failed: %s", str(error).splitlines()[0], extra={"event": "claim_error"})
             return
-        leads = future.result()
+        leads, self.outlook = future.result()
         self.on_claimed(len(leads))
         if not self.open:
             self._give_back(leads)

@@ -5,13 +5,16 @@ let selected = null, me = null;
 const ACTIONS = { initialized: ["start"], running: ["pause", "stop"], paused: ["resume", "stop"],
   stopping: [], stopped: ["start"], completed: [] };
 const pct = (x) => (100 * x).toFixed(1) + "%";
+// Why a campaign is not dialling, and what is wrong while it dials: one line per reason, marked by its kind.
+const reasonList = (reasons) => el("span", { class: "reasons" }, ...reasons.map((r) =>
+  el("span", { class: "reason " + (r.stops ? "stops" : "warns"), "data-reason": r.reason }, r.text)));
 
 async function loadCampaigns() {
   const campaigns = await api("GET", "/api/v1/outbound/campaigns");
   const manage = me.role === "manager" || me.role === "admin";
   fill("campaigns", table(["campaign", "kind", "state", "dialing", "what is wrong", ""], campaigns.map((c) => [
     el("a", { href: "#", "data-campaign": c.id }, c.name), c.kind, el("span", { class: "state " + c.state },
-      c.state), c.dialing ? "yes" : "no", el("span", { class: "warnings" }, c.warnings.join("; ")),
+      c.state), c.dialing ? "yes" : "no", reasonList(c.reasons),
     el("span", {}, ...(manage ? ACTIONS[c.state] : []).map((a) =>
       el("button", { class: "quiet", "data-action": a, "data-id": c.id }, a)))])));
   for (const link of document.querySelectorAll("[data-campaign]")) {
@@ -76,9 +79,11 @@ async function refresh() {
     fill("live-name", s.name);
     const state = fill("live-state", s.state);
     state.className = "state " + s.state;
-    fill("clock", new Date(s.at).toLocaleString());
-    fill("live-warnings", s.warnings.join(" · "));
-    fill("figures", figure("dial level", s.dial_level.toFixed(2)), figure("occupancy", pct(s.occupancy)),
+    fill("clock", new Date(s.at).toLocaleString(undefined, { timeZone: s.zone, timeZoneName: "short" }) +
+      " (" + s.zone + ")");
+    fill("live-warnings", reasonList(s.reasons));
+    fill("figures", figure("dialing", s.dialing ? "yes" : "no", !s.dialing),
+      figure("dial level", s.dial_level.toFixed(2)), figure("occupancy", pct(s.occupancy)),
       figure("abandoned today", `${pct(s.abandon_rate)} of ${pct(s.abandon_cap)}`, s.abandon_rate > s.abandon_cap),
       figure("cap budget left", s.abandon_budget_calls.toFixed(1) + " calls", s.abandon_budget_calls < 1),
       figure("contact rate", pct(s.contact_rate)), figure("attempts today", s.attempts_today),
