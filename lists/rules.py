@@ -25,7 +25,7 @@ from lists.lifecycle import LeadStatus
 
 __all__ = ["CallingProfile", "PROFILES", "RetryRules", "LeadHistory", "in_window", "next_open", "next_attempt_at",
            "NextStep", "after_attempt", "refusal", "dialable_from", "take_in_priority", "PERMANENT", "CLOSED_AS",
-           "capped_profile"]
+           "capped_profile", "PROFILE_ZONES"]
 
 Window = tuple[time, time]
 
@@ -65,6 +65,9 @@ PROFILES: dict[str, CallingProfile] = {
     ),
     "uk": CallingProfile("uk", _every_day((time(8), time(21))), holiday_country="GB"),
 }
+
+PROFILE_ZONES = {"us": "America/New_York", "fr": "Europe/Paris", "uk": "Europe/London"}
+"""A campaign's time zone by its rules profile, where nothing else names one: its hours, its days in reports."""
 
 
 def capped_profile(name: str, max_attempts: int) -> CallingProfile:

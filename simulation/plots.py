@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lists.reports import Report  # noqa: E402
+from lists.reports import AgentsReport, Report  # noqa: E402
 from pacing.staffing import StaffingTable  # noqa: E402
 
 __all__ = ["plot_staffing", "plot_report", "plot_bars", "plot_panels", "plot_frontier", "plot_series",
@@ -62,8 +62,8 @@ def plot_staffing(table: StaffingTable, path: Path) -> Path:
     return _save(_staffing_figure(table), path)
 
 
-def _bars(ax: Axes, labels: Sequence[str], values: Sequence[float], xlabel: str) -> None:
-    """Horizontal bars, largest first, each labelled with its value; an empty panel says so."""
+def _bars(ax: Axes, labels: Sequence[str], values: Sequence[float], xlabel: str, unit: str = "") -> None:
+    """Horizontal bars, largest first, each labelled with its value (and ``unit``); an empty panel says so."""
     ax.set_xlabel(xlabel)
     if not labels:
         ax.text(0.5, 0.5, NO_DATA, ha="center", va="center", transform=ax.transAxes, fontsize=12, color="#666666")
@@ -72,22 +72,22 @@ def _bars(ax: Axes, labels: Sequence[str], values: Sequence[float], xlabel: str)
         return
     y = list(range(len(labels)))
     bars = ax.barh(y, values, color="#3182bd")
-    ax.bar_label(bars, labels=[_number(v) for v in values], padding=3, fontsize=8)
+    ax.bar_label(bars, labels=[_number(v) + unit for v in values], padding=3, fontsize=8)
     ax.set_yticks(y, labels, fontsize=9)
     ax.invert_yaxis()
     ax.set_xlim(0, max(max(values, default=0.0), 1e-9) * 1.15)  # room for the value labels
 
 
 def _number(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.2f}"
+    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.1f}"
 
 
-def _panels_figure(title: str, panels: Sequence[Panel], xlabel: str = "count") -> Figure:
+def _panels_figure(title: str, panels: Sequence[Panel], xlabel: str = "count", unit: str = "") -> Figure:
     heights = [max(1.0, 0.4 * len(labels) + 0.6) for _, labels, _ in panels]
     fig, axes = plt.subplots(len(panels), 1, figsize=(8.0, sum(heights) + 0.8), squeeze=False,
                              gridspec_kw={"height_ratios": heights})
     for ax, (subtitle, labels, values) in zip(axes[:, 0], panels, strict=True):
-        _bars(ax, labels, values, xlabel)
+        _bars(ax, labels, values, xlabel, unit)
         if subtitle:
             ax.set_title(subtitle, fontsize=10)
     fig.suptitle(title)
@@ -95,15 +95,16 @@ def _panels_figure(title: str, panels: Sequence[Panel], xlabel: str = "count") -
     return fig
 
 
-def plot_panels(title: str, panels: Sequence[Panel], path: Path, xlabel: str = "count") -> Path:
-    """Bar charts stacked one per panel (e.g. a list's progress, then its leads by status)."""
-    return _save(_panels_figure(title, panels, xlabel), path)
+def plot_panels(title: str, panels: Sequence[Panel], path: Path, xlabel: str = "count", unit: str = "") -> Path:
+    """Bar charts stacked one per panel (e.g. a list's progress, then its leads by status); ``unit`` follows
+    each bar's value ("%")."""
+    return _save(_panels_figure(title, panels, xlabel, unit), path)
 
 
-def plot_report(report: Report, path: Path) -> Path:
-    """A manager's report as a PNG: one bar panel per group, bars labelled with their counts, "no data" when
+def plot_report(report: Report | AgentsReport, path: Path) -> Path:
+    """A manager's report as a PNG: one bar panel per group, bars labelled with their values, "no data" when
     empty."""
-    return plot_panels(report.title, report.panels(), path)
+    return plot_panels(report.title, report.panels(), path, report.axis, report.unit)
 
 
 def plot_bars(title: str, labels: list[str], values: list[float], path: Path, xlabel: str = "count") -> Path:

@@ -71,9 +71,8 @@ from lists.store import database_url
 from pacing.days import DAY_S
 
 __all__ = ["ConfigError", "DriverKind", "SimConfig", "AsteriskConfig", "AsteriskCampaign", "Config",
-           "load_config", "parse_config", "PROFILE_ZONES"]
+           "load_config", "parse_config"]
 
-PROFILE_ZONES = {"us": "America/New_York", "fr": "Europe/Paris", "uk": "Europe/London"}  # default campaign zones
 LOG_LEVELS = ("debug", "info", "warning", "error")
 SIM_AGENTS = ("simulated", "api")
 
