@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -89,17 +90,17 @@ EVERYTHING = Period()
 
 def _moment(text: str, option: str, zone: str, day_end: bool) -> tuple[datetime, str]:
     """A date (the day's first moment; with ``day_end``, the next day's) or an ISO date and time (a time
-    without an offset is the campaign's), and how to say it."""
+    without an offset is the campaign's), in UTC, and how to say it."""
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            return local_midnight(day + timedelta(days=1 if day_end else 0), zone), day.isoformat()
+            return local_midnight(day + timedelta(days=day_end), zone).astimezone(UTC), day.isoformat()
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
+        return aware.astimezone(UTC), aware.isoformat(sep=" ", timespec="minutes")
+    except (ValueError, OverflowError):
         raise InvalidInput(option, f"{text!r} is not a date (YYYY-MM-DD) or a date and time "
                                    "(YYYY-MM-DDTHH:MM, an offset optional)") from None
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
-    return aware, aware.isoformat(sep=" ", timespec="minutes")
 
 
 def period_of(start: str | None, end: str | None, zone: str) -> Period:
@@ -401,7 +402,12 @@ def agents_report(session: Session, campaign: Campaign, period: Period, now: dat
         rows.setdefault(agent, AgentRow(agent)).add_call(outcome, disposition, reason, talk_s, wrap_s)
     for agent, time in agent_times(session, campaign.id, period.start, period.end, now).items():
         rows.setdefault(agent, AgentRow(agent)).add_time(time)
-    return AgentsReport(period.titled(f"Agents: {campaign.name}"), [rows[name] for name in sorted(rows)])
+    return AgentsReport(period.titled(f"Agents: {campaign.name}"), [rows[name] for name in sorted(rows, key=_natural)])
+
+
+def _natural(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Names in the order people count: a2 before a10."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name) if part)
 
 EXPORT_COLUMNS = ("phone_e164", "name", "timezone", "status", "attempts", "last_disposition", "refusal_reason", "dnc")
 

@@ -14,17 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
 from lists.reports import AgentsReport, Report  # noqa: E402
 from pacing.staffing import StaffingTable  # noqa: E402
 
 __all__ = ["plot_staffing", "plot_report", "plot_bars", "plot_panels", "plot_frontier", "plot_series",
-           "plot_series_panels", "occupancy_line", "Panel", "SeriesPanel"]
+           "plot_series_panels", "occupancy_line", "running_abandonment", "Panel", "SeriesPanel"]
 
 Panel = tuple[str, Sequence[str], Sequence[float]]  # a bar panel: subtitle, labels, values
 SeriesPanel = tuple[str, Sequence[dict[str, float]]]  # a day panel: subtitle, per-interval rows (results.Series)
@@ -121,7 +123,9 @@ def plot_frontier(labels: list[str], occupancy: list[tuple[float, float, float]]
                     yerr=[[(occ[0] - occ[1]) * 100], [(occ[2] - occ[0]) * 100]], fmt="o", capsize=3, label=label)
     ax.axvline(cap * 100, color="#d62728", linestyle="--", label=f"cap {cap:.0%}")
     ax.set_xlabel("abandoned calls, % of live answers (UK definition)")
-    ax.set_ylabel("agent occupancy, %")
+    ax.set_ylabel("agent occupancy")
+    ax.xaxis.set_major_formatter(PercentFormatter(100))
+    ax.yaxis.set_major_formatter(PercentFormatter(100, decimals=0))
     ax.set_title("Occupancy against abandonment")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     return _save(fig, path)
@@ -146,34 +150,81 @@ def occupancy_line(rows: Sequence[dict[str, float]]) -> tuple[list[float], list[
     return hours, values
 
 
-def _series_axes(ax: Axes, rows: Sequence[dict[str, float]], subtitle: str) -> list[Any]:
+_DAY_H, _MONTH_H = 24.0, 30 * 24.0  # the UK cap's period (a day) and the US one's (30 days, rolling), hours
+
+
+def running_abandonment(rows: Sequence[dict[str, float]]) -> tuple[list[float], list[float], list[float]]:
+    """(hours, % the day so far, % the last 30 days so far) at the end of each 15-minute row: the figures the cap
+    is compared with, not the rows' own rates.
+
+    The day's counts AMD false positives with the abandoned calls (the UK
+    rule, when the rows carry them); the 30 days' does not (the US rule).
+    NaN before the period's first live answer."""
+    ends = np.array([row["start_s"] / 3600.0 + _BIN_H for row in rows])
+    live = _running([row["live"] for row in rows])
+    dropped = _running([row["abandoned"] for row in rows])
+    fp = _running([row.get("amd_false_positives", 0.0) for row in rows])
+    day_first = np.searchsorted(ends, (ends - _BIN_H) // _DAY_H * _DAY_H, side="right")
+    month_first = np.searchsorted(ends, ends - _MONTH_H, side="right")
+    last = np.arange(1, len(rows) + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        day = (dropped[last] - dropped[day_first] + fp[last] - fp[day_first]) / (live[last] - live[day_first])
+        month = (dropped[last] - dropped[month_first]) / (live[last] - live[month_first])
+    return ends.tolist(), (day * 100).tolist(), (month * 100).tolist()
+
+
+def _running(values: Sequence[float]) -> np.ndarray:
+    """Sums of the first k values, for k = 0..n."""
+    return np.concatenate([[0.0], np.cumsum(values)])
+
+
+def _clock(hours: float, _: object = None) -> str:
+    """Hours since the first midnight as the clock reads them (a later day's 33.5 is 09:30)."""
+    minutes = round(hours * 60) % (24 * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _series_axes(ax: Axes, rows: Sequence[dict[str, float]], subtitle: str, cap: float | None) -> list[Any]:
     hours, occupancy = occupancy_line(rows)
-    handles: list[Any] = [*ax.plot(hours, occupancy, color="#3182bd", label="occupancy %")]
-    ax.set_ylabel("occupancy %")
+    handles: list[Any] = [*ax.plot(hours, occupancy, color="#3182bd", label="occupancy")]
+    ax.set_ylabel("occupancy")
     ax.set_ylim(0, 100)
+    ax.yaxis.set_major_formatter(PercentFormatter(100, decimals=0))
+    ax.xaxis.set_major_formatter(FuncFormatter(_clock))
     ax.set_title(subtitle, fontsize=10)
     other = ax.twinx()
-    handles += [other.bar([row["start_s"] / 3600.0 for row in rows], [row["abandon_rate"] * 100 for row in rows],
-                          width=0.2, color="#e6550d", alpha=0.5, label="abandoned % of live")]
-    other.set_ylabel("abandoned % of live")
+    handles += [other.bar([row["start_s"] / 3600.0 + _BIN_H / 2 for row in rows],
+                          [row["abandon_rate"] * 100 for row in rows], width=0.2, color="#e6550d", alpha=0.35,
+                          label="abandoned in each 15 minutes (not what the cap measures)")]
+    ends, day, month = running_abandonment(rows)
+    handles += other.plot(ends, day, color="#a50f15", label="abandoned, the day so far (UK cap: per day)")
+    handles += other.plot(ends, month, color="#a50f15", linestyle=":",
+                          label="abandoned, the last 30 days so far (US cap: per 30 days)")
+    if cap is not None:
+        handles.append(other.axhline(cap * 100, color="#d62728", linestyle="--",
+                                     label=f"cap {cap:.0%} of the day's (UK) or 30 days' (US) live answers"))
+    other.set_ylabel("abandoned, % of live answers")
+    other.yaxis.set_major_formatter(PercentFormatter(100))
     other.set_ylim(bottom=0)
     return handles
 
 
-def _series_figure(panels: Sequence[SeriesPanel]) -> Figure:
+def _series_figure(panels: Sequence[SeriesPanel], cap: float | None = None) -> Figure:
     fig, axes = plt.subplots(len(panels), 1, figsize=(9.0, 3.0 * len(panels) + 0.5), squeeze=False, sharex=True)
     handles: list[Any] = []
     for ax, (subtitle, rows) in zip(axes[:, 0], panels, strict=True):
-        handles = _series_axes(ax, rows, subtitle)
-    axes[-1, 0].set_xlabel("hour (scenario clock; day n adds 24)")
+        handles = _series_axes(ax, rows, subtitle, cap)
+    axes[-1, 0].set_xlabel("time of day (scenario clock)")
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 0.98), fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def plot_series_panels(panels: Sequence[SeriesPanel], path: Path) -> Path:
-    """Per-15-minute occupancy and abandonment, one panel per setting of a sweep."""
-    return _save(_series_figure(panels), path)
+def plot_series_panels(panels: Sequence[SeriesPanel], path: Path, cap: float | None = None) -> Path:
+    """Per-15-minute occupancy and abandonment, one panel per setting of a sweep, with the day's and the 30
+    days' running abandonment against the ``cap`` (the figures the law compares; a busy quarter hour above the
+    cap breaks no rule by itself)."""
+    return _save(_series_figure(panels, cap), path)
 
 
 def plot_series(rows: list[dict[str, float]], title: str, path: Path) -> Path:

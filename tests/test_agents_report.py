@@ -164,7 +164,8 @@ def test_a_period_reads_dates_in_the_campaign_zone_and_to_takes_in_its_day():
 
 
 @pytest.mark.parametrize(("start", "end", "option"), [
-    ("24/11/2026", None, "from"), (None, "2026-13-01", "to"), ("2026-11-25", "2026-11-24", "to")])
+    ("24/11/2026", None, "from"), (None, "2026-13-01", "to"), ("2026-11-25", "2026-11-24", "to"),
+    (None, "9999-12-31", "to"), ("0001-01-01T00:00+05:00", None, "from")])
 def test_a_bad_date_names_its_option(start, end, option):
     with pytest.raises(InvalidInput) as caught:
         period_of(start, end, "Europe/Paris")
