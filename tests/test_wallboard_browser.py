@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.daemon, pytest.mark.slow,
               pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="Debian's chromium and chromium-driver are not "
                                                                  "installed (.ci/chromium.sh)")]
 
-FITS = """return [...document.querySelectorAll('.grid > div, #hourly, #report, main')]
+FITS = """return [...document.querySelectorAll('.grid > div, #hourly, #report, main, .figure')]
   .filter((e) => e.scrollWidth > e.clientWidth).map((e) => (e.id || e.className || e.tagName) + ': ' +
   e.scrollWidth + ' > ' + e.clientWidth).concat(document.documentElement.scrollWidth > window.innerWidth ?
   ['page: ' + document.documentElement.scrollWidth] : [])"""
