@@ -660,8 +660,13 @@ def dnc_status(company: str, database_url: str | None) -> None:
 
 
 @main.command("report")
-@click.argument("kind", type=click.Choice(["refusals", "dispositions", "penetration"]))
+@click.argument("kind", type=click.Choice(["refusals", "dispositions", "penetration", "agents"]))
 @click.option("--campaign", required=True)
+@click.option("--from", "start", metavar="DATE",
+              help="From this day (YYYY-MM-DD) or moment (YYYY-MM-DDTHH:MM[+offset]), in the campaign's time zone "
+                   "(its rules profile's: us America/New_York, fr Europe/Paris, uk Europe/London).")
+@click.option("--to", "end", metavar="DATE",
+              help="To this day, the whole day included (YYYY-MM-DD), or to this moment; the same time zone.")
 @click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
               help="Write the table as CSV.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
@@ -669,15 +674,21 @@ def dnc_status(company: str, database_url: str | None) -> None:
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
               help="Write a PNG bar chart.")
 @_database_url
-def report_cmd(kind: str, campaign: str, csv_out: Path | None, json_out: Path | None, plot: Path | None,
-               database_url: str | None) -> None:
-    """Refusals by reason, attempts by disposition, or list penetration, for one campaign."""
-    from lists.campaigns import get_campaign
-    from lists.reports import REPORTS
+def report_cmd(kind: str, campaign: str, start: str | None, end: str | None, csv_out: Path | None,
+               json_out: Path | None, plot: Path | None, database_url: str | None) -> None:
+    """Refusals by reason, attempts by disposition, list penetration, or per agent (calls, calls per logged-in
+    hour, talk, wrap-up, pauses by reason, occupancy, contacts, sales, refusals, conversion), for one campaign.
+    An attempt counts in the period it was dialled in; logged-in and paused time is cut at its edges."""
+    from lists.campaigns import get_campaign, home_zone
+    from lists.reports import REPORTS, agents_report, period_of
     from simulation.plots import plot_report
 
     with _session(database_url, campaigns=True) as s:
-        report = REPORTS[kind](s, get_campaign(s, campaign))
+        chosen = get_campaign(s, campaign)
+        with _arguments(**{"from": "--from", "to": "--to"}):
+            period = period_of(start, end, home_zone(chosen))
+        report = (agents_report(s, chosen, period, _now()) if kind == "agents"
+                  else REPORTS[kind](s, chosen, period))
     click.echo(report.text())
     if csv_out:
         report.write_csv(csv_out)

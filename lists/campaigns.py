@@ -16,7 +16,7 @@ from dialer.errors import DialerError
 from lists.lifecycle import LeadStatus
 from lists.models import CAMPAIGN_KINDS, Campaign, Lead, to_db
 from lists.numbers import normalise_number
-from lists.rules import PROFILES
+from lists.rules import PROFILE_ZONES, PROFILES
 from pacing.controllers import Controller
 from pacing.errors import InvalidInput
 from pacing.ledger import AmdVerdict, amd_verdict
@@ -24,7 +24,7 @@ from pacing.registry import POLICIES, make_controller
 
 __all__ = ["default_catalogue", "check_setting", "check_amd", "check_pacing", "dial_modes", "create_campaign",
            "get_campaign", "list_campaigns", "edit_campaign", "retarget", "controller_for_campaign",
-           "NothingToRetarget", "CoolOff", "cooling_off"]
+           "NothingToRetarget", "CoolOff", "cooling_off", "SALE_CODES", "known_reasons", "label_of", "home_zone"]
 
 _SALES_REFUSALS = {  # an offer of something to buy: a loan, a tariff
     "too_expensive": "Too expensive",
@@ -69,10 +69,25 @@ _KIND_OUTCOMES = {
     },
 }
 
+SALE_CODES = frozenset({"accepted", "promise_to_pay", "paid", "completed"})
+"""The outcomes that count as a sale (a loan or tariff accepted, a payment promised or made, a survey completed)."""
+
 
 def default_catalogue(kind: str) -> dict[str, Any]:
     """The outcome and refusal-reason codes a new campaign of ``kind`` starts with."""
     return {"outcomes": {**_KIND_OUTCOMES[kind], **_COMMON_OUTCOMES}, "refusal_reasons": dict(_KIND_REFUSALS[kind])}
+
+
+def known_reasons() -> dict[str, str]:
+    """Every refusal reason of every kind's catalogue with its label: for figures with no campaign to ask
+    (a simulated day's refusal mix)."""
+    return {code: label for reasons in _KIND_REFUSALS.values() for code, label in reasons.items()}
+
+
+def label_of(code: str, labels: Mapping[str, str]) -> str:
+    """A code's label from a catalogue; a code it lacks (removed since, or written by a simulation) in words,
+    never as the raw code: ``not_decision_maker`` reads "Not decision maker"."""
+    return labels.get(code) or code.replace("_", " ").capitalize()
 
 
 def check_setting(field: str, value: Any) -> None:
@@ -365,3 +380,9 @@ def retarget(session: Session, source: str, reasons: list[str], name: str, now: 
         session.execute(insert(Lead), rows)
     session.commit()
     return new, len(rows)
+
+
+def home_zone(campaign: Campaign) -> str:
+    """The zone a campaign's hours and report days are kept in when nothing else says: its rules profile's
+    (``lists.rules.PROFILE_ZONES``; the daemon's ``[timezones]`` may set another)."""
+    return PROFILE_ZONES.get(campaign.rules_profile, "UTC")

@@ -32,15 +32,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from lists.campaigns import home_zone
 from lists.lifecycle import QUEUES, CampaignState, LeadStatus
 from lists.models import Campaign, CampaignLease, Lead, as_utc, to_db
-from lists.rules import PROFILE_ZONES, CallingProfile, in_window, next_open
+from lists.rules import CallingProfile, in_window, next_open
 from lists.selection import profile_for
 from pacing.ledger import Standing
 from pacing.registry import POLICIES
 
 __all__ = ["Why", "Reason", "WORDS", "STOPS", "STATE_REASONS", "FloorNow", "Outlook", "Facts", "reasons",
-           "dialing", "window", "queue_outlook", "lease_holder", "store_reasons", "home_zone"]
+           "dialing", "window", "queue_outlook", "lease_holder", "store_reasons"]
 
 
 class Why(StrEnum):
@@ -255,12 +256,6 @@ def _warnings(facts: Facts) -> list[_Found]:
 
 
 # ---- what the store knows ------------------------------------------------------------------------------------
-
-def home_zone(campaign: Campaign) -> str:
-    """The zone a campaign's hours are kept in when nothing else says: its rules profile's
-    (``lists.rules.PROFILE_ZONES``; the daemon's ``[timezones]`` may set another)."""
-    return PROFILE_ZONES.get(campaign.rules_profile, "UTC")
-
 
 def window(profile: CallingProfile, zone: str, now: datetime) -> tuple[bool, datetime | None]:
     """(closed, when it opens) for the profile's window in ``zone`` at ``now``; (False, None) when open."""

@@ -26,6 +26,8 @@ A campaign's states and the API's actions between them (``CAMPAIGN_ACTIONS``)::
     running | paused ─stop─> stopping ──(calls and wrap-ups done: the daemon)──> stopped ─start─> running
 
 ``completed`` is declared for clients that know it; the daemon does not set it yet.
+
+An agent's presence as the store keeps it (``Presence``): log in, pause with a reason, ready again, log out.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from enum import StrEnum
 from dialer.errors import IllegalTransition
 
 __all__ = ["LeadStatus", "QUEUES", "CLOSED", "LEAD_MOVES", "move_lead", "moving_to", "requeued", "CampaignState",
-           "CAMPAIGN_ACTIONS"]
+           "CAMPAIGN_ACTIONS", "Presence"]
 
 
 class LeadStatus(StrEnum):
@@ -121,3 +123,22 @@ CAMPAIGN_ACTIONS: dict[str, tuple[frozenset[CampaignState], CampaignState]] = {
 }
 """A manager's action: the states it may be taken in, and the state it leads to. The daemon alone moves a
 ``stopping`` campaign to ``stopped``, once nothing is open."""
+
+
+class Presence(StrEnum):
+    """A change of an agent's presence: the store's ``agent_event.event`` values, appended, never updated.
+
+    Why a word of its own, not the engine's ``AgentState``: the engine's
+    states (ready, reserved, talking, wrap-up ...) change on every call, and
+    the attempt ledger already times talk and wrap-up; what the agents report
+    needs besides is when each agent was logged in and when paused, and why.
+    Why here: the store (``lists``) must read and write it, and cannot import
+    the engine. An agent logs in ready; a pause asked for on a call starts
+    when the wrap-up ends, and is stored then."""
+
+    LOG_IN = "log_in"
+    PAUSE = "pause"  # with its reason
+    READY = "ready"  # back from a pause
+    LOG_OUT = "log_out"
+
+    __hash__ = str.__hash__

@@ -35,13 +35,13 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from dialer.records import Outcome
-from lists.lifecycle import CampaignState, LeadStatus
+from lists.lifecycle import CampaignState, LeadStatus, Presence
 from pacing.ledger import DayAnswers
 from pacing.registry import PolicyName
 
 __all__ = ["Base", "Campaign", "Lead", "insert_new_leads", "Attempt", "answers_by_day", "DncEntry", "DncRegistry",
            "as_utc", "to_db", "User", "ApiToken", "CampaignGrant", "LeadView",
-           "CampaignLease", "ClusterMember", "Word"]
+           "CampaignLease", "ClusterMember", "Word", "PresenceEvent"]
 
 CAMPAIGN_KINDS = ("loan-offer", "tariff-switch", "survey", "payment-reminder")
 DUE_ANY_TIME = datetime(2000, 1, 1)  # a lead's next_at when nothing holds it back (naive UTC, like every stored time)
@@ -318,6 +318,22 @@ class LeadView(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
     viewed_at: Mapped[datetime] = mapped_column(DateTime)
     purpose: Mapped[str] = mapped_column(String(32), default="lead_card")
+
+
+class PresenceEvent(Base):
+    """The agents' log: one row each time an agent logs in, pauses (with its reason), is ready again or logs out,
+    in a campaign. Append-only, like the attempt ledger: the agents report reads logged-in and paused time from
+    it (``lists.presence``), talk and wrap-up from the attempts."""
+
+    __tablename__ = "agent_event"
+    __table_args__ = (Index("ix_agent_event_campaign_at", "campaign_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    agent: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    event: Mapped[Presence] = mapped_column(Word(Presence, 16))
+    pause_reason: Mapped[str | None] = mapped_column(String(48))
 
 
 class CampaignLease(Base):

@@ -67,7 +67,8 @@ PROFILES: dict[str, CallingProfile] = {
 }
 
 PROFILE_ZONES = {"us": "America/New_York", "fr": "Europe/Paris", "uk": "Europe/London"}
-"""The zone a campaign under each profile keeps its hours in, unless the daemon's config gives another."""
+"""A campaign's time zone by its rules profile, where nothing else names one (the daemon's
+``[timezones]`` may): its hours, and its days in reports (``lists.campaigns.home_zone``)."""
 
 
 def capped_profile(name: str, max_attempts: int) -> CallingProfile:

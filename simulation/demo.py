@@ -539,7 +539,8 @@ def write_report(url: str, totals: Sequence[CampaignTotals], scenarios: Mapping[
     refusals and list penetration (``lists.reports``' tables and plots)."""
     directory.mkdir(parents=True, exist_ok=True)
     plot_series_panels([(f"{t.name}: occupancy and abandonment per 15 minutes",
-                         series_rows(url, t.name, scenarios[t.name])) for t in totals], directory / "series.png")
+                         series_rows(url, t.name, scenarios[t.name])) for t in totals], directory / "series.png",
+                       cap=min((t.cap for t in totals), default=None))
     sections = []
     factory = open_store(url)
     try:

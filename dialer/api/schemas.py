@@ -342,16 +342,21 @@ class ReportOut(BaseModel):
 
 
 class AgentPerformanceRow(BaseModel):
-    """One agent's shift (local date): calls, talk and wrap seconds, occupancy of their span, outcomes."""
+    """One agent over the report's period (``lists.reports.AgentRow``): seconds, shares as fractions of 1, None
+    where the time a share needs is missing (no logged-in time, no contact)."""
 
     agent: str
-    shift: str
     calls: int
+    calls_per_hour: float | None
+    logged_in_s: float
     talk_s: float
     wrap_s: float
-    occupancy: float
+    paused_s: dict[str, float]
+    occupancy: float | None
+    contacts: int
     sales: int
-    refusals: dict[str, int]
+    refusals: int
+    conversion: float | None
 
 
 class CallbackRow(BaseModel):

@@ -37,12 +37,13 @@ from dialer.service.cluster import Fence, LocalLease
 from dialer.service.config import Config, ConfigError
 from dialer.service.metrics import CampaignRecorder, Metrics, TimedController
 from dialer.service.ownership import Taken, epoch_day, recall_pacing
+from dialer.service.presence import PresenceLog
 from dialer.service.schedule import WorldClock
 from dialer.service.store_ports import ClaimBuffer, WriteAheadTelephony, Writer
-from lists.campaigns import controller_for_campaign
+from lists.campaigns import controller_for_campaign, home_zone
 from lists.lifecycle import CampaignState
 from lists.models import Campaign, answers_by_day
-from lists.rules import PROFILE_ZONES, CallingProfile
+from lists.rules import CallingProfile
 from lists.selection import profile_for
 from pacing.days import civil_seconds, local_midnight
 from pacing.ledger import AbandonmentLedger, Budgeted, Standing
@@ -79,6 +80,7 @@ class CampaignRun:
     telephony: SimTelephony | CampaignTelephony
     recorder: CampaignRecorder
     ledger: AbandonmentLedger  # what the law counts: the one source of the campaign's abandonment figures
+    presence: PresenceLog  # the agents' log: log-ins, pauses, returns and log-outs, appended to the store
     dial_mode: str = "progressive"
     state: CampaignState = CampaignState.RUNNING  # dials only when running
     fence: Fence | None = None  # several daemons: the lease this run dials under
@@ -179,7 +181,7 @@ class Assembly:
         """The campaign's time zone: the config's, else the scenario's, else its rules profile's."""
         if campaign.name in self.config.timezones:
             return self.config.timezones[campaign.name]
-        return self.scenario.timezone if self.scenario else PROFILE_ZONES.get(campaign.rules_profile, "UTC")
+        return self.scenario.timezone if self.scenario else home_zone(campaign)
 
     def build(self, campaign: Campaign, world: WorldClock, writer: Writer, loop: asyncio.AbstractEventLoop,
               taken: Taken | None = None) -> CampaignRun:
@@ -191,9 +193,10 @@ class Assembly:
         clock = world.engine_clock(origin, ordered=self.config.sim is not None)
         parts = self._sim_parts(campaign, clock) if self.asterisk is None else self._asterisk_parts(campaign, clock)
         telephony = parts.telephony
-        console = (parts.workforce if parts.workforce is not None and not self.api_agents
-                   else self.desk.console(campaign.id, lambda t: origin + timedelta(seconds=t)))
+        screen = (parts.workforce if parts.workforce is not None and not self.api_agents
+                  else self.desk.console(campaign.id, lambda t: origin + timedelta(seconds=t)))
         fence, lease = (taken.fence, taken.lease) if taken else (None, None)
+        console = PresenceLog(screen, writer, campaign.id, lambda t: origin + timedelta(seconds=t), fence)
         may_dial = lease.valid if lease else _always
         leads = ClaimBuffer(campaign.id, self.factory, self.config.name, origin, loop, self.claims, writer,
                             on_claimed=self.metrics.claimed.labels(campaign.name).inc,
@@ -222,7 +225,7 @@ class Assembly:
                 parts.workforce.schedule(parts.shifts, parts.days)
         return CampaignRun(campaign.name, campaign.id, campaign.company, campaign.abandon_cap, zone,
                            profile_for(campaign), origin, clock, engine, leads, telephony, recorder, ledger,
-                           campaign.dial_mode, campaign.state, fence, lease, recalled=recalled)
+                           console, campaign.dial_mode, campaign.state, fence, lease, recalled=recalled)
 
     def _restore_counts(self, campaign: Campaign, zone: str, now: datetime, first: int,
                         ledger: AbandonmentLedger) -> None:

@@ -471,8 +471,10 @@ class Daemon:
         return 0 if flushed else 1
 
     def _write_open_calls(self, run: CampaignRun) -> int:
-        """Calls still open after the drain: each gets its ledger row; a lead never dialled goes back."""
+        """Calls still open after the drain: each gets its ledger row; a lead never dialled goes back. Agents
+        still logged in are logged out in the agents' log: this daemon no longer dials for them."""
         engine = run.engine
+        run.presence.sign_out_all(run.clock.now())
         open_calls: dict[int, Call] = {c.id: c for c in (*engine.calls.values(), *engine.wrapping.values())}
         for call in open_calls.values():
             record = open_call_record(call, run.origin)

@@ -14,7 +14,9 @@ flush everything. The dial mark (``lead.dial_started_at``) is written ahead:
 after a crash a claimed lead with a mark was maybe rung (it gets an
 "interrupted" attempt and a retry time) and one without was not (it goes
 back to its queue as it was). Measured 2026-12-03 on SQLite, 2 shared cores:
-the mark delays a dial by a few milliseconds.
+the mark delays a dial by a few milliseconds. The agents' log
+(``lists.presence``) goes through the same writer: the event loop that
+sees an agent log in or pause never waits on the store.
 
 Why each write is exactly once: a commit the connection lost (PostgreSQL
 restarting) may or may not have happened, and the writer retries it. So a
@@ -53,6 +55,7 @@ from dialer.service.cluster import Fence, Fenced, holds
 from lists.idle import Outlook, queue_outlook
 from lists.lifecycle import LeadStatus
 from lists.models import Campaign, Lead, as_utc, to_db
+from lists.presence import PresenceChange, append_presence
 from lists.rules import CallingProfile, LeadHistory, refusal
 from lists.selection import claim_leads, dial_histories, record_attempts, release_leads
 
@@ -97,7 +100,13 @@ class _Release:
     fence: Fence | None = None
 
 
-_Item = _Mark | _Attempt | _Release
+@dataclass(frozen=True)
+class _Presence:
+    change: PresenceChange
+    fence: Fence | None = None
+
+
+_Item = _Mark | _Attempt | _Release | _Presence
 
 
 class Writer:
@@ -131,6 +140,10 @@ class Writer:
 
     def attempt(self, campaign_id: int, lead_id: int, record: AttemptRecord, fence: Fence | None = None) -> None:
         self.queue.put(_Attempt(campaign_id, lead_id, record, fence))
+
+    def presence(self, change: PresenceChange, fence: Fence | None = None) -> None:
+        """Append an agent's log-in, pause, ready or log-out to the agents' log."""
+        self.queue.put(_Presence(change, fence))
 
     def release(self, lead_ids: Sequence[int], fence: Fence | None = None) -> None:
         if lead_ids:
@@ -214,8 +227,9 @@ class Writer:
 
 
 def _write_group(session: Session, fence: Fence | None, items: list[_Item], claimer: str) -> None:
-    """One transaction: the fence checked first, then marks, releases and attempts, in that order, so a lead's
-    record always follows its mark (see module doc); Fenced when the campaign is no longer ours."""
+    """One transaction: the fence checked first, then marks, releases, attempts and the agents' log, in that
+    order, so a lead's record always follows its mark (see module doc); Fenced when the campaign is no longer
+    ours."""
     if fence is not None and not holds(session, fence):
         session.rollback()
         raise Fenced(f"campaign {fence.campaign_id}: lease token {fence.token} is no longer held")
@@ -227,6 +241,7 @@ def _write_group(session: Session, fence: Fence | None, items: list[_Item], clai
     if releases:
         release_leads(session, releases, claimer)
     _write_attempts(session, [item for item in items if isinstance(item, _Attempt)], fence)
+    append_presence(session, [item.change for item in items if isinstance(item, _Presence)])
     session.commit()
 
 
