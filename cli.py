@@ -771,11 +771,14 @@ def simulate_run(scenario: Path, replications: int, sets: tuple[str, ...], as_js
 
 
 def _store_simulated_day(scenario: Scenario, url: str, name: str, kind: str) -> None:
-    """Replication 0 again, recorded, written through the one attempt-writing path as campaign ``name``."""
+    """Replication 0 again, recorded in the words of a ``kind`` campaign's catalogue, written through the one
+    attempt-writing path as campaign ``name``."""
+    from dialer.drivers.sim.scenario import for_campaign
+    from lists.campaigns import default_catalogue
     from simulation.calibrate import store_run
     from simulation.model import simulate
 
-    result = simulate(scenario, 0, record=True)
+    result = simulate(for_campaign(scenario, default_catalogue(kind), kind), 0, record=True)
     with _session(url) as s:
         campaign = store_run(s, scenario, result, name, kind, replication=0)
         click.echo(f"store: {len(result.attempts)} attempts written as campaign {campaign.name!r}")

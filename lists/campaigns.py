@@ -22,9 +22,9 @@ from pacing.errors import InvalidInput
 from pacing.ledger import AmdVerdict, amd_verdict
 from pacing.registry import POLICIES, make_controller
 
-__all__ = ["default_catalogue", "check_setting", "check_amd", "check_pacing", "dial_modes", "create_campaign",
-           "get_campaign", "list_campaigns", "edit_campaign", "retarget", "controller_for_campaign",
-           "NothingToRetarget", "CoolOff", "cooling_off"]
+__all__ = ["default_catalogue", "success_outcome", "code_label", "check_setting", "check_amd", "check_pacing",
+           "dial_modes", "create_campaign", "get_campaign", "list_campaigns", "edit_campaign", "retarget",
+           "controller_for_campaign", "NothingToRetarget", "CoolOff", "cooling_off"]
 
 _SALES_REFUSALS = {  # an offer of something to buy: a loan, a tariff
     "too_expensive": "Too expensive",
@@ -73,6 +73,20 @@ _KIND_OUTCOMES = {
 def default_catalogue(kind: str) -> dict[str, Any]:
     """The outcome and refusal-reason codes a new campaign of ``kind`` starts with."""
     return {"outcomes": {**_KIND_OUTCOMES[kind], **_COMMON_OUTCOMES}, "refusal_reasons": dict(_KIND_REFUSALS[kind])}
+
+
+def success_outcome(kind: str) -> str:
+    """The outcome a campaign of ``kind`` is run for: a loan or tariff accepted, a promise to pay, a completed
+    survey (its kind's first own outcome)."""
+    return next(iter(_KIND_OUTCOMES[kind]))
+
+
+def code_label(labels: Mapping[str, str], code: str) -> str:
+    """What a report prints for ``code``: its catalogue label, or, for a code the catalogue does not hold (a
+    reason removed since, a store written by another tool), the code in words, said to be outside it."""
+    if code in labels:
+        return labels[code]
+    return f"{code.replace('_', ' ').capitalize()} (not in catalogue)"
 
 
 def check_setting(field: str, value: Any) -> None:

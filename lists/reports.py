@@ -24,6 +24,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from dialer.records import Outcome
+from lists.campaigns import code_label
 from lists.lifecycle import QUEUES, LeadStatus
 from lists.models import Attempt, Campaign, DncEntry, Lead
 from lists.numbers import mask_number
@@ -106,8 +107,9 @@ def refusals_report(session: Session, campaign: Campaign) -> Report:
             Attempt.campaign_id == campaign.id, Attempt.refusal_reason.is_not(None))
         .group_by(Attempt.refusal_reason)).all()
     counts = [(str(code), int(n)) for code, n in found]
-    return _table(f"Refusals by reason: {campaign.name}", counts, campaign.catalogue.get("refusal_reasons", {}),
-                  sum(n for _, n in counts))
+    catalogue = campaign.catalogue.get("refusal_reasons", {})
+    labels = {code: code_label(catalogue, code) for code, _ in counts}
+    return _table(f"Refusals by reason: {campaign.name}", counts, labels, sum(n for _, n in counts))
 
 
 def dispositions_report(session: Session, campaign: Campaign) -> Report:
