@@ -561,12 +561,15 @@ def dnc_group() -> None:
 
 @dnc_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--registry", required=True, help="Registry name, e.g. us-national or bloctel.")
+@click.option("--registry", required=True, help="Registry name, e.g. us-national, bloctel or tps.")
 @click.option("--company", default="default", show_default=True)
-@click.option("--default-region", default="US", show_default=True)
+@click.option("--default-region", help="ISO country for numbers written without +CC (default: the registry's "
+                                       "country: us-national US, bloctel FR, tps GB, dncl CA ...).")
 @_database_url
-def dnc_import(file: Path, registry: str, company: str, default_region: str, database_url: str | None) -> None:
-    """Replace the company's copy of a registry with FILE (one number per line) and date it today."""
+def dnc_import(file: Path, registry: str, company: str, default_region: str | None,
+               database_url: str | None) -> None:
+    """Replace the company's copy of a registry with FILE (one number per line; a header line is skipped) and
+    date it today."""
     from lists.dnc import import_registry
 
     with _session(database_url) as s:

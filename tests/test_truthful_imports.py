@@ -6,13 +6,17 @@ campaign's window never opens for are set aside, not rescheduled day after day."
 from __future__ import annotations
 
 import csv
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from lists.campaigns import create_campaign
 from lists.importer import UNBALANCED, import_csv
 from lists.models import Lead
+
+NOW = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)  # a Tuesday, noon in Paris
 
 
 def _campaign(store, name: str = "Loans", profile: str = "fr"):
@@ -57,7 +61,8 @@ def test_an_unbalanced_quote_is_reported_at_its_line_and_the_rows_after_it_impor
 
 def test_a_quote_left_open_takes_in_no_more_than_twenty_lines(store, tmp_path: Path):
     rows = "".join(f"P{i},+336123450{i:02d}\n" for i in range(40))
-    summary, phones = _import(store, _campaign(store), tmp_path / "leads.csv", 'name,phone\n"Open,+33612349999\n' + rows)
+    text = 'name,phone\n"Open,+33612349999\n' + rows
+    summary, phones = _import(store, _campaign(store), tmp_path / "leads.csv", text)
     assert len(phones) == 40 and summary.rejected == 1
     assert _rejects(summary.rejects_path)[0][:2] == ["2", UNBALANCED]
 
@@ -76,3 +81,39 @@ def test_cells_past_the_header_reject_their_row_with_its_line(store, tmp_path: P
         ["5", "3 cells more than the header's 2 columns (a stray delimiter, or a column with no name)",
          "Dora", "+33612345683", "x", "y", "z"],
     ]
+
+
+def test_a_registry_reads_national_numbers_in_its_own_country_and_skips_its_header(store, tmp_path: Path):
+    from lists.dnc import dnc_entries, import_registry
+
+    registry = tmp_path / "bloctel.csv"
+    registry.write_text("Numéro de téléphone\n01 42 68 53 00\n06 12 34 56 80\n", encoding="utf-8")
+    with store() as s:
+        result = import_registry(s, "default", "bloctel", registry, NOW)
+        listed = [phone for phone, _ in dnc_entries(s, "default", "bloctel")]
+    assert (result.numbers, result.rejected, result.rejects_path) == (2, 0, None)  # the header is not rejected
+    assert listed == ["+33142685300", "+33612345680"]
+    assert result.line() == ("registry bloctel: 2 numbers, 0 rejected; header 'Numéro de téléphone' skipped; "
+                             "national numbers read as FR")
+
+
+@pytest.mark.parametrize(("registry", "given", "region"), [
+    ("bloctel", None, "FR"), ("TPS", None, "GB"), ("us-national", None, "US"), ("bloctel", "be", "BE"),
+    ("my-own-copy", None, None)])
+def test_the_registrys_country_is_the_default_region_and_an_option_overrides_it(registry, given, region):
+    from lists.dnc import registry_region
+
+    assert registry_region(registry, given) == region
+
+
+def test_dnc_import_of_a_uk_registry_needs_no_region(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    tps = tmp_path / "tps.txt"
+    tps.write_text("number\n020 7946 0018\n07400 123456\n", encoding="utf-8")
+    done = CliRunner().invoke(main, ["dnc", "import", str(tps), "--registry", "tps",
+                                     "--database-url", f"sqlite:///{tmp_path / 'dialer.db'}"])
+    assert done.exit_code == 0, done.output
+    assert done.output.startswith("registry tps: 2 numbers, 0 rejected; header 'number' skipped; ")
