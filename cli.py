@@ -523,6 +523,8 @@ def lists_import(file: Path, campaign: str, default_region: str | None, mapping:
             summary = import_csv(s, target, file, default_region=default_region, mapping=columns,
                                  delimiter=delimiter, encoding=encoding, workers=workers, progress=bar)
     click.echo(summary.line())
+    if warning := summary.warning():
+        click.echo(f"warning: {warning}", err=True)
 
 
 @contextmanager

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from dialer.errors import DialerError
-from lists.lifecycle import LeadStatus
+from lists.lifecycle import LeadStatus, reopened
 from lists.models import CAMPAIGN_KINDS, Campaign, Lead, to_db
 from lists.numbers import normalise_number
 from lists.rules import PROFILES
@@ -273,10 +273,22 @@ def edit_campaign(session: Session, name: str, **changes: Any) -> Campaign:
     if changes.get("caller_id") is not None:
         changes["caller_id"] = _caller_id(changes["caller_id"], changes.get("rules_profile", campaign.rules_profile))
     campaign.catalogue = catalogue
+    profile_changed = changes.get("rules_profile", campaign.rules_profile) != campaign.rules_profile
     for field, value in changes.items():
         setattr(campaign, field, value)
+    if profile_changed:
+        _reopen_windowless(session, campaign)
     session.flush()
     return campaign
+
+
+def _reopen_windowless(session: Session, campaign: Campaign) -> None:
+    """Give the leads set aside under the old profile's window back to their queues: the claim checks them
+    against the new window, and sets aside again those it never opens for either."""
+    for status, attempted in ((reopened(0), Lead.attempts == 0), (reopened(1), Lead.attempts > 0)):
+        session.execute(update(Lead).where(Lead.campaign_id == campaign.id, Lead.status == LeadStatus.NO_WINDOW,
+                                           attempted).values(status=status)
+                        .execution_options(synchronize_session=False))
 
 
 def _edited_pacing(campaign: Campaign, mode: str, given: Any) -> dict[str, float | int]:

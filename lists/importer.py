@@ -25,18 +25,20 @@ import signal
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, NamedTuple, TextIO
+from typing import Any, NamedTuple, TextIO, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from dialer.errors import Interrupted
+from lists.lifecycle import LeadStatus, reopened
 from lists.models import Campaign, DncEntry, Lead, insert_new_leads, to_db
 from lists.numbers import normalise_number, region_code, valid_zone, zone_for_postal_code
+from lists.rules import PROFILES, never_open
 from pacing.errors import InvalidInput
 
 __all__ = ["ImportSummary", "import_csv", "count_rows", "read_csv", "Record", "UNBALANCED", "check_text",
@@ -53,18 +55,42 @@ _NOT_FIELDS = frozenset((*_PHONE_KEYS, *_REGION_KEYS, *_ZONE_KEYS, "name"))
 
 @dataclass
 class ImportSummary:
+    """What an import did with each row. Of the leads imported, ``uncertain_zones`` have several candidate time
+    zones and ``no_window`` were set aside (``LeadStatus.NO_WINDOW``) because the campaign's window (its
+    ``profile``) never opens in all of theirs; ``zones_given`` leads set aside before were given a zone by this
+    file and may be dialled again (counted as already imported)."""
+
     rows: int = 0
     imported: int = 0
     rejected: int = 0
     duplicates: int = 0
     already_imported: int = 0
     rejects_path: Path | None = None
+    uncertain_zones: int = 0
+    no_window: int = 0
+    zones_given: int = 0
+    profile: str = ""
 
     def line(self) -> str:
         already = f", {self.already_imported} already imported" if self.already_imported else ""
+        given = f" ({self.zones_given} given their time zone, dialable again)" if self.zones_given else ""
         return (f"{self.rows} rows: {self.imported} imported, {self.rejected} rejected, "
-                f"{self.duplicates} duplicates{already}"
+                f"{self.duplicates} duplicates{already}{given}"
                 + (f" (see {self.rejects_path})" if self.rejects_path else ""))
+
+    def warning(self) -> str | None:
+        """Why some leads may be dialled late or never, and what resolves it; None when every lead has one zone.
+
+        Why say it at import: a lead is dialled only when the window is open
+        in every one of its candidate zones, so without a word a Russian
+        mobile under the French window would simply never be called."""
+        if not (self.uncertain_zones or self.no_window):
+            return None
+        aside = (f", and for {self.no_window} it never is: they were set aside (status no_window)"
+                 if self.no_window else "")
+        return (f"{self.uncertain_zones} leads have several candidate time zones (a mobile or country-wide "
+                f"number): each is dialled only when the {self.profile} window is open in all of them{aside}; "
+                "a timezone column gives a lead its own zone (import the file again with it)")
 
 
 def check_text(path: Path, encoding: str = "utf-8-sig", argument: str = "file", hint: str = "") -> None:
@@ -358,11 +384,22 @@ class _Import:
 
     def __init__(self, session: Session, campaign: Campaign, now: datetime):
         self.session, self.campaign, self.now = session, campaign, now
-        self.stored = frozenset(session.scalars(select(Lead.phone_e164).where(Lead.campaign_id == campaign.id)))
+        mine = Lead.campaign_id == campaign.id
+        self.stored = frozenset(session.scalars(select(Lead.phone_e164).where(mine)))
+        self.aside = {phone: (lead_id, attempts) for phone, lead_id, attempts in session.execute(
+            select(Lead.phone_e164, Lead.id, Lead.attempts).where(mine, Lead.status == LeadStatus.NO_WINDOW))}
         self.seen: set[str] = set()
         self.dnc = set(session.scalars(select(DncEntry.phone_e164).where(DncEntry.company == campaign.company)))
-        self.batch: list[_Row] = []
+        self.batch = _Batch()
+        self.profile = PROFILES[campaign.rules_profile]
+        self.windowless: dict[str, bool] = {}
         self.committed = 0
+
+    def closed(self, zones: str) -> bool:
+        """True when the campaign's window never opens in all these zones (one answer per distinct set)."""
+        if zones not in self.windowless:
+            self.windowless[zones] = never_open(self.profile, tuple(zones.split(",")), self.now.replace(tzinfo=UTC))
+        return self.windowless[zones]
 
     def run(self, prepared: Iterator[tuple[Chunk, list[_Prepared | str]]], writer: Any,
             progress: Callable[[int], None] | None) -> ImportSummary:
@@ -373,14 +410,14 @@ class _Import:
         of the import's time in this process). Only one thread at a time uses
         the session: a batch goes to the writer after the previous one is done.
         """
-        summary = ImportSummary()
+        summary = ImportSummary(profile=self.campaign.rules_profile)
         with ThreadPoolExecutor(1, thread_name_prefix="lead-import-writer") as store:
             stored: Future[None] | None = None
             for chunk, leads in prepared:
                 self.check(chunk, leads, summary, writer)
                 if stored:
                     stored.result()
-                stored, self.batch = store.submit(self.store, self.batch), []
+                stored, self.batch = store.submit(self.store, self.batch), _Batch()
                 if progress:
                     progress(len(chunk))
             if stored:
@@ -391,12 +428,16 @@ class _Import:
         """Count each row of the chunk and write every row not imported to the rejects file, with its reason."""
         for (line, raw, _), lead in zip(chunk, leads, strict=True):
             outcome = self.accept(lead)
-            summary.imported += outcome == "imported"
-            summary.duplicates += outcome == "duplicate"
-            summary.already_imported += outcome == "already imported"
-            summary.rejected += outcome not in ("imported", "duplicate", "already imported")
-            if outcome != "imported":
+            summary.imported += outcome == _IMPORTED
+            summary.duplicates += outcome == _DUPLICATE
+            summary.already_imported += outcome in (_ALREADY, _ZONE_GIVEN)
+            summary.zones_given += outcome == _ZONE_GIVEN
+            summary.rejected += outcome not in (_IMPORTED, _DUPLICATE, _ALREADY, _ZONE_GIVEN)
+            if outcome != _IMPORTED:
                 writer.writerow([line, outcome, *raw])
+            elif not isinstance(lead, str):
+                summary.uncertain_zones += "," in lead.zones
+                summary.no_window += self.closed(lead.zones)
         summary.rows += len(chunk)
 
     def accept(self, lead: _Prepared | str) -> str:
@@ -404,19 +445,47 @@ class _Import:
         if isinstance(lead, str):
             return lead
         if lead.e164 in self.stored:
-            return "already imported"
+            return self.given(lead)
         if lead.e164 in self.seen:
-            return "duplicate"
+            return _DUPLICATE
         if lead.e164 in self.dnc:
             return "on DNC"
         self.seen.add(lead.e164)
-        self.batch.append(lead)
-        return "imported"
+        (self.batch.aside if self.closed(lead.zones) else self.batch.fresh).append(lead)
+        return _IMPORTED
 
-    def store(self, batch: list[_Row]) -> None:
-        insert_new_leads(self.session, self.campaign.id, self.now, batch)
+    def given(self, lead: _Prepared) -> str:
+        """A stored lead set aside for its zones, which this row gives a zone the window opens in, is reopened."""
+        if lead.e164 not in self.aside or self.closed(lead.zones):
+            return _ALREADY
+        lead_id, attempts = self.aside.pop(lead.e164)
+        self.batch.reopen.append({"lead_id": lead_id, "new_zones": lead.zones, "new_status": reopened(attempts)})
+        return _ZONE_GIVEN
+
+    def store(self, batch: _Batch) -> None:
+        insert_new_leads(self.session, self.campaign.id, self.now, batch.fresh)
+        insert_new_leads(self.session, self.campaign.id, self.now, batch.aside, LeadStatus.NO_WINDOW)
+        if batch.reopen:
+            table = cast(Table, Lead.__table__)
+            self.session.connection().execute(
+                update(table).where(table.c.id == bindparam("lead_id"), table.c.status == LeadStatus.NO_WINDOW)
+                .values(zones=bindparam("new_zones"), status=bindparam("new_status")), batch.reopen)
         self.session.commit()
-        self.committed += len(batch)
+        self.committed += len(batch.fresh) + len(batch.aside)
+
+
+_IMPORTED, _DUPLICATE, _ALREADY = "imported", "duplicate", "already imported"
+_ZONE_GIVEN = "already imported, set aside for its time zones: given one here, it may be dialled again"
+
+
+@dataclass
+class _Batch:
+    """The rows of one chunk for the writer: new leads (``aside``: those the window never opens for), and the
+    set-aside leads this file gives a zone."""
+
+    fresh: list[_Row] = field(default_factory=list)
+    aside: list[_Row] = field(default_factory=list)
+    reopen: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _ignore_interrupts() -> None:
