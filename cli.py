@@ -523,6 +523,8 @@ def lists_import(file: Path, campaign: str, default_region: str | None, mapping:
             summary = import_csv(s, target, file, default_region=default_region, mapping=columns,
                                  delimiter=delimiter, encoding=encoding, workers=workers, progress=bar)
     click.echo(summary.line())
+    if warning := summary.warning():
+        click.echo(f"warning: {warning}", err=True)
 
 
 @contextmanager
@@ -561,12 +563,15 @@ def dnc_group() -> None:
 
 @dnc_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--registry", required=True, help="Registry name, e.g. us-national or bloctel.")
+@click.option("--registry", required=True, help="Registry name, e.g. us-national, bloctel or tps.")
 @click.option("--company", default="default", show_default=True)
-@click.option("--default-region", default="US", show_default=True)
+@click.option("--default-region", help="ISO country for numbers written without +CC (default: the registry's "
+                                       "country: us-national US, bloctel FR, tps GB, dncl CA ...).")
 @_database_url
-def dnc_import(file: Path, registry: str, company: str, default_region: str, database_url: str | None) -> None:
-    """Replace the company's copy of a registry with FILE (one number per line) and date it today."""
+def dnc_import(file: Path, registry: str, company: str, default_region: str | None,
+               database_url: str | None) -> None:
+    """Replace the company's copy of a registry with FILE (one number per line; a header line is skipped) and
+    date it today."""
     from lists.dnc import import_registry
 
     with _session(database_url) as s:
@@ -782,11 +787,14 @@ def simulate_run(scenario: Path, replications: int, sets: tuple[str, ...], as_js
 
 
 def _store_simulated_day(scenario: Scenario, url: str, name: str, kind: str) -> None:
-    """Replication 0 again, recorded, written through the one attempt-writing path as campaign ``name``."""
+    """Replication 0 again, recorded in the words of a ``kind`` campaign's catalogue, written through the one
+    attempt-writing path as campaign ``name``."""
+    from dialer.drivers.sim.scenario import for_campaign
+    from lists.campaigns import default_catalogue
     from simulation.calibrate import store_run
     from simulation.model import simulate
 
-    result = simulate(scenario, 0, record=True)
+    result = simulate(for_campaign(scenario, default_catalogue(kind), kind), 0, record=True)
     with _session(url) as s:
         campaign = store_run(s, scenario, result, name, kind, replication=0)
         click.echo(f"store: {len(result.attempts)} attempts written as campaign {campaign.name!r}")

@@ -84,7 +84,8 @@ WORDS: dict[Why, str] = {
     Why.DRIVER_DOWN: "driver down: Asterisk not connected ({detail})",
     Why.DRIVER_PARTLY_DOWN: "driver partly down: Asterisk {detail} not connected; calls go through the others",
     Why.NO_AGENT_READY: "no agent ready: {detail}",
-    Why.LIST_EXHAUSTED: "list exhausted: every lead is done or on a do-not-call list",
+    Why.LIST_EXHAUSTED: "list exhausted: every lead is done, on a do-not-call list, or set aside because the "
+                        "window never opens in all its time zones",
     Why.NO_LEAD_DUE: "no lead due before {until}",
     Why.OVER_CAP: "over its abandonment cap: {detail}",
     Why.BUDGET_SPENT: "abandonment cap budget spent today: {detail}",

@@ -166,8 +166,10 @@ _IMPORT_COLUMNS = ("campaign_id", "phone_e164", "name", "region", "zones", "fiel
 
 
 def insert_new_leads(session: Session, campaign_id: int, next_at: datetime,
-                     rows: Sequence[tuple[str, str | None, str, str, str]]) -> None:
-    """Insert fresh leads: (E.164, name, region, zones, fields as JSON text) each, due from ``next_at``.
+                     rows: Sequence[tuple[str, str | None, str, str, str]],
+                     status: LeadStatus = LeadStatus.NEW) -> None:
+    """Insert fresh leads: (E.164, name, region, zones, fields as JSON text) each, due from ``next_at``, in
+    ``status`` (``NO_WINDOW`` for leads the campaign's window never opens for).
 
     Why one prepared statement and plain tuples: SQLAlchemy's per-row
     parameter processing was half an import's cost in the parent process.
@@ -183,7 +185,7 @@ def insert_new_leads(session: Session, campaign_id: int, next_at: datetime,
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO lead ({', '.join(_IMPORT_COLUMNS)}) "
            f"VALUES ({', '.join([marker] * len(_IMPORT_COLUMNS))})")
-    connection.exec_driver_sql(sql, [(campaign_id, *row, LeadStatus.NEW.value, 0, 0, due) for row in rows])
+    connection.exec_driver_sql(sql, [(campaign_id, *row, status.value, 0, 0, due) for row in rows])
 
 
 class Attempt(Base):

@@ -33,7 +33,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from dialer.records import Outcome
-from lists.campaigns import SALE_CODES, label_of
+from lists.campaigns import NOT_IN_CATALOGUE, SALE_CODES, label_of
 from lists.lifecycle import QUEUES, LeadStatus
 from lists.models import Attempt, Campaign, DncEntry, Lead, to_db
 from lists.numbers import mask_number
@@ -54,6 +54,7 @@ STATUS_LABELS = {
     LeadStatus.NEW: "Not yet dialled, due", LeadStatus.CLAIMED: "Being dialled now",
     LeadStatus.RETRY: "Waiting for a retry", LeadStatus.CALLBACK: "Callback booked", LeadStatus.DONE: "Finished",
     LeadStatus.DNC: "Do not call (will not be dialled)",
+    LeadStatus.NO_WINDOW: "Set aside: the window never opens in all its time zones (give a timezone)",
 }
 
 
@@ -178,8 +179,9 @@ def refusals_report(session: Session, campaign: Campaign, period: Period = EVERY
             *_dialled_in(campaign, period), Attempt.refusal_reason.is_not(None))
         .group_by(Attempt.refusal_reason)).all()
     counts = [(str(code), int(n)) for code, n in found]
-    return _table(period.titled(f"Refusals by reason: {campaign.name}"), counts,
-                  campaign.catalogue.get("refusal_reasons", {}), sum(n for _, n in counts))
+    catalogue = campaign.catalogue.get("refusal_reasons", {})
+    labels = {code: label_of(code, catalogue, NOT_IN_CATALOGUE) for code, _ in counts}
+    return _table(period.titled(f"Refusals by reason: {campaign.name}"), counts, labels, sum(n for _, n in counts))
 
 
 def dispositions_report(session: Session, campaign: Campaign, period: Period = EVERYTHING) -> Report:

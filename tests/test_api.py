@@ -183,14 +183,17 @@ def test_pacing_params_are_checked_by_the_policy_and_a_bad_one_is_a_422_naming_i
 def test_list_upload_imports_good_rows_and_serves_the_rejects(api):
     manager = api.client("manager")
     cid = api.campaigns[OTHER]
-    csv = "phone,name,timezone\n+33 1 42 68 53 99,Ann,Europe/Paris\n0142685398,Bob,Europe/Paris\nnot-a-number,X,\n"
+    csv = ("phone,name,timezone\n+33 1 42 68 53 99,Ann,Europe/Paris\n0142685398,Bob,Europe/Paris\nnot-a-number,X,\n"
+           "+7 916 123 45 67,Ivan,\n")  # 26 candidate zones, never all open under the French window
     assert manager.post(f"/api/v1/outbound/campaigns/{cid}/contactlists", content=csv).status_code == 404
     admin = api.client("admin")
     response = admin.post(f"/api/v1/outbound/campaigns/{cid}/contactlists?default_region=FR", content=csv,
                           headers={"Content-Type": "text/csv"})
     assert response.status_code == 201, response.text
     summary = response.json()
-    assert (summary["rows"], summary["imported"], summary["rejected"]) == (3, 2, 1)
+    assert (summary["rows"], summary["imported"], summary["rejected"]) == (4, 3, 1)
+    assert (summary["uncertain_zones"], summary["no_window"]) == (1, 1)
+    assert "set aside (status no_window)" in summary["warning"] and "timezone column" in summary["warning"]
     rejects = admin.get(summary["rejects_url"])
     assert rejects.status_code == 200 and "not-a-number" in rejects.text and rejects.text.startswith("line,")
     assert api.client("manager_other").get(summary["rejects_url"]).status_code == 200

@@ -48,7 +48,9 @@ def _import(floor: Floor, campaign_id: int, path: Path, region: str | None, deli
     import_id = path.stem
     return ImportOut(import_id=import_id, rows=summary.rows, imported=summary.imported, rejected=summary.rejected,
                      duplicates=summary.duplicates, already_imported=summary.already_imported,
-                     rejects_url=f"/api/v1/outbound/imports/{import_id}/rejects" if summary.rejects_path else None)
+                     rejects_url=f"/api/v1/outbound/imports/{import_id}/rejects" if summary.rejects_path else None,
+                     uncertain_zones=summary.uncertain_zones, no_window=summary.no_window,
+                     zones_given=summary.zones_given, warning=summary.warning())
 
 
 @router.post("/campaigns/{campaign_id}/contactlists", response_model=ImportOut, status_code=201,

@@ -262,6 +262,10 @@ class CatalogueOut(BaseModel):
 
 
 class ImportOut(BaseModel):
+    """``uncertain_zones``: leads imported with several candidate time zones; ``no_window``: those set aside because
+    the campaign's window never opens in all of theirs; ``zones_given``: leads set aside before that this file
+    gave a zone; ``warning`` says what that means and what resolves it (a timezone column)."""
+
     import_id: str
     rows: int
     imported: int
@@ -269,6 +273,10 @@ class ImportOut(BaseModel):
     duplicates: int
     already_imported: int
     rejects_url: str | None
+    uncertain_zones: int = 0
+    no_window: int = 0
+    zones_given: int = 0
+    warning: str | None = None
 
 
 class DncIn(_In):

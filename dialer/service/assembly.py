@@ -28,7 +28,7 @@ from dialer.core.calls import Call
 from dialer.core.engine import CampaignSettings, Engine
 from dialer.core.ports import AgentConsole
 from dialer.drivers.asterisk import AsteriskDriver, CampaignTelephony
-from dialer.drivers.sim.scenario import Scenario
+from dialer.drivers.sim.scenario import Scenario, for_campaign
 from dialer.drivers.sim.store import StoreCustomers
 from dialer.drivers.sim.telephony import ShiftLike, SimTelephony, SimWorkforce
 from dialer.records import Outcome
@@ -249,9 +249,10 @@ class Assembly:
             "ledger_live_today": ledger.days[today.toordinal() - first].live})
 
     def _sim_parts(self, campaign: Campaign, clock: AsyncioClock) -> Parts:
-        """The sim driver's customers (the campaign's scenario) and, unless agents use the API, its agents."""
+        """The sim driver's customers (the campaign's scenario, its people deciding in the campaign's catalogue's
+        codes) and, unless agents use the API, its agents."""
         assert self.scenario is not None
-        s = self.scenarios.get(campaign.name, self.scenario)
+        s = for_campaign(self.scenarios.get(campaign.name, self.scenario), campaign.catalogue, campaign.kind)
         telephony = SimTelephony(clock, StoreCustomers(s, clock, campaign.max_attempts).plan, s.amd.delay_s)
         ring_timeout_s = max(seg.no_answer_timeout_s for seg in s.segments)
         settings = CampaignSettings(campaign.name, campaign.caller_id or "", s.pacing.connect_limit_s, s.amd.enabled,
