@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -306,6 +306,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _audit(session: Session, action: str, campaign_id: int | None = None, **detail: Any) -> None:
+    """An audit row for what this command does, by the system user who runs it (``dialer audit`` lists them)."""
+    from lists.audit import cli_actor, record
+    from lists.models import AuditAction
+
+    record(session, cli_actor(), AuditAction(action), _now(), campaign_id, **detail)
+
+
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     pairs = {}
     for value in values:
@@ -388,6 +396,7 @@ def campaign_create(name: str, kind: str, pacing: tuple[str, ...], database_url:
 
     with _session(database_url) as s:
         campaign = create_campaign(s, name, kind, pacing_params=_pacing({}, pacing), **_given(**settings))
+        _audit(s, "settings", campaign.id, created=campaign.name)
         s.commit()
         click.echo(f"created campaign {campaign.name} ({campaign.kind}, {campaign.dial_mode}, "
                    f"profile {campaign.rules_profile})")
@@ -440,13 +449,16 @@ def campaign_edit(name: str, add_reason: tuple[str, ...], remove_reason: tuple[s
                   database_url: str | None, **settings: Any) -> None:
     """Change settings or the refusal-reason catalogue of campaign NAME; --pacing sets one parameter, keeping the
     others."""
+    from lists.audit import cli_actor, record_settings, settings_of
     from lists.campaigns import edit_campaign, get_campaign
 
     with _session(database_url, campaigns=True) as s, _arguments(campaign="NAME"):
+        before = settings_of(get_campaign(s, name))
         if pacing:
             settings["pacing_params"] = _pacing(get_campaign(s, name).pacing_params, pacing)
-        edit_campaign(s, name, add_refusal_reasons=_pairs(add_reason, "--add-reason"),
-                      remove_refusal_reasons=list(remove_reason), **_given(**settings))
+        campaign = edit_campaign(s, name, add_refusal_reasons=_pairs(add_reason, "--add-reason"),
+                                 remove_refusal_reasons=list(remove_reason), **_given(**settings))
+        record_settings(s, cli_actor(), _now(), campaign, before)
         s.commit()
         click.echo(f"updated campaign {name}")
 
@@ -464,6 +476,8 @@ def campaign_retarget(source: str, reasons: tuple[str, ...], name: str, kind: st
 
     with _session(database_url, campaigns=True) as s, _arguments(campaign="--from", name="--name"):
         campaign, count = retarget(s, source, list(reasons), name, _now(), kind=kind)
+        _audit(s, "settings", campaign.id, created=campaign.name, retargeted_from=source, leads=count)
+        s.commit()
         click.echo(f"created campaign {campaign.name} with {count} leads from {source} ({', '.join(reasons)})")
         _say_cool_off(s, campaign)
 
@@ -552,7 +566,10 @@ def lists_export(campaign: str, out: Path | None, mask: bool, database_url: str 
         out = Path(f"{campaign}.csv")
         _check_output(out, "--out")
     with _session(database_url, campaigns=True) as s:
-        count = export_leads(s, get_campaign(s, campaign), out, mask=mask)
+        exported = get_campaign(s, campaign)
+        count = export_leads(s, exported, out, mask=mask)
+        _audit(s, "export", exported.id, leads=count, masked=mask, file=out.name)
+        s.commit()
     click.echo(f"wrote {count} leads to {out}")
 
 
@@ -591,6 +608,7 @@ def dnc_add(number: str, company: str, default_region: str | None, database_url:
     e164 = _e164(number, default_region)
     with _session(database_url) as s:
         added = add_to_dnc(s, company, e164, _now())
+        _audit(s, "dnc_add", company=company, number=mask_number(e164), added=added)
         s.commit()
     verb = "added" if added else "already listed:"
     click.echo(f"{verb} {mask_number(e164)} {'to' if added else 'on'} {company}'s DNC list")
@@ -624,6 +642,7 @@ def dnc_remove(number: str, company: str, default_region: str | None, database_u
     e164 = _e164(number, default_region)
     with _session(database_url) as s:
         reopened = remove_from_dnc(s, company, e164, _now())
+        _audit(s, "dnc_remove", company=company, number=mask_number(e164), reopened=reopened)
         s.commit()
     click.echo(f"removed {mask_number(e164)} from {company}'s DNC list; {reopened} lead(s) reopened")
 
@@ -640,6 +659,9 @@ def dnc_list(company: str, registry: str | None, unmasked: bool, database_url: s
 
     with _session(database_url) as s:
         entries = dnc_entries(s, company, registry or OWN)
+        if unmasked:
+            _audit(s, "export", company=company, dnc_list=registry or OWN, numbers=len(entries))
+            s.commit()
     for phone, added in entries:
         click.echo(f"{phone if unmasked else mask_number(phone):<20} added {added:%Y-%m-%d %H:%M} UTC")
     click.echo(f"{len(entries)} numbers on {company}'s {registry or 'own'} list", err=True)
@@ -884,6 +906,7 @@ def users_add(name: str, role: str, campaigns: tuple[str, ...], password_stdin: 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     with _session(database_url) as s:
         add_user(s, name, Role(role), _now(), password, campaigns)
+        _audit(s, "users", added=name, role=role, campaigns=list(campaigns))
         s.commit()
     click.echo(f"added {role} {name}" + (f" (campaigns: {', '.join(campaigns)})" if campaigns else ""))
 
@@ -898,6 +921,7 @@ def users_grant(name: str, campaigns: tuple[str, ...], database_url: str | None)
 
     with _session(database_url) as s:
         grant(s, name, campaigns)
+        _audit(s, "users", granted=name, campaigns=list(campaigns))
         s.commit()
     click.echo(f"granted {', '.join(campaigns)} to {name}")
 
@@ -912,6 +936,7 @@ def users_token(name: str, label: str | None, database_url: str | None) -> None:
 
     with _session(database_url) as s:
         token = issue_token(s, name, _now(), label)
+        _audit(s, "users", token_for=name, label=label)
         s.commit()
     click.echo(token)
 
@@ -926,6 +951,7 @@ def users_revoke(name: str | None, token: str | None, database_url: str | None) 
 
     with _session(database_url) as s:
         count = revoke_tokens(s, _now(), name, token)
+        _audit(s, "users", revoked_for=name or "one token", tokens=count)
         s.commit()
     click.echo(f"revoked {count} token(s)")
 
@@ -941,6 +967,32 @@ def users_list(database_url: str | None) -> None:
             flags = ("password " if u.has_password else "") + ("disabled" if u.disabled else "")
             click.echo(f"{u.name}\t{u.role.value}\t{','.join(u.campaigns) or '-'}\t{u.active_tokens} token(s)"
                        f"\t{flags.strip()}")
+
+
+@main.command("audit")
+@click.option("--from", "start", metavar="DATE",
+              help="From this day (YYYY-MM-DD) or moment, UTC (default: 7 days ago).")
+@click.option("--to", "end", metavar="DATE", help="To this day, the whole day included, or to this moment, UTC.")
+@click.option("--user", "actor", help="Only this user (or cli:<system user> for the command line).")
+@click.option("--campaign", help="Only this campaign.")
+@_database_url
+def audit_cmd(start: str | None, end: str | None, actor: str | None, campaign: str | None,
+              database_url: str | None) -> None:
+    """Who saw whose name or number (lead ids, never the data) and who exported, changed settings, DNC lists
+    or accounts, oldest first."""
+    from lists.audit import audit_trail
+    from lists.campaigns import get_campaign
+    from lists.reports import period_of
+
+    with _arguments(**{"from": "--from", "to": "--to"}):
+        period = period_of(start or (_now() - timedelta(days=7)).date().isoformat(), end, "UTC")
+    with _session(database_url) as s:
+        campaign_id = get_campaign(s, campaign).id if campaign else None
+        rows = audit_trail(s, period, actor, campaign_id)
+    for row in rows:
+        click.echo(f"{row.at:%Y-%m-%dT%H:%M:%SZ}  {row.actor:<16} {row.action:<10} {row.campaign or '-':<16} "
+                   f"{row.what}")
+    click.echo(f"{len(rows)} entries, {period.label}", err=True)
 
 
 @main.command("serve")

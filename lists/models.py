@@ -41,7 +41,7 @@ from pacing.registry import PolicyName
 
 __all__ = ["Base", "Campaign", "Lead", "insert_new_leads", "Attempt", "answers_by_day", "DncEntry", "DncRegistry",
            "as_utc", "to_db", "User", "ApiToken", "CampaignGrant", "LeadView",
-           "CampaignLease", "ClusterMember", "Word", "PresenceEvent"]
+           "CampaignLease", "ClusterMember", "Word", "PresenceEvent", "AuditAction", "ViewPurpose", "AuditEvent"]
 
 CAMPAIGN_KINDS = ("loan-offer", "tariff-switch", "survey", "payment-reminder")
 DUE_ANY_TIME = datetime(2000, 1, 1)  # a lead's next_at when nothing holds it back (naive UTC, like every stored time)
@@ -308,6 +308,14 @@ class CampaignGrant(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
 
 
+class ViewPurpose(StrEnum):
+    """Why a user saw a person's name or number (``LeadView.purpose``)."""
+
+    LEAD_CARD = "lead_card"  # the agent's screen pop, or a supervisor opening a lead
+    RECORDING = "recording"  # a call's recording was fetched
+    CALLBACKS = "callbacks"  # a callback list showed the name or the whole number
+
+
 class LeadView(Base):
     """The audit log of lead-card views: who saw which lead, when. Append-only, like the attempt ledger."""
 
@@ -319,7 +327,35 @@ class LeadView(Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id"))
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
     viewed_at: Mapped[datetime] = mapped_column(DateTime)
-    purpose: Mapped[str] = mapped_column(String(32), default="lead_card")
+    purpose: Mapped[ViewPurpose] = mapped_column(Word(ViewPurpose, 32), default=ViewPurpose.LEAD_CARD)
+
+
+class AuditAction(StrEnum):
+    """What someone did that an auditor asks about: personal data leaving the store, and changes to what
+    the dialer does."""
+
+    EXPORT = "export"  # a list or a DNC list written out, or an upload's rejects downloaded
+    SETTINGS = "settings"  # a campaign created or its settings or catalogue changed
+    CONTROL = "control"  # a campaign started, paused, resumed or stopped
+    DNC_ADD = "dnc_add"
+    DNC_REMOVE = "dnc_remove"
+    USERS = "users"  # an account added, granted, given a token or revoked
+
+
+class AuditEvent(Base):
+    """The audit log of actions (``lists.audit``); reads of one person are ``LeadView`` rows. Append-only.
+    ``actor``: a user name, or ``cli:<system user>`` for the command line; ``detail`` holds no raw number or
+    name (numbers masked)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[AuditAction] = mapped_column(Word(AuditAction, 16))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"), nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class PresenceEvent(Base):

@@ -301,3 +301,27 @@ def test_no_phone_number_or_name_in_the_application_log(api):
     assert not any("+3314" in json.dumps(e) for e in events(api.log))
 
 
+
+
+def test_callback_lists_showing_names_are_audited_and_so_are_dnc_changes(api):
+    with sqlite3.connect(api.url.removeprefix("sqlite:///")) as db:
+        cid = db.execute("SELECT id FROM campaign WHERE name = ?", (CAMPAIGN,)).fetchone()[0]
+        db.execute("INSERT INTO lead (campaign_id, phone_e164, name, region, zones, fields, status, next_at,"
+                   " attempts, callback_owner, priority) VALUES (?, '+33142685999', 'Callback Person', 'FR',"
+                   " 'Europe/Paris', '{}', 'callback', '2099-01-01 10:00:00', 1, 'agent', 0)", (cid,))
+        lead = db.execute("SELECT id FROM lead WHERE phone_e164 = '+33142685999'").fetchone()[0]
+    shown = api.client("supervisor").get(f"/api/v1/outbound/campaigns/{cid}/callbacks", params={"agent": "agent"})
+    assert shown.status_code == 200 and [r["name"] for r in shown.json()] == ["Callback Person"]
+    own = api.client("agent").get("/api/v1/agents/me/callbacks")
+    assert [r["name"] for r in own.json()] == ["Callback Person"]
+    unnamed = api.client("supervisor").get(f"/api/v1/outbound/campaigns/{cid}/callbacks")  # no names: no row
+    assert all(r["name"] is None for r in unnamed.json())
+    number = {"number": "01 42 68 53 78", "default_region": "FR"}
+    assert api.client("manager").post("/api/v1/outbound/dnc", json=number).status_code == 200
+    with sqlite3.connect(api.url.removeprefix("sqlite:///")) as db:
+        views = db.execute("SELECT u.name, v.purpose FROM lead_view v JOIN app_user u ON u.id = v.user_id "
+                           "WHERE v.lead_id = ? ORDER BY v.id", (lead,)).fetchall()
+        actions = db.execute("SELECT actor, action, detail FROM audit_event WHERE action = 'dnc_add'").fetchall()
+    assert views == [("supervisor", "callbacks"), ("agent", "callbacks")]
+    assert any(actor == "manager" and "+331*****378" in detail for actor, _, detail in actions)
+    assert not any("+3314268537" in detail for _, _, detail in actions)  # never a whole number

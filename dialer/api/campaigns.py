@@ -35,11 +35,12 @@ from dialer.api.schemas import (
 from dialer.api.stats import hourly
 from dialer.service.floor import floor_counts, occupancy
 from dialer.service.users import Role
+from lists.audit import record, record_settings, settings_of
 from lists.campaigns import create_campaign, edit_campaign
 from lists.idle import dialing
 from lists.lifecycle import CAMPAIGN_ACTIONS as ACTIONS
 from lists.lifecycle import CampaignState
-from lists.models import Campaign, CampaignGrant
+from lists.models import AuditAction, Campaign, CampaignGrant
 
 __all__ = ["router", "ACTIONS", "campaign_out", "catalogue", "create", "edit", "get", "list_campaigns", "pause",
            "resume", "start", "stats", "stop"]
@@ -96,6 +97,7 @@ async def create(body: CampaignIn, request: Request, who: Manager) -> CampaignOu
             campaign = create_campaign(session, body.name, body.kind, **settings)
             campaign.state = CampaignState.INITIALIZED
             session.add(CampaignGrant(user_id=who.user_id, campaign_id=campaign.id))
+            record_settings(session, who.name, floor.now_utc(), campaign, None)
             session.commit()
             session.refresh(campaign)
             session.expunge(campaign)
@@ -129,7 +131,8 @@ async def edit(campaign_id: CampaignId, body: CampaignPatch, request: Request, w
 
     def write() -> Campaign:
         with floor.factory() as session:
-            name = _get(session, campaign_id).name
+            old = _get(session, campaign_id)
+            name, before = old.name, settings_of(old)
             bumped = session.execute(update(Campaign).where(Campaign.id == campaign_id,
                                                             Campaign.version == body.version)
                                      .values(version=body.version + 1))
@@ -144,6 +147,7 @@ async def edit(campaign_id: CampaignId, body: CampaignPatch, request: Request, w
             if body.questions is not None:
                 campaign.catalogue = {**campaign.catalogue,
                                       "questions": [q.model_dump() for q in body.questions]}
+            record_settings(session, who.name, floor.now_utc(), campaign, before)
             session.commit()
             session.refresh(campaign)
             session.expunge(campaign)
@@ -166,8 +170,14 @@ async def _act(request: Request, who: Principal, campaign_id: int, action: str) 
                 raise Conflict(f"cannot {action} a campaign that is {campaign.state}", "state")
             return campaign
 
+    def audit() -> None:
+        with floor.factory() as session:
+            record(session, who.name, AuditAction.CONTROL, floor.now_utc(), campaign_id, command=action)
+            session.commit()
+
     await floor.off_loop(check)
     await floor.control(campaign_id, to)
+    await floor.off_loop(audit)
     return await get(campaign_id, request, who)
 
 

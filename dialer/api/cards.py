@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from dialer.api.errors import ApiError, NotFound
 from dialer.api.schemas import AttemptView, DispositionIn, LeadCard, Question
 from dialer.core.calls import Disposition
-from dialer.service.users import record_view
+from lists.audit import record_view
 from lists.campaigns import SALE_CODES
 from lists.models import Attempt, Campaign, Lead, as_utc
 from lists.numbers import mask_number

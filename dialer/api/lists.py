@@ -24,9 +24,10 @@ from dialer.api.errors import ApiError, NotFound
 from dialer.api.floor import Floor
 from dialer.api.schemas import ERRORS, CampaignId, ImportOut
 from dialer.service.users import Role
+from lists.audit import record
 from lists.campaigns import get_campaign
 from lists.importer import import_csv
-from lists.models import Campaign
+from lists.models import AuditAction, Campaign
 
 __all__ = ["router", "rejects", "upload"]
 
@@ -90,7 +91,15 @@ async def rejects(import_id: Annotated[str, PathParam(pattern=r"^\d+-[0-9a-f]{16
     """The rejected, duplicate and already imported rows of an upload, with their line and reason."""
     campaign_id = int(import_id.split("-", 1)[0])
     visible(who, campaign_id)
-    path = floor_of(request).rejects_dir / f"{import_id}.csv.rejects.csv"
+    floor = floor_of(request)
+    path = floor.rejects_dir / f"{import_id}.csv.rejects.csv"
     if not path.is_file():
         raise NotFound(f"no rejects for import {import_id}", "import_id")
+
+    def audit() -> None:  # the rejects hold the raw numbers and names of the rows they list
+        with floor.factory() as session:
+            record(session, who.name, AuditAction.EXPORT, floor.now_utc(), campaign_id, rejects=import_id)
+            session.commit()
+
+    await floor.off_loop(audit)
     return FileResponse(path, media_type="text/csv", filename=f"{import_id}.rejects.csv")

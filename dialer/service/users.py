@@ -29,10 +29,10 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from dialer.errors import DialerError
-from lists.models import ApiToken, Campaign, CampaignGrant, LeadView, User, as_utc, to_db
+from lists.models import ApiToken, Campaign, CampaignGrant, User, as_utc, to_db
 
 __all__ = ["Role", "UserError", "UserInfo", "add_user", "get_user", "grant", "issue_token", "revoke_tokens",
-           "list_users", "user_for_token", "check_password", "verify_login", "hash_password", "record_view",
+           "list_users", "user_for_token", "check_password", "verify_login", "hash_password",
            "granted_campaigns", "TOKEN_PREFIX", "token_hash", "token_expiry", "revoked_since"]
 
 TOKEN_PREFIX = "dlr_"  # so a token pasted somewhere it should not be is easy to find (secret scanners)
@@ -223,10 +223,3 @@ def list_users(session: Session, now: datetime) -> list[UserInfo]:
     return [UserInfo(u.name, Role(u.role), tuple(sorted(grants.get(u.id, []))), live.get(u.id, 0),
                      u.password_hash is not None, u.disabled)
             for u in session.scalars(select(User).order_by(User.name))]
-
-
-def record_view(session: Session, user_id: int, lead_id: int, campaign_id: int, now: datetime,
-                purpose: str = "lead_card") -> None:
-    """Append one audit row: user ``user_id`` saw lead ``lead_id`` at ``now`` (the caller commits)."""
-    session.add(LeadView(user_id=user_id, lead_id=lead_id, campaign_id=campaign_id, viewed_at=to_db(now),
-                         purpose=purpose))
