@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -306,6 +306,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _audit(session: Session, action: str, campaign_id: int | None = None, **detail: Any) -> None:
+    """An audit row for what this command does, by the system user who runs it (``dialer audit`` lists them)."""
+    from lists.audit import cli_actor, record
+    from lists.models import AuditAction
+
+    record(session, cli_actor(), AuditAction(action), _now(), campaign_id, **detail)
+
+
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     pairs = {}
     for value in values:
@@ -388,6 +396,7 @@ def campaign_create(name: str, kind: str, pacing: tuple[str, ...], database_url:
 
     with _session(database_url) as s:
         campaign = create_campaign(s, name, kind, pacing_params=_pacing({}, pacing), **_given(**settings))
+        _audit(s, "settings", campaign.id, created=campaign.name)
         s.commit()
         click.echo(f"created campaign {campaign.name} ({campaign.kind}, {campaign.dial_mode}, "
                    f"profile {campaign.rules_profile})")
@@ -409,7 +418,8 @@ def campaign_list(database_url: str | None) -> None:
 @click.argument("name")
 @_database_url
 def campaign_show(name: str, database_url: str | None) -> None:
-    """Settings, catalogue, lead counts, and warnings about stale DNC registries."""
+    """Settings, catalogue, lead counts, why the store says it may not dial, and warnings about stale DNC
+    registries."""
     from lists.campaigns import get_campaign
     from lists.dnc import stale_registries
     from lists.reports import penetration_report
@@ -423,6 +433,7 @@ def campaign_show(name: str, database_url: str | None) -> None:
             click.echo(f"{section}: " + ", ".join(f"{code} ({label})" for code, label in codes.items()))
         click.echo(penetration_report(s, c).text())
         _say_cool_off(s, c)
+        _say_reasons(s, c)
         for registry, refreshed in stale_registries(s, c.company, _now()):
             click.echo(f"warning: DNC registry {registry} was last refreshed {refreshed:%Y-%m-%d}; "
                        "refresh it (US: at most 31 days old)", err=True)
@@ -438,13 +449,16 @@ def campaign_edit(name: str, add_reason: tuple[str, ...], remove_reason: tuple[s
                   database_url: str | None, **settings: Any) -> None:
     """Change settings or the refusal-reason catalogue of campaign NAME; --pacing sets one parameter, keeping the
     others."""
+    from lists.audit import cli_actor, record_settings, settings_of
     from lists.campaigns import edit_campaign, get_campaign
 
     with _session(database_url, campaigns=True) as s, _arguments(campaign="NAME"):
+        before = settings_of(get_campaign(s, name))
         if pacing:
             settings["pacing_params"] = _pacing(get_campaign(s, name).pacing_params, pacing)
-        edit_campaign(s, name, add_refusal_reasons=_pairs(add_reason, "--add-reason"),
-                      remove_refusal_reasons=list(remove_reason), **_given(**settings))
+        campaign = edit_campaign(s, name, add_refusal_reasons=_pairs(add_reason, "--add-reason"),
+                                 remove_refusal_reasons=list(remove_reason), **_given(**settings))
+        record_settings(s, cli_actor(), _now(), campaign, before)
         s.commit()
         click.echo(f"updated campaign {name}")
 
@@ -462,8 +476,24 @@ def campaign_retarget(source: str, reasons: tuple[str, ...], name: str, kind: st
 
     with _session(database_url, campaigns=True) as s, _arguments(campaign="--from", name="--name"):
         campaign, count = retarget(s, source, list(reasons), name, _now(), kind=kind)
+        _audit(s, "settings", campaign.id, created=campaign.name, retargeted_from=source, leads=count)
+        s.commit()
         click.echo(f"created campaign {campaign.name} with {count} leads from {source} ({', '.join(reasons)})")
         _say_cool_off(s, campaign)
+
+
+def _say_reasons(session: Any, campaign: Any) -> None:
+    """What in the store keeps the campaign from dialling (``lists.idle.store_reasons``); the daemon's agents,
+    telephony and cap are its own to say, on the wallboard and in ``/stats``."""
+    from lists.idle import store_reasons
+
+    said = store_reasons(session, campaign, _now())
+    if not said:
+        click.echo("nothing in the store keeps it from dialling (agents, telephony and the cap: the wallboard)")
+        return
+    click.echo("what the store says keeps it from dialling (agents, telephony and the cap: the wallboard):")
+    for reason in said:
+        click.echo(f"  {reason.text}")
 
 
 def _say_cool_off(session: Any, campaign: Any) -> None:
@@ -507,6 +537,8 @@ def lists_import(file: Path, campaign: str, default_region: str | None, mapping:
             summary = import_csv(s, target, file, default_region=default_region, mapping=columns,
                                  delimiter=delimiter, encoding=encoding, workers=workers, progress=bar)
     click.echo(summary.line())
+    if warning := summary.warning():
+        click.echo(f"warning: {warning}", err=True)
 
 
 @contextmanager
@@ -534,7 +566,10 @@ def lists_export(campaign: str, out: Path | None, mask: bool, database_url: str 
         out = Path(f"{campaign}.csv")
         _check_output(out, "--out")
     with _session(database_url, campaigns=True) as s:
-        count = export_leads(s, get_campaign(s, campaign), out, mask=mask)
+        exported = get_campaign(s, campaign)
+        count = export_leads(s, exported, out, mask=mask)
+        _audit(s, "export", exported.id, leads=count, masked=mask, file=out.name)
+        s.commit()
     click.echo(f"wrote {count} leads to {out}")
 
 
@@ -545,12 +580,15 @@ def dnc_group() -> None:
 
 @dnc_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--registry", required=True, help="Registry name, e.g. us-national or bloctel.")
+@click.option("--registry", required=True, help="Registry name, e.g. us-national, bloctel or tps.")
 @click.option("--company", default="default", show_default=True)
-@click.option("--default-region", default="US", show_default=True)
+@click.option("--default-region", help="ISO country for numbers written without +CC (default: the registry's "
+                                       "country: us-national US, bloctel FR, tps GB, dncl CA ...).")
 @_database_url
-def dnc_import(file: Path, registry: str, company: str, default_region: str, database_url: str | None) -> None:
-    """Replace the company's copy of a registry with FILE (one number per line) and date it today."""
+def dnc_import(file: Path, registry: str, company: str, default_region: str | None,
+               database_url: str | None) -> None:
+    """Replace the company's copy of a registry with FILE (one number per line; a header line is skipped) and
+    date it today."""
     from lists.dnc import import_registry
 
     with _session(database_url) as s:
@@ -570,6 +608,7 @@ def dnc_add(number: str, company: str, default_region: str | None, database_url:
     e164 = _e164(number, default_region)
     with _session(database_url) as s:
         added = add_to_dnc(s, company, e164, _now())
+        _audit(s, "dnc_add", company=company, number=mask_number(e164), added=added)
         s.commit()
     verb = "added" if added else "already listed:"
     click.echo(f"{verb} {mask_number(e164)} {'to' if added else 'on'} {company}'s DNC list")
@@ -603,6 +642,7 @@ def dnc_remove(number: str, company: str, default_region: str | None, database_u
     e164 = _e164(number, default_region)
     with _session(database_url) as s:
         reopened = remove_from_dnc(s, company, e164, _now())
+        _audit(s, "dnc_remove", company=company, number=mask_number(e164), reopened=reopened)
         s.commit()
     click.echo(f"removed {mask_number(e164)} from {company}'s DNC list; {reopened} lead(s) reopened")
 
@@ -619,6 +659,9 @@ def dnc_list(company: str, registry: str | None, unmasked: bool, database_url: s
 
     with _session(database_url) as s:
         entries = dnc_entries(s, company, registry or OWN)
+        if unmasked:
+            _audit(s, "export", company=company, dnc_list=registry or OWN, numbers=len(entries))
+            s.commit()
     for phone, added in entries:
         click.echo(f"{phone if unmasked else mask_number(phone):<20} added {added:%Y-%m-%d %H:%M} UTC")
     click.echo(f"{len(entries)} numbers on {company}'s {registry or 'own'} list", err=True)
@@ -644,8 +687,13 @@ def dnc_status(company: str, database_url: str | None) -> None:
 
 
 @main.command("report")
-@click.argument("kind", type=click.Choice(["refusals", "dispositions", "penetration"]))
+@click.argument("kind", type=click.Choice(["refusals", "dispositions", "penetration", "agents"]))
 @click.option("--campaign", required=True)
+@click.option("--from", "start", metavar="DATE",
+              help="From this day (YYYY-MM-DD) or moment (YYYY-MM-DDTHH:MM[+offset]), in the campaign's time zone "
+                   "(its rules profile's: us America/New_York, fr Europe/Paris, uk Europe/London).")
+@click.option("--to", "end", metavar="DATE",
+              help="To this day, the whole day included (YYYY-MM-DD), or to this moment; the same time zone.")
 @click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
               help="Write the table as CSV.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
@@ -653,15 +701,21 @@ def dnc_status(company: str, database_url: str | None) -> None:
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
               help="Write a PNG bar chart.")
 @_database_url
-def report_cmd(kind: str, campaign: str, csv_out: Path | None, json_out: Path | None, plot: Path | None,
-               database_url: str | None) -> None:
-    """Refusals by reason, attempts by disposition, or list penetration, for one campaign."""
-    from lists.campaigns import get_campaign
-    from lists.reports import REPORTS
+def report_cmd(kind: str, campaign: str, start: str | None, end: str | None, csv_out: Path | None,
+               json_out: Path | None, plot: Path | None, database_url: str | None) -> None:
+    """Refusals by reason, attempts by disposition, list penetration, or per agent (calls, calls per logged-in
+    hour, talk, wrap-up, pauses by reason, occupancy, contacts, sales, refusals, conversion), for one campaign.
+    An attempt counts in the period it was dialled in; logged-in and paused time is cut at its edges."""
+    from lists.campaigns import get_campaign, home_zone
+    from lists.reports import REPORTS, agents_report, period_of
     from simulation.plots import plot_report
 
     with _session(database_url, campaigns=True) as s:
-        report = REPORTS[kind](s, get_campaign(s, campaign))
+        chosen = get_campaign(s, campaign)
+        with _arguments(**{"from": "--from", "to": "--to"}):
+            period = period_of(start, end, home_zone(chosen))
+        report = (agents_report(s, chosen, period, _now()) if kind == "agents"
+                  else REPORTS[kind](s, chosen, period))
     click.echo(report.text())
     if csv_out:
         report.write_csv(csv_out)
@@ -755,11 +809,14 @@ def simulate_run(scenario: Path, replications: int, sets: tuple[str, ...], as_js
 
 
 def _store_simulated_day(scenario: Scenario, url: str, name: str, kind: str) -> None:
-    """Replication 0 again, recorded, written through the one attempt-writing path as campaign ``name``."""
+    """Replication 0 again, recorded in the words of a ``kind`` campaign's catalogue, written through the one
+    attempt-writing path as campaign ``name``."""
+    from dialer.drivers.sim.scenario import for_campaign
+    from lists.campaigns import default_catalogue
     from simulation.calibrate import store_run
     from simulation.model import simulate
 
-    result = simulate(scenario, 0, record=True)
+    result = simulate(for_campaign(scenario, default_catalogue(kind), kind), 0, record=True)
     with _session(url) as s:
         campaign = store_run(s, scenario, result, name, kind, replication=0)
         click.echo(f"store: {len(result.attempts)} attempts written as campaign {campaign.name!r}")
@@ -849,6 +906,7 @@ def users_add(name: str, role: str, campaigns: tuple[str, ...], password_stdin: 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     with _session(database_url) as s:
         add_user(s, name, Role(role), _now(), password, campaigns)
+        _audit(s, "users", added=name, role=role, campaigns=list(campaigns))
         s.commit()
     click.echo(f"added {role} {name}" + (f" (campaigns: {', '.join(campaigns)})" if campaigns else ""))
 
@@ -863,6 +921,7 @@ def users_grant(name: str, campaigns: tuple[str, ...], database_url: str | None)
 
     with _session(database_url) as s:
         grant(s, name, campaigns)
+        _audit(s, "users", granted=name, campaigns=list(campaigns))
         s.commit()
     click.echo(f"granted {', '.join(campaigns)} to {name}")
 
@@ -877,6 +936,7 @@ def users_token(name: str, label: str | None, database_url: str | None) -> None:
 
     with _session(database_url) as s:
         token = issue_token(s, name, _now(), label)
+        _audit(s, "users", token_for=name, label=label)
         s.commit()
     click.echo(token)
 
@@ -891,6 +951,7 @@ def users_revoke(name: str | None, token: str | None, database_url: str | None) 
 
     with _session(database_url) as s:
         count = revoke_tokens(s, _now(), name, token)
+        _audit(s, "users", revoked_for=name or "one token", tokens=count)
         s.commit()
     click.echo(f"revoked {count} token(s)")
 
@@ -908,14 +969,42 @@ def users_list(database_url: str | None) -> None:
                        f"\t{flags.strip()}")
 
 
+@main.command("audit")
+@click.option("--from", "start", metavar="DATE",
+              help="From this day (YYYY-MM-DD) or moment, UTC (default: 7 days ago).")
+@click.option("--to", "end", metavar="DATE", help="To this day, the whole day included, or to this moment, UTC.")
+@click.option("--user", "actor", help="Only this user (or cli:<system user> for the command line).")
+@click.option("--campaign", help="Only this campaign.")
+@_database_url
+def audit_cmd(start: str | None, end: str | None, actor: str | None, campaign: str | None,
+              database_url: str | None) -> None:
+    """Who saw whose name or number (lead ids, never the data) and who exported, changed settings, DNC lists
+    or accounts, oldest first."""
+    from lists.audit import audit_trail
+    from lists.campaigns import get_campaign
+    from lists.reports import period_of
+
+    with _arguments(**{"from": "--from", "to": "--to"}):
+        period = period_of(start or (_now() - timedelta(days=7)).date().isoformat(), end, "UTC")
+    with _session(database_url) as s:
+        campaign_id = get_campaign(s, campaign).id if campaign else None
+        rows = audit_trail(s, period, actor, campaign_id)
+    for row in rows:
+        click.echo(f"{row.at:%Y-%m-%dT%H:%M:%SZ}  {row.actor:<16} {row.action:<10} {row.campaign or '-':<16} "
+                   f"{row.what}")
+    click.echo(f"{len(rows)} entries, {period.label}", err=True)
+
+
 @main.command("serve")
 @click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The daemon's TOML configuration (see deploy/dialer.toml).")
-def serve_cmd(config_path: Path) -> int:
+@click.option("--create", is_flag=True, help="Make the SQLite store if its file does not exist (else refused: a "
+              "mistyped path would start an empty floor).")
+def serve_cmd(config_path: Path, create: bool) -> int:
     """Run the dialing daemon in the foreground (for systemd) until SIGTERM."""
     from dialer.api.front import serve
 
-    return serve(config_path)
+    return serve(config_path, create)
 
 
 @main.command("drain")

@@ -9,7 +9,10 @@ or exit code 2, and let anything else surface as a bug:
     │   ├── InvalidInput      an argument out of its domain (also used by lists/ and the CLI)
     │   └── Overloaded
     ├── lists.campaigns.NothingToRetarget   a retarget matched no lead: nothing made (exit 1)
-    ├── StoreError            the store's URL cannot be opened: not a URL, no driver, no server, no folder
+    ├── StoreError            the store's URL cannot be opened: not a URL, no driver, no server, no folder,
+    │                         read-only, or held by another daemon
+    ├── dialer.service.config.ConfigError    a daemon configuration it cannot run (file, line, key)
+    ├── dialer.service.http.ListenError      the daemon's HTTP port cannot be opened
     ├── IllegalTransition     a call, an agent or a lead asked to move where its state table does not allow
     └── Interrupted           a long job was stopped part-way; says what it had already done
 """

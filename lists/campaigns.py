@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from dialer.errors import DialerError
-from lists.lifecycle import LeadStatus
+from lists.lifecycle import LeadStatus, reopened
 from lists.models import CAMPAIGN_KINDS, Campaign, Lead, to_db
 from lists.numbers import normalise_number
-from lists.rules import PROFILES
+from lists.rules import PROFILE_ZONES, PROFILES
 from pacing.controllers import Controller
 from pacing.errors import InvalidInput
 from pacing.ledger import AmdVerdict, amd_verdict
 from pacing.registry import POLICIES, make_controller
 
-__all__ = ["default_catalogue", "check_setting", "check_amd", "check_pacing", "dial_modes", "create_campaign",
-           "get_campaign", "list_campaigns", "edit_campaign", "retarget", "controller_for_campaign",
-           "NothingToRetarget", "CoolOff", "cooling_off"]
+__all__ = ["default_catalogue", "success_outcome", "check_setting", "check_amd", "check_pacing", "dial_modes",
+           "create_campaign", "get_campaign", "list_campaigns", "edit_campaign", "retarget", "controller_for_campaign",
+           "NothingToRetarget", "CoolOff", "cooling_off", "SALE_CODES", "known_reasons", "label_of", "NOT_IN_CATALOGUE",
+           "home_zone"]
 
 _SALES_REFUSALS = {  # an offer of something to buy: a loan, a tariff
     "too_expensive": "Too expensive",
@@ -68,10 +70,35 @@ _KIND_OUTCOMES = {
     },
 }
 
+SALE_CODES = frozenset({"accepted", "promise_to_pay", "paid", "completed"})
+"""The outcomes that count as a sale (a loan or tariff accepted, a payment promised or made, a survey completed)."""
+
 
 def default_catalogue(kind: str) -> dict[str, Any]:
     """The outcome and refusal-reason codes a new campaign of ``kind`` starts with."""
     return {"outcomes": {**_KIND_OUTCOMES[kind], **_COMMON_OUTCOMES}, "refusal_reasons": dict(_KIND_REFUSALS[kind])}
+
+
+def success_outcome(kind: str) -> str:
+    """The outcome a campaign of ``kind`` is run for: a loan or tariff accepted, a promise to pay, a completed
+    survey (its kind's first own outcome)."""
+    return next(iter(_KIND_OUTCOMES[kind]))
+
+
+def known_reasons() -> dict[str, str]:
+    """Every refusal reason of every kind's catalogue with its label: for figures with no campaign to ask
+    (a simulated day's refusal mix)."""
+    return {code: label for reasons in _KIND_REFUSALS.values() for code, label in reasons.items()}
+
+
+NOT_IN_CATALOGUE = " (not in catalogue)"
+
+
+def label_of(code: str, labels: Mapping[str, str], missing: str = "") -> str:
+    """A code's label from a catalogue; a code it lacks (removed since, or written by another tool) in words,
+    never as the raw code: ``not_decision_maker`` reads "Not decision maker", followed by ``missing``
+    (``NOT_IN_CATALOGUE`` where a reader must know the campaign has no such code)."""
+    return labels.get(code) or code.replace("_", " ").capitalize() + missing
 
 
 def check_setting(field: str, value: Any) -> None:
@@ -161,6 +188,9 @@ def _name(name: str) -> str:
         raise InvalidInput("name", "must not be empty")
     if name != name.strip():
         raise InvalidInput("name", f"{name!r} starts or ends with spaces")
+    control = next((c for c in name if unicodedata.category(c) in ("Cc", "Cf")), None)
+    if control is not None:  # ESC or BEL in a name would drive the terminal of whoever lists campaigns
+        raise InvalidInput("name", f"{name!r} holds the control character U+{ord(control):04X}")
     return name
 
 
@@ -255,10 +285,22 @@ def edit_campaign(session: Session, name: str, **changes: Any) -> Campaign:
     if changes.get("caller_id") is not None:
         changes["caller_id"] = _caller_id(changes["caller_id"], changes.get("rules_profile", campaign.rules_profile))
     campaign.catalogue = catalogue
+    profile_changed = changes.get("rules_profile", campaign.rules_profile) != campaign.rules_profile
     for field, value in changes.items():
         setattr(campaign, field, value)
+    if profile_changed:
+        _reopen_windowless(session, campaign)
     session.flush()
     return campaign
+
+
+def _reopen_windowless(session: Session, campaign: Campaign) -> None:
+    """Give the leads set aside under the old profile's window back to their queues: the claim checks them
+    against the new window, and sets aside again those it never opens for either."""
+    for status, attempted in ((reopened(0), Lead.attempts == 0), (reopened(1), Lead.attempts > 0)):
+        session.execute(update(Lead).where(Lead.campaign_id == campaign.id, Lead.status == LeadStatus.NO_WINDOW,
+                                           attempted).values(status=status)
+                        .execution_options(synchronize_session=False))
 
 
 def _edited_pacing(campaign: Campaign, mode: str, given: Any) -> dict[str, float | int]:
@@ -361,3 +403,9 @@ def retarget(session: Session, source: str, reasons: list[str], name: str, now: 
         session.execute(insert(Lead), rows)
     session.commit()
     return new, len(rows)
+
+
+def home_zone(campaign: Campaign) -> str:
+    """The zone a campaign's hours and report days are kept in when nothing else says: its rules profile's
+    (``lists.rules.PROFILE_ZONES``; the daemon's ``[timezones]`` may set another)."""
+    return PROFILE_ZONES.get(campaign.rules_profile, "UTC")

@@ -23,10 +23,20 @@ from lists.numbers import normalise_number, region_code
 from pacing.errors import InvalidInput
 
 __all__ = ["add_to_dnc", "remove_from_dnc", "own_list", "OwnList", "dnc_entries", "RegistryImport",
-           "import_registry", "registries", "stale_registries", "MAX_REGISTRY_AGE", "OWN"]
+           "import_registry", "registries", "stale_registries", "registry_region", "MAX_REGISTRY_AGE", "OWN",
+           "REGISTRY_COUNTRIES"]
 
 MAX_REGISTRY_AGE = timedelta(days=31)
 OWN = "internal"  # the source of the company's own list: requests taken by its agents and `dnc add`
+REGISTRY_COUNTRIES = {  # national do-not-call registries, by the names a company gives its copies of them
+    "us-national": "US", "national-dnc": "US", "us-dnc": "US",  # the FTC's National Do Not Call Registry
+    "bloctel": "FR",  # France's opposition list (Code de la consommation, L223-1)
+    "tps": "GB", "ctps": "GB",  # the UK's Telephone Preference Service, and its corporate one
+    "dncl": "CA", "lnnte": "CA",  # Canada's National Do Not Call List (Liste nationale de numéros exclus)
+    "dncm": "BE", "ne-m-appelez-plus": "BE", "bel-me-niet-meer": "BE",  # Belgium's "Ne m'appelez plus"
+    "rpo": "IT",  # Italy's Registro pubblico delle opposizioni
+    "dncr": "AU",  # Australia's Do Not Call Register
+}
 
 
 def _utc(stored: datetime) -> datetime:
@@ -98,47 +108,77 @@ def dnc_entries(session: Session, company: str, source: str = OWN) -> list[tuple
 
 @dataclass
 class RegistryImport:
+    """What a registry import did: ``region`` is the country its national numbers were read in (None: each
+    needed its +CC); ``header`` the column name its first line gave, if it had one."""
+
     name: str
     numbers: int
     rejected: int
     rejects_path: Path | None
+    region: str | None = None
+    header: str | None = None
 
     def line(self) -> str:
+        notes = [f"header {self.header!r} skipped"] if self.header else []
+        notes.append(f"national numbers read as {self.region}" if self.region
+                     else "no default region: national numbers need --default-region")
         extra = f" (see {self.rejects_path})" if self.rejects_path else ""
-        return f"registry {self.name}: {self.numbers} numbers, {self.rejected} rejected{extra}"
+        return f"registry {self.name}: {self.numbers} numbers, {self.rejected} rejected{extra}; {'; '.join(notes)}"
 
 
-def _numbers(path: Path, default_region: str | None) -> tuple[set[str], list[tuple[int, str, str]]]:
-    """The first column of every line, normalised; a header line is simply rejected."""
+def registry_region(name: str, default_region: str | None = None) -> str | None:
+    """The country a registry's national numbers are read in: ``default_region`` when given, else the
+    registry's own (``REGISTRY_COUNTRIES``: bloctel is French, tps British), else None. InvalidInput naming
+    ``default_region`` for a code that is no country.
+
+    Why the registry's country: a national registry lists its own country's
+    numbers, mostly written nationally; read as American, every French one
+    was rejected."""
+    try:
+        return region_code(default_region) if default_region else REGISTRY_COUNTRIES.get(name.lower())
+    except ValueError as exc:
+        raise InvalidInput("default_region", str(exc)) from None
+
+
+def _is_header(text: str) -> bool:
+    """A first line naming its column ("phone", "Numéro", "MSISDN"): no digit, so no number."""
+    return not any(char.isdigit() for char in text)
+
+
+def _numbers(path: Path, default_region: str | None) -> tuple[set[str], list[tuple[int, str, str]], str | None]:
+    """The first column of every line, normalised, the rejected lines, and the header (a first line with no
+    digit) if there is one."""
     check_text(path)
     found: set[str] = set()
     bad: list[tuple[int, str, str]] = []
+    header = None
     with path.open(encoding="utf-8-sig", newline="") as handle:
         for line, values in enumerate(csv.reader(handle), start=1):
             text = values[0].strip() if values else ""
             if not text:
                 continue
+            if not (found or bad or header) and _is_header(text):
+                header = text
+                continue
             try:
                 found.add(normalise_number(text, default_region)[0])
             except ValueError as exc:
                 bad.append((line, str(exc), text))
-    return found, bad
+    return found, bad, header
 
 
 def import_registry(session: Session, company: str, name: str, path: Path, now: datetime,
-                    default_region: str | None = "US") -> RegistryImport:
-    """Replace the company's copy of registry ``name`` with ``path`` (one number per line) and date it ``now``.
+                    default_region: str | None = None) -> RegistryImport:
+    """Replace the company's copy of registry ``name`` with ``path`` (one number per line, a header line
+    allowed) and date it ``now``; national numbers are read in ``registry_region``'s country.
 
     A file with no valid number is refused and the old copy kept: an empty
     or wrong file would otherwise silently lift every suppression.
     """
     if name == OWN:
         raise InvalidInput("registry", f"{OWN!r} is the company's own list; give the registry's name")
-    try:
-        region = region_code(default_region) if default_region else None
-    except ValueError as exc:
-        raise InvalidInput("default_region", str(exc)) from None
-    found, bad = _numbers(path, region)
+    region = registry_region(name, default_region)
+    found, bad, header = _numbers(path, region)
     if not found:
         found_none = f"{len(bad)} lines, none a valid number" if bad else "no numbers"
         raise InvalidInput("file", f"{path.name} has {found_none}; the copy of {name} was left as it was")
@@ -152,7 +192,7 @@ def import_registry(session: Session, company: str, name: str, path: Path, now: 
         rejects = path.with_name(path.name + ".rejects.csv")
         with rejects.open("w", newline="", encoding="utf-8") as out:
             csv.writer(out).writerows([("line", "reason", "number"), *bad])
-    return RegistryImport(name, len(found), len(bad), rejects)
+    return RegistryImport(name, len(found), len(bad), rejects, region, header)
 
 
 def registries(session: Session, company: str) -> list[DncRegistry]:

@@ -25,21 +25,24 @@ import signal
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, NamedTuple, TextIO
+from typing import Any, NamedTuple, TextIO, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from dialer.errors import Interrupted
+from lists.lifecycle import LeadStatus, reopened
 from lists.models import Campaign, DncEntry, Lead, insert_new_leads, to_db
 from lists.numbers import normalise_number, region_code, valid_zone, zone_for_postal_code
+from lists.rules import PROFILES, never_open
 from pacing.errors import InvalidInput
 
-__all__ = ["ImportSummary", "import_csv", "count_rows", "read_csv", "check_text", "delimiter_option"]
+__all__ = ["ImportSummary", "import_csv", "count_rows", "read_csv", "Record", "UNBALANCED", "check_text",
+           "delimiter_option"]
 
 BATCH = 5000
 _PARALLEL_BYTES = 4 << 20
@@ -52,18 +55,42 @@ _NOT_FIELDS = frozenset((*_PHONE_KEYS, *_REGION_KEYS, *_ZONE_KEYS, "name"))
 
 @dataclass
 class ImportSummary:
+    """What an import did with each row. Of the leads imported, ``uncertain_zones`` have several candidate time
+    zones and ``no_window`` were set aside (``LeadStatus.NO_WINDOW``) because the campaign's window (its
+    ``profile``) never opens in all of theirs; ``zones_given`` leads set aside before were given a zone by this
+    file and may be dialled again (counted as already imported)."""
+
     rows: int = 0
     imported: int = 0
     rejected: int = 0
     duplicates: int = 0
     already_imported: int = 0
     rejects_path: Path | None = None
+    uncertain_zones: int = 0
+    no_window: int = 0
+    zones_given: int = 0
+    profile: str = ""
 
     def line(self) -> str:
         already = f", {self.already_imported} already imported" if self.already_imported else ""
+        given = f" ({self.zones_given} given their time zone, dialable again)" if self.zones_given else ""
         return (f"{self.rows} rows: {self.imported} imported, {self.rejected} rejected, "
-                f"{self.duplicates} duplicates{already}"
+                f"{self.duplicates} duplicates{already}{given}"
                 + (f" (see {self.rejects_path})" if self.rejects_path else ""))
+
+    def warning(self) -> str | None:
+        """Why some leads may be dialled late or never, and what resolves it; None when every lead has one zone.
+
+        Why say it at import: a lead is dialled only when the window is open
+        in every one of its candidate zones, so without a word a Russian
+        mobile under the French window would simply never be called."""
+        if not (self.uncertain_zones or self.no_window):
+            return None
+        aside = (f", and for {self.no_window} it never is: they were set aside (status no_window)"
+                 if self.no_window else "")
+        return (f"{self.uncertain_zones} leads have several candidate time zones (a mobile or country-wide "
+                f"number): each is dialled only when the {self.profile} window is open in all of them{aside}; "
+                "a timezone column gives a lead its own zone (import the file again with it)")
 
 
 def check_text(path: Path, encoding: str = "utf-8-sig", argument: str = "file", hint: str = "") -> None:
@@ -118,20 +145,95 @@ def _detect_delimiter(sample: str) -> str:
         return ","
 
 
-def read_csv(handle: TextIO, delimiter: str | None) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """The lower-cased header and (line number, values) pairs; empty lines are skipped.
+Record = tuple[int, list[str], str]
+"""One row of a CSV file: the line it starts on, its cells as read, and why it cannot be read ("" when it can;
+the workers strip the cells and pair them with the header). A plain tuple: a million are made per import."""
 
-    Values stay as read: the workers strip them and pair them with the header.
+_QUOTED_SPAN = 20  # lines a quoted cell may run over (a note with line breaks); a longer one is a quote left open
+UNBALANCED = "unbalanced quote: a cell opened with \" on this line is not closed"
+
+
+class _Lines:
+    """The file's lines for ``csv.reader``, counting them and keeping the last few, so a record's lines can be
+    read again.
+
+    Why: a quote opened by mistake makes the reader run on through the next
+    lines as one cell, so a row's error used to be reported at another
+    line ("missing field: phone") and the rows after it were lost. Knowing
+    the lines a record took, the import reports the quote at the line that
+    opened it and reads the lines after it again as rows of their own.
+    """
+
+    def __init__(self, handle: TextIO):
+        self.handle = handle
+        self.pending: deque[str] = deque()  # lines to read again, before the file's next
+        self.recent: deque[str] = deque(maxlen=_QUOTED_SPAN)
+        self.count = 0  # lines given to the reader, those read again included
+        self.replayed = 0  # lines given back to be read again
+        self.start = 0  # ``count`` when the record began
+        self.open = False  # the record ended at the file's end, or its span's, inside a quote
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.count - self.start >= _QUOTED_SPAN:
+            self.open = True
+            raise StopIteration  # csv.reader ends the record here; the next one starts afresh
+        line = self.pending.popleft() if self.pending else next(self.handle, "")
+        if not line:
+            self.open = self.count > self.start  # the file ended inside a quoted cell
+            raise StopIteration
+        self.recent.append(line)
+        self.count += 1
+        return line
+
+    def begin(self) -> int:
+        """Start a record; returns the file line it starts on."""
+        self.start, self.open = self.count, False
+        return self.count + 1 - self.replayed
+
+    def again(self) -> str:
+        """The record's first line; the lines after it are given to the reader again."""
+        taken = list(self.recent)[self.start - self.count:]
+        self.pending.extendleft(reversed(taken[1:]))
+        self.replayed += len(taken) - 1
+        return taken[0].rstrip("\r\n")
+
+
+def _rows_inside(cells: list[str], width: int, delimiter: str) -> bool:
+    """True when a line inside a cell holds as many delimiters as a row: a row a stray quote took in."""
+    return any(piece.count(delimiter) >= width - 1 for cell in cells for piece in cell.split("\n")[1:])
+
+
+def read_csv(handle: TextIO, delimiter: str | None) -> tuple[list[str], Iterator[Record]]:
+    """The lower-cased header and the records after it; empty lines are skipped.
+
+    A record that runs over several lines holds a cell with line breaks
+    when its quote closed, it has the header's cells, and no line inside a
+    cell holds a row's delimiters; otherwise a quote was left open: the
+    record is its first line, with ``UNBALANCED``, and the lines after it
+    are read again.
     """
     sample = handle.read(64 * 1024)
     handle.seek(0)
-    reader = csv.reader(handle, delimiter=delimiter or _detect_delimiter(sample))
+    lines = _Lines(handle)
+    reader = csv.reader(lines, delimiter=delimiter or _detect_delimiter(sample))
     header = [h.strip().lower() for h in next(reader, [])]
+    width, sep = len(header), reader.dialect.delimiter
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        for values in reader:
-            if any(values):
-                yield reader.line_num, values
+    def rows() -> Iterator[Record]:
+        while True:
+            line = lines.begin()
+            cells = next(reader, None)
+            if cells is None:
+                return
+            if lines.count - lines.start > 1 or lines.open:
+                if lines.open or len(cells) != width or _rows_inside(cells, width, sep):
+                    yield line, [lines.again()], UNBALANCED
+                    continue
+            if any(cells):
+                yield line, cells, ""
 
     return header, rows()
 
@@ -160,6 +262,11 @@ def _first(row: dict[str, str], keys: tuple[str, ...]) -> str:
     return ""
 
 
+def _private(path: str, flags: int) -> int:
+    """Open mode 600: a rejects file holds the raw numbers and names of the rows it lists."""
+    return os.open(path, flags, 0o600)
+
+
 def import_csv(session: Session, campaign: Campaign, path: Path, *, default_region: str | None = None,
                mapping: dict[str, str] | None = None, delimiter: str | None = None, encoding: str = "utf-8-sig",
                progress: Callable[[int], None] | None = None, now: datetime | None = None,
@@ -180,7 +287,7 @@ def import_csv(session: Session, campaign: Campaign, path: Path, *, default_regi
     check_text(path, encoding)
     rejects_path = path.with_name(path.name + ".rejects.csv")
     with (path.open(encoding=encoding, newline="") as handle,
-          rejects_path.open("w", newline="", encoding="utf-8") as out):
+          open(rejects_path, "w", newline="", encoding="utf-8", opener=_private) as out):
         header, rows = read_csv(handle, delimiter)
         if not any(mapping.get(h, h) in _PHONE_KEYS for h in header):
             raise InvalidInput("file", f"has no phone column (looked for {', '.join(_PHONE_KEYS)})")
@@ -240,16 +347,31 @@ def _prepare_row(row: dict[str, str], default_region: str | None) -> _Prepared |
     return _Prepared(e164, row.get("name") or None, region, zone, json.dumps(fields))
 
 
-def _prepare_chunk(rows: list[list[str]], fields: list[str], default_region: str | None) -> list[_Prepared | str]:
+def _prepare_cells(cells: list[str], fields: list[str], default_region: str | None) -> _Prepared | str:
+    """The lead a row's cells describe, or why it is rejected; ``fields`` names each column.
+
+    Why cells past the header reject the row: they belong to no column, so
+    keeping the row would drop them silently (a stray delimiter in a name
+    shifts every cell after it). Empty ones, as spreadsheets write at the
+    end of short rows, hold nothing to lose.
+    """
+    if any(cell.strip() for cell in cells[len(fields):]):
+        extra = len(cells) - len(fields)
+        return (f"{extra} cell{'s' if extra > 1 else ''} more than the header's {len(fields)} columns "
+                "(a stray delimiter, or a column with no name)")
+    return _prepare_row(dict(zip(fields, map(str.strip, cells), strict=False)), default_region)
+
+
+def _prepare_chunk(rows: list[tuple[list[str], str]], fields: list[str],
+                   default_region: str | None) -> list[_Prepared | str]:
     """Runs in worker processes on big files: parsing numbers is most of an import's cost.
 
-    ``fields`` names each column, after the caller's mapping.
+    ``rows`` are each record's cells and problem; ``fields`` names each column, after the caller's mapping.
     """
-    return [_prepare_row(dict(zip(fields, map(str.strip, values), strict=False)), default_region)
-            for values in rows]
+    return [problem or _prepare_cells(cells, fields, default_region) for cells, problem in rows]
 
 
-Chunk = list[tuple[int, list[str]]]
+Chunk = list[Record]
 _Row = tuple[str, str | None, str, str, str]  # what insert_new_leads takes; a _Prepared is one
 
 
@@ -262,11 +384,22 @@ class _Import:
 
     def __init__(self, session: Session, campaign: Campaign, now: datetime):
         self.session, self.campaign, self.now = session, campaign, now
-        self.stored = frozenset(session.scalars(select(Lead.phone_e164).where(Lead.campaign_id == campaign.id)))
+        mine = Lead.campaign_id == campaign.id
+        self.stored = frozenset(session.scalars(select(Lead.phone_e164).where(mine)))
+        self.aside = {phone: (lead_id, attempts) for phone, lead_id, attempts in session.execute(
+            select(Lead.phone_e164, Lead.id, Lead.attempts).where(mine, Lead.status == LeadStatus.NO_WINDOW))}
         self.seen: set[str] = set()
         self.dnc = set(session.scalars(select(DncEntry.phone_e164).where(DncEntry.company == campaign.company)))
-        self.batch: list[_Row] = []
+        self.batch = _Batch()
+        self.profile = PROFILES[campaign.rules_profile]
+        self.windowless: dict[str, bool] = {}
         self.committed = 0
+
+    def closed(self, zones: str) -> bool:
+        """True when the campaign's window never opens in all these zones (one answer per distinct set)."""
+        if zones not in self.windowless:
+            self.windowless[zones] = never_open(self.profile, tuple(zones.split(",")), self.now.replace(tzinfo=UTC))
+        return self.windowless[zones]
 
     def run(self, prepared: Iterator[tuple[Chunk, list[_Prepared | str]]], writer: Any,
             progress: Callable[[int], None] | None) -> ImportSummary:
@@ -277,14 +410,14 @@ class _Import:
         of the import's time in this process). Only one thread at a time uses
         the session: a batch goes to the writer after the previous one is done.
         """
-        summary = ImportSummary()
+        summary = ImportSummary(profile=self.campaign.rules_profile)
         with ThreadPoolExecutor(1, thread_name_prefix="lead-import-writer") as store:
             stored: Future[None] | None = None
             for chunk, leads in prepared:
                 self.check(chunk, leads, summary, writer)
                 if stored:
                     stored.result()
-                stored, self.batch = store.submit(self.store, self.batch), []
+                stored, self.batch = store.submit(self.store, self.batch), _Batch()
                 if progress:
                     progress(len(chunk))
             if stored:
@@ -293,14 +426,18 @@ class _Import:
 
     def check(self, chunk: Chunk, leads: list[_Prepared | str], summary: ImportSummary, writer: Any) -> None:
         """Count each row of the chunk and write every row not imported to the rejects file, with its reason."""
-        for (line, raw), lead in zip(chunk, leads, strict=True):
+        for (line, raw, _), lead in zip(chunk, leads, strict=True):
             outcome = self.accept(lead)
-            summary.imported += outcome == "imported"
-            summary.duplicates += outcome == "duplicate"
-            summary.already_imported += outcome == "already imported"
-            summary.rejected += outcome not in ("imported", "duplicate", "already imported")
-            if outcome != "imported":
+            summary.imported += outcome == _IMPORTED
+            summary.duplicates += outcome == _DUPLICATE
+            summary.already_imported += outcome in (_ALREADY, _ZONE_GIVEN)
+            summary.zones_given += outcome == _ZONE_GIVEN
+            summary.rejected += outcome not in (_IMPORTED, _DUPLICATE, _ALREADY, _ZONE_GIVEN)
+            if outcome != _IMPORTED:
                 writer.writerow([line, outcome, *raw])
+            elif not isinstance(lead, str):
+                summary.uncertain_zones += "," in lead.zones
+                summary.no_window += self.closed(lead.zones)
         summary.rows += len(chunk)
 
     def accept(self, lead: _Prepared | str) -> str:
@@ -308,19 +445,47 @@ class _Import:
         if isinstance(lead, str):
             return lead
         if lead.e164 in self.stored:
-            return "already imported"
+            return self.given(lead)
         if lead.e164 in self.seen:
-            return "duplicate"
+            return _DUPLICATE
         if lead.e164 in self.dnc:
             return "on DNC"
         self.seen.add(lead.e164)
-        self.batch.append(lead)
-        return "imported"
+        (self.batch.aside if self.closed(lead.zones) else self.batch.fresh).append(lead)
+        return _IMPORTED
 
-    def store(self, batch: list[_Row]) -> None:
-        insert_new_leads(self.session, self.campaign.id, self.now, batch)
+    def given(self, lead: _Prepared) -> str:
+        """A stored lead set aside for its zones, which this row gives a zone the window opens in, is reopened."""
+        if lead.e164 not in self.aside or self.closed(lead.zones):
+            return _ALREADY
+        lead_id, attempts = self.aside.pop(lead.e164)
+        self.batch.reopen.append({"lead_id": lead_id, "new_zones": lead.zones, "new_status": reopened(attempts)})
+        return _ZONE_GIVEN
+
+    def store(self, batch: _Batch) -> None:
+        insert_new_leads(self.session, self.campaign.id, self.now, batch.fresh)
+        insert_new_leads(self.session, self.campaign.id, self.now, batch.aside, LeadStatus.NO_WINDOW)
+        if batch.reopen:
+            table = cast(Table, Lead.__table__)
+            self.session.connection().execute(
+                update(table).where(table.c.id == bindparam("lead_id"), table.c.status == LeadStatus.NO_WINDOW)
+                .values(zones=bindparam("new_zones"), status=bindparam("new_status")), batch.reopen)
         self.session.commit()
-        self.committed += len(batch)
+        self.committed += len(batch.fresh) + len(batch.aside)
+
+
+_IMPORTED, _DUPLICATE, _ALREADY = "imported", "duplicate", "already imported"
+_ZONE_GIVEN = "already imported, set aside for its time zones: given one here, it may be dialled again"
+
+
+@dataclass
+class _Batch:
+    """The rows of one chunk for the writer: new leads (``aside``: those the window never opens for), and the
+    set-aside leads this file gives a zone."""
+
+    fresh: list[_Row] = field(default_factory=list)
+    aside: list[_Row] = field(default_factory=list)
+    reopen: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _ignore_interrupts() -> None:
@@ -328,16 +493,21 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _work(chunk: Chunk) -> list[tuple[list[str], str]]:
+    """What a worker needs of each record: its cells and its problem, not its line."""
+    return [(cells, problem) for _, cells, problem in chunk]
+
+
 def _prepared(chunks: Iterator[Chunk], fields: list[str], default_region: str | None,
               workers: int) -> Iterator[tuple[Chunk, list[_Prepared | str]]]:
     """Each chunk with its prepared rows, in file order; with workers, a few chunks are prepared ahead."""
     if workers <= 1:
-        yield from ((chunk, _prepare_chunk([raw for _, raw in chunk], fields, default_region)) for chunk in chunks)
+        yield from ((chunk, _prepare_chunk(_work(chunk), fields, default_region)) for chunk in chunks)
         return
     with ProcessPoolExecutor(workers, mp_context=get_context("forkserver"), initializer=_ignore_interrupts) as pool:
         pending: deque[tuple[Chunk, Future[list[_Prepared | str]]]] = deque()
         for chunk in chunks:
-            pending.append((chunk, pool.submit(_prepare_chunk, [raw for _, raw in chunk], fields, default_region)))
+            pending.append((chunk, pool.submit(_prepare_chunk, _work(chunk), fields, default_region)))
             if len(pending) > 2 * workers:
                 done, future = pending.popleft()
                 yield done, future.result()

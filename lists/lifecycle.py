@@ -16,9 +16,12 @@ A lead's life (``LEAD_MOVES``)::
     CALLBACK ─┘           │        ├─> DONE
                           │        └─> DNC ─(number taken off the own list)─> NEW | RETRY
                           └─release (never dialled)─> the queue it came from
+    NEW | RETRY | CALLBACK ─(no window ever opens in all its zones)─> NO_WINDOW ─(zone given)─> NEW | RETRY
 
-A claim closes an open lead it may never dial (DONE or DNC), and a number
-joining the company's DNC list closes every lead of it, whatever its status.
+A claim closes an open lead it may never dial (DONE or DNC), and sets aside
+one whose calling window never opens in all its candidate zones (NO_WINDOW,
+as the import does); a number joining the company's DNC list closes every
+lead of it, whatever its status.
 
 A campaign's states and the API's actions between them (``CAMPAIGN_ACTIONS``)::
 
@@ -26,6 +29,8 @@ A campaign's states and the API's actions between them (``CAMPAIGN_ACTIONS``)::
     running | paused ─stop─> stopping ──(calls and wrap-ups done: the daemon)──> stopped ─start─> running
 
 ``completed`` is declared for clients that know it; the daemon does not set it yet.
+
+An agent's presence as the store keeps it (``Presence``): log in, pause with a reason, ready again, log out.
 """
 
 from __future__ import annotations
@@ -34,8 +39,8 @@ from enum import StrEnum
 
 from dialer.errors import IllegalTransition
 
-__all__ = ["LeadStatus", "QUEUES", "CLOSED", "LEAD_MOVES", "move_lead", "moving_to", "requeued", "CampaignState",
-           "CAMPAIGN_ACTIONS"]
+__all__ = ["LeadStatus", "QUEUES", "CLOSED", "LEAD_MOVES", "move_lead", "moving_to", "requeued", "reopened",
+           "CampaignState", "CAMPAIGN_ACTIONS", "Presence"]
 
 
 class LeadStatus(StrEnum):
@@ -49,6 +54,7 @@ class LeadStatus(StrEnum):
     CALLBACK = "callback"  # a person booked a call back at ``next_at``
     DONE = "done"  # finished: reached, invalid, or out of attempts
     DNC = "dnc"  # its number is on a do-not-call list
+    NO_WINDOW = "no_window"  # set aside: the calling window never opens in all its candidate zones at once
 
     __hash__ = str.__hash__  # equal members and strings must hash alike
 
@@ -57,16 +63,18 @@ _L = LeadStatus
 QUEUES: tuple[LeadStatus, ...] = (_L.CALLBACK, _L.RETRY, _L.NEW)
 """The open statuses: the queues a claim takes leads from, in the order it serves them
 (``lists.rules.take_in_priority``). A number on a DNC list overrides them in reports: the claim would close it."""
-CLOSED = frozenset({_L.DONE, _L.DNC})
-"""Statuses no claim takes: the lead is never dialled again (unless its number leaves the DNC list)."""
+CLOSED = frozenset({_L.DONE, _L.DNC, _L.NO_WINDOW})
+"""Statuses no claim takes: the lead is never dialled again (unless its number leaves the DNC list, or a lead
+set aside for its zones gets one: ``reopened``)."""
 
 LEAD_MOVES: dict[LeadStatus, frozenset[LeadStatus]] = {
-    _L.NEW: frozenset({_L.CLAIMED, _L.DONE, _L.DNC}),
-    _L.RETRY: frozenset({_L.CLAIMED, _L.DONE, _L.DNC}),
-    _L.CALLBACK: frozenset({_L.CLAIMED, _L.DONE, _L.DNC}),
+    _L.NEW: frozenset({_L.CLAIMED, _L.DONE, _L.DNC, _L.NO_WINDOW}),
+    _L.RETRY: frozenset({_L.CLAIMED, _L.DONE, _L.DNC, _L.NO_WINDOW}),
+    _L.CALLBACK: frozenset({_L.CLAIMED, _L.DONE, _L.DNC, _L.NO_WINDOW}),
     _L.CLAIMED: frozenset({_L.NEW, _L.RETRY, _L.CALLBACK, _L.DONE, _L.DNC}),
     _L.DONE: frozenset({_L.DNC}),
     _L.DNC: frozenset({_L.NEW, _L.RETRY}),
+    _L.NO_WINDOW: frozenset({_L.NEW, _L.RETRY, _L.DNC}),
 }
 
 
@@ -99,6 +107,12 @@ def requeued(attempts: int, last_disposition: str | None) -> LeadStatus:
     return move_lead(_L.CLAIMED, back)
 
 
+def reopened(attempts: int) -> LeadStatus:
+    """The queue a lead set aside for its zones goes back to once it may be dialled (its zone given, its
+    campaign's window changed): fresh when never dialled, else a retry (a callback's appointment has passed)."""
+    return move_lead(_L.NO_WINDOW, _L.NEW if attempts == 0 else _L.RETRY)
+
+
 class CampaignState(StrEnum):
     """Where a campaign is: the store's ``campaign.state`` values; the daemon dials only a ``running`` one."""
 
@@ -121,3 +135,22 @@ CAMPAIGN_ACTIONS: dict[str, tuple[frozenset[CampaignState], CampaignState]] = {
 }
 """A manager's action: the states it may be taken in, and the state it leads to. The daemon alone moves a
 ``stopping`` campaign to ``stopped``, once nothing is open."""
+
+
+class Presence(StrEnum):
+    """A change of an agent's presence: the store's ``agent_event.event`` values, appended, never updated.
+
+    Why a word of its own, not the engine's ``AgentState``: the engine's
+    states (ready, reserved, talking, wrap-up ...) change on every call, and
+    the attempt ledger already times talk and wrap-up; what the agents report
+    needs besides is when each agent was logged in and when paused, and why.
+    Why here: the store (``lists``) must read and write it, and cannot import
+    the engine. An agent logs in ready; a pause asked for on a call starts
+    when the wrap-up ends, and is stored then."""
+
+    LOG_IN = "log_in"
+    PAUSE = "pause"  # with its reason
+    READY = "ready"  # back from a pause
+    LOG_OUT = "log_out"
+
+    __hash__ = str.__hash__

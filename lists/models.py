@@ -35,13 +35,13 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from dialer.records import Outcome
-from lists.lifecycle import CampaignState, LeadStatus
+from lists.lifecycle import CampaignState, LeadStatus, Presence
 from pacing.ledger import DayAnswers
 from pacing.registry import PolicyName
 
 __all__ = ["Base", "Campaign", "Lead", "insert_new_leads", "Attempt", "answers_by_day", "DncEntry", "DncRegistry",
            "as_utc", "to_db", "User", "ApiToken", "CampaignGrant", "LeadView",
-           "CampaignLease", "ClusterMember", "Word"]
+           "CampaignLease", "ClusterMember", "Word", "PresenceEvent", "AuditAction", "ViewPurpose", "AuditEvent"]
 
 CAMPAIGN_KINDS = ("loan-offer", "tariff-switch", "survey", "payment-reminder")
 DUE_ANY_TIME = datetime(2000, 1, 1)  # a lead's next_at when nothing holds it back (naive UTC, like every stored time)
@@ -166,8 +166,10 @@ _IMPORT_COLUMNS = ("campaign_id", "phone_e164", "name", "region", "zones", "fiel
 
 
 def insert_new_leads(session: Session, campaign_id: int, next_at: datetime,
-                     rows: Sequence[tuple[str, str | None, str, str, str]]) -> None:
-    """Insert fresh leads: (E.164, name, region, zones, fields as JSON text) each, due from ``next_at``.
+                     rows: Sequence[tuple[str, str | None, str, str, str]],
+                     status: LeadStatus = LeadStatus.NEW) -> None:
+    """Insert fresh leads: (E.164, name, region, zones, fields as JSON text) each, due from ``next_at``, in
+    ``status`` (``NO_WINDOW`` for leads the campaign's window never opens for).
 
     Why one prepared statement and plain tuples: SQLAlchemy's per-row
     parameter processing was half an import's cost in the parent process.
@@ -183,7 +185,7 @@ def insert_new_leads(session: Session, campaign_id: int, next_at: datetime,
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO lead ({', '.join(_IMPORT_COLUMNS)}) "
            f"VALUES ({', '.join([marker] * len(_IMPORT_COLUMNS))})")
-    connection.exec_driver_sql(sql, [(campaign_id, *row, LeadStatus.NEW.value, 0, 0, due) for row in rows])
+    connection.exec_driver_sql(sql, [(campaign_id, *row, status.value, 0, 0, due) for row in rows])
 
 
 class Attempt(Base):
@@ -306,6 +308,14 @@ class CampaignGrant(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
 
 
+class ViewPurpose(StrEnum):
+    """Why a user saw a person's name or number (``LeadView.purpose``)."""
+
+    LEAD_CARD = "lead_card"  # the agent's screen pop, or a supervisor opening a lead
+    RECORDING = "recording"  # a call's recording was fetched
+    CALLBACKS = "callbacks"  # a callback list showed the name or the whole number
+
+
 class LeadView(Base):
     """The audit log of lead-card views: who saw which lead, when. Append-only, like the attempt ledger."""
 
@@ -317,7 +327,51 @@ class LeadView(Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id"))
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
     viewed_at: Mapped[datetime] = mapped_column(DateTime)
-    purpose: Mapped[str] = mapped_column(String(32), default="lead_card")
+    purpose: Mapped[ViewPurpose] = mapped_column(Word(ViewPurpose, 32), default=ViewPurpose.LEAD_CARD)
+
+
+class AuditAction(StrEnum):
+    """What someone did that an auditor asks about: personal data leaving the store, and changes to what
+    the dialer does."""
+
+    EXPORT = "export"  # a list or a DNC list written out, or an upload's rejects downloaded
+    SETTINGS = "settings"  # a campaign created or its settings or catalogue changed
+    CONTROL = "control"  # a campaign started, paused, resumed or stopped
+    DNC_ADD = "dnc_add"
+    DNC_REMOVE = "dnc_remove"
+    USERS = "users"  # an account added, granted, given a token or revoked
+
+
+class AuditEvent(Base):
+    """The audit log of actions (``lists.audit``); reads of one person are ``LeadView`` rows. Append-only.
+    ``actor``: a user name, or ``cli:<system user>`` for the command line; ``detail`` holds no raw number or
+    name (numbers masked)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[AuditAction] = mapped_column(Word(AuditAction, 16))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"), nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class PresenceEvent(Base):
+    """The agents' log: one row each time an agent logs in, pauses (with its reason), is ready again or logs out,
+    in a campaign. Append-only, like the attempt ledger: the agents report reads logged-in and paused time from
+    it (``lists.presence``), talk and wrap-up from the attempts."""
+
+    __tablename__ = "agent_event"
+    __table_args__ = (Index("ix_agent_event_campaign_at", "campaign_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    agent: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    event: Mapped[Presence] = mapped_column(Word(Presence, 16))
+    pause_reason: Mapped[str | None] = mapped_column(String(48))
 
 
 class CampaignLease(Base):

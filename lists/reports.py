@@ -1,9 +1,15 @@
-"""Campaign reports for managers, from the attempt ledger and the leads, and the lead export.
+"""Campaign reports for managers, from the attempt ledger, the agents' log and the leads, and the lead export.
 
 Each report is a small table (``Report``) that the CLI prints, writes as CSV
 or JSON, or plots (``Report.plot``: one bar panel per group of rows). Refusals
 and dispositions count attempts (every refusal is kept, even a lead's earlier
-ones); penetration counts leads.
+ones); penetration counts leads. The agents report (``AgentsReport``) has a
+row per agent: calls, time and outcomes.
+
+Every report reads a ``Period``: an attempt belongs to the period it was
+dialled in (its talk and wrap-up with it, whole), and logged-in and paused
+time is cut at the period's edges. Dates are the campaign's (``home_zone``
+by its rules profile): ``--to 2026-11-24`` takes in the whole of that day.
 
 Why DNC is computed here, not read from ``lead.status``: a registry import
 does not touch the leads (the dial-time check in ``lists.selection`` closes
@@ -16,20 +22,28 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass, field
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from dialer.records import Outcome
+from lists.campaigns import NOT_IN_CATALOGUE, SALE_CODES, label_of
 from lists.lifecycle import QUEUES, LeadStatus
-from lists.models import Attempt, Campaign, DncEntry, Lead
+from lists.models import Attempt, Campaign, DncEntry, Lead, to_db
 from lists.numbers import mask_number
+from lists.presence import AgentTime, agent_times
+from pacing.days import local_midnight
+from pacing.errors import InvalidInput
 
 __all__ = ["Report", "refusals_report", "dispositions_report", "penetration_report", "export_leads", "REPORTS",
-           "OUTCOME_LABELS", "STATUS_LABELS", "EXPORT_COLUMNS"]
+           "OUTCOME_LABELS", "STATUS_LABELS", "EXPORT_COLUMNS", "Period", "EVERYTHING", "period_of",
+           "AgentRow", "AgentsReport", "agents_report", "duration"]
 
 
 OUTCOME_LABELS = {  # what the network said, for attempts no agent coded
@@ -40,7 +54,60 @@ STATUS_LABELS = {
     LeadStatus.NEW: "Not yet dialled, due", LeadStatus.CLAIMED: "Being dialled now",
     LeadStatus.RETRY: "Waiting for a retry", LeadStatus.CALLBACK: "Callback booked", LeadStatus.DONE: "Finished",
     LeadStatus.DNC: "Do not call (will not be dialled)",
+    LeadStatus.NO_WINDOW: "Set aside: the window never opens in all its time zones (give a timezone)",
 }
+
+
+@dataclass(frozen=True)
+class Period:
+    """What a report covers: from ``start`` (included) to ``end`` (excluded), aware moments; None is open.
+    ``label`` says it in the words it was asked in ("" for all time)."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    label: str = ""
+
+    def holds(self, moment: Any) -> list[ColumnElement[bool]]:
+        """The conditions that keep a stored (naive UTC) moment within the period."""
+        conditions = []
+        if self.start is not None:
+            conditions.append(moment >= to_db(self.start))
+        if self.end is not None:
+            conditions.append(moment < to_db(self.end))
+        return conditions
+
+    def titled(self, title: str) -> str:
+        return f"{title}, {self.label}" if self.label else title
+
+
+EVERYTHING = Period()
+
+
+def _moment(text: str, option: str, zone: str, day_end: bool) -> tuple[datetime, str]:
+    """A date (the day's first moment; with ``day_end``, the next day's) or an ISO date and time (a time
+    without an offset is the campaign's), in UTC, and how to say it."""
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return local_midnight(day + timedelta(days=day_end), zone).astimezone(UTC), day.isoformat()
+        moment = datetime.fromisoformat(text)
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
+        return aware.astimezone(UTC), aware.isoformat(sep=" ", timespec="minutes")
+    except (ValueError, OverflowError):
+        raise InvalidInput(option, f"{text!r} is not a date (YYYY-MM-DD) or a date and time "
+                                   "(YYYY-MM-DDTHH:MM, an offset optional)") from None
+
+
+def period_of(start: str | None, end: str | None, zone: str) -> Period:
+    """The period from ``--from`` to ``--to`` as typed: a date is a whole day of the campaign's zone, and
+    ``--to`` takes in its day; an ISO date and time is that moment. InvalidInput names the option."""
+    first = _moment(start, "from", zone, day_end=False) if start else None
+    last = _moment(end, "to", zone, day_end=True) if end else None
+    if first and last and last[0] <= first[0]:
+        raise InvalidInput("to", f"{end} is not after --from {start}")
+    words = [f"from {first[1]}" if first else "", f"to {last[1]}" if last else ""]
+    label = " ".join(w for w in words if w)
+    return Period(first[0] if first else None, last[0] if last else None, f"{label} ({zone})" if label else "")
 
 
 @dataclass
@@ -58,6 +125,7 @@ class Report:
     groups: dict[str, str] = field(default_factory=dict)
 
     columns = ("code", "label", "count", "share")
+    axis, unit = "count", ""  # the plot's value axis, and what follows each bar's value
 
     def as_dicts(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
@@ -94,29 +162,36 @@ class Report:
 
 
 def _table(title: str, counts: list[tuple[str, int]], labels: dict[str, str], total: int) -> Report:
-    rows = [(code, labels.get(code, code), count, count / total if total else 0.0)
+    rows = [(code, label_of(code, labels), count, count / total if total else 0.0)
             for code, count in sorted(counts, key=lambda item: (-item[1], item[0]))]
     return Report(title, rows, total)
 
 
-def refusals_report(session: Session, campaign: Campaign) -> Report:
+def _dialled_in(campaign: Campaign, period: Period) -> list[ColumnElement[bool]]:
+    """The campaign's attempts dialled within the period (its campaign and dial-time index serves this)."""
+    return [Attempt.campaign_id == campaign.id, *period.holds(Attempt.dialled_at)]
+
+
+def refusals_report(session: Session, campaign: Campaign, period: Period = EVERYTHING) -> Report:
     """Refusals by reason: what to change in the offer, and whom to call back when it changes."""
     found = session.execute(
         select(Attempt.refusal_reason, func.count()).where(
-            Attempt.campaign_id == campaign.id, Attempt.refusal_reason.is_not(None))
+            *_dialled_in(campaign, period), Attempt.refusal_reason.is_not(None))
         .group_by(Attempt.refusal_reason)).all()
     counts = [(str(code), int(n)) for code, n in found]
-    return _table(f"Refusals by reason: {campaign.name}", counts, campaign.catalogue.get("refusal_reasons", {}),
-                  sum(n for _, n in counts))
+    catalogue = campaign.catalogue.get("refusal_reasons", {})
+    labels = {code: label_of(code, catalogue, NOT_IN_CATALOGUE) for code, _ in counts}
+    return _table(period.titled(f"Refusals by reason: {campaign.name}"), counts, labels, sum(n for _, n in counts))
 
 
-def dispositions_report(session: Session, campaign: Campaign) -> Report:
+def dispositions_report(session: Session, campaign: Campaign, period: Period = EVERYTHING) -> Report:
     """Attempts by final code: the agent's disposition, else the network outcome (busy, no answer, machine...)."""
     code = func.coalesce(Attempt.disposition, Attempt.outcome)
     counts = [(str(c), int(n)) for c, n in session.execute(
-        select(code, func.count()).where(Attempt.campaign_id == campaign.id).group_by(code)).all()]
+        select(code, func.count()).where(*_dialled_in(campaign, period)).group_by(code)).all()]
     labels = {**OUTCOME_LABELS, **campaign.catalogue.get("outcomes", {})}
-    return _table(f"Attempts by disposition: {campaign.name}", counts, labels, sum(n for _, n in counts))
+    return _table(period.titled(f"Attempts by disposition: {campaign.name}"), counts, labels,
+                  sum(n for _, n in counts))
 
 
 def _on_dnc(campaign: Campaign) -> Any:
@@ -130,33 +205,205 @@ def _shown_status(campaign: Campaign) -> Any:
     return case((and_(Lead.status.in_(QUEUES), _on_dnc(campaign)), LeadStatus.DNC), else_=Lead.status)
 
 
-def penetration_report(session: Session, campaign: Campaign) -> Report:
+def _dialled_leads(session: Session, campaign: Campaign, period: Period, *where: ColumnElement[bool]) -> int:
+    """Leads with an attempt in the period (and meeting ``where``)."""
+    return session.scalar(select(func.count(func.distinct(Attempt.lead_id))).where(
+        *_dialled_in(campaign, period), *where)) or 0
+
+
+def penetration_report(session: Session, campaign: Campaign, period: Period = EVERYTHING) -> Report:
     """How far into the list the campaign has got: leads by state, each as a share of all leads.
 
     "Reached a person" counts leads with an attempt whose outcome is
     ``human`` (an answering machine, even one AMD missed, is nobody).
     Leads whose number is on a DNC list count as ``dnc`` even before a claim
     has come to them; "on a DNC list" counts every such lead, dialled or not.
+    With a period, dialled and reached count the leads dialled within it;
+    the statuses and the DNC count are the leads' now.
     """
     mine = Lead.campaign_id == campaign.id
     total = session.scalar(select(func.count()).where(mine)) or 0
-    attempted = session.scalar(select(func.count()).where(mine, Lead.attempts > 0)) or 0
+    if period == EVERYTHING:
+        attempted = session.scalar(select(func.count()).where(mine, Lead.attempts > 0)) or 0
+    else:
+        attempted = _dialled_leads(session, campaign, period)
     listed = session.scalar(
         select(func.count()).where(mine, or_(Lead.status == LeadStatus.DNC, _on_dnc(campaign)))) or 0
-    reached = session.scalar(select(func.count(func.distinct(Attempt.lead_id))).where(  # a machine is nobody
-        Attempt.campaign_id == campaign.id, Attempt.outcome == Outcome.HUMAN)) or 0
+    reached = _dialled_leads(session, campaign, period, Attempt.outcome == Outcome.HUMAN)  # a machine is nobody
     status = _shown_status(campaign)
     counted = session.execute(select(status, func.count()).where(mine).group_by(status)).all()
     by_status: dict[LeadStatus, int] = dict(counted)
-    rows = [("attempted", "Dialled at least once", attempted), ("reached", "Reached a person", reached),
-            ("untouched", "Not yet dialled", total - attempted), ("dnc_listed", "Number on a DNC list", listed),
+    within = " in the period" if period.label else ""
+    rows = [("attempted", "Dialled at least once" + within, attempted),
+            ("reached", "Reached a person" + within, reached),
+            ("untouched", "Not dialled in the period" if within else "Not yet dialled", total - attempted),
+            ("dnc_listed", "Number on a DNC list", listed),
             *((f"status:{s}", STATUS_LABELS[s], int(n)) for s, n in sorted(by_status.items()))]
-    return Report(f"List penetration: {campaign.name}",
+    return Report(period.titled(f"List penetration: {campaign.name}"),
                   [(code, label, n, n / total if total else 0.0) for code, label, n in rows], total,
                   groups={"": "List progress", "status": "Leads by status now"})
 
 
 REPORTS = {"refusals": refusals_report, "dispositions": dispositions_report, "penetration": penetration_report}
+
+
+def duration(seconds: float) -> str:
+    """Seconds as h:mm:ss, the way a shift is read."""
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def _share(part: float, whole: float) -> float | None:
+    return part / whole if whole > 0 else None
+
+
+@dataclass
+class AgentRow:
+    """One agent's period; times in seconds, ``paused_s`` by pause reason.
+
+    ``calls`` are the attempts put through to the agent, ``contacts`` those
+    that reached a person (an answering machine put through is a call, not a
+    contact); sales count the catalogue's sale outcomes (``SALE_CODES``)."""
+
+    agent: str
+    calls: int = 0
+    contacts: int = 0
+    sales: int = 0
+    refusals: int = 0
+    talk_s: float = 0.0
+    wrap_s: float = 0.0
+    logged_in_s: float = 0.0
+    paused_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def available_s(self) -> float:
+        return self.logged_in_s - sum(self.paused_s.values())
+
+    @property
+    def occupancy(self) -> float | None:
+        """Talk and wrap-up as a share of logged-in time, paused time excluded; None with no such time."""
+        return _share(self.talk_s + self.wrap_s, self.available_s)
+
+    @property
+    def calls_per_hour(self) -> float | None:
+        """Calls per logged-in hour."""
+        return _share(self.calls * 3600.0, self.logged_in_s)
+
+    @property
+    def conversion(self) -> float | None:
+        """Sales per contact."""
+        return _share(self.sales, self.contacts)
+
+    def add_call(self, outcome: str, disposition: str | None, reason: str | None, talk_s: float,
+                 wrap_s: float) -> None:
+        self.calls += 1
+        self.contacts += outcome == Outcome.HUMAN
+        self.sales += disposition in SALE_CODES
+        self.refusals += reason is not None
+        self.talk_s += talk_s
+        self.wrap_s += wrap_s
+
+    def add_time(self, time: AgentTime) -> None:
+        self.logged_in_s += time.logged_in_s
+        for reason, seconds in time.paused_s.items():
+            self.paused_s[reason] = self.paused_s.get(reason, 0.0) + seconds
+
+
+_AGENT_COLUMNS = ("agent", "calls", "calls/h", "logged in", "talk", "wrap-up", "paused", "occupancy", "contacts",
+                  "sales", "refusals", "conversion")
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{share:.1%}"
+
+
+def _cells(row: AgentRow) -> tuple[str, ...]:
+    per_hour = "-" if row.calls_per_hour is None else f"{row.calls_per_hour:.1f}"
+    return (row.agent, f"{row.calls:,}", per_hour, duration(row.logged_in_s), duration(row.talk_s),
+            duration(row.wrap_s), duration(sum(row.paused_s.values())), _percent(row.occupancy),
+            f"{row.contacts:,}", f"{row.sales:,}", f"{row.refusals:,}", _percent(row.conversion))
+
+
+@dataclass
+class AgentsReport:
+    """Per agent: calls, time, outcomes, with a total row. An agent with calls and no logged-in time (a store
+    written before the agents' log was kept) shows "-" where a figure needs that time."""
+
+    title: str
+    rows: list[AgentRow]
+
+    axis, unit = "occupancy, % of logged-in time less pauses", "%"
+
+    @property
+    def total(self) -> AgentRow:
+        total = AgentRow("total")
+        for row in self.rows:
+            for name in ("calls", "contacts", "sales", "refusals", "talk_s", "wrap_s"):
+                setattr(total, name, getattr(total, name) + getattr(row, name))
+            total.add_time(AgentTime(row.logged_in_s, row.paused_s))
+        return total
+
+    def text(self) -> str:
+        table = [_AGENT_COLUMNS, *(_cells(row) for row in (*self.rows, self.total))]
+        widths = [max(len(line[k]) for line in table) for k in range(len(_AGENT_COLUMNS))]
+        lines = [self.title, *("  ".join(cell.ljust(w) if k == 0 else cell.rjust(w)
+                                         for k, (cell, w) in enumerate(zip(line, widths, strict=True)))
+                               for line in table)]
+        pauses = [f"  {row.agent}: " + ", ".join(f"{label_of(reason, {})} {duration(seconds)}"
+                                                 for reason, seconds in sorted(row.paused_s.items()))
+                  for row in self.rows if row.paused_s]
+        if pauses:
+            lines += ["paused, by reason:", *pauses]
+        lines.append("occupancy: talk and wrap-up over logged-in time less pauses; calls/h per logged-in hour; "
+                     "conversion: sales per contact")
+        return "\n".join(lines)
+
+    def as_dicts(self) -> list[dict[str, Any]]:
+        """Every row with its figures (seconds, and shares as fractions of 1, None where undefined)."""
+        return [{**asdict(row), "available_s": row.available_s, "occupancy": row.occupancy,
+                 "calls_per_hour": row.calls_per_hour, "conversion": row.conversion} for row in self.rows]
+
+    def write_csv(self, path: Path) -> None:
+        rows = self.as_dicts()
+        reasons = sorted({reason for row in self.rows for reason in row.paused_s})
+        fields = [k for k in (rows[0] if rows else {}) if k != "paused_s"] + [f"paused_s:{r}" for r in reasons]
+        with path.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, fieldnames=fields or ["agent"])
+            writer.writeheader()
+            for row in rows:
+                paused = row.pop("paused_s")
+                writer.writerow({**row, **{f"paused_s:{r}": paused.get(r, 0.0) for r in reasons}})
+
+    def write_json(self, path: Path) -> None:
+        path.write_text(json.dumps({"title": self.title, "rows": self.as_dicts()}, indent=2, ensure_ascii=False),
+                        encoding="utf-8")
+
+    def panels(self) -> list[tuple[str, list[str], list[float]]]:
+        """Occupancy per agent, in percent (agents with no logged-in time left out)."""
+        known = [row for row in self.rows if row.occupancy is not None]
+        return [("", [row.agent for row in known], [100.0 * (row.occupancy or 0.0) for row in known])]
+
+
+def agents_report(session: Session, campaign: Campaign, period: Period, now: datetime) -> AgentsReport:
+    """Each agent's calls, talk and wrap-up (from the attempts dialled in the period), logged-in and paused time
+    (from the agents' log, cut at the period's edges; an agent still logged in counts up to ``now``), and
+    their outcomes."""
+    rows: dict[str, AgentRow] = {}
+    query = select(Attempt.agent, Attempt.outcome, Attempt.disposition, Attempt.refusal_reason,
+                   Attempt.connected_at, Attempt.hangup_at, Attempt.data).where(
+        *_dialled_in(campaign, period), Attempt.agent.is_not(None), Attempt.connected_at.is_not(None))
+    for agent, outcome, disposition, reason, connected, hangup, data in session.execute(query):
+        talk_s = max(0.0, ((hangup or connected) - connected).total_seconds())
+        wrap_s = float((data or {}).get("wrap_s", 0.0))
+        rows.setdefault(agent, AgentRow(agent)).add_call(outcome, disposition, reason, talk_s, wrap_s)
+    for agent, time in agent_times(session, campaign.id, period.start, period.end, now).items():
+        rows.setdefault(agent, AgentRow(agent)).add_time(time)
+    return AgentsReport(period.titled(f"Agents: {campaign.name}"), [rows[name] for name in sorted(rows, key=_natural)])
+
+
+def _natural(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Names in the order people count: a2 before a10."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name) if part)
 
 EXPORT_COLUMNS = ("phone_e164", "name", "timezone", "status", "attempts", "last_disposition", "refusal_reason", "dnc")
 

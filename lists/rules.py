@@ -23,9 +23,9 @@ import holidays
 
 from lists.lifecycle import LeadStatus
 
-__all__ = ["CallingProfile", "PROFILES", "RetryRules", "LeadHistory", "in_window", "next_open", "next_attempt_at",
-           "NextStep", "after_attempt", "refusal", "dialable_from", "take_in_priority", "PERMANENT", "CLOSED_AS",
-           "capped_profile"]
+__all__ = ["CallingProfile", "PROFILES", "RetryRules", "LeadHistory", "in_window", "next_open", "never_open",
+           "next_attempt_at", "NextStep", "after_attempt", "refusal", "dialable_from", "take_in_priority", "PERMANENT",
+           "CLOSED_AS", "capped_profile", "PROFILE_ZONES"]
 
 Window = tuple[time, time]
 
@@ -65,6 +65,10 @@ PROFILES: dict[str, CallingProfile] = {
     ),
     "uk": CallingProfile("uk", _every_day((time(8), time(21))), holiday_country="GB"),
 }
+
+PROFILE_ZONES = {"us": "America/New_York", "fr": "Europe/Paris", "uk": "Europe/London"}
+"""A campaign's time zone by its rules profile, where nothing else names one (the daemon's
+``[timezones]`` may): its hours, and its days in reports (``lists.campaigns.home_zone``)."""
 
 
 def capped_profile(name: str, max_attempts: int) -> CallingProfile:
@@ -119,6 +123,18 @@ def next_open(profile: CallingProfile, zones: tuple[str, ...], now: datetime, da
     """
     candidates = sorted({now, *(t for zone in zones for t in _window_starts(profile, zone, now, days) if t > now)})
     return next((t for t in candidates if in_window(profile, zones, t)), None)
+
+
+def never_open(profile: CallingProfile, zones: tuple[str, ...], now: datetime) -> bool:
+    """True when no moment of the week from ``now`` has the window open in every one of ``zones`` (holidays
+    aside, at the zones' offsets of that week); always true for a lead with no zone.
+
+    Why it matters: the window must hold in every candidate zone, and a
+    country-wide number can have many (a Russian mobile: 26, from UTC+2 to
+    UTC+12), so under the French hours no moment ever suits them all. Such a
+    lead is set aside and said to be, rather than rescheduled day after day.
+    """
+    return next_open(dataclasses.replace(profile, holiday_country=None), zones, now, days=7) is None
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from lists.rules import (
     after_attempt,
     capped_profile,
     dialable_from,
+    never_open,
     refusal,
     take_in_priority,
 )
@@ -150,22 +151,32 @@ class _Queue:
 
     def _set_aside(self, status: LeadStatus, blocked: list[tuple[Lead, str, LeadHistory]],
                    profile: CallingProfile) -> None:
-        """Close leads that may never be dialled; reschedule those blocked only for now. One statement."""
+        """Close leads that may never be dialled; set aside those whose window never opens in all their zones
+        (``NO_WINDOW``: rescheduled, they would come up every day for ever); reschedule those blocked only for
+        now. One statement."""
         if not blocked:
             return
         changes = []
         for lead, reason, history in blocked:
-            if reason in CLOSED_AS:
-                new_status, later = move_lead(status, CLOSED_AS[reason], lead.id), None
-            else:
-                new_status, later = status, dialable_from(profile, history, self.now)
+            new_status, later = self._blocked(status, lead.id, reason, history, profile)
             changes.append({"lead_id": lead.id, "new_status": new_status,
                             "new_next_at": to_db(later or self.now + _UNREACHABLE_RECHECK)})
-            log.debug("lead %s set aside: %s", lead.id, reason)
+            log.debug("lead %s set aside: %s, now %s", lead.id, reason, new_status)
         table = cast(Table, Lead.__table__)
         self.session.connection().execute(
             update(table).where(table.c.id == bindparam("lead_id"), table.c.status == status)
             .values(status=bindparam("new_status"), next_at=bindparam("new_next_at")), changes)
+
+
+    def _blocked(self, status: LeadStatus, lead_id: int, reason: str, history: LeadHistory,
+                 profile: CallingProfile) -> tuple[LeadStatus, datetime | None]:
+        """Where a lead ``refusal`` blocked goes, and when it is due (None: looked at again in a day)."""
+        if reason in CLOSED_AS:
+            return move_lead(status, CLOSED_AS[reason], lead_id), None
+        later = dialable_from(profile, history, self.now)
+        if later is None and never_open(profile, history.zones, self.now):
+            return move_lead(status, LeadStatus.NO_WINDOW, lead_id), None
+        return status, later
 
 
 def record_attempt(session: Session, campaign: Campaign, lead: Lead, record: AttemptRecord) -> Attempt:

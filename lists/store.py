@@ -6,9 +6,12 @@ and the same migration files serve both back ends.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -21,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dialer.errors import StoreError
 
 __all__ = ["DEFAULT_URL", "database_url", "shown_url", "open_engine", "upgrade", "open_store", "store_errors",
-           "checkpoint", "ping"]
+           "checkpoint", "ping", "Hold", "hold_store"]
 
 DEFAULT_URL = "sqlite:///dialer.db"
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -170,3 +173,89 @@ def ping(factory: sessionmaker[Session]) -> None:
     """A trivial query: the store is reachable and answering (raises when it is not)."""
     with factory() as session:
         session.execute(text("SELECT 1"))
+
+
+@dataclass(frozen=True)
+class Hold:
+    """One daemon's hold on a store; ``release()`` ends it, and so does the OS when the process dies.
+
+    Why a hold: start-up recovery settles every call the store shows as this
+    daemon's, so a second process on the same store (or, on PostgreSQL, under
+    the same daemon name) would settle the first one's live calls and dial
+    its leads again.
+    """
+
+    release: Callable[[], None]
+
+
+def hold_store(factory: sessionmaker[Session], name: str) -> Hold:
+    """Hold the store for daemon ``name`` and check it takes writes; StoreError (one line) when it cannot.
+
+    SQLite: an exclusive ``flock`` on ``<file>.owner`` (mode 600), which the
+    kernel drops with the process, so a kill -9 never leaves a stale lock.
+    PostgreSQL, where daemons share one store by design: a session advisory
+    lock on the daemon's name, so only two daemons with one name clash.
+    """
+    engine: Engine = factory.kw["bind"]
+    url = engine.url.render_as_string(hide_password=False)
+    hold = _hold_file(engine, url, name) if engine.dialect.name == "sqlite" else _hold_name(engine, url, name)
+    try:
+        _check_writable(engine, url)
+    except StoreError:
+        hold.release()
+        raise
+    return hold
+
+
+def _hold_file(engine: Engine, url: str, name: str) -> Hold:
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return Hold(lambda: None)
+    owner = Path(database).with_name(Path(database).name + ".owner")
+    fd = os.open(owner, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 200).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise StoreError(shown_url(url), f"in use by {holder}: one daemon per store file") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"daemon {name!r} (pid {os.getpid()})".encode())
+    return Hold(lambda: os.close(fd))
+
+
+def _hold_name(engine: Engine, url: str, name: str) -> Hold:
+    """A session advisory lock, committed at once: a lock outlives its transaction, and an open transaction
+    would be cut by the cluster's idle-transaction limit."""
+    key = int.from_bytes(hashlib.sha256(f"dialer daemon {name}".encode()).digest()[:8], "big", signed=True)
+    with store_errors(url):
+        connection = engine.connect()
+        got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
+        connection.commit()
+    if not got:
+        connection.close()
+        raise StoreError(shown_url(url), f"daemon name {name!r} is in use by another running daemon on this store; "
+                                         "give each daemon its own [daemon] name")
+
+    def release() -> None:
+        """Closing alone would return the session, lock and all, to the pool. A store that restarted since has
+        dropped the session and its lock already."""
+        try:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            connection.commit()
+        except (OperationalError, InterfaceError):
+            connection.invalidate()
+        connection.close()
+
+    return Hold(release)
+
+
+def _check_writable(engine: Engine, url: str) -> None:
+    """A write that changes nothing, rolled back: a read-only file or server fails here, before the daemon says
+    it is ready, not at its first attempt record."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("UPDATE campaign SET id = id WHERE 1 = 0"))
+            connection.rollback()
+    except (OperationalError, InterfaceError, DatabaseError) as exc:
+        raise StoreError(shown_url(url), f"does not take writes: {_first_line(exc)}") from None

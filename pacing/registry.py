@@ -77,12 +77,15 @@ class Param:
 
 @dataclass(frozen=True)
 class Policy:
-    """A pacing policy: its name, its own typed parameters, and the factory taking (cap, fp_rate, **params)."""
+    """A pacing policy: its name, its own typed parameters, the factory taking (cap, fp_rate, **params), what it
+    is, and what it does once the day's abandonment budget is spent (``spent``: the wallboard's words, true of
+    its ``decide``)."""
 
     name: PolicyName
     params: tuple[Param, ...]
     make: Callable[..., Controller]
     doc: str
+    spent: str
 
     def check(self, values: Mapping[str, Any]) -> dict[str, float | int]:
         """``values`` typed and bounded; an unknown name fails with the policy's own list of parameters."""
@@ -109,12 +112,21 @@ _PREDICTIVE = (Param("safety", float, 0.1, 1.0, 0.8, "the lowest aim, as a share
 
 P = PolicyName
 POLICIES: dict[str, Policy] = {p.name.value: p for p in (
-    Policy(P.PREVIEW, (), _static(Preview), "one reserved call per idle agent; no abandonment possible"),
-    Policy(P.PROGRESSIVE, (), _static(Progressive), "one line per idle agent; no abandonment possible"),
-    Policy(P.POWER, (_RATIO,), _static(Power), "a fixed ratio of lines per idle agent; no guarantee"),
-    Policy(P.PREDICTIVE, _PREDICTIVE, _predictive, "model-based, within the abandonment budget"),
+    Policy(P.PREVIEW, (), _static(Preview), "one reserved call per idle agent; no abandonment possible",
+           "preview dialing goes on: a call with its agent reserved is never abandoned"),
+    Policy(P.PROGRESSIVE, (), _static(Progressive), "one line per idle agent; no abandonment possible",
+           "progressive dialing goes on at one line per idle agent, which risks no abandon of its own"),
+    Policy(P.POWER, (_RATIO,), _static(Power), "a fixed ratio of lines per idle agent; no guarantee",
+           "power dialing does not slow down: it goes on at its fixed lines per idle agent, so the answers no "
+           "agent is free for go on being abandoned (pause it, or switch it to progressive or predictive)"),
+    Policy(P.PREDICTIVE, _PREDICTIVE, _predictive, "model-based, within the abandonment budget",
+           "predictive dialing takes new risk only as far as the live answers expected for the rest of the day "
+           "leave room under the cap, and dials progressively (one line per idle agent, no risk) when they leave "
+           "none"),
     *(Policy(name, _VICIDIAL, _vicidial(name.removeprefix("vicidial-")),
-             f"VICIdial-style adaptive ({name.removeprefix('vicidial-')}), for comparison")
+             f"VICIdial-style adaptive ({name.removeprefix('vicidial-')}), for comparison",
+             "the VICIdial-style pacer goes on: it brakes its dial level only when its own drop rate passes "
+             "the cap, after more than 50 calls placed today, and may still abandon then")
       for name in (P.VICIDIAL_HARD, P.VICIDIAL_TAPERED, P.VICIDIAL_AVERAGE)),
 )}
 del P  # the table's shorthand, not an export

@@ -331,15 +331,15 @@ def _phone(index: int) -> str:
 
 
 def _campaign_for(session: Session, scenario: Scenario, name: str, kind: str) -> Campaign:
-    """A campaign with the scenario's rules, retry delays and every outcome and refusal code the run can write."""
+    """A campaign of ``kind`` with the scenario's rules and retry delays, and the kind's own catalogue.
+
+    Why not add the run's codes to the catalogue: a code the kind does not
+    know would then read as its own label in every report. A run meant for
+    the store is made in the campaign's words first (``for_campaign``); a
+    code from elsewhere shows as not in the catalogue."""
     campaign = create_campaign(session, name, kind, rules_profile=scenario.rules.profile,
                                max_attempts=scenario.rules.max_attempts, fresh_share=scenario.rules.fresh_share)
     campaign.retry_rules = asdict(scenario.rules.retry)
-    catalogue = {part: dict(codes) for part, codes in campaign.catalogue.items()}
-    catalogue["outcomes"].setdefault(scenario.outcomes.success_code, scenario.outcomes.success_code)
-    for code, _ in scenario.outcomes.refusal_reasons:
-        catalogue["refusal_reasons"].setdefault(code, code)
-    campaign.catalogue = catalogue
     session.flush()
     return campaign
 

@@ -245,7 +245,8 @@ class LiveView:
     """The terminal view: sampled from the running daemon, drawn as text (counts only, never a number or name).
 
     ``start`` and ``end``: the simulated shift shown by the progress bar. ``speeds``: the simulated world's, as
-    last sampled before the drain; ``warned``: each campaign's last words from the daemon on what is wrong."""
+    last sampled before the drain; ``warned``: each campaign's last reasons from the daemon (``lists.idle``): why it
+    was not dialling, or what was wrong."""
 
     start: datetime
     end: datetime
@@ -265,7 +266,8 @@ class LiveView:
         self.last_world = now
         if not self.draining:
             self.speeds = daemon.world.speeds()
-            self.warned.update({run.name: said for run in daemon.runs if (said := daemon.warnings(run.campaign_id))})
+            self.warned.update({run.name: [r.text for r in said] for run in daemon.runs
+                                if (said := daemon.reasons(run.campaign_id))})
         for run in daemon.runs:
             floor = self.floors.setdefault(run.name, _Floor())
             pool = run.engine.pool
@@ -583,7 +585,8 @@ def write_report(url: str, totals: Sequence[CampaignTotals], scenarios: Mapping[
     refusals and list penetration (``lists.reports``' tables and plots)."""
     directory.mkdir(parents=True, exist_ok=True)
     plot_series_panels([(f"{t.name}: occupancy and abandonment per 15 minutes",
-                         series_rows(url, t.name, scenarios[t.name])) for t in totals], directory / "series.png")
+                         series_rows(url, t.name, scenarios[t.name])) for t in totals], directory / "series.png",
+                       cap=min((t.cap for t in totals), default=None))
     sections = []
     factory = open_store(url)
     try:

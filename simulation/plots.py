@@ -14,17 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
-from lists.reports import Report  # noqa: E402
+from lists.reports import AgentsReport, Report  # noqa: E402
 from pacing.staffing import StaffingTable  # noqa: E402
 
 __all__ = ["plot_staffing", "plot_report", "plot_bars", "plot_panels", "plot_frontier", "plot_series",
-           "plot_series_panels", "occupancy_line", "Panel", "SeriesPanel"]
+           "plot_series_panels", "occupancy_line", "running_abandonment", "Panel", "SeriesPanel"]
 
 Panel = tuple[str, Sequence[str], Sequence[float]]  # a bar panel: subtitle, labels, values
 SeriesPanel = tuple[str, Sequence[dict[str, float]]]  # a day panel: subtitle, per-interval rows (results.Series)
@@ -62,8 +64,8 @@ def plot_staffing(table: StaffingTable, path: Path) -> Path:
     return _save(_staffing_figure(table), path)
 
 
-def _bars(ax: Axes, labels: Sequence[str], values: Sequence[float], xlabel: str) -> None:
-    """Horizontal bars, largest first, each labelled with its value; an empty panel says so."""
+def _bars(ax: Axes, labels: Sequence[str], values: Sequence[float], xlabel: str, unit: str = "") -> None:
+    """Horizontal bars, largest first, each labelled with its value (and ``unit``); an empty panel says so."""
     ax.set_xlabel(xlabel)
     if not labels:
         ax.text(0.5, 0.5, NO_DATA, ha="center", va="center", transform=ax.transAxes, fontsize=12, color="#666666")
@@ -72,22 +74,22 @@ def _bars(ax: Axes, labels: Sequence[str], values: Sequence[float], xlabel: str)
         return
     y = list(range(len(labels)))
     bars = ax.barh(y, values, color="#3182bd")
-    ax.bar_label(bars, labels=[_number(v) for v in values], padding=3, fontsize=8)
+    ax.bar_label(bars, labels=[_number(v) + unit for v in values], padding=3, fontsize=8)
     ax.set_yticks(y, labels, fontsize=9)
     ax.invert_yaxis()
     ax.set_xlim(0, max(max(values, default=0.0), 1e-9) * 1.15)  # room for the value labels
 
 
 def _number(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.2f}"
+    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.1f}"
 
 
-def _panels_figure(title: str, panels: Sequence[Panel], xlabel: str = "count") -> Figure:
+def _panels_figure(title: str, panels: Sequence[Panel], xlabel: str = "count", unit: str = "") -> Figure:
     heights = [max(1.0, 0.4 * len(labels) + 0.6) for _, labels, _ in panels]
     fig, axes = plt.subplots(len(panels), 1, figsize=(8.0, sum(heights) + 0.8), squeeze=False,
                              gridspec_kw={"height_ratios": heights})
     for ax, (subtitle, labels, values) in zip(axes[:, 0], panels, strict=True):
-        _bars(ax, labels, values, xlabel)
+        _bars(ax, labels, values, xlabel, unit)
         if subtitle:
             ax.set_title(subtitle, fontsize=10)
     fig.suptitle(title)
@@ -95,15 +97,16 @@ def _panels_figure(title: str, panels: Sequence[Panel], xlabel: str = "count") -
     return fig
 
 
-def plot_panels(title: str, panels: Sequence[Panel], path: Path, xlabel: str = "count") -> Path:
-    """Bar charts stacked one per panel (e.g. a list's progress, then its leads by status)."""
-    return _save(_panels_figure(title, panels, xlabel), path)
+def plot_panels(title: str, panels: Sequence[Panel], path: Path, xlabel: str = "count", unit: str = "") -> Path:
+    """Bar charts stacked one per panel (e.g. a list's progress, then its leads by status); ``unit`` follows
+    each bar's value ("%")."""
+    return _save(_panels_figure(title, panels, xlabel, unit), path)
 
 
-def plot_report(report: Report, path: Path) -> Path:
-    """A manager's report as a PNG: one bar panel per group, bars labelled with their counts, "no data" when
+def plot_report(report: Report | AgentsReport, path: Path) -> Path:
+    """A manager's report as a PNG: one bar panel per group, bars labelled with their values, "no data" when
     empty."""
-    return plot_panels(report.title, report.panels(), path)
+    return plot_panels(report.title, report.panels(), path, report.axis, report.unit)
 
 
 def plot_bars(title: str, labels: list[str], values: list[float], path: Path, xlabel: str = "count") -> Path:
@@ -120,7 +123,9 @@ def plot_frontier(labels: list[str], occupancy: list[tuple[float, float, float]]
                     yerr=[[(occ[0] - occ[1]) * 100], [(occ[2] - occ[0]) * 100]], fmt="o", capsize=3, label=label)
     ax.axvline(cap * 100, color="#d62728", linestyle="--", label=f"cap {cap:.0%}")
     ax.set_xlabel("abandoned calls, % of live answers (UK definition)")
-    ax.set_ylabel("agent occupancy, %")
+    ax.set_ylabel("agent occupancy")
+    ax.xaxis.set_major_formatter(PercentFormatter(100))
+    ax.yaxis.set_major_formatter(PercentFormatter(100, decimals=0))
     ax.set_title("Occupancy against abandonment")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     return _save(fig, path)
@@ -145,34 +150,81 @@ def occupancy_line(rows: Sequence[dict[str, float]]) -> tuple[list[float], list[
     return hours, values
 
 
-def _series_axes(ax: Axes, rows: Sequence[dict[str, float]], subtitle: str) -> list[Any]:
+_DAY_H, _MONTH_H = 24.0, 30 * 24.0  # the UK cap's period (a day) and the US one's (30 days, rolling), hours
+
+
+def running_abandonment(rows: Sequence[dict[str, float]]) -> tuple[list[float], list[float], list[float]]:
+    """(hours, % the day so far, % the last 30 days so far) at the end of each 15-minute row: the figures the cap
+    is compared with, not the rows' own rates.
+
+    The day's counts AMD false positives with the abandoned calls (the UK
+    rule, when the rows carry them); the 30 days' does not (the US rule).
+    NaN before the period's first live answer."""
+    ends = np.array([row["start_s"] / 3600.0 + _BIN_H for row in rows])
+    live = _running([row["live"] for row in rows])
+    dropped = _running([row["abandoned"] for row in rows])
+    fp = _running([row.get("amd_false_positives", 0.0) for row in rows])
+    day_first = np.searchsorted(ends, (ends - _BIN_H) // _DAY_H * _DAY_H, side="right")
+    month_first = np.searchsorted(ends, ends - _MONTH_H, side="right")
+    last = np.arange(1, len(rows) + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        day = (dropped[last] - dropped[day_first] + fp[last] - fp[day_first]) / (live[last] - live[day_first])
+        month = (dropped[last] - dropped[month_first]) / (live[last] - live[month_first])
+    return ends.tolist(), (day * 100).tolist(), (month * 100).tolist()
+
+
+def _running(values: Sequence[float]) -> np.ndarray:
+    """Sums of the first k values, for k = 0..n."""
+    return np.concatenate([[0.0], np.cumsum(values)])
+
+
+def _clock(hours: float, _: object = None) -> str:
+    """Hours since the first midnight as the clock reads them (a later day's 33.5 is 09:30)."""
+    minutes = round(hours * 60) % (24 * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _series_axes(ax: Axes, rows: Sequence[dict[str, float]], subtitle: str, cap: float | None) -> list[Any]:
     hours, occupancy = occupancy_line(rows)
-    handles: list[Any] = [*ax.plot(hours, occupancy, color="#3182bd", label="occupancy %")]
-    ax.set_ylabel("occupancy %")
+    handles: list[Any] = [*ax.plot(hours, occupancy, color="#3182bd", label="occupancy")]
+    ax.set_ylabel("occupancy")
     ax.set_ylim(0, 100)
+    ax.yaxis.set_major_formatter(PercentFormatter(100, decimals=0))
+    ax.xaxis.set_major_formatter(FuncFormatter(_clock))
     ax.set_title(subtitle, fontsize=10)
     other = ax.twinx()
-    handles += [other.bar([row["start_s"] / 3600.0 for row in rows], [row["abandon_rate"] * 100 for row in rows],
-                          width=0.2, color="#e6550d", alpha=0.5, label="abandoned % of live")]
-    other.set_ylabel("abandoned % of live")
+    handles += [other.bar([row["start_s"] / 3600.0 + _BIN_H / 2 for row in rows],
+                          [row["abandon_rate"] * 100 for row in rows], width=0.2, color="#e6550d", alpha=0.35,
+                          label="abandoned in each 15 minutes (not what the cap measures)")]
+    ends, day, month = running_abandonment(rows)
+    handles += other.plot(ends, day, color="#a50f15", label="abandoned, the day so far (UK cap: per day)")
+    handles += other.plot(ends, month, color="#a50f15", linestyle=":",
+                          label="abandoned, the last 30 days so far (US cap: per 30 days)")
+    if cap is not None:
+        handles.append(other.axhline(cap * 100, color="#d62728", linestyle="--",
+                                     label=f"cap {cap:.0%} of the day's (UK) or 30 days' (US) live answers"))
+    other.set_ylabel("abandoned, % of live answers")
+    other.yaxis.set_major_formatter(PercentFormatter(100))
     other.set_ylim(bottom=0)
     return handles
 
 
-def _series_figure(panels: Sequence[SeriesPanel]) -> Figure:
+def _series_figure(panels: Sequence[SeriesPanel], cap: float | None = None) -> Figure:
     fig, axes = plt.subplots(len(panels), 1, figsize=(9.0, 3.0 * len(panels) + 0.5), squeeze=False, sharex=True)
     handles: list[Any] = []
     for ax, (subtitle, rows) in zip(axes[:, 0], panels, strict=True):
-        handles = _series_axes(ax, rows, subtitle)
-    axes[-1, 0].set_xlabel("hour (scenario clock; day n adds 24)")
+        handles = _series_axes(ax, rows, subtitle, cap)
+    axes[-1, 0].set_xlabel("time of day (scenario clock)")
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 0.98), fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def plot_series_panels(panels: Sequence[SeriesPanel], path: Path) -> Path:
-    """Per-15-minute occupancy and abandonment, one panel per setting of a sweep."""
-    return _save(_series_figure(panels), path)
+def plot_series_panels(panels: Sequence[SeriesPanel], path: Path, cap: float | None = None) -> Path:
+    """Per-15-minute occupancy and abandonment, one panel per setting of a sweep, with the day's and the 30
+    days' running abandonment against the ``cap`` (the figures the law compares; a busy quarter hour above the
+    cap breaks no rule by itself)."""
+    return _save(_series_figure(panels, cap), path)
 
 
 def plot_series(rows: list[dict[str, float]], title: str, path: Path) -> Path:

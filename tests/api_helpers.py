@@ -70,8 +70,10 @@ def make_users(url: str) -> tuple[dict[str, str], dict[str, int]]:
 
 
 def start_api_daemon(folder: Path, leads: int = 300, agents: str = "api", speed: float = 20.0,
-                     dial_mode: str = "progressive") -> ApiDaemon:
-    url = make_store(folder, leads=leads, dial_mode=dial_mode)
+                     dial_mode: str = "progressive", due: datetime | None = None) -> ApiDaemon:
+    """``dialer serve`` with its users (``make_users``); the test campaign's leads are due from ``due`` (naive
+    UTC; None: any time)."""
+    url = make_store(folder, leads=leads, dial_mode=dial_mode, due=due)
     tokens, campaigns = make_users(url)
     config = make_config(folder, url, make_scenario(folder, agents=4), speed=speed, drain_timeout_s=5)
     config.write_text(config.read_text() + f'agents = "{agents}"\n', encoding="utf-8")

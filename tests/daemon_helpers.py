@@ -21,8 +21,9 @@ CAMPAIGN = "Loans"
 START = "2026-11-24T10:00:00"  # a Tuesday, 10:00 in Paris: the French window is open
 
 
-def make_store(folder: Path, leads: int = 600, dial_mode: str = "predictive") -> str:
-    """An SQLite store with one French loan-offer campaign and ``leads`` synthetic Paris numbers."""
+def make_store(folder: Path, leads: int = 600, dial_mode: str = "predictive", due: datetime | None = None) -> str:
+    """An SQLite store with one French loan-offer campaign and ``leads`` synthetic Paris numbers, due from ``due``
+    (naive UTC; None: any time)."""
     from lists.campaigns import create_campaign
     from lists.models import DUE_ANY_TIME, insert_new_leads
     from lists.store import open_store
@@ -33,7 +34,7 @@ def make_store(folder: Path, leads: int = 600, dial_mode: str = "predictive") ->
         campaign = create_campaign(session, CAMPAIGN, kind="loan-offer", rules_profile="fr", dial_mode=dial_mode,
                                    abandon_cap=0.03, max_attempts=4, caller_id="+33142685300")
         rows = [(f"+3314{k:07d}", f"Person {k}", "FR", "Europe/Paris", "{}") for k in range(leads)]
-        insert_new_leads(session, campaign.id, DUE_ANY_TIME, rows)
+        insert_new_leads(session, campaign.id, due or DUE_ANY_TIME, rows)
         session.commit()
     factory.kw["bind"].dispose()
     return url

@@ -19,11 +19,11 @@ from dialer.service.users import (
     granted_campaigns,
     issue_token,
     list_users,
-    record_view,
     revoke_tokens,
     revoked_since,
     user_for_token,
 )
+from lists.audit import record_view
 from lists.campaigns import create_campaign
 from lists.models import DUE_ANY_TIME, ApiToken, Lead, LeadView, insert_new_leads
 from lists.store import open_store

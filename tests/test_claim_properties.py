@@ -3,20 +3,23 @@
 import os
 import threading
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from lists.campaigns import create_campaign
+from lists.lifecycle import LeadStatus
 from lists.models import DUE_ANY_TIME, Attempt, Campaign, DncEntry, Lead, to_db
 from lists.selection import claim_leads
 from lists.store import open_store
 
-ZONES = ["America/New_York", "America/Los_Angeles", "Europe/Paris", "America/New_York,America/Los_Angeles"]
+ZONES = ["America/New_York", "America/Los_Angeles", "Europe/Paris", "America/New_York,America/Los_Angeles",
+         "Europe/Kaliningrad,Asia/Kamchatka"]  # UTC+2 and UTC+12: the French window is never open in both
 BASE = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 
 lead_st = st.fixed_dictionaries({
@@ -72,6 +75,15 @@ def test_claimed_leads_are_always_dialable(sqlite_store, specs, hours, profile, 
         for lead in claimed:
             assert _dialable(specs[int(lead.phone_e164[-4:])], profile, now)
         assert len(claimed) == min(n, sum(_dialable(spec, profile, now) for spec in specs))
+        aside = s.scalars(select(Lead.zones).where(Lead.status == LeadStatus.NO_WINDOW)).all()
+        assert all(_never_open(profile, zones) for zones in aside)  # set aside only when no moment suits all
+
+
+@lru_cache
+def _never_open(profile: str, zones: str) -> bool:
+    """No quarter-hour of a week open in every zone, by the regulations written out again (zones without DST)."""
+    week = (BASE + timedelta(minutes=15 * k) for k in range(7 * 96))
+    return not any(all(_local_open(profile, zone, moment) for zone in zones.split(",")) for moment in week)
 
 
 def _local_open(profile: str, zone: str, now: datetime) -> bool:

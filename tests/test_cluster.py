@@ -1,6 +1,7 @@
 """Fault tests of several daemons on one PostgreSQL: real ``dialer serve`` processes, short leases (3 s).
 
-- two daemons on the same campaigns: no lead claimed twice, no attempt written twice;
+- two daemons on the same campaigns: no lead claimed twice, no attempt written twice, and each says the
+  campaign the other holds is not dialled here: its lease is held by the other daemon (as the store says too);
 - kill -9 one: the other takes its campaign within lease + 5 s, and the ledger stays consistent;
 - SIGSTOP the owner past its lease, then SIGCONT: it dials nothing more, and its writes are refused;
 - restart PostgreSQL (a private server) mid-campaign: every attempt accounted for, dialing resumes.
@@ -64,6 +65,45 @@ def _check_no_doubles(url: str) -> None:
     check_bookkeeping(ledger)
 
 
+def _admin_token(url: str) -> str:
+    """An admin's API token in the cluster's store (an admin sees every campaign)."""
+    from dialer.service.users import Role, add_user, issue_token
+    from lists.store import open_store
+
+    factory = open_store(url)
+    try:
+        with factory() as session:
+            add_user(session, "admin", Role.ADMIN, now_utc(), None, ())
+            token = issue_token(session, "admin", now_utc(), "test")
+            session.commit()
+    finally:
+        factory.kw["bind"].dispose()
+    return token
+
+
+def _reasons(daemon: Running, token: str) -> dict[str, list[tuple[str, str]]]:
+    """Each campaign's reasons as ``daemon``'s API gives them: (kind, detail)."""
+    import httpx
+
+    campaigns = httpx.get(f"http://127.0.0.1:{daemon.port}/api/v1/outbound/campaigns",
+                          headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+    return {c["name"]: [(r["reason"], r["detail"]) for r in c["reasons"]] for c in campaigns}
+
+
+def _store_says(url: str, name: str) -> list[str]:
+    """What ``dialer campaign show`` prints of the campaign's reasons (``lists.idle.store_reasons``)."""
+    from lists.campaigns import get_campaign
+    from lists.idle import store_reasons
+    from lists.store import open_store
+
+    factory = open_store(url)
+    try:
+        with factory() as session:
+            return [r.text for r in store_reasons(session, get_campaign(session, name), now_utc())]
+    finally:
+        factory.kw["bind"].dispose()
+
+
 def _drain(url: str, name: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cli", "drain", name, "--wait", "40", "--database-url", url],
                           cwd=REPO, capture_output=True, text=True, timeout=60)
@@ -73,9 +113,15 @@ def _drain(url: str, name: str) -> subprocess.CompletedProcess:
 @pytest.mark.daemon
 @pytest.mark.slow
 def test_two_daemons_share_the_campaigns_never_claim_or_write_twice_and_drain(tmp_path, store):
+    token = _admin_token(store)
     a, b = _pair(tmp_path, store, drain_timeout_s=20.0)
     try:
         assert wait_for(lambda: set(_owners(store).values()) == {"dialer-a", "dialer-b"}, 15), _owners(store)
+        theirs = next(name for name, owner in _owners(store).items() if owner == "dialer-b")
+        assert wait_for(lambda: _reasons(a, token)[theirs] == [("lease_elsewhere", "dialer-b")], 10), \
+            _reasons(a, token)
+        assert not [kind for kind, _ in _reasons(b, token)[theirs] if kind in ("lease_elsewhere", "not_here")]
+        assert "lease held by another daemon: dialer-b" in _store_says(store, theirs)
         assert wait_for(lambda: a.metric("dialer_calls_total") >= 15 and b.metric("dialer_calls_total") >= 15, 40)
         drained = _drain(store, "dialer-a")
         assert drained.returncode == 0, drained.stdout + drained.stderr

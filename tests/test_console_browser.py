@@ -4,7 +4,8 @@ An agent logs in, joins the campaign, goes ready, receives a screen pop
 from the sim driver's customers, records a refusal with a reason; then a
 manager finds that refusal in the wallboard's report. Another agent hangs
 up calls (button and key) and records a refusal, a callback and a sale,
-each checked against the row the store then holds. Screenshots go to
+each checked against the row the store then holds. A manager's wallboard
+names why each campaign is not dialling. Screenshots go to
 ``DIALER_SCREENSHOTS`` (the README's are made with ``docs/screenshots``),
 else to the test's temporary folder.
 """
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from tests.api_helpers import PASSWORD, start_api_daemon
+from tests.api_helpers import CAMPAIGN, OTHER, PASSWORD, events, start_api_daemon
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = [pytest.mark.browser, pytest.mark.daemon, pytest.mark.slow,
@@ -101,10 +103,10 @@ def test_agent_takes_a_call_records_a_refusal_and_the_manager_sees_it(api, brows
 
     def refusal_listed(driver) -> bool:
         driver.find_element(By.ID, "report-refresh").click()
-        return "too_expensive" in driver.find_element(By.ID, "report").text
+        return "Too expensive" in driver.find_element(By.ID, "report").text  # the label, not the code
 
     wait.until(refusal_listed)
-    assert "Too expensive" in browser.find_element(By.ID, "report").text
+    assert "too_expensive" not in browser.find_element(By.ID, "report").text
     browser.execute_script("document.getElementById('report-box').scrollIntoView()")
     browser.save_screenshot(str(shots / "wallboard-report.png"))
     browser.execute_script("window.scrollTo(0, 0)")
@@ -200,3 +202,45 @@ def test_hang_up_ends_the_call_and_the_store_holds_exactly_what_the_agent_chose(
     browser.find_element(By.ID, "leave").click()
     wait.until(ready.text_to_be_present_in_element((By.ID, "state"), "off"))
     assert [row[0] for row in _stored(slow_api.url, "agent2")] == ["refused", "callback", "accepted"]
+
+
+@pytest.fixture(scope="module")
+def idle_api(tmp_path_factory):
+    """A daemon whose Loans leads are due only the next morning, as a list imported after the simulated day: the
+    known failure, 0 claims with agents ready and nothing said."""
+    daemon = start_api_daemon(tmp_path_factory.mktemp("browser-idle"), leads=20, due=datetime(2026, 11, 25, 9, 0))
+    yield daemon
+    daemon.close()
+    assert daemon.running.stop() == 0, daemon.log.read_text()[-3000:]
+
+
+def test_the_wallboard_says_why_each_campaign_is_not_dialling(idle_api, browser, tmp_path):
+    """Loans has an agent ready and no lead due before 10:00 the next day; Other has leads but nobody logged in.
+    The wallboard names both, in the campaign's zone; /stats and the log say the same."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    loans = idle_api.campaigns[CAMPAIGN]
+    agent = idle_api.client("agent")
+    assert agent.post("/api/v1/agents/me/login", json={"campaign_id": loans}).json()["state"] == "ready"
+    wait = WebDriverWait(browser, 40)
+    _log_in(browser, idle_api.base, "wallboard", "admin")  # the admin sees both campaigns
+    due = '#campaigns [data-reason="no_lead_due"]'
+    nobody = '#campaigns [data-reason="no_agent_ready"]'
+    wait.until(ready.visibility_of_element_located((By.CSS_SELECTOR, due)))
+    wait.until(ready.visibility_of_element_located((By.CSS_SELECTOR, nobody)))
+    assert browser.find_element(By.CSS_SELECTOR, due).text == "no lead due before 2026-11-25 10:00 Europe/Paris"
+    assert browser.find_element(By.CSS_SELECTOR, nobody).text == "no agent ready: none logged in"
+    rows = {row.find_element(By.TAG_NAME, "a").text: row.text
+            for row in browser.find_elements(By.CSS_SELECTOR, "#campaigns tr") if row.find_elements(By.TAG_NAME, "a")}
+    assert "no lead due" in rows[CAMPAIGN] and "none logged in" in rows[OTHER], rows
+    wait.until(ready.text_to_be_present_in_element((By.ID, "live-warnings"), "no lead due before 2026-11-25 10:00"))
+    browser.save_screenshot(str(_shots(tmp_path) / "wallboard-idle.png"))
+    stats = idle_api.client("supervisor").get(f"/api/v1/outbound/campaigns/{loans}/stats").json()
+    assert not stats["dialing"] and stats["agents"]["ready"] == 1 and stats["attempts_today"] == 0
+    assert [r["reason"] for r in stats["reasons"]] == ["no_lead_due"]
+    assert stats["warnings"] == ["no lead due before 2026-11-25 10:00 Europe/Paris"]
+    said = [e for e in events(idle_api.log) if e.get("event") == "campaign_reasons" and e["campaign"] == CAMPAIGN]
+    assert said[-1]["reasons"] == ["no_lead_due"] and not said[-1]["dialing"], said
+    agent.post("/api/v1/agents/me/logout")

@@ -142,13 +142,13 @@ def test_order_form_fields_are_kept_with_the_attempt(store):
 
 def test_dnc_registry_refresh_replaces_the_copy_and_goes_stale_after_31_days(store, tmp_path: Path):
     registry = tmp_path / "registry.txt"
-    registry.write_text("phone\n+33142680000\n0142680001\n", encoding="utf-8")
+    registry.write_text("phone\n+33142680000\n0142680001\n0142\n", encoding="utf-8")
     with store() as s:
         campaign = create_campaign(s, "Loans", "loan-offer", rules_profile="fr")
         _paris_leads(s, campaign, 3)
         result = import_registry(s, "default", "bloctel", registry, NOON_PARIS, default_region="FR")
-        assert (result.numbers, result.rejected) == (2, 1)  # the header line is rejected, with its line number
-        assert "1,invalid number" in result.rejects_path.read_text()
+        assert (result.numbers, result.rejected, result.header) == (2, 1, "phone")  # a header is no number
+        assert "4,invalid number" in result.rejects_path.read_text()
         claimed = {lead.phone_e164 for lead in claim_leads(s, campaign, 10, NOON_PARIS)}
         assert claimed == {"+33142680002"}
         assert stale_registries(s, "default", NOON_PARIS + timedelta(days=31)) == []

@@ -76,8 +76,8 @@ def test_a_sweep_report_draws_every_setting(tmp_path, monkeypatch):
     from simulation import report
 
     drawn = {}
-    monkeypatch.setattr(report, "plot_series_panels", lambda panels, path: drawn.setdefault("series", panels))
-    monkeypatch.setattr(report, "plot_panels", lambda title, panels, path, xlabel: drawn.setdefault("bars", panels))
+    monkeypatch.setattr(report, "plot_series_panels", lambda panels, path, **_: drawn.setdefault("series", panels))
+    monkeypatch.setattr(report, "plot_panels", lambda title, panels, path, **_: drawn.setdefault("bars", panels))
     points = []
     for agents in (2, 3, 4):
         data = day_of(agents, hours=1.0)

@@ -39,8 +39,9 @@ from dialer.core.calls import IllegalTransition
 from dialer.drivers.asterisk import AgentUnreachable
 from dialer.service.floor import current_call
 from dialer.service.users import Role
+from lists.audit import record_view
 from lists.lifecycle import LeadStatus
-from lists.models import Campaign, Lead, as_utc
+from lists.models import Campaign, Lead, ViewPurpose, as_utc
 from lists.numbers import mask_number
 
 __all__ = ["router", "status_of", "events", "campaign_cached", "CAMPAIGN_CACHE_S", "agent_callbacks",
@@ -201,24 +202,31 @@ def _campaign_row(floor: Floor, campaign_id: int) -> Campaign:
         return campaign
 
 
-def _callbacks(floor: Floor, campaign_ids: list[int] | None, owner: str | None, unmasked: bool) -> list[CallbackRow]:
+def _callbacks(floor: Floor, who: Principal, campaign_ids: list[int] | None, owner: str | None) -> list[CallbackRow]:
+    """Callbacks, earliest first: names shown to their owner and to whoever sees numbers, each such row audited."""
+    named = owner is not None or who.unmasked
     with floor.factory() as session:
         query = select(Lead).where(Lead.status == LeadStatus.CALLBACK).order_by(Lead.next_at)
         if campaign_ids is not None:
             query = query.where(Lead.campaign_id.in_(campaign_ids))
         if owner is not None:
             query = query.where(Lead.callback_owner == owner)
+        leads = list(session.scalars(query.limit(1000)))
+        if named:
+            for lead in leads:
+                record_view(session, who.user_id, lead.id, lead.campaign_id, floor.now_utc(), ViewPurpose.CALLBACKS)
+            session.commit()
         return [CallbackRow(lead_id=lead.id, owner=lead.callback_owner or "anyone", due_at=as_utc(lead.next_at),  # type: ignore[arg-type]
-                            name=lead.name if owner or unmasked else None,
-                            number=lead.phone_e164 if unmasked else mask_number(lead.phone_e164))
-                for lead in session.scalars(query.limit(1000))]
+                            name=lead.name if named else None,
+                            number=lead.phone_e164 if who.unmasked else mask_number(lead.phone_e164))
+                for lead in leads]
 
 
 @router.get("/agents/me/callbacks", response_model=list[CallbackRow])
 async def agent_callbacks(request: Request, who: Agent) -> list[CallbackRow]:
     """The agent's own booked callbacks, earliest first."""
     floor = floor_of(request)
-    return await floor.off_loop(_callbacks, floor, None, who.name, False)  # type: ignore[no-any-return]
+    return await floor.off_loop(_callbacks, floor, who, None, who.name)  # type: ignore[no-any-return]
 
 
 @router.get("/outbound/campaigns/{campaign_id}/callbacks", response_model=list[CallbackRow])
@@ -228,7 +236,7 @@ async def campaign_callbacks(campaign_id: CampaignId, request: Request,
     """Callbacks booked in the campaign, by owner (``anyone``: the first free agent), earliest first."""
     visible(who, campaign_id)
     floor = floor_of(request)
-    return await floor.off_loop(_callbacks, floor, [campaign_id], agent, who.unmasked)  # type: ignore[no-any-return]
+    return await floor.off_loop(_callbacks, floor, who, [campaign_id], agent)  # type: ignore[no-any-return]
 
 
 @router.get("/agents", response_model=list[FloorAgent])

@@ -25,6 +25,7 @@ from starlette.responses import Response as StarletteResponse
 from dialer.api import agents, auth, campaigns, dnc, lists, recordings, reports
 from dialer.api.errors import ApiError, TooManyRequests
 from dialer.api.floor import Floor
+from dialer.api.limits import BodyLimit
 from dialer.api.schemas import ErrorOut
 from dialer.core.calls import IllegalTransition
 from dialer.errors import DialerError
@@ -80,7 +81,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         methods = {m for route in request.app.routes if isinstance(route, APIRoute)
                    and route.path_regex.match(request.url.path) for m in route.methods or ()}
         headers["Allow"] = ", ".join(sorted(methods))
-    return _error(exc.status_code, str(exc.detail), None, headers)
+    return _error(exc.status_code, str(exc.detail), "body" if exc.status_code == 413 else None, headers)
 
 
 def create_app(floor: Floor, store: RecordingStore | None = None) -> FastAPI:
@@ -99,6 +100,7 @@ def create_app(floor: Floor, store: RecordingStore | None = None) -> FastAPI:
     if floor.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(floor.cors_origins), allow_credentials=True,
                            allow_methods=["GET", "POST", "PUT"], allow_headers=["Authorization", "Content-Type"])
+    app.add_middleware(BodyLimit)
     for module in (auth, agents, campaigns, lists, dnc, reports, recordings):
         app.include_router(module.router)
     _ops(app, floor)

@@ -8,15 +8,16 @@ a token like the CLI's, stored hashed, revoked by ``dialer users revoke``.
 
 Lookups are cached for ``CACHE_S`` (2 s) so a busy agent's requests do not
 each read the store: a revoked token stops working within that time.
-Failed logins are limited per user name and per client address (5 in 5
-minutes, then 429 with Retry-After), so a password cannot be guessed online.
+Failed logins back off per account and address, per account, and per
+address (``Backoff``: then 429 with Retry-After), so a password cannot be
+guessed online and one person's typos lock out nobody else behind their proxy.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -30,7 +31,6 @@ from dialer.api.floor import Floor
 from dialer.api.schemas import ERRORS, LoginIn, MeOut, UserOut
 from dialer.service.users import (
     Role,
-    check_password,
     granted_campaigns,
     issue_token,
     list_users,
@@ -39,10 +39,12 @@ from dialer.service.users import (
     token_expiry,
     token_hash,
     user_for_token,
+    verify_login,
 )
 from lists.models import Campaign, User
 
-__all__ = ["Principal", "TokenCache", "LoginLimiter", "principal", "require", "floor_of", "router",
+__all__ = ["Principal", "TokenCache", "LoginLimiter", "Backoff", "PAIR", "ACCOUNT", "ADDRESS", "principal",
+           "require", "floor_of", "router",
            "SESSION_COOKIE", "CACHE_S", "NEEDS_NUMBERS", "visible", "login", "logout",
            "me", "users", "principal_from_token", "Caller",
            "authenticate", "KEEP_S"]
@@ -52,7 +54,6 @@ CACHE_S = 2.0  # seconds: how soon a revocation takes effect (the revocation pol
 KEEP_S = 60.0  # seconds a known token's principal is kept between revocation polls
 SESSION_TTL = timedelta(hours=12)
 NEEDS_NUMBERS = frozenset({Role.MANAGER, Role.ADMIN})  # who sees phone numbers unmasked (DNC work, exports)
-_FAILS, _WINDOW_S = 5, 300.0
 
 router = APIRouter(prefix="/api/v1", tags=["users"], responses=ERRORS)
 
@@ -134,24 +135,61 @@ def _revoked(floor: Floor, since: datetime) -> list[str]:
         return revoked_since(session, since)
 
 
+@dataclass(frozen=True)
+class Backoff:
+    """A login throttle for one kind of key: after ``free`` failures the next try waits ``base_s`` seconds,
+    doubled per further failure up to ``cap_s``; a key whose last failure is ``forget_s`` old starts afresh."""
+
+    free: int
+    base_s: float
+    cap_s: float
+    forget_s: float
+
+    def wait_s(self, failures: int) -> float:
+        return 0.0 if failures < self.free else min(self.cap_s, self.base_s * 2 ** (failures - self.free))
+
+
+# Why three keys: a person mistyping is one account from one address; a guesser spread over many addresses
+# is one account from anywhere; a sprayer trying many accounts is one address. No key is an address alone at
+# a low count, so the people behind one proxy do not lock each other out.
+PAIR = Backoff(free=5, base_s=1.0, cap_s=300.0, forget_s=900.0)
+ACCOUNT = Backoff(free=20, base_s=2.0, cap_s=900.0, forget_s=3600.0)
+ADDRESS = Backoff(free=100, base_s=1.0, cap_s=300.0, forget_s=900.0)
+
+
 class LoginLimiter:
-    """At most ``_FAILS`` failed logins per key in ``_WINDOW_S`` seconds (monotonic)."""
+    """Failed logins per (account, address), per account and per address, each with its back-off; times are
+    ``clock()`` seconds (monotonic)."""
 
-    def __init__(self) -> None:
-        self.failures: dict[str, deque[float]] = {}
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.failures: dict[tuple[str, ...], tuple[int, float]] = {}  # key: (count, last failure)
 
-    def check(self, *keys: str) -> None:
-        now = time.monotonic()
-        for key in keys:
-            failures = self.failures.get(key)
-            while failures and failures[0] < now - _WINDOW_S:
-                failures.popleft()
-            if failures and len(failures) >= _FAILS:
-                raise TooManyRequests("too many failed logins; try again later", failures[0] + _WINDOW_S - now)
+    def _keys(self, account: str, address: str) -> tuple[tuple[tuple[str, ...], Backoff], ...]:
+        return (("pair", account, address), PAIR), (("account", account), ACCOUNT), (("address", address), ADDRESS)
 
-    def failed(self, *keys: str) -> None:
-        for key in keys:
-            self.failures.setdefault(key, deque()).append(time.monotonic())
+    def check(self, account: str, address: str) -> None:
+        """429 with the seconds to wait while any of the three keys is backing off."""
+        now = self.clock()
+        for key, rule in self._keys(account, address):
+            count, last = self.failures.get(key, (0, now))
+            if now - last >= rule.forget_s:
+                self.failures.pop(key, None)
+                continue
+            left = last + rule.wait_s(count) - now
+            if left > 0:
+                raise TooManyRequests("too many failed logins; try again later", left)
+
+    def failed(self, account: str, address: str) -> None:
+        now = self.clock()
+        for key, rule in self._keys(account, address):
+            count, last = self.failures.get(key, (0, now))
+            self.failures[key] = (1 if now - last >= rule.forget_s else count + 1, now)
+
+    def succeeded(self, account: str, address: str) -> None:
+        """The account's own failures end with its right password; the address's stay (it may spray others)."""
+        self.failures.pop(("pair", account, address), None)
+        self.failures.pop(("account", account), None)
 
 
 def floor_of(request: HTTPConnection) -> Floor:
@@ -216,8 +254,8 @@ def require(*roles: Role):  # type: ignore[no-untyped-def]
 
 def _login(floor: Floor, name: str, password: str, now: datetime) -> tuple[str, User] | None:
     with floor.factory() as session:
-        user = session.scalar(select(User).where(User.name == name))
-        if user is None or not check_password(user, password):
+        user = verify_login(session, name, password)
+        if user is None:
             return None
         token = issue_token(session, name, now, "console", kind="session", ttl=SESSION_TTL)
         session.commit()
@@ -228,13 +266,14 @@ def _login(floor: Floor, name: str, password: str, now: datetime) -> tuple[str, 
 async def login(body: LoginIn, request: Request, response: Response) -> MeOut:
     """Console log-in: sets the HttpOnly, SameSite=Strict session cookie."""
     limiter: LoginLimiter = request.app.state.logins
-    keys = (f"user:{body.username}", f"addr:{request.client.host if request.client else '?'}")
+    keys = (body.username, request.client.host if request.client else "?")
     limiter.check(*keys)
     floor = floor_of(request)
     found = await floor.off_loop(_login, floor, body.username, body.password, floor.now_utc())
     if found is None:
         limiter.failed(*keys)
         raise Unauthorized("wrong user name or password", "password")
+    limiter.succeeded(*keys)
     token, user = found
     response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_TTL.total_seconds()), httponly=True,
                         samesite="strict", secure=request.url.scheme == "https", path="/")

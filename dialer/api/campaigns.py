@@ -29,15 +29,18 @@ from dialer.api.schemas import (
     CampaignOut,
     CampaignPatch,
     CatalogueOut,
+    ReasonOut,
     StatsOut,
 )
 from dialer.api.stats import hourly
 from dialer.service.floor import floor_counts, occupancy
 from dialer.service.users import Role
+from lists.audit import record, record_settings, settings_of
 from lists.campaigns import create_campaign, edit_campaign
+from lists.idle import dialing
 from lists.lifecycle import CAMPAIGN_ACTIONS as ACTIONS
 from lists.lifecycle import CampaignState
-from lists.models import Campaign, CampaignGrant
+from lists.models import AuditAction, Campaign, CampaignGrant
 
 __all__ = ["router", "ACTIONS", "campaign_out", "catalogue", "create", "edit", "get", "list_campaigns", "pause",
            "resume", "start", "stats", "stop"]
@@ -48,12 +51,17 @@ Manager = Annotated[Principal, Depends(require(Role.MANAGER, Role.ADMIN))]
 
 
 def campaign_out(floor: Floor, c: Campaign) -> CampaignOut:
-    run = floor.campaign_run(c.id)
     return CampaignOut(id=c.id, name=c.name, company=c.company, kind=c.kind, dial_mode=c.dial_mode,
                        abandon_cap=c.abandon_cap, rules_profile=c.rules_profile, max_attempts=c.max_attempts,
                        caller_id=c.caller_id, fresh_share=c.fresh_share, pacing_params=c.pacing_params,
-                       state=c.state, version=c.version, dialing=bool(run and run.engine.dialing),
-                       warnings=floor.warnings(c.id))
+                       state=c.state, version=c.version, **_where(floor, c.id))
+
+
+def _where(floor: Floor, campaign_id: int) -> dict[str, Any]:
+    """``dialing``, ``reasons`` and ``warnings`` of a campaign, from the daemon's one list of reasons."""
+    said = floor.reasons(campaign_id)
+    return {"dialing": dialing(said), "reasons": [ReasonOut.of(r) for r in said],
+            "warnings": [r.text for r in said]}
 
 
 def _get(session: Session, campaign_id: int) -> Campaign:
@@ -89,6 +97,7 @@ async def create(body: CampaignIn, request: Request, who: Manager) -> CampaignOu
             campaign = create_campaign(session, body.name, body.kind, **settings)
             campaign.state = CampaignState.INITIALIZED
             session.add(CampaignGrant(user_id=who.user_id, campaign_id=campaign.id))
+            record_settings(session, who.name, floor.now_utc(), campaign, None)
             session.commit()
             session.refresh(campaign)
             session.expunge(campaign)
@@ -122,7 +131,8 @@ async def edit(campaign_id: CampaignId, body: CampaignPatch, request: Request, w
 
     def write() -> Campaign:
         with floor.factory() as session:
-            name = _get(session, campaign_id).name
+            old = _get(session, campaign_id)
+            name, before = old.name, settings_of(old)
             bumped = session.execute(update(Campaign).where(Campaign.id == campaign_id,
                                                             Campaign.version == body.version)
                                      .values(version=body.version + 1))
@@ -137,6 +147,7 @@ async def edit(campaign_id: CampaignId, body: CampaignPatch, request: Request, w
             if body.questions is not None:
                 campaign.catalogue = {**campaign.catalogue,
                                       "questions": [q.model_dump() for q in body.questions]}
+            record_settings(session, who.name, floor.now_utc(), campaign, before)
             session.commit()
             session.refresh(campaign)
             session.expunge(campaign)
@@ -159,8 +170,14 @@ async def _act(request: Request, who: Principal, campaign_id: int, action: str) 
                 raise Conflict(f"cannot {action} a campaign that is {campaign.state}", "state")
             return campaign
 
+    def audit() -> None:
+        with floor.factory() as session:
+            record(session, who.name, AuditAction.CONTROL, floor.now_utc(), campaign_id, command=action)
+            session.commit()
+
     await floor.off_loop(check)
     await floor.control(campaign_id, to)
+    await floor.off_loop(audit)
     return await get(campaign_id, request, who)
 
 
@@ -226,11 +243,11 @@ async def stats(campaign_id: CampaignId, request: Request, who: Reader) -> Stats
     available = engine.pool.available
     attempts = sum(h.attempts for h in hours)
     return StatsOut(
-        campaign_id=campaign_id, name=run.name, state=campaign.state, dialing=engine.dialing, at=now,
+        campaign_id=campaign_id, name=run.name, state=campaign.state, at=now, zone=run.zone,
         dial_level=snapshot.in_flight / available if available else float(snapshot.in_flight),
         calls_in_flight=calls, agents=agents, attempts_today=attempts, live_today=today.live,
         contact_rate=sum(h.contacts for h in hours) / attempts if attempts else 0.0,
         abandoned_today=today.abandoned, abandon_rate=today.rate, abandon_cap=run.cap,
         abandon_budget_calls=today.budget,
         occupancy=occupancy(engine), hourly=hours, history=floor.history.of(campaign_id), refusals_today=reasons,
-        warnings=floor.warnings(campaign_id), speed=floor.world_speeds())
+        speed=floor.world_speeds(), **_where(floor, campaign_id))

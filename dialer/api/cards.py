@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 from dialer.api.errors import ApiError, NotFound
 from dialer.api.schemas import AttemptView, DispositionIn, LeadCard, Question
 from dialer.core.calls import Disposition
-from dialer.service.users import record_view
+from lists.audit import record_view
+from lists.campaigns import SALE_CODES
 from lists.models import Attempt, Campaign, Lead, as_utc
 from lists.numbers import mask_number
 
-__all__ = ["SCRIPTS", "DEFAULT_QUESTIONS", "SALE_CODES", "questions_of", "lead_card", "to_disposition",
+__all__ = ["SCRIPTS", "DEFAULT_QUESTIONS", "questions_of", "lead_card", "to_disposition",
            "catalogue_of"]
 
 SCRIPTS = {  # the opening each campaign kind's agents read; {name} is the lead's name
@@ -43,7 +44,6 @@ DEFAULT_QUESTIONS = {
         Question(code="comment", text="Anything you would change?", kind="text"),
     ],
 }
-SALE_CODES = frozenset({"accepted", "promise_to_pay", "paid", "completed"})  # outcomes that count as sales
 
 
 def questions_of(campaign: Campaign) -> list[Question]:

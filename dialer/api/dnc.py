@@ -16,8 +16,9 @@ from dialer.api.errors import ApiError, NotFound
 from dialer.api.floor import Floor
 from dialer.api.schemas import ERRORS, DncIn, DncOut
 from dialer.service.users import Role
+from lists.audit import record
 from lists.dnc import add_to_dnc, remove_from_dnc
-from lists.models import Campaign, DncEntry
+from lists.models import AuditAction, Campaign, DncEntry
 from lists.numbers import mask_number, normalise_number
 
 __all__ = ["router", "add", "check", "remove"]
@@ -55,9 +56,13 @@ def _run(floor: Floor, who: Principal, body: DncIn, action: str) -> DncOut:
         _company(session, who, body.company)
         reopened = 0
         if action == "add":
-            add_to_dnc(session, body.company, e164, floor.now())
+            added = add_to_dnc(session, body.company, e164, floor.now())
+            record(session, who.name, AuditAction.DNC_ADD, floor.now_utc(), company=body.company,
+                   number=mask_number(e164), added=added)
         elif action == "remove":
             reopened = remove_from_dnc(session, body.company, e164, floor.now())
+            record(session, who.name, AuditAction.DNC_REMOVE, floor.now_utc(), company=body.company,
+                   number=mask_number(e164), reopened=reopened)
         session.commit()
         return _out(session, who, body.company, e164, reopened)
 

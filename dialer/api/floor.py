@@ -27,6 +27,7 @@ from dialer.core.engine import Engine
 from dialer.service.floor import History
 from dialer.service.http import Response
 from dialer.service.schedule import Speeds
+from lists.idle import Reason
 from lists.lifecycle import CampaignState
 from pacing.ledger import Standing
 
@@ -91,7 +92,9 @@ class Floor(Protocol):
 
     async def campaign_added(self, campaign_id: int) -> None: ...
 
-    def warnings(self, campaign_id: int) -> list[str]: ...
+    def reasons(self, campaign_id: int) -> list[Reason]:
+        """Why the campaign is not dialling, and its warnings (``lists.idle``)."""
+        ...
 
     def world_speeds(self) -> Speeds | None:
         """A simulated world's speeds (asked, current, achieved); None on real telephony."""

@@ -8,6 +8,7 @@ than importing the API. ``serve`` is what ``dialer serve`` runs.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
@@ -38,8 +39,9 @@ def daemon_with_front(config: Config) -> Daemon:
     return Daemon(config, Front())
 
 
-def serve(config_path: Path) -> int:
-    """Run the daemon in the foreground until SIGTERM; returns the exit code (ConfigError: exit 2 by caller)."""
-    config = load_config(config_path)
+def serve(config_path: Path, create: bool = False) -> int:
+    """Run the daemon in the foreground until SIGTERM; returns the exit code (a start-up failure raises a
+    DialerError: one line, exit 2, by the caller). ``create``: make the SQLite store if its file is missing."""
+    config = replace(load_config(config_path), create_store=create)
     setup_logging(config.log_level)
     return asyncio.run(daemon_with_front(config).run())

@@ -32,12 +32,12 @@ from dialer.api.errors import NotFound
 from dialer.api.floor import Floor
 from dialer.api.schemas import ERRORS
 from dialer.service.recordings import RecordingStore, attempt_number, nightly_purge
-from dialer.service.users import Role, record_view
-from lists.models import Attempt
+from dialer.service.users import Role
+from lists.audit import record_view
+from lists.models import Attempt, ViewPurpose
 
-__all__ = ["router", "recording", "nightly_purge", "AUDIT_PURPOSE"]
+__all__ = ["router", "recording", "nightly_purge"]
 
-AUDIT_PURPOSE = "recording"  # the audit row's purpose (a lead card's is "lead_card")
 AttemptId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]  # the store's integers: beyond is 422, not 500
 Listener = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.MANAGER, Role.ADMIN))]
 
@@ -68,6 +68,7 @@ def _audited_path(floor: Floor, store: RecordingStore, who: Principal, attempt_i
         path = store.path_for(*key)
         if path is None:
             raise NotFound(f"no recording of attempt {attempt_id} on this daemon", "recording")
-        record_view(session, who.user_id, attempt.lead_id, attempt.campaign_id, floor.now_utc(), AUDIT_PURPOSE)
+        record_view(session, who.user_id, attempt.lead_id, attempt.campaign_id, floor.now_utc(),
+                    ViewPurpose.RECORDING)
         session.commit()
         return path

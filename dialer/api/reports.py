@@ -1,34 +1,30 @@
-"""Reports from the attempt ledger: refusals, dispositions, penetration (``lists.reports``), and agent
-performance per agent and shift.
+"""Reports from the attempt ledger and the agents' log (``lists.reports``): refusals, dispositions, penetration,
+and agent performance, each over an optional period (``from`` and ``to``, as ``dialer report`` takes them).
 
-Agent occupancy here is talk plus wrap-up over the span from the agent's
-first connected call to the end of their last wrap-up in the shift: the
-store does not keep log-in times yet, so idle time before the first call and
-after the last is not counted (the live figure on ``/stats`` is exact).
+Dates are read in the campaign's time zone: the running campaign's, else its rules profile's.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, Query, Request
 
 from dialer.api.auth import Principal, floor_of, require, visible
-from dialer.api.cards import SALE_CODES
 from dialer.api.errors import NotFound
 from dialer.api.floor import Floor
 from dialer.api.schemas import ERRORS, AgentPerformanceRow, CampaignId, ReportOut, ReportRow
-from dialer.service.config import PROFILE_ZONES
 from dialer.service.users import Role
-from lists.models import Attempt, Campaign
-from lists.reports import REPORTS
+from lists.campaigns import home_zone
+from lists.models import Campaign
+from lists.reports import REPORTS, Period, agents_report, period_of
 
-__all__ = ["router", "agent_performance", "agents_report", "report"]
+__all__ = ["router", "agent_performance", "agents_report_out", "report"]
 
 router = APIRouter(prefix="/api/v1/outbound/campaigns", tags=["reports"], responses=ERRORS)
 Reader = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.MANAGER, Role.ANALYST, Role.ADMIN))]
+From = Annotated[str | None, Query(alias="from", description="YYYY-MM-DD, or an ISO date and time")]
+To = Annotated[str | None, Query(alias="to", description="YYYY-MM-DD (the whole day), or an ISO date and time")]
 
 
 def _campaign(session: Any, campaign_id: int) -> Campaign:
@@ -38,59 +34,44 @@ def _campaign(session: Any, campaign_id: int) -> Campaign:
     return campaign  # type: ignore[no-any-return]
 
 
+def _period(floor: Floor, campaign: Campaign, start: str | None, end: str | None) -> Period:
+    run = floor.campaign_run(campaign.id)
+    return period_of(start, end, run.zone if run else home_zone(campaign))
+
+
 @router.get("/{campaign_id}/reports/agents", response_model=list[AgentPerformanceRow])
-async def agents_report(campaign_id: CampaignId, request: Request, who: Reader) -> list[AgentPerformanceRow]:
-    """Per agent and shift (local date): calls, talk and wrap seconds, occupancy, sales, refusals by reason."""
+async def agents_report_out(campaign_id: CampaignId, request: Request, who: Reader, start: From = None,
+                            end: To = None) -> list[AgentPerformanceRow]:
+    """Per agent: calls, calls per logged-in hour, talk, wrap-up, pauses by reason, occupancy (talk and wrap-up
+    over logged-in time less pauses), contacts, sales, refusals, conversion."""
     visible(who, campaign_id)
     floor = floor_of(request)
-    return await floor.off_loop(agent_performance, floor, campaign_id)  # type: ignore[no-any-return]
+    return await floor.off_loop(agent_performance, floor, campaign_id, start, end)  # type: ignore[no-any-return]
 
 
-def agent_performance(floor: Floor, campaign_id: int) -> list[AgentPerformanceRow]:
+def agent_performance(floor: Floor, campaign_id: int, start: str | None = None,
+                      end: str | None = None) -> list[AgentPerformanceRow]:
     with floor.factory() as session:
         campaign = _campaign(session, campaign_id)
-        run = floor.campaign_run(campaign_id)
-        zone = ZoneInfo(run.zone if run else PROFILE_ZONES.get(campaign.rules_profile, "UTC"))
-        rows: dict[tuple[str, str], dict[str, Any]] = {}
-        query = select(Attempt.agent, Attempt.connected_at, Attempt.hangup_at, Attempt.disposition,
-                       Attempt.refusal_reason, Attempt.data).where(
-            Attempt.campaign_id == campaign_id, Attempt.agent.is_not(None), Attempt.connected_at.is_not(None))
-        for agent, connected, hangup, disposition, reason, data in session.execute(query):
-            start = connected.replace(tzinfo=ZoneInfo("UTC"))
-            talk = max(0.0, ((hangup or connected) - connected).total_seconds())
-            wrap = float((data or {}).get("wrap_s", 0.0))
-            key = (agent, start.astimezone(zone).date().isoformat())
-            begin = start.timestamp()
-            row = rows.setdefault(key, {"calls": 0, "talk": 0.0, "wrap": 0.0, "sales": 0, "refusals": {},
-                                        "first": begin, "last": begin})
-            row["calls"] += 1
-            row["talk"] += talk
-            row["wrap"] += wrap
-            row["sales"] += disposition in SALE_CODES
-            if reason:
-                row["refusals"][reason] = row["refusals"].get(reason, 0) + 1
-            row["first"] = min(row["first"], begin)
-            row["last"] = max(row["last"], begin + talk + wrap)
-    out = []
-    for (agent, shift), r in sorted(rows.items()):
-        span = r["last"] - r["first"]
-        busy = r["talk"] + r["wrap"]
-        out.append(AgentPerformanceRow(agent=agent, shift=shift, calls=r["calls"], talk_s=round(r["talk"], 1),
-                                       wrap_s=round(r["wrap"], 1), occupancy=min(1.0, busy / span) if span else 1.0,
-                                       sales=r["sales"], refusals=r["refusals"]))
-    return out
+        report = agents_report(session, campaign, _period(floor, campaign, start, end), floor.now())
+    return [AgentPerformanceRow(
+        agent=row.agent, calls=row.calls, calls_per_hour=row.calls_per_hour, logged_in_s=row.logged_in_s,
+        talk_s=row.talk_s, wrap_s=row.wrap_s, paused_s=row.paused_s, occupancy=row.occupancy,
+        contacts=row.contacts, sales=row.sales, refusals=row.refusals, conversion=row.conversion)
+        for row in report.rows]
 
 
 @router.get("/{campaign_id}/reports/{kind}", response_model=ReportOut)
 async def report(campaign_id: CampaignId, kind: Literal["refusals", "dispositions", "penetration"], request: Request,
-                 who: Reader) -> ReportOut:
+                 who: Reader, start: From = None, end: To = None) -> ReportOut:
     """The ledger reports of ``dialer report``: refusals by reason, attempts by disposition, list penetration."""
     visible(who, campaign_id)
     floor = floor_of(request)
 
     def read() -> ReportOut:
         with floor.factory() as session:
-            r = REPORTS[kind](session, _campaign(session, campaign_id))
+            campaign = _campaign(session, campaign_id)
+            r = REPORTS[kind](session, campaign, _period(floor, campaign, start, end))
             return ReportOut(title=r.title, total=r.total, rows=[ReportRow(code=c, label=label, count=n, share=s)
                                                                  for c, label, n, s in r.rows])
 

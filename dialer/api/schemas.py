@@ -17,12 +17,13 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from dialer.service.floor import Sample
 from dialer.service.schedule import Speeds
+from lists.idle import Reason, Why
 from lists.lifecycle import CampaignState
 from pacing.registry import POLICIES
 
 __all__ = ["ErrorOut", "LoginIn", "MeOut", "AgentLoginIn", "PauseIn", "AgentStatusOut", "AgentEvent", "AttemptView",
            "Question", "LeadCard", "Order", "CallbackOwner", "DispositionIn", "DispositionOut", "CampaignState",
-           "CampaignIn", "CampaignPatch", "CampaignOut", "CatalogueOut", "ImportOut", "DncIn", "DncOut",
+           "CampaignIn", "CampaignPatch", "ReasonOut", "CampaignOut", "CatalogueOut", "ImportOut", "DncIn", "DncOut",
            "HourRow", "Sample", "StatsOut", "ReportRow", "ReportOut", "AgentPerformanceRow", "CallbackRow",
            "UserOut", "FloorAgent", "Code", "Kind", "DialMode", "PacingParams", "Profile", "ERRORS", "CampaignId",
            "LeadId"]
@@ -215,7 +216,27 @@ class CampaignPatch(_In):
     questions: list[Question] | None = Field(default=None, max_length=100)
 
 
+class ReasonOut(BaseModel):
+    """Why a campaign is not dialling, or a warning while it dials (``lists.idle``): ``reason`` the kind,
+    ``until`` when it lifts (UTC) where that is known, ``detail`` its own, ``text`` in words (times in the
+    campaign's zone, named), ``stops`` whether it keeps the campaign from dialling."""
+
+    reason: Why
+    until: datetime | None
+    detail: str
+    text: str
+    stops: bool
+
+    @classmethod
+    def of(cls, reason: Reason) -> ReasonOut:
+        return cls(reason=reason.why, until=reason.until, detail=reason.detail, text=reason.text,
+                   stops=reason.stops)
+
+
 class CampaignOut(BaseModel):
+    """A campaign's settings and where it is: ``dialing`` when nothing in ``reasons`` keeps it from dialling,
+    ``warnings`` the reasons in words."""
+
     id: int
     name: str
     company: str
@@ -230,6 +251,7 @@ class CampaignOut(BaseModel):
     state: CampaignState
     version: int
     dialing: bool
+    reasons: list[ReasonOut]
     warnings: list[str]
 
 
@@ -241,6 +263,10 @@ class CatalogueOut(BaseModel):
 
 
 class ImportOut(BaseModel):
+    """``uncertain_zones``: leads imported with several candidate time zones; ``no_window``: those set aside because
+    the campaign's window never opens in all of theirs; ``zones_given``: leads set aside before that this file
+    gave a zone; ``warning`` says what that means and what resolves it (a timezone column)."""
+
     import_id: str
     rows: int
     imported: int
@@ -248,6 +274,10 @@ class ImportOut(BaseModel):
     duplicates: int
     already_imported: int
     rejects_url: str | None
+    uncertain_zones: int = 0
+    no_window: int = 0
+    zones_given: int = 0
+    warning: str | None = None
 
 
 class DncIn(_In):
@@ -280,13 +310,15 @@ class FloorAgent(BaseModel):
 
 
 class StatsOut(BaseModel):
-    """Live figures of one campaign. Abandonment and contact rate are today's (the campaign's local day)."""
+    """Live figures of one campaign. Abandonment and contact rate are today's (the campaign's local day);
+    ``dialing``, ``reasons`` and ``warnings`` as in ``CampaignOut``."""
 
     campaign_id: int
     name: str
     state: CampaignState
     dialing: bool
     at: datetime
+    zone: str  # the campaign's time zone: its hours, its day, the times its reasons give
     dial_level: float
     calls_in_flight: dict[str, int]
     agents: dict[str, int]
@@ -301,6 +333,7 @@ class StatsOut(BaseModel):
     hourly: list[HourRow]
     history: list[Sample]
     refusals_today: dict[str, int]
+    reasons: list[ReasonOut]
     warnings: list[str]
     speed: Speeds | None = None  # a simulated world's speeds (asked, current, achieved on average); None: real time
 
@@ -319,16 +352,21 @@ class ReportOut(BaseModel):
 
 
 class AgentPerformanceRow(BaseModel):
-    """One agent's shift (local date): calls, talk and wrap seconds, occupancy of their span, outcomes."""
+    """One agent over the report's period (``lists.reports.AgentRow``): seconds, shares as fractions of 1, None
+    where the time a share needs is missing (no logged-in time, no contact)."""
 
     agent: str
-    shift: str
     calls: int
+    calls_per_hour: float | None
+    logged_in_s: float
     talk_s: float
     wrap_s: float
-    occupancy: float
+    paused_s: dict[str, float]
+    occupancy: float | None
+    contacts: int
     sales: int
-    refusals: dict[str, int]
+    refusals: int
+    conversion: float | None
 
 
 class CallbackRow(BaseModel):

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dialer.api.cards import SALE_CODES
 from dialer.api.schemas import HourRow
+from lists.campaigns import SALE_CODES
 from lists.models import Attempt, to_db
 from pacing.days import local_midnight
 

@@ -28,18 +28,19 @@ from dialer.core.calls import Call
 from dialer.core.engine import CampaignSettings, Engine
 from dialer.core.ports import AgentConsole
 from dialer.drivers.asterisk import AsteriskDriver, CampaignTelephony
-from dialer.drivers.sim.scenario import Scenario
+from dialer.drivers.sim.scenario import Scenario, for_campaign
 from dialer.drivers.sim.store import StoreCustomers
 from dialer.drivers.sim.telephony import ShiftLike, SimTelephony, SimWorkforce
 from dialer.records import Outcome
 from dialer.service.clock import AsyncioClock
 from dialer.service.cluster import Fence, LocalLease
-from dialer.service.config import PROFILE_ZONES, Config, ConfigError
+from dialer.service.config import Config, ConfigError
 from dialer.service.metrics import CampaignRecorder, Metrics, TimedController
 from dialer.service.ownership import Taken, epoch_day, recall_pacing
+from dialer.service.presence import PresenceLog
 from dialer.service.schedule import WorldClock
 from dialer.service.store_ports import ClaimBuffer, WriteAheadTelephony, Writer
-from lists.campaigns import controller_for_campaign
+from lists.campaigns import controller_for_campaign, home_zone
 from lists.lifecycle import CampaignState
 from lists.models import Campaign, answers_by_day
 from lists.rules import CallingProfile
@@ -79,6 +80,7 @@ class CampaignRun:
     telephony: SimTelephony | CampaignTelephony
     recorder: CampaignRecorder
     ledger: AbandonmentLedger  # what the law counts: the one source of the campaign's abandonment figures
+    presence: PresenceLog  # the agents' log: log-ins, pauses, returns and log-outs, appended to the store
     dial_mode: str = "progressive"
     state: CampaignState = CampaignState.RUNNING  # dials only when running
     fence: Fence | None = None  # several daemons: the lease this run dials under
@@ -178,7 +180,7 @@ class Assembly:
         """The campaign's time zone: the config's, else the scenario's, else its rules profile's."""
         if campaign.name in self.config.timezones:
             return self.config.timezones[campaign.name]
-        return self.scenario.timezone if self.scenario else PROFILE_ZONES.get(campaign.rules_profile, "UTC")
+        return self.scenario.timezone if self.scenario else home_zone(campaign)
 
     def build(self, campaign: Campaign, world: WorldClock, writer: Writer, loop: asyncio.AbstractEventLoop,
               taken: Taken | None = None) -> CampaignRun:
@@ -190,9 +192,10 @@ class Assembly:
         clock = world.engine_clock(origin, ordered=self.config.sim is not None)
         parts = self._sim_parts(campaign, clock) if self.asterisk is None else self._asterisk_parts(campaign, clock)
         telephony = parts.telephony
-        console = (parts.workforce if parts.workforce is not None and not self.api_agents
-                   else self.desk.console(campaign.id, lambda t: origin + timedelta(seconds=t)))
+        screen = (parts.workforce if parts.workforce is not None and not self.api_agents
+                  else self.desk.console(campaign.id, lambda t: origin + timedelta(seconds=t)))
         fence, lease = (taken.fence, taken.lease) if taken else (None, None)
+        console = PresenceLog(screen, writer, campaign.id, lambda t: origin + timedelta(seconds=t), fence)
         may_dial = lease.valid if lease else _always
         leads = ClaimBuffer(campaign.id, self.factory, self.config.name, origin, loop, self.claims, writer,
                             on_claimed=self.metrics.claimed.labels(campaign.name).inc,
@@ -221,7 +224,7 @@ class Assembly:
                 parts.workforce.schedule(parts.shifts, parts.days)
         return CampaignRun(campaign.name, campaign.id, campaign.company, campaign.abandon_cap, zone,
                            profile_for(campaign), origin, clock, engine, leads, telephony, recorder, ledger,
-                           campaign.dial_mode, campaign.state, fence, lease, recalled=recalled)
+                           console, campaign.dial_mode, campaign.state, fence, lease, recalled=recalled)
 
     def _restore_counts(self, campaign: Campaign, zone: str, now: datetime, first: int,
                         ledger: AbandonmentLedger) -> None:
@@ -245,9 +248,10 @@ class Assembly:
             "ledger_live_today": ledger.days[today.toordinal() - first].live})
 
     def _sim_parts(self, campaign: Campaign, clock: AsyncioClock) -> Parts:
-        """The sim driver's customers (the campaign's scenario) and, unless agents use the API, its agents."""
+        """The sim driver's customers (the campaign's scenario, its people deciding in the campaign's catalogue's
+        codes) and, unless agents use the API, its agents."""
         assert self.scenario is not None
-        s = self.scenarios.get(campaign.name, self.scenario)
+        s = for_campaign(self.scenarios.get(campaign.name, self.scenario), campaign.catalogue, campaign.kind)
         telephony = SimTelephony(clock, StoreCustomers(s, clock, campaign.max_attempts).plan, s.amd.delay_s)
         ring_timeout_s = max(seg.no_answer_timeout_s for seg in s.segments)
         settings = CampaignSettings(campaign.name, campaign.caller_id or "", s.pacing.connect_limit_s, s.amd.enabled,

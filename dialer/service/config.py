@@ -12,6 +12,7 @@ Example (``deploy/dialer.toml`` ships a commented one)::
     host = "127.0.0.1"
     port = 8080
     cors_origins = []            # origins allowed to call the API from a browser (default: none, CORS off)
+    trusted_proxies = []         # addresses or networks whose X-Forwarded-For/-Proto are believed (default: none)
     [daemon]
     name = "dialer-1"            # claims are marked with it (default: the host name)
     drain_timeout_s = 60         # SIGTERM: wait this long for calls in progress, seconds
@@ -21,7 +22,7 @@ Example (``deploy/dialer.toml`` ships a commented one)::
     [sim]
     scenario = "examples/scenarios/loan-offer.toml"
     speed = 20                   # simulated seconds per wall-clock second
-    start = 2026-11-24T10:00:00  # simulated start, in the scenario's time zone
+    start = 2026-11-24T10:00:00  # simulated start, in the scenario's time zone ("now": the real time)
     agents = "simulated"         # "api": real agents take the calls through the API and the agent console
     [timezones]
     Loans = "Europe/Paris"       # a campaign's hours are kept in this zone
@@ -52,13 +53,14 @@ Example (``deploy/dialer.toml`` ships a commented one)::
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import socket
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -71,9 +73,8 @@ from lists.store import database_url
 from pacing.days import DAY_S
 
 __all__ = ["ConfigError", "DriverKind", "SimConfig", "AsteriskConfig", "AsteriskCampaign", "Config",
-           "load_config", "parse_config", "PROFILE_ZONES"]
+           "load_config", "parse_config"]
 
-PROFILE_ZONES = {"us": "America/New_York", "fr": "Europe/Paris", "uk": "Europe/London"}  # default campaign zones
 LOG_LEVELS = ("debug", "info", "warning", "error")
 SIM_AGENTS = ("simulated", "api")
 
@@ -118,7 +119,8 @@ class AsteriskConfig:
 @dataclass(frozen=True)
 class SimConfig:
     """The sim driver: ``scenario`` models customers and agents; ``speed`` simulated seconds pass per wall
-    second; ``start`` is the simulated moment the daemon starts at (aware; None: the scenario's day start)."""
+    second; ``start`` is the simulated moment the daemon starts at (aware; None: the scenario's day start;
+    ``"now"`` in the file: the real time at start-up, so leads stamped due at their real import are due)."""
 
     scenario: Path
     speed: float = 1.0
@@ -143,8 +145,10 @@ class Config:
     timezones: Mapping[str, str] = field(default_factory=dict)
     source: str = "<config>"
     cors_origins: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()  # reverse proxies whose X-Forwarded-For and -Proto headers are believed
     cluster: LeaseTimes | None = None  # several daemons share the store's campaigns by lease; None: one daemon
     asterisk: AsteriskConfig | None = None
+    create_store: bool = False  # ``dialer serve --create``: else a mistyped SQLite path is refused, not made empty
 
 
 # ---- reading ------------------------------------------------------------------------------------------------
@@ -238,6 +242,16 @@ def _origins(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _proxies(value: Any) -> tuple[str, ...]:
+    """Addresses or networks (``10.0.0.0/8``): a header from anyone else is the client's word, not a fact."""
+    try:
+        if not isinstance(value, list):
+            raise TypeError
+        return tuple(str(ipaddress.ip_network(v, strict=False)) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError("must be a list of addresses or networks such as \"127.0.0.1\" or \"10.0.0.0/8\"") from None
+
+
 def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if value not in choices:
@@ -253,8 +267,10 @@ def _zone(value: Any) -> str:
 
 
 def _moment(value: Any) -> datetime:
+    if value == "now":
+        return datetime.now(UTC)
     if not isinstance(value, datetime):
-        raise ValueError("must be a TOML date-time such as 2026-11-24T10:00:00")
+        raise ValueError('must be a TOML date-time such as 2026-11-24T10:00:00, or "now"')
     return value
 
 
@@ -365,11 +381,12 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>", text: str = 
     url = database_url(store.get("url", _text))
     host, port = http.get("host", _text, "127.0.0.1"), http.get("port", _port, 8080)
     origins = http.get("cors_origins", _origins, ())
+    proxies = http.get("trusted_proxies", _proxies, ())
     kind = DriverKind(driver.get("kind", _choice(tuple(k.value for k in DriverKind)), "sim"))
     timezones = {name: zones.get(name, _zone) for name in zones.data}
     cluster = _cluster(top, url)
     settings = dict(
-        store_url=url, http_host=host, http_port=port, cors_origins=origins,
+        store_url=url, http_host=host, http_port=port, cors_origins=origins, trusted_proxies=proxies,
         name=daemon.get("name", _text, socket.gethostname()),
         drain_timeout_s=daemon.get("drain_timeout_s", _number(0.0, DAY_S), 60.0),
         campaigns=daemon.get("campaigns", _names), log_level=daemon.get("log_level", _choice(LOG_LEVELS), "info"))

@@ -39,7 +39,9 @@ import asyncio
 import gc
 import logging
 import secrets
+import shutil
 import signal
+import socket
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -61,7 +63,8 @@ from dialer.service.assembly import Assembly, CampaignRun, Desk
 from dialer.service.cluster import Fence, bound_idle_transactions
 from dialer.service.config import Config, ConfigError
 from dialer.service.floor import SAMPLE_S, History
-from dialer.service.http import ApiServer, Response
+from dialer.service.http import ApiServer, Response, listen
+from dialer.service.idle import ReasonLog, run_facts
 from dialer.service.jobs import Jobs
 from dialer.service.metrics import EngineCollector, Metrics
 from dialer.service.notify import notify
@@ -73,11 +76,12 @@ from dialer.service.store_ports import (
     open_call_record,
     recover,
 )
+from lists.idle import Facts, Reason
+from lists.idle import reasons as idle_reasons
 from lists.lifecycle import CampaignState
 from lists.models import Campaign
 from lists.rules import in_window
-from lists.store import open_store
-from pacing.registry import PolicyName
+from lists.store import hold_store, open_store
 
 __all__ = ["Daemon", "Front"]
 
@@ -110,7 +114,7 @@ class Daemon:
         self.scenario: Scenario | None = load_scenario(config.sim.scenario) if config.sim else None
         own = config.sim.scenarios if config.sim else {}
         self.scenarios = {name: load_scenario(path) for name, path in own.items()}  # campaigns with their own
-        self.factory: sessionmaker[Session] = open_store(config.store_url)
+        self.factory: sessionmaker[Session] = open_store(config.store_url, create=config.create_store)
         if config.cluster is not None:
             bound_idle_transactions(self.factory.kw["bind"], config.cluster.idle_transaction_s)
         self.claims = ThreadPoolExecutor(1, "dialer-claim")
@@ -120,6 +124,7 @@ class Daemon:
                                     ["op"], buckets=_STORE_BUCKETS, registry=self.metrics.registry)
         self.desk = front.desk
         self.history = History()
+        self.reason_log = ReasonLog()
         self.api_agents = bool(config.sim and config.sim.agents == "api") or config.asterisk is not None
         self.asterisk = (AsteriskDriver(config.asterisk.servers, f"{config.asterisk.app}-{config.name}",
                                         on_agent_lost=self.agent_lost, instance=secrets.token_hex(3))
@@ -135,6 +140,16 @@ class Daemon:
 
     # -- start-up ----------------------------------------------------------------------------------------------
     async def run(self) -> int:
+        """Serve until SIGTERM; the exit code. A start-up failure raises a DialerError (one line, exit 2)."""
+        hold = hold_store(self.factory, self.config.name)  # before recovery: never settle a live daemon's calls
+        try:
+            listener = listen(self.config.http_host, self.config.http_port)
+            return await self._serve(listener)
+        finally:
+            hold.release()
+            shutil.rmtree(self.rejects_dir, ignore_errors=True)  # uploads' rejects hold raw numbers and names
+
+    async def _serve(self, listener: socket.socket) -> int:
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(_log_loop_error)
         if self.config.cluster is None:
@@ -156,8 +171,9 @@ class Daemon:
         self.jobs.start(self.runs)
         for company in {run.company for run in self.runs}:
             await self.jobs.dnc_check(company)
-        http = ApiServer(self.front.app(self), self.config.http_host, self.config.http_port)
-        port = await http.start()
+        http = ApiServer(self.front.app(self), self.config.http_host, self.config.http_port,
+                         self.config.trusted_proxies)
+        port = await http.start(listener)
         for run in self.runs:
             self._sync_hours(run)
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -274,6 +290,7 @@ class Daemon:
         self.jobs.remove(run)
         self.runs.remove(run)
         self.metrics.up.labels(run.name).set(0)
+        self.reason_log.forget(run.campaign_id)
         self._unseat(run)
 
     def _unseat(self, run: CampaignRun) -> None:
@@ -388,27 +405,20 @@ class Daemon:
         self.jobs.add(run)
         self._sync_hours(run)
 
-    def warnings(self, campaign_id: int) -> list[str]:
-        """What is wrong with a campaign, in words, for the wallboard."""
+    def reasons(self, campaign_id: int) -> list[Reason]:
+        """Why the campaign is not dialling, and what is wrong while it dials (``lists.idle``), at the world's
+        now: for the wallboard, ``/stats`` and the log."""
         run = self.campaign_run(campaign_id)
+        now = self.world.now()
         if run is None:
-            return ["not running on this daemon"]
-        said = [f"DNC registry copy stale: {entry}" for entry in self.jobs.stale.get(run.company, [])]
-        if run.state == CampaignState.PAUSED:
-            said.append("paused by a manager")
-        elif run.state == CampaignState.STOPPING:
-            said.append("stopping: waiting for calls in progress to end")
-        elif run.state == CampaignState.RUNNING and not run.engine.dialing and not self.stopping:
-            said.append("outside its calling hours")
-        today = run.standing()
-        if run.state == CampaignState.RUNNING and today.live and today.budget < 1 \
-                and run.dial_mode in (PolicyName.PREDICTIVE, PolicyName.POWER):
-            said.append("abandonment cap budget spent today: dialing has fallen back to progressive")
-        return said
+            holder = self.ownership.holders.get(campaign_id) if self.ownership is not None else None
+            return idle_reasons(Facts(now, "UTC", CampaignState.RUNNING, "", here=False, holder=holder))
+        servers = self.asterisk.status() if self.asterisk is not None else []
+        return idle_reasons(run_facts(run, now, self.stopping, servers, tuple(self.jobs.stale.get(run.company, []))))
 
     async def _watch_floor(self) -> None:
-        """Every half second: a stopping campaign with nothing open becomes stopped; every ``SAMPLE_S``, the
-        wallboard's samples."""
+        """Every half second: a stopping campaign with nothing open becomes stopped, and a change in a campaign's
+        reasons is logged; every ``SAMPLE_S``, the wallboard's samples."""
         last = 0.0
         loop = asyncio.get_running_loop()
         while True:
@@ -416,6 +426,8 @@ class Daemon:
             for run in self.runs:
                 if run.state == CampaignState.STOPPING and not run.engine.busy:
                     await self.control(run.campaign_id, CampaignState.STOPPED)
+            for run in self.runs:
+                self.reason_log.tell(run.name, run.campaign_id, self.reasons(run.campaign_id))
             if loop.time() - last >= SAMPLE_S:
                 last = loop.time()
                 for run in self.runs:
@@ -495,8 +507,10 @@ class Daemon:
         return 0 if flushed else 1
 
     def _write_open_calls(self, run: CampaignRun) -> int:
-        """Calls still open after the drain: each gets its ledger row; a lead never dialled goes back."""
+        """Calls still open after the drain: each gets its ledger row; a lead never dialled goes back. Agents
+        still logged in are logged out in the agents' log: this daemon no longer dials for them."""
         engine = run.engine
+        run.presence.sign_out_all(run.clock.now())
         open_calls: dict[int, Call] = {c.id: c for c in (*engine.calls.values(), *engine.wrapping.values())}
         for call in open_calls.values():
             record = open_call_record(call, run.origin)

@@ -19,9 +19,11 @@ from typing import Protocol
 from dialer.core.agents import AgentState
 from dialer.core.calls import Call, CallState
 from dialer.core.engine import Engine
+from dialer.core.snapshot import FLIGHT, IN_FLIGHT
+from lists.idle import FloorNow
 from pacing.ledger import Standing
 
-__all__ = ["History", "Sample", "Seated", "floor_counts", "occupancy", "current_call", "SAMPLE_S"]
+__all__ = ["History", "Sample", "Seated", "floor_counts", "floor_now", "occupancy", "current_call", "SAMPLE_S"]
 
 SAMPLE_S = 5.0  # wall seconds between samples of the charts
 _KEEP = 2000  # samples kept per campaign: about 2.8 hours of wall time, a whole day at the sim's 20x
@@ -55,6 +57,15 @@ def floor_counts(engine: Engine) -> tuple[dict[str, int], dict[str, int]]:
     calls[CallState.TALKING.value] = engine.pool.count(AgentState.TALKING)
     agents = {state.value: engine.pool.count(state) for state in AgentState}
     return calls, agents
+
+
+def floor_now(engine: Engine) -> FloorNow:
+    """The floor as the idle reasons read it (``lists.idle``): agents logged in, ready to be dialled for,
+    working (talking, in wrap-up, holding a preview), and calls in flight as the pacing snapshot counts them."""
+    pool = engine.pool
+    working = len(pool.busy) + pool.count(AgentState.RESERVED)
+    in_flight = sum(1 for call in engine.calls.values() if FLIGHT[call.state] in IN_FLIGHT)
+    return FloorNow(pool.logged_in, pool.available, working, in_flight)
 
 
 def occupancy(engine: Engine) -> float:

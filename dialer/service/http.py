@@ -21,7 +21,9 @@ from typing import Any
 
 import uvicorn
 
-__all__ = ["Response", "Handler", "ApiServer", "json_response"]
+from dialer.errors import DialerError
+
+__all__ = ["Response", "Handler", "ApiServer", "ListenError", "listen", "json_response"]
 
 log = logging.getLogger(__name__)
 _SHUTDOWN_S = 3  # wall seconds open connections (WebSockets) get to close at exit
@@ -43,11 +45,35 @@ def json_response(status: int, payload: Mapping[str, object]) -> Response:
     return Response(status, json.dumps(payload).encode(), "application/json")
 
 
+class ListenError(DialerError):
+    """The HTTP port cannot be opened (in use, not allowed): a start-up failure, told in one line."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (``port = 0``: any free one), bound before the daemon touches its
+    campaigns, so a port in use stops start-up before anything runs."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ListenError(f"http {host}:{port}: cannot listen: {exc.strerror or exc}") from None
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
 class ApiServer(uvicorn.Server):
     """Uvicorn on the running loop: ``await start()`` returns the bound port, ``await stop()`` closes."""
 
-    def __init__(self, app: Any, host: str, port: int):
+    def __init__(self, app: Any, host: str, port: int, trusted_proxies: tuple[str, ...] = ()):
+        """``trusted_proxies``: whose X-Forwarded-For/-Proto set the client's address and scheme (none: the
+        headers are ignored, since anyone can send them)."""
         super().__init__(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
+                                        proxy_headers=bool(trusted_proxies),
+                                        forwarded_allow_ips=list(trusted_proxies) or None,
                                         lifespan="off", ws="wsproto", timeout_graceful_shutdown=_SHUTDOWN_S,
                                         timeout_keep_alive=_KEEP_ALIVE_S,
                                         server_header=False))
@@ -59,14 +85,8 @@ class ApiServer(uvicorn.Server):
         """The daemon handles SIGTERM and SIGINT (drain first); uvicorn must not."""
         yield
 
-    async def start(self) -> int:
-        """Listen; returns the bound port (``port = 0`` asks the system for a free one)."""
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        sock.listen(1024)
-        sock.setblocking(False)
+    async def start(self, sock: socket.socket) -> int:
+        """Serve on ``sock`` (from ``listen``); returns its port."""
         self.port = sock.getsockname()[1]
         self._task = asyncio.create_task(self.serve(sockets=[sock]))
         while not self.started:

@@ -127,6 +127,7 @@ class Ownership:
         self.draining = False
         self.store_ok = True
         self._saved_at = 0.0
+        self.holders: dict[int, str] = {}  # campaign id: the other daemon whose live lease the last cycle read
         self._handing: dict[int, asyncio.Task[None]] = {}  # campaign id: its hand-over, running beside the cycle
         self._cycling: asyncio.Task[None] | None = None
 
@@ -198,6 +199,8 @@ class Ownership:
     async def _balance(self) -> None:
         mine = [run.campaign_id for run in self.daemon.runs]
         alive, rows = await self._store(self._view)
+        self.holders = {row.campaign_id: row.owner for row in rows
+                        if row.live and row.owner is not None and row.owner != self.name}
         taking, giving = pick(self.name, alive, rows, mine)
         if taking is not None:
             taken = await self._store(self._take, taking)

@@ -14,7 +14,9 @@ flush everything. The dial mark (``lead.dial_started_at``) is written ahead:
 after a crash a claimed lead with a mark was maybe rung (it gets an
 "interrupted" attempt and a retry time) and one without was not (it goes
 back to its queue as it was). Measured 2026-12-03 on SQLite, 2 shared cores:
-the mark delays a dial by a few milliseconds.
+the mark delays a dial by a few milliseconds. The agents' log
+(``lists.presence``) goes through the same writer: the event loop that
+sees an agent log in or pause never waits on the store.
 
 Why each write is exactly once: a commit the connection lost (PostgreSQL
 restarting) may or may not have happened, and the writer retries it. So a
@@ -50,8 +52,10 @@ from dialer.core.calls import Call, CallState
 from dialer.core.ports import ClaimedLead, TelephonyDriver
 from dialer.records import AttemptRecord, Outcome
 from dialer.service.cluster import Fence, Fenced, holds
+from lists.idle import Outlook, queue_outlook
 from lists.lifecycle import LeadStatus
 from lists.models import Campaign, Lead, as_utc, to_db
+from lists.presence import PresenceChange, append_presence
 from lists.rules import CallingProfile, LeadHistory, refusal
 from lists.selection import claim_leads, dial_histories, record_attempts, release_leads
 
@@ -96,7 +100,13 @@ class _Release:
     fence: Fence | None = None
 
 
-_Item = _Mark | _Attempt | _Release
+@dataclass(frozen=True)
+class _Presence:
+    change: PresenceChange
+    fence: Fence | None = None
+
+
+_Item = _Mark | _Attempt | _Release | _Presence
 
 
 class Writer:
@@ -130,6 +140,10 @@ class Writer:
 
     def attempt(self, campaign_id: int, lead_id: int, record: AttemptRecord, fence: Fence | None = None) -> None:
         self.queue.put(_Attempt(campaign_id, lead_id, record, fence))
+
+    def presence(self, change: PresenceChange, fence: Fence | None = None) -> None:
+        """Append an agent's log-in, pause, ready or log-out to the agents' log."""
+        self.queue.put(_Presence(change, fence))
 
     def release(self, lead_ids: Sequence[int], fence: Fence | None = None) -> None:
         if lead_ids:
@@ -213,8 +227,9 @@ class Writer:
 
 
 def _write_group(session: Session, fence: Fence | None, items: list[_Item], claimer: str) -> None:
-    """One transaction: the fence checked first, then marks, releases and attempts, in that order, so a lead's
-    record always follows its mark (see module doc); Fenced when the campaign is no longer ours."""
+    """One transaction: the fence checked first, then marks, releases, attempts and the agents' log, in that
+    order, so a lead's record always follows its mark (see module doc); Fenced when the campaign is no longer
+    ours."""
     if fence is not None and not holds(session, fence):
         session.rollback()
         raise Fenced(f"campaign {fence.campaign_id}: lease token {fence.token} is no longer held")
@@ -226,6 +241,7 @@ def _write_group(session: Session, fence: Fence | None, items: list[_Item], clai
     if releases:
         release_leads(session, releases, claimer)
     _write_attempts(session, [item for item in items if isinstance(item, _Attempt)], fence)
+    append_presence(session, [item.change for item in items if isinstance(item, _Presence)])
     session.commit()
 
 
@@ -313,6 +329,11 @@ class ClaimBuffer:
     Several daemons (``dialer.service.cluster``): ``fence`` is checked in each claim's
     transaction and goes with every release; while ``may_dial`` (the local
     lease) is False nothing is handed out, so nothing is launched.
+
+    ``outlook``: after a claim that found no lead, the queues as that claim
+    left them (``lists.idle.queue_outlook``: when the next lead is due, or the
+    list is exhausted), for the reasons the campaign is idle; None after a
+    claim that found some.
     """
 
     campaign_id: int
@@ -332,6 +353,7 @@ class ClaimBuffer:
     on_fenced: Callable[[Fence], None] = lambda fence: None
     timed: Callable[[float], None] = lambda seconds: None  # each claim's store time, seconds
     buffer: deque[tuple[float, ClaimedLead]] = field(default_factory=deque)
+    outlook: Outlook | None = None
     demand: float = 0.0
     open: bool = False
     _pending: bool = False
@@ -399,27 +421,30 @@ class ClaimBuffer:
         future = self.loop.run_in_executor(self.claims, self._claim_now, want, self.moment(now_s))
         future.add_done_callback(lambda f: self._claimed(f, now_s))
 
-    def _claim_now(self, n: int, now: datetime) -> list[ClaimedLead]:
-        """On the claim thread: claim ``n`` leads with every rule checked at ``now``."""
+    def _claim_now(self, n: int, now: datetime) -> tuple[list[ClaimedLead], Outlook | None]:
+        """On the claim thread: claim ``n`` leads with every rule checked at ``now``; with none found, the
+        queues' outlook."""
         started = time.perf_counter()
         try:
             return self._claim_in_store(n, now)
         finally:
             self.timed(time.perf_counter() - started)
 
-    def _claim_in_store(self, n: int, now: datetime) -> list[ClaimedLead]:
+    def _claim_in_store(self, n: int, now: datetime) -> tuple[list[ClaimedLead], Outlook | None]:
         with self.factory() as session:
             if self.fence is not None and not holds(session, self.fence):
                 raise Fenced(f"campaign {self.campaign_id}: lease token {self.fence.token} is no longer held")
             campaign = session.get(Campaign, self.campaign_id)
             assert campaign is not None
             leads = claim_leads(session, campaign, n, now, self.claimer, token=self.fence.token if self.fence else None)
+            if not leads:
+                return [], queue_outlook(session, self.campaign_id)
             histories = dial_histories(session, leads, now) if self.profile is not None else {}
             return [ClaimedLead(lead.id, lead.phone_e164, str((lead.fields or {}).get("segment", "all")),
                                 lead.attempts, LeadRef(lead.id, self.campaign_id, histories.get(lead.id)))
-                    for lead in leads]
+                    for lead in leads], None
 
-    def _claimed(self, future: asyncio.Future[list[ClaimedLead]], asked_s: float) -> None:
+    def _claimed(self, future: asyncio.Future[tuple[list[ClaimedLead], Outlook | None]], asked_s: float) -> None:
         self._pending = False
         if future.cancelled():
             return
@@ -431,7 +456,7 @@ class ClaimBuffer:
         if error is not None:
             log.error("claim failed: %s", str(error).splitlines()[0], extra={"event": "claim_error"})
             return
-        leads = future.result()
+        leads, self.outlook = future.result()
         self.on_claimed(len(leads))
         if not self.open:
             self._give_back(leads)

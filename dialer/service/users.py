@@ -29,16 +29,17 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from dialer.errors import DialerError
-from lists.models import ApiToken, Campaign, CampaignGrant, LeadView, User, as_utc, to_db
+from lists.models import ApiToken, Campaign, CampaignGrant, User, as_utc, to_db
 
 __all__ = ["Role", "UserError", "UserInfo", "add_user", "get_user", "grant", "issue_token", "revoke_tokens",
-           "list_users", "user_for_token", "check_password", "hash_password", "record_view", "granted_campaigns",
-           "TOKEN_PREFIX", "token_hash", "token_expiry", "revoked_since"]
+           "list_users", "user_for_token", "check_password", "verify_login", "hash_password",
+           "granted_campaigns", "TOKEN_PREFIX", "token_hash", "token_expiry", "revoked_since"]
 
 TOKEN_PREFIX = "dlr_"  # so a token pasted somewhere it should not be is easy to find (secret scanners)
 _NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 _MIN_PASSWORD = 8
+_DECOY = f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${'00' * 16}${'00' * 64}"  # matches no password
 
 
 class Role(Enum):
@@ -77,10 +78,24 @@ def hash_password(password: str) -> str:
 
 
 def check_password(user: User, password: str) -> bool:
-    """True when ``password`` is the user's (constant-time compare); False for a disabled or password-less one."""
-    if user.disabled or not user.password_hash:
-        return False
-    _, n, r, p, salt, digest = user.password_hash.split("$")
+    """True when ``password`` is the user's (constant-time compare); False for a disabled or password-less one.
+    Always one scrypt call, so the answer's time does not tell which."""
+    matches = _matches(user.password_hash or _DECOY, password)
+    return matches and not user.disabled and bool(user.password_hash)
+
+
+def verify_login(session: Session, name: str, password: str) -> User | None:
+    """The user ``name`` if ``password`` is theirs, else None. An unknown name costs the same one scrypt call as
+    a known one (against a hash nobody's password matches), so timing does not tell which accounts exist."""
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        _matches(_DECOY, password)
+        return None
+    return user if check_password(user, password) else None
+
+
+def _matches(stored: str, password: str) -> bool:
+    _, n, r, p, salt, digest = stored.split("$")
     found = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
                            maxmem=64 << 20)
     return hmac.compare_digest(found.hex(), digest)
@@ -208,10 +223,3 @@ def list_users(session: Session, now: datetime) -> list[UserInfo]:
     return [UserInfo(u.name, Role(u.role), tuple(sorted(grants.get(u.id, []))), live.get(u.id, 0),
                      u.password_hash is not None, u.disabled)
             for u in session.scalars(select(User).order_by(User.name))]
-
-
-def record_view(session: Session, user_id: int, lead_id: int, campaign_id: int, now: datetime,
-                purpose: str = "lead_card") -> None:
-    """Append one audit row: user ``user_id`` saw lead ``lead_id`` at ``now`` (the caller commits)."""
-    session.add(LeadView(user_id=user_id, lead_id=lead_id, campaign_id=campaign_id, viewed_at=to_db(now),
-                         purpose=purpose))

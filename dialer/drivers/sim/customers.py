@@ -132,7 +132,10 @@ class Customers:
             self._edge_cache[key] = (a, b, c, d)
         return self._edge_cache[key]
 
-    def _reason(self, u: float) -> str:
+    def _reason(self, u: float) -> str | None:
+        """The refusal reason the uniform ``u`` falls on; None when the campaign's catalogue has none."""
+        if not self.s.outcomes.refusal_reasons:
+            return None
         total = 0.0
         for code, share in self.s.outcomes.refusal_reasons:
             total += share

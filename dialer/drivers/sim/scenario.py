@@ -16,7 +16,7 @@ import copy
 import math
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, time
 from pathlib import Path
@@ -26,13 +26,14 @@ from zoneinfo import ZoneInfo
 from dialer.drivers.sim.distributions import Distribution, parse_distribution
 from dialer.errors import DialerError
 from lists.campaigns import check_setting as check_campaign_setting  # the rule `campaign create` applies
+from lists.campaigns import success_outcome
 from lists.rules import PROFILES, RetryRules
 from pacing.errors import InvalidInput
 from pacing.ledger import AMD_ACTIONS, amd_verdict
 from pacing.registry import POLICIES
 
 __all__ = ["ScenarioError", "Shift", "Segment", "Amd", "Talk", "Outcomes", "Pacing", "Rules", "Scenario",
-           "load_scenario", "parse_scenario", "apply_overrides"]
+           "load_scenario", "parse_scenario", "apply_overrides", "for_campaign"]
 
 
 class ScenarioError(DialerError):
@@ -88,11 +89,37 @@ class Talk:
 
 @dataclass(frozen=True)
 class Outcomes:
-    """What a connected person decides: conversion is a fraction; refusal reasons are (code, share) summing to 1."""
+    """What a connected person decides: conversion is a fraction; refusal reasons are (code, share) summing to 1
+    (none: refusals carry no reason)."""
 
     success_code: str
     conversion: float
     refusal_reasons: tuple[tuple[str, float], ...]
+
+    def within(self, outcomes: Collection[str], reasons: Collection[str], success: str) -> Outcomes:
+        """These outcomes in a campaign's words: ``outcomes`` and ``reasons`` are its catalogue's codes,
+        ``success`` the outcome its kind is run for (``lists.campaigns.success_outcome``).
+
+        The success code is kept when the catalogue holds it, else it is
+        ``success``. Each refusal reason the catalogue holds keeps its share;
+        the share of those it lacks is split equally among its reasons the
+        scenario does not name (in proportion to the shares when the scenario
+        names them all). Why equal: the scenario says nothing about how often
+        people refuse for a reason it does not know, and an equal split claims
+        nothing more; a ranking by position would invent one. Unchanged when
+        the catalogue holds every code, so such a run is the scenario's own.
+        """
+        known = tuple((code, share) for code, share in self.refusal_reasons if code in reasons)
+        others = [code for code in reasons if code not in dict(known)]
+        kept = sum(share for _, share in known)
+        if len(known) == len(self.refusal_reasons):
+            mix = self.refusal_reasons
+        elif others:
+            mix = known + tuple((code, (1.0 - kept) / len(others)) for code in others)
+        else:
+            mix = tuple((code, share / kept if kept else 1.0 / len(known)) for code, share in known)
+        code = self.success_code if self.success_code in outcomes else success
+        return replace(self, success_code=code, refusal_reasons=mix)
 
 
 @dataclass(frozen=True)
@@ -465,6 +492,15 @@ def _amd_budget(scenario: Scenario, amd: _Reader) -> Scenario:
     if verdict.action == "run-without-amd":
         return replace(scenario, amd=replace(scenario.amd, enabled=False), notes=(*scenario.notes, verdict.message))
     return scenario
+
+
+def for_campaign(scenario: Scenario, catalogue: Mapping[str, Mapping[str, str]], kind: str) -> Scenario:
+    """``scenario`` with its people deciding in the words of a campaign of ``kind`` with ``catalogue``
+    (``lists.campaigns``): a payment reminder dialled on a loan-offer day records promises to pay and
+    hardship, not loans accepted and "too expensive" (``Outcomes.within``)."""
+    outcomes = scenario.outcomes.within(catalogue.get("outcomes", {}), catalogue.get("refusal_reasons", {}),
+                                        success_outcome(kind))
+    return scenario if outcomes == scenario.outcomes else replace(scenario, outcomes=outcomes)
 
 
 def load_scenario(path: Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
