@@ -241,6 +241,7 @@ def test_live_statistics_and_callbacks(api):
     assert set(s["calls_in_flight"]) >= {"ringing", "queued", "talking"} and "ready" in s["agents"]
     assert 0 <= s["occupancy"] <= 1 and s["abandon_cap"] == 0.03 and s["abandon_budget_calls"] >= 0
     assert s["attempts_today"] + s["calls_in_flight"]["talking"] >= 1 and s["state"] == "running"
+    assert s["speed"]["asked"] == 20.0 and 0 < s["speed"]["current"] <= 20.0  # the simulated world's speeds
     callbacks = supervisor.get(f"/api/v1/outbound/campaigns/{api.campaigns[CAMPAIGN]}/callbacks")
     assert callbacks.status_code == 200 and isinstance(callbacks.json(), list)
 
