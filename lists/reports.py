@@ -257,9 +257,9 @@ def _share(part: float, whole: float) -> float | None:
     return part / whole if whole > 0 else None
 
 
-@dataclass
-class AgentRow:
-    """One agent's period; times in seconds, ``paused_s`` by pause reason.
+@dataclass(kw_only=True)
+class AgentRow(AgentTime):
+    """One agent's period; times in seconds (logged-in and paused time from ``AgentTime``).
 
     ``calls`` are the attempts put through to the agent, ``contacts`` those
     that reached a person (an answering machine put through is a call, not a
@@ -272,12 +272,6 @@ class AgentRow:
     refusals: int = 0
     talk_s: float = 0.0
     wrap_s: float = 0.0
-    logged_in_s: float = 0.0
-    paused_s: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def available_s(self) -> float:
-        return self.logged_in_s - sum(self.paused_s.values())
 
     @property
     def occupancy(self) -> float | None:
@@ -336,7 +330,7 @@ class AgentsReport:
 
     @property
     def total(self) -> AgentRow:
-        total = AgentRow("total")
+        total = AgentRow(agent="total")
         for row in self.rows:
             for name in ("calls", "contacts", "sales", "refusals", "talk_s", "wrap_s"):
                 setattr(total, name, getattr(total, name) + getattr(row, name))
@@ -395,9 +389,9 @@ def agents_report(session: Session, campaign: Campaign, period: Period, now: dat
     for agent, outcome, disposition, reason, connected, hangup, data in session.execute(query):
         talk_s = max(0.0, ((hangup or connected) - connected).total_seconds())
         wrap_s = float((data or {}).get("wrap_s", 0.0))
-        rows.setdefault(agent, AgentRow(agent)).add_call(outcome, disposition, reason, talk_s, wrap_s)
+        rows.setdefault(agent, AgentRow(agent=agent)).add_call(outcome, disposition, reason, talk_s, wrap_s)
     for agent, time in agent_times(session, campaign.id, period.start, period.end, now).items():
-        rows.setdefault(agent, AgentRow(agent)).add_time(time)
+        rows.setdefault(agent, AgentRow(agent=agent)).add_time(time)
     return AgentsReport(period.titled(f"Agents: {campaign.name}"), [rows[name] for name in sorted(rows, key=_natural)])
 
 

@@ -265,7 +265,8 @@ def test_console_login_sets_a_strict_http_only_cookie_and_failures_are_rate_limi
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
     assert client.get("/api/v1/users/me").json()["name"] == "analyst"
-    assert client.post("/api/v1/auth/logout").status_code == 204
+    assert client.post("/api/v1/auth/logout", headers={
+        "Origin": api.base, "X-CSRF-Token": client.cookies["dialer_csrf"]}).status_code == 204
     assert client.get("/api/v1/users/me").status_code == 401
     answers = [client.post("/api/v1/auth/login", json={"username": "supervisor", "password": "wrong"}).status_code
                for _ in range(6)]
@@ -326,3 +327,49 @@ def test_callback_lists_showing_names_are_audited_and_so_are_dnc_changes(api):
     assert views == [("supervisor", "callbacks"), ("agent", "callbacks")]
     assert any(actor == "manager" and "+331*****378" in detail for actor, _, detail in actions)
     assert not any("+3314268537" in detail for _, _, detail in actions)  # never a whole number
+
+
+def _console(api, user: str):  # type: ignore[no-untyped-def]
+    """A client logged in as the console is: the session cookie and the anti-forgery cookie."""
+    client = api.client()
+    assert client.post("/api/v1/auth/login", json={"username": user, "password": PASSWORD}).status_code == 200
+    return client
+
+
+def test_a_cookie_sent_by_another_origin_changes_nothing(api):
+    agent, manager = _console(api, "agent2"), _console(api, "manager")
+    same_site = api.base.rsplit(":", 1)[0] + ":1"  # same host, another port: same-site, so the cookie goes along
+    login = {"campaign_id": api.campaigns[CAMPAIGN]}
+    before = agent.get("/api/v1/agents/me").json()["state"]
+    forged = agent.post("/api/v1/agents/me/login", json=login, headers={"Origin": same_site})
+    assert forged.status_code == 403 and forged.json()["field"] == "origin"
+    plain = agent.post("/api/v1/agents/me/pause", content='{"reason": "break"}',
+                       headers={"Origin": same_site, "Content-Type": "text/plain"})
+    assert plain.status_code == 403 and plain.json()["field"] == "origin"
+    upload = manager.post(f"/api/v1/outbound/campaigns/{api.campaigns[CAMPAIGN]}/contactlists",
+                          content="phone\n+33142685001\n", headers={"Origin": same_site})
+    assert upload.status_code == 403
+    untokened = agent.post("/api/v1/agents/me/login", json=login, headers={"Origin": api.base})
+    assert untokened.status_code == 403 and untokened.json()["field"] == "x-csrf-token"
+    no_origin = agent.post("/api/v1/agents/me/login", json=login,
+                           headers={"X-CSRF-Token": agent.cookies["dialer_csrf"]})
+    assert no_origin.status_code == 403 and no_origin.json()["field"] == "origin"
+    assert agent.get("/api/v1/agents/me").json()["state"] == before  # none of them did anything
+    own = agent.post("/api/v1/agents/me/login", json=login,
+                     headers={"Origin": api.base, "X-CSRF-Token": agent.cookies["dialer_csrf"]})
+    assert own.status_code in (200, 409), own.text  # through the gate: the floor's own answer
+    bearer = api.client("agent2")  # a script with a token sends no cookie: no origin needed
+    assert bearer.post("/api/v1/agents/me/login", json=login).status_code in (200, 409)
+
+
+def test_the_agent_websocket_refuses_another_origin(api):
+    agent = _console(api, "agent2")
+    cookie = f"dialer_session={agent.cookies['dialer_session']}"
+    url = api.base.replace("http://", "ws://") + "/api/v1/agents/me/events"
+    with connect(url, additional_headers={"Cookie": cookie}, origin=api.base) as socket:  # type: ignore[arg-type]
+        assert json.loads(socket.recv(timeout=10))["type"] == "state"
+    same_site = api.base.rsplit(":", 1)[0] + ":1"
+    with pytest.raises(Exception) as refused, \
+            connect(url, additional_headers={"Cookie": cookie}, origin=same_site) as socket:  # type: ignore[arg-type]
+        socket.recv(timeout=10)
+    assert "4403" in str(refused.value) or "403" in str(refused.value)

@@ -35,18 +35,24 @@ def api(tmp_path_factory):
     assert daemon.running.stop() == 0, daemon.log.read_text()[-3000:]
 
 
-@pytest.fixture
-def browser():
+def chromium(width: int = 1280):  # type: ignore[no-untyped-def]
+    """Debian's headless Chromium, ``width`` pixels wide."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM or "/usr/bin/chromium"
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1280,1000", "--disable-extensions"):
+                     f"--window-size={width},1000", "--disable-extensions"):
         options.add_argument(argument)
     driver = webdriver.Chrome(options=options, service=Service(DRIVER or "/usr/bin/chromedriver"))
     driver.set_page_load_timeout(30)
+    return driver
+
+
+@pytest.fixture
+def browser():
+    driver = chromium()
     yield driver
     driver.quit()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api_helpers import start_api_daemon
-from tests.test_console_browser import CHROMIUM, DRIVER, _log_in, _shots
+from tests.test_console_browser import CHROMIUM, DRIVER, _log_in, _shots, chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.daemon, pytest.mark.slow,
               pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="Debian's chromium and chromium-driver are not "
@@ -28,18 +28,11 @@ def floor(tmp_path_factory):
 
 
 def test_the_wallboard_fits_1400_px_with_axis_values_and_labels(floor, tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ready
     from selenium.webdriver.support.ui import WebDriverWait
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM or "/usr/bin/chromium"
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1400,1000", "--disable-extensions"):
-        options.add_argument(argument)
-    browser = webdriver.Chrome(options=options, service=Service(DRIVER or "/usr/bin/chromedriver"))
+    browser = chromium(1400)
     try:
         wait = WebDriverWait(browser, 40)
         _log_in(browser, floor.base, "wallboard", "manager")

@@ -298,8 +298,8 @@ async def events(socket: WebSocket) -> None:
     floor: Floor = socket.app.state.floor
     try:
         who = await authenticate(socket)
-    except ApiError:
-        await socket.close(code=4401)
+    except ApiError as exc:  # 4401: not logged in; 4403: a page of another origin
+        await socket.close(code=4000 + exc.status)
         return
     if who.role is not Role.AGENT:
         await socket.close(code=4403)

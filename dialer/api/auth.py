@@ -26,6 +26,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from starlette.requests import HTTPConnection
 
+from dialer.api.csrf import CSRF_COOKIE, check_browser, check_origin, csrf_token
 from dialer.api.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from dialer.api.floor import Floor
 from dialer.api.schemas import ERRORS, LoginIn, MeOut, UserOut
@@ -209,11 +210,12 @@ def _load(floor: Floor, token: str, now: datetime) -> tuple[Principal | None, fl
                          token), keep_s
 
 
-def _credential(request: HTTPConnection) -> str | None:
+def _credential(request: HTTPConnection) -> tuple[str | None, bool]:
+    """The token, and whether it came in the session cookie (so the browser may have sent it on its own)."""
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
-        return header[7:].strip() or None
-    return request.cookies.get(SESSION_COOKIE) or None
+        return header[7:].strip() or None, False
+    return request.cookies.get(SESSION_COOKIE) or None, True
 
 
 async def principal(request: Request) -> Principal:
@@ -222,12 +224,14 @@ async def principal(request: Request) -> Principal:
 
 
 async def authenticate(request: HTTPConnection) -> Principal:
-    """The caller of a request or a WebSocket, or 401."""
-    token = _credential(request)
+    """The caller of a request or a WebSocket, or 401; 403 for a cookie sent by a page not of the consoles."""
+    token, cookie = _credential(request)
     if token is None:
         raise Unauthorized("log in first: a bearer token or the console's session cookie", "authorization")
-    cache: TokenCache = request.app.state.tokens
     floor = floor_of(request)
+    if cookie:
+        check_browser(request, token, floor.cors_origins)
+    cache: TokenCache = request.app.state.tokens
     cache.kick(floor)
     hit, who = cache.get(token)
     if not hit:
@@ -264,7 +268,10 @@ def _login(floor: Floor, name: str, password: str, now: datetime) -> tuple[str, 
 
 @router.post("/auth/login", response_model=MeOut)
 async def login(body: LoginIn, request: Request, response: Response) -> MeOut:
-    """Console log-in: sets the HttpOnly, SameSite=Strict session cookie."""
+    """Console log-in: sets the HttpOnly, SameSite=Strict session cookie, and the anti-forgery token's cookie
+    the consoles read (``dialer.api.csrf``)."""
+    if "origin" in request.headers or "referer" in request.headers:  # a browser: only the consoles log in
+        check_origin(request, floor_of(request).cors_origins)
     limiter: LoginLimiter = request.app.state.logins
     keys = (body.username, request.client.host if request.client else "?")
     limiter.check(*keys)
@@ -275,8 +282,10 @@ async def login(body: LoginIn, request: Request, response: Response) -> MeOut:
         raise Unauthorized("wrong user name or password", "password")
     limiter.succeeded(*keys)
     token, user = found
-    response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_TTL.total_seconds()), httponly=True,
-                        samesite="strict", secure=request.url.scheme == "https", path="/")
+    secure, max_age = request.url.scheme == "https", int(SESSION_TTL.total_seconds())
+    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="strict", secure=secure,
+                        path="/")
+    response.set_cookie(CSRF_COOKIE, csrf_token(token), max_age=max_age, samesite="strict", secure=secure, path="/")
     who = await principal_from_token(request, token)
     return await _me(floor, who)
 
@@ -315,6 +324,7 @@ async def logout(who: Caller, request: Request, response: Response) -> None:
         await floor.off_loop(_revoke, floor, who.token, floor.now_utc())
         request.app.state.tokens.drop(who.token)
     response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
 
 
 @router.get("/users/me", response_model=MeOut)

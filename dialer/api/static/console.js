@@ -3,8 +3,12 @@
 
 const $ = (id) => document.getElementById(id);
 
+// The session's anti-forgery token, from the cookie only pages of this origin can read (dialer/api/csrf.py).
+const csrfToken = () => (document.cookie.match(/(?:^|; )dialer_csrf=([0-9a-f]+)/) || [])[1] || "";
+
 async function api(method, path, body) {
   const options = { method, credentials: "same-origin", headers: {} };
+  if (method !== "GET") options.headers["X-CSRF-Token"] = csrfToken();
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
