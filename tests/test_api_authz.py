@@ -415,6 +415,13 @@ def test_admins_and_analysts_read_only_their_own_companies(api):
     assert {u["name"] for u in theirs.get("/api/v1/users").json()} == {"foreign_admin", "foreign_manager"}
 
 
+def test_an_agent_opens_no_other_companys_callback_booked_under_their_name(api):
+    """A callback owner is a name, and names say nothing of the company: the card stays the other company's."""
+    theirs = _callback_lead(api.url, api.campaigns[FOREIGN])
+    assert api.client("agent").get(f"/api/v1/leads/{theirs}").status_code == 404
+    assert api.client("agent").get(f"/api/v1/leads/{api.resources[Whose.OWN].lead_id}").status_code == 200
+
+
 def test_a_new_campaign_is_seen_at_once_by_its_creator_and_its_company_only(api):
     made = api.client("manager").post("/api/v1/outbound/campaigns", json={"name": "Fresh", "kind": "survey"})
     assert made.status_code == 201 and made.json()["company"] == "default"

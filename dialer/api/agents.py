@@ -258,8 +258,7 @@ async def lead(lead_id: LeadId, request: Request, who: CardReader) -> LeadCard:
     if who.role is Role.AGENT:
         run = floor.campaign_run(floor.desk.seats.get(who.name, 0))
         call = current_call(run.engine, who.name) if run else None
-        if (call is None or call.lead != lead_id) and not await floor.off_loop(_own_callback, floor, lead_id,
-                                                                               who.name):
+        if (call is None or call.lead != lead_id) and not await floor.off_loop(_own_callback, floor, lead_id, who):
             raise NotFound(f"no lead {lead_id} of yours", "lead_id")
         return await _card(floor, who, lead_id, call.id if call and call.lead == lead_id else None)
     campaign_id = await floor.off_loop(_lead_campaign, floor, lead_id)
@@ -268,10 +267,12 @@ async def lead(lead_id: LeadId, request: Request, who: CardReader) -> LeadCard:
     return await _card(floor, who, lead_id, None)
 
 
-def _own_callback(floor: Floor, lead_id: int, agent: str) -> bool:
+def _own_callback(floor: Floor, lead_id: int, who: Principal) -> bool:
+    """A callback booked for the agent, in a campaign of theirs (an owner's name says nothing of the company)."""
     with floor.factory() as session:
         lead = session.get(Lead, lead_id)
-        return lead is not None and lead.status == LeadStatus.CALLBACK and lead.callback_owner == agent
+        return (lead is not None and lead.status == LeadStatus.CALLBACK and lead.callback_owner == who.name
+                and who.sees(lead.campaign_id))
 
 
 def _lead_campaign(floor: Floor, lead_id: int) -> int | None:
