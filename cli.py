@@ -46,7 +46,8 @@ _OPTION_NAMES = {"agents": "--agents", "erlangs": "--erlangs", "aht_s": "--aht",
                  "reason": "--reason", "campaign": "--campaign", "file": "FILE", "number": "NUMBER",
                  "default_region": "--default-region", "delimiter": "--delimiter", "encoding": "--encoding",
                  "workers": "--workers", "registry": "--registry", "timezone": "--timezone",
-                 "scenario": "SCENARIO", "store_name": "--store-name", "pacing_params": "--pacing"}
+                 "scenario": "SCENARIO", "store_name": "--store-name", "pacing_params": "--pacing",
+                 "company": "--company"}
 
 
 class _OneLineErrors(click.Group):
@@ -387,7 +388,8 @@ def _shown_pacing(params: dict[str, Any]) -> str:
 @campaign_group.command("create")
 @click.argument("name")
 @click.option("--kind", type=_KINDS, required=True)
-@click.option("--company", default="default", show_default=True, help="Owner of the DNC list this campaign honours.")
+@click.option("--company", default="default", show_default=True,
+              help="The company that owns it (one made by dialer company add) and whose DNC lists it honours.")
 @_campaign_settings
 @_database_url
 def campaign_create(name: str, kind: str, pacing: tuple[str, ...], database_url: str | None, **settings: Any) -> None:
@@ -589,9 +591,11 @@ def dnc_import(file: Path, registry: str, company: str, default_region: str | No
                database_url: str | None) -> None:
     """Replace the company's copy of a registry with FILE (one number per line; a header line is skipped) and
     date it today."""
+    from lists.companies import get_company
     from lists.dnc import import_registry
 
     with _session(database_url) as s:
+        get_company(s, company)  # a mistyped company would hold a copy that no campaign honours
         click.echo(import_registry(s, company, registry, file, _now(), default_region).line())
 
 
@@ -602,11 +606,13 @@ def dnc_import(file: Path, registry: str, company: str, default_region: str | No
 @_database_url
 def dnc_add(number: str, company: str, default_region: str | None, database_url: str | None) -> None:
     """Suppress NUMBER in every campaign of the company, at once."""
+    from lists.companies import get_company
     from lists.dnc import add_to_dnc
     from lists.numbers import mask_number
 
     e164 = _e164(number, default_region)
     with _session(database_url) as s:
+        get_company(s, company)  # a mistyped company would hold a list that no campaign honours
         added = add_to_dnc(s, company, e164, _now())
         _audit(s, "dnc_add", company=company, number=mask_number(e164), added=added)
         s.commit()
@@ -885,7 +891,37 @@ def simulate_calibrate(campaign: str, out: Path, timezone: str | None, success_c
     click.echo(f"wrote {out}: {len(segments)} segment(s), conversion {fitted['outcomes']['conversion']:.1%}")
 
 
-# ---- users: accounts of the API and the consoles ------------------------------------------------------------
+# ---- companies and users: the tenants, and the accounts of the API and the consoles ---------------------------
+
+@main.group("company")
+def company_group() -> None:
+    """Companies: each owns its campaigns and DNC lists, and its members see nothing of another's."""
+
+
+@company_group.command("add")
+@click.argument("name")
+@_database_url
+def company_add(name: str, database_url: str | None) -> None:
+    """Add company NAME (letters, digits, _ . -); make users members with users add/join --company."""
+    from lists.companies import add_company
+
+    with _session(database_url) as s:
+        add_company(s, name, _now())
+        _audit(s, "users", company_added=name)
+        s.commit()
+    click.echo(f"added company {name}")
+
+
+@company_group.command("list")
+@_database_url
+def company_list(database_url: str | None) -> None:
+    """One line per company: its campaigns and members."""
+    from lists.companies import list_companies
+
+    with _session(database_url) as s:
+        for c in list_companies(s):
+            click.echo(f"{c.name}\t{c.campaigns} campaign(s)\t{c.members} member(s)")
+
 
 @main.group("users")
 def users_group() -> None:
@@ -895,20 +931,39 @@ def users_group() -> None:
 @users_group.command("add")
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(["agent", "supervisor", "manager", "analyst", "admin"]))
-@click.option("--campaign", "campaigns", multiple=True, help="A campaign this user may see (repeat for more).")
+@click.option("--company", "companies", multiple=True, default=["default"], show_default=True,
+              help="A company this user belongs to (repeat for more); they reach nothing of any other.")
+@click.option("--campaign", "campaigns", multiple=True,
+              help="A campaign of those companies this user may see (repeat for more).")
 @click.option("--password-stdin", is_flag=True, help="Read a console password from standard input.")
 @_database_url
-def users_add(name: str, role: str, campaigns: tuple[str, ...], password_stdin: bool,
+def users_add(name: str, role: str, companies: tuple[str, ...], campaigns: tuple[str, ...], password_stdin: bool,
               database_url: str | None) -> None:
-    """Add user NAME with ROLE (and a console password from stdin)."""
+    """Add user NAME with ROLE in --company (and a console password from stdin)."""
     from dialer.service.users import Role, add_user
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     with _session(database_url) as s:
-        add_user(s, name, Role(role), _now(), password, campaigns)
-        _audit(s, "users", added=name, role=role, campaigns=list(campaigns))
+        add_user(s, name, Role(role), _now(), password, campaigns, companies)
+        _audit(s, "users", added=name, role=role, companies=list(companies), campaigns=list(campaigns))
         s.commit()
-    click.echo(f"added {role} {name}" + (f" (campaigns: {', '.join(campaigns)})" if campaigns else ""))
+    click.echo(f"added {role} {name} to {', '.join(companies)}"
+               + (f" (campaigns: {', '.join(campaigns)})" if campaigns else ""))
+
+
+@users_group.command("join")
+@click.argument("name")
+@click.option("--company", "companies", multiple=True, required=True, help="A company to join (repeatable).")
+@_database_url
+def users_join(name: str, companies: tuple[str, ...], database_url: str | None) -> None:
+    """Make user NAME a member of more companies (then grant their campaigns with users grant)."""
+    from dialer.service.users import join
+
+    with _session(database_url) as s:
+        join(s, name, companies)
+        _audit(s, "users", joined=name, companies=list(companies))
+        s.commit()
+    click.echo(f"{name} joined {', '.join(companies)}")
 
 
 @users_group.command("grant")
@@ -916,7 +971,7 @@ def users_add(name: str, role: str, campaigns: tuple[str, ...], password_stdin: 
 @click.option("--campaign", "campaigns", multiple=True, required=True, help="A campaign to grant (repeatable).")
 @_database_url
 def users_grant(name: str, campaigns: tuple[str, ...], database_url: str | None) -> None:
-    """Let user NAME see more campaigns."""
+    """Let user NAME see more campaigns, each of a company they belong to."""
     from dialer.service.users import grant
 
     with _session(database_url) as s:
@@ -959,14 +1014,14 @@ def users_revoke(name: str | None, token: str | None, database_url: str | None) 
 @users_group.command("list")
 @_database_url
 def users_list(database_url: str | None) -> None:
-    """Accounts with role, campaigns and live tokens (never a token or password)."""
+    """Accounts with role, companies, campaigns and live tokens (never a token or password)."""
     from dialer.service.users import list_users
 
     with _session(database_url) as s:
         for u in list_users(s, _now()):
             flags = ("password " if u.has_password else "") + ("disabled" if u.disabled else "")
-            click.echo(f"{u.name}\t{u.role.value}\t{','.join(u.campaigns) or '-'}\t{u.active_tokens} token(s)"
-                       f"\t{flags.strip()}")
+            click.echo(f"{u.name}\t{u.role.value}\t{','.join(u.companies) or '-'}\t{','.join(u.campaigns) or '-'}"
+                       f"\t{u.active_tokens} token(s)\t{flags.strip()}")
 
 
 @main.command("audit")

@@ -13,8 +13,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from dialer.errors import DialerError
+from lists.companies import get_company
 from lists.lifecycle import LeadStatus, reopened
-from lists.models import CAMPAIGN_KINDS, Campaign, Lead, to_db
+from lists.models import CAMPAIGN_KINDS, DEFAULT_COMPANY, Campaign, Lead, to_db
 from lists.numbers import normalise_number
 from lists.rules import PROFILE_ZONES, PROFILES
 from pacing.controllers import Controller
@@ -209,7 +210,8 @@ def create_campaign(session: Session, name: str, kind: str, **settings: Any) -> 
     telephony driver) is the tested false-positive share of the detector the
     campaign will dial with; a UK campaign it leaves no budget is refused in
     words (``check_amd``). ``pacing_params`` are the dial mode's own
-    parameters ({} or left out: its defaults), checked by ``check_pacing``."""
+    parameters ({} or left out: its defaults), checked by ``check_pacing``. ``company`` (default
+    ``default``) must exist: InvalidInput naming ``company`` otherwise."""
     _name(name)
     check_setting("kind", kind)
     false_positive = settings.pop("amd_false_positive", None)
@@ -222,6 +224,7 @@ def create_campaign(session: Session, name: str, kind: str, **settings: Any) -> 
               safety=_safety(mode, settings["pacing_params"]))
     if settings.get("caller_id") is not None:
         settings["caller_id"] = _caller_id(settings["caller_id"], settings.get("rules_profile", "us"))
+    get_company(session, settings.setdefault("company", DEFAULT_COMPANY))
     if session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
         raise InvalidInput("name", f"a campaign called {name!r} already exists")
     campaign = Campaign(name=name, kind=kind, catalogue=default_catalogue(kind), retry_rules={}, **settings)

@@ -39,11 +39,13 @@ from lists.lifecycle import CampaignState, LeadStatus, Presence
 from pacing.ledger import DayAnswers
 from pacing.registry import PolicyName
 
-__all__ = ["Base", "Campaign", "Lead", "insert_new_leads", "Attempt", "answers_by_day", "DncEntry", "DncRegistry",
+__all__ = ["Base", "Company", "CompanyMember", "DEFAULT_COMPANY", "Campaign", "Lead", "insert_new_leads", "Attempt",
+           "answers_by_day", "DncEntry", "DncRegistry",
            "as_utc", "to_db", "User", "ApiToken", "CampaignGrant", "LeadView",
            "CampaignLease", "ClusterMember", "Word", "PresenceEvent", "AuditAction", "ViewPurpose", "AuditEvent"]
 
 CAMPAIGN_KINDS = ("loan-offer", "tariff-switch", "survey", "payment-reminder")
+DEFAULT_COMPANY = "default"  # the company of a store made before companies were objects, and of a one-firm store
 DUE_ANY_TIME = datetime(2000, 1, 1)  # a lead's next_at when nothing holds it back (naive UTC, like every stored time)
 
 
@@ -87,6 +89,31 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
+class Company(Base):
+    """A tenant: it owns campaigns and DNC lists, and its members see nothing of another company's.
+
+    Why an object and not only a name on each campaign: with a bare name, anyone who could create a campaign
+    could name any company in it and reach that company's DNC list. ``name`` is what campaigns and DNC rows
+    carry (``campaign.company`` is a foreign key to it), so every existing query by company stays as it was.
+    """
+
+    __tablename__ = "company"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class CompanyMember(Base):
+    """A user belonging to a company: the companies whose campaigns, DNC lists and people the user may reach
+    (as far as their role allows: ``dialer.service.users``)."""
+
+    __tablename__ = "company_member"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), primary_key=True)
+
+
 class Campaign(Base):
     """A campaign: what is offered, how it is dialled and which rules bind it.
 
@@ -105,7 +132,8 @@ class Campaign(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
-    company: Mapped[str] = mapped_column(String(120), default="default")
+    company: Mapped[str] = mapped_column(String(120), ForeignKey("company.name", name="fk_campaign_company"),
+                                         default=DEFAULT_COMPANY)
     kind: Mapped[str] = mapped_column(String(32))
     dial_mode: Mapped[PolicyName] = mapped_column(Word(PolicyName, 16), default=PolicyName.PROGRESSIVE)
     abandon_cap: Mapped[float] = mapped_column(Float, default=0.03)
@@ -300,7 +328,8 @@ class ApiToken(Base):
 
 
 class CampaignGrant(Base):
-    """A campaign an agent, supervisor or manager may see (admins and analysts see every campaign)."""
+    """A campaign an agent, supervisor or manager may see, always one of a company they belong to (admins and
+    analysts see every campaign of their companies)."""
 
     __tablename__ = "campaign_grant"
 

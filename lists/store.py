@@ -17,7 +17,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.util.exc import CommandError
-from sqlalchemy import URL, Engine, create_engine, event, make_url, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, DatabaseError, InterfaceError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -133,11 +133,36 @@ def _alembic_config() -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to ``revision`` (idempotent)."""
+    """Bring the schema up to ``revision`` (idempotent).
+
+    On SQLite the migrations run with foreign keys off and are checked whole before the commit, as SQLite's
+    own procedure for schema changes says: batch mode rebuilds a table to change its constraints (copy, drop,
+    rename), and dropping a table other rows refer to (a campaign's leads) would fail with them on.
+    """
     config = _alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # outside the transaction, where SQLite lets the setting change
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite:
+                    _check_foreign_keys(connection)
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+    if broken is not None:
+        raise StoreError(shown_url(connection.engine.url.render_as_string(hide_password=False)),
+                         f"the schema upgrade would leave a row of {broken[0]} referring to a missing "
+                         f"row of {broken[2]}; nothing was changed")
 
 
 def open_store(url: str | None = None, create: bool = True) -> sessionmaker[Session]:

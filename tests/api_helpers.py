@@ -14,6 +14,11 @@ from tests.daemon_helpers import CAMPAIGN, Running, make_config, make_scenario, 
 ROLES = ("agent", "supervisor", "manager", "analyst", "admin")
 OTHER = "Other"  # a campaign no granted user has
 PASSWORD = "correct horse battery"
+FOREIGN_COMPANY = "initech"  # another tenant: none of the test users above belongs to it
+FOREIGN = "Initech Loans"  # its campaign
+FOREIGN_LISTED = "+33149990001"  # its lead on its own DNC list (status dnc)
+FOREIGN_OPEN = "+33149990002"  # its lead still to be called
+FOREIGN_PERSON = "Foreign Person"  # both leads' name
 
 
 @dataclass
@@ -42,9 +47,10 @@ class ApiDaemon:
             client.close()
 
 
-def make_users(url: str) -> tuple[dict[str, str], dict[str, int]]:
+def make_users(url: str, foreign: bool = False) -> tuple[dict[str, str], dict[str, int]]:
     """One user per role granted the test campaign (``agent``, ``manager`` ...), a second agent
-    (``agent2``), a manager of the other campaign only (``manager_other``); tokens for all."""
+    (``agent2``), a manager of the other campaign only (``manager_other``), all of the company ``default``;
+    tokens for all. ``foreign``: also another company (``make_foreign``)."""
     from dialer.service.users import Role, add_user, issue_token
     from lists.campaigns import create_campaign
     from lists.models import DUE_ANY_TIME, Campaign, Lead, insert_new_leads
@@ -62,6 +68,8 @@ def make_users(url: str) -> tuple[dict[str, str], dict[str, int]]:
         for name, role, campaigns in users:
             add_user(session, name, role, now, PASSWORD, campaigns)
             tokens[name] = issue_token(session, name, now, "test")
+        if foreign:
+            tokens |= make_foreign(session, now)
         session.commit()
         campaigns = {c.name: c.id for c in session.query(Campaign)}
         campaigns["other_lead"] = session.query(Lead.id).filter(Lead.campaign_id == other.id).scalar()
@@ -69,12 +77,35 @@ def make_users(url: str) -> tuple[dict[str, str], dict[str, int]]:
     return tokens, campaigns
 
 
+def make_foreign(session, now: datetime) -> dict[str, str]:
+    """Company ``initech`` with its campaign, two leads (one on its DNC list), and its own admin and manager
+    (``foreign_admin``, ``foreign_manager``); their tokens."""
+    from dialer.service.users import Role, add_user, issue_token
+    from lists.campaigns import create_campaign
+    from lists.companies import add_company
+    from lists.dnc import add_to_dnc
+    from lists.models import DUE_ANY_TIME, insert_new_leads
+
+    add_company(session, FOREIGN_COMPANY, now)
+    campaign = create_campaign(session, FOREIGN, kind="survey", rules_profile="fr", caller_id="+33142685302",
+                               company=FOREIGN_COMPANY)
+    insert_new_leads(session, campaign.id, DUE_ANY_TIME, [(number, FOREIGN_PERSON, "FR", "Europe/Paris", "{}")
+                                                          for number in (FOREIGN_LISTED, FOREIGN_OPEN)])
+    add_to_dnc(session, FOREIGN_COMPANY, FOREIGN_LISTED, now)
+    tokens = {}
+    for name, role in (("foreign_admin", Role.ADMIN), ("foreign_manager", Role.MANAGER)):
+        add_user(session, name, role, now, PASSWORD, (FOREIGN,), (FOREIGN_COMPANY,))
+        tokens[name] = issue_token(session, name, now, "test")
+    return tokens
+
+
 def start_api_daemon(folder: Path, leads: int = 300, agents: str = "api", speed: float = 20.0,
-                     dial_mode: str = "progressive", due: datetime | None = None) -> ApiDaemon:
-    """``dialer serve`` with its users (``make_users``); the test campaign's leads are due from ``due`` (naive
-    UTC; None: any time)."""
+                     dial_mode: str = "progressive", due: datetime | None = None,
+                     foreign: bool = False) -> ApiDaemon:
+    """``dialer serve`` with its users (``make_users``; ``foreign``: and another company's); the test
+    campaign's leads are due from ``due`` (naive UTC; None: any time)."""
     url = make_store(folder, leads=leads, dial_mode=dial_mode, due=due)
-    tokens, campaigns = make_users(url)
+    tokens, campaigns = make_users(url, foreign)
     config = make_config(folder, url, make_scenario(folder, agents=4), speed=speed, drain_timeout_s=5)
     config.write_text(config.read_text() + f'agents = "{agents}"\n', encoding="utf-8")
     log = folder / "daemon.log"

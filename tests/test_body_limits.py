@@ -1,8 +1,8 @@
 """Request bodies are bounded before they are read: a 1 GiB login neither fills memory nor stalls the engines.
 
 In-process, the middleware is fed an endless body and counts the chunks the app pulled. Against a real
-daemon, 1 GiB goes once with ``Content-Length`` and once chunked, while the engines' own lag histogram
-(``dialer_tick_lag_seconds``) and the process's memory are watched.
+daemon, 1 GiB logins go for 3 s, by turns with ``Content-Length`` and chunked, while the process's memory
+is watched and the engines' own lag histogram (``dialer_tick_lag_seconds``) is compared with a quiet 3 s.
 """
 
 from __future__ import annotations
@@ -74,6 +74,17 @@ def _lag_buckets(running) -> dict[float, float]:
             and 'le="+Inf"' not in line}
 
 
+def _between(earlier: dict[float, float], later: dict[float, float]) -> dict[float, float]:
+    return {le: later[le] - earlier.get(le, 0.0) for le in later}
+
+
+def _p99(buckets: dict[float, float]) -> float:
+    """The smallest bucket bound holding 99% of the wake-ups (a 2-core CI machine has its own lag: the attack
+    must not add to it)."""
+    total = max(buckets.values())
+    return min(le for le, n in buckets.items() if n >= 0.99 * total)
+
+
 def _rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -112,6 +123,8 @@ def test_one_gib_logins_are_refused_without_memory_or_engine_lag(tmp_path: Path)
     try:
         pid = daemon.running.process.pid
         time.sleep(2.0)  # the engines are dialling
+        quiet = _lag_buckets(daemon.running)
+        time.sleep(3.0)  # the machine's own lag, with no attack, over as long as the attack
         before, rss = _lag_buckets(daemon.running), _rss_bytes(pid)
         peak = [rss]
         done = threading.Event()
@@ -136,10 +149,10 @@ def test_one_gib_logins_are_refused_without_memory_or_engine_lag(tmp_path: Path)
             assert b'"field":"body"' in answer.replace(b" ", b"")
             assert sent < GIB // 8, f"the server kept reading: {sent} bytes taken"
         assert max(peak) - rss < 64 << 20, "the body was held in memory"
-        ticks = {le: after[le] - before.get(le, 0.0) for le in after}
-        total = max(ticks.values())
-        assert total >= 20, f"too few engine wake-ups to measure: {ticks}"
-        assert ticks[0.05] >= 0.99 * total, f"wake-up lag p99 over 50 ms while refusing: {ticks}"
+        ticks, control = _between(before, after), _between(quiet, before)
+        assert max(ticks.values()) >= 20, f"too few engine wake-ups to measure: {ticks}"
+        assert _p99(ticks) <= max(0.05, _p99(control)), \
+            f"wake-up lag p99 over 50 ms (and over the quiet machine's) while refusing: {ticks}, quiet {control}"
         assert daemon.running.get("/readyz")[0] == 200
     finally:
         daemon.close()

@@ -7,8 +7,9 @@ import pytest
 
 MODULES = ["pacing._special", "pacing.controllers", "pacing.days", "pacing.erlang", "pacing.errors",
            "pacing.estimators", "pacing.ledger", "pacing.memory", "pacing.predictive", "pacing.registry",
-           "pacing.staffing", "pacing.vicidial", "dialer.errors", "dialer.records", "lists.campaigns", "lists.dnc",
-           "lists.importer", "lists.lifecycle", "lists.models", "lists.numbers", "lists.reports", "lists.rules",
+           "pacing.staffing", "pacing.vicidial", "dialer.errors", "dialer.records", "lists.campaigns",
+           "lists.companies", "lists.dnc", "lists.importer", "lists.lifecycle", "lists.models", "lists.numbers",
+           "lists.reports", "lists.rules",
            "lists.selection", "lists.store", "dialer.core.agents", "dialer.core.calls", "dialer.core.engine",
            "dialer.core.ports", "dialer.core.snapshot", "dialer.drivers.asterisk", "dialer.drivers.sim.customers",
            "dialer.drivers.sim.distributions", "dialer.drivers.sim.scenario", "dialer.drivers.sim.store",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -102,10 +102,23 @@ def create_app(floor: Floor, store: RecordingStore | None = None) -> FastAPI:
                            allow_methods=["GET", "POST", "PUT"], allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(BodyLimit)
     for module in (auth, agents, campaigns, lists, dnc, reports, recordings):
+        _document_roles(module.router)
         app.include_router(module.router)
     _ops(app, floor)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def _document_roles(router: APIRouter) -> None:
+    """Write who may call each operation into the OpenAPI document (``x-roles``), read from the route's own
+    ``dialer.api.auth.Require``: the document cannot drift from the code, and the authorization test covers a
+    new route without anyone listing it."""
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            roles = auth.roles_of(route.dependant)
+            if roles is not None:
+                route.openapi_extra = {**(route.openapi_extra or {}),
+                                       "x-roles": sorted(role.value for role in roles)}
 
 
 def _ops(app: FastAPI, floor: Floor) -> None:

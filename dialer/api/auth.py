@@ -1,10 +1,15 @@
-"""Who is asking: bearer tokens and console session cookies, roles, campaign grants, the login rate limit.
+"""Who is asking: bearer tokens and console session cookies, roles, companies and campaign grants, the login
+rate limit.
 
 Why the same accounts for both: an agent's console and a CRM's script are
 the same person or system as far as the audit log goes. A console logs in
 with a name and password and gets a session cookie (HttpOnly: no script can
 read it; SameSite=Strict: no other site can send it); the cookie's value is
 a token like the CLI's, stored hashed, revoked by ``dialer users revoke``.
+
+Every caller is scoped to the companies they belong to, admins included
+(``Principal.companies``): a campaign, lead, upload or DNC list of another
+company answers 404, as if it did not exist, whatever exists there.
 
 Lookups are cached for ``CACHE_S`` (2 s) so a busy agent's requests do not
 each read the store: a revoked token stops working within that time.
@@ -23,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.dependencies.models import Dependant
 from sqlalchemy import select
 from starlette.requests import HTTPConnection
 
@@ -32,11 +38,11 @@ from dialer.api.floor import Floor
 from dialer.api.schemas import ERRORS, LoginIn, MeOut, UserOut
 from dialer.service.users import (
     Role,
-    granted_campaigns,
     issue_token,
     list_users,
     revoke_tokens,
     revoked_since,
+    scope_of,
     token_expiry,
     token_hash,
     user_for_token,
@@ -45,8 +51,8 @@ from dialer.service.users import (
 from lists.models import Campaign, User
 
 __all__ = ["Principal", "TokenCache", "LoginLimiter", "Backoff", "PAIR", "ACCOUNT", "ADDRESS", "principal",
-           "require", "floor_of", "router",
-           "SESSION_COOKIE", "CACHE_S", "NEEDS_NUMBERS", "visible", "login", "logout",
+           "require", "Require", "roles_of", "floor_of", "router",
+           "SESSION_COOKIE", "CACHE_S", "NEEDS_NUMBERS", "visible", "own_company", "login", "logout",
            "me", "users", "principal_from_token", "Caller",
            "authenticate", "KEEP_S"]
 
@@ -61,17 +67,19 @@ router = APIRouter(prefix="/api/v1", tags=["users"], responses=ERRORS)
 
 @dataclass(frozen=True)
 class Principal:
-    """The caller. ``campaigns``: ids they may see, None for every campaign. ``token`` is the raw credential
-    only so that logout can revoke its own session."""
+    """The caller. ``companies``: names of those they belong to; ``campaigns``: ids they may see, all of those
+    companies (every campaign of them for admins and analysts: ``dialer.service.users.scope_of``). ``token`` is
+    the raw credential only so that logout can revoke its own session."""
 
     user_id: int
     name: str
     role: Role
-    campaigns: frozenset[int] | None
+    companies: frozenset[str]
+    campaigns: frozenset[int]
     token: str
 
     def sees(self, campaign_id: int) -> bool:
-        return self.campaigns is None or campaign_id in self.campaigns
+        return campaign_id in self.campaigns
 
     @property
     def unmasked(self) -> bool:
@@ -203,11 +211,10 @@ def _load(floor: Floor, token: str, now: datetime) -> tuple[Principal | None, fl
         user = user_for_token(session, token, now)
         if user is None:
             return None, CACHE_S
-        grants = granted_campaigns(session, user)
+        scope = scope_of(session, user)
         expires = token_expiry(session, token)
         keep_s = KEEP_S if expires is None else min(KEEP_S, (expires - now).total_seconds())
-        return Principal(user.id, user.name, Role(user.role), None if grants is None else frozenset(grants),
-                         token), keep_s
+        return Principal(user.id, user.name, Role(user.role), scope.companies, scope.campaigns, token), keep_s
 
 
 def _credential(request: HTTPConnection) -> tuple[str | None, bool]:
@@ -245,15 +252,37 @@ async def authenticate(request: HTTPConnection) -> Principal:
 Caller = Annotated[Principal, Depends(principal)]
 
 
-def require(*roles: Role):  # type: ignore[no-untyped-def]
-    """A dependency: the caller, if their role is one of ``roles``; 403 otherwise."""
+class Require:
+    """A dependency: the caller, if their role is one of ``roles``; 403 otherwise.
 
-    async def check(who: Caller) -> Principal:
-        if who.role not in roles:
+    Why a class: the roles stay readable on the route, so the OpenAPI
+    document says who may call each operation (``x-roles``, from
+    ``roles_of``), and the authorization test reads them there instead of
+    from a table kept by hand."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles)
+
+    async def __call__(self, who: Caller) -> Principal:
+        if who.role not in self.roles:
             raise Forbidden(f"a {who.role.value} may not do this", "role")
         return who
 
-    return check
+
+def require(*roles: Role) -> Require:
+    return Require(*roles)
+
+
+def roles_of(dependant: Dependant) -> frozenset[Role] | None:
+    """The roles a route lets in: those of its ``Require``, every role when it needs only a credential, None
+    when it needs none (the login)."""
+    calls = [dependant.call] + [d.call for d in dependant.dependencies]
+    for call in calls:
+        if isinstance(call, Require):
+            return call.roles
+    if principal in calls or any(roles_of(d) is not None for d in dependant.dependencies):
+        return frozenset(Role)
+    return None
 
 
 def _login(floor: Floor, name: str, password: str, now: datetime) -> tuple[str, User] | None:
@@ -293,9 +322,11 @@ async def login(body: LoginIn, request: Request, response: Response) -> MeOut:
 async def _me(floor: Floor, who: Principal) -> MeOut:
     def names() -> dict[str, str]:
         with floor.factory() as session:
-            return {str(i): n for i, n in session.execute(select(Campaign.id, Campaign.name)) if who.sees(i)}
+            return {str(i): n for i, n in session.execute(
+                select(Campaign.id, Campaign.name).where(Campaign.id.in_(who.campaigns)))}
 
-    return MeOut(name=who.name, role=who.role.value, campaigns=_ids(who), campaign_names=await floor.off_loop(names))
+    return MeOut(name=who.name, role=who.role.value, companies=sorted(who.companies), campaigns=sorted(who.campaigns),
+                 campaign_names=await floor.off_loop(names))
 
 
 async def principal_from_token(request: Request, token: str) -> Principal:
@@ -304,10 +335,6 @@ async def principal_from_token(request: Request, token: str) -> Principal:
     assert who is not None
     request.app.state.tokens.put(token, who, keep_s)
     return who  # type: ignore[no-any-return]
-
-
-def _ids(who: Principal) -> list[int] | None:
-    return None if who.campaigns is None else sorted(who.campaigns)
 
 
 def _revoke(floor: Floor, token: str, now: datetime) -> None:
@@ -329,19 +356,20 @@ async def logout(who: Caller, request: Request, response: Response) -> None:
 
 @router.get("/users/me", response_model=MeOut)
 async def me(who: Caller, request: Request) -> MeOut:
-    """The caller's name, role and the campaigns they may see."""
+    """The caller's name, role, companies and the campaigns they may see."""
     return await _me(floor_of(request), who)
 
 
 @router.get("/users", response_model=list[UserOut])
 async def users(request: Request, who: Annotated[Principal, Depends(require(Role.ADMIN))]) -> list[UserOut]:
-    """Every account (admins only); issue and revoke tokens with ``dialer users``."""
+    """The accounts of the admin's companies (admins only); issue and revoke tokens with ``dialer users``."""
     floor = floor_of(request)
 
     def read() -> list[UserOut]:
         with floor.factory() as session:
-            return [UserOut(name=u.name, role=u.role.value, campaigns=list(u.campaigns),
-                            active_tokens=u.active_tokens) for u in list_users(session, floor.now_utc())]
+            return [UserOut(name=u.name, role=u.role.value, companies=list(u.companies), campaigns=list(u.campaigns),
+                            active_tokens=u.active_tokens)
+                    for u in list_users(session, floor.now_utc(), who.companies)]
 
     return await floor.off_loop(read)  # type: ignore[no-any-return]
 
@@ -350,3 +378,10 @@ def visible(who: Principal, campaign_id: int) -> None:
     """404 unless the caller may see the campaign (a campaign one may not see is one that does not exist)."""
     if not who.sees(campaign_id):
         raise NotFound(f"no campaign {campaign_id}", "campaign_id")
+
+
+def own_company(who: Principal, company: str) -> None:
+    """404 unless the caller belongs to ``company``: the same answer whether another company of that name exists
+    or not, so nobody learns which companies a store holds."""
+    if company not in who.companies:
+        raise NotFound(f"no company {company!r} of yours", "company")

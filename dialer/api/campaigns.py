@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from dialer.api.auth import Principal, floor_of, require, visible
+from dialer.api.auth import Principal, floor_of, own_company, require, visible
 from dialer.api.cards import catalogue_of, questions_of
 from dialer.api.errors import Conflict, NotFound
 from dialer.api.floor import Floor
@@ -86,7 +86,9 @@ async def list_campaigns(request: Request, who: Reader) -> list[CampaignOut]:
 
 @router.post("", response_model=CampaignOut, status_code=201)
 async def create(body: CampaignIn, request: Request, who: Manager) -> CampaignOut:
-    """A new campaign in state ``initialized`` with its kind's catalogue; its creator is granted it."""
+    """A new campaign in state ``initialized`` with its kind's catalogue, in one of the caller's companies (any
+    other answers 404 naming ``company``); its creator is granted it."""
+    own_company(who, body.company)
     floor = floor_of(request)
 
     def write() -> Campaign:
@@ -104,7 +106,7 @@ async def create(body: CampaignIn, request: Request, who: Manager) -> CampaignOu
             return campaign
 
     campaign = await floor.off_loop(write)
-    request.app.state.tokens.entries.clear()  # the creator's grants changed
+    request.app.state.tokens.entries.clear()  # the creator's grants and the company's campaigns changed
     await floor.campaign_added(campaign.id)
     return campaign_out(floor, campaign)
 

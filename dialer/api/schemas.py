@@ -80,7 +80,9 @@ class LoginIn(_In):
 class MeOut(BaseModel):
     name: str
     role: str
-    campaigns: list[int] | None = Field(description="granted campaign ids; null: every campaign")
+    companies: list[str] = Field(description="the companies the user belongs to")
+    campaigns: list[int] = Field(description="ids of the campaigns the user sees: for admins and analysts every "
+                                             "campaign of their companies, for the rest the granted ones")
     campaign_names: dict[str, str] = Field(default_factory=dict, description="campaign id: name, of those seen")
 
 
@@ -189,7 +191,8 @@ class DispositionOut(BaseModel):
 class CampaignIn(_In):
     name: str = Field(min_length=1, max_length=120, pattern=r"^\S(.*\S)?$")
     kind: Kind
-    company: str = Field(default="default", min_length=1, max_length=120)
+    company: str = Field(default="default", min_length=1, max_length=120,
+                         description="a company the caller belongs to; any other answers 404")
     dial_mode: DialMode = "progressive"
     abandon_cap: float = Field(default=0.03, ge=0, le=0.03)
     rules_profile: Profile = "us"
@@ -282,7 +285,8 @@ class ImportOut(BaseModel):
 
 class DncIn(_In):
     number: str = Field(min_length=3, max_length=32)
-    company: str = Field(default="default", min_length=1, max_length=120)
+    company: str = Field(default="default", min_length=1, max_length=120,
+                         description="a company the caller belongs to; any other answers 404")
     default_region: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}$")
 
 
@@ -380,5 +384,6 @@ class CallbackRow(BaseModel):
 class UserOut(BaseModel):
     name: str
     role: str
-    campaigns: list[str]
+    companies: list[str] = Field(description="the user's companies among the caller's")
+    campaigns: list[str] = Field(description="the user's granted campaigns among the caller's companies'")
     active_tokens: int

@@ -53,7 +53,9 @@ def listen(host: str, port: int) -> socket.socket:
     """A listening socket on ``host:port`` (``port = 0``: any free one), bound before the daemon touches its
     campaigns, so a port in use stops start-up before anything runs."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY only on sockets that say so, and without it the body
+    # of every answer waited 40 ms behind its headers (Nagle against the client's delayed ACK)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

@@ -29,11 +29,22 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from dialer.errors import DialerError
-from lists.models import ApiToken, Campaign, CampaignGrant, User, as_utc, to_db
+from lists.companies import add_members, companies_of, get_company
+from lists.models import (
+    DEFAULT_COMPANY,
+    ApiToken,
+    Campaign,
+    CampaignGrant,
+    Company,
+    CompanyMember,
+    User,
+    as_utc,
+    to_db,
+)
 
-__all__ = ["Role", "UserError", "UserInfo", "add_user", "get_user", "grant", "issue_token", "revoke_tokens",
-           "list_users", "user_for_token", "check_password", "verify_login", "hash_password",
-           "granted_campaigns", "TOKEN_PREFIX", "token_hash", "token_expiry", "revoked_since"]
+__all__ = ["Role", "UserError", "UserInfo", "Scope", "add_user", "get_user", "grant", "join", "issue_token",
+           "revoke_tokens", "list_users", "user_for_token", "check_password", "verify_login", "hash_password",
+           "scope_of", "TOKEN_PREFIX", "token_hash", "token_expiry", "revoked_since"]
 
 TOKEN_PREFIX = "dlr_"  # so a token pasted somewhere it should not be is easy to find (secret scanners)
 _NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -43,13 +54,17 @@ _DECOY = f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${'00' * 16}${'00'
 
 
 class Role(Enum):
-    """Who may do what (the API's authorization table, ``dialer.api.auth``, says what each may reach)."""
+    """Who may do what within their companies (the API's ``dialer.api.auth`` says what each may reach);
+    nobody reaches anything of a company they do not belong to."""
 
     AGENT = "agent"  # takes calls; sees only the lead of their own current call or callback
     SUPERVISOR = "supervisor"  # watches granted campaigns' floors and reports; numbers masked
     MANAGER = "manager"  # runs granted campaigns: settings, lists, DNC, start and stop
-    ANALYST = "analyst"  # reads every campaign's statistics and reports; numbers masked
-    ADMIN = "admin"  # everything, every campaign
+    ANALYST = "analyst"  # reads every campaign of their companies: statistics and reports; numbers masked
+    ADMIN = "admin"  # everything in their companies
+
+
+_EVERY_CAMPAIGN = frozenset({Role.ADMIN.value, Role.ANALYST.value})  # see every campaign of their companies
 
 
 class UserError(DialerError):
@@ -62,6 +77,7 @@ class UserInfo:
 
     name: str
     role: Role
+    companies: tuple[str, ...]
     campaigns: tuple[str, ...]
     active_tokens: int
     has_password: bool
@@ -117,47 +133,73 @@ def get_user(session: Session, name: str) -> User:
     return user
 
 
-def _campaign_ids(session: Session, names: list[str] | tuple[str, ...]) -> list[int]:
+@dataclass(frozen=True)
+class Scope:
+    """What a user may reach: the names of their companies and the ids of the campaigns they see (every campaign
+    of their companies for admins and analysts, the granted ones of their companies for the rest)."""
+
+    companies: frozenset[str]
+    campaigns: frozenset[int]
+
+
+def _grantable(session: Session, name: str, companies: set[str], campaigns: tuple[str, ...]) -> list[int]:
+    """Ids of the named campaigns, each of one of ``companies`` (user ``name``'s); UserError naming the first that
+    is not."""
     ids = []
-    for name in names:
-        found = session.scalar(select(Campaign.id).where(Campaign.name == name))
+    for campaign in campaigns:
+        found = session.execute(select(Campaign.id, Campaign.company).where(Campaign.name == campaign)).first()
         if found is None:
-            raise UserError(f"campaign: no campaign called {name!r}")
-        ids.append(found)
+            raise UserError(f"campaign: no campaign called {campaign!r}")
+        if found.company not in companies:
+            raise UserError(f"campaign: {campaign!r} is a campaign of company {found.company!r}, which {name!r} "
+                            f"does not belong to (dialer users join {name} --company {found.company})")
+        ids.append(found.id)
     return ids
 
 
 def add_user(session: Session, name: str, role: Role, now: datetime, password: str | None = None,
-             campaigns: tuple[str, ...] = ()) -> User:
-    """A new account with ``role``, granted ``campaigns`` (names); flushes, the caller commits."""
+             campaigns: tuple[str, ...] = (), companies: tuple[str, ...] = (DEFAULT_COMPANY,)) -> User:
+    """A new account with ``role``, member of ``companies`` and granted ``campaigns`` (names, each of one of those
+    companies); everything is checked before anything is written. Flushes, the caller commits."""
     if not _NAME.fullmatch(name):
         raise UserError(f"name: {name!r} must be 1-64 letters, digits or _ . @ -")
     if session.scalar(select(User.id).where(User.name == name)) is not None:
         raise UserError(f"name: a user called {name!r} already exists")
-    ids = _campaign_ids(session, campaigns)
+    grants = _grantable(session, name, {get_company(session, c).name for c in companies}, campaigns)
     user = User(name=name, role=role.value, created_at=to_db(now), disabled=False,
                 password_hash=hash_password(password) if password is not None else None)
     session.add(user)
     session.flush()
-    session.add_all(CampaignGrant(user_id=user.id, campaign_id=c) for c in ids)
+    add_members(session, user.id, companies)
+    session.add_all(CampaignGrant(user_id=user.id, campaign_id=c) for c in grants)
     session.flush()
     return user
 
 
+def join(session: Session, name: str, companies: tuple[str, ...]) -> None:
+    """Make the user a member of ``companies`` too (memberships held already are kept once)."""
+    add_members(session, get_user(session, name).id, companies)
+
+
 def grant(session: Session, name: str, campaigns: tuple[str, ...]) -> None:
-    """Let the user see ``campaigns`` too (already granted ones are kept once)."""
+    """Let the user see ``campaigns`` too, each of a company they belong to (already granted ones are kept once)."""
     user = get_user(session, name)
     have = set(session.scalars(select(CampaignGrant.campaign_id).where(CampaignGrant.user_id == user.id)))
+    mine = set(companies_of(session, user.id))
     session.add_all(CampaignGrant(user_id=user.id, campaign_id=c)
-                    for c in _campaign_ids(session, campaigns) if c not in have)
+                    for c in _grantable(session, name, mine, campaigns) if c not in have)
     session.flush()
 
 
-def granted_campaigns(session: Session, user: User) -> set[int] | None:
-    """Ids of the campaigns ``user`` may see; None means every campaign (admins and analysts)."""
-    if user.role in (Role.ADMIN.value, Role.ANALYST.value):
-        return None
-    return set(session.scalars(select(CampaignGrant.campaign_id).where(CampaignGrant.user_id == user.id)))
+def scope_of(session: Session, user: User) -> Scope:
+    """The user's companies and the campaigns they see. A grant counts only within a company the user belongs to,
+    so no grant, however made, reaches across companies."""
+    companies = frozenset(companies_of(session, user.id))
+    query = select(Campaign.id).where(Campaign.company.in_(companies))
+    if user.role not in _EVERY_CAMPAIGN:
+        query = query.join(CampaignGrant, CampaignGrant.campaign_id == Campaign.id).where(
+            CampaignGrant.user_id == user.id)
+    return Scope(companies, frozenset(session.scalars(query)))
 
 
 def issue_token(session: Session, name: str, now: datetime, label: str | None = None, kind: str = "api",
@@ -209,17 +251,27 @@ def revoked_since(session: Session, since: datetime) -> list[str]:
     return list(session.scalars(select(ApiToken.token_hash).where(ApiToken.revoked_at >= to_db(since))))
 
 
-def list_users(session: Session, now: datetime) -> list[UserInfo]:
-    """Every account with its role, granted campaigns and count of live tokens."""
-    names: dict[int, str] = {i: n for i, n in session.execute(select(Campaign.id, Campaign.name))}
+def list_users(session: Session, now: datetime, companies: frozenset[str] | None = None) -> list[UserInfo]:
+    """Accounts with their role, companies, granted campaigns and count of live tokens; with ``companies``, only
+    the members of those, each shown with only those companies and their campaigns (an admin of one company
+    learns nothing of another's)."""
+    shown = companies if companies is not None else frozenset(session.scalars(select(Company.name)))
+    names: dict[int, str] = {i: n for i, n in session.execute(
+        select(Campaign.id, Campaign.name).where(Campaign.company.in_(shown)))}
     grants: dict[int, list[str]] = {}
     for user_id, campaign_id in session.execute(select(CampaignGrant.user_id, CampaignGrant.campaign_id)):
-        grants.setdefault(user_id, []).append(names[campaign_id])
+        if campaign_id in names:
+            grants.setdefault(user_id, []).append(names[campaign_id])
+    members: dict[int, list[str]] = {}
+    for user_id, company in session.execute(select(CompanyMember.user_id, Company.name).join(
+            Company, Company.id == CompanyMember.company_id).where(Company.name.in_(shown))):
+        members.setdefault(user_id, []).append(company)
     live: dict[int, int] = {}
     for user_id, expires in session.execute(select(ApiToken.user_id, ApiToken.expires_at).where(
             ApiToken.revoked_at.is_(None))):
         if expires is None or as_utc(expires) > now:  # type: ignore[operator]
             live[user_id] = live.get(user_id, 0) + 1
-    return [UserInfo(u.name, Role(u.role), tuple(sorted(grants.get(u.id, []))), live.get(u.id, 0),
-                     u.password_hash is not None, u.disabled)
-            for u in session.scalars(select(User).order_by(User.name))]
+    return [UserInfo(u.name, Role(u.role), tuple(sorted(members.get(u.id, []))),
+                     tuple(sorted(grants.get(u.id, []))), live.get(u.id, 0), u.password_hash is not None, u.disabled)
+            for u in session.scalars(select(User).order_by(User.name)) if companies is None or u.id in members]
+
