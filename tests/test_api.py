@@ -366,10 +366,12 @@ def test_the_agent_websocket_refuses_another_origin(api):
     agent = _console(api, "agent2")
     cookie = f"dialer_session={agent.cookies['dialer_session']}"
     url = api.base.replace("http://", "ws://") + "/api/v1/agents/me/events"
-    with connect(url, additional_headers={"Cookie": cookie}, origin=api.base) as socket:  # type: ignore[arg-type]
+    with connect(url, additional_headers={"Cookie": cookie}, origin=api.base,  # type: ignore[arg-type]
+                 open_timeout=30) as socket:
         assert json.loads(socket.recv(timeout=10))["type"] == "state"
     same_site = api.base.rsplit(":", 1)[0] + ":1"
     with pytest.raises(Exception) as refused, \
-            connect(url, additional_headers={"Cookie": cookie}, origin=same_site) as socket:  # type: ignore[arg-type]
+            connect(url, additional_headers={"Cookie": cookie}, origin=same_site,  # type: ignore[arg-type]
+                    open_timeout=30) as socket:
         socket.recv(timeout=10)
     assert "4403" in str(refused.value) or "403" in str(refused.value)
