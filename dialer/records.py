@@ -71,7 +71,7 @@ class AttemptRecord:
         return cls(**known)
 
 
-_TIMES = frozenset(f.name for f in fields(AttemptRecord) if "datetime" in str(f.type))
+_TIMES = frozenset(f.name for f in fields(AttemptRecord) if "datetime" in str(f.type))  # moments, by annotation
 
 
 def _iso(value: Any) -> Any:
