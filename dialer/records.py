@@ -10,7 +10,7 @@ layers import it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -56,3 +56,23 @@ class AttemptRecord:
 
     def __post_init__(self) -> None:
         self.outcome = Outcome(self.outcome)  # a stray string fails here, not in the ledger
+
+    def as_json(self) -> dict[str, Any]:
+        """The record as JSON values, its times as ISO 8601 with their offset: what a result refused by the fence
+        carries to the campaign's next owner (``lists.handover``). ``data`` is JSON already (the ledger keeps it
+        in a JSON column)."""
+        return {f.name: _iso(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> AttemptRecord:
+        """The record ``as_json`` gave; a stray outcome or time fails here."""
+        known: dict[str, Any] = {name: datetime.fromisoformat(v) if name in _TIMES and v is not None else v
+                                 for name, v in value.items()}
+        return cls(**known)
+
+
+_TIMES = frozenset(f.name for f in fields(AttemptRecord) if "datetime" in str(f.type))  # moments, by annotation
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value

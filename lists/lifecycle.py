@@ -17,11 +17,15 @@ A lead's life (``LEAD_MOVES``)::
                           │        └─> DNC ─(number taken off the own list)─> NEW | RETRY
                           └─release (never dialled)─> the queue it came from
     NEW | RETRY | CALLBACK ─(no window ever opens in all its zones)─> NO_WINDOW ─(zone given)─> NEW | RETRY
+    RETRY | DONE ─(a callback booked on a call a takeover had written as interrupted)─> CALLBACK
 
 A claim closes an open lead it may never dial (DONE or DNC), and sets aside
 one whose calling window never opens in all its candidate zones (NO_WINDOW,
 as the import does); a number joining the company's DNC list closes every
-lead of it, whatever its status.
+lead of it, whatever its status. A call in progress when another daemon
+took its campaign over moved its lead on as "interrupted" (to RETRY, or DONE
+on its last attempt); its real result, handed over by the paused daemon,
+moves the lead on from there (``lists.handover``), to a callback too.
 
 A campaign's states and the API's actions between them (``CAMPAIGN_ACTIONS``)::
 
@@ -69,10 +73,10 @@ set aside for its zones gets one: ``reopened``)."""
 
 LEAD_MOVES: dict[LeadStatus, frozenset[LeadStatus]] = {
     _L.NEW: frozenset({_L.CLAIMED, _L.DONE, _L.DNC, _L.NO_WINDOW}),
-    _L.RETRY: frozenset({_L.CLAIMED, _L.DONE, _L.DNC, _L.NO_WINDOW}),
+    _L.RETRY: frozenset({_L.CLAIMED, _L.CALLBACK, _L.DONE, _L.DNC, _L.NO_WINDOW}),
     _L.CALLBACK: frozenset({_L.CLAIMED, _L.DONE, _L.DNC, _L.NO_WINDOW}),
     _L.CLAIMED: frozenset({_L.NEW, _L.RETRY, _L.CALLBACK, _L.DONE, _L.DNC}),
-    _L.DONE: frozenset({_L.DNC}),
+    _L.DONE: frozenset({_L.CALLBACK, _L.DNC}),
     _L.DNC: frozenset({_L.NEW, _L.RETRY}),
     _L.NO_WINDOW: frozenset({_L.NEW, _L.RETRY, _L.DNC}),
 }

@@ -2,13 +2,16 @@
 
 Times are stored as naive UTC (SQLite has no time zone type); ``as_utc``
 turns them back into aware datetimes for the rules. The attempt ledger is
-append-only: rows are inserted, never updated or deleted.
+append-only: rows are inserted, never deleted, and updated in one case
+only: a takeover's "interrupted" placeholder is replaced once by the real
+result of that very dial, which the paused owner handed over
+(``AttemptHandover``, ``lists.handover``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Collection, Sequence
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar, overload
 
@@ -36,13 +39,15 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from dialer.records import Outcome
 from lists.lifecycle import CampaignState, LeadStatus, Presence
+from pacing.days import local_midnight
 from pacing.ledger import DayAnswers
 from pacing.registry import PolicyName
 
 __all__ = ["Base", "Company", "CompanyMember", "DEFAULT_COMPANY", "Campaign", "Lead", "insert_new_leads", "Attempt",
            "answers_by_day", "DncEntry", "DncRegistry",
            "as_utc", "to_db", "User", "ApiToken", "CampaignGrant", "LeadView",
-           "CampaignLease", "ClusterMember", "Word", "PresenceEvent", "AuditAction", "ViewPurpose", "AuditEvent"]
+           "CampaignLease", "ClusterMember", "Word", "PresenceEvent", "AuditAction", "ViewPurpose", "AuditEvent",
+           "HandoverResult", "AttemptHandover", "ledger_days"]
 
 CAMPAIGN_KINDS = ("loan-offer", "tariff-switch", "survey", "payment-reminder")
 DEFAULT_COMPANY = "default"  # the company of a store made before companies were objects, and of a one-firm store
@@ -246,14 +251,17 @@ class Attempt(Base):
 _RING_LIMIT = timedelta(hours=1)  # no attempt rings longer: how far before a day its answers may have been dialled
 
 
-def answers_by_day(session: Session, campaign_id: int, day_starts: Sequence[datetime]) -> list[DayAnswers]:
+def answers_by_day(session: Session, campaign_id: int, day_starts: Sequence[datetime],
+                   attempt_ids: Collection[int] | None = None) -> list[DayAnswers]:
     """The campaign's answers in each day from ``day_starts[i]`` to ``day_starts[i + 1]`` (aware datetimes, a
-    day's local midnight), by answer time, as the abandonment ledger counts them (``pacing.ledger.DayAnswers``).
+    day's local midnight), by answer time, as the abandonment ledger counts them (``pacing.ledger.DayAnswers``);
+    ``attempt_ids``: only those attempts (None: all).
 
     Why: a daemon that (re)starts a campaign must not forget the abandons it
     already spent today (the UK cap is per day) or in the last 30 days (the US
     rule); the ledger is the record of them. One grouped query, bounded by the
-    campaign's dial-time index."""
+    campaign's dial-time index. The owner counts the results a paused owner
+    handed over (``lists.handover``) with the same query, on their ids."""
     bounds = [to_db(start) for start in day_starts]
     day = case(*((Attempt.answered_at < end, index) for index, end in enumerate(bounds[1:])))
     agent_machine = and_(Attempt.outcome == Outcome.MACHINE, Attempt.connected_at.is_not(None))
@@ -265,12 +273,23 @@ def answers_by_day(session: Session, campaign_id: int, day_starts: Sequence[date
     rows = session.execute(
         select(day, *(func.sum(case((condition, 1), else_=0)) for condition in counted))
         .where(Attempt.campaign_id == campaign_id, Attempt.dialled_at >= bounds[0] - _RING_LIMIT,
-               Attempt.dialled_at < bounds[-1], Attempt.answered_at >= bounds[0], Attempt.answered_at < bounds[-1])
+               Attempt.dialled_at < bounds[-1], Attempt.answered_at >= bounds[0], Attempt.answered_at < bounds[-1],
+               *(() if attempt_ids is None else (Attempt.id.in_(list(attempt_ids)),)))
         .group_by(day)).all()
     days = [DayAnswers() for _ in bounds[1:]]
     for index, *counts in rows:  # every answer falls in a day: the query keeps those within the bounds
         days[index] = DayAnswers(*(float(count) for count in counts))
     return days
+
+
+def ledger_days(session: Session, campaign_id: int, zone: str, today: date, first: int,
+                attempt_ids: Collection[int] | None = None) -> dict[int, DayAnswers]:
+    """``answers_by_day`` for ``today`` and the 30 days before it (the US rule's reach) in the campaign's ``zone``,
+    keyed as a run's ledger keys its days: the local date's ordinal less ``first``, the run's day 0
+    (``dialer.service.ownership.epoch_day``). ``attempt_ids``: only those attempts."""
+    dates = [today + timedelta(days=k) for k in range(-30, 2)]
+    counted = answers_by_day(session, campaign_id, [local_midnight(d, zone) for d in dates], attempt_ids)
+    return {d.toordinal() - first: answers for d, answers in zip(dates[:-1], counted, strict=True)}
 
 
 class DncEntry(Base):
@@ -401,6 +420,44 @@ class PresenceEvent(Base):
     at: Mapped[datetime] = mapped_column(DateTime)
     event: Mapped[Presence] = mapped_column(Word(Presence, 16))
     pause_reason: Mapped[str | None] = mapped_column(String(48))
+
+
+class HandoverResult(StrEnum):
+    """What applying a result handed over by a paused owner did (``lists.handover``)."""
+
+    REPLACED = "replaced"  # its dial's "interrupted" placeholder replaced; the lead moved on by the real outcome
+    CORRECTED = "corrected"  # placeholder replaced; the lead was dialled again since: its state is that dial's
+    UNMATCHED = "unmatched"  # no "interrupted" attempt of that dial (its mark was refused: never dialled): no row
+
+
+class AttemptHandover(Base):
+    """A finished call's result the fence refused (its daemon was paused past its lease and another took the
+    campaign over), kept for the campaign's current owner, who applies it with its own token (``lists.handover``).
+
+    Why a table and not a ledger write: the old owner may not write the
+    ledger any more, but a message to the owner needs no lease. ``dialled_at``
+    is the dial's mark (naive UTC), equal to the ``dialled_at`` of the
+    "interrupted" placeholder the takeover wrote for it: (lead, dial mark) is
+    the dial's key, unique here, so a retried commit queues nothing twice.
+    ``record``: the full ``AttemptRecord`` (``as_json``); ``token``: the one
+    the fence refused; ``handed_at``, ``applied_at``: wall-clock UTC;
+    ``applied_token``: the owner's token that applied it (None: a single
+    daemon)."""
+
+    __tablename__ = "attempt_handover"
+    __table_args__ = (UniqueConstraint("lead_id", "dialled_at", name="uq_attempt_handover_dial"),
+                      Index("ix_attempt_handover_pending", "campaign_id", "applied_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id"))
+    dialled_at: Mapped[datetime] = mapped_column(DateTime)
+    record: Mapped[dict[str, Any]] = mapped_column()
+    token: Mapped[int] = mapped_column(BigInteger)
+    handed_at: Mapped[datetime] = mapped_column(DateTime)
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime)
+    applied_token: Mapped[int | None] = mapped_column(BigInteger)
+    result: Mapped[HandoverResult | None] = mapped_column(Word(HandoverResult, 16))
 
 
 class CampaignLease(Base):

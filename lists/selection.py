@@ -30,6 +30,7 @@ from lists.rules import (
     CLOSED_AS,
     CallingProfile,
     LeadHistory,
+    NextStep,
     RetryRules,
     after_attempt,
     capped_profile,
@@ -39,8 +40,8 @@ from lists.rules import (
     take_in_priority,
 )
 
-__all__ = ["dial_histories", "profile_for", "claim_leads", "record_attempt", "record_attempts", "release_leads",
-           "release_orphans"]
+__all__ = ["dial_histories", "profile_for", "claim_leads", "record_attempt", "record_attempts", "correct_attempt",
+           "honour_dnc", "release_leads", "release_orphans"]
 
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)  # stands in for attempts older than any rolling cap's period
 _UNREACHABLE_RECHECK = timedelta(days=1)  # no window opens within the look-ahead (e.g. a lead with no zone)
@@ -238,15 +239,30 @@ def _advance_lead(session: Session, campaign: Campaign, lead: Lead, record: Atte
     An attempt follows a claim; one written for a lead still in its queue (a
     recorded run written into a store, ``simulation.calibrate``) claims it
     first, so such a ledger passes the same table as the daemon's."""
-    end = record.hangup_at or record.dialled_at
     lead.attempts += 1
     lead.claimed_by, lead.dial_started_at = None, None  # the attempt is written: no longer in flight
+    step = _next_step(campaign, lead, record)
+    lead.status = move_lead(_claimed(lead), step.status, lead.id)
+    _follow(session, campaign, lead, record, step)
+
+
+def _next_step(campaign: Campaign, lead: Lead, record: AttemptRecord) -> NextStep:
+    """Where the lead goes after ``record``, its ``lead.attempts``-th attempt (``lists.rules.after_attempt``)."""
+    return after_attempt(RetryRules(**campaign.retry_rules), profile_for(campaign).max_attempts, lead.attempts,
+                         record.outcome, _end(record), record.disposition, record.callback_at)
+
+
+def _end(record: AttemptRecord) -> datetime:
+    return record.hangup_at or record.dialled_at
+
+
+def _follow(session: Session, campaign: Campaign, lead: Lead, record: AttemptRecord, step: NextStep) -> None:
+    """What the lead keeps of its attempt, now in ``step.status``: the last disposition, the abandon and refusal
+    the rules look back on, the due time; a DNC request lists the number for the whole company."""
+    end = _end(record)
     lead.last_disposition = record.disposition or record.outcome
     if record.outcome is Outcome.ABANDONED:
         lead.last_abandoned_at = to_db(end)
-    step = after_attempt(RetryRules(**campaign.retry_rules), profile_for(campaign).max_attempts, lead.attempts,
-                         record.outcome, end, record.disposition, record.callback_at)
-    lead.status = move_lead(_claimed(lead), step.status, lead.id)
     if step.next_at is not None:
         lead.next_at = to_db(step.next_at)
     if step.status is LeadStatus.DNC:
@@ -255,6 +271,47 @@ def _advance_lead(session: Session, campaign: Campaign, lead: Lead, record: Atte
         lead.callback_owner = record.callback_owner
     elif record.refusal_reason:
         lead.refusal_reason, lead.last_refusal_at = record.refusal_reason, to_db(end)
+
+
+def correct_attempt(session: Session, campaign: Campaign, lead: Lead, placeholder: Attempt, record: AttemptRecord,
+                    token: int | None) -> bool:
+    """Replace ``placeholder``, the "interrupted" attempt written for a call in progress (by a takeover, or by the
+    old owner when its drain timed out), with ``record``, that very dial's real result, handed over by the old
+    owner (``lists.handover``), under the current owner's ``token``: the only update the ledger ever takes.
+    Not committed.
+
+    The dial was counted once already (the placeholder), so the lead's
+    attempts stay. If nothing moved the lead since the placeholder did (it
+    still waits in the queue the "interrupted" outcome sent it to, and has no
+    later dial), it moves on by the real outcome, as if that had been written
+    at once; True. Else (dialled again, claimed, closed or set aside since) its
+    state is the later one's: only a DNC request and an abandon's quarantine
+    are taken from the real result, as the law asks; False."""
+    session.execute(update(Attempt).where(Attempt.id == placeholder.id)
+                    .values(**_ledger_row(campaign, lead, record), lease_token=token))
+    step = _next_step(campaign, lead, record)
+    later = session.scalar(select(Attempt.id).where(Attempt.lead_id == lead.id,
+                                                     Attempt.dialled_at > placeholder.dialled_at).limit(1))
+    untouched = (later is None and lead.last_disposition == Outcome.INTERRUPTED
+                 and lead.status in (LeadStatus.RETRY, LeadStatus.DONE))
+    if untouched:
+        if step.status != lead.status:
+            lead.status = move_lead(lead.status, step.status, lead.id)
+        _follow(session, campaign, lead, record, step)
+        return True
+    honour_dnc(session, campaign, lead, record)
+    if record.outcome is Outcome.ABANDONED:
+        lead.last_abandoned_at = max(to_db(_end(record)), lead.last_abandoned_at or datetime.min)
+    return False
+
+
+def honour_dnc(session: Session, campaign: Campaign, lead: Lead, record: AttemptRecord) -> bool:
+    """If ``record`` holds a request not to be called again (``after_attempt`` sends its lead to DNC), list the
+    number for the whole company, whatever the lead's state; True if it did. Not committed."""
+    if _next_step(campaign, lead, record).status is not LeadStatus.DNC:
+        return False
+    add_to_dnc(session, campaign.company, lead.phone_e164, _end(record))
+    return True
 
 
 def _claimed(lead: Lead) -> LeadStatus:

@@ -170,6 +170,18 @@ class AbandonmentLedger:
         old, and a single daemon keeps none."""
         self.days.update(days)
 
+    def add(self, days: Mapping[int, DayAnswers]) -> None:
+        """Add answers counted from the store to each given day, on top of what it holds.
+
+        Why: a paused owner's calls, counted at the takeover as interrupted
+        (no answer), may come back as live answers and abandons when their
+        real results are applied (``lists.handover``); the day's cap must
+        count them, once."""
+        for key, more in days.items():
+            day = self.days.setdefault(key, DayAnswers())
+            for f in fields(DayAnswers):
+                setattr(day, f.name, getattr(day, f.name) + getattr(more, f.name))
+
     def _day(self, t: float) -> DayAnswers:
         return self.days.setdefault(int(t // DAY_S), DayAnswers())
 

@@ -3,7 +3,8 @@
 - two daemons on the same campaigns: no lead claimed twice, no attempt written twice, and each says the
   campaign the other holds is not dialled here: its lease is held by the other daemon (as the store says too);
 - kill -9 one: the other takes its campaign within lease + 5 s, and the ledger stays consistent;
-- SIGSTOP the owner past its lease, then SIGCONT: it dials nothing more, and its writes are refused;
+- SIGSTOP the owner past its lease, then SIGCONT: it dials nothing more, its writes are refused, and the new
+  owner applies the results of its calls in progress (DNC requests among them) in place of "interrupted";
 - restart PostgreSQL (a private server) mid-campaign: every attempt accounted for, dialing resumes.
 """
 
@@ -14,12 +15,14 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+import tomli_w
 
 from tests.cluster_helpers import (
     base_url,
@@ -43,10 +46,15 @@ def store(tmp_path) -> Iterator[str]:
         yield url
 
 
-def _pair(tmp_path: Path, url: str, log_level: str = "info", drain_timeout_s: float = 5.0) -> tuple[Running,
-                                                                                                     Running]:
-    """Two daemons of the cluster; ``drain_timeout_s``: how long their hand-overs and SIGTERM wait for calls."""
+def _pair(tmp_path: Path, url: str, log_level: str = "info", drain_timeout_s: float = 5.0,
+          asking_dnc: float = 0.0) -> tuple[Running, Running]:
+    """Two daemons of the cluster; ``drain_timeout_s``: how long their hand-overs and SIGTERM wait for calls;
+    ``asking_dnc``: the share of people reached who ask not to be called again (in place of accepting)."""
     scenario = make_scenario(tmp_path, agents=8)
+    if asking_dnc:
+        data = tomllib.loads(scenario.read_text(encoding="utf-8"))
+        data["outcomes"].update(success_code="dnc_request", conversion=asking_dnc)
+        scenario.write_text(tomli_w.dumps(data), encoding="utf-8")
     a, b = (start_daemon(cluster_config(tmp_path, url, scenario, name, LEASE_S, log_level=log_level,
                                         drain_timeout_s=drain_timeout_s), tmp_path / f"{name}.log")
             for name in ("dialer-a", "dialer-b"))
@@ -163,8 +171,10 @@ def test_kill_9_the_other_takes_over_within_lease_plus_5_s(tmp_path, store):
     _check_no_doubles(store)
 
 
-def _tokens_written(url: str, token: int) -> int:
-    return sum(a["lease_token"] == token for a in read_pg_ledger(url).attempts)
+def _tokens_written(url: str, token: int) -> set[int]:
+    """The attempts that hold what was written under ``token`` (a result handed over and applied since holds the
+    applier's)."""
+    return {a["id"] for a in read_pg_ledger(url).attempts if a["lease_token"] == token}
 
 
 def _ended_and_refused(daemon: Running, token: int) -> bool:
@@ -179,32 +189,72 @@ def _ended_and_refused(daemon: Running, token: int) -> bool:
     return any(e.get("event") == "fenced" and datetime.fromisoformat(e["ts"]) >= last for e in events)
 
 
+def _handed_over(url: str) -> list[dict]:
+    """The results paused owners handed over, with plain SQL."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(url, row_factory=dict_row) as connection:
+        return list(connection.execute("SELECT h.*, l.phone_e164, l.status AS lead_status FROM attempt_handover h "
+                                       "JOIN lead l ON l.id = h.lead_id ORDER BY h.id"))
+
+
+def _on_dnc(url: str) -> set[str]:
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        return {phone for (phone,) in connection.execute("SELECT phone_e164 FROM dnc_entry")}
+
+
+def _results_after(daemon: Running, campaign: str, token: int, woke_at: datetime) -> dict[int, dict]:
+    """Lead: the attempt ``daemon`` logged after ``woke_at`` for a call it dialled in ``campaign`` under ``token``."""
+    events = daemon.events()
+    dialled = {e["lead"] for e in events if e.get("event") == "dial" and e.get("token") == token}
+    return {e["lead"]: e for e in events if e.get("event") == "attempt" and e["campaign"] == campaign
+            and e["lead"] in dialled and datetime.fromisoformat(e["ts"]) >= woke_at}
+
+
 @pytest.mark.pg
 @pytest.mark.daemon
 @pytest.mark.slow
-def test_sigstop_owner_past_its_lease_dials_nothing_and_is_fenced(tmp_path, store):
-    a, b = _pair(tmp_path, store, log_level="debug")
+def test_sigstop_owner_past_its_lease_dials_nothing_and_the_new_owner_applies_its_results(tmp_path, store):
+    a, b = _pair(tmp_path, store, log_level="debug", asking_dnc=0.6)
     try:
         assert wait_for(lambda: set(_owners(store).values()) == {"dialer-a", "dialer-b"}, 15)
         assert wait_for(lambda: a.metric("dialer_calls_total") >= 20, 30)
         name = next(n for n, owner in _owners(store).items() if owner == "dialer-a")
+        talking = f'dialer_calls_in_flight{{campaign="{name}",state="talking"}}'
+        assert wait_for(lambda: a.metric(talking) >= 4, 20), "no calls in progress to pause"
         old = lease_rows(store)[name][1]
         stopped_at = now_utc()
         os.kill(a.process.pid, signal.SIGSTOP)
         assert wait_for(lambda: _owners(store)[name] == "dialer-b", 60, 0.05)
         written = _tokens_written(store, old)
+        woke_at = now_utc()
         os.kill(a.process.pid, signal.SIGCONT)
         assert wait_for(lambda: any(e.get("event") == "campaign_lost" for e in a.events()), 10)
         assert wait_for(lambda: _ended_and_refused(a, old), 30), "the woken daemon's calls never tried to write"
         dials = [e for e in a.events() if e.get("event") == "dial" and e.get("token") == old]
         assert dials and all(datetime.fromisoformat(e["ts"]) < stopped_at for e in dials), "dialled after waking"
-        assert _tokens_written(store, old) == written, "a write under the old token got through"
+        assert _tokens_written(store, old) <= written, "a write under the old token got through"
+        results = _results_after(a, name, old, woke_at)
+        assert wait_for(lambda: {h["lead_id"] for h in _handed_over(store) if h["applied_at"]} >= set(results), 15), \
+            "results the woken daemon finished were not applied by the new owner"
+        new = lease_rows(store)[name][1]
     finally:
         os.kill(a.process.pid, signal.SIGCONT)
-        a.close()
+        a.stop()  # not killed: awake, it may have been given a campaign back by now
         code = b.stop()
     assert code == 0
-    _check_no_doubles(store)
+    _check_no_doubles(store)  # each dial once, each lead's attempts its rows: the results replaced, not added
+    handed = {h["lead_id"]: h for h in _handed_over(store)}
+    assert {handed[lead]["applied_token"] for lead in results} == {new}, "applied by another than the new owner"
+    attempts = {a["lead_id"]: a for a in read_pg_ledger(store).attempts if a["lead_id"] in results}
+    assert all(attempts[lead]["outcome"] == e["result"] and attempts[lead]["disposition"] == e["disposition"]
+               for lead, e in results.items()), "an interrupted placeholder left for a finished call"
+    asked = [handed[lead] for lead, e in results.items() if e["disposition"] == "dnc_request"]
+    assert asked, "no person asked for DNC on a call in progress at the pause: the test proves nothing"
+    assert all(h["phone_e164"] in _on_dnc(store) and h["lead_status"] == "dnc" for h in asked)
 
 
 @pytest.mark.pg

@@ -23,7 +23,7 @@ MODULES = ["pacing._special", "pacing.controllers", "pacing.days", "pacing.erlan
            "dialer.api.recordings", "dialer.api.reports", "dialer.api.schemas", "dialer.api.stats",
            "simulation.calibrate", "simulation.demo", "simulation.experiments", "simulation.leads",
            "simulation.model", "simulation.plots", "simulation.report", "simulation.results",
-           "simulation.validation", "lists.presence", "dialer.service.presence"]
+           "simulation.validation", "lists.presence", "dialer.service.presence", "lists.handover"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -6,7 +6,7 @@ campaign's stored policy and parameters, the engine), and the daemon builds
 runs at start-up, on a takeover and when a manager adds a campaign. Each
 run's abandonment figures have one source, its ``AbandonmentLedger``, which
 ``TimedController`` feeds with what the controller is told and a restart
-fills from the store (``lists.models.answers_by_day``).
+fills from the store (``lists.models.ledger_days``).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from dialer.service.schedule import WorldClock
 from dialer.service.store_ports import ClaimBuffer, WriteAheadTelephony, Writer
 from lists.campaigns import controller_for_campaign, home_zone
 from lists.lifecycle import CampaignState
-from lists.models import Campaign, answers_by_day
+from lists.models import Campaign, ledger_days
 from lists.rules import CallingProfile
 from lists.selection import profile_for
 from pacing.days import civil_seconds, local_midnight
@@ -233,17 +233,14 @@ class Assembly:
         already spent (the UK cap is per day, the US one over 30 days), not from zero. One grouped query on
         the campaign's dial-time index, before the campaign's first decision. ``first``: the engine's day 0
         (``epoch_day``)."""
-        tz = ZoneInfo(zone)
-        today = now.astimezone(tz).date()
-        dates = [today + timedelta(days=k) for k in range(-30, 2)]
+        today = now.astimezone(ZoneInfo(zone)).date()
         with self.factory() as session:
-            counted = answers_by_day(session, campaign.id, [local_midnight(d, zone) for d in dates])
-        days = {d.toordinal() - first: answers for d, answers in zip(dates[:-1], counted, strict=True)}
+            days = ledger_days(session, campaign.id, zone, today, first)
         ledger.restore(days)
-        latest = counted[-1]
+        latest = days[today.toordinal() - first]
         log.info("answer counts restored", extra={
             "event": "counts_restored", "campaign": campaign.name,
-            "days_with_answers": sum(a.live > 0 for a in counted),
+            "days_with_answers": sum(a.live > 0 for a in days.values()),
             "live_today": int(latest.live - latest.agent_machines), "abandoned_today": int(latest.abandoned),
             "ledger_live_today": ledger.days[today.toordinal() - first].live})
 

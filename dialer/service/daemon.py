@@ -200,7 +200,7 @@ class Daemon:
             self.factory.kw["bind"].dispose()
 
     def _recover(self) -> None:
-        found = recover(self.factory, self.config.name)
+        found = recover(self.factory, self.config.name, [c.id for c in self._campaigns()])
         self.metrics.recovered.labels("interrupted").inc(found.interrupted)
         self.metrics.recovered.labels("released").inc(found.released)
         if found.interrupted or found.released:

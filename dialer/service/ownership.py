@@ -23,6 +23,15 @@ controller) is refused, and the campaign starts fresh. A policy that learns
 nothing saves no memory and clears the row, so an older policy's memory is
 not recalled if the campaign switches back to it. A hand-over frees the
 lease even when its save fails.
+
+Results handed over (``lists.handover``): a paused owner's finished calls
+whose writes the fence refused wait in the store for the campaign's owner,
+who applies them with its token at the takeover (before the run is built,
+so the counts it restores include them) and every cycle after. Each
+replaces the "interrupted" placeholder the takeover wrote for its dial,
+which the run's abandonment ledger counted as no answer; so the answers
+they bring (a live answer, an abandon) are added to that ledger on the
+loop, counted by the same query that restores it.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -42,6 +51,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dialer.core.engine import Engine
 from dialer.service.cluster import (
     Fence,
+    Fenced,
     LeaseTimes,
     LocalLease,
     ensure_leases,
@@ -55,9 +65,11 @@ from dialer.service.cluster import (
     save_pacing,
     take,
 )
-from dialer.service.store_ports import Recovery, settle
-from lists.models import Campaign
+from dialer.service.store_ports import Recovery, apply_handed_over, settle
+from lists.handover import Applied, pending_campaigns
+from lists.models import Campaign, HandoverResult, ledger_days
 from pacing import memory
+from pacing.ledger import AbandonmentLedger, DayAnswers
 
 __all__ = ["Ownership", "Holder", "Seat", "Taken", "recall_pacing", "epoch_day"]
 
@@ -72,8 +84,11 @@ class Seat(Protocol):
     zone: str
     origin: datetime
     engine: Engine
+    ledger: AbandonmentLedger
     fence: Fence | None
     lease: LocalLease | None
+
+    def now_s(self) -> float: ...
 
 
 class Holder(Protocol):
@@ -176,6 +191,7 @@ class Ownership:
                 self._hand_over_soon(run, "drain")
             return
         await self._balance()
+        await self._apply_handed_over()
         await self._save_due()
 
     def _heartbeat(self, agents: int) -> bool:
@@ -225,11 +241,47 @@ class Ownership:
                 session.rollback()
                 return None
             recovery = settle(session, fence)
+            try:
+                _applied(campaign_id, apply_handed_over(session, campaign_id, fence, datetime.now(UTC)))
+            except Fenced:
+                return None  # taken from us already: the next owner applies them
             lease.granted(sent)
             campaign = session.get(Campaign, campaign_id)
             assert campaign is not None
             session.expunge(campaign)
             return Taken(campaign, fence, lease, recovery, load_pacing(session, campaign_id))
+
+    # -- results handed over by paused owners (lists.handover) ----------------------------------------------
+    async def _apply_handed_over(self) -> None:
+        """Apply what paused owners handed over for this daemon's campaigns, and count the answers it brings into
+        each run's ledger (module doc)."""
+        runs = {run.campaign_id: run for run in self.daemon.runs if run.fence is not None}
+        waiting = await self._store(self._waiting, list(runs))
+        for campaign_id in sorted(waiting):
+            run = runs[campaign_id]
+            fence = run.fence
+            assert fence is not None
+            today = (run.origin + timedelta(seconds=run.now_s())).astimezone(ZoneInfo(run.zone)).date()
+            days = await self._store(self._apply, fence, run.zone, today, epoch_day(run.origin, run.zone))
+            if run.fence == fence and run in self.daemon.runs:
+                run.ledger.add(days)
+
+    def _waiting(self, campaign_ids: list[int]) -> set[int]:
+        with self._session() as session:
+            return pending_campaigns(session, campaign_ids)
+
+    def _apply(self, fence: Fence, zone: str, today: date, first: int) -> dict[int, DayAnswers]:
+        """On the store's thread: apply, then the answers of the attempts that now hold the results, by the run's
+        days (``today``: its date; ``first``: its day 0). Nothing when the campaign is no longer ours (the
+        renewal finds that out)."""
+        with self._session() as session:
+            try:
+                applied = apply_handed_over(session, fence.campaign_id, fence, datetime.now(UTC))
+            except Fenced:
+                return {}
+            _applied(fence.campaign_id, applied)
+            ids = [a.attempt_id for a in applied if a.attempt_id is not None]
+            return ledger_days(session, fence.campaign_id, zone, today, first, ids) if ids else {}
 
     # -- hand-over ---------------------------------------------------------------------------------------------
     def _hand_over_soon(self, run: Seat, why: str) -> None:
@@ -317,6 +369,14 @@ class Ownership:
             return
         with self._session() as session:
             save_pacing(session, fence, blob)
+
+
+def _applied(campaign_id: int, applied: list[Applied]) -> None:
+    """Log what applying handed-over results did, by kind (``HandoverResult``)."""
+    if applied:
+        log.info("results handed over by a paused owner applied", extra={
+            "event": "handover_applied", "campaign_id": campaign_id,
+            **{kind.value: sum(a.result is kind for a in applied) for kind in HandoverResult}})
 
 
 def _not_saved(campaign: str, exc: Exception) -> None:

@@ -26,8 +26,16 @@ whose first commit went through writes nothing twice.
 
 Fencing (several daemons, ``dialer.service.cluster``): items carry the campaign's
 ``Fence``; each campaign's items are written in one transaction that first
-checks the fence, and a refused batch is dropped and reported through
-``on_fenced`` (the daemon stops dialling that campaign: another owns it).
+checks the fence, and a refused batch is reported through ``on_fenced`` (the
+daemon stops dialling that campaign: another owns it). What in it would be
+lost is handed over to the campaign's owner instead (``lists.handover``), in
+a transaction of its own that needs no lease: the finished calls' results
+(the new owner applies them with its token, ``apply_handed_over``: a DNC
+request made on such a call is honoured) and the agents' log rows, written
+as they are (they record what the agents did on this daemon, and nothing
+decides on them). Marks and releases need nothing: a refused mark was never
+dialled, and the takeover put every claimed lead without a committed mark
+back in its queue (``settle``).
 """
 
 from __future__ import annotations
@@ -39,10 +47,11 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
@@ -52,6 +61,7 @@ from dialer.core.calls import Call, CallState
 from dialer.core.ports import ClaimedLead, TelephonyDriver
 from dialer.records import AttemptRecord, Outcome
 from dialer.service.cluster import Fence, Fenced, holds
+from lists.handover import Applied, apply_handovers, hand_over, pending_campaigns
 from lists.idle import Outlook, queue_outlook
 from lists.lifecycle import LeadStatus
 from lists.models import Campaign, Lead, as_utc, to_db
@@ -60,10 +70,11 @@ from lists.rules import CallingProfile, LeadHistory, refusal
 from lists.selection import claim_leads, dial_histories, record_attempts, release_leads
 
 __all__ = ["LeadRef", "Writer", "ClaimBuffer", "WriteAheadTelephony", "recover", "Recovery",
-           "interrupted_record", "open_call_record", "settle"]
+           "interrupted_record", "open_call_record", "settle", "apply_handed_over"]
 
 log = logging.getLogger(__name__)
 Factory = sessionmaker[Session]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -116,8 +127,9 @@ class Writer:
     a batch (``record_attempts``) costs about what one attempt costs alone. A
     failing store is retried with back-off (``retry_s`` up to 5 s): nothing
     queued is dropped, and ``healthy`` turns False for ``/readyz``. Items
-    refused by their fence are dropped: ``on_fenced`` hears of it on the loop,
-    and ``refused`` counts them.
+    refused by their fence are handed over (module doc): ``on_fenced`` hears
+    of it on the loop, ``refused`` counts them and ``handed_over`` the
+    results among them.
     """
 
     def __init__(self, factory: Factory, claimer: str, loop: asyncio.AbstractEventLoop, batch: int = 200,
@@ -129,6 +141,7 @@ class Writer:
         self.healthy = True
         self.written = 0
         self.refused = 0
+        self.handed_over = 0
         self._thread = threading.Thread(target=self._run, name="dialer-writer", daemon=True)
 
     def start(self) -> None:
@@ -197,12 +210,30 @@ class Writer:
             self._write_group_until_done(fence, group)
 
     def _write_group_until_done(self, fence: Fence | None, items: list[_Item]) -> None:
+        try:
+            self._until_written(lambda session: _write_group(session, fence, items, self.claimer))
+        except Fenced:
+            assert fence is not None
+            self.refused += len(items)
+            log.warning("writes refused by the fence: results handed over", extra={
+                "event": "fenced", "campaign_id": fence.campaign_id, "items": len(items)})
+            self.handed_over += self._until_written(lambda session: _hand_over(session, fence, items))
+            self.loop.call_soon_threadsafe(self.on_fenced, fence)
+            return
+        self.written += len(items)
+        for item in items:
+            if isinstance(item, _Mark):
+                self.loop.call_soon_threadsafe(item.done)
+
+    def _until_written(self, write: Callable[[Session], _T]) -> _T:
+        """One transaction of ``write``, retried with back-off while the store fails; what it returned. ``Fenced``
+        goes through."""
         delay = self.retry_s
         while True:
             try:
                 started = time.perf_counter()
                 with self.factory() as session:
-                    _write_group(session, fence, items, self.claimer)
+                    done = write(session)
                 self.timed(time.perf_counter() - started)
             except DBAPIError as exc:
                 self.healthy = False
@@ -212,18 +243,10 @@ class Writer:
                 delay = min(5.0, delay * 2)
                 continue
             except Fenced:
-                assert fence is not None
-                self.healthy, self.refused = True, self.refused + len(items)
-                log.warning("writes refused by the fence", extra={
-                    "event": "fenced", "campaign_id": fence.campaign_id if fence else None, "items": len(items)})
-                self.loop.call_soon_threadsafe(self.on_fenced, fence)
-                return
+                self.healthy = True
+                raise
             self.healthy = True
-            self.written += len(items)
-            for item in items:
-                if isinstance(item, _Mark):
-                    self.loop.call_soon_threadsafe(item.done)
-            return
+            return done
 
 
 def _write_group(session: Session, fence: Fence | None, items: list[_Item], claimer: str) -> None:
@@ -243,6 +266,17 @@ def _write_group(session: Session, fence: Fence | None, items: list[_Item], clai
     _write_attempts(session, [item for item in items if isinstance(item, _Attempt)], fence)
     append_presence(session, [item.change for item in items if isinstance(item, _Presence)])
     session.commit()
+
+
+def _hand_over(session: Session, fence: Fence, items: list[_Item]) -> int:
+    """One transaction, no lease needed: the refused results queued for the campaign's owner, the agents' log rows
+    written as they are (module doc); how many results were queued (a retried commit queues none twice)."""
+    now = datetime.now(UTC)
+    handed = sum(hand_over(session, item.campaign_id, item.lead_id, item.record, fence.token, now)
+                 for item in items if isinstance(item, _Attempt))
+    append_presence(session, [item.change for item in items if isinstance(item, _Presence)])
+    session.commit()
+    return handed
 
 
 def _write_attempts(session: Session, attempts: list[_Attempt], fence: Fence | None = None) -> None:
@@ -274,10 +308,14 @@ class Recovery:
     released: int
 
 
-def recover(factory: Factory, claimer: str) -> Recovery:
+def recover(factory: Factory, claimer: str, campaign_ids: Collection[int] = ()) -> Recovery:
     """Settle every lead this claimer left claimed: a dial mark means the call may have rung, so it gets an
     "interrupted" attempt dated at the mark (its retry time follows the retry rules); no mark, no dial: the
-    lead goes back to its queue. Runs before any claim, so no lead is dialled twice for one slot."""
+    lead goes back to its queue. Runs before any claim, so no lead is dialled twice for one slot.
+
+    Then results handed over for ``campaign_ids`` are applied: a single
+    daemon never has a write refused by a fence, but a store a cluster ran
+    before may hold some no owner applied (``apply_handed_over``)."""
     with factory() as session:
         stuck = list(session.scalars(select(Lead).where(Lead.status == LeadStatus.CLAIMED, Lead.claimed_by == claimer)))
         dialled = [lead for lead in stuck if lead.dial_started_at is not None]
@@ -287,6 +325,8 @@ def recover(factory: Factory, claimer: str) -> Recovery:
                     for lead in dialled]
         _write_attempts(session, attempts)
         session.commit()
+        for campaign_id in sorted(pending_campaigns(session, campaign_ids)):
+            apply_handed_over(session, campaign_id, None, datetime.now(UTC))
     return Recovery(len(dialled), released)
 
 
@@ -304,6 +344,18 @@ def settle(session: Session, fence: Fence) -> Recovery:
     _write_attempts(session, attempts, fence)
     session.commit()
     return Recovery(len(dialled), released)
+
+
+def apply_handed_over(session: Session, campaign_id: int, fence: Fence | None, now: datetime) -> list[Applied]:
+    """The results paused owners handed over for the campaign (``lists.handover``), applied under ``fence``,
+    checked first in the same transaction (``Fenced``: the campaign is no longer ours); None: a single daemon.
+    ``now``: when, for the record. Committed."""
+    if fence is not None and not holds(session, fence):
+        session.rollback()
+        raise Fenced(f"campaign {campaign_id}: lease token {fence.token} is no longer held")
+    campaign = session.get(Campaign, campaign_id)
+    assert campaign is not None
+    return apply_handovers(session, campaign, fence.token if fence else None, now)
 
 
 def interrupted_record(dialled_at: datetime | None, **known: object) -> AttemptRecord:
