@@ -9,14 +9,14 @@ campaign's owner applies them with its own token: each replaces its dial's
 placeholder, found by (lead, dial mark), unique here.
 
 Revision ID: 0014
-Revises: 0013
+Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
