@@ -996,6 +996,24 @@ def users_token(name: str, label: str | None, database_url: str | None) -> None:
     click.echo(token)
 
 
+@users_group.command("totp")
+@click.argument("name")
+@click.option("--off", is_flag=True, help="Remove the second factor (log-in with the password alone).")
+@_database_url
+def users_totp(name: str, off: bool, database_url: str | None) -> None:
+    """Give manager or admin NAME a second factor: prints the otpauth:// URI for an authenticator app, once
+    (a new one replaces the old); the console log-in then asks for the app's 6-digit code."""
+    from dialer.service.users import disable_totp, enable_totp
+
+    with _session(database_url) as s:
+        uri = None if off else enable_totp(s, name)
+        if off:
+            disable_totp(s, name)
+        _audit(s, "users", totp_for=name, enabled=not off)
+        s.commit()
+    click.echo(uri or f"{name} logs in with the password alone")
+
+
 @users_group.command("revoke")
 @click.argument("name", required=False)
 @click.option("--token", help="Revoke this one token instead of all of NAME's.")

@@ -75,6 +75,7 @@ ERRORS: dict[int | str, dict[str, object]] = {  # every route may answer these, 
 class LoginIn(_In):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=200)
+    otp: str | None = Field(default=None, pattern=r"^[0-9]{6}$")  # the authenticator's code, for accounts with one
 
 
 class MeOut(BaseModel):

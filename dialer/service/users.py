@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
+import pyotp
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
@@ -44,7 +45,8 @@ from lists.models import (
 
 __all__ = ["Role", "UserError", "UserInfo", "Scope", "add_user", "get_user", "grant", "join", "issue_token",
            "revoke_tokens", "list_users", "user_for_token", "check_password", "verify_login", "hash_password",
-           "scope_of", "TOKEN_PREFIX", "token_hash", "token_expiry", "revoked_since"]
+           "scope_of", "TOKEN_PREFIX", "token_hash", "token_expiry", "revoked_since", "TOTP_ROLES", "enable_totp",
+           "disable_totp", "take_code"]
 
 TOKEN_PREFIX = "dlr_"  # so a token pasted somewhere it should not be is easy to find (secret scanners)
 _NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -108,6 +110,38 @@ def verify_login(session: Session, name: str, password: str) -> User | None:
         _matches(_DECOY, password)
         return None
     return user if check_password(user, password) else None
+
+
+TOTP_ROLES = frozenset({Role.MANAGER, Role.ADMIN})  # who may add a second factor: they run lists and DNC
+_STEP_S = 30  # RFC 6238's time step, seconds
+
+
+def enable_totp(session: Session, name: str) -> str:
+    """Give ``name`` a new TOTP secret (a manager or an admin); returns the ``otpauth://`` URI to show once,
+    for an authenticator app. From then on their console log-in asks for the code."""
+    user = get_user(session, name)
+    if Role(user.role) not in TOTP_ROLES:
+        raise UserError(f"name: a {user.role} has no second factor (managers and admins may)")
+    user.totp_secret, user.totp_step = pyotp.random_base32(), None
+    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=name, issuer_name="dialer")
+
+
+def disable_totp(session: Session, name: str) -> None:
+    user = get_user(session, name)
+    user.totp_secret, user.totp_step = None, None
+
+
+def take_code(user: User, code: str, now: datetime) -> bool:
+    """True when ``code`` is the user's for the current step or one either side (clock drift), and that step
+    is later than the last one taken: each code is taken once, so one read over a shoulder cannot be replayed.
+    The caller commits the step with the session."""
+    assert user.totp_secret is not None
+    totp, step = pyotp.TOTP(user.totp_secret), int(now.timestamp()) // _STEP_S
+    for candidate in (step - 1, step, step + 1):
+        if candidate > (user.totp_step or -1) and hmac.compare_digest(totp.at(candidate * _STEP_S), code):
+            user.totp_step = candidate
+            return True
+    return False
 
 
 def _matches(stored: str, password: str) -> bool:

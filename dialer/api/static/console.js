@@ -49,12 +49,16 @@ async function startLogin(onReady) {
   $("login").classList.remove("hidden");
   $("login").addEventListener("submit", async (event) => {
     event.preventDefault();
+    const code = $("otp").value;
     try {
-      const me = await api("POST", "/api/v1/auth/login",
-        { username: $("username").value, password: $("password").value });
+      const me = await api("POST", "/api/v1/auth/login", { username: $("username").value,
+        password: $("password").value, ...(code ? { otp: code } : {}) });
       $("login").classList.add("hidden");
       onReady(me);
-    } catch (e) { fill("login-error", e.message); }
+    } catch (e) {
+      if (e.field === "otp") { $("otp-label").classList.remove("hidden"); $("otp").focus(); }
+      fill("login-error", e.message);
+    }
   });
 }
 
