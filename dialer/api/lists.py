@@ -34,7 +34,7 @@ __all__ = ["router", "rejects", "upload"]
 router = APIRouter(prefix="/api/v1/outbound", tags=["lists"], responses=ERRORS)
 Manager = Annotated[Principal, Depends(require(Role.MANAGER, Role.ADMIN))]
 _CSV_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
-    "text/csv": {"schema": {"type": "string"}}}}}
+    "text/csv": {"schema": {"type": "string"}, "example": "phone,name\n+33142685111,Ann Lee\nnot a number,Bob\n"}}}}
 
 
 def _import(floor: Floor, campaign_id: int, path: Path, region: str | None, delimiter: str | None) -> ImportOut:

@@ -23,8 +23,14 @@ __all__ = ["router", "agent_performance", "agents_report_out", "report"]
 
 router = APIRouter(prefix="/api/v1/outbound/campaigns", tags=["reports"], responses=ERRORS)
 Reader = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.MANAGER, Role.ANALYST, Role.ADMIN))]
-From = Annotated[str | None, Query(alias="from", description="YYYY-MM-DD, or an ISO date and time")]
-To = Annotated[str | None, Query(alias="to", description="YYYY-MM-DD (the whole day), or an ISO date and time")]
+# what ``lists.reports.period_of`` reads: a date, or a date and time to the minute, second or microsecond with an
+# optional offset; anything else is refused with a 422 before the report is read
+MOMENT = (r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+          r"(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?$")
+From = Annotated[str | None, Query(alias="from", pattern=MOMENT, description="YYYY-MM-DD, or an ISO date and time",
+                                   examples=["2026-11-02", "2026-11-02T09:00", "2026-11-02T09:00:00+01:00"])]
+To = Annotated[str | None, Query(alias="to", pattern=MOMENT,
+                                 description="YYYY-MM-DD (the whole day), or an ISO date and time")]
 
 
 def _campaign(session: Any, campaign_id: int) -> Campaign:

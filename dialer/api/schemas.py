@@ -8,29 +8,60 @@ before any handler runs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
 
 from dialer.service.floor import Sample
 from dialer.service.schedule import Speeds
 from lists.idle import Reason, Why
 from lists.lifecycle import CampaignState
-from pacing.registry import POLICIES
+from pacing.registry import POLICIES, Param, PolicyName
 
 __all__ = ["ErrorOut", "LoginIn", "MeOut", "AgentLoginIn", "PauseIn", "AgentStatusOut", "AgentEvent", "AttemptView",
            "Question", "LeadCard", "Order", "CallbackOwner", "DispositionIn", "DispositionOut", "CampaignState",
            "CampaignIn", "CampaignPatch", "ReasonOut", "CampaignOut", "CatalogueOut", "ImportOut", "DncIn", "DncOut",
            "HourRow", "Sample", "StatsOut", "ReportRow", "ReportOut", "AgentPerformanceRow", "CallbackRow",
            "UserOut", "FloorAgent", "Code", "Kind", "DialMode", "PacingParams", "Profile", "ERRORS", "CampaignId",
-           "LeadId"]
+           "LeadId", "Number", "Whole", "Moment"]
 
 Code = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$")  # catalogue codes: what screens, reports and --reason use
 CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # ids beyond the store's integers are 422, not 500
 LeadId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+def _json_number(value: object) -> object:
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+# numbers in request bodies as JSON Schema has them: pydantic's lax mode would read false as 0 and "5" as 5, which
+# the spec (and so a CRM, and schemathesis) calls invalid; a whole number may be written 381.0, as JSON Schema allows
+Number = Annotated[float, BeforeValidator(_json_number)]
+Whole = Annotated[int, BeforeValidator(_json_number)]
+
+
+def _text(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date and time with its offset, as text")
+    return value
+
+
+# a moment as the spec's date-time: text only (lax pydantic would read 2000000000 as a Unix time)
+Moment = Annotated[AwareDatetime, BeforeValidator(_text)]
 Kind = Literal["loan-offer", "tariff-switch", "survey", "payment-reminder"]
 
 
@@ -44,13 +75,30 @@ def _known_policy(name: str) -> str:
 DialMode = Annotated[str, AfterValidator(_known_policy),
                      WithJsonSchema({"type": "string", "enum": list(POLICIES)})]
 Profile = Literal["us", "fr", "uk"]
+
+
+def _params_schema(params: Iterable[Param]) -> dict[str, Any]:
+    """The JSON Schema of a set of pacing parameters: each one's type and bounds, no other name."""
+    return {"type": "object", "additionalProperties": False, "properties": {
+        p.name: {"type": "integer" if p.kind is int else "number", "minimum": p.low, "maximum": p.high,
+                 "description": p.doc} for p in params}}
+
+
 # the dial mode's own parameters: names, types and bounds are the pacing registry's, checked with the dial mode
-# (``lists.campaigns.check_pacing``), so a wrong one is a 422 naming ``pacing_params.NAME``
-PacingParams = Annotated[dict[str, Any], Field(max_length=20),
-                         WithJsonSchema({"type": "object", "additionalProperties": {"type": "number"},
-                                         "maxProperties": 20, "examples": [{"safety": 0.7}, {"ratio": 1.8}],
-                                         "description": "the dial mode's parameters (safety for predictive, "
-                                                        "ratio for power ...); {}: its defaults"})]
+# (``lists.campaigns.check_pacing``), so a wrong one is a 422 naming ``pacing_params.NAME``. The spec lists every
+# mode's; which of them a new campaign takes is said by ``CampaignIn``'s ``anyOf``, one branch per dial mode.
+PacingParams = Annotated[dict[str, Any], Field(max_length=20), WithJsonSchema({
+    **_params_schema({p.name: p for policy in POLICIES.values() for p in policy.params}.values()),
+    "examples": [{"safety": 0.7}, {"ratio": 1.8}],
+    "description": "the dial mode's parameters (safety for predictive, ratio for power ...); {}: its defaults"})]
+
+
+def _pacing_by_dial_mode(schema: dict[str, Any]) -> None:
+    """A new campaign's pacing parameters are its dial mode's: one ``anyOf`` branch per mode, the default's
+    (progressive, none) when ``dial_mode`` is left out."""
+    schema["anyOf"] = [{"properties": {"dial_mode": {"const": name}, "pacing_params": _params_schema(policy.params)},
+                        **({} if name == PolicyName.PROGRESSIVE else {"required": ["dial_mode"]})}
+                       for name, policy in POLICIES.items()]
 
 
 class _In(BaseModel):
@@ -88,7 +136,7 @@ class MeOut(BaseModel):
 
 
 class AgentLoginIn(_In):
-    campaign_id: int = Field(ge=1, le=2**31 - 1)
+    campaign_id: Whole = Field(ge=1, le=2**31 - 1)
 
 
 class PauseIn(_In):
@@ -161,8 +209,8 @@ class Order(_In):
     """What was sold: a product code and an amount (currency units); ``term_months`` for a loan."""
 
     product: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$")
-    amount: float = Field(ge=0, le=1e9)
-    term_months: int | None = Field(default=None, ge=1, le=600)
+    amount: Number = Field(ge=0, le=1e9)
+    term_months: Whole | None = Field(default=None, ge=1, le=600)
 
 
 class CallbackOwner(StrEnum):
@@ -176,7 +224,7 @@ class DispositionIn(_In):
 
     outcome: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$")
     refusal_reason: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,48}$")
-    callback_at: AwareDatetime | None = None
+    callback_at: Moment | None = None
     callback_owner: CallbackOwner = CallbackOwner.OWN
     survey_answers: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=100)
     order: Order | None = None
@@ -190,16 +238,18 @@ class DispositionOut(BaseModel):
 
 
 class CampaignIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_pacing_by_dial_mode)
+
     name: str = Field(min_length=1, max_length=120, pattern=r"^\S(.*\S)?$")
     kind: Kind
     company: str = Field(default="default", min_length=1, max_length=120,
                          description="a company the caller belongs to; any other answers 404")
     dial_mode: DialMode = "progressive"
-    abandon_cap: float = Field(default=0.03, ge=0, le=0.03)
+    abandon_cap: Number = Field(default=0.03, ge=0, le=0.03)
     rules_profile: Profile = "us"
-    max_attempts: int = Field(default=6, ge=1, le=100)
+    max_attempts: Whole = Field(default=6, ge=1, le=100)
     caller_id: str | None = Field(default=None, max_length=32)
-    fresh_share: float = Field(default=0.0, ge=0, le=1)
+    fresh_share: Number = Field(default=0.0, ge=0, le=1)
     pacing_params: PacingParams = Field(default_factory=dict)
 
 
@@ -208,12 +258,12 @@ class CampaignPatch(_In):
     replaces the stored set ({}: the defaults); left out, the stored ones are kept, and re-checked against a new
     ``dial_mode``."""
 
-    version: int = Field(ge=1, le=2**31 - 1)
+    version: Whole = Field(ge=1, le=2**31 - 1)
     dial_mode: DialMode | None = None
-    abandon_cap: float | None = Field(default=None, ge=0, le=0.03)
-    max_attempts: int | None = Field(default=None, ge=1, le=100)
+    abandon_cap: Number | None = Field(default=None, ge=0, le=0.03)
+    max_attempts: Whole | None = Field(default=None, ge=1, le=100)
     caller_id: str | None = Field(default=None, max_length=32)
-    fresh_share: float | None = Field(default=None, ge=0, le=1)
+    fresh_share: Number | None = Field(default=None, ge=0, le=1)
     pacing_params: PacingParams | None = None
     add_refusal_reasons: dict[str, str] = Field(default_factory=dict, max_length=50)
     remove_refusal_reasons: list[str] = Field(default_factory=list, max_length=50)
