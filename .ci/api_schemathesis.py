@@ -42,7 +42,7 @@ from schemathesis.checks import CHECKS
 from tests.api_helpers import start_api_daemon
 
 EXEMPTIONS = Path(__file__).with_name("schemathesis-exemptions.txt")
-BUDGET_S = {"admin": 100, "agent": 60}  # per run; the daemon's start and stop add about 10 s
+BUDGET_S = {"admin": 75, "agent": 45}  # per run; the daemon's start and stop add about 10 s
 REQUEST_TIMEOUT_S = 10  # a request the daemon does not answer by then is a failure, not a stalled step
 METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH")
 
