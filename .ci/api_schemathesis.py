@@ -91,6 +91,8 @@ def config(exemptions: list[Exemption]) -> str:
 
 @dataclass
 class Outcome:
+    """One run: schemathesis's exit status, the cases it generated, its wall time."""
+
     role: str
     status: int
     cases: int
