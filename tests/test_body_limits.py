@@ -144,10 +144,11 @@ def test_one_gib_logins_are_refused_without_memory_or_engine_lag(tmp_path: Path)
             done.set()
             watcher.join()
         after = _lag_buckets(daemon.running)
-        for sent, answer in answers:
-            assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
-            assert b'"field":"body"' in answer.replace(b" ", b"")
+        for sent, answer in answers:  # a close with the body unread may reset the connection before the 413
+            assert answer.startswith(b"HTTP/1.1 413") or answer == b"", answer[:200]  # is read: no answer, then
             assert sent < GIB // 8, f"the server kept reading: {sent} bytes taken"
+        read = [answer for _, answer in answers if answer]
+        assert read and all(b'"field":"body"' in a.replace(b" ", b"") for a in read)
         assert max(peak) - rss < 64 << 20, "the body was held in memory"
         ticks, control = _between(before, after), _between(quiet, before)
         assert max(ticks.values()) >= 20, f"too few engine wake-ups to measure: {ticks}"
