@@ -420,6 +420,8 @@ def test_an_agent_opens_no_other_companys_callback_booked_under_their_name(api):
     theirs = _callback_lead(api.url, api.campaigns[FOREIGN])
     assert api.client("agent").get(f"/api/v1/leads/{theirs}").status_code == 404
     assert api.client("agent").get(f"/api/v1/leads/{api.resources[Whose.OWN].lead_id}").status_code == 200
+    listed = api.client("agent").get("/api/v1/agents/me/callbacks").json()
+    assert theirs not in [row["lead_id"] for row in listed] and FOREIGN_PERSON not in str(listed)
 
 
 def test_a_new_campaign_is_seen_at_once_by_its_creator_and_its_company_only(api):

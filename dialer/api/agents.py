@@ -225,9 +225,11 @@ def _callbacks(floor: Floor, who: Principal, campaign_ids: list[int] | None, own
 
 @router.get("/agents/me/callbacks", response_model=list[CallbackRow])
 async def agent_callbacks(request: Request, who: Agent) -> list[CallbackRow]:
-    """The agent's own booked callbacks, earliest first."""
+    """The agent's own booked callbacks in their own campaigns, earliest first (an owner is a name, and a name
+    says nothing of the company: another company's agent of the same name books their own)."""
     floor = floor_of(request)
-    return await floor.off_loop(_callbacks, floor, who, None, who.name)  # type: ignore[no-any-return]
+    return await floor.off_loop(_callbacks, floor, who, sorted(who.campaigns),  # type: ignore[no-any-return]
+                                who.name)
 
 
 @router.get("/outbound/campaigns/{campaign_id}/callbacks", response_model=list[CallbackRow])
