@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from lists.importer import check_text
 from lists.lifecycle import LeadStatus, move_lead, moving_to
 from lists.models import Campaign, DncEntry, DncRegistry, Lead, to_db
-from lists.numbers import normalise_number, region_code
+from lists.numbers import mask_number, normalise_number, region_code
 from pacing.errors import InvalidInput
 
 __all__ = ["add_to_dnc", "remove_from_dnc", "own_list", "OwnList", "dnc_entries", "RegistryImport",
@@ -69,7 +69,7 @@ def remove_from_dnc(session: Session, company: str, phone_e164: str, now: dateti
     removed = session.execute(delete(DncEntry).where(
         DncEntry.company == company, DncEntry.phone_e164 == phone_e164, DncEntry.source == OWN))
     if not removed.rowcount:  # type: ignore[attr-defined]
-        raise InvalidInput("number", f"{phone_e164} is not on {company}'s own DNC list")
+        raise InvalidInput("number", f"{mask_number(phone_e164)} is not on {company}'s own DNC list")
     still_listed = select(DncEntry.id).where(DncEntry.company == company, DncEntry.phone_e164 == phone_e164)
     if session.scalar(still_listed) is not None:
         return 0
