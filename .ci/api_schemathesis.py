@@ -38,6 +38,7 @@ from pathlib import Path
 import schemathesis.specs.openapi.checks  # noqa: F401  (registers the OpenAPI checks, so their names are known)
 import tomli_w
 from schemathesis.checks import CHECKS
+from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES
 
 from tests.api_helpers import start_api_daemon
 
@@ -83,10 +84,13 @@ def stale(exemptions: list[Exemption], spec: dict) -> list[str]:
 
 
 def config(exemptions: list[Exemption]) -> str:
-    """schemathesis.toml: every check on, each exemption's check off for its operation alone (matched by its
+    """schemathesis.toml: every check on (a 413 counts as refusing
+    invalid data), each exemption's check off for its operation alone (matched by its
     exact name; a path filter alone would match every method of the path)."""
     operations = [{"include-name": e.operation, "checks": {e.check: {"enabled": False}}} for e in exemptions]
-    return tomli_w.dumps({"checks": {"enabled": True}, "operations": operations})
+    rejections = [*NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES, "413"]  # a body over its route's limit is refused too
+    return tomli_w.dumps({"checks": {"enabled": True, "negative_data_rejection": {"expected-statuses": rejections}},
+                          "operations": operations})
 
 
 @dataclass
@@ -118,6 +122,11 @@ def run(role: str, token: str, base: str, config_file: Path, extra: list[str]) -
     return Outcome(role, status, int(counted.group(1)) if counted else 0, time.monotonic() - started)
 
 
+def logged_errors(log: str) -> list[str]:
+    """The daemon's log lines at level error or above, whole (with the traceback a 500 left)."""
+    return [line for line in log.splitlines() if re.search(r'"level": "(error|critical)"', line)]
+
+
 def main(extra: list[str]) -> int:
     started = time.monotonic()
     exemptions = read_exemptions(EXEMPTIONS.read_text(encoding="utf-8"))
@@ -136,6 +145,9 @@ def main(extra: list[str]) -> int:
             stopped = daemon.running.stop()
         if stopped != 0:
             print(f"the daemon exited {stopped}:\n{daemon.log.read_text()[-3000:]}")
+        errors = logged_errors(daemon.log.read_text(encoding="utf-8"))
+        if errors:
+            print("the daemon logged these errors (a 500's traceback is here):", *errors, sep="\n")
     for o in outcomes:
         print(f"schemathesis as {o.role}: {o.cases} cases in {o.seconds:.0f} s, exit {o.status}")
     print(f"schemathesis step: {time.monotonic() - started:.0f} s, {len(exemptions)} exemptions")

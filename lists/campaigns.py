@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -273,7 +274,7 @@ def edit_campaign(session: Session, name: str, **changes: Any) -> Campaign:
     Everything is checked before anything changes, so a refused edit leaves the campaign as it was.
     """
     campaign = get_campaign(session, name)
-    catalogue = {k: dict(v) for k, v in campaign.catalogue.items()}
+    catalogue = copy.deepcopy(campaign.catalogue)  # a new object, so the JSON column sees the change
     catalogue["refusal_reasons"] = _edited_reasons(catalogue.get("refusal_reasons", {}),
                                                    changes.pop("add_refusal_reasons", {}),
                                                    list(changes.pop("remove_refusal_reasons", ())))

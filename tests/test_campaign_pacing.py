@@ -197,3 +197,16 @@ def test_the_migration_gives_existing_campaigns_empty_parameters(store_url):
     with Session(engine) as s:
         assert get_campaign(s, "Old").pacing_params == {"safety": 0.7}
     engine.dispose()
+
+
+def test_a_survey_with_questions_can_still_be_edited(store):
+    """The questionnaire is a list in the catalogue: an edit once tried to copy it as a mapping, and every
+    later edit of a survey with questions failed (a 500 from PUT /campaigns/{id})."""
+    questions = [{"code": "q1", "text": "How satisfied are you?", "kind": "text", "choices": []}]
+    with store() as s:
+        campaign = create_campaign(s, "Poll", "survey")
+        campaign.catalogue = {**campaign.catalogue, "questions": questions}
+        s.flush()
+        edit_campaign(s, "Poll", add_refusal_reasons={"moved": "Has moved"}, caller_id="+33142685300")
+        assert campaign.catalogue["questions"] == questions
+        assert campaign.catalogue["refusal_reasons"]["moved"] == "Has moved"

@@ -76,3 +76,23 @@ def test_a_malformed_line_is_refused(line, words):
 def test_an_exemption_for_a_route_the_spec_lacks_is_stale(spec):
     exemptions = step.read_exemptions("GET /api/v1/gone status_code_conformance the route was removed\n")
     assert step.stale(exemptions, spec) == ["GET /api/v1/gone"]
+
+
+def test_a_body_over_its_limit_counts_as_refusing_invalid_data_and_is_documented(spec):
+    """A login body past 4 KB is schema-violating (maxLength) and answered 413 before it is read: the negative
+    data check must take 413 as a refusal, and every route documents it (CI failed on both once)."""
+    config = SchemathesisConfig.from_str(step.config([]))
+    schema = schemathesis.openapi.from_dict(spec, config=config)
+    project = config.projects.get_default()
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        rejection = project.checks_config_for(operation=operation, phase="fuzzing").get_by_name(
+            name="negative_data_rejection")
+        assert "413" in rejection.expected_statuses and "422" in rejection.expected_statuses, operation.label
+        assert "413" in spec["paths"][operation.path][operation.method.lower()]["responses"], operation.label
+
+
+def test_the_daemons_logged_errors_are_picked_out_whole():
+    log = ('{"level": "info", "msg": "serving"}\n'
+           '{"level": "error", "msg": "Exception in ASGI application", "exc": "Traceback ..."}\n')
+    assert step.logged_errors(log) == [log.splitlines()[1]]
