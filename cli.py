@@ -669,7 +669,8 @@ def dnc_list(company: str, registry: str | None, unmasked: bool, database_url: s
             _audit(s, "export", company=company, dnc_list=registry or OWN, numbers=len(entries))
             s.commit()
     for phone, added in entries:
-        click.echo(f"{phone if unmasked else mask_number(phone):<20} added {added:%Y-%m-%d %H:%M} UTC")
+        shown = "(erased person)" if not phone else phone if unmasked else mask_number(phone)
+        click.echo(f"{shown:<20} added {added:%Y-%m-%d %H:%M} UTC")
     click.echo(f"{len(entries)} numbers on {company}'s {registry or 'own'} list", err=True)
 
 
@@ -921,6 +922,100 @@ def company_list(database_url: str | None) -> None:
     with _session(database_url) as s:
         for c in list_companies(s):
             click.echo(f"{c.name}\t{c.campaigns} campaign(s)\t{c.members} member(s)")
+
+
+# ---- personal data: the store key, erasure on request, retention ---------------------------------------------
+
+@main.group("privacy")
+def privacy_group() -> None:
+    """Personal data at rest and on request: encrypt the store, erase a person, keep lead data no longer than
+    the company's retention. The store key: DIALER_STORE_KEY (base64) or DIALER_STORE_KEY_FILE."""
+
+
+@privacy_group.command("key")
+def privacy_key() -> None:
+    """Print a new random store key (base64, 32 bytes): keep it safe; a sealed store cannot be read without it."""
+    from lists.sealing import new_key
+
+    click.echo(new_key())
+
+
+@privacy_group.command("encrypt")
+@_database_url
+def privacy_encrypt(database_url: str | None) -> None:
+    """Seal a clear store's numbers and names with the store key from the environment, in one transaction."""
+    from lists.privacy import encrypt_store
+    from lists.sealing import KEY_ENV, KEY_FILE_ENV, SealError, read_key
+    from lists.store import database_url as resolved
+    from lists.store import open_engine, store_errors
+
+    key = read_key()
+    if key is None:
+        raise SealError(f"no store key: set {KEY_ENV} or {KEY_FILE_ENV} (dialer privacy key makes one)")
+    url = resolved(database_url)
+    engine = open_engine(url, create=False)
+    try:
+        with store_errors(url):
+            sealed = encrypt_store(engine, key)
+    finally:
+        engine.dispose()
+    click.echo(f"sealed {sealed.leads} leads and {sealed.dnc_entries} DNC entries (AES-256-GCM, blind index re-keyed)")
+
+
+@privacy_group.command("erase")
+@click.option("--number", required=True, help="The person's phone number.")
+@click.option("--company", default="default", show_default=True)
+@click.option("--default-region", help="ISO country for a number written without +CC.")
+@_database_url
+def privacy_erase(number: str, company: str, default_region: str | None, database_url: str | None) -> None:
+    """Erase a person from the company's campaigns: their name, number and lead fields go; their DNC entry
+    (as a blind index) and attempt records stay for the rules profile's record period."""
+    from lists.audit import cli_actor
+    from lists.companies import get_company
+    from lists.numbers import mask_number
+    from lists.privacy import erase_person
+
+    e164 = _e164(number, default_region)
+    with _session(database_url) as s:
+        get_company(s, company)
+        erasure = erase_person(s, company, e164, _now(), cli_actor())
+        s.commit()
+    click.echo(erasure.line(mask_number(e164)))
+
+
+@privacy_group.command("retention")
+@click.argument("company")
+@click.option("--days", type=int, help="Keep lead data this many days after a lead's last call.")
+@click.option("--forever", is_flag=True, help="Keep lead data until erased on request (the default).")
+@_database_url
+def privacy_retention(company: str, days: int | None, forever: bool, database_url: str | None) -> None:
+    """Set how long COMPANY keeps lead data (never under its rules profiles' record period); privacy purge
+    (or the daemon, daily) removes what is older."""
+    from lists.audit import cli_actor
+    from lists.privacy import set_retention
+
+    if (days is None) == (not forever):
+        raise InvalidInput("--days", "give --days N or --forever")
+    with _session(database_url) as s:
+        set_retention(s, company, days, _now(), cli_actor())
+        s.commit()
+    click.echo(f"{company} keeps lead data " + (f"{days} days after the last call" if days else "until erased"))
+
+
+@privacy_group.command("purge")
+@_database_url
+def privacy_purge(database_url: str | None) -> None:
+    """Remove the lead data each company keeps no longer (DNC entries and attempt records stay)."""
+    from lists.audit import cli_actor
+    from lists.privacy import purge_expired
+
+    with _session(database_url) as s:
+        purged = purge_expired(s, _now(), cli_actor())
+        s.commit()
+    for company, leads in purged.items():
+        click.echo(f"{company}: {leads} leads' data purged (past the retention period)")
+    if not purged:
+        click.echo("no company has a retention period (dialer privacy retention COMPANY --days N sets one)")
 
 
 @main.group("users")

@@ -20,6 +20,7 @@ from lists.importer import check_text
 from lists.lifecycle import LeadStatus, move_lead, moving_to
 from lists.models import Campaign, DncEntry, DncRegistry, Lead, to_db
 from lists.numbers import mask_number, normalise_number, region_code
+from lists.sealing import person_key
 from pacing.errors import InvalidInput
 
 __all__ = ["add_to_dnc", "remove_from_dnc", "own_list", "OwnList", "dnc_entries", "RegistryImport",
@@ -48,12 +49,13 @@ def add_to_dnc(session: Session, company: str, phone_e164: str, now: datetime, s
     """Suppress a number for the whole company at once: every campaign's lead for it is closed, whatever its
     status (``lists.lifecycle``: every other status may move to DNC). False when ``source`` listed it already
     (its leads are closed all the same), so a caller can say so rather than "added" again."""
+    key = person_key(session, phone_e164)
     exists = session.scalar(select(DncEntry.id).where(
-        DncEntry.company == company, DncEntry.phone_e164 == phone_e164, DncEntry.source == source))
+        DncEntry.company == company, DncEntry.phone_key == key, DncEntry.source == source))
     if exists is None:
         session.add(DncEntry(company=company, phone_e164=phone_e164, source=source, added_at=to_db(now)))
     campaigns = select(Campaign.id).where(Campaign.company == company)
-    session.execute(update(Lead).where(Lead.phone_e164 == phone_e164, Lead.campaign_id.in_(campaigns),
+    session.execute(update(Lead).where(Lead.phone_key == key, Lead.campaign_id.in_(campaigns),
                                        Lead.status.in_(sorted(moving_to(LeadStatus.DNC))))
                     .values(status=LeadStatus.DNC).execution_options(synchronize_session=False))
     return exists is None
@@ -66,15 +68,16 @@ def remove_from_dnc(session: Session, company: str, phone_e164: str, now: dateti
     campaign. A lead stays closed when the number is still on a registry
     copy, or when the person's own last answer was a request not to be called.
     """
+    key = person_key(session, phone_e164)
     removed = session.execute(delete(DncEntry).where(
-        DncEntry.company == company, DncEntry.phone_e164 == phone_e164, DncEntry.source == OWN))
+        DncEntry.company == company, DncEntry.phone_key == key, DncEntry.source == OWN))
     if not removed.rowcount:  # type: ignore[attr-defined]
         raise InvalidInput("number", f"{mask_number(phone_e164)} is not on {company}'s own DNC list")
-    still_listed = select(DncEntry.id).where(DncEntry.company == company, DncEntry.phone_e164 == phone_e164)
+    still_listed = select(DncEntry.id).where(DncEntry.company == company, DncEntry.phone_key == key)
     if session.scalar(still_listed) is not None:
         return 0
     campaigns = select(Campaign.id).where(Campaign.company == company)
-    leads = (Lead.phone_e164 == phone_e164, Lead.campaign_id.in_(campaigns), Lead.status == LeadStatus.DNC,
+    leads = (Lead.phone_key == key, Lead.campaign_id.in_(campaigns), Lead.status == LeadStatus.DNC,
              Lead.last_disposition.is_distinct_from("dnc_request"))
     reopened = 0
     for status, attempted in ((LeadStatus.NEW, Lead.attempts == 0), (LeadStatus.RETRY, Lead.attempts > 0)):
@@ -100,10 +103,13 @@ def own_list(session: Session, company: str) -> OwnList:
 
 
 def dnc_entries(session: Session, company: str, source: str = OWN) -> list[tuple[str, datetime]]:
-    """(E.164, added at) of one list of the company, the own list by default, in number order."""
+    """(E.164, added at) of one list of the company, the own list by default, in number order; an erased
+    person's entry (kept as its blind index alone) reads "" and comes first.
+
+    Why sorted here: a sealed number sorts by its ciphertext in the store."""
     rows = session.execute(select(DncEntry.phone_e164, DncEntry.added_at).where(
-        DncEntry.company == company, DncEntry.source == source).order_by(DncEntry.phone_e164))
-    return [(phone, _utc(added)) for phone, added in rows]
+        DncEntry.company == company, DncEntry.source == source))
+    return sorted((phone, _utc(added)) for phone, added in rows)
 
 
 @dataclass
@@ -184,7 +190,8 @@ def import_registry(session: Session, company: str, name: str, path: Path, now: 
         raise InvalidInput("file", f"{path.name} has {found_none}; the copy of {name} was left as it was")
     session.execute(delete(DncEntry).where(DncEntry.company == company, DncEntry.source == name))
     session.execute(insert(cast(Table, DncEntry.__table__)), [
-        {"company": company, "phone_e164": number, "source": name, "added_at": to_db(now)} for number in found])
+        {"company": company, "phone_e164": number, "source": name, "added_at": to_db(now)}
+        for number in sorted(found)])
     session.merge(DncRegistry(company=company, name=name, refreshed_at=to_db(now), entries=len(found)))
     session.commit()
     rejects = None

@@ -39,6 +39,7 @@ from lists.lifecycle import LeadStatus, reopened
 from lists.models import Campaign, DncEntry, Lead, insert_new_leads, to_db
 from lists.numbers import normalise_number, region_code, valid_zone, zone_for_postal_code
 from lists.rules import PROFILES, never_open
+from lists.sealing import sealer_of
 from pacing.errors import InvalidInput
 
 __all__ = ["ImportSummary", "import_csv", "count_rows", "read_csv", "Record", "UNBALANCED", "check_text",
@@ -385,11 +386,12 @@ class _Import:
     def __init__(self, session: Session, campaign: Campaign, now: datetime):
         self.session, self.campaign, self.now = session, campaign, now
         mine = Lead.campaign_id == campaign.id
-        self.stored = frozenset(session.scalars(select(Lead.phone_e164).where(mine)))
-        self.aside = {phone: (lead_id, attempts) for phone, lead_id, attempts in session.execute(
-            select(Lead.phone_e164, Lead.id, Lead.attempts).where(mine, Lead.status == LeadStatus.NO_WINDOW))}
+        self.key_of = sealer_of(session.get_bind().dialect).key_of  # people are matched by blind index
+        self.stored = frozenset(session.scalars(select(Lead.phone_key).where(mine)))
+        self.aside = {key: (lead_id, attempts) for key, lead_id, attempts in session.execute(
+            select(Lead.phone_key, Lead.id, Lead.attempts).where(mine, Lead.status == LeadStatus.NO_WINDOW))}
         self.seen: set[str] = set()
-        self.dnc = set(session.scalars(select(DncEntry.phone_e164).where(DncEntry.company == campaign.company)))
+        self.dnc = set(session.scalars(select(DncEntry.phone_key).where(DncEntry.company == campaign.company)))
         self.batch = _Batch()
         self.profile = PROFILES[campaign.rules_profile]
         self.windowless: dict[str, bool] = {}
@@ -444,21 +446,22 @@ class _Import:
         """Queue the lead for insert and return "imported", or return why not."""
         if isinstance(lead, str):
             return lead
-        if lead.e164 in self.stored:
-            return self.given(lead)
-        if lead.e164 in self.seen:
+        key = self.key_of(lead.e164)
+        if key in self.stored:
+            return self.given(lead, key)
+        if key in self.seen:
             return _DUPLICATE
-        if lead.e164 in self.dnc:
+        if key in self.dnc:
             return "on DNC"
-        self.seen.add(lead.e164)
+        self.seen.add(key)
         (self.batch.aside if self.closed(lead.zones) else self.batch.fresh).append(lead)
         return _IMPORTED
 
-    def given(self, lead: _Prepared) -> str:
+    def given(self, lead: _Prepared, key: str) -> str:
         """A stored lead set aside for its zones, which this row gives a zone the window opens in, is reopened."""
-        if lead.e164 not in self.aside or self.closed(lead.zones):
+        if key not in self.aside or self.closed(lead.zones):
             return _ALREADY
-        lead_id, attempts = self.aside.pop(lead.e164)
+        lead_id, attempts = self.aside.pop(key)
         self.batch.reopen.append({"lead_id": lead_id, "new_zones": lead.zones, "new_status": reopened(attempts)})
         return _ZONE_GIVEN
 

@@ -59,6 +59,7 @@ class LeadStatus(StrEnum):
     DONE = "done"  # finished: reached, invalid, or out of attempts
     DNC = "dnc"  # its number is on a do-not-call list
     NO_WINDOW = "no_window"  # set aside: the calling window never opens in all its candidate zones at once
+    ERASED = "erased"  # the person's name, number and fields were erased (on request, or past retention)
 
     __hash__ = str.__hash__  # equal members and strings must hash alike
 
@@ -67,18 +68,19 @@ _L = LeadStatus
 QUEUES: tuple[LeadStatus, ...] = (_L.CALLBACK, _L.RETRY, _L.NEW)
 """The open statuses: the queues a claim takes leads from, in the order it serves them
 (``lists.rules.take_in_priority``). A number on a DNC list overrides them in reports: the claim would close it."""
-CLOSED = frozenset({_L.DONE, _L.DNC, _L.NO_WINDOW})
+CLOSED = frozenset({_L.DONE, _L.DNC, _L.NO_WINDOW, _L.ERASED})
 """Statuses no claim takes: the lead is never dialled again (unless its number leaves the DNC list, or a lead
 set aside for its zones gets one: ``reopened``)."""
 
-LEAD_MOVES: dict[LeadStatus, frozenset[LeadStatus]] = {
-    _L.NEW: frozenset({_L.CLAIMED, _L.DONE, _L.DNC, _L.NO_WINDOW}),
-    _L.RETRY: frozenset({_L.CLAIMED, _L.CALLBACK, _L.DONE, _L.DNC, _L.NO_WINDOW}),
-    _L.CALLBACK: frozenset({_L.CLAIMED, _L.DONE, _L.DNC, _L.NO_WINDOW}),
+LEAD_MOVES: dict[LeadStatus, frozenset[LeadStatus]] = {  # a lead being dialled (CLAIMED) is erased after its call
+    _L.NEW: frozenset({_L.CLAIMED, _L.DONE, _L.DNC, _L.NO_WINDOW, _L.ERASED}),
+    _L.RETRY: frozenset({_L.CLAIMED, _L.CALLBACK, _L.DONE, _L.DNC, _L.NO_WINDOW, _L.ERASED}),
+    _L.CALLBACK: frozenset({_L.CLAIMED, _L.DONE, _L.DNC, _L.NO_WINDOW, _L.ERASED}),
     _L.CLAIMED: frozenset({_L.NEW, _L.RETRY, _L.CALLBACK, _L.DONE, _L.DNC}),
-    _L.DONE: frozenset({_L.CALLBACK, _L.DNC}),
-    _L.DNC: frozenset({_L.NEW, _L.RETRY}),
-    _L.NO_WINDOW: frozenset({_L.NEW, _L.RETRY, _L.DNC}),
+    _L.DONE: frozenset({_L.CALLBACK, _L.DNC, _L.ERASED}),
+    _L.DNC: frozenset({_L.NEW, _L.RETRY, _L.ERASED}),
+    _L.NO_WINDOW: frozenset({_L.NEW, _L.RETRY, _L.DNC, _L.ERASED}),
+    _L.ERASED: frozenset(),
 }
 
 

@@ -39,12 +39,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from dialer.records import Outcome
 from lists.lifecycle import CampaignState, LeadStatus, Presence
+from lists.sealing import Sealed, key_default, sealer_of
 from pacing.days import local_midnight
 from pacing.ledger import DayAnswers
 from pacing.registry import PolicyName
 
 __all__ = ["Base", "Company", "CompanyMember", "DEFAULT_COMPANY", "Campaign", "Lead", "insert_new_leads", "Attempt",
-           "answers_by_day", "DncEntry", "DncRegistry",
+           "answers_by_day", "DncEntry", "DncRegistry", "StoreSeal",
            "as_utc", "to_db", "User", "ApiToken", "CampaignGrant", "LeadView",
            "CampaignLease", "ClusterMember", "Word", "PresenceEvent", "AuditAction", "ViewPurpose", "AuditEvent",
            "HandoverResult", "AttemptHandover", "ledger_days"]
@@ -107,6 +108,7 @@ class Company(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    retention_days: Mapped[int | None] = mapped_column(Integer)  # lead data kept this long after its last call
 
 
 class CompanyMember(Base):
@@ -164,14 +166,15 @@ class Lead(Base):
 
     __tablename__ = "lead"
     __table_args__ = (
-        UniqueConstraint("campaign_id", "phone_e164", name="uq_lead_campaign_phone"),
+        UniqueConstraint("campaign_id", "phone_key", name="uq_lead_campaign_person"),
         Index("ix_lead_queue", "campaign_id", "status", "next_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
-    phone_e164: Mapped[str] = mapped_column(String(20))
-    name: Mapped[str | None] = mapped_column(String(200))
+    phone_e164: Mapped[str] = mapped_column(Sealed("lead.phone_e164"))  # "" once erased
+    phone_key: Mapped[str] = mapped_column(String(32), default=key_default)  # the person: lists.sealing
+    name: Mapped[str | None] = mapped_column(Sealed("lead.name"))
     region: Mapped[str | None] = mapped_column(String(3))  # ISO 3166, or 001 for non-geographic codes
     zones: Mapped[str] = mapped_column(String(1000), default="")
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -194,8 +197,8 @@ class Lead(Base):
         return tuple(z for z in self.zones.split(",") if z)
 
 
-_IMPORT_COLUMNS = ("campaign_id", "phone_e164", "name", "region", "zones", "fields", "status", "attempts", "priority",
-                   "next_at")
+_IMPORT_COLUMNS = ("campaign_id", "phone_e164", "phone_key", "name", "region", "zones", "fields", "status", "attempts",
+                   "priority", "next_at")
 
 
 def insert_new_leads(session: Session, campaign_id: int, next_at: datetime,
@@ -207,7 +210,8 @@ def insert_new_leads(session: Session, campaign_id: int, next_at: datetime,
     Why one prepared statement and plain tuples: SQLAlchemy's per-row
     parameter processing was half an import's cost in the parent process.
     The fields arrive already encoded (the import's workers do it) and the
-    due time passes through its column type's bind processor once.
+    due time passes through its column type's bind processor once; the
+    number and the name are sealed here, as their ``Sealed`` type would.
     """
     if not rows:
         return
@@ -218,7 +222,11 @@ def insert_new_leads(session: Session, campaign_id: int, next_at: datetime,
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO lead ({', '.join(_IMPORT_COLUMNS)}) "
            f"VALUES ({', '.join([marker] * len(_IMPORT_COLUMNS))})")
-    connection.exec_driver_sql(sql, [(campaign_id, *row, status.value, 0, 0, due) for row in rows])
+    sealer = sealer_of(dialect)
+    connection.exec_driver_sql(sql, [
+        (campaign_id, sealer.seal(phone, "lead.phone_e164"), sealer.key_of(phone),
+         None if name is None else sealer.seal(name, "lead.name"), *rest, status.value, 0, 0, due)
+        for phone, name, *rest in rows])
 
 
 class Attempt(Base):
@@ -296,13 +304,26 @@ class DncEntry(Base):
     """A suppressed number for a company, from its internal list or an imported registry."""
 
     __tablename__ = "dnc_entry"
-    __table_args__ = (UniqueConstraint("company", "phone_e164", "source", name="uq_dnc"),)
+    __table_args__ = (UniqueConstraint("company", "phone_key", "source", name="uq_dnc_person"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company: Mapped[str] = mapped_column(String(120))
-    phone_e164: Mapped[str] = mapped_column(String(20), index=True)
+    phone_e164: Mapped[str] = mapped_column(Sealed("dnc_entry.phone_e164"))  # "" once the person is erased
+    phone_key: Mapped[str] = mapped_column(String(32), default=key_default, index=True)
     source: Mapped[str] = mapped_column(String(64), default="internal")
     added_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class StoreSeal(Base):
+    """The one row saying how this store keeps personal data (``lists.sealing``): clear or sealed, the blind
+    index's salt of a clear store, and the check that tells a sealed store's key from a wrong one."""
+
+    __tablename__ = "store_seal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    index_salt: Mapped[str] = mapped_column(String(64))
+    key_check: Mapped[str | None] = mapped_column(String(64))
 
 
 class DncRegistry(Base):
@@ -390,6 +411,8 @@ class AuditAction(StrEnum):
     DNC_ADD = "dnc_add"
     DNC_REMOVE = "dnc_remove"
     USERS = "users"  # an account added, granted, given a token or revoked
+    ERASE = "erase"  # a person's data erased on request (lists.privacy)
+    PURGE = "purge"  # lead data past its company's retention removed, or the retention changed
 
 
 class AuditEvent(Base):

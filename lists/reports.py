@@ -55,6 +55,7 @@ STATUS_LABELS = {
     LeadStatus.RETRY: "Waiting for a retry", LeadStatus.CALLBACK: "Callback booked", LeadStatus.DONE: "Finished",
     LeadStatus.DNC: "Do not call (will not be dialled)",
     LeadStatus.NO_WINDOW: "Set aside: the window never opens in all its time zones (give a timezone)",
+    LeadStatus.ERASED: "Erased: the person's data was removed (on request, or past retention)",
 }
 
 
@@ -197,7 +198,7 @@ def dispositions_report(session: Session, campaign: Campaign, period: Period = E
 def _on_dnc(campaign: Campaign) -> Any:
     """True where the lead's number is on any of the company's DNC lists (its own or an imported registry)."""
     return select(DncEntry.id).where(DncEntry.company == campaign.company,
-                                     DncEntry.phone_e164 == Lead.phone_e164).exists()
+                                     DncEntry.phone_key == Lead.phone_key).exists()
 
 
 def _shown_status(campaign: Campaign) -> Any:
@@ -402,13 +403,13 @@ def _natural(name: str) -> tuple[tuple[int, int | str], ...]:
 EXPORT_COLUMNS = ("phone_e164", "name", "timezone", "status", "attempts", "last_disposition", "refusal_reason", "dnc")
 
 
-def _dnc_sources(session: Session, campaign: Campaign, phones: list[str]) -> dict[str, str]:
-    """Number → the DNC lists it is on ("internal" is the company's own), comma-separated."""
+def _dnc_sources(session: Session, campaign: Campaign, keys: list[str]) -> dict[str, str]:
+    """Person (blind index) → the DNC lists their number is on ("internal" is the company's own), comma-separated."""
     found: dict[str, set[str]] = {}
-    for phone, source in session.execute(select(DncEntry.phone_e164, DncEntry.source).where(
-            DncEntry.company == campaign.company, DncEntry.phone_e164.in_(phones))):
-        found.setdefault(phone, set()).add(source)
-    return {phone: ",".join(sorted(sources)) for phone, sources in found.items()}
+    for key, source in session.execute(select(DncEntry.phone_key, DncEntry.source).where(
+            DncEntry.company == campaign.company, DncEntry.phone_key.in_(keys))):
+        found.setdefault(key, set()).add(source)
+    return {key: ",".join(sorted(sources)) for key, sources in found.items()}
 
 
 def export_leads(session: Session, campaign: Campaign, path: Path, mask: bool = False, batch: int = 5000) -> int:
@@ -423,8 +424,8 @@ def export_leads(session: Session, campaign: Campaign, path: Path, mask: bool = 
         writer = csv.writer(out)
         writer.writerow(EXPORT_COLUMNS)
         for leads in session.scalars(query).partitions():
-            sources = _dnc_sources(session, campaign, [lead.phone_e164 for lead in leads])
-            writer.writerows(_export_row(lead, sources.get(lead.phone_e164, ""), mask) for lead in leads)
+            sources = _dnc_sources(session, campaign, [lead.phone_key for lead in leads])
+            writer.writerows(_export_row(lead, sources.get(lead.phone_key, ""), mask) for lead in leads)
             count += len(leads)
     return count
 

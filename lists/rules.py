@@ -39,6 +39,10 @@ class CallingProfile:
     ``rolling_cap`` is (attempts, days): at most that many attempts in any such
     period. ``refusal_cooloff_days`` blocks contact after a refusal;
     ``abandon_quarantine_h`` blocks a re-call after an abandoned call.
+    ``record_days`` is how long attempt records are kept to prove compliance,
+    through an erasure and whatever a company's retention says: the US TSR
+    asks 5 years; the anchors give no period for France or the UK, so they
+    keep the US's (the cautious side for proving a call lawful).
     """
 
     name: str
@@ -48,6 +52,7 @@ class CallingProfile:
     rolling_cap: tuple[int, int] | None = None
     refusal_cooloff_days: int | None = None
     abandon_quarantine_h: float = 72.0
+    record_days: int = 5 * 365 + 1  # US TSR 16 CFR 310.5: 5 years (with a leap day)
 
 
 def _every_day(*windows: Window) -> tuple[tuple[Window, ...], ...]:

@@ -131,7 +131,7 @@ class _Queue:
     def _due(self, status: LeadStatus, limit: int) -> list[tuple[Lead, bool]]:
         """The queue's next due leads, oldest first, each with whether its number is on the company's DNC."""
         on_dnc = (select(DncEntry.id).where(DncEntry.company == self.campaign.company,
-                                            DncEntry.phone_e164 == Lead.phone_e164).exists())
+                                            DncEntry.phone_key == Lead.phone_key).exists())
         query = (select(Lead, on_dnc)
                  .where(Lead.campaign_id == self.campaign.id, Lead.status == status, Lead.next_at <= to_db(self.now))
                  .order_by(Lead.next_at, Lead.id).limit(limit).with_for_update(of=Lead, skip_locked=True))

@@ -6,8 +6,10 @@ and the same migration files serve both back ends.
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import hashlib
+import hmac
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,11 +19,13 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.util.exc import CommandError
-from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, select, text
 from sqlalchemy.exc import ArgumentError, DatabaseError, InterfaceError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.errors import StoreError
+from lists.models import DncEntry, Lead, StoreSeal
+from lists.sealing import KEY_ENV, KEY_FILE_ENV, Sealer, SealError, SealMode, attach, read_key
 
 __all__ = ["DEFAULT_URL", "database_url", "shown_url", "open_engine", "upgrade", "open_store", "store_errors",
            "checkpoint", "ping", "Hold", "hold_store"]
@@ -132,8 +136,10 @@ def _alembic_config() -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to ``revision`` (idempotent).
+def upgrade(engine: Engine, revision: str = "head", key: bytes | None = None, seal: bool = True) -> None:
+    """Bring the schema up to ``revision`` (idempotent); at the head, give the engine its store's seal
+    (``key``: the store key; None reads the environment, ``lists.sealing.read_key``), unless ``seal`` is
+    False (``lists.privacy.encrypt_store`` reads and writes the raw values).
 
     On SQLite the migrations run with foreign keys off and are checked whole before the commit, as SQLite's
     own procedure for schema changes says: batch mode rebuilds a table to change its constraints (copy, drop,
@@ -155,6 +161,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             if sqlite:
                 connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                 connection.commit()
+    if revision == "head" and seal:
+        attach(engine.dialect, _sealer(engine, read_key() if key is None else key))
 
 
 def _check_foreign_keys(connection: Connection) -> None:
@@ -165,27 +173,53 @@ def _check_foreign_keys(connection: Connection) -> None:
                          f"row of {broken[2]}; nothing was changed")
 
 
-def open_store(url: str | None = None, create: bool = True) -> sessionmaker[Session]:
+def open_store(url: str | None = None, create: bool = True, key: bytes | None = None) -> sessionmaker[Session]:
     """Migrate the store at ``url`` and return a session factory for it; StoreError when that cannot be done.
 
     ``create=False`` is for commands that only make sense on an existing
-    store: a missing SQLite file is refused instead of created.
+    store: a missing SQLite file is refused instead of created. ``key`` is
+    the store key (``lists.sealing.read_key``: None reads the environment);
+    SealError when the store is sealed and the key is missing or not its own.
     """
     url = database_url(url)
     engine = open_engine(url, create)
     try:
         with store_errors(url):
-            upgrade(engine)
+            upgrade(engine, key=key)
     except DatabaseError as exc:  # not a database file, no permission: nothing to migrate
         engine.dispose()
         raise StoreError(shown_url(url), f"cannot open the store: {_first_line(exc)}") from None
     except CommandError as exc:
         engine.dispose()
         raise StoreError(shown_url(url), f"schema not known to this version of the dialer ({exc})") from None
-    except StoreError:
+    except (StoreError, SealError):
         engine.dispose()
         raise
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def _sealer(engine: Engine, key: bytes | None) -> Sealer:
+    """The store's ``Sealer``: a clear store's salted index, or the key's, checked against the store.
+
+    A clear store given a key is sealed at once when it holds no number yet
+    (a new store); one that does is refused, so that data is never half
+    sealed: ``dialer privacy encrypt`` seals it whole."""
+    with Session(engine) as session, session.begin():
+        seal = session.get_one(StoreSeal, 1)
+        salt = base64.b64decode(seal.index_salt)
+        if seal.mode == SealMode.CLEAR and key is None:
+            return Sealer(salt)
+        if key is None:
+            raise SealError(f"the store is encrypted: set {KEY_ENV} or {KEY_FILE_ENV} (the daemon: [store] key_file)")
+        sealer = Sealer.sealing(salt, key)
+        if seal.mode == SealMode.CLEAR:
+            if session.scalar(select(Lead.id).limit(1)) or session.scalar(select(DncEntry.id).limit(1)):
+                raise SealError("the store holds numbers in clear: seal them with dialer privacy encrypt "
+                                "(the key set), or open it without a key")
+            seal.mode, seal.key_check = SealMode.AES_GCM, sealer.check()
+        elif not hmac.compare_digest(seal.key_check or "", sealer.check()):
+            raise SealError("the store key is not this store's (the store was sealed with another)")
+        return sealer
 
 
 def checkpoint(factory: sessionmaker[Session]) -> None:

@@ -19,6 +19,8 @@ def erlang_reference() -> dict:
 
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)]
+SEALED = ["sqlite-sealed", pytest.param("postgresql-sealed", marks=pytest.mark.pg)]
+TEST_STORE_KEY = "dGhpcyBpcyBhIHRlc3Qga2V5IG9mIDMyIGJ5dGVzISE="  # 32 bytes, for sealed test stores only
 
 
 def _worker_database(url: str) -> str:
@@ -56,12 +58,30 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=BACKENDS)
-def store_url(request, tmp_path) -> str:
-    """The same store tests on SQLite (a WAL file) and PostgreSQL (started by .ci/postgres.sh)."""
+def pytest_generate_tests(metafunc):
+    """Every test of a store runs on each backend; a module marked ``sealed_too`` also on sealed stores."""
+    if "store_backend" in metafunc.fixturenames:
+        sealed = metafunc.definition.get_closest_marker("sealed_too") is not None
+        metafunc.parametrize("store_backend", BACKENDS + (SEALED if sealed else []), indirect=True)
+
+
+@pytest.fixture
+def store_backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def store_url(store_backend, tmp_path, monkeypatch) -> str:
+    """The same store tests on SQLite (a WAL file) and PostgreSQL (started by .ci/postgres.sh); a ``-sealed``
+    backend holds numbers and names encrypted, its key in the environment (so the CLI and daemons see it)."""
     import os
 
-    if request.param == "sqlite":
+    from lists.sealing import KEY_ENV
+
+    backend = store_backend.removesuffix("-sealed")
+    if backend != store_backend:
+        monkeypatch.setenv(KEY_ENV, TEST_STORE_KEY)
+    if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'dialer.db'}"
     url = os.environ.get("DIALER_TEST_PG_URL")
     if not url:

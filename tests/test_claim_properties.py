@@ -18,6 +18,8 @@ from lists.models import DUE_ANY_TIME, Attempt, Campaign, DncEntry, Lead, to_db
 from lists.selection import claim_leads
 from lists.store import open_store
 
+pytestmark = pytest.mark.sealed_too  # the store tests hold on an encrypted store too
+
 ZONES = ["America/New_York", "America/Los_Angeles", "Europe/Paris", "America/New_York,America/Los_Angeles",
          "Europe/Kaliningrad,Asia/Kamchatka"]  # UTC+2 and UTC+12: the French window is never open in both
 BASE = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)

@@ -27,6 +27,8 @@ from pacing.ledger import AbandonmentLedger, DayAnswers
 from pacing.registry import make_controller
 from tests.test_engine import Telephony, World
 
+pytestmark = pytest.mark.sealed_too  # the store tests hold on an encrypted store too
+
 LONDON = ZoneInfo("Europe/London")
 DAY = date(2026, 10, 24)  # the UK clocks go back in the night after it: the next day lasts 25 hours
 

@@ -31,6 +31,8 @@ from lists.rules import CLOSED_AS, RetryRules, after_attempt, capped_profile
 from lists.selection import claim_leads, release_leads
 from simulation.leads import SimList
 
+pytestmark = pytest.mark.sealed_too  # the store tests hold on an encrypted store too
+
 NOON_NY = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
 
 
@@ -50,7 +52,12 @@ def test_the_lead_table_covers_its_whole_enum_and_every_status_is_reachable():
     assert set(LEAD_MOVES) == set(LeadStatus)
     assert all(moves <= set(LeadStatus) and status not in moves for status, moves in LEAD_MOVES.items())
     assert _reachable(LEAD_MOVES, LeadStatus.NEW) == set(LeadStatus)
-    assert all(LeadStatus.DNC in _reachable(LEAD_MOVES, status) for status in LeadStatus if status != LeadStatus.DNC)
+    erased = LeadStatus.ERASED  # nothing is left to call: its DNC entry outlives it (lists.privacy)
+    assert all(LeadStatus.DNC in _reachable(LEAD_MOVES, status)
+               for status in set(LeadStatus) - {LeadStatus.DNC, erased})
+    assert LEAD_MOVES[erased] == frozenset()
+    assert {status for status in LeadStatus if erased in LEAD_MOVES[status]} == set(LeadStatus) - {
+        erased, LeadStatus.CLAIMED}  # a lead being dialled is erased after its call
 
 
 def test_every_table_keyed_by_a_status_covers_it():
@@ -59,7 +66,7 @@ def test_every_table_keyed_by_a_status_covers_it():
     assert set(QUEUES) == LEAD_MOVES[LeadStatus.CLAIMED] - CLOSED  # a release goes back to any queue
     assert set(CLOSED_AS.values()) <= CLOSED
     assert all(closed in LEAD_MOVES[queue] for queue in QUEUES for closed in CLOSED_AS.values())  # a claim closes
-    assert moving_to(LeadStatus.DNC) == set(LeadStatus) - {LeadStatus.DNC}  # a DNC entry closes any lead
+    assert moving_to(LeadStatus.DNC) == set(LeadStatus) - {LeadStatus.DNC, LeadStatus.ERASED}  # closes any lead left
 
 
 @pytest.mark.parametrize("start", list(LeadStatus))

@@ -11,9 +11,13 @@ from sqlalchemy.orm import Session
 from dialer.records import AttemptRecord
 from lists.campaigns import create_campaign, edit_campaign, get_campaign
 from lists.models import Attempt, Base, DncEntry, Lead
+from lists.privacy import Sealing, encrypt_store
+from lists.sealing import SealError, person_key, read_key
 from lists.selection import claim_leads, record_attempt
 from lists.store import open_engine, upgrade
 from pacing.errors import InvalidInput
+
+pytestmark = pytest.mark.sealed_too  # the store tests hold on an encrypted store too
 
 NOON_NY = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
 
@@ -41,8 +45,9 @@ def test_the_migrations_build_the_schema_the_models_declare(store_url):
     engine.dispose()
 
 
-def test_upgrade_keeps_the_rows_of_a_live_database(store_url):
-    """A store at revision 0001 with a lead that has no next_at upgrades in place and the lead stays dialable."""
+def test_upgrade_keeps_the_rows_of_a_live_database(store_url, store_backend):
+    """A store at revision 0001 with a lead that has no next_at upgrades in place and the lead stays dialable;
+    with a store key set, the clear store is refused until ``encrypt_store`` seals it, and then dials the same."""
     engine = open_engine(store_url)
     upgrade(engine, "0001")
     with engine.begin() as conn:
@@ -51,6 +56,12 @@ def test_upgrade_keeps_the_rows_of_a_live_database(store_url):
                           "0.03, 'us', 6, '{}', '{}')"))
         conn.execute(text("INSERT INTO lead (campaign_id, phone_e164, zones, fields, status, priority, attempts) "
                           "SELECT id, '+12025550199', 'America/New_York', '{}', 'new', 0, 0 FROM campaign"))
+    if store_backend.endswith("-sealed"):
+        with pytest.raises(SealError, match="the store holds numbers in clear: seal them with dialer privacy encrypt"):
+            upgrade(engine)
+        assert encrypt_store(engine, read_key()) == Sealing(leads=1, dnc_entries=0)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT phone_e164 FROM lead")).scalar_one().startswith("s1.")
     upgrade(engine)
     with Session(engine) as s:
         campaign = get_campaign(s, "Old")
@@ -106,7 +117,7 @@ def test_claim_order_and_ledger(store):
     with store() as s:
         c = create_campaign(s, "Tariffs", "tariff-switch")
         _leads(s, c, ["+12025550101", "+12025550102", "+12025550103"])
-        callback = s.scalar(select(Lead).where(Lead.phone_e164 == "+12025550103"))
+        callback = s.scalar(select(Lead).where(Lead.phone_key == person_key(s, "+12025550103")))
         callback.status, callback.next_at = "callback", (NOON_NY - timedelta(minutes=5)).replace(tzinfo=None)
         s.commit()
         first = claim_leads(s, c, 1, NOON_NY)

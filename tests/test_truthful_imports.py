@@ -16,6 +16,9 @@ from sqlalchemy import select
 from lists.campaigns import create_campaign
 from lists.importer import UNBALANCED, import_csv
 from lists.models import Lead
+from lists.sealing import person_key
+
+pytestmark = pytest.mark.sealed_too  # the store tests hold on an encrypted store too
 
 NOW = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)  # a Tuesday, noon in Paris
 
@@ -127,7 +130,8 @@ RUSSIAN_MOBILE = "+7 916 123 45 67"  # 26 candidate zones, Kaliningrad (UTC+2) t
 
 def _lead(store, campaign, phone: str) -> Lead:
     with store() as s:
-        return s.scalars(select(Lead).where(Lead.campaign_id == campaign.id, Lead.phone_e164 == phone)).one()
+        return s.scalars(select(Lead).where(Lead.campaign_id == campaign.id,
+                                            Lead.phone_key == person_key(s, phone))).one()
 
 
 def test_a_russian_mobile_under_the_french_window_is_told_and_set_aside_then_its_timezone_makes_it_dialable(

@@ -22,6 +22,7 @@ from lists.audit import record
 from lists.dnc import add_to_dnc, remove_from_dnc
 from lists.models import AuditAction, DncEntry
 from lists.numbers import mask_number, normalise_number
+from lists.sealing import person_key
 
 __all__ = ["router", "add", "check", "remove"]
 
@@ -39,7 +40,7 @@ def _e164(body: DncIn) -> str:
 
 def _out(session: Any, who: Principal, company: str, e164: str, reopened: int = 0) -> DncOut:
     sources = sorted(session.scalars(select(DncEntry.source).where(DncEntry.company == company,
-                                                                   DncEntry.phone_e164 == e164)))
+                                                                   DncEntry.phone_key == person_key(session, e164))))
     return DncOut(number=e164 if who.unmasked else mask_number(e164), company=company, listed=bool(sources),
                   sources=sources, reopened=reopened)
 

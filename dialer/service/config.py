@@ -8,6 +8,7 @@ Example (``deploy/dialer.toml`` ships a commented one)::
 
     [store]
     url = "sqlite:////var/lib/dialer/dialer.db"
+    key_file = "/etc/dialer/store.key"  # seal numbers and names (dialer privacy key makes one); default: none
     [http]
     host = "127.0.0.1"
     port = 8080
@@ -69,6 +70,7 @@ from dialer.drivers.asterisk import MIN_RING_TIMEOUT_S, AriServer
 from dialer.errors import DialerError
 from dialer.service.cluster import LeaseTimes
 from lists.numbers import valid_zone
+from lists.sealing import SealError, read_key
 from lists.store import database_url
 from pacing.days import DAY_S
 
@@ -149,6 +151,7 @@ class Config:
     cluster: LeaseTimes | None = None  # several daemons share the store's campaigns by lease; None: one daemon
     asterisk: AsteriskConfig | None = None
     create_store: bool = False  # ``dialer serve --create``: else a mistyped SQLite path is refused, not made empty
+    store_key: bytes | None = field(default=None, repr=False)  # [store] key_file: None reads DIALER_STORE_KEY
 
 
 # ---- reading ------------------------------------------------------------------------------------------------
@@ -354,6 +357,18 @@ def _flag(value: Any) -> bool:
     return value
 
 
+def _store_key(store: _Reader, folder: Path) -> bytes | None:
+    """``[store] key_file``: the file holding the store key (``lists.sealing``), read now so a wrong one stops
+    the start with its line; without it, the environment's key (or none: a clear store)."""
+    name = store.get("key_file", _text)
+    if name is None:
+        return None
+    try:
+        return read_key(str(folder / name))
+    except SealError as exc:
+        raise store.fail("key_file", str(exc)) from None
+
+
 def _cluster(r: _Reader, url: str) -> LeaseTimes | None:
     """``[cluster]``: lease timings; only on PostgreSQL (leases lock rows ``FOR SHARE``; SQLite is one machine)."""
     if "cluster" not in r.data:
@@ -379,6 +394,7 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>", text: str = 
     driver, sim_table, zones = top.table_of("driver"), top.table_of("sim"), top.table_of("timezones")
     asterisk_table = top.table_of("asterisk")
     url = database_url(store.get("url", _text))
+    store_key = _store_key(store, folder)
     host, port = http.get("host", _text, "127.0.0.1"), http.get("port", _port, 8080)
     origins = http.get("cors_origins", _origins, ())
     proxies = http.get("trusted_proxies", _proxies, ())
@@ -386,7 +402,8 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>", text: str = 
     timezones = {name: zones.get(name, _zone) for name in zones.data}
     cluster = _cluster(top, url)
     settings = dict(
-        store_url=url, http_host=host, http_port=port, cors_origins=origins, trusted_proxies=proxies,
+        store_url=url, store_key=store_key, http_host=host, http_port=port, cors_origins=origins,
+        trusted_proxies=proxies,
         name=daemon.get("name", _text, socket.gethostname()),
         drain_timeout_s=daemon.get("drain_timeout_s", _number(0.0, DAY_S), 60.0),
         campaigns=daemon.get("campaigns", _names), log_level=daemon.get("log_level", _choice(LOG_LEVELS), "info"))

@@ -114,7 +114,8 @@ class Daemon:
         self.scenario: Scenario | None = load_scenario(config.sim.scenario) if config.sim else None
         own = config.sim.scenarios if config.sim else {}
         self.scenarios = {name: load_scenario(path) for name, path in own.items()}  # campaigns with their own
-        self.factory: sessionmaker[Session] = open_store(config.store_url, create=config.create_store)
+        self.factory: sessionmaker[Session] = open_store(config.store_url, create=config.create_store,
+                                                         key=config.store_key)
         if config.cluster is not None:
             bound_idle_transactions(self.factory.kw["bind"], config.cluster.idle_transaction_s)
         self.claims = ThreadPoolExecutor(1, "dialer-claim")
