@@ -349,7 +349,7 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    totp_secret: Mapped[str | None] = mapped_column(String(64))  # base32; None: no second factor
+    totp_secret: Mapped[str | None] = mapped_column(Sealed("app_user.totp_secret"))  # base32; None: no 2nd factor
     totp_step: Mapped[int | None] = mapped_column(Integer)  # the last 30-second step a code was taken for
 
 

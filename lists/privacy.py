@@ -137,14 +137,17 @@ class Sealing:
     dnc_entries: int
 
 
-def _seal_rows(connection: Connection, sealer: Sealer, table: str, columns: tuple[str, ...]) -> int:
-    rows = connection.execute(text(f"SELECT id, phone_key, {', '.join(columns)} FROM {table}")).all()
-    sets = ", ".join(f"{column} = :{column}" for column in columns)
+def _seal_rows(connection: Connection, sealer: Sealer, table: str, columns: tuple[str, ...],
+               indexed: bool = True) -> int:
+    """Seal ``columns`` of every row of ``table`` and, when it is ``indexed``, re-key its ``phone_key``."""
+    keyed = ("phone_key",) if indexed else ()
+    rows = connection.execute(text(f"SELECT {', '.join(('id', *keyed, *columns))} FROM {table}")).all()
+    sets = ", ".join(f"{column} = :{column}" for column in (*keyed, *columns))
     if rows:
-        connection.execute(text(f"UPDATE {table} SET phone_key = :phone_key, {sets} WHERE id = :id"), [
-            {"id": row[0], "phone_key": sealer.rekeyed(row[1]),
+        connection.execute(text(f"UPDATE {table} SET {sets} WHERE id = :id"), [
+            {"id": row[0], **({"phone_key": sealer.rekeyed(row[1])} if indexed else {}),
              **{column: None if value is None else sealer.seal(value, f"{table}.{column}")
-                for column, value in zip(columns, row[2:], strict=True)}} for row in rows])
+                for column, value in zip(columns, row[1 + len(keyed):], strict=True)}} for row in rows])
     return len(rows)
 
 
@@ -162,6 +165,7 @@ def encrypt_store(engine: Engine, key: bytes) -> Sealing:
         sealer = Sealer.sealing(base64.b64decode(salt), key)
         sealing = Sealing(_seal_rows(connection, sealer, "lead", ("phone_e164", "name")),
                           _seal_rows(connection, sealer, "dnc_entry", ("phone_e164",)))
+        _seal_rows(connection, sealer, "app_user", ("totp_secret",), indexed=False)
         connection.execute(text("UPDATE store_seal SET mode = :mode, key_check = :check WHERE id = 1"),
                            {"mode": SealMode.AES_GCM, "check": sealer.check()})
     return sealing

@@ -14,6 +14,8 @@ from dialer.service.users import Role, UserError, add_user, enable_totp, get_use
 from tests.api_helpers import PASSWORD, start_api_daemon
 from tests.test_console_browser import CHROMIUM, DRIVER, chromium
 
+pytestmark = pytest.mark.sealed_too  # the secret is sealed in an encrypted store
+
 NOW = datetime(2026, 11, 24, 9, 0, 10, tzinfo=UTC)
 
 

@@ -1,5 +1,5 @@
 """Personal data at rest: a person's blind index beside every number, room for sealed values, a company's
-retention period, and the ``store_seal`` row.
+retention period, the ``store_seal`` row, and room for a sealed TOTP secret.
 
 An upgraded store stays clear (``lists.sealing``): it gets a random salt
 for its blind index, every lead and DNC entry gets its ``phone_key`` under
@@ -63,6 +63,8 @@ def upgrade() -> None:
         batch_op.create_index("ix_dnc_entry_phone_key", ["phone_key"], unique=False)
     with op.batch_alter_table("company", schema=None) as batch_op:
         batch_op.add_column(sa.Column("retention_days", sa.Integer(), nullable=True))
+    with op.batch_alter_table("app_user", schema=None) as batch_op:  # a second factor's secret is sealed too
+        batch_op.alter_column("totp_secret", existing_type=sa.String(length=64), type_=sa.Text())
 
 
 def downgrade() -> None:
