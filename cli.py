@@ -990,7 +990,7 @@ def privacy_erase(number: str, company: str, default_region: str | None, databas
 @_database_url
 def privacy_retention(company: str, days: int | None, forever: bool, database_url: str | None) -> None:
     """Set how long COMPANY keeps lead data (never under its rules profiles' record period); privacy purge
-    (or the daemon, daily) removes what is older."""
+    (run it daily from cron or a systemd timer) removes what is older."""
     from lists.audit import cli_actor
     from lists.privacy import set_retention
 

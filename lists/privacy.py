@@ -167,5 +167,5 @@ def encrypt_store(engine: Engine, key: bytes) -> Sealing:
                           _seal_rows(connection, sealer, "dnc_entry", ("phone_e164",)))
         _seal_rows(connection, sealer, "app_user", ("totp_secret",), indexed=False)
         connection.execute(text("UPDATE store_seal SET mode = :mode, key_check = :check WHERE id = 1"),
-                           {"mode": SealMode.AES_GCM, "check": sealer.check()})
+                           {"mode": SealMode.AES_GCM.value, "check": sealer.check()})
     return sealing

@@ -32,6 +32,7 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +65,8 @@ class SealError(DialerError):
     exit 2, naming where the key came from (never the key)."""
 
 
-class SealMode:
-    """The ``store_seal.mode`` values."""
+class SealMode(StrEnum):
+    """How a store keeps personal data: the ``store_seal.mode`` values."""
 
     CLEAR = "clear"
     AES_GCM = "aes-256-gcm"
@@ -123,10 +124,6 @@ class Sealer:
     @classmethod
     def sealing(cls, salt: bytes, master: bytes) -> Sealer:
         return cls(salt, _derive(master, b"dialer index"), AESGCM(_derive(master, b"dialer seal")))
-
-    @property
-    def mode(self) -> str:
-        return SealMode.CLEAR if self.aead is None else SealMode.AES_GCM
 
     def key_of(self, e164: str) -> str:
         """The person's blind index: the inner index of the number, re-keyed when the store is sealed."""

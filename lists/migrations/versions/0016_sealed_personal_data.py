@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("key_check", sa.String(length=64), nullable=True),
     )
     op.execute(sa.text("INSERT INTO store_seal (id, mode, index_salt) VALUES (1, :mode, :salt)")
-               .bindparams(mode=SealMode.CLEAR, salt=base64.b64encode(salt).decode()))
+               .bindparams(mode=SealMode.CLEAR.value, salt=base64.b64encode(salt).decode()))
     sealer = Sealer(salt)
     for table in ("lead", "dnc_entry"):
         with op.batch_alter_table(table, schema=None) as batch_op:
