@@ -990,7 +990,7 @@ def privacy_erase(number: str, company: str, default_region: str | None, databas
 @_database_url
 def privacy_retention(company: str, days: int | None, forever: bool, database_url: str | None) -> None:
     """Set how long COMPANY keeps lead data (never under its rules profiles' record period); privacy purge
-    (run it daily from cron or a systemd timer) removes what is older."""
+    (daily from deploy/dialer-purge.timer) removes what is older."""
     from lists.audit import cli_actor
     from lists.privacy import set_retention
 
