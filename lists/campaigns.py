@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from dialer.errors import DialerError
 from lists.companies import get_company
+from lists.jurisdictions import PROFILE_ZONES, PROFILES
 from lists.lifecycle import LeadStatus, reopened
 from lists.models import CAMPAIGN_KINDS, DEFAULT_COMPANY, Campaign, Lead, to_db
 from lists.numbers import normalise_number
-from lists.rules import PROFILE_ZONES, PROFILES
 from pacing.controllers import Controller
 from pacing.errors import InvalidInput
 from pacing.ledger import AmdVerdict, amd_verdict

@@ -35,10 +35,11 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from dialer.errors import Interrupted
+from lists.jurisdictions import PROFILES
 from lists.lifecycle import LeadStatus, reopened
 from lists.models import Campaign, DncEntry, Lead, insert_new_leads, to_db
 from lists.numbers import normalise_number, region_code, valid_zone, zone_for_postal_code
-from lists.rules import PROFILES, never_open
+from lists.rules import never_open
 from lists.sealing import sealer_of
 from pacing.errors import InvalidInput
 

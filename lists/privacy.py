@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from lists.audit import record
 from lists.companies import get_company
+from lists.jurisdictions import PROFILES
 from lists.lifecycle import LeadStatus, move_lead
 from lists.models import Attempt, AuditAction, Campaign, DncEntry, Lead, to_db
 from lists.numbers import mask_number
-from lists.rules import PROFILES
 from lists.sealing import ERASED, Sealer, SealError, SealMode, person_key
 from lists.store import upgrade
 from pacing.errors import InvalidInput

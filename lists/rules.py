@@ -15,6 +15,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from enum import StrEnum
 from functools import lru_cache
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -23,22 +24,44 @@ import holidays
 
 from lists.lifecycle import LeadStatus
 
-__all__ = ["CallingProfile", "PROFILES", "RetryRules", "LeadHistory", "in_window", "next_open", "never_open",
-           "next_attempt_at", "NextStep", "after_attempt", "refusal", "dialable_from", "take_in_priority", "PERMANENT",
-           "CLOSED_AS", "capped_profile", "PROFILE_ZONES"]
+__all__ = ["CallingProfile", "Counted", "Limit", "Window", "RetryRules", "LeadHistory", "in_window", "next_open",
+           "never_open", "next_attempt_at", "NextStep", "after_attempt", "refusal", "dialable_from", "take_in_priority",
+           "PERMANENT", "CLOSED_AS"]
 
 Window = tuple[time, time]
 
 
+class Counted(StrEnum):
+    """What a contact limit counts: every dial, or only the calls a person answered (abandoned ones too)."""
+
+    ATTEMPTS = "attempts"
+    CONVERSATIONS = "conversations"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``most`` contacts (``counted``) with one person, across the company's campaigns, in any
+    ``days`` rolling days; with ``calendar_day``, in one calendar day of the person's own zone."""
+
+    counted: Counted
+    most: int
+    days: int = 1
+    calendar_day: bool = False
+
+
 @dataclass(frozen=True)
 class CallingProfile:
-    """A jurisdiction's calling rules. ``windows[d]`` holds weekday d's local windows (0 = Monday).
+    """A jurisdiction's calling rules for one purpose on one day (``lists.jurisdictions``). ``windows[d]``
+    holds weekday d's local windows (0 = Monday); on a public holiday of ``holiday_country`` the
+    ``holiday_windows`` hold instead (none: closed).
 
     Frozen and hashable, so rule evaluations can be cached per (profile, zone, moment).
 
-    ``rolling_cap`` is (attempts, days): at most that many attempts in any such
-    period. ``refusal_cooloff_days`` blocks contact after a refusal;
+    ``limits`` cap the contacts with one person (``Limit``).
+    ``refusal_cooloff_days`` blocks contact after a refusal;
     ``abandon_quarantine_h`` blocks a re-call after an abandoned call.
+    ``needs_consent``: the person must have given consent for the purpose,
+    or have been a customer within ``relationship_days``.
     ``record_days`` is how long attempt records are kept to prove compliance,
     through an erasure and whatever a company's retention says: the US TSR
     asks 5 years; the anchors give no period for France or the UK, so they
@@ -49,37 +72,13 @@ class CallingProfile:
     windows: tuple[tuple[Window, ...], ...]
     holiday_country: str | None = None
     max_attempts: int = 10
-    rolling_cap: tuple[int, int] | None = None
+    limits: tuple[Limit, ...] = ()
     refusal_cooloff_days: int | None = None
     abandon_quarantine_h: float = 72.0
     record_days: int = 5 * 365 + 1  # US TSR 16 CFR 310.5: 5 years (with a leap day)
-
-
-def _every_day(*windows: Window) -> tuple[tuple[Window, ...], ...]:
-    return (windows,) * 7
-
-
-PROFILES: dict[str, CallingProfile] = {
-    "us": CallingProfile("us", _every_day((time(8), time(21)))),
-    "fr": CallingProfile(
-        "fr",
-        (((time(10), time(13)), (time(14), time(20))),) * 5 + ((), ()),  # Monday to Friday
-        holiday_country="FR",
-        rolling_cap=(4, 30),
-        refusal_cooloff_days=60,
-    ),
-    "uk": CallingProfile("uk", _every_day((time(8), time(21))), holiday_country="GB"),
-}
-
-PROFILE_ZONES = {"us": "America/New_York", "fr": "Europe/Paris", "uk": "Europe/London"}
-"""A campaign's time zone by its rules profile, where nothing else names one (the daemon's
-``[timezones]`` may): its hours, and its days in reports (``lists.campaigns.home_zone``)."""
-
-
-def capped_profile(name: str, max_attempts: int) -> CallingProfile:
-    """Profile ``name`` with a campaign's own attempt cap, where it is stricter than the jurisdiction's."""
-    base = PROFILES[name]
-    return dataclasses.replace(base, max_attempts=min(base.max_attempts, max_attempts))
+    holiday_windows: tuple[Window, ...] = ()
+    needs_consent: bool = False
+    relationship_days: int | None = None
 
 
 @lru_cache(maxsize=256)
@@ -95,10 +94,10 @@ def _holidays(country: str, year: int) -> holidays.HolidayBase:
 @lru_cache(maxsize=8192)
 def _open_in_zone(profile: CallingProfile, zone: str, now: datetime) -> bool:
     local = now.astimezone(_zone(zone))
-    if profile.holiday_country and local.date() in _holidays(profile.holiday_country, local.year):
-        return False
+    holiday = bool(profile.holiday_country) and local.date() in _holidays(profile.holiday_country or "", local.year)
+    windows = profile.holiday_windows if holiday else profile.windows[local.weekday()]
     clock = local.time()
-    return any(start <= clock < end for start, end in profile.windows[local.weekday()])
+    return any(start <= clock < end for start, end in windows)
 
 
 def in_window(profile: CallingProfile, zones: Sequence[str], now: datetime) -> bool:
@@ -200,7 +199,14 @@ def after_attempt(rules: RetryRules, max_attempts: int, attempts: int, outcome: 
 
 @dataclass(frozen=True)
 class LeadHistory:
-    """What the rules need to know about one lead: its zones, DNC state and attempt times (UTC)."""
+    """What the rules need to know about one lead: its zones, DNC state and attempt times (UTC).
+
+    ``attempts`` are this lead's (its campaign's attempt cap counts them);
+    ``person_attempts`` and ``conversations`` are the person's across the
+    company's campaigns, which the contact ``limits`` count (None: the
+    lead's own attempts stand for them, as in a one-campaign simulation).
+    ``consented``: valid consent for the campaign's purpose; ``customer_at``:
+    the person's last customer relationship (the Dutch exception)."""
 
     zones: tuple[str, ...]
     on_dnc: bool = False
@@ -209,6 +215,10 @@ class LeadHistory:
     last_refusal_at: datetime | None = None
     due_at: datetime | None = None
     final: bool = False
+    person_attempts: tuple[datetime, ...] | None = None
+    conversations: tuple[datetime, ...] = ()
+    consented: bool = False
+    customer_at: datetime | None = None
 
 
 def refusal(profile: CallingProfile, lead: LeadHistory, now: datetime) -> str | None:
@@ -218,7 +228,8 @@ def refusal(profile: CallingProfile, lead: LeadHistory, now: datetime) -> str | 
         (lead.on_dnc, "dnc"),
         (lead.due_at is not None and now < lead.due_at, "not_due"),
         (len(lead.attempts) >= profile.max_attempts, "max_attempts"),
-        (_over_rolling_cap(profile, lead, now), "rolling_cap"),
+        (profile.needs_consent and not _consented(profile, lead, now), "no_consent"),
+        (_over_limit(profile, lead, now) is not None, "frequency"),
         (_within(lead.last_abandoned_at, timedelta(hours=profile.abandon_quarantine_h), now), "abandon_quarantine"),
         (profile.refusal_cooloff_days is not None
          and _within(lead.last_refusal_at, timedelta(days=profile.refusal_cooloff_days or 0), now), "refusal_cooloff"),
@@ -231,12 +242,38 @@ def _within(moment: datetime | None, span: timedelta, now: datetime) -> bool:
     return moment is not None and now - moment < span
 
 
-def _over_rolling_cap(profile: CallingProfile, lead: LeadHistory, now: datetime) -> bool:
-    if profile.rolling_cap is None:
-        return False
-    count, days = profile.rolling_cap
-    since = now - timedelta(days=days)
-    return sum(1 for t in lead.attempts if t > since) >= count
+def _consented(profile: CallingProfile, lead: LeadHistory, now: datetime) -> bool:
+    if lead.consented:
+        return True
+    span = profile.relationship_days
+    return span is not None and lead.customer_at is not None and now - lead.customer_at <= timedelta(days=span)
+
+
+def _counted(limit: Limit, lead: LeadHistory) -> tuple[datetime, ...]:
+    if limit.counted is Counted.CONVERSATIONS:
+        return lead.conversations
+    return lead.attempts if lead.person_attempts is None else lead.person_attempts
+
+
+def _day_start(zone: str, now: datetime) -> datetime:
+    local = now.astimezone(_zone(zone))
+    return datetime.combine(local.date(), time(), tzinfo=_zone(zone)).astimezone(now.tzinfo)
+
+
+def _limit_lifted_at(limit: Limit, lead: LeadHistory, now: datetime) -> datetime | None:
+    """When ``limit`` lets the person be called again, if it blocks them at ``now`` (None: it does not)."""
+    times = _counted(limit, lead)
+    if limit.calendar_day:  # full in any candidate zone's today: wait for that zone's next midnight
+        full = [zone for zone in lead.zones if sum(1 for t in times if t >= _day_start(zone, now)) >= limit.most]
+        return max((_day_start(zone, _day_start(zone, now) + timedelta(hours=26)) for zone in full), default=None)
+    recent = sorted(t for t in times if t > now - timedelta(days=limit.days))
+    return recent[-limit.most] + timedelta(days=limit.days) if len(recent) >= limit.most else None
+
+
+def _over_limit(profile: CallingProfile, lead: LeadHistory, now: datetime) -> datetime | None:
+    """The latest moment a contact limit the person is at lifts, or None when none holds them back."""
+    lifts = [lifted for limit in profile.limits if (lifted := _limit_lifted_at(limit, lead, now)) is not None]
+    return max(lifts, default=None)
 
 
 CLOSED_AS = {"final": LeadStatus.DONE, "dnc": LeadStatus.DNC, "max_attempts": LeadStatus.DONE}
@@ -273,10 +310,9 @@ def _lifted_at(profile: CallingProfile, lead: LeadHistory, reason: str, now: dat
     if reason == "refusal_cooloff":
         assert lead.last_refusal_at is not None  # likewise only after a refusal
         return lead.last_refusal_at + timedelta(days=profile.refusal_cooloff_days or 0)
-    assert profile.rolling_cap is not None  # the one reason left: over the rolling cap
-    count, days = profile.rolling_cap
-    recent = sorted(t for t in lead.attempts if t > now - timedelta(days=days))
-    return recent[-count] + timedelta(days=days)
+    if reason == "no_consent":
+        return None  # until consent is recorded: the claim looks again in a day
+    return _over_limit(profile, lead, now)  # the one reason left: a contact limit
 
 
 T = TypeVar("T")

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from dialer.records import AttemptRecord, Outcome
 from lists.dnc import add_to_dnc
+from lists.jurisdictions import capped_profile
 from lists.lifecycle import LeadStatus, move_lead, requeued
 from lists.models import Attempt, Campaign, DncEntry, Lead, as_utc, to_db
 from lists.rules import (
@@ -33,7 +34,6 @@ from lists.rules import (
     NextStep,
     RetryRules,
     after_attempt,
-    capped_profile,
     dialable_from,
     never_open,
     refusal,

@@ -33,7 +33,7 @@ from dialer.drivers.sim.customers import Customers, Draws
 from dialer.drivers.sim.scenario import Scenario
 from dialer.drivers.sim.telephony import CustomerPlan, SimTelephony, SimWorkforce
 from dialer.records import Outcome
-from lists.rules import capped_profile
+from lists.jurisdictions import capped_profile
 from pacing.controllers import Controller, Decision
 from pacing.days import DAY_S, local_midnight
 from pacing.registry import make_controller

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from dialer.core.ports import ClaimedLead
 from dialer.service.store_ports import ClaimBuffer, LeadRef
-from lists.rules import PROFILES, LeadHistory, in_window
+from lists.jurisdictions import PROFILES
+from lists.rules import LeadHistory, in_window
 
 ORIGIN = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)  # engine time 0: midnight in New York
 ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Europe/London")

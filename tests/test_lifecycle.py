@@ -14,6 +14,7 @@ from dialer.drivers.sim.scenario import parse_scenario
 from dialer.errors import IllegalTransition
 from dialer.records import Outcome
 from lists.campaigns import create_campaign
+from lists.jurisdictions import capped_profile
 from lists.lifecycle import (
     CAMPAIGN_ACTIONS,
     CLOSED,
@@ -27,7 +28,7 @@ from lists.lifecycle import (
 )
 from lists.models import Lead
 from lists.reports import STATUS_LABELS
-from lists.rules import CLOSED_AS, RetryRules, after_attempt, capped_profile
+from lists.rules import CLOSED_AS, RetryRules, after_attempt
 from lists.selection import claim_leads, release_leads
 from simulation.leads import SimList
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lists.jurisdictions import PROFILES
 from lists.rules import (
-    PROFILES,
     LeadHistory,
     RetryRules,
     dialable_from,
@@ -76,7 +76,7 @@ def test_abandoned_call_quarantines_for_72_hours():
 def test_france_rolling_cap_and_refusal_cooloff():
     tuesday = utc(2026, 11, 24, 9, 30)
     four = tuple(tuesday - timedelta(days=d) for d in (1, 5, 10, 29))
-    assert refusal(FR, LeadHistory(zones=("Europe/Paris",), attempts=four), tuesday) == "rolling_cap"
+    assert refusal(FR, LeadHistory(zones=("Europe/Paris",), attempts=four), tuesday) == "frequency"
     older = tuple(tuesday - timedelta(days=d) for d in (1, 5, 10, 31))
     assert refusal(FR, LeadHistory(zones=("Europe/Paris",), attempts=older), tuesday) is None
     refused = LeadHistory(zones=("Europe/Paris",), last_refusal_at=tuesday - timedelta(days=59))

@@ -27,7 +27,8 @@ from dialer.drivers.sim.distributions import Distribution, parse_distribution
 from dialer.errors import DialerError
 from lists.campaigns import check_setting as check_campaign_setting  # the rule `campaign create` applies
 from lists.campaigns import success_outcome
-from lists.rules import PROFILES, RetryRules
+from lists.jurisdictions import PROFILES
+from lists.rules import RetryRules
 from pacing.errors import InvalidInput
 from pacing.ledger import AMD_ACTIONS, amd_verdict
 from pacing.registry import POLICIES
