@@ -330,7 +330,7 @@ def campaign_group() -> None:
     """Create, inspect, edit and re-target campaigns."""
 
 
-_KINDS = click.Choice(["loan-offer", "tariff-switch", "survey", "payment-reminder"])
+_KINDS = click.Choice(["loan-offer", "tariff-switch", "survey", "payment-reminder", "debt-collection"])
 
 
 def _campaign_settings(f: Any) -> Any:

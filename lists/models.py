@@ -50,7 +50,7 @@ __all__ = ["Base", "Company", "CompanyMember", "DEFAULT_COMPANY", "Campaign", "L
            "CampaignLease", "ClusterMember", "Word", "PresenceEvent", "AuditAction", "ViewPurpose", "AuditEvent",
            "HandoverResult", "AttemptHandover", "ledger_days"]
 
-CAMPAIGN_KINDS = ("loan-offer", "tariff-switch", "survey", "payment-reminder")
+CAMPAIGN_KINDS = ("loan-offer", "tariff-switch", "survey", "payment-reminder", "debt-collection")
 DEFAULT_COMPANY = "default"  # the company of a store made before companies were objects, and of a one-firm store
 DUE_ANY_TIME = datetime(2000, 1, 1)  # a lead's next_at when nothing holds it back (naive UTC, like every stored time)
 
@@ -151,6 +151,7 @@ class Campaign(Base):
     catalogue: Mapped[dict[str, Any]] = mapped_column(default=dict)
     fresh_share: Mapped[float] = mapped_column(Float, default=0.0)
     pacing_params: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    countries: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")  # ISO codes it may call
     # running: the daemon dials it within its hours (what the CLI creates); the API creates it initialized
     state: Mapped[CampaignState] = mapped_column(Word(CampaignState, 16), default=CampaignState.RUNNING,
                                                  server_default=CampaignState.RUNNING.value)
@@ -167,6 +168,7 @@ class Lead(Base):
     __tablename__ = "lead"
     __table_args__ = (
         UniqueConstraint("campaign_id", "phone_key", name="uq_lead_campaign_person"),
+        Index("ix_lead_person", "phone_key"),  # one person's contacts across the company's campaigns
         Index("ix_lead_queue", "campaign_id", "status", "next_at", "id"),
     )
 

@@ -199,7 +199,7 @@ class Assembly:
         may_dial = lease.valid if lease else _always
         leads = ClaimBuffer(campaign.id, self.factory, self.config.name, origin, loop, self.claims, writer,
                             on_claimed=self.metrics.claimed.labels(campaign.name).inc,
-                            profile=profile_for(campaign), fence=fence, may_dial=may_dial, on_fenced=self.on_fenced,
+                            recheck=True, fence=fence, may_dial=may_dial, on_fenced=self.on_fenced,
                             timed=self.store_time.labels("claim").observe)
         civil = civil_seconds(origin, zone)
         inner = controller_for_campaign(campaign, parts.amd_false_positive)
