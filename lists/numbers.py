@@ -109,8 +109,8 @@ def normalise_number(text: str, region: str | None) -> tuple[str, str, tuple[str
     ``001``: +800 freephone, +979 premium rate) has no country, so no zones.
     """
     written = text.strip()
-    if written.startswith("00"):  # the international prefix written as 00 (most of Europe): the same as +
-        written = "+" + written[2:]
+    if region is None and written.startswith("00"):  # the international prefix written as 00 (most of Europe);
+        written = "+" + written[2:]  # with a region, phonenumbers reads that region's own prefix (US: 011, not 00)
     try:
         number = phonenumbers.parse(written, region)
     except phonenumbers.NumberParseException as exc:

@@ -141,6 +141,7 @@ def test_large_files_stream_in_committed_batches_and_a_cut_short_import_resumes(
 @given(st.sampled_from(["US", "NL", "RU", "HU", "FR", "PL", "GB"]),
        st.text(alphabet="0123456789", min_size=5, max_size=13), st.booleans())
 @example("US", "979100000000", True)
+@example("US", "0012012000000", False)  # 00 is no US prefix: once accepted as +1 201...
 def test_normalise_number_agrees_with_phonenumbers_validity(region, digits, international):
     """Our single-lookup validity check must accept exactly what phonenumbers.is_valid_number accepts."""
     text = ("+" if international else "") + digits
@@ -195,3 +196,12 @@ def test_mask_hides_the_middle_digits():
     assert mask_number("+33142685300") == "+331*****300"
     assert mask_number("+12025550143") == "+120*****143"
     assert "4268" not in mask_number("+33142685300")
+
+
+def test_00_is_the_international_prefix_only_where_the_region_dials_it_so():
+    """Without a region 0033... is French; with a region, that region's own prefix counts: 00 in France, but in
+    the US (where it is 011) 0012012000000 is no valid number, as phonenumbers says (hypothesis found it)."""
+    assert normalise_number("0033 6 12 34 56 80", None)[0] == "+33612345680"
+    assert normalise_number("0033 6 12 34 56 80", "FR")[0] == "+33612345680"
+    with pytest.raises(ValueError):
+        normalise_number("0012012000000", "US")
