@@ -52,7 +52,7 @@ from lists.models import (
 from lists.periods import EVERYTHING, Period
 from pacing.errors import InvalidInput
 
-__all__ = ["Criterion", "Judged", "Answer", "score_of", "spread", "ScoringRefused", "set_scorecard",
+__all__ = ["Criterion", "Judged", "Answer", "score_of", "spread", "ScoringRefused", "set_scorecard", "criterion_of",
            "current_scorecard", "criteria_of", "score_call", "ScoreDetail", "scores_of_attempt", "scores_of_agent",
            "AgentQuality", "agent_quality", "CriterionSpread", "Calibration", "calibrations", "CallToScore",
            "calls_to_score", "ScoredCall", "open_call", "QualityReport", "quality_report", "CODE"]
@@ -130,6 +130,20 @@ def spread(values: Sequence[float | None]) -> float | None:
 
 
 # ---- scorecards --------------------------------------------------------------------------------------------
+
+def criterion_of(text: str, critical: bool = False) -> Criterion:
+    """A criterion as the command line writes it: ``CODE=WEIGHT:LABEL`` (``apr=2:States the APR``).
+    InvalidInput names ``--criterion``."""
+    code, sep, rest = text.partition("=")
+    weight, colon, label = rest.partition(":")
+    try:
+        value: float | None = float(weight)
+    except ValueError:
+        value = None
+    if not sep or not colon or value is None:
+        raise InvalidInput("criterion", f"expects CODE=WEIGHT:LABEL (apr=2:States the APR), got {text!r}")
+    return Criterion(code.strip(), label.strip(), value, critical)
+
 
 def _checked_criteria(criteria: Sequence[Criterion]) -> None:
     if not criteria:
@@ -414,8 +428,11 @@ class QualityReport:
     calibrations: list[Calibration]
 
     def text(self) -> str:
-        lines = [self.title, "agent  quality  calls scored"]
-        lines += [f"{agent}  {q.mean:.1f}  {q.calls}" for agent, q in sorted(self.agents.items())] or ["(no scores)"]
+        width = max((len(agent) for agent in self.agents), default=5)
+        lines = [self.title, f"{'agent'.ljust(width)}  quality  calls scored"]
+        lines += [f"{agent.ljust(width)}  {q.mean:7.1f}  {q.calls:12,}" for agent, q in sorted(self.agents.items())]
+        if not self.agents:
+            lines.append("(no call scored)")
         for c in self.calibrations:
             totals = ", ".join(f"{scorer} {total:.1f}" for scorer, total in c.totals.items())
             lines.append(f"calibration of attempt {c.attempt_id} (agent {c.agent}): {totals}; "

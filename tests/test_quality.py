@@ -193,3 +193,26 @@ def test_a_new_scorecard_version_leaves_earlier_scores_as_given(store):
         with pytest.raises(InvalidInput) as caught:
             set_scorecard(session, campaign, [Criterion("a", "A", 1.0), Criterion("a", "B", 1.0)], "x", T0)
         assert caught.value.argument == "criteria.1.code"
+
+
+def test_the_cli_sets_and_shows_a_scorecard_and_reports(tmp_path):
+    from click.testing import CliRunner
+
+    import cli
+
+    url = ["--database-url", f"sqlite:///{tmp_path / 'q.db'}"]
+    runner = CliRunner()
+    assert runner.invoke(cli.main, ["campaign", "create", "Loans", "--kind", "loan-offer", *url]).exit_code == 0
+    shown = runner.invoke(cli.main, ["quality", "scorecard", "show", "--campaign", "Loans", *url])
+    assert shown.exit_code == 1 and "no scorecard" in shown.output
+    made = runner.invoke(cli.main, ["quality", "scorecard", "set", "--campaign", "Loans", "--criterion",
+                                    "greeting=1:Greets and names the bank", "--criterion", "apr=2:States the APR",
+                                    "--critical", "apr", *url])
+    assert made.exit_code == 0 and "version 1, 2 criteria" in made.output
+    shown = runner.invoke(cli.main, ["quality", "scorecard", "show", "--campaign", "Loans", *url])
+    assert "apr (States the APR)" in shown.output and "weight 2, critical" in shown.output
+    wrong = runner.invoke(cli.main, ["quality", "scorecard", "set", "--campaign", "Loans", "--criterion", "a=1:A",
+                                     "--critical", "b", *url])
+    assert wrong.exit_code == 2 and "--critical: 'b' is no --criterion's code" in wrong.output
+    report = runner.invoke(cli.main, ["quality", "report", "--campaign", "Loans", *url])
+    assert report.exit_code == 0 and "(no call scored)" in report.output

@@ -51,6 +51,7 @@ async function select(id) {
   } catch (e) { reasons = {}; }
   refresh();
   loadReport();
+  loadQuality();
 }
 
 function figure(label, value, warn) {
