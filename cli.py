@@ -1058,6 +1058,24 @@ def users_grant(name: str, campaigns: tuple[str, ...], database_url: str | None)
     click.echo(f"granted {', '.join(campaigns)} to {name}")
 
 
+@users_group.command("trainee")
+@click.argument("name")
+@click.option("--mentor", help="The agent, supervisor or manager the trainee works under.")
+@click.option("--off", is_flag=True, help="End the traineeship (and the mentor's assignment).")
+@_database_url
+def users_trainee(name: str, mentor: str | None, off: bool, database_url: str | None) -> None:
+    """Mark agent NAME a trainee under --mentor, or end it with --off (users list shows both)."""
+    from dialer.service.users import set_trainee
+
+    if off == (mentor is not None):
+        raise click.UsageError("give --mentor M, or --off")
+    with _session(database_url) as s:
+        set_trainee(s, name, mentor)
+        _audit(s, "users", trainee=name, mentor=mentor)
+        s.commit()
+    click.echo(f"{name} is a trainee under {mentor}" if mentor else f"{name} is no longer a trainee")
+
+
 @users_group.command("token")
 @click.argument("name")
 @click.option("--label", help="What the token is for (shown by users list).")
@@ -1114,7 +1132,8 @@ def users_list(database_url: str | None) -> None:
 
     with _session(database_url) as s:
         for u in list_users(s, _now()):
-            flags = ("password " if u.has_password else "") + ("disabled" if u.disabled else "")
+            flags = ("password " if u.has_password else "") + ("disabled " if u.disabled else "")
+            flags += f"trainee of {u.mentor or '-'}" if u.trainee else ""
             click.echo(f"{u.name}\t{u.role.value}\t{','.join(u.companies) or '-'}\t{','.join(u.campaigns) or '-'}"
                        f"\t{u.active_tokens} token(s)\t{flags.strip()}")
 

@@ -44,7 +44,7 @@ from dialer.api.schemas import (
     ScoreOut,
 )
 from dialer.service.users import Role
-from lists.models import Attempt, Scorecard, User, as_utc
+from lists.models import Attempt, User, as_utc
 from lists.numbers import mask_number
 from lists.quality import (
     CallToScore,
@@ -77,8 +77,13 @@ SEE_EVERY_SCORE = frozenset({Role.MANAGER, Role.ADMIN})  # who sees a call's sco
 router = APIRouter(prefix="/api/v1", tags=["quality"], responses=ERRORS)
 
 
-def _card_out(session: Session, card: Scorecard) -> ScorecardOut:
-    return ScorecardOut(campaign_id=card.campaign_id, version=card.version, created_at=as_utc(card.created_at),  # type: ignore[arg-type]
+def _card_out(session: Session, campaign_id: int) -> ScorecardOut:
+    """The campaign's current scorecard; version 0 with no criteria when none is set (the campaign exists, so
+    its scorecard is a resource that is there, empty, rather than a 404)."""
+    card = current_scorecard(session, campaign_id)
+    if card is None:
+        return ScorecardOut(campaign_id=campaign_id, version=0, created_at=None, created_by=None, criteria=[])
+    return ScorecardOut(campaign_id=card.campaign_id, version=card.version, created_at=as_utc(card.created_at),
                         created_by=card.created_by,
                         criteria=[CriterionOut(**vars(c)) for c in criteria_of(session, card.id)])
 
@@ -98,17 +103,15 @@ def _call_out(call: CallToScore) -> CallToScoreOut:
 
 @router.get("/outbound/campaigns/{campaign_id}/scorecard", response_model=ScorecardOut)
 async def scorecard(campaign_id: CampaignId, request: Request, who: Reader) -> ScorecardOut:
-    """The campaign's current scorecard: its criteria with their weights, critical ones marked."""
+    """The campaign's current scorecard: its criteria with their weights, critical ones marked (version 0 and no
+    criteria: none set yet)."""
     visible(who, campaign_id)
     floor = floor_of(request)
 
     def read() -> ScorecardOut:
         with floor.factory() as session:
             campaign_or_404(session, campaign_id)
-            card = current_scorecard(session, campaign_id)
-            if card is None:
-                raise NotFound("the campaign has no scorecard yet", "scorecard")
-            return _card_out(session, card)
+            return _card_out(session, campaign_id)
 
     return await floor.off_loop(read)  # type: ignore[no-any-return]
 
@@ -124,9 +127,9 @@ async def put_scorecard(campaign_id: CampaignId, body: ScorecardIn, request: Req
     def write() -> ScorecardOut:
         with floor.factory() as session:
             campaign = campaign_or_404(session, campaign_id)
-            card = set_scorecard(session, campaign, criteria, who.name, floor.now_utc())
+            set_scorecard(session, campaign, criteria, who.name, floor.now_utc())
             session.commit()
-            return _card_out(session, card)
+            return _card_out(session, campaign_id)
 
     return await floor.off_loop(write)  # type: ignore[no-any-return]
 
@@ -191,14 +194,13 @@ async def scored_call(attempt_id: AttemptId, request: Request, who: Opener) -> S
             attempt = _attempt(session, who, attempt_id)
             call = open_call(session, attempt, who.user_id, floor.now_utc())
             session.commit()
-            card = current_scorecard(session, attempt.campaign_id)
             mine = any(s.scorer == who.name for s in call.scores)
             shown = call.scores if mine or who.role in SEE_EVERY_SCORE else []
             return ScoredCallOut(
                 call=_call_out(call.attempt), campaign_id=call.campaign_id, lead_name=call.lead_name,
                 lead_number=call.lead_number if who.unmasked else mask_number(call.lead_number),
                 recording=f"/api/v1/outbound/attempts/{attempt_id}/recording",
-                scorecard=_card_out(session, card) if card else None, scores=[_score_out(s) for s in shown],
+                scorecard=_card_out(session, attempt.campaign_id), scores=[_score_out(s) for s in shown],
                 scores_hidden=len(call.scores) - len(shown))
 
     return await floor.off_loop(read)  # type: ignore[no-any-return]

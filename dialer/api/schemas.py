@@ -21,6 +21,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     WithJsonSchema,
 )
 
@@ -442,6 +443,8 @@ class UserOut(BaseModel):
     companies: list[str] = Field(description="the user's companies among the caller's")
     campaigns: list[str] = Field(description="the user's granted campaigns among the caller's companies'")
     active_tokens: int
+    trainee: bool = Field(description="an agent in their first months, working under a mentor")
+    mentor: str | None = Field(description="the trainee's mentor (None: none)")
 
 
 # ---- call quality (``lists.quality``) ------------------------------------------------------------------------
@@ -451,7 +454,7 @@ class CriterionIn(_In):
                       description="what answers and reports name the criterion by; unique in the scorecard")
     label: str = Field(min_length=1, max_length=200, pattern=r"\S", examples=["Greets and names the company"])
     weight: Number = Field(gt=0, le=1000, examples=[1.0], description="its share of the score")
-    critical: bool = Field(default=False, description="pass or fail, always judged; failed zeroes the score")
+    critical: StrictBool = Field(default=False, description="pass or fail, always judged; failed zeroes the score")
 
 
 class ScorecardIn(_In):
@@ -468,10 +471,12 @@ class CriterionOut(BaseModel):
 
 
 class ScorecardOut(BaseModel):
+    """A campaign's current scorecard; version 0 with no criteria: none set yet."""
+
     campaign_id: int
     version: int
-    created_at: datetime
-    created_by: str
+    created_at: datetime | None
+    created_by: str | None
     criteria: list[CriterionOut]
 
 
@@ -528,7 +533,7 @@ class ScoredCallOut(BaseModel):
     lead_name: str | None
     lead_number: str
     recording: str = Field(description="the recording's URL (404 where this daemon keeps none)")
-    scorecard: ScorecardOut | None = Field(description="the campaign's current scorecard (None: none set)")
+    scorecard: ScorecardOut = Field(description="the campaign's current scorecard (version 0: none set)")
     scores: list[ScoreOut]
     scores_hidden: int
 

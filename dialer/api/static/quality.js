@@ -56,7 +56,7 @@ async function openCall(id) {
   $("recording").src = scoring.recording;
   fill("recording-note");
   fill("score-error");
-  const card = scoring.scorecard;
+  const card = scoring.scorecard.version ? scoring.scorecard : null;
   const mine = scoring.scores.some((s) => s.scorer === me.name);
   const canScore = SCORERS.includes(me.role) && card !== null && !mine;
   $("score-form").classList.toggle("hidden", !canScore);
