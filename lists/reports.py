@@ -228,6 +228,12 @@ class AgentRow(AgentTime):
         return _share(self.talk_s + self.wrap_s, self.available_s)
 
     @property
+    def waiting_s(self) -> float:
+        """Ready and waiting for a call: logged in, not paused, neither talking nor in wrap-up (never below 0: a
+        call dialled in the period may run past its end)."""
+        return max(0.0, self.available_s - self.talk_s - self.wrap_s)
+
+    @property
     def calls_per_hour(self) -> float | None:
         """Calls per logged-in hour."""
         return _share(self.calls * 3600.0, self.logged_in_s)
@@ -252,8 +258,8 @@ class AgentRow(AgentTime):
             self.paused_s[reason] = self.paused_s.get(reason, 0.0) + seconds
 
 
-_AGENT_COLUMNS = ("agent", "calls", "calls/h", "logged in", "talk", "wrap-up", "paused", "occupancy", "contacts",
-                  "sales", "refusals", "conversion", "quality")
+_AGENT_COLUMNS = ("agent", "calls", "calls/h", "logged in", "waiting", "talk", "wrap-up", "paused", "occupancy",
+                  "contacts", "sales", "refusals", "conversion", "quality")
 
 
 def _percent(share: float | None) -> str:
@@ -262,7 +268,8 @@ def _percent(share: float | None) -> str:
 
 def _cells(row: AgentRow) -> tuple[str, ...]:
     per_hour = "-" if row.calls_per_hour is None else f"{row.calls_per_hour:.1f}"
-    return (row.agent, f"{row.calls:,}", per_hour, duration(row.logged_in_s), duration(row.talk_s),
+    return (row.agent, f"{row.calls:,}", per_hour, duration(row.logged_in_s), duration(row.waiting_s),
+            duration(row.talk_s),
             duration(row.wrap_s), duration(sum(row.paused_s.values())), _percent(row.occupancy),
             f"{row.contacts:,}", f"{row.sales:,}", f"{row.refusals:,}", _percent(row.conversion), _quality(row))
 
@@ -312,8 +319,9 @@ class AgentsReport:
 
     def as_dicts(self) -> list[dict[str, Any]]:
         """Every row with its figures (seconds, and shares as fractions of 1, None where undefined)."""
-        return [{**asdict(row), "available_s": row.available_s, "occupancy": row.occupancy,
-                 "calls_per_hour": row.calls_per_hour, "conversion": row.conversion} for row in self.rows]
+        return [{**asdict(row), "available_s": row.available_s, "waiting_s": row.waiting_s,
+                 "occupancy": row.occupancy, "calls_per_hour": row.calls_per_hour, "conversion": row.conversion}
+                for row in self.rows]
 
     def write_csv(self, path: Path) -> None:
         rows = self.as_dicts()

@@ -49,9 +49,9 @@ def period_for(floor: Floor, campaign: Campaign, start: str | None, end: str | N
 @router.get("/{campaign_id}/reports/agents", response_model=list[AgentPerformanceRow])
 async def agents_report_out(campaign_id: CampaignId, request: Request, who: Reader, start: From = None,
                             end: To = None) -> list[AgentPerformanceRow]:
-    """Per agent: calls, calls per logged-in hour, talk, wrap-up, pauses by reason, occupancy (talk and wrap-up
-    over logged-in time less pauses), contacts, sales, refusals, conversion, quality (the mean score of their
-    scored calls, and how many)."""
+    """Per agent: calls, calls per logged-in hour, time in each state (waiting for a call, talk, wrap-up, pauses by
+    reason), occupancy (talk and wrap-up over logged-in time less pauses), contacts, sales, refusals, conversion,
+    quality (the mean score of their scored calls, and how many)."""
     visible(who, campaign_id)
     floor = floor_of(request)
     return await floor.off_loop(agent_performance, floor, campaign_id, start, end)  # type: ignore[no-any-return]
@@ -64,6 +64,7 @@ def agent_performance(floor: Floor, campaign_id: int, start: str | None = None,
         report = agents_report(session, campaign, period_for(floor, campaign, start, end), floor.now())
     return [AgentPerformanceRow(
         agent=row.agent, calls=row.calls, calls_per_hour=row.calls_per_hour, logged_in_s=row.logged_in_s,
+        waiting_s=row.waiting_s,
         talk_s=row.talk_s, wrap_s=row.wrap_s, paused_s=row.paused_s, occupancy=row.occupancy,
         contacts=row.contacts, sales=row.sales, refusals=row.refusals, conversion=row.conversion,
         quality=row.quality, quality_calls=row.quality_calls)

@@ -417,6 +417,8 @@ class AgentPerformanceRow(BaseModel):
     calls: int
     calls_per_hour: float | None
     logged_in_s: float
+    waiting_s: float = Field(description="ready and waiting for a call: logged in, not paused, not talking or in "
+                                         "wrap-up")
     talk_s: float
     wrap_s: float
     paused_s: dict[str, float]
