@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dialer.errors import DialerError
@@ -52,7 +53,7 @@ from lists.models import (
 from lists.periods import EVERYTHING, Period
 from pacing.errors import InvalidInput
 
-__all__ = ["Criterion", "Judged", "Answer", "score_of", "spread", "ScoringRefused", "set_scorecard", "criterion_of",
+__all__ = ["Criterion", "Judged", "Answer", "score_of", "spread", "QualityConflict", "set_scorecard", "criterion_of",
            "current_scorecard", "criteria_of", "score_call", "ScoreDetail", "scores_of_attempt", "scores_of_agent",
            "AgentQuality", "agent_quality", "CriterionSpread", "Calibration", "calibrations", "CallToScore",
            "calls_to_score", "ScoredCall", "open_call", "QualityReport", "quality_report", "CODE"]
@@ -80,8 +81,9 @@ class Judged:
     critical_failed: bool
 
 
-class ScoringRefused(DialerError):
-    """A score the call or the scorer's record does not allow now (not a bad answer: that is ``InvalidInput``);
+class QualityConflict(DialerError):
+    """A write the store's state does not allow now (not bad input: that is ``InvalidInput``): a call no agent
+    took, a campaign with no scorecard, a call its scorer has scored already, a scorecard changed meanwhile;
     ``field`` names what is at fault."""
 
     def __init__(self, message: str, field: str) -> None:
@@ -164,13 +166,13 @@ def _checked_criteria(criteria: Sequence[Criterion]) -> None:
 def set_scorecard(session: Session, campaign: Campaign, criteria: Sequence[Criterion], actor: str,
                   now: datetime) -> Scorecard:
     """A new version of the campaign's scorecard, audited as a settings change (the caller commits). Earlier
-    scores keep the version they were given under."""
+    scores keep the version they were given under. QualityConflict when another version was set meanwhile."""
     _checked_criteria(criteria)
     current = current_scorecard(session, campaign.id)
     card = Scorecard(campaign_id=campaign.id, version=current.version + 1 if current else 1, created_at=to_db(now),
                      created_by=actor)
-    session.add(card)
-    session.flush()
+    _insert(session, card, QualityConflict("the scorecard was changed meanwhile: read it, then set it again",
+                                           "criteria"))
     session.add_all(ScorecardCriterion(scorecard_id=card.id, position=k, code=c.code, label=c.label.strip(),
                                        weight=float(c.weight), critical=c.critical) for k, c in enumerate(criteria))
     record(session, actor, AuditAction.SETTINGS, now, campaign.id, scorecard=card.version,
@@ -190,26 +192,40 @@ def criteria_of(session: Session, scorecard_id: int) -> list[Criterion]:
     return [Criterion(r.code, r.label, r.weight, r.critical) for r in rows]
 
 
+def _insert(session: Session, row: Scorecard | QualityScore, conflict: QualityConflict) -> None:
+    """Insert ``row`` now; ``conflict`` (the session rolled back) when a unique key refuses it.
+
+    Why: the check before the insert reads what was committed, so two
+    requests at once (a double click, two managers saving) both pass it and
+    the second meets the unique key: that is the same refusal, not a bug."""
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise conflict from None
+
+
 # ---- scoring -----------------------------------------------------------------------------------------------
 
 def _scorable(session: Session, attempt: Attempt, scorer: User) -> Scorecard:
-    """The scorecard to score the call on; ScoringRefused when the call or the scorer's record forbid it."""
+    """The scorecard to score the call on; QualityConflict when the call or the scorer's record forbid it."""
     if attempt.agent is None or attempt.connected_at is None:
-        raise ScoringRefused(f"attempt {attempt.id} was not put through to an agent: there is no call to score",
+        raise QualityConflict(f"attempt {attempt.id} was not put through to an agent: there is no call to score",
                              "attempt_id")
     card = current_scorecard(session, attempt.campaign_id)
     if card is None:
-        raise ScoringRefused("the campaign has no scorecard yet (a manager sets one)", "scorecard")
+        raise QualityConflict("the campaign has no scorecard yet (a manager sets one)", "scorecard")
     if session.scalar(select(QualityScore.id).where(QualityScore.attempt_id == attempt.id,
                                                     QualityScore.scorer_id == scorer.id)) is not None:
-        raise ScoringRefused(f"you have scored attempt {attempt.id} already", "attempt_id")
+        raise QualityConflict(f"you have scored attempt {attempt.id} already", "attempt_id")
     return card
 
 
 def score_call(session: Session, attempt: Attempt, scorer: User, answers: Mapping[str, float | None],
                comment: str | None, now: datetime) -> QualityScore:
     """Score a connected call on its campaign's current scorecard, audited (the caller commits, so the score
-    and its audit row land together). InvalidInput names a wrong answer; ScoringRefused a call that cannot be
+    and its audit row land together). InvalidInput names a wrong answer; QualityConflict a call that cannot be
     scored, a campaign with no scorecard, a scorer who has scored the call already."""
     card = _scorable(session, attempt, scorer)
     if comment is not None and len(comment) > _COMMENT_CHARS:
@@ -221,8 +237,7 @@ def score_call(session: Session, attempt: Attempt, scorer: User, answers: Mappin
     score = QualityScore(attempt_id=attempt.id, scorecard_id=card.id, campaign_id=attempt.campaign_id,
                          agent=attempt.agent, scorer_id=scorer.id, scored_at=to_db(now), total=judged.total,
                          critical_failed=judged.critical_failed, comment=comment or None)
-    session.add(score)
-    session.flush()
+    _insert(session, score, QualityConflict(f"you have scored attempt {attempt.id} already", "attempt_id"))
     session.add_all(QualityAnswer(score_id=score.id, criterion_id=r.id, value=answers[r.code]) for r in rows)
     record(session, scorer.name, AuditAction.QUALITY, now, attempt.campaign_id, attempt=attempt.id,
            agent=attempt.agent, scorecard=card.version, total=round(judged.total, 1),

@@ -14,7 +14,7 @@ from lists.models import DUE_ANY_TIME, Attempt, AuditEvent, Lead, LeadView, Qual
 from lists.periods import Period
 from lists.quality import (
     Criterion,
-    ScoringRefused,
+    QualityConflict,
     agent_quality,
     calibrations,
     open_call,
@@ -119,11 +119,11 @@ def test_a_call_no_agent_took_or_scored_twice_by_one_scorer_is_refused(store):
     with store() as session:
         campaign, calls, users = _world(session)
         answers = {"greeting": 1, "needs": 1, "apr": 1}
-        with pytest.raises(ScoringRefused) as caught:
+        with pytest.raises(QualityConflict) as caught:
             score_call(session, calls["none"], users["sue"], answers, None, T0)
         assert caught.value.field == "attempt_id"
         score_call(session, calls["ann1"], users["sue"], answers, None, T0)
-        with pytest.raises(ScoringRefused) as caught:
+        with pytest.raises(QualityConflict) as caught:
             score_call(session, calls["ann1"], users["sue"], answers, None, T0)
         assert caught.value.field == "attempt_id"
 
@@ -216,3 +216,21 @@ def test_the_cli_sets_and_shows_a_scorecard_and_reports(tmp_path):
     assert wrong.exit_code == 2 and "--critical: 'b' is no --criterion's code" in wrong.output
     report = runner.invoke(cli.main, ["quality", "report", "--campaign", "Loans", *url])
     assert report.exit_code == 0 and "(no call scored)" in report.output
+
+
+def test_a_score_racing_the_scorers_own_first_is_refused_as_scored_already(store, monkeypatch):
+    """Two requests at once (a double click) both pass the check before either commits; the unique key refuses
+    the second, which must be the same 409-worthy refusal, not an IntegrityError."""
+    import lists.quality
+    from lists.quality import current_scorecard
+
+    with store() as session:
+        campaign, calls, users = _world(session)
+        answers = {"greeting": 1, "needs": 1, "apr": 1}
+        score_call(session, calls["ann1"], users["sue"], answers, None, T0)
+        session.commit()
+        monkeypatch.setattr(lists.quality, "_scorable", lambda s, attempt, scorer: current_scorecard(s, campaign.id))
+        with pytest.raises(QualityConflict) as caught:
+            score_call(session, calls["ann1"], users["sue"], answers, None, T0)
+        assert caught.value.field == "attempt_id"
+        assert len(session.scalars(select(QualityScore)).all()) == 1  # the session is usable, the first kept

@@ -49,9 +49,9 @@ from lists.numbers import mask_number
 from lists.quality import (
     CallToScore,
     Criterion,
+    QualityConflict,
     QualityReport,
     ScoreDetail,
-    ScoringRefused,
     calls_to_score,
     criteria_of,
     current_scorecard,
@@ -116,7 +116,8 @@ async def scorecard(campaign_id: CampaignId, request: Request, who: Reader) -> S
     return await floor.off_loop(read)  # type: ignore[no-any-return]
 
 
-@router.put("/outbound/campaigns/{campaign_id}/scorecard", response_model=ScorecardOut)
+@router.put("/outbound/campaigns/{campaign_id}/scorecard", response_model=ScorecardOut,
+            responses={409: {"description": "Another version was set at the same moment"}})
 async def put_scorecard(campaign_id: CampaignId, body: ScorecardIn, request: Request, who: Setter) -> ScorecardOut:
     """A new version of the campaign's scorecard (managers, admins; audited). Scores given under an earlier
     version keep it."""
@@ -127,7 +128,10 @@ async def put_scorecard(campaign_id: CampaignId, body: ScorecardIn, request: Req
     def write() -> ScorecardOut:
         with floor.factory() as session:
             campaign = campaign_or_404(session, campaign_id)
-            set_scorecard(session, campaign, criteria, who.name, floor.now_utc())
+            try:
+                set_scorecard(session, campaign, criteria, who.name, floor.now_utc())
+            except QualityConflict as conflict:
+                raise Conflict(str(conflict), conflict.field) from None
             session.commit()
             return _card_out(session, campaign_id)
 
@@ -221,8 +225,8 @@ async def score(attempt_id: AttemptId, body: ScoreIn, request: Request, who: Sco
             assert scorer is not None
             try:
                 made = score_call(session, attempt, scorer, body.answers, body.comment, floor.now_utc())
-            except ScoringRefused as refused:
-                raise Conflict(str(refused), refused.field) from None
+            except QualityConflict as conflict:
+                raise Conflict(str(conflict), conflict.field) from None
             session.commit()
             return _score_out(next(s for s in scores_of_attempt(session, attempt_id) if s.score_id == made.id))
 

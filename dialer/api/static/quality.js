@@ -75,6 +75,7 @@ async function saveScore(event) {
     answers[select.dataset.code] = select.value === "na" ? null : Number(select.value);
   }
   const comment = $("score-comment").value.trim();
+  $("score-submit").disabled = true;  // one score per click: a second would be refused as scored already
   try {
     await api("POST", `/api/v1/outbound/attempts/${scoring.call.attempt_id}/scores`,
       { answers, ...(comment ? { comment } : {}) });
@@ -82,6 +83,7 @@ async function saveScore(event) {
     loadCalls();
     loadQualityReport();
   } catch (e) { fill("score-error", (e.field ? e.field + ": " : "") + e.message); }
+  $("score-submit").disabled = false;
 }
 
 function calibrationRows(c) {
