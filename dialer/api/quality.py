@@ -21,7 +21,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi import Path as PathParam
 from sqlalchemy.orm import Session
 
 from dialer.api.auth import Principal, floor_of, require, visible
@@ -31,6 +30,7 @@ from dialer.api.schemas import (
     ERRORS,
     AgentQualityOut,
     AnswerOut,
+    AttemptId,
     CalibrationOut,
     CallToScoreOut,
     CampaignId,
@@ -66,7 +66,6 @@ from lists.quality import (
 __all__ = ["router", "scorecard", "put_scorecard", "scoring_list", "report", "scored_call", "score", "my_scores",
            "SEE_EVERY_SCORE"]
 
-AttemptId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 Setter = Annotated[Principal, Depends(require(Role.MANAGER, Role.ADMIN))]
 Reader = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.MANAGER, Role.ANALYST, Role.ADMIN))]
 Opener = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.MANAGER, Role.ADMIN))]

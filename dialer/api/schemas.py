@@ -36,13 +36,14 @@ __all__ = ["ErrorOut", "LoginIn", "MeOut", "AgentLoginIn", "PauseIn", "AgentStat
            "CampaignIn", "CampaignPatch", "ReasonOut", "CampaignOut", "CatalogueOut", "ImportOut", "DncIn", "DncOut",
            "HourRow", "Sample", "StatsOut", "ReportRow", "ReportOut", "AgentPerformanceRow", "CallbackRow",
            "UserOut", "FloorAgent", "Code", "Kind", "DialMode", "PacingParams", "Profile", "ERRORS", "CampaignId",
-           "LeadId", "Number", "Whole", "Moment", "CriterionIn", "ScorecardIn", "CriterionOut", "ScorecardOut",
-           "ScoreIn", "AnswerOut", "ScoreOut", "CallToScoreOut", "ScoredCallOut", "AgentQualityOut",
+           "LeadId", "AttemptId", "Number", "Whole", "Moment", "CriterionIn", "ScorecardIn", "CriterionOut",
+           "ScorecardOut", "ScoreIn", "AnswerOut", "ScoreOut", "CallToScoreOut", "ScoredCallOut", "AgentQualityOut",
            "CriterionSpreadOut", "CalibrationOut", "QualityReportOut"]
 
 Code = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$")  # catalogue codes: what screens, reports and --reason use
 CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # ids beyond the store's integers are 422, not 500
 LeadId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+AttemptId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # the store's integers: beyond is 422, not 500
 
 
 def _json_number(value: object) -> object:
