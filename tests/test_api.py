@@ -193,6 +193,7 @@ def test_list_upload_imports_good_rows_and_serves_the_rejects(api):
     summary = response.json()
     assert (summary["rows"], summary["imported"], summary["rejected"]) == (4, 3, 1)
     assert (summary["uncertain_zones"], summary["no_window"]) == (1, 1)
+    assert (summary["zone_by_timezone"], summary["zone_by_subdivision"], summary["zone_by_number"]) == (2, 0, 0)
     assert "set aside (status no_window)" in summary["warning"] and "timezone column" in summary["warning"]
     rejects = admin.get(summary["rejects_url"])
     assert rejects.status_code == 200 and "not-a-number" in rejects.text and rejects.text.startswith("line,")
