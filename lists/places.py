@@ -28,14 +28,14 @@ from importlib import resources
 
 from lists.numbers import country_zones
 
-__all__ = ["ZoneSource", "place_zones", "lead_zones", "subdivision_codes"]
+__all__ = ["ZoneSource", "place_zones", "lead_zones"]
 
 _SUBDIVISION_FILES = {"RU": "ru-subjects.csv", "US": "us-states.csv"}
 _CITY_FILE = "cities.csv"
 
 # Words that name the kind of place, not the place: "Sverdlovsk Oblast", "Свердловская обл." and "Sverdlovsk" match.
 _GENERIC = frozenset("oblast obl область обл krai kray край republic respublika республика респ autonomous "
-                     "автономный автономная okrug округ city город г state of the".split())
+                     "автономный автономная okrug округ город г state of the".split())  # not "city": Kansas City
 
 
 class ZoneSource(StrEnum):
@@ -92,12 +92,6 @@ def _subdivisions() -> dict[str, dict[str, frozenset[str]]]:
 @lru_cache(maxsize=1)
 def _cities() -> dict[str, dict[str, frozenset[str]]]:
     return _index((row["country"], row, [row["zone"]]) for row in _rows(_CITY_FILE))
-
-
-def subdivision_codes(region: str) -> frozenset[str]:
-    """The ISO 3166-2 codes of a country's subdivisions in the table (``RU-SVE``...), for checks and docs."""
-    return frozenset(row["code"] for row in _rows(_SUBDIVISION_FILES[region])) if region in _SUBDIVISION_FILES \
-        else frozenset()
 
 
 def place_zones(region: str, text: str) -> frozenset[str]:

@@ -217,4 +217,5 @@ def test_the_import_warns_on_the_command_line_and_campaign_show_counts_the_leads
     assert done.stderr.startswith("warning: 2 leads have several candidate time zones")
     assert "for 2 it never is: they were set aside" in done.stderr and "timezone column" in done.stderr
     shown = runner.invoke(main, ["campaign", "show", "Loans", *db])
-    assert re.search(r"Set aside: the window never opens in all its time zones \(give a timezone\) +2 ", shown.output)
+    assert re.search(r"Set aside: the window never opens in all its time zones \(give a timezone or subdivision\) +2 ",
+                     shown.output)

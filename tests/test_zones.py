@@ -23,7 +23,7 @@ from lists.importer import import_csv
 from lists.lifecycle import LeadStatus
 from lists.models import Lead
 from lists.numbers import normalise_number
-from lists.places import ZoneSource, lead_zones, place_zones, subdivision_codes
+from lists.places import ZoneSource, lead_zones, place_zones
 from lists.sealing import person_key
 from lists.selection import claim_leads
 
@@ -55,10 +55,15 @@ def _zone_tab() -> dict[str, set[str]]:
 ZONE_TAB = _zone_tab()
 
 
+def _table(name: str) -> list[dict[str, str]]:
+    text = resources.files("lists").joinpath("data", name).read_text(encoding="utf-8")
+    return list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+
+
 def test_every_russian_subject_resolves_to_a_zone_tzdata_lists_for_russia():
     assert len(RU_SUBJECTS) == 83
     codes = [f"RU-{code}" for code in RU_SUBJECTS] + CRIMEA
-    assert subdivision_codes("RU") == set(codes)
+    assert [row["code"] for row in _table("ru-subjects.csv")] == codes
     for code in codes:
         zones = place_zones("RU", code)
         assert zones and zones <= ZONE_TAB["RU"], code
@@ -87,6 +92,7 @@ def test_each_us_state_split_between_zones_gives_all_of_them_and_a_whole_state_o
     assert place_zones("US", "California") == {"America/Los_Angeles"}
     assert place_zones("US", "El Paso") == {"America/Denver"}  # a city narrows what its state cannot
     assert place_zones("US", "Portland") == {"America/Los_Angeles", "America/New_York"}  # OR and ME: both
+    assert place_zones("US", "Kansas City") == {"America/Chicago"}  # the city, not the state of Kansas
 
 
 def test_every_zone_a_us_zip_code_has_is_among_its_states():
@@ -95,7 +101,7 @@ def test_every_zone_a_us_zip_code_has_is_among_its_states():
     for entry in zipcodes.list_all():
         if entry["timezone"] in ZONE_TAB["US"]:  # not the territories' own zones, nor a stray town name
             by_state[entry["state"]].add(entry["timezone"])
-    states = subdivision_codes("US")
+    states = {row["code"] for row in _table("us-states.csv")}
     assert len(states) == 51
     for state, zones in by_state.items():
         if f"US-{state}" in states:
@@ -193,12 +199,15 @@ def test_a_russian_mobile_with_its_subject_is_dialled_under_the_french_window_an
         assert [lead.phone_e164 for lead in claim_leads(s, campaign, 10, NOW + timedelta(hours=12))] == [
             "+79165554433"]
     assert _zones_of(store, campaign, "+79167654321")[1] == LeadStatus.NO_WINDOW
+    path.write_text("name,phone,subdivision\nOlga,+7 916 765 43 21,Омская область\n", encoding="utf-8")
+    with store() as s:  # her subject given later: she may be dialled again
+        assert import_csv(s, campaign, path, now=NOW).zones_given == 1
+    assert _zones_of(store, campaign, "+79167654321") == ("Asia/Omsk", LeadStatus.NEW)
 
 
 def test_the_tables_name_their_sources_and_hold_only_zones_of_their_country():
     for name, country in (("ru-subjects.csv", "RU"), ("us-states.csv", "US"), ("cities.csv", None)):
-        text = resources.files("lists").joinpath("data", name).read_text(encoding="utf-8")
-        assert text.startswith("# ") and "Sources:" in text.split("\ncode,")[0].split("\ncountry,")[0]
-        for row in csv.DictReader(line for line in text.splitlines() if not line.startswith("#")):
+        assert "\n# Sources: " in resources.files("lists").joinpath("data", name).read_text(encoding="utf-8")
+        for row in _table(name):
             zones = (row.get("zones") or row["zone"]).split()
             assert set(zones) <= ZONE_TAB[country or row["country"]], row
