@@ -53,7 +53,8 @@ STATUS_LABELS = {
     LeadStatus.NEW: "Not yet dialled, due", LeadStatus.CLAIMED: "Being dialled now",
     LeadStatus.RETRY: "Waiting for a retry", LeadStatus.CALLBACK: "Callback booked", LeadStatus.DONE: "Finished",
     LeadStatus.DNC: "Do not call (will not be dialled)",
-    LeadStatus.NO_WINDOW: "Set aside: the window never opens in all its time zones (give a timezone)",
+    LeadStatus.NO_WINDOW: ("Set aside: the window never opens in all its time zones "
+                           "(give a timezone or subdivision)"),
     LeadStatus.ERASED: "Erased: the person's data was removed (on request, or past retention)",
 }
 

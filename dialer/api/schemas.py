@@ -324,7 +324,10 @@ class CatalogueOut(BaseModel):
 class ImportOut(BaseModel):
     """``uncertain_zones``: leads imported with several candidate time zones; ``no_window``: those set aside because
     the campaign's window never opens in all of theirs; ``zones_given``: leads set aside before that this file
-    gave a zone; ``warning`` says what that means and what resolves it (a timezone column)."""
+    gave a zone; ``warning`` says what that means and what resolves it (a timezone or subdivision column).
+    ``zone_by_*``: leads given one zone by the timezone column, a US ZIP code, the subdivision (a federal subject,
+    a state, a city) or the number alone (with ``uncertain_zones`` they add up to ``imported``);
+    ``unknown_subdivisions``: leads whose subdivision is not one of their number's country (own zones kept)."""
 
     import_id: str
     rows: int
@@ -336,6 +339,11 @@ class ImportOut(BaseModel):
     uncertain_zones: int = 0
     no_window: int = 0
     zones_given: int = 0
+    zone_by_timezone: int = 0
+    zone_by_postal_code: int = 0
+    zone_by_subdivision: int = 0
+    zone_by_number: int = 0
+    unknown_subdivisions: int = 0
     warning: str | None = None
 
 
