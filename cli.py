@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,7 +48,8 @@ _OPTION_NAMES = {"agents": "--agents", "erlangs": "--erlangs", "aht_s": "--aht",
                  "default_region": "--default-region", "delimiter": "--delimiter", "encoding": "--encoding",
                  "workers": "--workers", "registry": "--registry", "timezone": "--timezone",
                  "scenario": "SCENARIO", "store_name": "--store-name", "pacing_params": "--pacing",
-                 "company": "--company"}
+                 "company": "--company", "criterion": "--criterion", "criteria": "--criterion",
+                 "critical": "--critical"}
 
 
 class _OneLineErrors(click.Group):
@@ -732,6 +734,81 @@ def report_cmd(kind: str, campaign: str, start: str | None, end: str | None, csv
         plot_report(report, plot)
 
 
+# ---- call quality ---------------------------------------------------------------------------------------------
+
+@main.group("quality")
+def quality_group() -> None:
+    """Call quality: a campaign's scorecard, and what its scores add up to (supervisors score in the console)."""
+
+
+@quality_group.group("scorecard")
+def scorecard_group() -> None:
+    """Set or show a campaign's scorecard."""
+
+
+@scorecard_group.command("set")
+@click.option("--campaign", required=True)
+@click.option("--criterion", "criteria", multiple=True, required=True, metavar="CODE=WEIGHT:LABEL",
+              help="A criterion, in the order scorers see them (repeatable): apr=2:States the APR.")
+@click.option("--critical", multiple=True, metavar="CODE",
+              help="A criterion that is pass or fail and, failed, zeroes the call's score (repeatable).")
+@_database_url
+def scorecard_set(campaign: str, criteria: tuple[str, ...], critical: tuple[str, ...],
+                  database_url: str | None) -> None:
+    """A new version of the campaign's scorecard (earlier scores keep theirs); audited."""
+    from lists.audit import cli_actor
+    from lists.campaigns import get_campaign
+    from lists.quality import criterion_of, set_scorecard
+
+    parsed = [criterion_of(text) for text in criteria]
+    unknown = set(critical) - {c.code for c in parsed}
+    if unknown:
+        raise InvalidInput("critical", f"{sorted(unknown)[0]!r} is no --criterion's code")
+    parsed = [replace(c, critical=c.code in critical) for c in parsed]
+    with _session(database_url, campaigns=True) as s:
+        card = set_scorecard(s, get_campaign(s, campaign), parsed, cli_actor(), _now())
+        s.commit()
+        click.echo(f"{campaign}: scorecard version {card.version}, {len(parsed)} criteria")
+
+
+@scorecard_group.command("show")
+@click.option("--campaign", required=True)
+@_database_url
+def scorecard_show(campaign: str, database_url: str | None) -> None:
+    """The campaign's current scorecard; exits 1 when it has none."""
+    from lists.campaigns import get_campaign
+    from lists.quality import criteria_of, current_scorecard
+
+    with _session(database_url, campaigns=True) as s:
+        card = current_scorecard(s, get_campaign(s, campaign).id)
+        if card is None:
+            _fail(f"{campaign} has no scorecard (dialer quality scorecard set)", 1)
+            return
+        click.echo(f"{campaign}: scorecard version {card.version}, set {card.created_at:%Y-%m-%d %H:%M} UTC "
+                   f"by {card.created_by}")
+        _print_table([(f"{c.code} ({c.label})", f"weight {c.weight:g}{', critical' if c.critical else ''}")
+                      for c in criteria_of(s, card.id)])
+
+
+@quality_group.command("report")
+@click.option("--campaign", required=True)
+@click.option("--from", "start", metavar="DATE", help="From this day or moment, in the campaign's time zone.")
+@click.option("--to", "end", metavar="DATE", help="To this day (included) or moment.")
+@_database_url
+def quality_report_cmd(campaign: str, start: str | None, end: str | None, database_url: str | None) -> None:
+    """Each agent's quality score over the calls dialled in the period, and the calls several scorers scored
+    (calibrations) with each criterion's spread between them."""
+    from lists.campaigns import get_campaign, home_zone
+    from lists.quality import quality_report
+    from lists.reports import period_of
+
+    with _session(database_url, campaigns=True) as s:
+        chosen = get_campaign(s, campaign)
+        with _arguments(**{"from": "--from", "to": "--to"}):
+            period = period_of(start, end, home_zone(chosen))
+        click.echo(quality_report(s, chosen, period).text())
+
+
 # ---- simulation ----------------------------------------------------------------------------------------------
 
 class _ScenarioFirst(click.Group):
@@ -1076,6 +1153,24 @@ def users_grant(name: str, campaigns: tuple[str, ...], database_url: str | None)
     click.echo(f"granted {', '.join(campaigns)} to {name}")
 
 
+@users_group.command("trainee")
+@click.argument("name")
+@click.option("--mentor", help="The agent, supervisor or manager the trainee works under.")
+@click.option("--off", is_flag=True, help="End the traineeship (and the mentor's assignment).")
+@_database_url
+def users_trainee(name: str, mentor: str | None, off: bool, database_url: str | None) -> None:
+    """Mark agent NAME a trainee under --mentor, or end it with --off (users list shows both)."""
+    from dialer.service.users import set_trainee
+
+    if off == (mentor is not None):
+        raise click.UsageError("give --mentor M, or --off")
+    with _session(database_url) as s:
+        set_trainee(s, name, mentor)
+        _audit(s, "users", trainee=name, mentor=mentor)
+        s.commit()
+    click.echo(f"{name} is a trainee under {mentor}" if mentor else f"{name} is no longer a trainee")
+
+
 @users_group.command("token")
 @click.argument("name")
 @click.option("--label", help="What the token is for (shown by users list).")
@@ -1132,7 +1227,8 @@ def users_list(database_url: str | None) -> None:
 
     with _session(database_url) as s:
         for u in list_users(s, _now()):
-            flags = ("password " if u.has_password else "") + ("disabled" if u.disabled else "")
+            flags = ("password " if u.has_password else "") + ("disabled " if u.disabled else "")
+            flags += f"trainee of {u.mentor or '-'}" if u.trainee else ""
             click.echo(f"{u.name}\t{u.role.value}\t{','.join(u.companies) or '-'}\t{','.join(u.campaigns) or '-'}"
                        f"\t{u.active_tokens} token(s)\t{flags.strip()}")
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lists.models import AuditAction, AuditEvent, Campaign, LeadView, User, ViewPurpose, as_utc, to_db
-from lists.reports import Period
+from lists.periods import Period
 
 __all__ = ["cli_actor", "record_view", "record", "settings_of", "record_settings", "AuditRow", "audit_trail",
            "VIEW"]

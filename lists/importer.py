@@ -39,6 +39,7 @@ from lists.jurisdictions import PROFILES
 from lists.lifecycle import LeadStatus, reopened
 from lists.models import Campaign, DncEntry, Lead, insert_new_leads, to_db
 from lists.numbers import normalise_number, region_code, valid_zone, zone_for_postal_code
+from lists.places import ZoneSource, lead_zones
 from lists.rules import never_open
 from lists.sealing import sealer_of
 from pacing.errors import InvalidInput
@@ -52,6 +53,7 @@ _PHONE_KEYS = ("phone", "phone_number", "number", "tel", "telephone", "msisdn")
 _REGION_KEYS = ("country", "region", "country_code")
 _ZONE_KEYS = ("timezone", "time_zone", "tz")
 _POSTAL_KEYS = ("postal_code", "postcode", "zip", "zip_code", "plz")
+_SUBDIVISION_KEYS = ("subdivision", "state", "federal_subject", "oblast")  # "region" is the country's
 _NOT_FIELDS = frozenset((*_PHONE_KEYS, *_REGION_KEYS, *_ZONE_KEYS, "name"))
 
 
@@ -60,7 +62,12 @@ class ImportSummary:
     """What an import did with each row. Of the leads imported, ``uncertain_zones`` have several candidate time
     zones and ``no_window`` were set aside (``LeadStatus.NO_WINDOW``) because the campaign's window (its
     ``profile``) never opens in all of theirs; ``zones_given`` leads set aside before were given a zone by this
-    file and may be dialled again (counted as already imported)."""
+    file and may be dialled again (counted as already imported).
+
+    The other leads have one zone each, from: ``zone_by_timezone`` the timezone column, ``zone_by_postal_code``
+    a US ZIP code, ``zone_by_subdivision`` a subdivision (federal subject, state, city), ``zone_by_number`` the
+    number alone; these four and ``uncertain_zones`` add up to ``imported``. ``unknown_subdivisions`` leads had
+    a subdivision not of their number's country or not known there: their number's own zones were kept."""
 
     rows: int = 0
     imported: int = 0
@@ -72,13 +79,28 @@ class ImportSummary:
     no_window: int = 0
     zones_given: int = 0
     profile: str = ""
+    zone_by_timezone: int = 0
+    zone_by_postal_code: int = 0
+    zone_by_subdivision: int = 0
+    zone_by_number: int = 0
+    unknown_subdivisions: int = 0
 
     def line(self) -> str:
         already = f", {self.already_imported} already imported" if self.already_imported else ""
         given = f" ({self.zones_given} given their time zone, dialable again)" if self.zones_given else ""
         return (f"{self.rows} rows: {self.imported} imported, {self.rejected} rejected, "
                 f"{self.duplicates} duplicates{already}{given}"
-                + (f" (see {self.rejects_path})" if self.rejects_path else ""))
+                + (f" (see {self.rejects_path})" if self.rejects_path else "") + self.zones_line())
+
+    def zones_line(self) -> str:
+        """How the imported leads got their time zones (``; time zones: 3 from the subdivision, ...``), the
+        counts that are not zero; "" when nothing was imported."""
+        counts = [(self.zone_by_timezone, "from the timezone column"),
+                  (self.zone_by_subdivision, "from the subdivision"), (self.zone_by_postal_code, "from the ZIP code"),
+                  (self.zone_by_number, "from the number alone"), (self.uncertain_zones, "uncertain (several zones)"),
+                  (self.unknown_subdivisions, "with a subdivision not known for the number's country")]
+        said = ", ".join(f"{count} {what}" for count, what in counts if count)
+        return f"; time zones: {said}" if said else ""
 
     def warning(self) -> str | None:
         """Why some leads may be dialled late or never, and what resolves it; None when every lead has one zone.
@@ -92,7 +114,8 @@ class ImportSummary:
                  if self.no_window else "")
         return (f"{self.uncertain_zones} leads have several candidate time zones (a mobile or country-wide "
                 f"number): each is dialled only when the {self.profile} window is open in all of them{aside}; "
-                "a timezone column gives a lead its own zone (import the file again with it)")
+                "a timezone column, or a subdivision column (a Russian federal subject, a US state, a big city), "
+                "gives a lead its own zone (import the file again with it)")
 
 
 def check_text(path: Path, encoding: str = "utf-8-sig", argument: str = "file", hint: str = "") -> None:
@@ -320,18 +343,25 @@ def _default_region(text: str | None) -> str | None:
 
 
 class _Prepared(NamedTuple):
-    """A row ready to become a lead, short of the campaign-wide checks (duplicates, DNC), in the order
-    ``insert_new_leads`` takes; ``fields`` is already JSON, encoded in the worker that prepared it."""
+    """A row ready to become a lead, short of the campaign-wide checks (duplicates, DNC): its ``row`` in the
+    order ``insert_new_leads`` takes, then what gave its zones; ``fields`` is already JSON, encoded in the worker
+    that prepared it."""
 
     e164: str
     name: str | None
     region: str
     zones: str
     fields: str
+    zone_from: ZoneSource  # not stored: counted in the summary
+
+    @property
+    def row(self) -> _Row:
+        """What ``insert_new_leads`` takes."""
+        return self[:5]
 
 
 def _prepare_row(row: dict[str, str], default_region: str | None) -> _Prepared | str:
-    """The lead a row describes, or why it is rejected. The zone comes from the file, a US ZIP or the number."""
+    """The lead a row describes, or why it is rejected."""
     phone = _first(row, _PHONE_KEYS)
     if not phone:
         return "missing field: phone"
@@ -339,14 +369,27 @@ def _prepare_row(row: dict[str, str], default_region: str | None) -> _Prepared |
         e164, region, zones = normalise_number(phone, _first(row, _REGION_KEYS).upper() or default_region)
     except ValueError as exc:
         return str(exc)
-    explicit = _first(row, _ZONE_KEYS)
-    if explicit and not valid_zone(explicit):
-        return f"unknown time zone: {explicit}"
-    zone = explicit or zone_for_postal_code(region, _first(row, _POSTAL_KEYS)) or ",".join(zones)
-    if not zone:
-        return "no time zone: a non-geographic number has no calling window; give a timezone column"
+    found = _zones(row, region, zones)
+    if isinstance(found, str):
+        return found
     fields = {k: v for k, v in row.items() if k not in _NOT_FIELDS and v}
-    return _Prepared(e164, row.get("name") or None, region, zone, json.dumps(fields))
+    return _Prepared(e164, row.get("name") or None, region, found[0], json.dumps(fields), found[1])
+
+
+def _zones(row: dict[str, str], region: str, number_zones: tuple[str, ...]) -> tuple[str, ZoneSource] | str:
+    """The lead's zones (comma-separated) and what gave them, or why the row is rejected.
+
+    The most precise first: the timezone column, a US ZIP code (one zone
+    even in a state split between two), the subdivision, the number."""
+    explicit = _first(row, _ZONE_KEYS)
+    if explicit:
+        return (explicit, ZoneSource.TIMEZONE) if valid_zone(explicit) else f"unknown time zone: {explicit}"
+    if zone := zone_for_postal_code(region, _first(row, _POSTAL_KEYS)):
+        return zone, ZoneSource.POSTAL_CODE
+    zones, source = lead_zones(region, number_zones, _first(row, _SUBDIVISION_KEYS))
+    if not zones:
+        return "no time zone: a non-geographic number has no calling window; give a timezone column"
+    return ",".join(zones), source
 
 
 def _prepare_cells(cells: list[str], fields: list[str], default_region: str | None) -> _Prepared | str:
@@ -374,7 +417,7 @@ def _prepare_chunk(rows: list[tuple[list[str], str]], fields: list[str],
 
 
 Chunk = list[Record]
-_Row = tuple[str, str | None, str, str, str]  # what insert_new_leads takes; a _Prepared is one
+_Row = tuple[str, str | None, str, str, str]  # what insert_new_leads takes: a _Prepared's ``row``
 
 
 class _Import:
@@ -439,7 +482,7 @@ class _Import:
             if outcome != _IMPORTED:
                 writer.writerow([line, outcome, *raw])
             elif not isinstance(lead, str):
-                summary.uncertain_zones += "," in lead.zones
+                _count_zones(summary, lead)
                 summary.no_window += self.closed(lead.zones)
         summary.rows += len(chunk)
 
@@ -455,7 +498,7 @@ class _Import:
         if key in self.dnc:
             return "on DNC"
         self.seen.add(key)
-        (self.batch.aside if self.closed(lead.zones) else self.batch.fresh).append(lead)
+        (self.batch.aside if self.closed(lead.zones) else self.batch.fresh).append(lead.row)
         return _IMPORTED
 
     def given(self, lead: _Prepared, key: str) -> str:
@@ -476,6 +519,18 @@ class _Import:
                 .values(zones=bindparam("new_zones"), status=bindparam("new_status")), batch.reopen)
         self.session.commit()
         self.committed += len(batch.fresh) + len(batch.aside)
+
+
+def _count_zones(summary: ImportSummary, lead: _Prepared) -> None:
+    """Count an imported lead under what gave it its one zone, or as uncertain."""
+    summary.unknown_subdivisions += lead.zone_from == ZoneSource.UNKNOWN_PLACE
+    if "," in lead.zones:
+        summary.uncertain_zones += 1
+        return
+    summary.zone_by_timezone += lead.zone_from == ZoneSource.TIMEZONE
+    summary.zone_by_postal_code += lead.zone_from == ZoneSource.POSTAL_CODE
+    summary.zone_by_subdivision += lead.zone_from == ZoneSource.SUBDIVISION
+    summary.zone_by_number += lead.zone_from in (ZoneSource.NUMBER, ZoneSource.UNKNOWN_PLACE)
 
 
 _IMPORTED, _DUPLICATE, _ALREADY = "imported", "duplicate", "already imported"

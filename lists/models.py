@@ -48,7 +48,8 @@ __all__ = ["Base", "Company", "CompanyMember", "DEFAULT_COMPANY", "Campaign", "L
            "answers_by_day", "DncEntry", "DncRegistry", "StoreSeal",
            "as_utc", "to_db", "User", "ApiToken", "CampaignGrant", "LeadView",
            "CampaignLease", "ClusterMember", "Word", "PresenceEvent", "AuditAction", "ViewPurpose", "AuditEvent",
-           "HandoverResult", "AttemptHandover", "ledger_days"]
+           "HandoverResult", "AttemptHandover", "ledger_days", "Scorecard", "ScorecardCriterion", "QualityScore",
+           "QualityAnswer"]
 
 CAMPAIGN_KINDS = ("loan-offer", "tariff-switch", "survey", "payment-reminder", "debt-collection")
 DEFAULT_COMPANY = "default"  # the company of a store made before companies were objects, and of a one-firm store
@@ -353,6 +354,8 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_secret: Mapped[str | None] = mapped_column(Sealed("app_user.totp_secret"))  # base32; None: no 2nd factor
     totp_step: Mapped[int | None] = mapped_column(Integer)  # the last 30-second step a code was taken for
+    trainee: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # in their first months
+    mentor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", name="fk_app_user_mentor"))
 
 
 class ApiToken(Base):
@@ -387,6 +390,7 @@ class ViewPurpose(StrEnum):
     LEAD_CARD = "lead_card"  # the agent's screen pop, or a supervisor opening a lead
     RECORDING = "recording"  # a call's recording was fetched
     CALLBACKS = "callbacks"  # a callback list showed the name or the whole number
+    QUALITY = "quality"  # a call opened to be scored, or its scores reviewed (``lists.quality``)
 
 
 class LeadView(Base):
@@ -415,6 +419,7 @@ class AuditAction(StrEnum):
     USERS = "users"  # an account added, granted, given a token or revoked
     ERASE = "erase"  # a person's data erased on request (lists.privacy)
     PURGE = "purge"  # lead data past its company's retention removed, or the retention changed
+    QUALITY = "quality"  # a call scored against its campaign's scorecard (``lists.quality``)
 
 
 class AuditEvent(Base):
@@ -512,3 +517,69 @@ class ClusterMember(Base):
     seen_at: Mapped[datetime] = mapped_column(DateTime)
     agents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     draining: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Scorecard(Base):
+    """One version of a campaign's quality scorecard; its criteria are ``ScorecardCriterion`` rows.
+
+    Why versions: setting a scorecard adds a version and never edits one, so
+    a score keeps the criteria and weights it was given under, and an agent's
+    old scores do not change meaning when a manager reweighs the card.
+    ``created_by``: a user name, or ``cli:<system user>``."""
+
+    __tablename__ = "scorecard"
+    __table_args__ = (UniqueConstraint("campaign_id", "version", name="uq_scorecard_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(80))
+
+
+class ScorecardCriterion(Base):
+    """What a scorer judges: ``weight`` (> 0) is its share of the score; a ``critical`` one failed zeroes the
+    whole score (a mis-sold loan is not redeemed by a friendly greeting)."""
+
+    __tablename__ = "scorecard_criterion"
+    __table_args__ = (UniqueConstraint("scorecard_id", "code", name="uq_scorecard_criterion_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scorecard_id: Mapped[int] = mapped_column(ForeignKey("scorecard.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(48))
+    label: Mapped[str] = mapped_column(String(200))
+    weight: Mapped[float] = mapped_column(Float)
+    critical: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class QualityScore(Base):
+    """One scorer's score of one connected call (``lists.quality``): ``total`` 0-100, 0 when a critical
+    criterion failed. ``agent`` and ``campaign_id`` are the attempt's, copied so the agents report reads
+    scores by agent without joining the ledger. One score per scorer and call: several scorers of one call
+    are a calibration."""
+
+    __tablename__ = "quality_score"
+    __table_args__ = (UniqueConstraint("attempt_id", "scorer_id", name="uq_quality_score_scorer"),
+                      Index("ix_quality_score_campaign_agent", "campaign_id", "agent"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"))
+    scorecard_id: Mapped[int] = mapped_column(ForeignKey("scorecard.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    agent: Mapped[str] = mapped_column(String(64))
+    scorer_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    scored_at: Mapped[datetime] = mapped_column(DateTime)
+    total: Mapped[float] = mapped_column(Float)
+    critical_failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    comment: Mapped[str | None] = mapped_column(String(1000))
+
+
+class QualityAnswer(Base):
+    """A score's judgement of one criterion: ``value`` from 0 (not met) to 1 (met), None: not applicable."""
+
+    __tablename__ = "quality_answer"
+
+    score_id: Mapped[int] = mapped_column(ForeignKey("quality_score.id"), primary_key=True)
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("scorecard_criterion.id"), primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)

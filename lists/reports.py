@@ -24,10 +24,9 @@ import csv
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -35,11 +34,11 @@ from sqlalchemy.orm import Session
 from dialer.records import Outcome
 from lists.campaigns import NOT_IN_CATALOGUE, SALE_CODES, label_of
 from lists.lifecycle import QUEUES, LeadStatus
-from lists.models import Attempt, Campaign, DncEntry, Lead, to_db
+from lists.models import Attempt, Campaign, DncEntry, Lead
 from lists.numbers import mask_number
+from lists.periods import EVERYTHING, Period, period_of
 from lists.presence import AgentTime, agent_times
-from pacing.days import local_midnight
-from pacing.errors import InvalidInput
+from lists.quality import agent_quality
 
 __all__ = ["Report", "refusals_report", "dispositions_report", "penetration_report", "export_leads", "REPORTS",
            "OUTCOME_LABELS", "STATUS_LABELS", "EXPORT_COLUMNS", "Period", "EVERYTHING", "period_of",
@@ -54,61 +53,10 @@ STATUS_LABELS = {
     LeadStatus.NEW: "Not yet dialled, due", LeadStatus.CLAIMED: "Being dialled now",
     LeadStatus.RETRY: "Waiting for a retry", LeadStatus.CALLBACK: "Callback booked", LeadStatus.DONE: "Finished",
     LeadStatus.DNC: "Do not call (will not be dialled)",
-    LeadStatus.NO_WINDOW: "Set aside: the window never opens in all its time zones (give a timezone)",
+    LeadStatus.NO_WINDOW: ("Set aside: the window never opens in all its time zones "
+                           "(give a timezone or subdivision)"),
     LeadStatus.ERASED: "Erased: the person's data was removed (on request, or past retention)",
 }
-
-
-@dataclass(frozen=True)
-class Period:
-    """What a report covers: from ``start`` (included) to ``end`` (excluded), aware moments; None is open.
-    ``label`` says it in the words it was asked in ("" for all time)."""
-
-    start: datetime | None = None
-    end: datetime | None = None
-    label: str = ""
-
-    def holds(self, moment: Any) -> list[ColumnElement[bool]]:
-        """The conditions that keep a stored (naive UTC) moment within the period."""
-        conditions = []
-        if self.start is not None:
-            conditions.append(moment >= to_db(self.start))
-        if self.end is not None:
-            conditions.append(moment < to_db(self.end))
-        return conditions
-
-    def titled(self, title: str) -> str:
-        return f"{title}, {self.label}" if self.label else title
-
-
-EVERYTHING = Period()
-
-
-def _moment(text: str, option: str, zone: str, day_end: bool) -> tuple[datetime, str]:
-    """A date (the day's first moment; with ``day_end``, the next day's) or an ISO date and time (a time
-    without an offset is the campaign's), in UTC, and how to say it."""
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return local_midnight(day + timedelta(days=day_end), zone).astimezone(UTC), day.isoformat()
-        moment = datetime.fromisoformat(text)
-        aware = moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
-        return aware.astimezone(UTC), aware.isoformat(sep=" ", timespec="minutes")
-    except (ValueError, OverflowError):
-        raise InvalidInput(option, f"{text!r} is not a date (YYYY-MM-DD) or a date and time "
-                                   "(YYYY-MM-DDTHH:MM, an offset optional)") from None
-
-
-def period_of(start: str | None, end: str | None, zone: str) -> Period:
-    """The period from ``--from`` to ``--to`` as typed: a date is a whole day of the campaign's zone, and
-    ``--to`` takes in its day; an ISO date and time is that moment. InvalidInput names the option."""
-    first = _moment(start, "from", zone, day_end=False) if start else None
-    last = _moment(end, "to", zone, day_end=True) if end else None
-    if first and last and last[0] <= first[0]:
-        raise InvalidInput("to", f"{end} is not after --from {start}")
-    words = [f"from {first[1]}" if first else "", f"to {last[1]}" if last else ""]
-    label = " ".join(w for w in words if w)
-    return Period(first[0] if first else None, last[0] if last else None, f"{label} ({zone})" if label else "")
 
 
 @dataclass
@@ -273,11 +221,19 @@ class AgentRow(AgentTime):
     refusals: int = 0
     talk_s: float = 0.0
     wrap_s: float = 0.0
+    quality: float | None = None  # the mean of the agent's scored calls, 0-100 (``lists.quality``); None: none
+    quality_calls: int = 0  # how many of their calls were scored
 
     @property
     def occupancy(self) -> float | None:
         """Talk and wrap-up as a share of logged-in time, paused time excluded; None with no such time."""
         return _share(self.talk_s + self.wrap_s, self.available_s)
+
+    @property
+    def waiting_s(self) -> float:
+        """Ready and waiting for a call: logged in, not paused, neither talking nor in wrap-up (never below 0: a
+        call dialled in the period may run past its end)."""
+        return max(0.0, self.available_s - self.talk_s - self.wrap_s)
 
     @property
     def calls_per_hour(self) -> float | None:
@@ -304,8 +260,8 @@ class AgentRow(AgentTime):
             self.paused_s[reason] = self.paused_s.get(reason, 0.0) + seconds
 
 
-_AGENT_COLUMNS = ("agent", "calls", "calls/h", "logged in", "talk", "wrap-up", "paused", "occupancy", "contacts",
-                  "sales", "refusals", "conversion")
+_AGENT_COLUMNS = ("agent", "calls", "calls/h", "logged in", "waiting", "talk", "wrap-up", "paused", "occupancy",
+                  "contacts", "sales", "refusals", "conversion", "quality")
 
 
 def _percent(share: float | None) -> str:
@@ -314,9 +270,14 @@ def _percent(share: float | None) -> str:
 
 def _cells(row: AgentRow) -> tuple[str, ...]:
     per_hour = "-" if row.calls_per_hour is None else f"{row.calls_per_hour:.1f}"
-    return (row.agent, f"{row.calls:,}", per_hour, duration(row.logged_in_s), duration(row.talk_s),
+    return (row.agent, f"{row.calls:,}", per_hour, duration(row.logged_in_s), duration(row.waiting_s),
+            duration(row.talk_s),
             duration(row.wrap_s), duration(sum(row.paused_s.values())), _percent(row.occupancy),
-            f"{row.contacts:,}", f"{row.sales:,}", f"{row.refusals:,}", _percent(row.conversion))
+            f"{row.contacts:,}", f"{row.sales:,}", f"{row.refusals:,}", _percent(row.conversion), _quality(row))
+
+
+def _quality(row: AgentRow) -> str:
+    return "-" if row.quality is None else f"{row.quality:.1f} ({row.quality_calls:,})"
 
 
 @dataclass
@@ -336,6 +297,10 @@ class AgentsReport:
             for name in ("calls", "contacts", "sales", "refusals", "talk_s", "wrap_s"):
                 setattr(total, name, getattr(total, name) + getattr(row, name))
             total.add_time(AgentTime(row.logged_in_s, row.paused_s))
+        scored = [row for row in self.rows if row.quality is not None]
+        total.quality_calls = sum(row.quality_calls for row in scored)
+        if total.quality_calls:  # every scored call weighs the same, whoever took it
+            total.quality = sum((row.quality or 0.0) * row.quality_calls for row in scored) / total.quality_calls
         return total
 
     def text(self) -> str:
@@ -350,13 +315,15 @@ class AgentsReport:
         if pauses:
             lines += ["paused, by reason:", *pauses]
         lines.append("occupancy: talk and wrap-up over logged-in time less pauses; calls/h per logged-in hour; "
-                     "conversion: sales per contact")
+                     "conversion: sales per contact; quality: the mean score (0-100) of the agent's scored calls "
+                     "(how many)")
         return "\n".join(lines)
 
     def as_dicts(self) -> list[dict[str, Any]]:
         """Every row with its figures (seconds, and shares as fractions of 1, None where undefined)."""
-        return [{**asdict(row), "available_s": row.available_s, "occupancy": row.occupancy,
-                 "calls_per_hour": row.calls_per_hour, "conversion": row.conversion} for row in self.rows]
+        return [{**asdict(row), "available_s": row.available_s, "waiting_s": row.waiting_s,
+                 "occupancy": row.occupancy, "calls_per_hour": row.calls_per_hour, "conversion": row.conversion}
+                for row in self.rows]
 
     def write_csv(self, path: Path) -> None:
         rows = self.as_dicts()
@@ -381,8 +348,8 @@ class AgentsReport:
 
 def agents_report(session: Session, campaign: Campaign, period: Period, now: datetime) -> AgentsReport:
     """Each agent's calls, talk and wrap-up (from the attempts dialled in the period), logged-in and paused time
-    (from the agents' log, cut at the period's edges; an agent still logged in counts up to ``now``), and
-    their outcomes."""
+    (from the agents' log, cut at the period's edges; an agent still logged in counts up to ``now``), their
+    outcomes, and their quality score (over their calls dialled in the period)."""
     rows: dict[str, AgentRow] = {}
     query = select(Attempt.agent, Attempt.outcome, Attempt.disposition, Attempt.refusal_reason,
                    Attempt.connected_at, Attempt.hangup_at, Attempt.data).where(
@@ -393,6 +360,9 @@ def agents_report(session: Session, campaign: Campaign, period: Period, now: dat
         rows.setdefault(agent, AgentRow(agent=agent)).add_call(outcome, disposition, reason, talk_s, wrap_s)
     for agent, time in agent_times(session, campaign.id, period.start, period.end, now).items():
         rows.setdefault(agent, AgentRow(agent=agent)).add_time(time)
+    for agent, quality in agent_quality(session, campaign.id, period).items():
+        row = rows.setdefault(agent, AgentRow(agent=agent))
+        row.quality, row.quality_calls = quality.mean, quality.calls
     return AgentsReport(period.titled(f"Agents: {campaign.name}"), [rows[name] for name in sorted(rows, key=_natural)])
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -19,6 +19,7 @@ FOREIGN = "Initech Loans"  # its campaign
 FOREIGN_LISTED = "+33149990001"  # its lead on its own DNC list (status dnc)
 FOREIGN_OPEN = "+33149990002"  # its lead still to be called
 FOREIGN_PERSON = "Foreign Person"  # both leads' name
+PERSON = "Quality Person"  # the lead of the calls add_connected_calls writes
 
 
 @dataclass
@@ -114,3 +115,34 @@ def start_api_daemon(folder: Path, leads: int = 300, agents: str = "api", speed:
 
 def events(log: Path) -> list[dict]:
     return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+
+
+def add_connected_calls(url: str, campaigns: dict[str, int]) -> dict[str, int]:
+    """For the quality tests: a lead named ``PERSON`` in each campaign, and calls dialled an hour ago, connected
+    90 s: ``a1`` and ``a2`` of ``agent``'s and ``b1`` of ``agent2``'s in Loans, ``other`` in Other (which the
+    supervisor is not granted); ``none``, a dial no agent took. Their ids by those keys."""
+    from sqlalchemy import select
+
+    from lists.models import DUE_ANY_TIME, Attempt, Lead, insert_new_leads
+    from lists.store import open_store
+
+    factory = open_store(url)
+    ids = {}
+    with factory() as session:
+        for campaign in (CAMPAIGN, OTHER):
+            insert_new_leads(session, campaigns[campaign], DUE_ANY_TIME, [("+33142689999", PERSON, "FR",
+                                                                           "Europe/Paris", "{}")])
+        leads = dict(session.execute(select(Lead.campaign_id, Lead.id).where(Lead.name == PERSON)).all())
+        at = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
+        for key, campaign, agent in (("a1", CAMPAIGN, "agent"), ("a2", CAMPAIGN, "agent"),
+                                     ("b1", CAMPAIGN, "agent2"), ("other", OTHER, "agent"), ("none", CAMPAIGN, None)):
+            row = Attempt(lead_id=leads[campaigns[campaign]], campaign_id=campaigns[campaign], dialled_at=at,
+                          connected_at=at + timedelta(seconds=5) if agent else None,
+                          hangup_at=at + timedelta(seconds=95) if agent else None, agent=agent,
+                          outcome="human" if agent else "no_answer", disposition="refused" if agent else None)
+            session.add(row)
+            session.flush()
+            ids[key] = row.id
+        session.commit()
+    factory.kw["bind"].dispose()
+    return ids

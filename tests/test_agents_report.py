@@ -83,13 +83,14 @@ def _write_floor(session) -> int:
 EXPECTED = {  # 24 November in Paris, by hand
     "alice": {"calls": 3, "contacts": 2, "sales": 1, "refusals": 1, "talk_s": 400.0, "wrap_s": 95.0,
               "logged_in_s": 8 * 3600.0, "paused_s": {"lunch": 1800.0, "break": 900.0},
-              "occupancy": 495 / (8 * 3600 - 2700), "calls_per_hour": 3 / 8, "conversion": 0.5},
+              "occupancy": 495 / (8 * 3600 - 2700), "calls_per_hour": 3 / 8, "conversion": 0.5,
+              "waiting_s": 8 * 3600 - 2700 - 495.0},
     "bob": {"calls": 1, "contacts": 1, "sales": 0, "refusals": 1, "talk_s": 600.0, "wrap_s": 0.0,
             "logged_in_s": 11 * 3600.0, "paused_s": {}, "occupancy": 600 / (11 * 3600),
-            "calls_per_hour": 1 / 11, "conversion": 0.0},
+            "calls_per_hour": 1 / 11, "conversion": 0.0, "waiting_s": 11 * 3600 - 600.0},
     "carol": {"calls": 0, "contacts": 0, "sales": 0, "refusals": 0, "talk_s": 0.0, "wrap_s": 0.0,
               "logged_in_s": 7200.0, "paused_s": {"training": 3600.0}, "occupancy": 0.0, "calls_per_hour": 0.0,
-              "conversion": None},
+              "conversion": None, "waiting_s": 3600.0},
 }
 
 

@@ -12,12 +12,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from datetime import datetime
 
 import pytest
 from click.testing import CliRunner
 from websockets.sync.client import connect
 
 from cli import main
+from lists.campaigns import get_campaign
+from lists.models import Lead
+from lists.store import open_store
 from tests.api_helpers import CAMPAIGN, OTHER, PASSWORD, events, start_api_daemon
 from tests.daemon_helpers import wait_for
 
@@ -193,6 +197,7 @@ def test_list_upload_imports_good_rows_and_serves_the_rejects(api):
     summary = response.json()
     assert (summary["rows"], summary["imported"], summary["rejected"]) == (4, 3, 1)
     assert (summary["uncertain_zones"], summary["no_window"]) == (1, 1)
+    assert (summary["zone_by_timezone"], summary["zone_by_subdivision"], summary["zone_by_number"]) == (2, 0, 0)
     assert "set aside (status no_window)" in summary["warning"] and "timezone column" in summary["warning"]
     rejects = admin.get(summary["rejects_url"])
     assert rejects.status_code == 200 and "not-a-number" in rejects.text and rejects.text.startswith("line,")
@@ -306,12 +311,16 @@ def test_no_phone_number_or_name_in_the_application_log(api):
 
 
 def test_callback_lists_showing_names_are_audited_and_so_are_dnc_changes(api):
-    with sqlite3.connect(api.url.removeprefix("sqlite:///")) as db:
-        cid = db.execute("SELECT id FROM campaign WHERE name = ?", (CAMPAIGN,)).fetchone()[0]
-        db.execute("INSERT INTO lead (campaign_id, phone_e164, name, region, zones, fields, status, next_at,"
-                   " attempts, callback_owner, priority) VALUES (?, '+33142685999', 'Callback Person', 'FR',"
-                   " 'Europe/Paris', '{}', 'callback', '2099-01-01 10:00:00', 1, 'agent', 0)", (cid,))
-        lead = db.execute("SELECT id FROM lead WHERE phone_e164 = '+33142685999'").fetchone()[0]
+    factory = open_store(api.url)  # through the store's seal: it gives the person's blind index
+    with factory() as s:
+        cid = get_campaign(s, CAMPAIGN).id
+        booked = Lead(campaign_id=cid, phone_e164="+33142685999", name="Callback Person", region="FR",
+                      zones="Europe/Paris", fields={}, status="callback", next_at=datetime(2099, 1, 1, 10),
+                      attempts=1, callback_owner="agent", priority=0)
+        s.add(booked)
+        s.commit()
+        lead = booked.id
+    factory.kw["bind"].dispose()
     shown = api.client("supervisor").get(f"/api/v1/outbound/campaigns/{cid}/callbacks", params={"agent": "agent"})
     assert shown.status_code == 200 and [r["name"] for r in shown.json()] == ["Callback Person"]
     own = api.client("agent").get("/api/v1/agents/me/callbacks")

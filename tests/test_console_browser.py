@@ -250,3 +250,79 @@ def test_the_wallboard_says_why_each_campaign_is_not_dialling(idle_api, browser,
     said = [e for e in events(idle_api.log) if e.get("event") == "campaign_reasons" and e["campaign"] == CAMPAIGN]
     assert said[-1]["reasons"] == ["no_lead_due"] and not said[-1]["dialing"], said
     agent.post("/api/v1/agents/me/logout")
+
+
+@pytest.fixture(scope="module")
+def quality_api(tmp_path_factory):
+    """A daemon with connected calls to score (``add_connected_calls``) and Loans' scorecard set by the manager."""
+    from tests.api_helpers import add_connected_calls
+
+    daemon = start_api_daemon(tmp_path_factory.mktemp("browser-quality"), leads=5)
+    daemon.calls = add_connected_calls(daemon.url, daemon.campaigns)
+    card = daemon.client("manager").put(f"/api/v1/outbound/campaigns/{daemon.campaigns[CAMPAIGN]}/scorecard", json={
+        "criteria": [{"code": "greeting", "label": "Greets and names the bank", "weight": 1},
+                     {"code": "needs", "label": "Asks about the customer's needs", "weight": 3},
+                     {"code": "apr", "label": "States the APR", "weight": 2, "critical": True}]})
+    assert card.status_code == 200, card.text
+    yield daemon
+    daemon.close()
+    assert daemon.running.stop() == 0, daemon.log.read_text()[-3000:]
+
+
+def _scores_stored(url: str) -> list[tuple[int, str, str, float, bool, str | None, dict[str, float | None]]]:
+    """Every score in the store: call, agent, scorer, total, critical failed, comment, each criterion's value."""
+    from sqlalchemy import select
+
+    from lists.models import QualityAnswer, QualityScore, ScorecardCriterion, User
+    from lists.store import open_store
+
+    factory = open_store(url)
+    try:
+        with factory() as session:
+            scores = session.execute(select(QualityScore, User.name).join(User, User.id == QualityScore.scorer_id)
+                                     .order_by(QualityScore.id)).all()
+            answers = session.execute(select(QualityAnswer.score_id, ScorecardCriterion.code, QualityAnswer.value)
+                                      .join(ScorecardCriterion, ScorecardCriterion.id == QualityAnswer.criterion_id))
+            by_score: dict[int, dict[str, float | None]] = {}
+            for score_id, code, value in answers:
+                by_score.setdefault(score_id, {})[code] = value
+            return [(s.attempt_id, s.agent, name, s.total, s.critical_failed, s.comment, by_score.get(s.id, {}))
+                    for s, name in scores]
+    finally:
+        factory.kw["bind"].dispose()
+
+
+def test_a_supervisor_scores_a_recording_and_the_agent_reads_the_score(quality_api, browser, tmp_path):
+    """In the wallboard's quality panel a supervisor opens a call (who was called, masked, beside the
+    recording's player), judges each criterion and saves: the store then holds exactly that score, and the
+    agent finds it in the agent console."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    call, wait = quality_api.calls["a1"], WebDriverWait(browser, 30)
+    _log_in(browser, quality_api.base, "wallboard", "supervisor")
+    opener = f'#quality-calls [data-score="{call}"]'
+    wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, opener))).click()
+    wait.until(ready.visibility_of_element_located((By.ID, "criterion-apr")))
+    assert browser.find_element(By.ID, "scoring-lead").text == "Quality Person"
+    assert "*" in browser.find_element(By.ID, "scoring-number").text
+    assert browser.find_element(By.ID, "recording").get_attribute("src").endswith(f"/attempts/{call}/recording")
+    Select(browser.find_element(By.ID, "criterion-greeting")).select_by_value("1")
+    Select(browser.find_element(By.ID, "criterion-needs")).select_by_value("0.5")
+    Select(browser.find_element(By.ID, "criterion-apr")).select_by_value("1")
+    browser.find_element(By.ID, "score-comment").send_keys("rushed the needs")
+    browser.execute_script("document.getElementById('quality-box').scrollIntoView()")
+    browser.save_screenshot(str(_shots(tmp_path) / "wallboard-quality.png"))
+    browser.find_element(By.ID, "score-submit").click()
+    wait.until(lambda _: _scores_stored(quality_api.url))
+    assert _scores_stored(quality_api.url) == [(call, "agent", "supervisor", 75.0, False, "rushed the needs",
+                                                {"greeting": 1.0, "needs": 0.5, "apr": 1.0})]
+    wait.until(ready.text_to_be_present_in_element((By.ID, "scoring-scores"), "75.0"))  # now theirs is shown
+    wait.until(ready.text_to_be_present_in_element((By.ID, "quality-report"), "75.0"))
+    browser.delete_all_cookies()
+
+    _log_in(browser, quality_api.base, "agent", "agent")
+    wait.until(ready.text_to_be_present_in_element((By.ID, "my-scores"), "rushed the needs"))
+    assert "75.0" in browser.find_element(By.ID, "my-scores").text
+    assert "Quality Person" not in browser.find_element(By.TAG_NAME, "body").text

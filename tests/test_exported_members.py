@@ -23,7 +23,8 @@ MODULES = ["pacing._special", "pacing.controllers", "pacing.days", "pacing.erlan
            "dialer.api.recordings", "dialer.api.reports", "dialer.api.schemas", "dialer.api.stats",
            "simulation.calibrate", "simulation.demo", "simulation.experiments", "simulation.leads",
            "simulation.model", "simulation.plots", "simulation.report", "simulation.results",
-           "simulation.validation", "lists.presence", "dialer.service.presence", "lists.handover"]
+           "simulation.validation", "lists.presence", "dialer.service.presence", "lists.handover",
+           "lists.periods", "lists.quality", "dialer.api.quality"]
 
 
 @pytest.mark.parametrize("name", MODULES)

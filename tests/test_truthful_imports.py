@@ -147,7 +147,8 @@ def test_a_russian_mobile_under_the_french_window_is_told_and_set_aside_then_its
     assert summary.warning() == (
         "1 leads have several candidate time zones (a mobile or country-wide number): each is dialled only when "
         "the fr window is open in all of them, and for 1 it never is: they were set aside (status no_window); "
-        "a timezone column gives a lead its own zone (import the file again with it)")
+        "a timezone column, or a subdivision column (a Russian federal subject, a US state, a big city), gives a "
+        "lead its own zone (import the file again with it)")
     ivan = _lead(store, campaign, "+79161234567")
     assert ivan.status == LeadStatus.NO_WINDOW and len(ivan.zone_list) == 26
     for day in range(3):  # noon in Paris, 14:00 in Moscow: the window is open there, not in all 26 zones
@@ -211,8 +212,10 @@ def test_the_import_warns_on_the_command_line_and_campaign_show_counts_the_leads
                                 *db]).exit_code == 0
     done = runner.invoke(main, ["lists", "import", str(leads), "--campaign", "Loans", *db])
     assert done.exit_code == 0, done.output
-    assert done.stdout == "3 rows: 3 imported, 0 rejected, 0 duplicates\n"
+    assert done.stdout == ("3 rows: 3 imported, 0 rejected, 0 duplicates; "
+                           "time zones: 1 from the number alone, 2 uncertain (several zones)\n")
     assert done.stderr.startswith("warning: 2 leads have several candidate time zones")
     assert "for 2 it never is: they were set aside" in done.stderr and "timezone column" in done.stderr
     shown = runner.invoke(main, ["campaign", "show", "Loans", *db])
-    assert re.search(r"Set aside: the window never opens in all its time zones \(give a timezone\) +2 ", shown.output)
+    assert re.search(r"Set aside: the window never opens in all its time zones \(give a timezone or subdivision\) +2 ",
+                     shown.output)

@@ -377,7 +377,7 @@ async def users(request: Request, who: Annotated[Principal, Depends(require(Role
     def read() -> list[UserOut]:
         with floor.factory() as session:
             return [UserOut(name=u.name, role=u.role.value, companies=list(u.companies), campaigns=list(u.campaigns),
-                            active_tokens=u.active_tokens)
+                            active_tokens=u.active_tokens, trainee=u.trainee, mentor=u.mentor)
                     for u in list_users(session, floor.now_utc(), who.companies)]
 
     return await floor.off_loop(read)  # type: ignore[no-any-return]

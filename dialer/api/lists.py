@@ -51,7 +51,10 @@ def _import(floor: Floor, campaign_id: int, path: Path, region: str | None, deli
                      duplicates=summary.duplicates, already_imported=summary.already_imported,
                      rejects_url=f"/api/v1/outbound/imports/{import_id}/rejects" if summary.rejects_path else None,
                      uncertain_zones=summary.uncertain_zones, no_window=summary.no_window,
-                     zones_given=summary.zones_given, warning=summary.warning())
+                     zones_given=summary.zones_given, zone_by_timezone=summary.zone_by_timezone,
+                     zone_by_postal_code=summary.zone_by_postal_code,
+                     zone_by_subdivision=summary.zone_by_subdivision, zone_by_number=summary.zone_by_number,
+                     unknown_subdivisions=summary.unknown_subdivisions, warning=summary.warning())
 
 
 @router.post("/campaigns/{campaign_id}/contactlists", response_model=ImportOut, status_code=201,
@@ -59,7 +62,7 @@ def _import(floor: Floor, campaign_id: int, path: Path, region: str | None, deli
 async def upload(campaign_id: CampaignId, request: Request, who: Manager,
                  default_region: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
                  delimiter: Annotated[str | None, Query(max_length=3)] = None) -> ImportOut:
-    """Import a CSV of leads (a phone column, optional name, timezone, zip and any other fields)."""
+    """Import a CSV of leads (a phone column, optional name, timezone, zip, subdivision and any other fields)."""
     visible(who, campaign_id)
     floor = floor_of(request)
     floor.rejects_dir.mkdir(parents=True, exist_ok=True)

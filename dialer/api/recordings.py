@@ -24,13 +24,12 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
 from dialer.api.auth import Principal, floor_of, require
 from dialer.api.errors import NotFound
 from dialer.api.floor import Floor
-from dialer.api.schemas import ERRORS
+from dialer.api.schemas import ERRORS, AttemptId
 from dialer.service.recordings import RecordingStore, attempt_number, nightly_purge
 from dialer.service.users import Role
 from lists.audit import record_view
@@ -38,7 +37,6 @@ from lists.models import Attempt, ViewPurpose
 
 __all__ = ["router", "recording", "nightly_purge"]
 
-AttemptId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]  # the store's integers: beyond is 422, not 500
 Listener = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.MANAGER, Role.ADMIN))]
 
 router = APIRouter(prefix="/api/v1", tags=["recordings"], responses=ERRORS)

@@ -19,7 +19,8 @@ from lists.campaigns import home_zone
 from lists.models import Campaign
 from lists.reports import REPORTS, Period, agents_report, period_of
 
-__all__ = ["router", "agent_performance", "agents_report_out", "report"]
+__all__ = ["router", "agent_performance", "agents_report_out", "report", "From", "To", "campaign_or_404",
+           "period_for"]
 
 router = APIRouter(prefix="/api/v1/outbound/campaigns", tags=["reports"], responses=ERRORS)
 Reader = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.MANAGER, Role.ANALYST, Role.ADMIN))]
@@ -33,14 +34,14 @@ To = Annotated[str | None, Query(alias="to", pattern=MOMENT,
                                  description="YYYY-MM-DD (the whole day), or an ISO date and time")]
 
 
-def _campaign(session: Any, campaign_id: int) -> Campaign:
+def campaign_or_404(session: Any, campaign_id: int) -> Campaign:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise NotFound(f"no campaign {campaign_id}", "campaign_id")
     return campaign  # type: ignore[no-any-return]
 
 
-def _period(floor: Floor, campaign: Campaign, start: str | None, end: str | None) -> Period:
+def period_for(floor: Floor, campaign: Campaign, start: str | None, end: str | None) -> Period:
     run = floor.campaign_run(campaign.id)
     return period_of(start, end, run.zone if run else home_zone(campaign))
 
@@ -48,8 +49,9 @@ def _period(floor: Floor, campaign: Campaign, start: str | None, end: str | None
 @router.get("/{campaign_id}/reports/agents", response_model=list[AgentPerformanceRow])
 async def agents_report_out(campaign_id: CampaignId, request: Request, who: Reader, start: From = None,
                             end: To = None) -> list[AgentPerformanceRow]:
-    """Per agent: calls, calls per logged-in hour, talk, wrap-up, pauses by reason, occupancy (talk and wrap-up
-    over logged-in time less pauses), contacts, sales, refusals, conversion."""
+    """Per agent: calls, calls per logged-in hour, time in each state (waiting for a call, talk, wrap-up, pauses by
+    reason), occupancy (talk and wrap-up over logged-in time less pauses), contacts, sales, refusals, conversion,
+    quality (the mean score of their scored calls, and how many)."""
     visible(who, campaign_id)
     floor = floor_of(request)
     return await floor.off_loop(agent_performance, floor, campaign_id, start, end)  # type: ignore[no-any-return]
@@ -58,12 +60,14 @@ async def agents_report_out(campaign_id: CampaignId, request: Request, who: Read
 def agent_performance(floor: Floor, campaign_id: int, start: str | None = None,
                       end: str | None = None) -> list[AgentPerformanceRow]:
     with floor.factory() as session:
-        campaign = _campaign(session, campaign_id)
-        report = agents_report(session, campaign, _period(floor, campaign, start, end), floor.now())
+        campaign = campaign_or_404(session, campaign_id)
+        report = agents_report(session, campaign, period_for(floor, campaign, start, end), floor.now())
     return [AgentPerformanceRow(
         agent=row.agent, calls=row.calls, calls_per_hour=row.calls_per_hour, logged_in_s=row.logged_in_s,
+        waiting_s=row.waiting_s,
         talk_s=row.talk_s, wrap_s=row.wrap_s, paused_s=row.paused_s, occupancy=row.occupancy,
-        contacts=row.contacts, sales=row.sales, refusals=row.refusals, conversion=row.conversion)
+        contacts=row.contacts, sales=row.sales, refusals=row.refusals, conversion=row.conversion,
+        quality=row.quality, quality_calls=row.quality_calls)
         for row in report.rows]
 
 
@@ -76,8 +80,8 @@ async def report(campaign_id: CampaignId, kind: Literal["refusals", "disposition
 
     def read() -> ReportOut:
         with floor.factory() as session:
-            campaign = _campaign(session, campaign_id)
-            r = REPORTS[kind](session, campaign, _period(floor, campaign, start, end))
+            campaign = campaign_or_404(session, campaign_id)
+            r = REPORTS[kind](session, campaign, period_for(floor, campaign, start, end))
             return ReportOut(title=r.title, total=r.total, rows=[ReportRow(code=c, label=label, count=n, share=s)
                                                                  for c, label, n, s in r.rows])
 

@@ -21,6 +21,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     WithJsonSchema,
 )
 
@@ -35,11 +36,14 @@ __all__ = ["ErrorOut", "LoginIn", "MeOut", "AgentLoginIn", "PauseIn", "AgentStat
            "CampaignIn", "CampaignPatch", "ReasonOut", "CampaignOut", "CatalogueOut", "ImportOut", "DncIn", "DncOut",
            "HourRow", "Sample", "StatsOut", "ReportRow", "ReportOut", "AgentPerformanceRow", "CallbackRow",
            "UserOut", "FloorAgent", "Code", "Kind", "DialMode", "PacingParams", "Profile", "ERRORS", "CampaignId",
-           "LeadId", "Number", "Whole", "Moment"]
+           "LeadId", "AttemptId", "Number", "Whole", "Moment", "CriterionIn", "ScorecardIn", "CriterionOut",
+           "ScorecardOut", "ScoreIn", "AnswerOut", "ScoreOut", "CallToScoreOut", "ScoredCallOut", "AgentQualityOut",
+           "CriterionSpreadOut", "CalibrationOut", "QualityReportOut"]
 
 Code = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$")  # catalogue codes: what screens, reports and --reason use
 CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # ids beyond the store's integers are 422, not 500
 LeadId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+AttemptId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # the store's integers: beyond is 422, not 500
 
 
 def _json_number(value: object) -> object:
@@ -320,7 +324,10 @@ class CatalogueOut(BaseModel):
 class ImportOut(BaseModel):
     """``uncertain_zones``: leads imported with several candidate time zones; ``no_window``: those set aside because
     the campaign's window never opens in all of theirs; ``zones_given``: leads set aside before that this file
-    gave a zone; ``warning`` says what that means and what resolves it (a timezone column)."""
+    gave a zone; ``warning`` says what that means and what resolves it (a timezone or subdivision column).
+    ``zone_by_*``: leads given one zone by the timezone column, a US ZIP code, the subdivision (a federal subject,
+    a state, a city) or the number alone (with ``uncertain_zones`` they add up to ``imported``);
+    ``unknown_subdivisions``: leads whose subdivision is not one of their number's country (own zones kept)."""
 
     import_id: str
     rows: int
@@ -332,6 +339,11 @@ class ImportOut(BaseModel):
     uncertain_zones: int = 0
     no_window: int = 0
     zones_given: int = 0
+    zone_by_timezone: int = 0
+    zone_by_postal_code: int = 0
+    zone_by_subdivision: int = 0
+    zone_by_number: int = 0
+    unknown_subdivisions: int = 0
     warning: str | None = None
 
 
@@ -415,6 +427,8 @@ class AgentPerformanceRow(BaseModel):
     calls: int
     calls_per_hour: float | None
     logged_in_s: float
+    waiting_s: float = Field(description="ready and waiting for a call: logged in, not paused, not talking or in "
+                                         "wrap-up")
     talk_s: float
     wrap_s: float
     paused_s: dict[str, float]
@@ -423,6 +437,8 @@ class AgentPerformanceRow(BaseModel):
     sales: int
     refusals: int
     conversion: float | None
+    quality: float | None = Field(description="the mean score (0-100) of the agent's scored calls; None: none scored")
+    quality_calls: int = Field(description="how many of the agent's calls were scored")
 
 
 class CallbackRow(BaseModel):
@@ -439,3 +455,125 @@ class UserOut(BaseModel):
     companies: list[str] = Field(description="the user's companies among the caller's")
     campaigns: list[str] = Field(description="the user's granted campaigns among the caller's companies'")
     active_tokens: int
+    trainee: bool = Field(description="an agent in their first months, working under a mentor")
+    mentor: str | None = Field(description="the trainee's mentor (None: none)")
+
+
+# ---- call quality (``lists.quality``) ------------------------------------------------------------------------
+
+class CriterionIn(_In):
+    code: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$", examples=["greeting"],
+                      description="what answers and reports name the criterion by; unique in the scorecard")
+    label: str = Field(min_length=1, max_length=200, pattern=r"\S", examples=["Greets and names the company"])
+    weight: Number = Field(gt=0, le=1000, examples=[1.0], description="its share of the score")
+    critical: StrictBool = Field(default=False, description="pass or fail, always judged; failed zeroes the score")
+
+
+class ScorecardIn(_In):
+    """A campaign's new scorecard version: its criteria, in the order scorers see them."""
+
+    criteria: list[CriterionIn] = Field(min_length=1, max_length=50)
+
+
+class CriterionOut(BaseModel):
+    code: str
+    label: str
+    weight: float
+    critical: bool
+
+
+class ScorecardOut(BaseModel):
+    """A campaign's current scorecard; version 0 with no criteria: none set yet."""
+
+    campaign_id: int
+    version: int
+    created_at: datetime | None
+    created_by: str | None
+    criteria: list[CriterionOut]
+
+
+Fraction = Annotated[Number, Field(ge=0, le=1)]
+
+
+class ScoreIn(_In):
+    """One scorer's judgement of a call: every criterion of the campaign's scorecard by its code, from 0 (not met)
+    to 1 (met), null for not applicable (a critical one: 0 or 1)."""
+
+    answers: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$")], Fraction | None] = Field(
+        max_length=50, examples=[{"greeting": 1, "needs": 0.5, "apr": 1}])
+    comment: str | None = Field(default=None, max_length=1000)
+
+
+class AnswerOut(CriterionOut):
+    value: float | None = Field(description="0 (not met) to 1 (met); None: not applicable")
+
+
+class ScoreOut(BaseModel):
+    """One score of one call: ``total`` 0-100, 0 when a critical criterion failed."""
+
+    id: int
+    attempt_id: int
+    campaign_id: int
+    agent: str
+    scorer: str
+    scored_at: datetime
+    scorecard_version: int
+    total: float
+    critical_failed: bool
+    comment: str | None
+    answers: list[AnswerOut]
+
+
+class CallToScoreOut(BaseModel):
+    """A connected call as the scoring list shows it: no name or number. ``talk_s``: seconds connected."""
+
+    attempt_id: int
+    agent: str
+    dialled_at: datetime
+    talk_s: float
+    disposition: str | None
+    scores: int = Field(description="how many scorers scored it")
+
+
+class ScoredCallOut(BaseModel):
+    """A call opened to be scored (the view of the person is audited): the number masked unless the role needs
+    it; ``scores``: the scores you may see (others' once you have scored it yourself, so a calibration is blind;
+    managers and admins see all), ``scores_hidden`` how many are not shown."""
+
+    call: CallToScoreOut
+    campaign_id: int
+    lead_name: str | None
+    lead_number: str
+    recording: str = Field(description="the recording's URL (404 where this daemon keeps none)")
+    scorecard: ScorecardOut = Field(description="the campaign's current scorecard (version 0: none set)")
+    scores: list[ScoreOut]
+    scores_hidden: int
+
+
+class AgentQualityOut(BaseModel):
+    agent: str
+    quality: float = Field(description="the mean over the agent's scored calls of each call's mean score, 0-100")
+    calls: int = Field(description="scored calls")
+
+
+class CriterionSpreadOut(BaseModel):
+    code: str
+    label: str
+    values: dict[str, float | None] = Field(description="scorer: value from 0 to 1 (None: not applicable)")
+    spread: float | None = Field(description="highest less lowest value given; None: fewer than two given")
+
+
+class CalibrationOut(BaseModel):
+    """A call two or more scorers scored: their totals and how far apart they are, per criterion too."""
+
+    attempt_id: int
+    agent: str
+    totals: dict[str, float]
+    total_spread: float
+    criteria: list[CriterionSpreadOut]
+
+
+class QualityReportOut(BaseModel):
+    title: str
+    agents: list[AgentQualityOut]
+    calibrations: list[CalibrationOut]

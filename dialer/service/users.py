@@ -46,7 +46,7 @@ from lists.models import (
 __all__ = ["Role", "UserError", "UserInfo", "Scope", "add_user", "get_user", "grant", "join", "issue_token",
            "revoke_tokens", "list_users", "user_for_token", "check_password", "verify_login", "hash_password",
            "scope_of", "TOKEN_PREFIX", "token_hash", "token_expiry", "revoked_since", "TOTP_ROLES", "enable_totp",
-           "disable_totp", "take_code"]
+           "disable_totp", "take_code", "MENTOR_ROLES", "set_trainee"]
 
 TOKEN_PREFIX = "dlr_"  # so a token pasted somewhere it should not be is easy to find (secret scanners)
 _NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -84,6 +84,8 @@ class UserInfo:
     active_tokens: int
     has_password: bool
     disabled: bool
+    trainee: bool = False
+    mentor: str | None = None  # the trainee's mentor's name (None: none assigned, or of a company not shown)
 
 
 def hash_password(password: str) -> str:
@@ -210,6 +212,33 @@ def add_user(session: Session, name: str, role: Role, now: datetime, password: s
     return user
 
 
+MENTOR_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.MANAGER})  # who takes calls or watches them
+
+
+def set_trainee(session: Session, name: str, mentor: str | None) -> None:
+    """Mark agent ``name`` a trainee under ``mentor``, or (``mentor`` None) end their traineeship.
+
+    Why the checks: a mentor listens to the trainee's calls, so they must be
+    someone who takes or watches calls (``MENTOR_ROLES``) and a member of one
+    of the trainee's companies; nobody mentors themselves. UserError names
+    ``mentor`` or ``user``."""
+    user = get_user(session, name)
+    if user.role != Role.AGENT.value:
+        raise UserError(f"user: {name!r} is a {user.role}; only agents are trainees")
+    if mentor is None:
+        user.trainee, user.mentor_id = False, None
+        return
+    guide = get_user(session, mentor)
+    if guide.id == user.id:
+        raise UserError("mentor: nobody mentors themselves")
+    if Role(guide.role) not in MENTOR_ROLES:
+        raise UserError(f"mentor: {mentor!r} is an {guide.role}; a mentor is an agent, supervisor or manager")
+    if not set(companies_of(session, user.id)) & set(companies_of(session, guide.id)):
+        raise UserError(f"mentor: {mentor!r} belongs to none of {name!r}'s companies")
+    user.trainee, user.mentor_id = True, guide.id
+    session.flush()
+
+
 def join(session: Session, name: str, companies: tuple[str, ...]) -> None:
     """Make the user a member of ``companies`` too (memberships held already are kept once)."""
     add_members(session, get_user(session, name).id, companies)
@@ -305,7 +334,10 @@ def list_users(session: Session, now: datetime, companies: frozenset[str] | None
             ApiToken.revoked_at.is_(None))):
         if expires is None or as_utc(expires) > now:  # type: ignore[operator]
             live[user_id] = live.get(user_id, 0) + 1
+    users = [u for u in session.scalars(select(User).order_by(User.name)) if companies is None or u.id in members]
+    shown_names = {u.id: u.name for u in users}
     return [UserInfo(u.name, Role(u.role), tuple(sorted(members.get(u.id, []))),
-                     tuple(sorted(grants.get(u.id, []))), live.get(u.id, 0), u.password_hash is not None, u.disabled)
-            for u in session.scalars(select(User).order_by(User.name)) if companies is None or u.id in members]
+                     tuple(sorted(grants.get(u.id, []))), live.get(u.id, 0), u.password_hash is not None, u.disabled,
+                     u.trainee, shown_names.get(u.mentor_id) if u.mentor_id is not None else None)
+            for u in users]
 

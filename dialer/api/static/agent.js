@@ -129,6 +129,19 @@ function tick() {
   fill("timer", `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`);
 }
 
+// The agent's own quality scores: the call, when, the score (0 when a critical criterion failed), each criterion
+// as the scorer judged it (1 met, 0 not met, n/a), and the scorer's comment.
+async function loadScores() {
+  try {
+    const scores = await api("GET", "/api/v1/agents/me/scores");
+    fill("my-scores", scores.length ? table(["call", "scored", "by", "score", "criteria", "comment"],
+      scores.map((s) => [s.attempt_id, new Date(s.scored_at).toLocaleString(), s.scorer,
+        s.critical_failed ? "0 (critical failed)" : s.total.toFixed(1),
+        s.answers.map((a) => `${a.label}: ${a.value === null ? "n/a" : a.value}`).join("; "), s.comment || ""]))
+      : "none of your calls has been scored yet");
+  } catch (e) { fill("my-scores", e.message); }
+}
+
 document.addEventListener("DOMContentLoaded", () => startLogin((me) => {
   fill("who", me.name + " (" + me.role + ")");
   $("signout").classList.remove("hidden");
@@ -155,4 +168,9 @@ document.addEventListener("DOMContentLoaded", () => startLogin((me) => {
   });
   listen();
   setInterval(tick, 1000);
+  if (me.role === "agent") {
+    $("my-quality").classList.remove("hidden");
+    $("quality-refresh").onclick = loadScores;
+    loadScores();
+  }
 }));

@@ -51,6 +51,7 @@ async function select(id) {
   } catch (e) { reasons = {}; }
   refresh();
   loadReport();
+  loadQuality();
 }
 
 function figure(label, value, warn) {
@@ -141,11 +142,12 @@ function reportQuery() {
 }
 
 function agentRows(rows) {
-  return table(["agent", "calls", "calls/h", "logged in", "talk", "wrap-up", "paused", "occupancy", "contacts",
-    "sales", "refusals", "conversion"], rows.map((a) => [a.agent, a.calls, maybe(a.calls_per_hour, (v) => v.toFixed(1)),
-    hms(a.logged_in_s), hms(a.talk_s), hms(a.wrap_s),
+  return table(["agent", "calls", "calls/h", "logged in", "waiting", "talk", "wrap-up", "paused", "occupancy",
+    "contacts", "sales", "refusals", "conversion", "quality"], rows.map((a) => [a.agent, a.calls,
+    maybe(a.calls_per_hour, (v) => v.toFixed(1)), hms(a.logged_in_s), hms(a.waiting_s), hms(a.talk_s), hms(a.wrap_s),
     Object.entries(a.paused_s).map(([k, v]) => `${words(k)} ${hms(v)}`).join(", ") || "-",
-    maybe(a.occupancy, pct), a.contacts, a.sales, a.refusals, maybe(a.conversion, pct)]));
+    maybe(a.occupancy, pct), a.contacts, a.sales, a.refusals, maybe(a.conversion, pct),
+    maybe(a.quality, (v) => `${v.toFixed(1)} (${a.quality_calls})`)]));
 }
 
 async function loadReport() {
