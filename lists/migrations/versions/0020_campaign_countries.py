@@ -6,14 +6,14 @@ An upgraded campaign calls the country of its rules profile, as it did
 aside at the next claim, saying why.
 
 Revision ID: 0020
-Revises: 0016
+Revises: 0017
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
