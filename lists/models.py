@@ -39,6 +39,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from dialer.records import Outcome
 from lists.lifecycle import CampaignState, LeadStatus, Presence
+from lists.numbers import country_of
 from lists.sealing import Sealed, key_default, sealer_of
 from pacing.days import local_midnight
 from pacing.ledger import DayAnswers
@@ -159,6 +160,12 @@ class Campaign(Base):
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # optimistic concurrency
 
 
+def region_default(context: Any) -> str | None:
+    """A lead's country when none is given: its number's (``lists.numbers.country_of``), whose rules it is
+    dialled under."""
+    return country_of(context.get_current_parameters()["phone_e164"])
+
+
 class Lead(Base):
     """One person to call in one campaign. ``zones`` lists every candidate time zone, comma-separated.
 
@@ -178,7 +185,7 @@ class Lead(Base):
     phone_e164: Mapped[str] = mapped_column(Sealed("lead.phone_e164"))  # "" once erased
     phone_key: Mapped[str] = mapped_column(String(32), default=key_default)  # the person: lists.sealing
     name: Mapped[str | None] = mapped_column(Sealed("lead.name"))
-    region: Mapped[str | None] = mapped_column(String(3))  # ISO 3166, or 001 for non-geographic codes
+    region: Mapped[str | None] = mapped_column(String(3), default=region_default)  # ISO 3166, 001: non-geographic
     zones: Mapped[str] = mapped_column(String(1000), default="")
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[LeadStatus] = mapped_column(Word(LeadStatus, 16), default=LeadStatus.NEW)

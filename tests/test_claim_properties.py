@@ -119,7 +119,7 @@ def test_concurrent_claimers_on_postgresql_never_share_a_lead(store_url):
     factory = open_store(store_url)
     now = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
     with factory() as s:
-        campaign = create_campaign(s, "Race", "survey")
+        campaign = create_campaign(s, "Race", "survey", countries=["US"])
         s.add_all(Lead(campaign_id=campaign.id, phone_e164=f"+1202556{i:04d}", zones="America/New_York",
                        fields={}, status="new", attempts=0) for i in range(600))
         s.commit()
