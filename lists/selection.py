@@ -12,13 +12,11 @@ dialable), so two claimers never get the same lead on any back end.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -26,10 +24,9 @@ from sqlalchemy.orm import Session
 
 from dialer.records import AttemptRecord, Outcome
 from lists.dnc import add_to_dnc
-from lists.jurisdictions import capped_profile, jurisdiction_of
+from lists.jurisdictions import capped_profile, lead_profile
 from lists.lifecycle import LeadStatus, move_lead, requeued
 from lists.models import Attempt, Campaign, DncEntry, Lead, as_utc, to_db
-from lists.purposes import purpose_of
 from lists.rules import (
     CLOSED_AS,
     CallingProfile,
@@ -43,7 +40,7 @@ from lists.rules import (
     take_in_priority,
 )
 
-__all__ = ["dial_histories", "profile_for", "lead_profile", "claim_leads", "record_attempt", "record_attempts",
+__all__ = ["dial_histories", "profile_for", "claim_leads", "record_attempt", "record_attempts",
            "correct_attempt", "honour_dnc", "release_leads", "release_orphans"]
 
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)  # stands in for attempts older than any rolling cap's period
@@ -56,21 +53,6 @@ def profile_for(campaign: Campaign) -> CallingProfile:
     """The campaign's own profile (its rules profile's hours and record period) with its attempt cap: what
     is the campaign's rather than one person's (its hours, its idle reasons)."""
     return capped_profile(campaign.rules_profile, campaign.max_attempts)
-
-
-def lead_profile(campaign: Campaign, country: str | None, now: datetime) -> CallingProfile | None:
-    """The rules one person is called under: their country's (``lists.jurisdictions``) for the campaign's
-    purpose on ``now``'s date, with the campaign's attempt cap where stricter; None when the campaign may not
-    call that country (or the product has no rules for it)."""
-    jurisdiction = jurisdiction_of(country)
-    if jurisdiction is None or country not in campaign.countries:
-        return None
-    return _capped(jurisdiction.profile(purpose_of(campaign.kind), now.date()), campaign.max_attempts)
-
-
-@lru_cache(maxsize=512)
-def _capped(profile: CallingProfile, max_attempts: int) -> CallingProfile:
-    return dataclasses.replace(profile, max_attempts=min(profile.max_attempts, max_attempts))
 
 
 @dataclass(frozen=True)

@@ -63,11 +63,12 @@ from dialer.records import AttemptRecord, Outcome
 from dialer.service.cluster import Fence, Fenced, holds
 from lists.handover import Applied, apply_handovers, hand_over, pending_campaigns
 from lists.idle import Outlook, queue_outlook
+from lists.jurisdictions import lead_profile
 from lists.lifecycle import LeadStatus
 from lists.models import Campaign, Lead, as_utc, to_db
 from lists.presence import PresenceChange, append_presence
 from lists.rules import CallingProfile, LeadHistory, refusal
-from lists.selection import claim_leads, dial_histories, lead_profile, record_attempts, release_leads
+from lists.selection import claim_leads, dial_histories, record_attempts, release_leads
 
 __all__ = ["LeadRef", "Writer", "ClaimBuffer", "WriteAheadTelephony", "recover", "Recovery",
            "interrupted_record", "open_call_record", "settle", "apply_handed_over"]
