@@ -18,3 +18,10 @@ def test_the_cli_and_the_api_offer_every_kind():
 
     assert list(_KINDS.choices) == list(CAMPAIGN_KINDS) == list(typing.get_args(Kind))
     assert purpose_of("debt-collection") is Purpose.COLLECTION
+
+
+def test_the_cli_offers_every_jurisdiction_as_a_rules_profile():
+    from cli import _PROFILES
+    from lists.jurisdictions import JURISDICTIONS
+
+    assert _PROFILES == sorted(JURISDICTIONS)

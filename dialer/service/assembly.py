@@ -87,6 +87,7 @@ class CampaignRun:
     lease: LocalLease | None = None
     leaving: bool = False  # being handed over to another daemon: never opened again
     recalled: bool = False  # taken over: its controller continues from the last owner's pacing memory
+    countries: tuple[str, ...] = ()  # those it may call, as it was opened (none: it refuses to start)
 
     def now_s(self) -> float:
         return self.clock.now()
@@ -224,7 +225,8 @@ class Assembly:
                 parts.workforce.schedule(parts.shifts, parts.days)
         return CampaignRun(campaign.name, campaign.id, campaign.company, campaign.abandon_cap, zone,
                            profile_for(campaign), origin, clock, engine, leads, telephony, recorder, ledger,
-                           console, campaign.dial_mode, campaign.state, fence, lease, recalled=recalled)
+                           console, campaign.dial_mode, campaign.state, fence, lease, recalled=recalled,
+                           countries=tuple(campaign.countries))
 
     def _restore_counts(self, campaign: Campaign, zone: str, now: datetime, first: int,
                         ledger: AbandonmentLedger) -> None:
