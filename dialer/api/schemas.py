@@ -327,7 +327,9 @@ class ImportOut(BaseModel):
     gave a zone; ``warning`` says what that means and what resolves it (a timezone or subdivision column).
     ``zone_by_*``: leads given one zone by the timezone column, a US ZIP code, the subdivision (a federal subject,
     a state, a city) or the number alone (with ``uncertain_zones`` they add up to ``imported``);
-    ``unknown_subdivisions``: leads whose subdivision is not one of their number's country (own zones kept)."""
+    ``unknown_subdivisions``: leads whose subdivision is not one of their number's country (own zones kept);
+    ``with_consent`` and ``customers``: leads imported with a consent or a customer relationship (the list's
+    consent columns)."""
 
     import_id: str
     rows: int
@@ -345,6 +347,8 @@ class ImportOut(BaseModel):
     zone_by_number: int = 0
     unknown_subdivisions: int = 0
     warning: str | None = None
+    with_consent: int = 0
+    customers: int = 0
 
 
 class DncIn(_In):
