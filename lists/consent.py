@@ -68,6 +68,15 @@ class ConsentState:
     customer_until: date | None = None
 
 
+    def why_not(self) -> str:
+        """Why this consent is not in force, in words ("" when it is)."""
+        if self.valid:
+            return ""
+        if self.withdrawn_at is not None:
+            return f"withdrawn {self.withdrawn_at:%Y-%m-%d %H:%M} UTC"
+        return "none given, or it expired"
+
+
 NO_CONSENT = ConsentState(valid=False)
 
 _GIVEN, _WITHDRAWN = "given", "withdrawn"
@@ -174,6 +183,28 @@ class PersonConsent:
     withdrawals: list[ConsentWithdrawal]
     relationship: Relationship | None
     states: dict[Purpose, ConsentState]
+
+    def lines(self, person: str) -> list[str]:
+        """What ``dialer consent show`` prints; ``person`` names them (a masked number), never the number."""
+        out = [f"{person}, now:"]
+        for purpose, state in self.states.items():
+            given = f", given {state.given_at:%Y-%m-%d %H:%M} UTC" if state.given_at else ""
+            out.append(f"  {purpose.value:<11} {'valid' if state.valid else 'no: ' + state.why_not()}{given}")
+        if self.relationship:
+            since = f" (since {self.relationship.customer_since})" if self.relationship.customer_since else ""
+            out.append(f"  customer until {self.relationship.customer_until}{since}")
+        out += [f"consent {c.purpose.value} given {c.given_at:%Y-%m-%d %H:%M} UTC by {c.channel.value}"
+                f"{_shown(' expires ', c.expires_at)}{_shown(' how: ', c.how)}{_shown(' proof: ', c.proof)}"
+                f" (recorded by {c.recorded_by})" for c in self.consents]
+        out += [f"withdrawn {w.withdrawn_at:%Y-%m-%d %H:%M} UTC: {w.purpose.value if w.purpose else 'every purpose'}"
+                f"{_shown(' how: ', w.how)} (recorded by {w.recorded_by})" for w in self.withdrawals]
+        return out
+
+
+def _shown(label: str, value: object) -> str:
+    if not value:
+        return ""
+    return f"{label}{value:%Y-%m-%d %H:%M} UTC" if isinstance(value, datetime) else f"{label}{value}"
 
 
 def person_consent(session: Session, company: str, e164: str, now: datetime) -> PersonConsent:
