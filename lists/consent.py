@@ -317,8 +317,9 @@ def record_imported(session: Session, company: str, rows: Sequence[tuple[str, Im
     keys = sorted({key for key, _ in rows})
     if not keys:
         return 0
-    known = set(session.execute(select(Consent.phone_key, Consent.purpose, Consent.channel, Consent.given_at)
-                                .where(Consent.company == company, Consent.phone_key.in_(keys))).tuples())
+    known = {tuple(row) for row in session.execute(
+        select(Consent.phone_key, Consent.purpose, Consent.channel, Consent.given_at)
+        .where(Consent.company == company, Consent.phone_key.in_(keys)))}
     added = 0
     for key, row in rows:
         given = row.consent
