@@ -29,9 +29,20 @@ from lists.consent import (
     withdraw_consent,
 )
 from lists.dnc import OWN, honour_objection
+from lists.handover import apply_handovers, hand_over
 from lists.importer import import_csv
 from lists.lifecycle import LeadStatus
-from lists.models import AuditEvent, Consent, ConsentChannel, ConsentWithdrawal, DncEntry, Lead, insert_new_leads, to_db
+from lists.models import (
+    AuditEvent,
+    Consent,
+    ConsentChannel,
+    ConsentWithdrawal,
+    DncEntry,
+    HandoverResult,
+    Lead,
+    insert_new_leads,
+    to_db,
+)
 from lists.privacy import encrypt_store
 from lists.purposes import Purpose
 from lists.sealing import KEY_ENV, person_key, read_key
@@ -202,6 +213,20 @@ def test_an_objection_withdraws_every_purpose_and_lists_the_number_for_the_whole
         assert s.scalar(select(DncEntry.source).where(DncEntry.phone_key == person_key(s, ANA))) == OWN
         other = s.scalars(select(Lead).where(Lead.campaign_id == survey.id)).one()
         assert other.status == LeadStatus.DNC, "the other campaign's lead closes at once"
+
+
+def test_an_objection_handed_over_by_a_paused_owner_is_honoured_whatever_became_of_its_dial(store):
+    with store() as s:
+        campaign = _campaign(s)
+        insert_new_leads(s, campaign.id, to_db(NOW), [(ANA, "Ana", "FR", "Europe/Paris", "{}")])
+        lead = s.scalars(select(Lead)).one()
+        record = AttemptRecord(outcome="human", dialled_at=NOW, hangup_at=NOW + timedelta(minutes=2),
+                               disposition="objects", agent="agent7")
+        hand_over(s, campaign.id, lead.id, record, 1, NOW)
+        s.commit()
+        assert [applied.result for applied in apply_handovers(s, campaign, None, NOW)] == [HandoverResult.UNMATCHED]
+        assert s.scalars(select(ConsentWithdrawal.recorded_by)).all() == ["agent7"]
+        assert s.scalar(select(DncEntry.source).where(DncEntry.phone_key == person_key(s, ANA))) == OWN
 
 
 def test_every_campaign_offers_the_objection():
