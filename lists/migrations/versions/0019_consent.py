@@ -7,14 +7,14 @@ its catalogue stored; the Netherlands ask that the right to object be
 offered in every call.
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0017
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
