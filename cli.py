@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dialer.errors import DialerError, StoreError
+from lists.purposes import Purpose
 from pacing.erlang import erlang_a, erlang_b, erlang_c, mmn_deterministic
 from pacing.errors import InvalidInput
 from pacing.registry import POLICIES
@@ -707,6 +708,124 @@ def dnc_status(company: str, database_url: str | None) -> None:
     for name, refreshed in stale:
         click.echo(f"warning: DNC registry {name} is stale (refreshed {refreshed:%Y-%m-%d})", err=True)
     sys.exit(1 if stale else 0)
+
+
+@main.group("consent")
+def consent_group() -> None:
+    """Consent to be called, per person and company: record it, withdraw it, show it."""
+
+
+@consent_group.command("add")
+@click.argument("number")
+@click.option("--purpose", required=True, type=click.Choice([p.value for p in Purpose]),
+              help="What the person agreed to be called for.")
+@click.option("--channel", required=True, metavar="CHANNEL",
+              help="How they gave it: phone, sms, email, web, paper or recorded_call.")
+@click.option("--given-at", required=True, metavar="DATE",
+              help="When: a day (YYYY-MM-DD, its start in UTC) or a moment (YYYY-MM-DDTHH:MM[+HH:MM]; no offset: UTC).")
+@click.option("--proof", help="Where the proof is: a form's id, a recording's name.")
+@click.option("--how", default="", help="The source in words (a web form, a branch's paper form).")
+@click.option("--expires", metavar="DATE", help="When the consent ends (a day or a moment, as --given-at).")
+@click.option("--company", default="default", show_default=True)
+@click.option("--default-region", help="ISO country for a number written without +CC.")
+@_database_url
+def consent_add(number: str, purpose: str, channel: str, given_at: str, proof: str | None, how: str,
+                expires: str | None, company: str, default_region: str | None, database_url: str | None) -> None:
+    """Record NUMBER's consent to the company's calls for a purpose, in every campaign of the company."""
+    from lists.companies import get_company
+    from lists.consent import GivenConsent, give_consent, person_consent
+    from lists.models import ConsentChannel
+    from lists.numbers import mask_number
+
+    e164 = _e164(number, default_region)
+    consent = GivenConsent(Purpose(purpose), _channel(ConsentChannel, channel), _moment("--given-at", given_at),
+                           how, proof, _moment("--expires", expires) if expires else None)
+    problem = consent.problem(_now())
+    if problem is not None:
+        raise InvalidInput(_CONSENT_OPTIONS[problem[0]], problem[1])
+    with _session(database_url) as s:
+        get_company(s, company)  # a mistyped company would hold a consent that no campaign reads
+        recorded = give_consent(s, company, e164, consent, _now(), _cli_actor())
+        _audit(s, "consent", company=company, number=mask_number(e164), given=purpose, channel=consent.channel.value,
+               recorded=recorded)
+        s.commit()
+        state = person_consent(s, company, e164, _now()).states[consent.purpose]
+    done = "recorded" if recorded else "already recorded:"
+    click.echo(f"{done} {mask_number(e164)}'s consent to {company}'s {purpose} calls, given "
+               f"{consent.given_at:%Y-%m-%d %H:%M} UTC by {consent.channel.value}")
+    if not state.valid:
+        click.echo(f"warning: not in force now: {state.why_not()}", err=True)
+
+
+_CONSENT_OPTIONS = {"given_at": "--given-at", "expires_at": "--expires", "how": "--how", "proof": "--proof"}
+
+
+def _channel(enum: Any, text: str) -> Any:
+    try:
+        return enum(text.lower())
+    except ValueError:
+        raise InvalidInput("--channel", f"{text!r} is not one of {', '.join(m.value for m in enum)}") from None
+
+
+def _moment(option: str, text: str) -> datetime:
+    from lists.consent import moment
+
+    try:
+        return moment(text)
+    except ValueError as exc:
+        raise InvalidInput(option, str(exc)) from None
+
+
+def _cli_actor() -> str:
+    from lists.audit import cli_actor
+
+    return cli_actor()
+
+
+@consent_group.command("withdraw")
+@click.argument("number")
+@click.option("--purpose", type=click.Choice([p.value for p in Purpose]),
+              help="Only this purpose (default: every one).")
+@click.option("--how", default="", help="How the person said so (a letter, an e-mail).")
+@click.option("--company", default="default", show_default=True)
+@click.option("--default-region", help="ISO country for a number written without +CC.")
+@_database_url
+def consent_withdraw(number: str, purpose: str | None, how: str, company: str, default_region: str | None,
+                     database_url: str | None) -> None:
+    """Withdraw NUMBER's consent to the company's calls, now, in every campaign of the company at once."""
+    from lists.companies import get_company
+    from lists.consent import withdraw_consent
+    from lists.numbers import mask_number
+
+    e164 = _e164(number, default_region)
+    with _session(database_url) as s:
+        get_company(s, company)
+        withdraw_consent(s, company, e164, _now(), _cli_actor(), Purpose(purpose) if purpose else None, how)
+        _audit(s, "consent", company=company, number=mask_number(e164), withdrawn=purpose or "every purpose")
+        s.commit()
+    click.echo(f"withdrew {mask_number(e164)}'s consent to {company}'s calls, for {purpose or 'every purpose'}")
+
+
+@consent_group.command("show")
+@click.argument("number")
+@click.option("--company", default="default", show_default=True)
+@click.option("--default-region", help="ISO country for a number written without +CC.")
+@_database_url
+def consent_show(number: str, company: str, default_region: str | None, database_url: str | None) -> None:
+    """NUMBER's consent with the company now, per purpose, with every consent and withdrawal on file (the
+    number masked; the read is audited)."""
+    from lists.companies import get_company
+    from lists.consent import person_consent
+    from lists.numbers import mask_number
+
+    e164 = _e164(number, default_region)
+    with _session(database_url) as s:
+        get_company(s, company)
+        held = person_consent(s, company, e164, _now())
+        _audit(s, "consent_read", company=company, number=mask_number(e164))
+        s.commit()
+        lines = held.lines(f"{mask_number(e164)} with {company}")
+    click.echo("\n".join(lines))
 
 
 @main.command("report")

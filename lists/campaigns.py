@@ -68,6 +68,7 @@ _COMMON_OUTCOMES = {
     "wrong_number": "Wrong number",
     "dnc_request": "Asked not to be called again",
     "refused": "Refused (with a reason)",
+    "objects": "Objects to further calls",  # withdraws consent and lists the number (lists.dnc.record_objection)
 }
 _KIND_OUTCOMES = {
     "loan-offer": {"accepted": "Loan offer accepted"},

@@ -16,6 +16,8 @@ from typing import cast
 from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from dialer.records import AttemptRecord
+from lists.consent import withdraw_consent
 from lists.importer import check_text
 from lists.lifecycle import LeadStatus, move_lead, moving_to
 from lists.models import Campaign, DncEntry, DncRegistry, Lead, to_db
@@ -23,12 +25,13 @@ from lists.numbers import mask_number, normalise_number, region_code
 from lists.sealing import person_key
 from pacing.errors import InvalidInput
 
-__all__ = ["add_to_dnc", "remove_from_dnc", "own_list", "OwnList", "dnc_entries", "RegistryImport",
-           "import_registry", "registries", "stale_registries", "registry_region", "MAX_REGISTRY_AGE", "OWN",
-           "REGISTRY_COUNTRIES"]
+__all__ = ["add_to_dnc", "record_objection", "honour_objection", "OBJECTS", "remove_from_dnc", "own_list",
+           "OwnList", "dnc_entries", "RegistryImport", "import_registry", "registries", "stale_registries",
+           "registry_region", "MAX_REGISTRY_AGE", "OWN", "REGISTRY_COUNTRIES"]
 
 MAX_REGISTRY_AGE = timedelta(days=31)
 OWN = "internal"  # the source of the company's own list: requests taken by its agents and `dnc add`
+OBJECTS = "objects"  # the disposition of a person objecting to further calls (offered on every call)
 REGISTRY_COUNTRIES = {  # national do-not-call registries, by the names a company gives its copies of them
     "us-national": "US", "national-dnc": "US", "us-dnc": "US",  # the FTC's National Do Not Call Registry
     "bloctel": "FR",  # France's opposition list (Code de la consommation, L223-1)
@@ -59,6 +62,31 @@ def add_to_dnc(session: Session, company: str, phone_e164: str, now: datetime, s
                                        Lead.status.in_(sorted(moving_to(LeadStatus.DNC))))
                     .values(status=LeadStatus.DNC).execution_options(synchronize_session=False))
     return exists is None
+
+
+def record_objection(session: Session, company: str, phone_e164: str, now: datetime, by: str) -> None:
+    """The person objects to further calls from the company (the ``objects`` disposition): their consent to every
+    purpose is withdrawn and their number joins the company's own list, closing their leads in every campaign at
+    once (not committed).
+
+    Why both: the withdrawal is the record a regulator asks for (Netherlands:
+    the right to object, offered in every call); the DNC entry is what stops
+    every dial, whatever the campaign's purpose or the person's country."""
+    withdraw_consent(session, company, phone_e164, now, by, how="objected to further calls in a call")
+    add_to_dnc(session, company, phone_e164, now)
+
+
+def honour_objection(session: Session, company: str, lead: Lead, record: AttemptRecord) -> bool:
+    """If ``record`` holds the ``objects`` disposition, ``record_objection`` for its person at the call's end, by
+    its agent; True if it did (not committed).
+
+    Why the writers call it before the attempt's own commit: the withdrawal,
+    the DNC entry and the attempt then land together or not at all. The
+    lead itself ends closed by its disposition (``lists.rules.after_attempt``)."""
+    if record.disposition != OBJECTS:
+        return False
+    record_objection(session, company, lead.phone_e164, record.hangup_at or record.dialled_at, record.agent or "agent")
+    return True
 
 
 def remove_from_dnc(session: Session, company: str, phone_e164: str, now: datetime) -> int:

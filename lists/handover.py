@@ -40,6 +40,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dialer.records import AttemptRecord, Outcome
+from lists.dnc import honour_objection
 from lists.models import Attempt, AttemptHandover, Campaign, HandoverResult, Lead, to_db
 from lists.selection import correct_attempt, honour_dnc
 
@@ -108,6 +109,7 @@ def _mark_applied(session: Session, row: AttemptHandover, token: int | None, now
 def _apply(session: Session, campaign: Campaign, lead: Lead, row: AttemptHandover, token: int | None) -> Applied:
     record = AttemptRecord.from_json(row.record)
     record.data = {**record.data, "handed_over_from": row.token}  # the token the fence refused it under
+    honour_objection(session, campaign.company, lead, record)  # whatever became of its dial, as a DNC request
     placeholder = session.scalar(select(Attempt).where(
         Attempt.lead_id == row.lead_id, Attempt.dialled_at == row.dialled_at, Attempt.outcome == Outcome.INTERRUPTED)
         .order_by(Attempt.id).limit(1))

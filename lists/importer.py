@@ -35,6 +35,8 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from dialer.errors import Interrupted
+from lists.consent import IMPORT_COLUMNS as CONSENT_COLUMNS
+from lists.consent import ImportedConsent, imported, record_imported
 from lists.jurisdictions import lead_profile
 from lists.lifecycle import LeadStatus, reopened
 from lists.models import Campaign, DncEntry, Lead, insert_new_leads, to_db
@@ -54,7 +56,7 @@ _REGION_KEYS = ("country", "region", "country_code")
 _ZONE_KEYS = ("timezone", "time_zone", "tz")
 _POSTAL_KEYS = ("postal_code", "postcode", "zip", "zip_code", "plz")
 _SUBDIVISION_KEYS = ("subdivision", "state", "federal_subject", "oblast")  # "region" is the country's
-_NOT_FIELDS = frozenset((*_PHONE_KEYS, *_REGION_KEYS, *_ZONE_KEYS, "name"))
+_NOT_FIELDS = frozenset((*_PHONE_KEYS, *_REGION_KEYS, *_ZONE_KEYS, "name", *CONSENT_COLUMNS))
 
 
 @dataclass
@@ -67,7 +69,9 @@ class ImportSummary:
     The other leads have one zone each, from: ``zone_by_timezone`` the timezone column, ``zone_by_postal_code``
     a US ZIP code, ``zone_by_subdivision`` a subdivision (federal subject, state, city), ``zone_by_number`` the
     number alone; these four and ``uncertain_zones`` add up to ``imported``. ``unknown_subdivisions`` leads had
-    a subdivision not of their number's country or not known there: their number's own zones were kept."""
+    a subdivision not of their number's country or not known there: their number's own zones were kept.
+    ``with_consent`` came with a consent and ``customers`` with a customer relationship
+    (``lists.consent.IMPORT_COLUMNS``)."""
 
     rows: int = 0
     imported: int = 0
@@ -83,11 +87,16 @@ class ImportSummary:
     zone_by_subdivision: int = 0
     zone_by_number: int = 0
     unknown_subdivisions: int = 0
+    with_consent: int = 0
+    customers: int = 0
 
     def line(self) -> str:
         already = f", {self.already_imported} already imported" if self.already_imported else ""
         given = f" ({self.zones_given} given their time zone, dialable again)" if self.zones_given else ""
-        return (f"{self.rows} rows: {self.imported} imported, {self.rejected} rejected, "
+        consent = [f"{n} {what}" for n, what in ((self.with_consent, "with consent"),
+                                                  (self.customers, "customers")) if n]
+        held = f" ({', '.join(consent)})" if consent else ""
+        return (f"{self.rows} rows: {self.imported} imported{held}, {self.rejected} rejected, "
                 f"{self.duplicates} duplicates{already}{given}"
                 + (f" (see {self.rejects_path})" if self.rejects_path else "") + self.zones_line())
 
@@ -320,7 +329,7 @@ def import_csv(session: Session, campaign: Campaign, path: Path, *, default_regi
         if workers is None:
             workers = min(os.cpu_count() or 1, 4) if path.stat().st_size > _PARALLEL_BYTES else 1
         fields = [mapping.get(h, h) for h in header]
-        job = _Import(session, campaign, to_db(now or datetime.now(UTC)))
+        job = _Import(session, campaign, to_db(now or datetime.now(UTC)), fields, path.name)
         try:
             summary = job.run(_prepared(_chunks(rows, BATCH), fields, region, workers), writer, progress)
         except KeyboardInterrupt:
@@ -426,8 +435,10 @@ class _Import:
     "already imported", not a duplicate in the file the user is looking at.
     """
 
-    def __init__(self, session: Session, campaign: Campaign, now: datetime):
+    def __init__(self, session: Session, campaign: Campaign, now: datetime, fields: list[str], source: str):
         self.session, self.campaign, self.now = session, campaign, now
+        self.consent_columns = [(i, name) for i, name in enumerate(fields) if name in CONSENT_COLUMNS]
+        self.source = source
         mine = Lead.campaign_id == campaign.id
         self.key_of = sealer_of(session.get_bind().dialect).key_of  # people are matched by blind index
         self.stored = frozenset(session.scalars(select(Lead.phone_key).where(mine)))
@@ -475,7 +486,10 @@ class _Import:
     def check(self, chunk: Chunk, leads: list[_Prepared | str], summary: ImportSummary, writer: Any) -> None:
         """Count each row of the chunk and write every row not imported to the rejects file, with its reason."""
         for (line, raw, _), lead in zip(chunk, leads, strict=True):
-            outcome = self.accept(lead)
+            consent = None if isinstance(lead, str) else self.consent_of(raw)
+            outcome = consent if isinstance(consent, str) else self.accept(lead)
+            if consent is not None and not isinstance(consent, str) and not isinstance(lead, str):
+                self.held(lead, consent, outcome, summary)
             summary.imported += outcome == _IMPORTED
             summary.duplicates += outcome == _DUPLICATE
             summary.already_imported += outcome in (_ALREADY, _ZONE_GIVEN)
@@ -487,6 +501,22 @@ class _Import:
                 _count_zones(summary, lead)
                 summary.no_window += self.closed(lead)
         summary.rows += len(chunk)
+
+    def consent_of(self, raw: list[str]) -> ImportedConsent | str | None:
+        """The row's consent and customer relationship, or why they cannot be recorded (the row is rejected)."""
+        if not self.consent_columns:
+            return None
+        row = {name: raw[i].strip() for i, name in self.consent_columns if i < len(raw)}
+        return imported(row, self.now.replace(tzinfo=UTC), f"list {self.source}")
+
+    def held(self, lead: _Prepared, consent: ImportedConsent, outcome: str, summary: ImportSummary) -> None:
+        """Keep the consent of a row whose person is in the campaign (imported now or before), and count it."""
+        if outcome not in (_IMPORTED, _ALREADY, _ZONE_GIVEN):
+            return
+        self.batch.consents.append((self.key_of(lead.e164), consent))
+        if outcome == _IMPORTED:
+            summary.with_consent += consent.consent is not None
+            summary.customers += consent.relationship is not None
 
     def accept(self, lead: _Prepared | str) -> str:
         """Queue the lead for insert and return "imported", or return why not."""
@@ -521,6 +551,8 @@ class _Import:
             self.session.connection().execute(
                 update(table).where(table.c.id == bindparam("lead_id"), table.c.status == LeadStatus.NO_WINDOW)
                 .values(zones=bindparam("new_zones"), status=bindparam("new_status")), batch.reopen)
+        record_imported(self.session, self.campaign.company, batch.consents, self.now.replace(tzinfo=UTC),
+                        f"import:{self.source}")
         self.session.commit()
         self.committed += len(batch.fresh) + len(batch.aside)
 
@@ -543,12 +575,13 @@ _ZONE_GIVEN = "already imported, set aside for its time zones: given one here, i
 
 @dataclass
 class _Batch:
-    """The rows of one chunk for the writer: new leads (``aside``: those the window never opens for), and the
-    set-aside leads this file gives a zone."""
+    """The rows of one chunk for the writer: new leads (``aside``: those the window never opens for), the
+    set-aside leads this file gives a zone, and the consents its rows carry."""
 
     fresh: list[_Row] = field(default_factory=list)
     aside: list[_Row] = field(default_factory=list)
     reopen: list[dict[str, Any]] = field(default_factory=list)
+    consents: list[tuple[str, ImportedConsent]] = field(default_factory=list)  # (person's blind index, consent)
 
 
 def _ignore_interrupts() -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -40,6 +41,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from dialer.records import Outcome
 from lists.lifecycle import CampaignState, LeadStatus, Presence
 from lists.numbers import country_of
+from lists.purposes import Purpose
 from lists.sealing import Sealed, key_default, sealer_of
 from pacing.days import local_midnight
 from pacing.ledger import DayAnswers
@@ -50,7 +52,7 @@ __all__ = ["Base", "Company", "CompanyMember", "DEFAULT_COMPANY", "Campaign", "L
            "as_utc", "to_db", "User", "ApiToken", "CampaignGrant", "LeadView",
            "CampaignLease", "ClusterMember", "Word", "PresenceEvent", "AuditAction", "ViewPurpose", "AuditEvent",
            "HandoverResult", "AttemptHandover", "ledger_days", "Scorecard", "ScorecardCriterion", "QualityScore",
-           "QualityAnswer"]
+           "QualityAnswer", "ConsentChannel", "Consent", "ConsentWithdrawal", "CustomerRelationship"]
 
 CAMPAIGN_KINDS = ("loan-offer", "tariff-switch", "survey", "payment-reminder", "debt-collection")
 DEFAULT_COMPANY = "default"  # the company of a store made before companies were objects, and of a one-firm store
@@ -324,6 +326,81 @@ class DncEntry(Base):
     added_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class ConsentChannel(StrEnum):
+    """How a person gave their consent: what its proof is (Hungary asks for consent per channel)."""
+
+    PHONE = "phone"  # said on a call, not recorded
+    SMS = "sms"
+    EMAIL = "email"
+    WEB = "web"  # a web form's box ticked
+    PAPER = "paper"  # a signed form
+    RECORDED_CALL = "recorded_call"  # said on a recorded call: the recording is the proof
+
+
+class Consent(Base):
+    """A person's consent to be called by a company for one purpose (``lists.consent``): given at a moment, through
+    a channel, with its proof, until it expires or the person withdraws it (``ConsentWithdrawal``).
+
+    Why by ``phone_key`` and company, not by lead: consent binds the company
+    that received it in all its campaigns, and a person is their E.164 number
+    within a company (``lists.sealing``), so the row holds no number at all.
+    (company, person, purpose, channel, given_at) is unique: a list imported
+    twice records each consent once."""
+
+    __tablename__ = "consent"
+    __table_args__ = (UniqueConstraint("company", "phone_key", "purpose", "channel", "given_at",
+                                       name="uq_consent_given"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company: Mapped[str] = mapped_column(String(120))
+    phone_key: Mapped[str] = mapped_column(String(32), index=True)
+    purpose: Mapped[Purpose] = mapped_column(Word(Purpose, 16))
+    channel: Mapped[ConsentChannel] = mapped_column(Word(ConsentChannel, 16))
+    given_at: Mapped[datetime] = mapped_column(DateTime)
+    how: Mapped[str] = mapped_column(String(200), default="")  # the source in words: "web form loans-2026"
+    proof: Mapped[str | None] = mapped_column(String(200))  # where the proof is: a form id, a recording's name
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    recorded_by: Mapped[str] = mapped_column(String(80))  # a user, ``cli:<account>`` or ``import:<file>``
+
+
+class ConsentWithdrawal(Base):
+    """A person taking back their consent to a company's calls: for one purpose, or every one (``purpose`` None).
+    Append-only.
+
+    Why a row of its own and not a date on each consent: a person may object
+    with no consent on file (the objection in a call), and a consent dated
+    before the withdrawal, imported afterwards, must still count as withdrawn.
+    Consent holds only when given after the person's last withdrawal."""
+
+    __tablename__ = "consent_withdrawal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company: Mapped[str] = mapped_column(String(120))
+    phone_key: Mapped[str] = mapped_column(String(32), index=True)
+    purpose: Mapped[Purpose | None] = mapped_column(Word(Purpose, 16))
+    withdrawn_at: Mapped[datetime] = mapped_column(DateTime)
+    how: Mapped[str] = mapped_column(String(200), default="")  # "objected in a call", "letter of 3 May"
+    recorded_by: Mapped[str] = mapped_column(String(80))
+
+
+class CustomerRelationship(Base):
+    """A person's customer relationship with a company: the Netherlands let a company call its customers of the
+    last 3 years without consent (Telecommunicatiewet 11.7).
+
+    ``customer_until`` is the last day the person is known to have been a
+    customer: the relationship's end, or the day a list said they still were."""
+
+    __tablename__ = "customer_relationship"
+    __table_args__ = (UniqueConstraint("company", "phone_key", name="uq_customer_person"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company: Mapped[str] = mapped_column(String(120))
+    phone_key: Mapped[str] = mapped_column(String(32))
+    customer_since: Mapped[date | None] = mapped_column(Date)
+    customer_until: Mapped[date] = mapped_column(Date)
+
+
 class StoreSeal(Base):
     """The one row saying how this store keeps personal data (``lists.sealing``): clear or sealed, the blind
     index's salt of a clear store, and the check that tells a sealed store's key from a wrong one."""
@@ -427,6 +504,8 @@ class AuditAction(StrEnum):
     ERASE = "erase"  # a person's data erased on request (lists.privacy)
     PURGE = "purge"  # lead data past its company's retention removed, or the retention changed
     QUALITY = "quality"  # a call scored against its campaign's scorecard (``lists.quality``)
+    CONSENT = "consent"  # a person's consent recorded or withdrawn
+    CONSENT_READ = "consent_read"  # a person's consent records shown (by number)
 
 
 class AuditEvent(Base):

@@ -129,6 +129,10 @@ def purge_expired(session: Session, now: datetime, actor: str) -> dict[str, int]
     return purged
 
 
+_KEYED_ONLY = ("consent", "consent_withdrawal", "customer_relationship")
+"""Tables that find a person by blind index alone, with nothing to seal (``lists.consent``): sealing re-keys them."""
+
+
 @dataclass(frozen=True)
 class Sealing:
     """What ``encrypt_store`` sealed."""
@@ -166,6 +170,8 @@ def encrypt_store(engine: Engine, key: bytes) -> Sealing:
         sealing = Sealing(_seal_rows(connection, sealer, "lead", ("phone_e164", "name")),
                           _seal_rows(connection, sealer, "dnc_entry", ("phone_e164",)))
         _seal_rows(connection, sealer, "app_user", ("totp_secret",), indexed=False)
+        for table in _KEYED_ONLY:
+            _seal_rows(connection, sealer, table, ())
         connection.execute(text("UPDATE store_seal SET mode = :mode, key_check = :check WHERE id = 1"),
                            {"mode": SealMode.AES_GCM.value, "check": sealer.check()})
     return sealing

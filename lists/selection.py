@@ -16,17 +16,19 @@ import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from dialer.records import AttemptRecord, Outcome
+from lists.consent import consent_states
 from lists.dnc import add_to_dnc
 from lists.jurisdictions import capped_profile, lead_profile
 from lists.lifecycle import LeadStatus, move_lead, requeued
 from lists.models import Attempt, Campaign, DncEntry, Lead, as_utc, to_db
+from lists.purposes import purpose_of
 from lists.rules import (
     CLOSED_AS,
     CallingProfile,
@@ -86,18 +88,26 @@ def _histories(session: Session, campaign: Campaign, leads: list[tuple[Lead, boo
                now: datetime) -> dict[int, LeadHistory]:
     """Each candidate's history for the rules, with the person's contacts across the company's campaigns;
     ``leads`` pairs each lead with whether its number is on DNC."""
-    contacts = _contacts(session, campaign.company, {lead.phone_key for lead, _ in leads}, now)
+    keys = {lead.phone_key for lead, _ in leads}
+    contacts = _contacts(session, campaign.company, keys, now)
+    consents = consent_states(session, campaign.company, keys, purpose_of(campaign.kind), now)
     histories = {}
     for lead, on_dnc in leads:
-        person = contacts.get(lead.phone_key, [])
+        person, consent = contacts.get(lead.phone_key, []), consents[lead.phone_key]
         own = tuple(c.at for c in person if c.lead_id == lead.id)
         histories[lead.id] = LeadHistory(
             zones=lead.zone_list, on_dnc=on_dnc,
             attempts=own + (_LONG_AGO,) * max(0, lead.attempts - len(own)),
             last_abandoned_at=as_utc(lead.last_abandoned_at), last_refusal_at=as_utc(lead.last_refusal_at),
             due_at=as_utc(lead.next_at), person_attempts=tuple(c.at for c in person),
-            conversations=tuple(c.at for c in person if c.conversation))
+            conversations=tuple(c.at for c in person if c.conversation), consented=consent.valid,
+            customer_at=_day_start(consent.customer_until))
     return histories
+
+
+def _day_start(day: date | None) -> datetime | None:
+    """The start of a customer's last day (UTC): the cautious reading of "a customer until then"."""
+    return None if day is None else datetime.combine(day, time.min, UTC)
 
 
 def dial_histories(session: Session, campaign: Campaign, leads: Sequence[Lead],

@@ -175,8 +175,8 @@ def test_sealing_a_clear_store_keeps_an_erased_persons_dnc_entry_matching(store_
     factory.kw["bind"].dispose()
 
 
-def test_the_cli_erases_and_says_what_it_kept(store_url, tmp_path):
-    with open_store(store_url)() as s:
+def test_the_cli_erases_and_says_what_it_kept(store, store_url):
+    with store() as s:
         _campaign(s)
         s.commit()
     runner = CliRunner()

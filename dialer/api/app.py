@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response as StarletteResponse
 
-from dialer.api import agents, auth, campaigns, dnc, lists, quality, recordings, reports
+from dialer.api import agents, auth, campaigns, consent, dnc, lists, quality, recordings, reports
 from dialer.api.errors import ApiError, TooManyRequests
 from dialer.api.floor import Floor
 from dialer.api.limits import BodyLimit
@@ -101,7 +101,7 @@ def create_app(floor: Floor, store: RecordingStore | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=list(floor.cors_origins), allow_credentials=True,
                            allow_methods=["GET", "POST", "PUT"], allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(BodyLimit)
-    for module in (auth, agents, campaigns, lists, dnc, reports, recordings, quality):
+    for module in (auth, agents, campaigns, lists, dnc, consent, reports, recordings, quality):
         _document_roles(module.router)
         app.include_router(module.router)
     _ops(app, floor)

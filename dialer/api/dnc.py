@@ -16,7 +16,7 @@ from sqlalchemy import select
 from dialer.api.auth import Principal, floor_of, own_company, require
 from dialer.api.errors import ApiError
 from dialer.api.floor import Floor
-from dialer.api.schemas import ERRORS, DncIn, DncOut
+from dialer.api.schemas import ERRORS, DncIn, DncOut, PersonIn
 from dialer.service.users import Role
 from lists.audit import record
 from lists.dnc import add_to_dnc, remove_from_dnc
@@ -24,14 +24,15 @@ from lists.models import AuditAction, DncEntry
 from lists.numbers import mask_number, normalise_number
 from lists.sealing import person_key
 
-__all__ = ["router", "add", "check", "remove"]
+__all__ = ["router", "add", "check", "remove", "person_number"]
 
 router = APIRouter(prefix="/api/v1/outbound/dnc", tags=["dnc"], responses=ERRORS)
 Manager = Annotated[Principal, Depends(require(Role.MANAGER, Role.ADMIN))]
 Checker = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.MANAGER, Role.ADMIN))]
 
 
-def _e164(body: DncIn) -> str:
+def person_number(body: PersonIn) -> str:
+    """The body's number in E.164; 422 naming ``number`` when it is not one."""
     try:
         return normalise_number(body.number, body.default_region.upper() if body.default_region else None)[0]
     except ValueError as exc:
@@ -47,7 +48,7 @@ def _out(session: Any, who: Principal, company: str, e164: str, reopened: int = 
 
 def _run(floor: Floor, who: Principal, body: DncIn, action: str) -> DncOut:
     own_company(who, body.company)
-    e164 = _e164(body)
+    e164 = person_number(body)
     with floor.factory() as session:
         reopened = 0
         if action == "add":

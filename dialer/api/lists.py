@@ -54,7 +54,8 @@ def _import(floor: Floor, campaign_id: int, path: Path, region: str | None, deli
                      zones_given=summary.zones_given, zone_by_timezone=summary.zone_by_timezone,
                      zone_by_postal_code=summary.zone_by_postal_code,
                      zone_by_subdivision=summary.zone_by_subdivision, zone_by_number=summary.zone_by_number,
-                     unknown_subdivisions=summary.unknown_subdivisions, warning=summary.warning())
+                     unknown_subdivisions=summary.unknown_subdivisions, warning=summary.warning(),
+                     with_consent=summary.with_consent, customers=summary.customers)
 
 
 @router.post("/campaigns/{campaign_id}/contactlists", response_model=ImportOut, status_code=201,

@@ -9,7 +9,7 @@ before any handler runs.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -29,11 +29,14 @@ from dialer.service.floor import Sample
 from dialer.service.schedule import Speeds
 from lists.idle import Reason, Why
 from lists.lifecycle import CampaignState
+from lists.models import ConsentChannel
+from lists.purposes import Purpose
 from pacing.registry import POLICIES, Param, PolicyName
 
 __all__ = ["ErrorOut", "LoginIn", "MeOut", "AgentLoginIn", "PauseIn", "AgentStatusOut", "AgentEvent", "AttemptView",
            "Question", "LeadCard", "Order", "CallbackOwner", "DispositionIn", "DispositionOut", "CampaignState",
            "CampaignIn", "CampaignPatch", "ReasonOut", "CampaignOut", "CatalogueOut", "ImportOut", "DncIn", "DncOut",
+           "PersonIn", "ConsentIn", "ConsentWithdrawIn", "ConsentCheckIn", "PurposeConsentOut", "ConsentOut",
            "HourRow", "Sample", "StatsOut", "ReportRow", "ReportOut", "AgentPerformanceRow", "CallbackRow",
            "UserOut", "FloorAgent", "Code", "Kind", "DialMode", "PacingParams", "Profile", "ERRORS", "CampaignId",
            "LeadId", "AttemptId", "Number", "Whole", "Moment", "CriterionIn", "ScorecardIn", "CriterionOut",
@@ -327,7 +330,9 @@ class ImportOut(BaseModel):
     gave a zone; ``warning`` says what that means and what resolves it (a timezone or subdivision column).
     ``zone_by_*``: leads given one zone by the timezone column, a US ZIP code, the subdivision (a federal subject,
     a state, a city) or the number alone (with ``uncertain_zones`` they add up to ``imported``);
-    ``unknown_subdivisions``: leads whose subdivision is not one of their number's country (own zones kept)."""
+    ``unknown_subdivisions``: leads whose subdivision is not one of their number's country (own zones kept);
+    ``with_consent`` and ``customers``: leads imported with a consent or a customer relationship (the list's
+    consent columns)."""
 
     import_id: str
     rows: int
@@ -345,13 +350,66 @@ class ImportOut(BaseModel):
     zone_by_number: int = 0
     unknown_subdivisions: int = 0
     warning: str | None = None
+    with_consent: int = 0
+    customers: int = 0
 
 
-class DncIn(_In):
+class PersonIn(_In):
+    """A person of a company: their number (in the body, never the URL), read in ``default_region`` when it has no
+    +CC."""
+
     number: str = Field(min_length=3, max_length=32)
     company: str = Field(default="default", min_length=1, max_length=120,
                          description="a company the caller belongs to; any other answers 404")
     default_region: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}$")
+
+
+class DncIn(PersonIn):
+    pass
+
+
+class ConsentIn(PersonIn):
+    """A consent the person gave: for ``purpose``, through ``channel``, at ``given_at`` (not in the future), with
+    ``how`` (its source in words) and ``proof`` (where the proof is), until ``expires_at`` (after ``given_at``)."""
+
+    purpose: Purpose
+    channel: ConsentChannel
+    given_at: Moment = Field(examples=["2026-01-05T09:30:00Z"])
+    how: str = Field(default="", max_length=200)
+    proof: str | None = Field(default=None, max_length=200)
+    expires_at: Moment | None = None
+
+
+class ConsentWithdrawIn(PersonIn):
+    """The person takes back their consent for ``purpose``, or for every purpose when it is left out."""
+
+    purpose: Purpose | None = None
+    how: str = Field(default="", max_length=200)
+
+
+class ConsentCheckIn(PersonIn):
+    pass
+
+
+class PurposeConsentOut(BaseModel):
+    """The person's consent for one purpose now: ``valid`` when given, not expired and not withdrawn since."""
+
+    purpose: Purpose
+    valid: bool
+    given_at: datetime | None
+    withdrawn_at: datetime | None
+
+
+class ConsentOut(BaseModel):
+    """A person's consent with the company, per purpose; ``customer_until``: the last day of their customer
+    relationship (the Netherlands accept one of the last 3 years in place of consent); ``recorded``: whether the
+    request added a consent (false when that very consent was on file)."""
+
+    number: str
+    company: str
+    purposes: list[PurposeConsentOut]
+    customer_until: date | None
+    recorded: bool = False
 
 
 class DncOut(BaseModel):

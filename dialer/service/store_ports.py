@@ -61,6 +61,7 @@ from dialer.core.calls import Call, CallState
 from dialer.core.ports import ClaimedLead, TelephonyDriver
 from dialer.records import AttemptRecord, Outcome
 from dialer.service.cluster import Fence, Fenced, holds
+from lists.dnc import honour_objection
 from lists.handover import Applied, apply_handovers, hand_over, pending_campaigns
 from lists.idle import Outlook, queue_outlook
 from lists.jurisdictions import lead_profile
@@ -297,6 +298,8 @@ def _write_attempts(session: Session, attempts: list[_Attempt], fence: Fence | N
     for campaign_id, rows in by_campaign.items():
         campaign = session.get(Campaign, campaign_id)
         assert campaign is not None
+        for lead, record in rows:  # in the attempts' commit: an objection is never lost apart from its call
+            honour_objection(session, campaign.company, lead, record)
         record_attempts(session, campaign, rows, token=fence.token if fence else None)
 
 
