@@ -18,7 +18,7 @@ import holidays
 import pytest
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete
+from sqlalchemy import delete, select, update
 
 import lists.rules
 from lists.campaigns import create_campaign
@@ -207,3 +207,50 @@ def test_frances_consent_is_a_dated_rule():
     assert france.profile(Purpose.MARKETING, date(2026, 8, 11)).needs_consent
     assert not france.profile(Purpose.SURVEY, date(2026, 8, 11)).needs_consent
     assert JURISDICTIONS["nl"].profile(Purpose.MARKETING, date(2026, 1, 1)).relationship_days == 1096
+
+
+def test_consent_or_a_recent_customer_relationship_lets_a_marketing_call_through_and_a_withdrawal_stops_it(factory):
+    """21 and 22 Dec 2026, 15:00 in Amsterdam and Warsaw: a Dutch and a Polish person with consent are called; a
+    Dutch customer of 2 years ago is called, one of 4 years ago is not (3 years at most), nor a German with none;
+    a withdrawal stops the next call at once."""
+    from lists.consent import (
+        ConsentChannel,
+        GivenConsent,
+        ImportedConsent,
+        Relationship,
+        give_consent,
+        record_imported,
+        withdraw_consent,
+    )
+    from lists.purposes import Purpose
+    from lists.sealing import person_key
+
+    now = datetime(2026, 12, 21, 14, 0, tzinfo=UTC)
+    people = [{"country": c, "zone": ZONES[c][0], "history": []} for c in ("NL", "PL", "NL", "NL", "DE")]
+    assert _claimed(factory, people, "loan-offer", now) == []  # nobody has consent yet
+    with factory() as s:
+        given = GivenConsent(Purpose.MARKETING, ConsentChannel.WEB, now - timedelta(days=30), how="web form")
+        for i in (0, 1):
+            give_consent(s, "default", f"+9990{i:07d}", given, now, "test")
+        for i, years in ((2, 2), (3, 4)):
+            until = (now - timedelta(days=365 * years)).date()
+            record_imported(s, "default", [(person_key(s, f"+9990{i:07d}"),
+                                            ImportedConsent(None, Relationship(None, until)))], now, "test")
+        s.commit()
+        campaign = s.scalars(select(Campaign).where(Campaign.name == "A")).one()
+        next_day = now + timedelta(days=1)  # a lead refused for want of consent is looked at again a day later
+        claimed = {lead.phone_e164 for lead in claim_leads(s, campaign, 10, next_day)}
+        assert claimed == {"+99900000000", "+99900000001", "+99900000002"}
+        withdraw_consent(s, "default", "+99900000001", next_day, "test")
+        s.commit()
+    assert _fresh_claim(factory, next_day) == set()  # the withdrawn one is not called again
+
+
+def _fresh_claim(factory, now: datetime) -> set[str]:
+    """The leads of campaign A a claim takes now, once those claimed before are back in their queue."""
+    with factory() as s:
+        s.execute(update(Lead).where(Lead.status == "claimed").values(status="new"))
+        s.commit()
+        campaign = s.scalars(select(Campaign).where(Campaign.name == "A")).one()
+        return {lead.phone_e164 for lead in claim_leads(s, campaign, 10, now)} - {
+            "+99900000000", "+99900000002"}
