@@ -19,6 +19,7 @@ a row's, and ``record_imported`` stores a batch of them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -242,11 +243,15 @@ def moment(text: str) -> datetime:
 
 
 def day(text: str) -> date:
-    """An ISO 8601 day (``2026-03-01``); ValueError otherwise."""
+    """An ISO 8601 day (``2026-03-01``), or a month or a year (``2026-03``, ``2026``: its first day, as lists
+    often give "customer since 2022"); ValueError otherwise."""
+    for shape, first in ((r"\d{4}", "-01-01"), (r"\d{4}-\d{2}", "-01")):
+        if re.fullmatch(shape, text):
+            text += first
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"not a day (YYYY-MM-DD): {text!r}") from None
+        raise ValueError(f"not a day (YYYY-MM-DD, YYYY-MM or YYYY): {text!r}") from None
 
 
 def _word(enum: type[Any], column: str, text: str) -> Any:

@@ -300,3 +300,25 @@ def test_the_cli_records_withdraws_and_shows_consent_masked_and_audited(store_ur
         audited = [(e.action.value, e.detail.get("number")) for e in events]
     assert audited == [("consent", "+336*****601"), ("consent_read", "+336*****601"), ("consent", "+336*****601"),
                        ("consent_read", "+336*****601")]
+
+
+def test_a_customer_since_a_year_or_a_month_is_a_relationship_and_the_demo_list_imports_whole(store, tmp_path: Path):
+    """Lists say "customer since 2022": the demo's own list does, and each such row was once rejected as no day."""
+    from lists.consent import day
+
+    assert (day("2022"), day("2022-05"), day("2022-05-03")) == (date(2022, 1, 1), date(2022, 5, 1), date(2022, 5, 3))
+    with pytest.raises(ValueError, match="not a day"):
+        day("22")
+    demo = tmp_path / "demo-leads.csv"  # a copy: the rejects file lands beside it
+    demo.write_bytes((Path(__file__).parents[1] / "simulation" / "data" / "demo-leads.csv").read_bytes())
+    with demo.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    with store() as s:
+        campaign = create_campaign(s, "Demo", "survey", rules_profile="uk")
+        s.commit()
+        summary = import_csv(s, campaign, demo, now=NOW)
+    with (tmp_path / "demo-leads.csv.rejects.csv").open(encoding="utf-8", newline="") as handle:
+        rejected = list(csv.DictReader(handle))
+    assert rejected and not any(row["reason"].startswith("customer_") for row in rejected)
+    with_since = sum(1 for row in rows if row["customer_since"]) - sum(1 for row in rejected if row["customer_since"])
+    assert summary.customers == with_since > 3000
