@@ -452,12 +452,12 @@ class _Import:
 
     def closed(self, lead: _Prepared) -> bool:
         """True when the person's own country's window never opens in all their zones (one answer per
-        distinct country and zone set); a country the campaign does not call is refused before this."""
+        distinct country and zone set); False while the campaign names no countries (it will not start)."""
         asked = (lead.region, lead.zones)
         if asked not in self.windowless:
             profile = lead_profile(self.campaign, lead.region, self.now.replace(tzinfo=UTC))
-            assert profile is not None
-            self.windowless[asked] = never_open(profile, tuple(lead.zones.split(",")), self.now.replace(tzinfo=UTC))
+            self.windowless[asked] = profile is not None and never_open(profile, tuple(lead.zones.split(",")),
+                                                                        self.now.replace(tzinfo=UTC))
         return self.windowless[asked]
 
     def run(self, prepared: Iterator[tuple[Chunk, list[_Prepared | str]]], writer: Any,
@@ -529,7 +529,7 @@ class _Import:
             return _DUPLICATE
         if key in self.dnc:
             return "on DNC"
-        if lead.region not in self.campaign.countries:
+        if self.campaign.countries and lead.region not in self.campaign.countries:
             return f"country {lead.region}: not one the campaign calls ({', '.join(self.campaign.countries) or 'none'})"
         self.seen.add(key)
         (self.batch.aside if self.closed(lead) else self.batch.fresh).append(lead.row)

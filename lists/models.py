@@ -52,7 +52,7 @@ __all__ = ["Base", "Company", "CompanyMember", "DEFAULT_COMPANY", "Campaign", "L
            "as_utc", "to_db", "User", "ApiToken", "CampaignGrant", "LeadView",
            "CampaignLease", "ClusterMember", "Word", "PresenceEvent", "AuditAction", "ViewPurpose", "AuditEvent",
            "HandoverResult", "AttemptHandover", "ledger_days", "Scorecard", "ScorecardCriterion", "QualityScore",
-           "QualityAnswer", "ConsentChannel", "Consent", "ConsentWithdrawal", "CustomerRelationship"]
+           "QualityAnswer", "region_default", "ConsentChannel", "Consent", "ConsentWithdrawal", "CustomerRelationship"]
 
 CAMPAIGN_KINDS = ("loan-offer", "tariff-switch", "survey", "payment-reminder", "debt-collection")
 DEFAULT_COMPANY = "default"  # the company of a store made before companies were objects, and of a one-firm store
