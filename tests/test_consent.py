@@ -171,7 +171,7 @@ def test_a_list_imports_consent_and_relationships_and_rejects_bad_ones_by_line(s
         assert reasons == {5: "consent_purpose: 'marketting' is not one of marketing, survey, collection, service",
                            6: "consent_given_at: 2099-03-01 00:00 UTC is in the future",
                            7: "consent_channel: a consent needs consent_purpose, consent_channel, consent_given_at",
-                           8: "customer_since: not a day (YYYY-MM-DD): '2024-02-30'"}
+                           8: "customer_since: not a day (YYYY-MM-DD, YYYY-MM or YYYY): '2024-02-30'"}
         first = s.scalars(select(Consent)).all()
         assert [(c.purpose, c.channel, c.given_at, c.proof, c.how, c.recorded_by) for c in first] == [
             (Purpose.MARKETING, WEB, datetime(2026, 3, 1, 8, 30), "form-88", "list consented.csv",
