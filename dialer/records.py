@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Outcome", "AttemptRecord"]
+__all__ = ["Outcome", "UNCHARGED", "AttemptRecord"]
 
 
 class Outcome(StrEnum):
@@ -33,6 +33,11 @@ class Outcome(StrEnum):
     INTERRUPTED = "interrupted"  # the dialer stopped (crash, drain timeout) with the call in flight
 
     __hash__ = str.__hash__  # equal members and strings must hash alike
+
+
+UNCHARGED = frozenset({Outcome.FAILED, Outcome.INTERRUPTED})
+"""Outcomes that are the dialer's or the network's doing, not the person's: such an attempt is written to the
+ledger but not counted against the lead (its attempts, its attempt cap, a rolling cap's count)."""
 
 
 @dataclass
@@ -56,6 +61,13 @@ class AttemptRecord:
 
     def __post_init__(self) -> None:
         self.outcome = Outcome(self.outcome)  # a stray string fails here, not in the ledger
+
+    @property
+    def answer_unknown(self) -> bool:
+        """An interrupted attempt written from a dial mark alone (a crashed process, a takeover): the call may
+        have been answered and its person left unserved, so its lead waits as long as after an abandon.
+        Such rows carry ``data["interrupted"]``."""
+        return self.outcome is Outcome.INTERRUPTED and self.data.get("interrupted") is True
 
     def as_json(self) -> dict[str, Any]:
         """The record as JSON values, its times as ISO 8601 with their offset: what a result refused by the fence

@@ -95,6 +95,7 @@ NUMBER_PLAN: dict[str, Behaviour] = {
         Behaviour("6", "unallocated", 404, (1,)),
         Behaviour("7", "congestion", 503, (34,)),
         Behaviour("8", "unavailable", 480, (19,)),
+        Behaviour("9", "unsure", 200, (16,), amd="NOTSURE"),
     )
 }
 """The customers' number plan, the one place it is defined (tests/sip/customers.xml follows it).
@@ -102,7 +103,8 @@ NUMBER_PLAN: dict[str, Behaviour] = {
 A dialled number's LAST THREE DIGITS are ``B R T``:
 
 - ``B``, the behaviour: the ``digit`` of an entry here (1 human, 2 machine, 3 busy, 4 never
-  answers, 5 rejects, 6 unallocated, 7 congestion, 8 temporarily unavailable); any other digit, or
+  answers, 5 rejects, 6 unallocated, 7 congestion, 8 temporarily unavailable, 9 answers with sounds
+  AMD cannot judge in its analysis time); any other digit, or
   a number without three trailing digits, is unallocated (404).
 - ``R``, seconds of ringing (180 Ringing) before the final response, 0-9. Ignored by ``no_answer``,
   which rings until the dialer cancels (or 300 s).
@@ -241,6 +243,40 @@ def stop_asterisk() -> None:
     subprocess.run(["bash", str(SCRIPT), "stop"], capture_output=True, timeout=60, check=False)
 
 
+def asterisk_pid() -> int | None:
+    """The running Asterisk's process id (from its pid file in the chroot), None if it is not running."""
+    try:
+        pid = int((asterisk_root() / "run" / "asterisk" / "asterisk.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if Path(f"/proc/{pid}").exists() else None
+
+
+def shut_down_asterisk() -> None:
+    """Asterisk's own shutdown (``core stop now``: it hangs up every call first), leaving the chroot mounted
+    for :func:`start_asterisk` to start it again."""
+    pid = asterisk_pid()
+    subprocess.run(["chroot", str(asterisk_root()), "/usr/sbin/asterisk", "-rx", "core stop now"],
+                   capture_output=True, timeout=30, check=False)
+    _wait_gone(pid)
+
+
+def kill_asterisk() -> None:
+    """A crash: SIGKILL, so Asterisk says nothing to anyone (no BYE, no event)."""
+    pid = asterisk_pid()
+    if pid is not None:
+        os.kill(pid, signal.SIGKILL)
+    _wait_gone(pid)
+
+
+def _wait_gone(pid: int | None, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while pid is not None and Path(f"/proc/{pid}").exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Asterisk (pid {pid}) still runs after {timeout_s} s")
+        time.sleep(0.05)
+
+
 def list_recordings(suffix: str = "") -> list[Path]:
     """Recording files on the host, oldest first; ``suffix`` filters by ending (e.g. ``.wav``)."""
     d = recordings_dir()
@@ -316,6 +352,22 @@ def machine_audio() -> bytes:
     """An answering machine: 0.2 s silence, then a greeting of about 12 s spoken without pauses.
     AMD hears a greeting longer than 1.5 s or more than 2 words: MACHINE."""
     return _silence(0.2) + _speak(MACHINE_GREETING, words_per_minute=190) + _silence(1.0)
+
+
+def unsure_audio() -> bytes:
+    """Sounds AMD cannot judge within its 5 s analysis time (``amd.conf``): 2 s of silence (under its 2.5 s
+    initial silence), a 1 s tone (one word, under its 1.5 s greeting), then 60 ms blips every 0.66 s (too
+    short for words, and the silences between them under its 0.8 s after-greeting silence): NOTSURE."""
+    blip = _tone(0.06) + _silence(0.6)
+    return _silence(2.0) + _tone(1.0) + _silence(0.6) + blip * 6 + _silence(2.0)
+
+
+def _tone(seconds: float, hz: float = 440.0) -> bytes:
+    """A sine tone as 8 kHz u-law bytes."""
+    raw = subprocess.run(["sox", "-n", "-r", str(SAMPLE_RATE), "-c", "1", "-e", "u-law", "-t", "ul", "-",
+                          "synth", f"{seconds}", "sine", f"{hz}", "vol", "0.5"],
+                         check=True, capture_output=True).stdout
+    return raw
 
 
 def write_rtp_pcap(path: Path, ulaw: bytes, src_port: int = CUSTOMER_MEDIA_PORT) -> None:
@@ -436,6 +488,7 @@ def start_customers(workdir: Path | None = None) -> Customers:
     workdir.mkdir(parents=True, exist_ok=True)
     write_rtp_pcap(workdir / "human.pcap", human_audio())
     write_rtp_pcap(workdir / "machine.pcap", machine_audio())
+    write_rtp_pcap(workdir / "unsure.pcap", unsure_audio())
     shutil.copy(SCENARIO, workdir / "customers.xml")
     log_path = workdir / "customers.log"
     error_path = workdir / "errors.log"

@@ -32,6 +32,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from dialer.core.calls import Call, CallState
 from dialer.core.engine import CampaignSettings, Engine
+from dialer.core.outcomes import LineEnd
 from dialer.drivers import asterisk
 from dialer.drivers.asterisk import (
     AMD_VERDICTS,
@@ -41,7 +42,7 @@ from dialer.drivers.asterisk import (
     AsteriskDriver,
     Backoff,
     CampaignTelephony,
-    outcome_for_cause,
+    line_end_for_cause,
     recording_name,
 )
 from dialer.records import Outcome
@@ -341,21 +342,23 @@ def run(test: Callable[[Floor], Coroutine[Any, Any, None]], **options: Any) -> N
 
 # -- tables ----------------------------------------------------------------------------------------------------
 
-def test_hangup_cause_table_gives_the_issues_outcomes():
-    issue = {16: Outcome.NO_ANSWER, 17: Outcome.BUSY, 18: Outcome.NO_ANSWER, 19: Outcome.NO_ANSWER,
-             21: Outcome.NO_ANSWER, 1: Outcome.INVALID, 34: Outcome.FAILED}
-    for cause, outcome in issue.items():
-        assert HANGUP_CAUSES[cause] is outcome, cause
-    for cause, outcome in HANGUP_CAUSES.items():
-        assert outcome_for_cause(cause, after_timeout=False) is outcome
-        assert outcome in (Outcome.BUSY, Outcome.NO_ANSWER, Outcome.INVALID, Outcome.FAILED)
-    assert outcome_for_cause(0, after_timeout=True) is Outcome.NO_ANSWER  # Asterisk's timeout quirk
-    assert outcome_for_cause(0, after_timeout=False) is Outcome.FAILED
-    assert outcome_for_cause(127, after_timeout=True) is Outcome.FAILED  # unknown: a network fault, not charged
+def test_hangup_cause_table_gives_the_issues_line_ends():
+    issue = {16: LineEnd.SHUTDOWN, 17: LineEnd.BUSY, 18: LineEnd.NO_ANSWER, 19: LineEnd.NO_ANSWER,
+             21: LineEnd.NO_ANSWER, 1: LineEnd.INVALID, 34: LineEnd.CONGESTION}
+    for cause, end in issue.items():
+        assert HANGUP_CAUSES[cause] is end, cause
+    for cause, end in HANGUP_CAUSES.items():
+        assert line_end_for_cause(cause, after_timeout=False) is end
+    assert line_end_for_cause(0, after_timeout=True) is LineEnd.NO_ANSWER  # Asterisk's timeout quirk
+    assert line_end_for_cause(16, after_timeout=True) is LineEnd.NO_ANSWER  # our own hang-up at the timeout
+    assert line_end_for_cause(0, after_timeout=False) is LineEnd.CONGESTION
+    assert line_end_for_cause(127, after_timeout=True) is LineEnd.CONGESTION  # unknown: a network fault
 
 
 def test_amd_verdicts_and_recording_names():
-    assert AMD_VERDICTS == {"MACHINE": True, "HUMAN": False, "NOTSURE": False}
+    assert {status: verdict.ledger for status, verdict in AMD_VERDICTS.items()} == {
+        "MACHINE": "machine", "HUMAN": "human", "NOTSURE": "not_sure"}
+    assert not AMD_VERDICTS["NOTSURE"].machine  # a call AMD is unsure of goes to a person
     call = Call(7, lead=4321, number="+15550001234", segment="all", attempt=2)
     assert recording_name("Loans / spring", call) == "Loans_spring/4321-2"
 
@@ -373,7 +376,7 @@ def test_originate_creates_then_dials_with_the_number_and_caller_id_in_the_body(
                                "variables": {"CONNECTEDLINE(num,i)": CALLER_ID, "CALLERID(num)": CALLER_ID,
                                              "DIALER_APP": "dialer"}}
         (dial,) = f.fake.seen("POST", f"/channels/{channel}/dial")
-        assert dial.query == {"timeout": "15"}  # the engine asked 10 s: raised to the 15 s floor
+        assert dial.query == {"timeout": "18"}  # the engine asked 10 s: raised to the 15 s floor; Asterisk 3 s later
         assert f.fake.requests.index(create) < f.fake.requests.index(dial)
         assert call.state is CallState.RINGING and f.telephony.in_flight == 1
 
@@ -656,7 +659,7 @@ def test_a_dropped_event_stream_reconnects_with_back_off_then_reconciles_with_ge
         assert waits.seconds == pytest.approx([0.05, 0.1, 0.2, 0.4])  # before each attempt, doubling
         assert fake.seen("GET", "/channels")
         await until(lambda: ringing.state is CallState.ENDED and answered.state is CallState.ENDED)
-        assert ringing.outcome is Outcome.FAILED    # unanswered and gone: a network fault, not charged
+        assert ringing.outcome is Outcome.INTERRUPTED  # unanswered and gone in a crash: not charged, soon again
         assert answered.outcome is Outcome.ABANDONED  # answered, waiting, gone: the engine's hung_up
         assert picked_up.state is CallState.QUEUED and still.state is CallState.RINGING
         assert f.telephony.in_flight == 2

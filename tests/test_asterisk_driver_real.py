@@ -50,6 +50,10 @@ class Rig:
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    yield from rig_session(tmp_path_factory)
+
+
+def rig_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     """The rig's Asterisk (left running: other tests share it), its SIPp customers and two agents' phones."""
     url = rig.start_asterisk()
     customers = rig.start_customers(tmp_path_factory.mktemp("customers"))

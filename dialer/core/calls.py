@@ -31,7 +31,7 @@ from dialer.errors import IllegalTransition
 from dialer.records import AttemptRecord, Outcome
 from pacing.controllers import AttemptOutcome
 
-__all__ = ["CallState", "TRANSITIONS", "IllegalTransition", "Call", "Disposition"]
+__all__ = ["CallState", "TRANSITIONS", "IllegalTransition", "Call", "Disposition", "AmdVerdict"]
 
 
 class CallState(Enum):
@@ -75,6 +75,21 @@ class Disposition:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class AmdVerdict:
+    """AMD's verdict on an answered call. ``machine``: the dialer hangs up on it; ``sure``: False when AMD could
+    not decide (the dialer treats the call as a person's, and the ledger keeps "not_sure", which calibration
+    needs apart from a sure "human")."""
+
+    machine: bool
+    sure: bool = True
+
+    @property
+    def ledger(self) -> str:
+        """The ledger's ``amd_result``: machine, human or not_sure."""
+        return "not_sure" if not self.sure else "machine" if self.machine else "human"
+
+
 @dataclass(eq=False, slots=True)
 class Call:
     """One attempt. Times are seconds on the engine's clock (from the campaign's first local midnight)."""
@@ -89,6 +104,7 @@ class Call:
     agent: str | None = None
     outcome: Outcome | None = None
     amd_machine: bool | None = None
+    amd_verdict: AmdVerdict | None = None
     dialled_s: float | None = None
     answered_s: float | None = None
     amd_end_s: float | None = None
@@ -136,7 +152,7 @@ class Call:
         data = dict(d.data) if d else {}
         if self.wrapped_s is not None and self.ended_s is not None:
             data["wrap_s"] = self.wrapped_s - self.ended_s
-        amd = None if self.amd_machine is None else ("machine" if self.amd_machine else "human")
+        amd = None if self.amd_verdict is None else self.amd_verdict.ledger
         dialled = at(self.dialled_s)
         assert dialled is not None
         return AttemptRecord(

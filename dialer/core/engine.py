@@ -26,7 +26,8 @@ from enum import Enum
 from itertools import count
 
 from dialer.core.agents import Agent, AgentPool, AgentState
-from dialer.core.calls import Call, CallState, Disposition, IllegalTransition
+from dialer.core.calls import AmdVerdict, Call, CallState, Disposition, IllegalTransition
+from dialer.core.outcomes import LineEnd, outcome_of
 from dialer.core.ports import AgentConsole, ClaimedLead, LeadSource, Recorder, TelephonyDriver, Waker
 from dialer.core.snapshot import FLIGHT, IN_FLIGHT, Flight, snapshot_of
 from dialer.records import Outcome
@@ -203,28 +204,24 @@ class Engine:
         else:
             self._connect(call, now_s)
 
-    def amd_result(self, call_id: int, now_s: float, machine: bool) -> None:
-        """AMD's verdict: a machine is hung up on (a person wrongly called a machine counts in the UK)."""
+    def amd_result(self, call_id: int, now_s: float, verdict: AmdVerdict) -> None:
+        """AMD's verdict: a machine is hung up on (a person wrongly called a machine counts in the UK); a person,
+        or a call AMD was not sure of, goes to an agent."""
         now_s = self._monotonic(now_s)
         call = self.calls[call_id]
-        call.amd_end_s, call.amd_machine = now_s, machine
-        if not machine:
+        call.amd_end_s, call.amd_machine, call.amd_verdict = now_s, verdict.machine, verdict
+        if not verdict.machine:
             self._connect(call, now_s)
             return
         call.outcome, call.hangup_s = Outcome.MACHINE, now_s
         self.telephony.hang_up(call)
         self._end(call, now_s)
 
-    def failed(self, call_id: int, now_s: float, outcome: Outcome) -> None:
-        """The call never answered: busy, no answer, invalid number, or a network failure."""
-        now_s = self._monotonic(now_s)
-        call = self.calls[call_id]
-        call.outcome, call.hangup_s = outcome, now_s
-        self._end(call, now_s)
-
-    def hung_up(self, call_id: int, now_s: float) -> None:
-        """The line closed: the customer hung up, or our message or hang-up completed. A call the engine has
-        already ended (the agent hung up first) is ignored."""
+    def hung_up(self, call_id: int, now_s: float, end: LineEnd = LineEnd.HUNG_UP) -> None:
+        """The line closed, ``end`` saying how: the customer hung up, our message or hang-up completed, or the
+        call never got through (busy, no answer, a shutdown...). The outcome follows the call's stage and
+        ``end`` (``dialer.core.outcomes``). A call the engine has already ended (the agent hung up first) is
+        ignored."""
         now_s = self._monotonic(now_s)
         call = self.calls.get(call_id) or self._talking.get(call_id)
         if call is None:
@@ -235,9 +232,7 @@ class Engine:
             return
         if call.state is CallState.QUEUED:
             self.pool.remove_waiting(call.id)
-            call.outcome = Outcome.ABANDONED
-        elif call.state is CallState.ANALYSING:
-            call.outcome = Outcome.HUMAN
+        call.outcome = outcome_of(call.state, end)
         self._end(call, now_s)
 
     # -- timers ------------------------------------------------------------------------------------------------

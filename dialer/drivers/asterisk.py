@@ -40,17 +40,22 @@ Asterisk's ``rest-api/api-docs``, 2026-08 tree):
 - **Connect limit**: ``play_and_hang_up`` plays the campaign's safe-harbour
   sound and hangs up on ``PlaybackFinished``; ``hung_up`` follows the
   channel's end.
-- **Outcomes** of unanswered calls come from the hangup cause
-  (``HANGUP_CAUSES``), never from a dial status.
+- **Outcomes**: the driver says how the line ended (``dialer.core.outcomes.LineEnd``: for an
+  unanswered call from the hangup cause, ``HANGUP_CAUSES``, never from a dial status); the engine's one
+  table turns that and the call's stage into the outcome.
+- **Ring timeout**: the driver's own timer hangs up a call still ringing at the ring timeout (Asterisk's
+  dial timeout is set ``_DIAL_GRACE_S`` later, as a backstop). An answer that arrives before that hang-up
+  is an answer, and a channel destroyed in the ``Up`` state was answered: either goes to an agent or counts
+  as abandoned, never as a no-answer.
 - **Trunk limits** per campaign and per server; calls go to the server with
   the fewest calls in flight relative to its limit. A call no trunk can
-  take fails back to the engine as ``FAILED`` (retried, not charged), and
+  take fails back to the engine as never placed (``failed``: retried, not charged), and
   ``CampaignTelephony.capacity()`` says how many more fit.
 - **Reconnect**: a dropped event stream is reopened with exponential
   back-off; on every (re)connect ``GET /channels`` reconciles the calls in
-  flight: a call whose channel is gone is reported (``hung_up`` if it had
-  been answered, else ``failed`` with ``FAILED``), one found answered is
-  handled as answered.
+  flight: a call whose channel is gone ended in a crash (``LineEnd.CRASH``:
+  interrupted if unanswered, abandoned if answered and no agent had it), one
+  found answered is handled as answered.
 - **Recording**: every connected call is recorded on its mixing bridge,
   named ``recording_name(campaign, call)``: ``<campaign>/<lead>-<attempt>``
   (the lead's store key and its attempt number, which identify the attempt
@@ -91,13 +96,13 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
-from dialer.core.calls import Call
+from dialer.core.calls import AmdVerdict, Call
 from dialer.core.engine import Engine
+from dialer.core.outcomes import LineEnd
 from dialer.errors import DialerError
-from dialer.records import Outcome
 
 __all__ = ["AriServer", "Backoff", "AsteriskDriver", "CampaignTelephony", "ServerStatus", "AriEvent", "AriError",
-           "AgentUnreachable", "HANGUP_CAUSES", "AMD_VERDICTS", "outcome_for_cause", "recording_name",
+           "AgentUnreachable", "HANGUP_CAUSES", "AMD_VERDICTS", "line_end_for_cause", "recording_name",
            "AMD_CONTEXT", "AMD_EXTENSION", "MIN_RING_TIMEOUT_S", "Clock", "Phase"]
 
 log = logging.getLogger(__name__)
@@ -107,6 +112,7 @@ AMD_EXTENSION = "s"
 MIN_RING_TIMEOUT_S = 15.0  # a phone needs about 15 s to be answered at all; shorter turns people into no-answers
 RECORDING_FORMAT = "wav"
 _TIMEOUT_MARGIN_S = 1.0  # a cause-0 end this close to the ring timeout (seconds) counts as the timeout
+_DIAL_GRACE_S = 3  # Asterisk's own dial timeout, seconds after ours: ours decides, Asterisk's is a backstop
 # A created channel enters Stasis on a thread of its own, after /create has answered: a dial sent before its
 # StasisStart is refused (409, "Channel not in Stasis application"; seen on Asterisk 22.10). Wait this long.
 _STASIS_WAIT_S = 5.0
@@ -114,36 +120,40 @@ _STASIS_WAIT_S = 5.0
 # would show "agent1", and every held agent each newcomer. Asterisk 22 can leave the identities alone.
 _QUIET = {"inhibitConnectedLineUpdates": "true"}
 
-# Q.850 hangup cause -> what an unanswered attempt was. Cause 21 (call rejected: the person declined the call
-# on their phone) is NO_ANSWER: nobody spoke to us, so it is no contact and no refusal (a refusal is a
-# disposition after a conversation), and the no-answer retry rules fit a declined call.
-HANGUP_CAUSES: Mapping[int, Outcome] = {
-    1: Outcome.INVALID,     # unallocated number
-    3: Outcome.INVALID,     # no route to destination
-    16: Outcome.NO_ANSWER,  # normal clearing before an answer: the far end gave up ringing
-    17: Outcome.BUSY,       # user busy
-    18: Outcome.NO_ANSWER,  # no user responding
-    19: Outcome.NO_ANSWER,  # no answer (also Asterisk's own dial timeout)
-    21: Outcome.NO_ANSWER,  # call rejected (see above)
-    22: Outcome.INVALID,    # number changed
-    28: Outcome.INVALID,    # invalid number format
-    34: Outcome.FAILED,     # no circuit available (congestion): retried, not charged
-    38: Outcome.FAILED,     # network out of order
-    41: Outcome.FAILED,     # temporary failure
-    42: Outcome.FAILED,     # switching equipment congestion
+# Q.850 hangup cause -> how an unanswered line ended. Cause 21 (call rejected: the person declined the call on
+# their phone) is a no-answer: nobody spoke to us, so it is no contact and no refusal (a refusal is a
+# disposition after a conversation), and the no-answer retry rules fit a declined call. Cause 16 (normal
+# clearing) never comes from a customer's phone before an answer (a decline is 21, a busy 17, a timeout 19):
+# Asterisk cleared the line itself, in a shutdown or at an operator's request.
+HANGUP_CAUSES: Mapping[int, LineEnd] = {
+    1: LineEnd.INVALID,       # unallocated number
+    3: LineEnd.INVALID,       # no route to destination
+    16: LineEnd.SHUTDOWN,     # normal clearing before an answer: Asterisk's doing (see above)
+    17: LineEnd.BUSY,         # user busy
+    18: LineEnd.NO_ANSWER,    # no user responding
+    19: LineEnd.NO_ANSWER,    # no answer (also Asterisk's own dial timeout)
+    21: LineEnd.NO_ANSWER,    # call rejected (see above)
+    22: LineEnd.INVALID,      # number changed
+    28: LineEnd.INVALID,      # invalid number format
+    34: LineEnd.CONGESTION,   # no circuit available: retried, not charged
+    38: LineEnd.CONGESTION,   # network out of order
+    41: LineEnd.CONGESTION,   # temporary failure
+    42: LineEnd.CONGESTION,   # switching equipment congestion
 }
 
-# AMDSTATUS -> machine? NOTSURE goes to a person: calling a person a machine hangs up on them (a UK abandon).
-AMD_VERDICTS: Mapping[str, bool] = {"MACHINE": True, "HUMAN": False, "NOTSURE": False}
+# AMDSTATUS -> (machine?, sure?). NOTSURE goes to a person (calling a person a machine hangs up on them: a UK
+# abandon), and the ledger keeps it as "not_sure".
+AMD_VERDICTS: Mapping[str, AmdVerdict] = {"MACHINE": AmdVerdict(True), "HUMAN": AmdVerdict(False),
+                                          "NOTSURE": AmdVerdict(False, sure=False)}
 
 
-def outcome_for_cause(cause: int, after_timeout: bool) -> Outcome:
-    """The outcome of a call that ended unanswered with Q.850 ``cause``. Cause 0 (unknown) after the ring
-    timeout is a no-answer (Asterisk sometimes clears a timed-out dial without a cause); any cause not in
-    ``HANGUP_CAUSES`` is a network fault, retried and not charged."""
-    if cause == 0 and after_timeout:
-        return Outcome.NO_ANSWER
-    return HANGUP_CAUSES.get(cause, Outcome.FAILED)
+def line_end_for_cause(cause: int, after_timeout: bool) -> LineEnd:
+    """How a line that ended unanswered with Q.850 ``cause`` ended. At the ring timeout a cause 0 (Asterisk
+    sometimes clears a timed-out dial without one) or 16 is the timeout; any cause not in ``HANGUP_CAUSES`` is
+    a network fault (congestion: retried and not charged)."""
+    if after_timeout and cause in (0, 16):
+        return LineEnd.NO_ANSWER
+    return HANGUP_CAUSES.get(cause, LineEnd.CONGESTION)
 
 
 def recording_name(campaign: str, call: Call) -> str:
@@ -263,6 +273,7 @@ class _Line:
     created: bool = False
     dialled_at: float = 0.0  # loop time of the dial request, seconds
     cause: int = 0           # the hangup request's cause, kept in case the destroy event has none
+    timed_out: bool = False  # the driver hung it up at the ring timeout
     bridge_id: str | None = None
     agent: _AgentLeg | None = None
     recording: str | None = None
@@ -520,7 +531,7 @@ class AsteriskDriver:
                 continue
             if line.channel_id not in present:
                 log.warning("call lost while the event stream was down", extra=line.campaign.fields(line))
-                self._line_gone(line, reconciled=True)
+                self._line_gone(line, lost=LineEnd.CRASH)
             elif line.phase is Phase.DIALING and present[line.channel_id] == "Up":
                 self._answered(line)
         for leg in list(server.legs.values()):
@@ -589,7 +600,7 @@ class AsteriskDriver:
             line.cause = event.cause
         elif event.type == "ChannelDestroyed":
             line.cause = event.cause or line.cause
-            self._line_gone(line)
+            self._line_gone(line, answered=event.channel_state == "Up")
 
     def _on_leg_event(self, leg: _AgentLeg, event: AriEvent) -> None:
         if event.type == "StasisStart":
@@ -609,12 +620,15 @@ class AsteriskDriver:
         line.campaign.report(line, lambda e, now: e.answered(line.call.id, now))
 
     def _amd_result(self, line: _Line, status: str) -> None:
-        machine = AMD_VERDICTS.get(status.upper(), False)
+        verdict = AMD_VERDICTS.get(status.upper(), AMD_VERDICTS["NOTSURE"])
         line.phase = Phase.WAITING
-        line.campaign.report(line, lambda e, now: e.amd_result(line.call.id, now, machine))
+        line.campaign.report(line, lambda e, now: e.amd_result(line.call.id, now, verdict))
 
-    def _line_gone(self, line: _Line, reconciled: bool = False) -> None:
-        """The customer's channel is gone: free the trunk, put the agent back on hold, tell the engine."""
+    def _line_gone(self, line: _Line, lost: LineEnd | None = None, answered: bool = False) -> None:
+        """The customer's channel is gone: free the trunk, put the agent back on hold, tell the engine how the
+        line ended: ``lost`` when our side lost it (a crash found at reconnect, an originate refused), else by
+        the hangup cause. ``answered``: the channel was Up when destroyed, so a call still dialing in our eyes
+        was answered (an answer crossing the ring timeout's hang-up) and is reported as such first."""
         line.server.lines.pop(line.channel_id, None)
         line.campaign.lines.pop(line.call.id, None)
         if line.bridge_id is not None:
@@ -622,18 +636,27 @@ class AsteriskDriver:
         phase, line.phase = line.phase, Phase.CLOSED
         if phase is Phase.CLOSED:
             return
-        if phase is not Phase.DIALING:
-            line.campaign.report(line, lambda e, now: e.hung_up(line.call.id, now))
-            return
-        outcome = Outcome.FAILED if reconciled else self._unanswered(line)
-        line.campaign.report(line, lambda e, now: e.failed(line.call.id, now, outcome))
+        if phase is Phase.DIALING and answered and lost is None:
+            log.warning("answered as the line closed", extra=line.campaign.fields(line))
+            line.campaign.report(line, lambda e, now: e.answered(line.call.id, now))
+            phase = Phase.WAITING
+        end = lost or (self._unanswered(line) if phase is Phase.DIALING else LineEnd.HUNG_UP)
+        line.campaign.report(line, lambda e, now: e.hung_up(line.call.id, now, end))
 
-    def _unanswered(self, line: _Line) -> Outcome:
+    def _unanswered(self, line: _Line) -> LineEnd:
         elapsed_s = asyncio.get_running_loop().time() - line.dialled_at
-        outcome = outcome_for_cause(line.cause, elapsed_s >= line.ring_timeout_s - _TIMEOUT_MARGIN_S)
+        timeout = line.timed_out or elapsed_s >= line.ring_timeout_s - _TIMEOUT_MARGIN_S
+        end = line_end_for_cause(line.cause, timeout)
         log.info("call ended unanswered", extra={**line.campaign.fields(line), "cause": line.cause,
-                                                 "outcome": outcome.value})
-        return outcome
+                                                 "line_end": end.value})
+        return end
+
+    def _ring_timeout(self, line: _Line) -> None:
+        """The ring timeout passed: hang up a call still ringing (an answer already reported stands)."""
+        if line.phase is Phase.DIALING and line.channel_id in line.server.lines:
+            line.timed_out = True
+            self.spawn(line.server.request("DELETE", f"/channels/{line.channel_id}",
+                                           params={"reason": "no_answer"}, ok_missing=True), "ring timeout")
 
     async def dial(self, line: _Line, caller_id: str) -> None:
         """Create the channel (subscribed from birth), then dial it; a refusal is a network fault (FAILED)."""
@@ -645,15 +668,17 @@ class AsteriskDriver:
             await server.request("POST", "/channels/create", body=body)
             line.created = True
             await asyncio.wait_for(line.in_stasis.wait(), _STASIS_WAIT_S)
-            line.dialled_at = asyncio.get_running_loop().time()
+            loop = asyncio.get_running_loop()
+            line.dialled_at = loop.time()
+            loop.call_later(line.ring_timeout_s, self._ring_timeout, line)
             await server.request("POST", f"/channels/{line.channel_id}/dial",
-                                 params={"timeout": math.ceil(line.ring_timeout_s)})
+                                 params={"timeout": math.ceil(line.ring_timeout_s) + _DIAL_GRACE_S})
         except (AriError, TimeoutError) as exc:
             log.warning("originate failed: %s", exc or "no StasisStart", extra=line.campaign.fields(line))
             if line.channel_id in server.lines:
                 line.cause = 0
                 line.created = False
-                self._line_gone(line, reconciled=True)
+                self._line_gone(line, lost=LineEnd.NOT_PLACED)
                 await server.request("DELETE", f"/channels/{line.channel_id}", ok_missing=True)
 
     async def _continue_to_amd(self, line: _Line) -> None:
@@ -792,7 +817,7 @@ class CampaignTelephony:
         if server is None:
             log.warning("no free trunk: the call fails back (not charged)", extra={"campaign": self.name,
                                                                                   "call": call.id})
-            asyncio.get_running_loop().call_soon(self._report_now, call.id, Outcome.FAILED)
+            asyncio.get_running_loop().call_soon(self._report_now, call.id, LineEnd.NOT_PLACED)
             return
         line = _Line(self, call, server, f"{self.driver.app}-{uuid.uuid4().hex}", amd,
                      max(ring_timeout_s, MIN_RING_TIMEOUT_S))
@@ -834,10 +859,10 @@ class CampaignTelephony:
         except Exception:
             log.exception("engine refused a telephony event", extra=self.fields(line))
 
-    def _report_now(self, call_id: int, outcome: Outcome) -> None:
+    def _report_now(self, call_id: int, end: LineEnd) -> None:
         assert self.engine is not None
         try:
-            self.engine.failed(call_id, self.clock.now(), outcome)
+            self.engine.hung_up(call_id, self.clock.now(), end)
         except Exception:
             log.exception("engine refused a telephony event", extra={"campaign": self.name, "call": call_id})
 

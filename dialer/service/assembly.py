@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.core.calls import Call
 from dialer.core.engine import CampaignSettings, Engine
+from dialer.core.outcomes import LineEnd
 from dialer.core.ports import AgentConsole
 from dialer.drivers.asterisk import AsteriskDriver, CampaignTelephony
 from dialer.drivers.sim.scenario import Scenario, for_campaign
 from dialer.drivers.sim.store import StoreCustomers
 from dialer.drivers.sim.telephony import ShiftLike, SimTelephony, SimWorkforce
-from dialer.records import Outcome
 from dialer.service.clock import AsyncioClock
 from dialer.service.cluster import Fence, LocalLease
 from dialer.service.config import Config, ConfigError
@@ -161,7 +161,7 @@ class _Hooks:
         assert self.engine is not None
         log.warning("dial refused: lease not held or mark too late",
                     extra={"event": "dial_refused", "campaign": self.engine.settings.name})
-        self.engine.failed(call.id, self.clock.now(), Outcome.FAILED)
+        self.engine.hung_up(call.id, self.clock.now(), LineEnd.NOT_PLACED)
 
 
 class Assembly:

@@ -20,8 +20,8 @@ A campaign dials only in state ``running`` and within its hours; managers
 start, pause and stop it through the API.
 
 SIGTERM (or SIGINT): stop launching, give buffered leads back, let calls in
-progress end for up to ``drain_timeout_s``, write what is still open as
-interrupted (an abandon whose message is playing stays abandoned), flush the
+progress end for up to ``drain_timeout_s``, write what is still open by
+``dialer.core.outcomes`` (unanswered: interrupted; answered with no agent: abandoned), flush the
 writer and exit 0.
 
 With ``[cluster]`` (several daemons on one PostgreSQL, ``dialer.service.cluster``)

@@ -22,14 +22,16 @@ from functools import partial
 from typing import Protocol
 
 from dialer.core.agents import Agent, AgentState
-from dialer.core.calls import Call, CallState, Disposition
+from dialer.core.calls import AmdVerdict, Call, CallState, Disposition
 from dialer.core.engine import Engine
+from dialer.core.outcomes import LineEnd
 from dialer.records import Outcome
 from pacing.days import DAY_S
 
 __all__ = ["Scheduler", "CustomerPlan", "SimTelephony", "ShiftLike", "SimWorkforce", "NETWORK_RESULTS"]
 
 NETWORK_RESULTS = (Outcome.HUMAN, Outcome.MACHINE, Outcome.BUSY, Outcome.NO_ANSWER, Outcome.INVALID)
+_UNANSWERED = {Outcome.BUSY: LineEnd.BUSY, Outcome.NO_ANSWER: LineEnd.NO_ANSWER, Outcome.INVALID: LineEnd.INVALID}
 
 
 class Scheduler(Protocol):
@@ -79,13 +81,13 @@ class SimTelephony:
         assert call.dialled_s is not None
         at = call.dialled_s + plan.after_s
         if plan.result not in (Outcome.HUMAN, Outcome.MACHINE):
-            self._at(at, lambda t: engine.failed(call.id, t, plan.result))
+            self._at(at, lambda t: engine.hung_up(call.id, t, _UNANSWERED[plan.result]))
             return
         self._at(at, lambda t: engine.answered(call.id, t))
         greeting_end = at
         if amd:
             greeting_end += self.amd_delay_s
-            self._at(greeting_end, lambda t: engine.amd_result(call.id, t, plan.amd_says_machine))
+            self._at(greeting_end, lambda t: engine.amd_result(call.id, t, AmdVerdict(plan.amd_says_machine)))
         if plan.result is Outcome.HUMAN and math.isfinite(plan.patience_s):
             self._at(greeting_end + plan.patience_s, lambda t: self._lose_patience(call, t))
 
