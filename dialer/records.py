@@ -58,6 +58,10 @@ class AttemptRecord:
     callback_at: datetime | None = None
     callback_owner: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    greeting_end_at: datetime | None = None  # the greeting ended: the connect limit counts from here
+    message_at: datetime | None = None  # the safe-harbour message started
+    recording: str | None = None  # the call's recording, by its name under the recordings folder
+    recording_error: str | None = None  # why the recording did not start
 
     def __post_init__(self) -> None:
         self.outcome = Outcome(self.outcome)  # a stray string fails here, not in the ledger

@@ -228,9 +228,10 @@ def _ledger_row(campaign: Campaign, lead: Lead, record: AttemptRecord) -> dict[s
         "outcome": record.outcome.value,
         "abandoned": record.outcome is Outcome.ABANDONED, "disposition": record.disposition,
         "refusal_reason": record.refusal_reason, "agent": record.agent, "message_played": record.message_played,
-        "amd_result": record.amd_result, "data": record.data,
+        "amd_result": record.amd_result, "data": record.data, "recording": record.recording,
+        "recording_error": record.recording_error,
         **{k: to_db(getattr(record, k)) for k in ("dialled_at", "answered_at", "amd_end_at", "connected_at",
-                                                   "hangup_at")},
+                                                   "hangup_at", "greeting_end_at", "message_at")},
     }
 
 

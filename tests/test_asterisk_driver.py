@@ -20,6 +20,7 @@ import socket
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -37,13 +38,14 @@ from dialer.drivers import asterisk
 from dialer.drivers.asterisk import (
     AMD_VERDICTS,
     HANGUP_CAUSES,
+    RECORDING_ID,
     AgentUnreachable,
     AriServer,
     AsteriskDriver,
     Backoff,
     CampaignTelephony,
     line_end_for_cause,
-    recording_name,
+    new_recording_name,
 )
 from dialer.records import Outcome
 from dialer.service.clock import AsyncioClock
@@ -355,12 +357,12 @@ def test_hangup_cause_table_gives_the_issues_line_ends():
     assert line_end_for_cause(127, after_timeout=True) is LineEnd.CONGESTION  # unknown: a network fault
 
 
-def test_amd_verdicts_and_recording_names():
+def test_amd_verdicts_and_recording_names_that_no_two_attempts_share():
     assert {status: verdict.ledger for status, verdict in AMD_VERDICTS.items()} == {
         "MACHINE": "machine", "HUMAN": "human", "NOTSURE": "not_sure"}
     assert not AMD_VERDICTS["NOTSURE"].machine  # a call AMD is unsure of goes to a person
-    call = Call(7, lead=4321, number="+15550001234", segment="all", attempt=2)
-    assert recording_name("Loans / spring", call) == "Loans_spring/4321-2"
+    names = {new_recording_name("Loans / spring") for _ in range(100)}
+    assert len(names) == 100 and all(n.startswith("Loans_spring/") for n in names)
 
 
 # -- originate -------------------------------------------------------------------------------------------------
@@ -474,12 +476,13 @@ def test_an_answer_connects_the_agent_in_a_recorded_mixing_bridge_and_the_agent_
         (join,) = f.fake.seen("POST", f"/bridges/{talk}/addChannel")
         assert join.query["inhibitConnectedLineUpdates"] == "true"  # the customer is not shown "agent1"
         (record,) = f.fake.seen("POST", f"/bridges/{talk}/record")
-        assert record.query == {"name": f"loans/{call.lead}-0", "format": "wav", "ifExists": "fail"}
+        assert record.query == {"name": call.recording, "format": "wav", "ifExists": "fail"}
+        assert call.recording is not None and RECORDING_ID.fullmatch(call.recording.removeprefix("loans/"))
         await f.fake.destroyed(channel, 16)  # the customer hangs up
         await until(lambda: talk not in f.fake.bridges)
         assert f.engine.pool.get("agent1").state.value == "wrap_up"
         assert f.fake.bridges["dialer-holding"]["channels"] == [leg]
-        assert f.telephony.forget(call) == f"loans/{call.lead}-0" and f.telephony.forget(call) is None
+        assert call.as_record(datetime(2026, 1, 5, tzinfo=UTC)).recording == call.recording  # into the ledger
 
     run(test)
 
@@ -709,6 +712,7 @@ def test_no_phone_number_reaches_the_logs(caplog):
         await until(lambda: bool(f.fake.seen("POST", "/record")))
         await f.fake.destroyed(channel, 16)
         await until(lambda: call.state is CallState.ENDED)
+        assert (call.recording, call.recording_error) == (None, "409 Conflict")  # on the attempt, for the wallboard
 
     run(test)
     ours = [r for r in caplog.records if r.name.startswith("dialer")]

@@ -115,6 +115,10 @@ class Call:
     wrapped_s: float | None = None  # the agent closed the wrap-up
     disposition: Disposition | None = None
     message_played: bool = False
+    message_s: float | None = None  # the safe-harbour message started
+    greeting_end_s: float | None = None  # the customer's greeting ended: the connect limit counts from here
+    recording: str | None = None  # the recording's name (the driver's), once asked for
+    recording_error: str | None = None  # why the recording did not start
     observed: bool = False  # the controller has been told of its result
     payload: Any = None  # the lead source's own handle (a store row id, a simulated lead)
 
@@ -161,7 +165,8 @@ class Call:
             message_played="safe_harbour" if self.message_played else None,
             disposition=d.code if d else None, refusal_reason=d.refusal_reason if d else None, agent=self.agent,
             callback_at=d.callback_at if d else None, callback_owner=d.callback_owner if d else None,
-            data=data)
+            data=data, greeting_end_at=at(self.greeting_end_s), message_at=at(self.message_s),
+            recording=self.recording, recording_error=self.recording_error)
 
 
 _AS_SEEN = {Outcome.HUMAN: "live", Outcome.ABANDONED: "live", Outcome.MACHINE: "machine", Outcome.BUSY: "busy",

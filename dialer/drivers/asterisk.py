@@ -57,10 +57,12 @@ Asterisk's ``rest-api/api-docs``, 2026-08 tree):
   interrupted if unanswered, abandoned if answered and no agent had it), one
   found answered is handled as answered.
 - **Recording**: every connected call is recorded on its mixing bridge,
-  named ``recording_name(campaign, call)``: ``<campaign>/<lead>-<attempt>``
-  (the lead's store key and its attempt number, which identify the attempt
-  in the store before its row exists; Asterisk creates the campaign's
-  folder, which keeps per-campaign retention a folder operation).
+  named ``new_recording_name(campaign)``: ``<campaign>/<random id>``, an id
+  no other attempt of any store has (Asterisk creates the campaign's folder,
+  which keeps per-campaign retention a folder operation). The name goes on
+  the call (``Call.recording``) and so into its ledger row; a recording that
+  does not start leaves the call going and says why on the call
+  (``Call.recording_error``, the ARI status).
 
 Events reach the engine one at a time from the event stream's task, never
 inside one of the engine's own commands: a refusal inside ``originate`` is
@@ -102,7 +104,8 @@ from dialer.core.outcomes import LineEnd
 from dialer.errors import DialerError
 
 __all__ = ["AriServer", "Backoff", "AsteriskDriver", "CampaignTelephony", "ServerStatus", "AriEvent", "AriError",
-           "AgentUnreachable", "HANGUP_CAUSES", "AMD_VERDICTS", "line_end_for_cause", "recording_name",
+           "AgentUnreachable", "HANGUP_CAUSES", "AMD_VERDICTS", "line_end_for_cause", "new_recording_name",
+           "recording_folder", "RECORDING_ID", "RECORDING_FORMAT",
            "AMD_CONTEXT", "AMD_EXTENSION", "MIN_RING_TIMEOUT_S", "Clock", "Phase"]
 
 log = logging.getLogger(__name__)
@@ -156,10 +159,20 @@ def line_end_for_cause(cause: int, after_timeout: bool) -> LineEnd:
     return HANGUP_CAUSES.get(cause, LineEnd.CONGESTION)
 
 
-def recording_name(campaign: str, call: Call) -> str:
-    """The bridge recording's name (no extension): ``<campaign>/<lead>-<attempt>``, the campaign's name made
-    safe for a path. Stable: the store computes it again from the lead and the attempt number."""
-    return f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', campaign)}/{call.lead}-{call.attempt}"
+RECORDING_ID = re.compile(r"[0-9a-f]{32}")
+"""What the file name (no extension) of a recording made by ``new_recording_name`` looks like."""
+
+
+def recording_folder(campaign: str) -> str:
+    """The campaign's folder of recordings: its name made safe for a path (retention is a folder operation)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", campaign)
+
+
+def new_recording_name(campaign: str) -> str:
+    """A new bridge recording's name (no extension): ``<campaign folder>/<random id>``. The id is a random UUID,
+    so no other attempt of any campaign or store ever has it: a recording is never refused as existing, never
+    overwritten, and the attempt's row names its own file only."""
+    return f"{recording_folder(campaign)}/{uuid.uuid4().hex}"
 
 
 class AriError(DialerError):
@@ -168,6 +181,7 @@ class AriError(DialerError):
     def __init__(self, server: str, method: str, path: str, status: int, reason: str = "") -> None:
         super().__init__(f"ARI {server}: {method} {path}: {status or 'no response'} {reason}".rstrip())
         self.status = status
+        self.short = f"{status or 'no response'} {reason}".strip()[:80]  # for the ledger: the status alone
 
 
 class AgentUnreachable(DialerError):
@@ -700,8 +714,7 @@ class AsteriskDriver:
             return
         line.phase, line.agent, leg.line = Phase.BRIDGED, leg, line
         line.bridge_id = f"{line.channel_id}-talk"
-        line.recording = recording_name(line.campaign.name, line.call)
-        line.campaign.recordings[line.call.id] = line.recording
+        line.recording = line.call.recording = new_recording_name(line.campaign.name)
         self.spawn(self._bridge(line, leg), "bridge")
 
     async def _bridge(self, line: _Line, leg: _AgentLeg) -> None:
@@ -719,7 +732,7 @@ class AsteriskDriver:
             await server.request("POST", f"/bridges/{bridge}/record", params={
                 "name": line.recording, "format": RECORDING_FORMAT, "ifExists": "fail"})
         except AriError as exc:  # the call goes on: a lost recording is not worth a lost customer
-            line.campaign.recordings.pop(line.call.id, None)
+            line.call.recording, line.call.recording_error = None, exc.short
             log.error("recording not started: %s", exc, extra=line.campaign.fields(line))
 
     async def _unbridge(self, line: _Line) -> None:
@@ -787,7 +800,6 @@ class CampaignTelephony:
         self.trunk_limit, self.safe_harbour_media, self.servers = trunk_limit, safe_harbour_media, list(servers)
         self.engine = engine
         self.lines: dict[int, _Line] = {}
-        self.recordings: dict[int, str] = {}  # call id: recording name, until ``forget``
 
     def attach(self, engine: Engine) -> None:
         self.engine = engine
@@ -801,15 +813,6 @@ class CampaignTelephony:
         """How many more calls could be placed now: within the campaign's limit and its servers' free trunks
         (servers whose event stream is down have none)."""
         return max(0, min(self.trunk_limit - len(self.lines), sum(s.free for s in self.servers)))
-
-    def recording(self, call: Call) -> str | None:
-        """The recording's name once the call is bridged (dropped if Asterisk refuses to record), kept until
-        ``forget``."""
-        return self.recordings.get(call.id)
-
-    def forget(self, call: Call) -> str | None:
-        """The recording's name, dropped from memory (the recorder reads it once, with the attempt)."""
-        return self.recordings.pop(call.id, None)
 
     # -- the TelephonyDriver port ----------------------------------------------------------------------------
     def originate(self, call: Call, caller_id: str, ring_timeout_s: float, amd: bool) -> None:
