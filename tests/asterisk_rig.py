@@ -34,6 +34,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -398,6 +399,90 @@ def _ip_checksum(header: bytes) -> int:
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return ~total & 0xFFFF
+
+
+# --- The customers' own packet capture ------------------------------------------------------------
+
+
+def _ulaw_to_linear(byte: int) -> int:
+    """One G.711 u-law byte as a 16-bit linear sample (ITU-T G.711)."""
+    u = ~byte & 0xFF
+    magnitude = (((u & 0x0F) << 3) + 0x84) << ((u & 0x70) >> 4)
+    return (0x84 - magnitude) if u & 0x80 else (magnitude - 0x84)
+
+
+_ULAW = [_ulaw_to_linear(b) for b in range(256)]
+VOICE_RMS = 500.0
+"""A 20 ms u-law frame louder than this (RMS, 16-bit linear) is sound; espeak's speech and the test tones are
+thousands, the silence byte 0xff is 0."""
+
+
+@dataclass(frozen=True)
+class RtpPacket:
+    """One RTP packet on the customers' media port: when it was captured (epoch seconds), whether the customer
+    sent it (else the customer received it), and its payload's loudness (RMS)."""
+
+    at: float
+    sent: bool
+    rms: float
+
+    @property
+    def voiced(self) -> bool:
+        return self.rms > VOICE_RMS
+
+
+class MediaCapture:
+    """A packet capture on loopback of the RTP to and from the customers' media port (:data:`CUSTOMER_MEDIA_PORT`),
+    as the customer's side sees it: what it said (sent) and what reached it (received), with capture times.
+
+    Why a capture and not Asterisk's word: the connect limit is about what the person hears and when, and only
+    the customer's side of the wire shows that. Needs root (an ``AF_PACKET`` socket); one call at a time on the
+    port makes the packets one call's."""
+
+    def __init__(self) -> None:
+        self.packets: list[RtpPacket] = []
+        self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0003))
+        self._sock.bind(("lo", 0))
+        self._sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rtp-capture", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                frame, (_, _, kind, *_) = self._sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            if kind == socket.PACKET_OUTGOING:  # loopback shows each packet twice: keep the incoming copy
+                continue
+            packet = self._rtp(frame, time.time())
+            if packet is not None:
+                self.packets.append(packet)
+
+    @staticmethod
+    def _rtp(frame: bytes, at: float) -> RtpPacket | None:
+        if len(frame) < 14 + 20 + 8 + 12 or frame[12:14] != b"\x08\x00" or frame[14 + 9] != 17:
+            return None
+        ip_len = (frame[14] & 0x0F) * 4
+        src, dst = struct.unpack("!HH", frame[14 + ip_len:14 + ip_len + 4])
+        if CUSTOMER_MEDIA_PORT not in (src, dst):
+            return None
+        payload = frame[14 + ip_len + 8 + 12:]
+        rms = (sum(_ULAW[b] ** 2 for b in payload) / len(payload)) ** 0.5 if payload else 0.0
+        return RtpPacket(at, src == CUSTOMER_MEDIA_PORT, rms)
+
+    def stop(self) -> list[RtpPacket]:
+        self._stop.set()
+        self._thread.join(2.0)
+        self._sock.close()
+        return self.packets
+
+    def __enter__(self) -> MediaCapture:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
 
 
 # --- Customers (SIPp) ----------------------------------------------------------------------------

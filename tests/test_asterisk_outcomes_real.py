@@ -50,7 +50,7 @@ def test_a_shutdown_leaves_the_unanswered_call_interrupted_and_the_one_in_amd_ab
         try:
             await until(lambda: ringing.state is in_amd.state is CallState.ENDED, 10)
             assert ringing.outcome is Outcome.INTERRUPTED  # not the customer's no-answer: not charged, soon again
-            assert in_amd.outcome is Outcome.ABANDONED and in_amd.amd_verdict is None  # never "human"
+            assert in_amd.outcome is Outcome.ABANDONED and in_amd.amd_result is None  # never "human"
             await asyncio.to_thread(real.customers.wait_for, unsure, "bye_from_dialer", 5)
         finally:
             await _restarted(f)
@@ -76,8 +76,8 @@ def test_amd_not_sure_is_kept_as_its_own_result_and_goes_to_a_person(real: Rig):
 
     async def test(f: Floor) -> None:
         (call,) = f.launch([number])
-        await until(lambda: call.amd_verdict is not None, 15)
-        assert call.amd_verdict is not None and call.amd_verdict.ledger == "not_sure"
+        await until(lambda: call.amd_result is not None, 15)
+        assert call.amd_result is not None and call.amd_result.ledger == "not_sure"
         assert call.state is not CallState.ENDED and not call.amd_machine  # to an agent or the message
 
     run(real, test, amd=True)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from dialer.core.agents import AGENT_TRANSITIONS, Agent, AgentPool, AgentState
-from dialer.core.calls import TRANSITIONS, AmdVerdict, Call, CallState, Disposition, IllegalTransition
+from dialer.core.calls import TRANSITIONS, AmdResult, Call, CallState, Disposition, IllegalTransition
 from dialer.core.engine import CampaignSettings, Engine
 from dialer.core.outcomes import LineEnd
 from dialer.core.ports import ClaimedLead
@@ -266,7 +266,7 @@ def test_an_answer_with_amd_on_is_analysed_first_and_seen_by_the_controller():
     r.engine.answered(call.id, 8.0)
     assert call.state is CallState.ANALYSING and r.telephony.sent("bridge") == []
     assert r.engine.snapshot(9.0).analysing_elapsed_s == (1.0,)
-    r.engine.amd_result(call.id, 10.5, AmdVerdict(machine=False))
+    r.engine.amd_result(call.id, 10.5, AmdResult(machine=False))
     assert call.state is CallState.TALKING and r.telephony.sent("bridge") == [call.id]
     assert (call.answered_s, call.amd_end_s, call.amd_machine) == (8.0, 10.5, False)
 
@@ -275,7 +275,7 @@ def test_amd_machine_is_hung_up_and_the_agent_stays_free():
     r = rig(amd=True)
     (call,) = r.launch(1, 0.0)
     r.engine.answered(call.id, 8.0)
-    r.engine.amd_result(call.id, 10.5, AmdVerdict(machine=True))
+    r.engine.amd_result(call.id, 10.5, AmdResult(machine=True))
     assert r.telephony.sent("hang_up") == [call.id] and r.telephony.sent("bridge") == []
     assert (call.state, call.outcome) == (CallState.ENDED, Outcome.MACHINE)
     assert r.world.attempts == [call] and r.world.recorded == [call]

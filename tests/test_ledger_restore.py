@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialer.core.calls import AmdVerdict, Disposition
+from dialer.core.calls import AmdResult, Disposition
 from dialer.core.engine import CampaignSettings, Engine
 from dialer.core.outcomes import LineEnd
 from lists.campaigns import create_campaign
@@ -171,7 +171,7 @@ def _one_of_each(origin: datetime, day: date, amd: bool) -> tuple[list, _Scripte
         """A person answers at ``t``; with AMD on, the detector says so 3 s later."""
         engine.answered(call.id, t)
         if amd:
-            engine.amd_result(call.id, t + 3, AmdVerdict(False))
+            engine.amd_result(call.id, t + 3, AmdResult(False))
 
     def talk(call, t: float, code: str) -> None:
         answer(call, t)
@@ -192,7 +192,7 @@ def _one_of_each(origin: datetime, day: date, amd: bool) -> tuple[list, _Scripte
     if amd:
         machine = launch(1, t + 400)[0]
         engine.answered(machine.id, t + 410)
-        engine.amd_result(machine.id, t + 413, AmdVerdict(True))
+        engine.amd_result(machine.id, t + 413, AmdResult(True))
         quick = launch(1, t + 500)[0]
         engine.answered(quick.id, t + 510)
         engine.hung_up(quick.id, t + 512)  # hung up while AMD listened: no agent reached them, an abandon

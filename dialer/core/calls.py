@@ -31,7 +31,7 @@ from dialer.errors import IllegalTransition
 from dialer.records import AttemptRecord, Outcome
 from pacing.controllers import AttemptOutcome
 
-__all__ = ["CallState", "TRANSITIONS", "IllegalTransition", "Call", "Disposition", "AmdVerdict"]
+__all__ = ["CallState", "TRANSITIONS", "IllegalTransition", "Call", "Disposition", "AmdResult"]
 
 
 class CallState(Enum):
@@ -76,13 +76,16 @@ class Disposition:
 
 
 @dataclass(frozen=True)
-class AmdVerdict:
+class AmdResult:
     """AMD's verdict on an answered call. ``machine``: the dialer hangs up on it; ``sure``: False when AMD could
     not decide (the dialer treats the call as a person's, and the ledger keeps "not_sure", which calibration
-    needs apart from a sure "human")."""
+    needs apart from a sure "human"); ``silence_s``: how long the silence after the greeting had lasted when AMD
+    decided, seconds (None: unknown). Why it matters: the connect limit counts from the greeting's end, which is
+    ``silence_s`` before the verdict, not from the verdict."""
 
     machine: bool
     sure: bool = True
+    silence_s: float | None = None
 
     @property
     def ledger(self) -> str:
@@ -104,7 +107,7 @@ class Call:
     agent: str | None = None
     outcome: Outcome | None = None
     amd_machine: bool | None = None
-    amd_verdict: AmdVerdict | None = None
+    amd_result: AmdResult | None = None
     dialled_s: float | None = None
     answered_s: float | None = None
     amd_end_s: float | None = None
@@ -156,7 +159,7 @@ class Call:
         data = dict(d.data) if d else {}
         if self.wrapped_s is not None and self.ended_s is not None:
             data["wrap_s"] = self.wrapped_s - self.ended_s
-        amd = None if self.amd_verdict is None else self.amd_verdict.ledger
+        amd = None if self.amd_result is None else self.amd_result.ledger
         dialled = at(self.dialled_s)
         assert dialled is not None
         return AttemptRecord(

@@ -30,7 +30,8 @@ Asterisk's ``rest-api/api-docs``, 2026-08 tree):
 
   (the driver sets ``DIALER_APP`` to its Stasis application's name on every
   call, so one Asterisk can serve several apps) and its re-entry's
-  arguments give ``amd_result`` (``AMD_VERDICTS``).
+  arguments give ``amd_result`` (``amd_verdict``: the verdict, and for a person
+  the silence after the greeting, so the greeting's end is known).
 - **Agents**: each agent's phone (``PJSIP/<agent>`` by default) is called at
   log-in and held in the server's holding bridge while logged in (a
   nailed-up line), so no customer waits for an agent's phone to ring.
@@ -90,7 +91,7 @@ import math
 import re
 import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Protocol
 
@@ -98,14 +99,14 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
-from dialer.core.calls import AmdVerdict, Call
+from dialer.core.calls import AmdResult, Call
 from dialer.core.engine import Engine
 from dialer.core.outcomes import LineEnd
 from dialer.errors import DialerError
 
 __all__ = ["AriServer", "Backoff", "AsteriskDriver", "CampaignTelephony", "ServerStatus", "AriEvent", "AriError",
-           "AgentUnreachable", "HANGUP_CAUSES", "AMD_VERDICTS", "line_end_for_cause", "new_recording_name",
-           "recording_folder", "RECORDING_ID", "RECORDING_FORMAT",
+           "AgentUnreachable", "HANGUP_CAUSES", "AMD_VERDICTS", "amd_verdict", "line_end_for_cause",
+           "new_recording_name", "recording_folder", "RECORDING_ID", "RECORDING_FORMAT",
            "AMD_CONTEXT", "AMD_EXTENSION", "MIN_RING_TIMEOUT_S", "Clock", "Phase"]
 
 log = logging.getLogger(__name__)
@@ -146,8 +147,17 @@ HANGUP_CAUSES: Mapping[int, LineEnd] = {
 
 # AMDSTATUS -> (machine?, sure?). NOTSURE goes to a person (calling a person a machine hangs up on them: a UK
 # abandon), and the ledger keeps it as "not_sure".
-AMD_VERDICTS: Mapping[str, AmdVerdict] = {"MACHINE": AmdVerdict(True), "HUMAN": AmdVerdict(False),
-                                          "NOTSURE": AmdVerdict(False, sure=False)}
+AMD_VERDICTS: Mapping[str, AmdResult] = {"MACHINE": AmdResult(True), "HUMAN": AmdResult(False),
+                                          "NOTSURE": AmdResult(False, sure=False)}
+
+
+def amd_verdict(status: str, cause: str) -> AmdResult:
+    """AMD's verdict from its ``AMDSTATUS`` and ``AMDCAUSE``: a person's cause is ``HUMAN-<silence ms>-<after
+    greeting silence ms>``, the silence after the greeting when AMD decided, so the greeting ended that long
+    before the verdict. An unknown status is "not sure"."""
+    verdict = AMD_VERDICTS.get(status.upper(), AMD_VERDICTS["NOTSURE"])
+    silence = re.fullmatch(r"HUMAN-(\d+)-\d+", cause)
+    return replace(verdict, silence_s=int(silence.group(1)) / 1000.0) if silence else verdict
 
 
 def line_end_for_cause(cause: int, after_timeout: bool) -> LineEnd:
@@ -607,7 +617,7 @@ class AsteriskDriver:
             self._answered(line)
         elif event.type == "StasisStart" and event.args[:1] == ("amd",):
             if line.phase is Phase.ANALYSING:
-                self._amd_result(line, event.args[1] if len(event.args) > 1 else "")
+                self._amd_result(line, *(tuple(event.args[1:3]) + ("", ""))[:2])
         elif event.type == "StasisStart":
             line.in_stasis.set()
         elif event.type == "ChannelHangupRequest" and event.cause:
@@ -633,8 +643,8 @@ class AsteriskDriver:
             line.phase = Phase.WAITING
         line.campaign.report(line, lambda e, now: e.answered(line.call.id, now))
 
-    def _amd_result(self, line: _Line, status: str) -> None:
-        verdict = AMD_VERDICTS.get(status.upper(), AMD_VERDICTS["NOTSURE"])
+    def _amd_result(self, line: _Line, status: str, cause: str) -> None:
+        verdict = amd_verdict(status, cause)
         line.phase = Phase.WAITING
         line.campaign.report(line, lambda e, now: e.amd_result(line.call.id, now, verdict))
 
