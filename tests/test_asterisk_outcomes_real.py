@@ -5,7 +5,7 @@ Why real: a shutdown came out as the customer's no-answer (cause 16 while ringin
 network failure; a person in AMD at a crash as "human"; a person answering at the ring timeout as a
 no-answer. Only a real Asterisk shows which events it sends, or does not, in each case.
 
-About 40 s with a warm rig: Asterisk is restarted twice (a warm start takes about a second).
+About 40 s with a warm rig: Asterisk is restarted four times (a warm start takes about a second).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dialer.core.calls import Call, CallState
 from dialer.drivers import asterisk
 from dialer.records import Outcome
 from tests import asterisk_rig as rig
-from tests.test_asterisk_driver_real import Floor, Rig, rig_session, run, until
+from tests.test_asterisk_driver_real import Floor, Rig, rig_session, run, until, until_async
 
 pytestmark = [pytest.mark.xdist_group("asterisk"), pytest.mark.asterisk, pytest.mark.daemon, pytest.mark.slow]
 
@@ -109,5 +109,28 @@ def test_an_answer_at_the_ring_timeout_is_never_a_no_answer(real: Rig, monkeypat
             assert live == ("answered" in events) and live != (call.outcome is Outcome.NO_ANSWER), (call.outcome,
                                                                                                    events)
         assert {c.outcome for c, _ in clear} == {Outcome.NO_ANSWER, Outcome.ABANDONED}  # both sides of the moment
+
+    run(real, test)
+
+
+@pytest.mark.parametrize("stop", ["shutdown", "kill -9"])
+def test_agents_phones_are_called_back_after_an_asterisk_restart_and_a_log_in_meanwhile_waits(real: Rig, stop: str):
+    async def test(f: Floor) -> None:
+        seen: list[tuple[str, object]] = []
+        f.driver.on_agent_line = lambda agent, held: seen.append((agent, held))
+        f.driver.on_agent_lost = lambda agent: seen.append((agent, "lost"))
+        await f.driver.log_in_agent("agent1")
+        await asyncio.to_thread(rig.shut_down_asterisk if stop == "shutdown" else rig.kill_asterisk)
+        await until(lambda: not f.driver.connected, 5)
+        meanwhile = asyncio.ensure_future(f.driver.log_in_agent("agent2"))  # waits for the driver, not a 409
+        await _restarted(f)
+        await asyncio.wait_for(meanwhile, 20)
+        await until(lambda: ("agent1", True) in seen, 20)
+        assert seen == [("agent1", False), ("agent1", True)]  # paused, then back: never logged out
+        legs = sorted(f.driver.agents[a].channel_id for a in ("agent1", "agent2"))
+        holding = f"/bridges/{f.driver.servers[0].holding_id}"
+        await until_async(lambda: f.ari(holding), lambda b: sorted(b["channels"]) == legs, 5)
+        for agent in ("agent1", "agent2"):
+            await f.driver.log_out_agent(agent)
 
     run(real, test)

@@ -120,6 +120,9 @@ _DIAL_GRACE_S = 3  # Asterisk's own dial timeout, seconds after ours: ours decid
 # A created channel enters Stasis on a thread of its own, after /create has answered: a dial sent before its
 # StasisStart is refused (409, "Channel not in Stasis application"; seen on Asterisk 22.10). Wait this long.
 _STASIS_WAIT_S = 5.0
+_SERVER_WAIT_S = 20.0  # a log-in waits this long for a connected server (a restart takes a few seconds)
+_SOFTHANGUP_SHUTDOWN = 4  # Asterisk's soft hang-up flag for its own shutdown (seen as the request's "cause")
+_OUTAGE_GRACE_S = 1.0  # a held line destroyed this long before the event stream closed went with its server
 # Joining a bridge presents the other members' identity to each phone (a re-INVITE): the customer's phone
 # would show "agent1", and every held agent each newcomer. Asterisk 22 can leave the identities alone.
 _QUIET = {"inhibitConnectedLineUpdates": "true"}
@@ -261,6 +264,7 @@ class AriEvent:
     cause: int = 0
     playback_id: str = ""
     playback_state: str = ""
+    soft: bool = False  # a ChannelHangupRequest that is a soft hang-up (``cause`` then holds its reason flags)
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> AriEvent:
@@ -269,7 +273,12 @@ class AriEvent:
         return cls(type=str(raw.get("type", "")), channel_id=str(channel.get("id", "")),
                    channel_state=str(channel.get("state", "")), args=tuple(str(a) for a in raw.get("args", ())),
                    cause=int(raw.get("cause") or 0), playback_id=str(playback.get("id", "")),
-                   playback_state=str(playback.get("state", "")))
+                   playback_state=str(playback.get("state", "")), soft=bool(raw.get("soft")))
+
+    @property
+    def shutting_down(self) -> bool:
+        """Asterisk is stopping and hangs the channel up (a soft hang-up for shutdown, ``AST_SOFTHANGUP_SHUTDOWN``)."""
+        return self.type == "ChannelHangupRequest" and self.soft and self.cause == _SOFTHANGUP_SHUTDOWN
 
 
 class Phase(Enum):
@@ -298,6 +307,7 @@ class _Line:
     dialled_at: float = 0.0  # loop time of the dial request, seconds
     cause: int = 0           # the hangup request's cause, kept in case the destroy event has none
     timed_out: bool = False  # the driver hung it up at the ring timeout
+    shut_down: bool = False  # Asterisk hung it up because it is stopping
     bridge_id: str | None = None
     agent: _AgentLeg | None = None
     recording: str | None = None
@@ -314,6 +324,7 @@ class _AgentLeg:
     ready: asyncio.Future[None]
     up: bool = False
     leaving: bool = False
+    shut_down: bool = False  # Asterisk hung it up because it is stopping
     line: _Line | None = None
     in_stasis: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -328,6 +339,7 @@ class _Server:
         self.connected = False
         self.lines: dict[str, _Line] = {}       # channel id: customer calls, until their channel is gone
         self.legs: dict[str, _AgentLeg] = {}    # channel id: agents' lines
+        self.recall: set[str] = set()           # agents whose lines went with the server: called back at reconnect
         self.holding_id = f"{app}-holding"
         self.task: asyncio.Task[None] | None = None
         self.connects = 0  # event-stream connections opened, for tests and status
@@ -371,6 +383,10 @@ class _Server:
 class AsteriskDriver:
     """Every Asterisk server the daemon uses, shared by its campaigns. ``app``: the Stasis application's name;
     ``on_agent_lost(agent)``: called when a logged-in agent's phone line drops (the daemon logs them out).
+    ``on_agent_line(agent, held)``: called with False when an agent's line went with its server (a shutdown, a
+    crash: the daemon pauses them, no call is put through to a line that is not there) and with True once the
+    driver has called their phone back at the server's reconnect and holds it again (the daemon makes them
+    ready). A phone that does not answer the call back is ``on_agent_lost``.
 
     ``instance``: when given, the application registers as ``<app>-<instance>`` (a new name for each start of
     the daemon), and on connecting it hangs up the channels and removes the bridges that an earlier instance
@@ -381,14 +397,15 @@ class AsteriskDriver:
     name>``), so that no daemon takes another's calls for an earlier instance of its own."""
 
     def __init__(self, servers: Sequence[AriServer], app: str = "dialer", backoff: Backoff = Backoff(),
-                 on_agent_lost: Callable[[str], None] | None = None, instance: str = ""):
+                 on_agent_lost: Callable[[str], None] | None = None, instance: str = "",
+                 on_agent_line: Callable[[str, bool], None] | None = None):
         if not servers:
             raise ValueError("at least one Asterisk server")
         if any(s.trunk_limit < 1 for s in servers):
             raise ValueError("every server's trunk_limit must be at least 1")
         self.family, self.instance, self.app = app, instance, f"{app}-{instance}" if instance else app
         self._instance_id = re.compile(rf"{re.escape(app)}-([0-9a-f]{{{len(instance)}}})-.+")
-        self.backoff, self.on_agent_lost = backoff, on_agent_lost
+        self.backoff, self.on_agent_lost, self.on_agent_line = backoff, on_agent_lost, on_agent_line
         self.servers = [_Server(s, self.app) for s in servers]
         self.campaigns: dict[str, CampaignTelephony] = {}
         self.agents: dict[str, _AgentLeg] = {}
@@ -457,7 +474,7 @@ class AsteriskDriver:
         if leg is not None:  # held already, or being called: wait for that call
             await asyncio.shield(leg.ready)
             return
-        chosen = self._agent_server(agent, server)
+        chosen = await self._agent_server(agent, server)
         leg = _AgentLeg(agent, chosen, f"{self.app}-agent-{uuid.uuid4().hex}",
                         asyncio.get_running_loop().create_future())
         self.agents[agent] = chosen.legs[leg.channel_id] = leg
@@ -489,11 +506,17 @@ class AsteriskDriver:
         except AriError as exc:
             log.warning("agent line hang-up failed: %s", exc, extra={"agent": agent})
 
-    def _agent_server(self, agent: str, name: str | None) -> _Server:
-        candidates = [s for s in self.servers if (name is None or s.label == name) and s.connected]
-        if not candidates:
-            raise AgentUnreachable(agent, f"no connected server {name or ''}".rstrip())
-        return min(candidates, key=lambda s: len(s.legs))
+    async def _agent_server(self, agent: str, name: str | None) -> _Server:
+        """The server to hold the agent's line on: the connected one with the fewest; while none is connected (a
+        restart, a reconnect), wait up to ``_SERVER_WAIT_S`` for one rather than refuse the log-in."""
+        deadline = asyncio.get_running_loop().time() + _SERVER_WAIT_S
+        while True:
+            candidates = [s for s in self.servers if (name is None or s.label == name) and s.connected]
+            if candidates:
+                return min(candidates, key=lambda s: len(s.legs))
+            if asyncio.get_running_loop().time() >= deadline:
+                raise AgentUnreachable(agent, f"no connected server {name or ''}".rstrip())
+            await asyncio.sleep(0.1)
 
     def _forget_leg(self, leg: _AgentLeg) -> None:
         leg.server.legs.pop(leg.channel_id, None)
@@ -560,10 +583,13 @@ class AsteriskDriver:
                 self._answered(line)
         for leg in list(server.legs.values()):
             if leg.up and leg.channel_id not in present:
-                self._leg_gone(leg)
+                self._leg_gone(leg, outage=True)
         await self._hang_up_earlier_calls(server, present)
         await self._sweep_bridges(server)
         server.connected = True
+        for agent in sorted(server.recall):
+            self.spawn(self._call_back(agent, server), "agent's phone called back")
+        server.recall.clear()
 
     def _earlier(self, object_id: str) -> bool:
         """An id (channel or bridge) that an earlier instance of this application made: ``<app>-<instance>-…``
@@ -620,19 +646,23 @@ class AsteriskDriver:
                 self._amd_result(line, *(tuple(event.args[1:3]) + ("", ""))[:2])
         elif event.type == "StasisStart":
             line.in_stasis.set()
-        elif event.type == "ChannelHangupRequest" and event.cause:
+        elif event.shutting_down:
+            line.shut_down = True
+        elif event.type == "ChannelHangupRequest" and event.cause and not event.soft:
             line.cause = event.cause
         elif event.type == "ChannelDestroyed":
             line.cause = event.cause or line.cause
             self._line_gone(line, answered=event.channel_state == "Up")
 
     def _on_leg_event(self, leg: _AgentLeg, event: AriEvent) -> None:
-        if event.type == "StasisStart":
+        if event.shutting_down:
+            leg.shut_down = True
+        elif event.type == "StasisStart":
             leg.in_stasis.set()
         elif event.type == "ChannelStateChange" and event.channel_state == "Up" and not leg.up:
             self.spawn(self._hold(leg), "agent line to the holding bridge")
         elif event.type == "ChannelDestroyed":
-            self._leg_gone(leg)
+            self._leg_gone(leg, outage=True if leg.shut_down else None)
 
     # -- customer calls --------------------------------------------------------------------------------------
     def _answered(self, line: _Line) -> None:
@@ -664,6 +694,8 @@ class AsteriskDriver:
             log.warning("answered as the line closed", extra=line.campaign.fields(line))
             line.campaign.report(line, lambda e, now: e.answered(line.call.id, now))
             phase = Phase.WAITING
+        if line.shut_down and lost is None:
+            lost = LineEnd.SHUTDOWN
         end = lost or (self._unanswered(line) if phase is Phase.DIALING else LineEnd.HUNG_UP)
         line.campaign.report(line, lambda e, now: e.hung_up(line.call.id, now, end))
 
@@ -776,18 +808,51 @@ class AsteriskDriver:
         if not leg.ready.done():
             leg.ready.set_result(None)
 
-    def _leg_gone(self, leg: _AgentLeg) -> None:
-        """An agent's line dropped: a call they were on ends as the agent's hang-up; the daemon is told."""
+    def _leg_gone(self, leg: _AgentLeg, outage: bool | None) -> None:
+        """An agent's line dropped: a call they were on ends as the agent's hang-up. ``outage``: True when the
+        line went with its server (found gone at reconnect), None when not yet known (a destroyed channel: a
+        shutdown destroys every channel just before the event stream closes, so the answer comes
+        ``_OUTAGE_GRACE_S`` later)."""
         was_up = leg.up
         leg.up = False
         self._forget_leg(leg)
         line, leg.line = leg.line, None
         if line is not None and line.phase is Phase.BRIDGED:
             line.campaign.report(line, lambda e, now: e.agent_hang_up(leg.agent, now))
-        if was_up and not leg.leaving:
-            log.warning("agent's line dropped", extra={"agent": leg.agent})
+        if not was_up or leg.leaving:
+            return
+        if outage is None:
+            asyncio.get_running_loop().call_later(_OUTAGE_GRACE_S, self._line_lost, leg)
+        else:
+            self._line_lost(leg, outage)
+
+    def _line_lost(self, leg: _AgentLeg, outage: bool | None = None) -> None:
+        """The agent's line is gone: with its server (the phone is called back at reconnect, and the daemon
+        pauses the agent meanwhile), or by itself (the daemon logs them out)."""
+        if self.agents.get(leg.agent) not in (None, leg):
+            return  # logged in again meanwhile
+        if outage or (outage is None and not leg.server.connected):
+            log.warning("agent's line went with its server: calling it back at reconnect",
+                        extra={"agent": leg.agent, "server": leg.server.label})
+            leg.server.recall.add(leg.agent)
+            if self.on_agent_line is not None:
+                self.on_agent_line(leg.agent, False)
+            return
+        log.warning("agent's line dropped", extra={"agent": leg.agent})
+        if self.on_agent_lost is not None:
+            self.on_agent_lost(leg.agent)
+
+    async def _call_back(self, agent: str, server: _Server) -> None:
+        """Call an agent's phone again after its server came back; a phone that does not answer is lost."""
+        try:
+            await self.log_in_agent(agent, server.label)
+        except AgentUnreachable as exc:
+            log.warning("agent's phone not back after the reconnect: %s", exc, extra={"agent": agent})
             if self.on_agent_lost is not None:
-                self.on_agent_lost(leg.agent)
+                self.on_agent_lost(agent)
+            return
+        if self.on_agent_line is not None:
+            self.on_agent_line(agent, True)
 
     def place(self, campaign: CampaignTelephony) -> _Server | None:
         """The server for a new call: the least loaded (calls in flight over trunk limit) with a free trunk, if
