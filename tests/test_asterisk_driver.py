@@ -778,6 +778,23 @@ def test_an_agent_line_lost_while_the_stream_was_down_is_called_back_on_reconnec
     run(test, lost=lost)
 
 
+def test_an_amd_verdict_that_came_while_the_stream_was_down_is_read_from_the_channel_at_reconnect():
+    async def test(f: Floor) -> None:
+        (call,) = f.launch(1)
+        (channel,) = await f.dialled(1)
+        await f.fake.state(channel, "Up")
+        await until(lambda: call.state is CallState.ANALYSING)
+        await f.fake.drop()
+        await until(lambda: not f.driver.connected)
+        f.fake.channels[channel]["dialplan"] = {"context": "dialer-amd", "exten": "s", "priority": 4,
+                                                "app_name": "Stasis", "app_data": "dialer,amd,HUMAN,HUMAN-800-800"}
+        await until(lambda: f.driver.connected)
+        await until(lambda: call.state is not CallState.ANALYSING)
+        assert call.amd_result is not None and call.amd_result.silence_s == 0.8 and not call.amd_machine
+
+    run(test, amd=True)
+
+
 def test_readiness_follows_every_servers_event_stream():
     async def test(f: Floor) -> None:
         assert f.driver.connected and [s.connected for s in f.driver.status()] == [True, True]

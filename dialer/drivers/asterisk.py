@@ -163,6 +163,16 @@ def amd_verdict(status: str, cause: str) -> AmdResult:
     return replace(verdict, silence_s=int(silence.group(1)) / 1000.0) if silence else verdict
 
 
+def _amd_args(channel: Mapping[str, Any]) -> tuple[str, str] | None:
+    """AMD's status and cause from a channel of ``GET /channels`` waiting in our Stasis application after AMD
+    (its dialplan application data is ``<app>,amd,<AMDSTATUS>,<AMDCAUSE>``); None for any other channel."""
+    dialplan = channel.get("dialplan") or {}
+    args = str(dialplan.get("app_data", "")).split(",")
+    if dialplan.get("app_name") != "Stasis" or len(args) < 3 or args[1] != "amd":
+        return None
+    return args[2], args[3] if len(args) > 3 else ""
+
+
 def line_end_for_cause(cause: int, after_timeout: bool) -> LineEnd:
     """How a line that ended unanswered with Q.850 ``cause`` ended. At the ring timeout a cause 0 (Asterisk
     sometimes clears a timed-out dial without one) or 16 is the timeout; any cause not in ``HANGUP_CAUSES`` is
@@ -573,6 +583,7 @@ class AsteriskDriver:
         known = [x for x in server.lines.values() if x.created]  # before the list: later ones may be missing
         channels = await server.request("GET", "/channels") or []
         present = {str(c.get("id")): str(c.get("state", "")) for c in channels}
+        verdicts = {str(c.get("id")): _amd_args(c) for c in channels}
         for line in known:
             if line.channel_id not in server.lines:
                 continue
@@ -581,6 +592,8 @@ class AsteriskDriver:
                 self._line_gone(line, lost=LineEnd.CRASH)
             elif line.phase is Phase.DIALING and present[line.channel_id] == "Up":
                 self._answered(line)
+            elif line.phase is Phase.ANALYSING and (args := verdicts[line.channel_id]) is not None:
+                self._amd_result(line, *args)  # its verdict came while the stream was down
         for leg in list(server.legs.values()):
             if leg.up and leg.channel_id not in present:
                 self._leg_gone(leg, outage=True)
