@@ -297,3 +297,21 @@ def test_a_campaign_name_reused_in_a_new_store_serves_only_its_own_attempts_reco
         factory.kw["bind"].dispose()
     assert served == [(b"RIFF store 0", 404), (b"RIFF store 1", 404)]
     assert len(list((root / CAMPAIGN).iterdir())) == 2  # nothing overwritten
+
+
+def test_a_recording_that_did_not_start_counts_on_the_wallboard_by_hour(tmp_path):
+    from dialer.api.stats import hourly
+    from lists.store import open_store
+
+    factory = open_store(f"sqlite:///{tmp_path / 'dialer.db'}")
+    with factory() as session:
+        campaign = create_campaign(session, CAMPAIGN, kind="loan-offer", rules_profile="fr")
+        insert_new_leads(session, campaign.id, DUE_ANY_TIME, [("+33142600001", None, "FR", "Europe/Paris", "{}")])
+        lead = session.scalars(select(Lead)).one()
+        _attempt(session, lead, T0, new_recording_name(CAMPAIGN))
+        failed = session.get(Attempt, _attempt(session, lead, T0 + timedelta(minutes=5)))
+        failed.recording_error = "409 Conflict"  # type: ignore[union-attr]
+        session.commit()
+        hours, _ = hourly(session, campaign.id, "Europe/Paris", T0.replace(tzinfo=UTC) + timedelta(hours=1))
+    factory.kw["bind"].dispose()
+    assert [(h.hour, h.attempts, h.recordings_failed) for h in hours] == [(10, 2, 1)]
