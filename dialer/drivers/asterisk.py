@@ -91,7 +91,7 @@ import math
 import re
 import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from typing import Any, Protocol
 
@@ -105,7 +105,8 @@ from dialer.core.outcomes import LineEnd
 from dialer.errors import DialerError
 
 __all__ = ["AriServer", "Backoff", "AsteriskDriver", "CampaignTelephony", "ServerStatus", "AriEvent", "AriError",
-           "AgentUnreachable", "HANGUP_CAUSES", "AMD_VERDICTS", "amd_verdict", "line_end_for_cause",
+           "AgentUnreachable", "HANGUP_CAUSES", "AMD_VERDICTS", "amd_verdict", "line_end_for_cause", "AmdSettings",
+           "AMD_SETTINGS",
            "new_recording_name", "recording_folder", "RECORDING_ID", "RECORDING_FORMAT",
            "AMD_CONTEXT", "AMD_EXTENSION", "MIN_RING_TIMEOUT_S", "Clock", "Phase"]
 
@@ -152,6 +153,36 @@ HANGUP_CAUSES: Mapping[int, LineEnd] = {
 # abandon), and the ledger keeps it as "not_sure".
 AMD_VERDICTS: Mapping[str, AmdResult] = {"MACHINE": AmdResult(True), "HUMAN": AmdResult(False),
                                           "NOTSURE": AmdResult(False, sure=False)}
+
+
+@dataclass(frozen=True)
+class AmdSettings:
+    """``AMD()``'s settings, Asterisk's ``amd.conf`` names (milliseconds, the silence threshold an energy level).
+    The defaults are Asterisk's own, which call a person's greeting of more than two words (a name answer:
+    "Good afternoon, Sam Carter speaking", "Met Jan de Vries") a machine."""
+
+    initial_silence_ms: int = 2500
+    greeting_ms: int = 1500
+    after_greeting_silence_ms: int = 800
+    total_analysis_time_ms: int = 5000
+    min_word_length_ms: int = 100
+    between_words_silence_ms: int = 50
+    maximum_number_of_words: int = 2
+    silence_threshold: int = 256
+    maximum_word_length_ms: int = 5000
+
+    @property
+    def args(self) -> str:
+        """``AMD()``'s arguments, in its order (the dialplan's ``AMD(${DIALER_AMD_ARGS})``)."""
+        return ",".join(str(getattr(self, f.name)) for f in fields(self))
+
+
+AMD_SETTINGS: Mapping[str, AmdSettings] = {
+    "asterisk": AmdSettings(),
+    "names": AmdSettings(greeting_ms=3000, maximum_number_of_words=6),
+}
+"""Named AMD settings ``benchmarks/amd.py`` measures: Asterisk's defaults, and ones that let a person answer with
+their name (a greeting up to 3 s and 5 words)."""
 
 
 def amd_verdict(status: str, cause: str) -> AmdResult:
