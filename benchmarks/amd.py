@@ -7,7 +7,7 @@ runs the dialplan's ``dialer-amd`` with ``DIALER_AMD_ARGS`` (the settings measur
 enters a Stasis application with AMD's verdict, as a customer's call does. AMD listens in real time, so calls
 run ``--parallel`` at once. The 95% upper bounds are Clopper-Pearson's. It is a benchmark, not a CI test.
 
-Run (the rig's Asterisk up): python -m benchmarks.amd [--per-kind 100] [--parallel 20] [--settings rig,names]
+Run (the rig's Asterisk up): python -m benchmarks.amd [--per-kind 100] [--parallel 20] [--settings shipped,names]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.amd_corpus import LANGUAGES, Greeting, make_corpus  # noqa: E402
-from dialer.drivers.asterisk import AMD_SETTINGS, AmdSettings  # noqa: E402
+from dialer.drivers.asterisk import AMD_DEFAULTS, AMD_SETTINGS, AmdSettings  # noqa: E402
 from tests import asterisk_rig as rig  # noqa: E402
 
 __all__ = ["Verdicts", "measure", "upper_95"]
@@ -72,8 +73,9 @@ async def _verdict(http: httpx.AsyncClient, events: dict[str, asyncio.Future[lis
     return said[1] if len(said) > 1 else "NONE"
 
 
-async def measure(url: str, corpus: list[Greeting], settings: AmdSettings, parallel: int) -> dict[str, Verdicts]:
-    """Every greeting's verdict under ``settings``, by language."""
+async def measure(url: str, corpus: list[Greeting], settings: Callable[[str], AmdSettings], parallel: int
+                  ) -> dict[str, Verdicts]:
+    """Every greeting's verdict under ``settings(language)``, by language."""
     app = f"amd-bench-{uuid.uuid4().hex[:6]}"
     events: dict[str, asyncio.Future[list[str]]] = {}
     token = httpx.BasicAuth(rig.ARI_USER, rig.ARI_PASSWORD)
@@ -93,7 +95,7 @@ async def measure(url: str, corpus: list[Greeting], settings: AmdSettings, paral
 
         async def one(greeting: Greeting) -> tuple[Greeting, str]:
             async with gate:
-                return greeting, await _verdict(http, events, app, greeting, settings.args)
+                return greeting, await _verdict(http, events, app, greeting, settings(greeting.language).args)
 
         results = await asyncio.gather(*(one(g) for g in corpus))
         listener.cancel()
@@ -108,7 +110,8 @@ def main() -> None:
     parser.add_argument("--per-kind", type=int, default=100)
     parser.add_argument("--parallel", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--settings", default=",".join(AMD_SETTINGS), help=f"of {', '.join(AMD_SETTINGS)}")
+    parser.add_argument("--settings", default="shipped", help=f"shipped (each language's AMD_DEFAULTS) or any of "
+                                                               f"{', '.join(AMD_SETTINGS)}, comma-separated")
     parser.add_argument("--languages", default=",".join(LANGUAGES))
     args = parser.parse_args()
     url = rig.start_asterisk()
@@ -120,7 +123,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for name in args.settings.split(","):
         started = time.monotonic()
-        verdicts = asyncio.run(measure(url, corpus, AMD_SETTINGS[name], args.parallel))
+        chosen = AMD_DEFAULTS.__getitem__ if name == "shipped" else (lambda _, s=AMD_SETTINGS[name]: s)
+        verdicts = asyncio.run(measure(url, corpus, chosen, args.parallel))
         for language in sorted(verdicts):
             print(verdicts[language].row(language, name), flush=True)
         print(f"<!-- {name}: {len(corpus)} calls in {time.monotonic() - started:.0f} s -->", flush=True)

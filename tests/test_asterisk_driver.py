@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,10 +37,12 @@ from dialer.core.engine import CampaignSettings, Engine
 from dialer.core.outcomes import LineEnd
 from dialer.drivers import asterisk
 from dialer.drivers.asterisk import (
+    AMD_DEFAULTS,
     AMD_VERDICTS,
     HANGUP_CAUSES,
     RECORDING_ID,
     AgentUnreachable,
+    AmdSettings,
     AriServer,
     AsteriskDriver,
     Backoff,
@@ -52,6 +55,7 @@ from dialer.service.clock import AsyncioClock
 from dialer.service.logs import JsonFormatter
 from tests.test_engine import Scripted, World
 
+REPO = Path(__file__).resolve().parent.parent
 USER, PASSWORD = "dialer", "s3cret"
 CALLER_ID = "+441632960000"
 
@@ -365,6 +369,17 @@ def test_amd_verdicts_and_recording_names_that_no_two_attempts_share():
     assert len(names) == 100 and all(n.startswith("Loans_spring/") for n in names)
 
 
+def test_amd_settings_go_to_amd_in_its_order_and_the_defaults_are_the_rigs_amd_conf():
+    """``AMD()`` takes its settings positionally; a field out of order would silently change another."""
+    conf = dict(line.split(" = ") for line in (REPO / ".ci" / "asterisk" / "amd.conf").read_text().splitlines()
+                if " = " in line and not line.startswith(";"))
+    order = ["initial_silence", "greeting", "after_greeting_silence", "total_analysis_time", "min_word_length",
+             "between_words_silence", "maximum_number_of_words", "silence_threshold", "maximum_word_length"]
+    assert AmdSettings().args == ",".join(conf[key] for key in order)
+    assert AmdSettings(maximum_number_of_words=6).args.split(",")[6] == "6"
+    assert set(AMD_DEFAULTS) == {"nl", "fr", "pl", "hu", "ru", "en"}
+
+
 # -- originate -------------------------------------------------------------------------------------------------
 
 def test_originate_creates_then_dials_with_the_number_and_caller_id_in_the_body():
@@ -376,7 +391,7 @@ def test_originate_creates_then_dials_with_the_number_and_caller_id_in_the_body(
         assert create.body == {"endpoint": f"PJSIP/{call.number}@customers", "app": "dialer", "appArgs": "call",
                                "channelId": channel,
                                "variables": {"CONNECTEDLINE(num,i)": CALLER_ID, "CALLERID(num)": CALLER_ID,
-                                             "DIALER_APP": "dialer"}}
+                                             "DIALER_APP": "dialer", "DIALER_AMD_ARGS": AmdSettings().args}}
         (dial,) = f.fake.seen("POST", f"/channels/{channel}/dial")
         assert dial.query == {"timeout": "18"}  # the engine asked 10 s: raised to the 15 s floor; Asterisk 3 s later
         assert f.fake.requests.index(create) < f.fake.requests.index(dial)

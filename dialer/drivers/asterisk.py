@@ -25,11 +25,12 @@ Asterisk's ``rest-api/api-docs``, 2026-08 tree):
   ``dialer-amd`` (extension ``s``, priority 1), which must read::
 
       [dialer-amd]
-      exten => s,1,AMD()
+      exten => s,1,AMD(${DIALER_AMD_ARGS})
        same => n,Stasis(${DIALER_APP},amd,${AMDSTATUS},${AMDCAUSE})
 
   (the driver sets ``DIALER_APP`` to its Stasis application's name on every
-  call, so one Asterisk can serve several apps) and its re-entry's
+  call, so one Asterisk can serve several apps, and ``DIALER_AMD_ARGS`` to
+  the campaign's AMD settings, ``AmdSettings``) and its re-entry's
   arguments give ``amd_result`` (``amd_verdict``: the verdict, and for a person
   the silence after the greeting, so the greeting's end is known).
 - **Agents**: each agent's phone (``PJSIP/<agent>`` by default) is called at
@@ -106,7 +107,7 @@ from dialer.errors import DialerError
 
 __all__ = ["AriServer", "Backoff", "AsteriskDriver", "CampaignTelephony", "ServerStatus", "AriEvent", "AriError",
            "AgentUnreachable", "HANGUP_CAUSES", "AMD_VERDICTS", "amd_verdict", "line_end_for_cause", "AmdSettings",
-           "AMD_SETTINGS",
+           "AMD_SETTINGS", "AMD_DEFAULTS",
            "new_recording_name", "recording_folder", "RECORDING_ID", "RECORDING_FORMAT",
            "AMD_CONTEXT", "AMD_EXTENSION", "MIN_RING_TIMEOUT_S", "Clock", "Phase"]
 
@@ -180,9 +181,19 @@ class AmdSettings:
 AMD_SETTINGS: Mapping[str, AmdSettings] = {
     "asterisk": AmdSettings(),
     "names": AmdSettings(greeting_ms=3000, maximum_number_of_words=6),
+    "names-slow": AmdSettings(greeting_ms=3500, maximum_number_of_words=7, after_greeting_silence_ms=1200),
+    "names-short": AmdSettings(greeting_ms=2500, maximum_number_of_words=5),
 }
-"""Named AMD settings ``benchmarks/amd.py`` measures: Asterisk's defaults, and ones that let a person answer with
-their name (a greeting up to 3 s and 5 words)."""
+"""Named AMD settings ``benchmarks/amd.py`` measures: Asterisk's defaults, ones that let a person answer with
+their name (a greeting up to 3 s and 5 words), and ones for slower speech with longer pauses (a machine's
+greeting pausing between sentences must not pass for a person's silence)."""
+
+AMD_DEFAULTS: Mapping[str, AmdSettings] = {
+    "nl": AMD_SETTINGS["names"], "fr": AMD_SETTINGS["names"], "hu": AMD_SETTINGS["names"],
+    "en": AMD_SETTINGS["names"], "pl": AMD_SETTINGS["names-slow"], "ru": AMD_SETTINGS["names-short"]}
+"""The shipped AMD settings per language of the greetings (a campaign's ``amd_language``), chosen on the
+synthetic corpus of ``benchmarks/amd_corpus.py`` for a person false-positive rate under 2%
+(``benchmarks/README.md``)."""
 
 
 def amd_verdict(status: str, cause: str) -> AmdResult:
@@ -493,10 +504,12 @@ class AsteriskDriver:
         return [ServerStatus(s.label, s.connected, len(s.lines), s.config.trunk_limit) for s in self.servers]
 
     def campaign(self, name: str, clock: Clock, caller_id: str, trunk_limit: int, safe_harbour_sound: str,
-                 engine: Engine | None = None, servers: Sequence[str] | None = None) -> CampaignTelephony:
+                 engine: Engine | None = None, servers: Sequence[str] | None = None,
+                 amd: AmdSettings = AmdSettings()) -> CampaignTelephony:
         """One campaign's ``TelephonyDriver``. ``trunk_limit``: its calls in flight at most; ``safe_harbour_sound``:
         a media URI or a sound's name (``sound:`` is added); ``servers``: the server names it may use (all by
-        default); ``engine`` may be attached later (the engine needs the driver first)."""
+        default); ``engine`` may be attached later (the engine needs the driver first); ``amd``: the campaign's
+        AMD settings (``AMD_DEFAULTS`` by its greetings' language)."""
         if name in self.campaigns:
             raise ValueError(f"campaign {name!r} already has a driver")
         chosen = [s for s in self.servers if servers is None or s.label in servers]
@@ -504,7 +517,7 @@ class AsteriskDriver:
             raise ValueError(f"campaign {name!r}: no server named {list(servers or ())}")
         media = safe_harbour_sound if ":" in safe_harbour_sound or not safe_harbour_sound else \
             f"sound:{safe_harbour_sound}"
-        self.campaigns[name] = CampaignTelephony(self, name, clock, caller_id, trunk_limit, media, chosen, engine)
+        self.campaigns[name] = CampaignTelephony(self, name, clock, caller_id, trunk_limit, media, chosen, engine, amd)
         return self.campaigns[name]
 
     # -- agents ----------------------------------------------------------------------------------------------
@@ -761,7 +774,8 @@ class AsteriskDriver:
     async def dial(self, line: _Line, caller_id: str) -> None:
         """Create the channel (subscribed from birth), then dial it; a refusal is a network fault (FAILED)."""
         server, number = line.server, line.call.number
-        variables = {"CONNECTEDLINE(num,i)": caller_id, "CALLERID(num)": caller_id, "DIALER_APP": self.app}
+        variables = {"CONNECTEDLINE(num,i)": caller_id, "CALLERID(num)": caller_id, "DIALER_APP": self.app,
+                     "DIALER_AMD_ARGS": line.campaign.amd.args}
         body = {"endpoint": server.config.dial_string.format(number=number), "app": self.app, "appArgs": "call",
                 "channelId": line.channel_id, "variables": variables}
         try:
@@ -912,12 +926,13 @@ class CampaignTelephony:
     limit and safe-harbour sound. Calls are keyed by the engine's call id within the campaign."""
 
     def __init__(self, driver: AsteriskDriver, name: str, clock: Clock, caller_id: str, trunk_limit: int,
-                 safe_harbour_media: str, servers: Sequence[_Server], engine: Engine | None = None):
+                 safe_harbour_media: str, servers: Sequence[_Server], engine: Engine | None = None,
+                 amd: AmdSettings = AmdSettings()):
         if trunk_limit < 1:
             raise ValueError(f"campaign {name!r}: trunk_limit must be at least 1")
         self.driver, self.name, self.clock, self.caller_id = driver, name, clock, caller_id
         self.trunk_limit, self.safe_harbour_media, self.servers = trunk_limit, safe_harbour_media, list(servers)
-        self.engine = engine
+        self.engine, self.amd = engine, amd
         self.lines: dict[int, _Line] = {}
 
     def attach(self, engine: Engine) -> None:

@@ -28,7 +28,7 @@ from dialer.core.calls import Call
 from dialer.core.engine import CampaignSettings, Engine
 from dialer.core.outcomes import LineEnd
 from dialer.core.ports import AgentConsole
-from dialer.drivers.asterisk import AsteriskDriver, CampaignTelephony
+from dialer.drivers.asterisk import AMD_DEFAULTS, AsteriskDriver, CampaignTelephony
 from dialer.drivers.sim.scenario import Scenario, for_campaign
 from dialer.drivers.sim.store import StoreCustomers
 from dialer.drivers.sim.telephony import ShiftLike, SimTelephony, SimWorkforce
@@ -266,7 +266,7 @@ class Assembly:
             raise ConfigError(f"{self.config.source}: [asterisk.campaigns.{campaign.name}]: missing: every campaign "
                               "needs its telephony settings (safe_harbour at least)")
         telephony = self.asterisk.campaign(campaign.name, clock, campaign.caller_id or "", own.trunk_limit,
-                                           own.safe_harbour)
+                                           own.safe_harbour, amd=AMD_DEFAULTS[own.amd_language])
         settings = CampaignSettings(campaign.name, campaign.caller_id or "", own.connect_limit_s, own.amd,
                                     own.ring_timeout_s, tick_s=own.tick_s)
         return Parts(telephony, settings, own.amd_false_positive if own.amd else 0.0,
