@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Outcome", "AttemptRecord"]
+__all__ = ["Outcome", "UNCHARGED", "AttemptRecord"]
 
 
 class Outcome(StrEnum):
@@ -33,6 +33,11 @@ class Outcome(StrEnum):
     INTERRUPTED = "interrupted"  # the dialer stopped (crash, drain timeout) with the call in flight
 
     __hash__ = str.__hash__  # equal members and strings must hash alike
+
+
+UNCHARGED = frozenset({Outcome.FAILED, Outcome.INTERRUPTED})
+"""Outcomes that are the dialer's or the network's doing, not the person's: such an attempt is written to the
+ledger but not counted against the lead (its attempts, its attempt cap, a rolling cap's count)."""
 
 
 @dataclass
@@ -53,9 +58,20 @@ class AttemptRecord:
     callback_at: datetime | None = None
     callback_owner: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    greeting_end_at: datetime | None = None  # the greeting ended: the connect limit counts from here
+    message_at: datetime | None = None  # the safe-harbour message started
+    recording: str | None = None  # the call's recording, by its name under the recordings folder
+    recording_error: str | None = None  # why the recording did not start
 
     def __post_init__(self) -> None:
         self.outcome = Outcome(self.outcome)  # a stray string fails here, not in the ledger
+
+    @property
+    def answer_unknown(self) -> bool:
+        """An interrupted attempt written from a dial mark alone (a crashed process, a takeover): the call may
+        have been answered and its person left unserved, so its lead waits as long as after an abandon.
+        Such rows carry ``data["interrupted"]``."""
+        return self.outcome is Outcome.INTERRUPTED and self.data.get("interrupted") is True
 
     def as_json(self) -> dict[str, Any]:
         """The record as JSON values, its times as ISO 8601 with their offset: what a result refused by the fence

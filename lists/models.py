@@ -266,6 +266,10 @@ class Attempt(Base):
     agent: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     lease_token: Mapped[int | None] = mapped_column(BigInteger)  # the fencing token it was written under
+    greeting_end_at: Mapped[datetime | None] = mapped_column(DateTime)  # the connect limit counts from here
+    message_at: Mapped[datetime | None] = mapped_column(DateTime)  # the safe-harbour message started
+    recording: Mapped[str | None] = mapped_column(String(255))  # its file's name under the recordings folder
+    recording_error: Mapped[str | None] = mapped_column(String(80))  # why the recording did not start
 
 
 _RING_LIMIT = timedelta(hours=1)  # no attempt rings longer: how far before a day its answers may have been dialled

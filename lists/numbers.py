@@ -70,9 +70,15 @@ def _zone_table() -> dict[str, frozenset[str]]:
     return {country: frozenset(zones) for country, zones in table.items()}
 
 
+_ZONE_TAB_PARENT = {"AC": "SH", "TA": "SH", "XK": "RS"}
+"""Regions phonenumbers dials that zone.tab files under another: Ascension and Tristan da Cunha under Saint
+Helena (Atlantic/St_Helena), Kosovo under Serbia (Europe/Belgrade)."""
+
+
 def country_zones(region: str) -> frozenset[str]:
     """Every IANA zone of an ISO 3166 country (``US`` gives New York to Honolulu)."""
-    return _zone_table().get(region.upper(), frozenset())
+    code = region.upper()
+    return _zone_table().get(_ZONE_TAB_PARENT.get(code, code), frozenset())
 
 
 def country_of(e164: str) -> str | None:

@@ -155,10 +155,11 @@ class RetryRules:
     machine_s: float = 4 * 3600.0
     abandoned_s: float = 72 * 3600.0
     failed_s: float = 3600.0
+    interrupted_s: float = 900.0  # the dialer's side lost an unanswered call: soon again, the person never heard it
 
 
 _RETRY_FIELD = {"busy": "busy_s", "no_answer": "no_answer_s", "machine": "machine_s", "abandoned": "abandoned_s",
-                "interrupted": "abandoned_s"}  # the dialer lost the call: it may have been a person left unserved
+                "interrupted": "interrupted_s"}
 
 
 def next_attempt_at(rules: RetryRules, outcome: str, now: datetime, attempts_before: int = 0) -> datetime:

@@ -22,7 +22,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from dialer.records import AttemptRecord, Outcome
+from dialer.records import UNCHARGED, AttemptRecord, Outcome
 from lists.consent import consent_states
 from lists.dnc import add_to_dnc
 from lists.jurisdictions import capped_profile, lead_profile
@@ -67,7 +67,8 @@ class _Contact:
 
 
 def _contacts(session: Session, company: str, keys: Collection[str], now: datetime) -> dict[str, list[_Contact]]:
-    """The people's attempts of the last 31 days across the company's campaigns, by person (blind index)."""
+    """The people's attempts of the last 31 days across the company's campaigns, by person (blind index); those
+    not charged to anyone (a network failure, the dialer's own interruption) are no contact."""
     found: dict[str, list[_Contact]] = defaultdict(list)
     if not keys:
         return found
@@ -75,7 +76,7 @@ def _contacts(session: Session, company: str, keys: Collection[str], now: dateti
         select(Lead.phone_key, Attempt.lead_id, Attempt.dialled_at, Attempt.outcome)
         .join(Attempt, Attempt.lead_id == Lead.id).join(Campaign, Campaign.id == Lead.campaign_id)
         .where(Campaign.company == company, Lead.phone_key.in_(list(keys)),
-               Attempt.dialled_at > to_db(now - timedelta(days=31))))
+               Attempt.dialled_at > to_db(now - timedelta(days=31)), Attempt.outcome.not_in(UNCHARGED)))
     for key, lead_id, dialled, outcome in rows:
         found[key].append(_Contact(lead_id, dialled.replace(tzinfo=UTC), outcome in _CONVERSATIONS))
     return found
@@ -272,9 +273,10 @@ def _ledger_row(campaign: Campaign, lead: Lead, record: AttemptRecord) -> dict[s
         "outcome": record.outcome.value,
         "abandoned": record.outcome is Outcome.ABANDONED, "disposition": record.disposition,
         "refusal_reason": record.refusal_reason, "agent": record.agent, "message_played": record.message_played,
-        "amd_result": record.amd_result, "data": record.data,
+        "amd_result": record.amd_result, "data": record.data, "recording": record.recording,
+        "recording_error": record.recording_error,
         **{k: to_db(getattr(record, k)) for k in ("dialled_at", "answered_at", "amd_end_at", "connected_at",
-                                                   "hangup_at")},
+                                                   "hangup_at", "greeting_end_at", "message_at")},
     }
 
 
@@ -284,7 +286,8 @@ def _advance_lead(session: Session, campaign: Campaign, lead: Lead, record: Atte
     An attempt follows a claim; one written for a lead still in its queue (a
     recorded run written into a store, ``simulation.calibrate``) claims it
     first, so such a ledger passes the same table as the daemon's."""
-    lead.attempts += 1
+    if record.outcome not in UNCHARGED:
+        lead.attempts += 1
     lead.claimed_by, lead.dial_started_at = None, None  # the attempt is written: no longer in flight
     step = _next_step(campaign, lead, record)
     lead.status = move_lead(_claimed(lead), step.status, lead.id)
@@ -292,9 +295,11 @@ def _advance_lead(session: Session, campaign: Campaign, lead: Lead, record: Atte
 
 
 def _next_step(campaign: Campaign, lead: Lead, record: AttemptRecord) -> NextStep:
-    """Where the lead goes after ``record``, its ``lead.attempts``-th attempt (``lists.rules.after_attempt``)."""
+    """Where the lead goes after ``record``, its ``lead.attempts``-th charged attempt (``lists.rules.after_attempt``;
+    an attempt whose answer is unknown waits as an abandon would)."""
+    waits_as = Outcome.ABANDONED if record.answer_unknown else record.outcome
     return after_attempt(RetryRules(**campaign.retry_rules), profile_for(campaign).max_attempts, lead.attempts,
-                         record.outcome, _end(record), record.disposition, record.callback_at)
+                         waits_as, _end(record), record.disposition, record.callback_at)
 
 
 def _end(record: AttemptRecord) -> datetime:
@@ -325,8 +330,8 @@ def correct_attempt(session: Session, campaign: Campaign, lead: Lead, placeholde
     owner (``lists.handover``), under the current owner's ``token``: the only update the ledger ever takes.
     Not committed.
 
-    The dial was counted once already (the placeholder), so the lead's
-    attempts stay. If nothing moved the lead since the placeholder did (it
+    The placeholder was not charged to the lead (``UNCHARGED``); the real
+    result is, if it is charged. If nothing moved the lead since the placeholder did (it
     still waits in the queue the "interrupted" outcome sent it to, and has no
     later dial), it moves on by the real outcome, as if that had been written
     at once; True. Else (dialled again, claimed, closed or set aside since) its
@@ -334,6 +339,8 @@ def correct_attempt(session: Session, campaign: Campaign, lead: Lead, placeholde
     are taken from the real result, as the law asks; False."""
     session.execute(update(Attempt).where(Attempt.id == placeholder.id)
                     .values(**_ledger_row(campaign, lead, record), lease_token=token))
+    if record.outcome not in UNCHARGED:  # the placeholder was not charged; the real result may be
+        lead.attempts += 1
     step = _next_step(campaign, lead, record)
     later = session.scalar(select(Attempt.id).where(Attempt.lead_id == lead.id,
                                                      Attempt.dialled_at > placeholder.dialled_at).limit(1))

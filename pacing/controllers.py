@@ -40,7 +40,11 @@ class Snapshot:
     ``analysing_elapsed_s``: seconds since each answered call entered answering-machine detection (AMD), and
     ``analysing_segments`` their segments (same convention). Why: for the AMD delay (2–3 s) such a call is
     neither ringing nor waiting, yet it may be a person about to need an agent; a controller that missed it
-    launched again for the same free agent (progressive with 1 agent then abandons a fifth of its live answers)."""
+    launched again for the same free agent (progressive with 1 agent then abandons a fifth of its live answers).
+
+    ``wait_s``: seconds a person the dialer has found (at the answer, or with AMD at the verdict) may wait for an
+    agent before the safe-harbour message: the connect limit, or with AMD on what the engine leaves of it after
+    the verdict (``dialer.core.engine.Engine.wait_s``: none)."""
 
     now_s: float
     agents_logged_in: int
@@ -53,6 +57,7 @@ class Snapshot:
     ringing_segments: tuple[str, ...] = ()
     analysing_elapsed_s: tuple[float, ...] = ()
     analysing_segments: tuple[str, ...] = ()
+    wait_s: float = 2.0  # how long a person found (after the answer, or AMD's verdict) may wait for an agent
 
     def __post_init__(self) -> None:
         if self.ringing_segments and len(self.ringing_segments) != len(self.ringing_elapsed_s):

@@ -365,7 +365,6 @@ class Predictive:
     calibration: Calibration = field(default_factory=Calibration)
     max_lines_per_agent: float = 4.0
     trunk_limit: int | None = None
-    connect_limit_s: float = 2.0
     rate_window_s: float = 30.0
     z: float = 2.0
     stress: float = 10.0
@@ -534,7 +533,8 @@ class Predictive:
 
         Each ringing call (``ringing``: elapsed times by segment) answers by
         its own segment's chances. Free agents are counted by each step plus
-        the connect limit; calls the next decisions will launch (at the recent
+        the time a person may wait for one (``snapshot.wait_s``: the connect
+        limit, none after an AMD verdict); calls the next decisions will launch (at the recent
         launch rate) compete for the same agents.
         """
         fresh = self.rings.fresh(horizon)
@@ -544,7 +544,7 @@ class Predictive:
                                                                 elapsed, 1.0)
         settled = self._analysing(snapshot, horizon)
         lives += settled
-        free = self._free(self.handles.free_table(fresh.size, self.connect_limit_s),
+        free = self._free(self.handles.free_table(fresh.size, snapshot.wait_s),
                           snapshot.busy_elapsed_s, self.handles.step_s)
         coming = self._launch_rate * np.cumsum(np.concatenate(([0.0], fresh[:-1])))  # Poisson: all cumulants equal
         answered = lives + coming

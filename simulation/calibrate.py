@@ -181,7 +181,7 @@ def _amd(session: Session, campaign: Campaign) -> dict[str, Any]:
         return {"enabled": False}
     delays = [(end - answered).total_seconds() for answered, end, *_ in rows if answered and end]
     machines = [r for r in rows if r.outcome == Outcome.MACHINE]
-    through = sum(1 for r in machines if r.amd_result == "human" and r.connected_at is not None)
+    through = sum(1 for r in machines if r.amd_result != "machine" and r.connected_at is not None)
     return {"enabled": True, "delay_s": round(float(np.mean(delays)), 3) if delays else 2.5,
             "false_negative": round(through / len(machines), 5) if machines else 0.0,
             "false_positive": 0.0}

@@ -34,6 +34,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -95,6 +96,7 @@ NUMBER_PLAN: dict[str, Behaviour] = {
         Behaviour("6", "unallocated", 404, (1,)),
         Behaviour("7", "congestion", 503, (34,)),
         Behaviour("8", "unavailable", 480, (19,)),
+        Behaviour("9", "unsure", 200, (16,), amd="NOTSURE"),
     )
 }
 """The customers' number plan, the one place it is defined (tests/sip/customers.xml follows it).
@@ -102,7 +104,8 @@ NUMBER_PLAN: dict[str, Behaviour] = {
 A dialled number's LAST THREE DIGITS are ``B R T``:
 
 - ``B``, the behaviour: the ``digit`` of an entry here (1 human, 2 machine, 3 busy, 4 never
-  answers, 5 rejects, 6 unallocated, 7 congestion, 8 temporarily unavailable); any other digit, or
+  answers, 5 rejects, 6 unallocated, 7 congestion, 8 temporarily unavailable, 9 answers with sounds
+  AMD cannot judge in its analysis time); any other digit, or
   a number without three trailing digits, is unallocated (404).
 - ``R``, seconds of ringing (180 Ringing) before the final response, 0-9. Ignored by ``no_answer``,
   which rings until the dialer cancels (or 300 s).
@@ -241,6 +244,40 @@ def stop_asterisk() -> None:
     subprocess.run(["bash", str(SCRIPT), "stop"], capture_output=True, timeout=60, check=False)
 
 
+def asterisk_pid() -> int | None:
+    """The running Asterisk's process id (from its pid file in the chroot), None if it is not running."""
+    try:
+        pid = int((asterisk_root() / "run" / "asterisk" / "asterisk.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if Path(f"/proc/{pid}").exists() else None
+
+
+def shut_down_asterisk() -> None:
+    """Asterisk's own shutdown (``core stop now``: it hangs up every call first), leaving the chroot mounted
+    for :func:`start_asterisk` to start it again."""
+    pid = asterisk_pid()
+    subprocess.run(["chroot", str(asterisk_root()), "/usr/sbin/asterisk", "-rx", "core stop now"],
+                   capture_output=True, timeout=30, check=False)
+    _wait_gone(pid)
+
+
+def kill_asterisk() -> None:
+    """A crash: SIGKILL, so Asterisk says nothing to anyone (no BYE, no event)."""
+    pid = asterisk_pid()
+    if pid is not None:
+        os.kill(pid, signal.SIGKILL)
+    _wait_gone(pid)
+
+
+def _wait_gone(pid: int | None, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while pid is not None and Path(f"/proc/{pid}").exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Asterisk (pid {pid}) still runs after {timeout_s} s")
+        time.sleep(0.05)
+
+
 def list_recordings(suffix: str = "") -> list[Path]:
     """Recording files on the host, oldest first; ``suffix`` filters by ending (e.g. ``.wav``)."""
     d = recordings_dir()
@@ -318,6 +355,22 @@ def machine_audio() -> bytes:
     return _silence(0.2) + _speak(MACHINE_GREETING, words_per_minute=190) + _silence(1.0)
 
 
+def unsure_audio() -> bytes:
+    """Sounds AMD cannot judge within its 5 s analysis time (``amd.conf``): 2 s of silence (under its 2.5 s
+    initial silence), a 1 s tone (one word, under its 1.5 s greeting), then 60 ms blips every 0.66 s (too
+    short for words, and the silences between them under its 0.8 s after-greeting silence): NOTSURE."""
+    blip = _tone(0.06) + _silence(0.6)
+    return _silence(2.0) + _tone(1.0) + _silence(0.6) + blip * 6 + _silence(2.0)
+
+
+def _tone(seconds: float, hz: float = 440.0) -> bytes:
+    """A sine tone as 8 kHz u-law bytes."""
+    raw = subprocess.run(["sox", "-n", "-r", str(SAMPLE_RATE), "-c", "1", "-e", "u-law", "-t", "ul", "-",
+                          "synth", f"{seconds}", "sine", f"{hz}", "vol", "0.5"],
+                         check=True, capture_output=True).stdout
+    return raw
+
+
 def write_rtp_pcap(path: Path, ulaw: bytes, src_port: int = CUSTOMER_MEDIA_PORT) -> None:
     """Write ``ulaw`` as a pcap of RTP packets (payload type 0, 20 ms each) for SIPp's
     ``play_pcap_audio``, which replays them to the call's remote media address at their pace."""
@@ -346,6 +399,90 @@ def _ip_checksum(header: bytes) -> int:
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return ~total & 0xFFFF
+
+
+# --- The customers' own packet capture ------------------------------------------------------------
+
+
+def _ulaw_to_linear(byte: int) -> int:
+    """One G.711 u-law byte as a 16-bit linear sample (ITU-T G.711)."""
+    u = ~byte & 0xFF
+    magnitude = (((u & 0x0F) << 3) + 0x84) << ((u & 0x70) >> 4)
+    return (0x84 - magnitude) if u & 0x80 else (magnitude - 0x84)
+
+
+_ULAW = [_ulaw_to_linear(b) for b in range(256)]
+VOICE_RMS = 500.0
+"""A 20 ms u-law frame louder than this (RMS, 16-bit linear) is sound; espeak's speech and the test tones are
+thousands, the silence byte 0xff is 0."""
+
+
+@dataclass(frozen=True)
+class RtpPacket:
+    """One RTP packet on the customers' media port: when it was captured (epoch seconds), whether the customer
+    sent it (else the customer received it), and its payload's loudness (RMS)."""
+
+    at: float
+    sent: bool
+    rms: float
+
+    @property
+    def voiced(self) -> bool:
+        return self.rms > VOICE_RMS
+
+
+class MediaCapture:
+    """A packet capture on loopback of the RTP to and from the customers' media port (:data:`CUSTOMER_MEDIA_PORT`),
+    as the customer's side sees it: what it said (sent) and what reached it (received), with capture times.
+
+    Why a capture and not Asterisk's word: the connect limit is about what the person hears and when, and only
+    the customer's side of the wire shows that. Needs root (an ``AF_PACKET`` socket); one call at a time on the
+    port makes the packets one call's."""
+
+    def __init__(self) -> None:
+        self.packets: list[RtpPacket] = []
+        self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0003))
+        self._sock.bind(("lo", 0))
+        self._sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rtp-capture", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                frame, (_, _, kind, *_) = self._sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            if kind == socket.PACKET_OUTGOING:  # loopback shows each packet twice: keep the incoming copy
+                continue
+            packet = self._rtp(frame, time.time())
+            if packet is not None:
+                self.packets.append(packet)
+
+    @staticmethod
+    def _rtp(frame: bytes, at: float) -> RtpPacket | None:
+        if len(frame) < 14 + 20 + 8 + 12 or frame[12:14] != b"\x08\x00" or frame[14 + 9] != 17:
+            return None
+        ip_len = (frame[14] & 0x0F) * 4
+        src, dst = struct.unpack("!HH", frame[14 + ip_len:14 + ip_len + 4])
+        if CUSTOMER_MEDIA_PORT not in (src, dst):
+            return None
+        payload = frame[14 + ip_len + 8 + 12:]
+        rms = (sum(_ULAW[b] ** 2 for b in payload) / len(payload)) ** 0.5 if payload else 0.0
+        return RtpPacket(at, src == CUSTOMER_MEDIA_PORT, rms)
+
+    def stop(self) -> list[RtpPacket]:
+        self._stop.set()
+        self._thread.join(2.0)
+        self._sock.close()
+        return self.packets
+
+    def __enter__(self) -> MediaCapture:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
 
 
 # --- Customers (SIPp) ----------------------------------------------------------------------------
@@ -436,6 +573,7 @@ def start_customers(workdir: Path | None = None) -> Customers:
     workdir.mkdir(parents=True, exist_ok=True)
     write_rtp_pcap(workdir / "human.pcap", human_audio())
     write_rtp_pcap(workdir / "machine.pcap", machine_audio())
+    write_rtp_pcap(workdir / "unsure.pcap", unsure_audio())
     shutil.copy(SCENARIO, workdir / "customers.xml")
     log_path = workdir / "customers.log"
     error_path = workdir / "errors.log"

@@ -17,6 +17,8 @@ from typing import Any
 
 import tomli_w
 
+from dialer.records import UNCHARGED
+
 REPO = Path(__file__).resolve().parent.parent
 CAMPAIGN = "Loans"
 START = "2026-11-24T10:00:00"  # a Tuesday, 10:00 in Paris: the French window is open
@@ -222,15 +224,16 @@ def _seconds(later: str, earlier: str) -> float:
 
 
 def check_bookkeeping(ledger: Ledger) -> None:
-    """No lead left claimed or marked, each lead's attempt count is its ledger rows, and a lead's attempts
-    never overlap (no slot dialled twice)."""
+    """No lead left claimed or marked, each lead's attempt count is its ledger rows charged to it (not the
+    network's or the dialer's failures: ``dialer.records.UNCHARGED``), and a lead's attempts never overlap (no
+    slot dialled twice)."""
     by_lead: dict[int, list[dict]] = {}
     for attempt in ledger.attempts:
         by_lead.setdefault(attempt["lead_id"], []).append(attempt)
     for lead in ledger.leads:
         assert lead["status"] != "claimed" and lead["dial_started_at"] is None, lead
         rows = by_lead.get(lead["id"], [])
-        assert lead["attempts"] == len(rows), (lead, rows)
+        assert lead["attempts"] == sum(r["outcome"] not in UNCHARGED for r in rows), (lead, rows)
         for before, after in zip(rows, rows[1:], strict=False):
             assert after["dialled_at"] >= (before["hangup_at"] or before["dialled_at"]), (before, after)
 

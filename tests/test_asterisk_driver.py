@@ -20,6 +20,8 @@ import socket
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,23 +34,28 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from dialer.core.calls import Call, CallState
 from dialer.core.engine import CampaignSettings, Engine
+from dialer.core.outcomes import LineEnd
 from dialer.drivers import asterisk
 from dialer.drivers.asterisk import (
+    AMD_DEFAULTS,
     AMD_VERDICTS,
     HANGUP_CAUSES,
+    RECORDING_ID,
     AgentUnreachable,
+    AmdSettings,
     AriServer,
     AsteriskDriver,
     Backoff,
     CampaignTelephony,
-    outcome_for_cause,
-    recording_name,
+    line_end_for_cause,
+    new_recording_name,
 )
 from dialer.records import Outcome
 from dialer.service.clock import AsyncioClock
 from dialer.service.logs import JsonFormatter
 from tests.test_engine import Scripted, World
 
+REPO = Path(__file__).resolve().parent.parent
 USER, PASSWORD = "dialer", "s3cret"
 CALLER_ID = "+441632960000"
 
@@ -341,23 +348,36 @@ def run(test: Callable[[Floor], Coroutine[Any, Any, None]], **options: Any) -> N
 
 # -- tables ----------------------------------------------------------------------------------------------------
 
-def test_hangup_cause_table_gives_the_issues_outcomes():
-    issue = {16: Outcome.NO_ANSWER, 17: Outcome.BUSY, 18: Outcome.NO_ANSWER, 19: Outcome.NO_ANSWER,
-             21: Outcome.NO_ANSWER, 1: Outcome.INVALID, 34: Outcome.FAILED}
-    for cause, outcome in issue.items():
-        assert HANGUP_CAUSES[cause] is outcome, cause
-    for cause, outcome in HANGUP_CAUSES.items():
-        assert outcome_for_cause(cause, after_timeout=False) is outcome
-        assert outcome in (Outcome.BUSY, Outcome.NO_ANSWER, Outcome.INVALID, Outcome.FAILED)
-    assert outcome_for_cause(0, after_timeout=True) is Outcome.NO_ANSWER  # Asterisk's timeout quirk
-    assert outcome_for_cause(0, after_timeout=False) is Outcome.FAILED
-    assert outcome_for_cause(127, after_timeout=True) is Outcome.FAILED  # unknown: a network fault, not charged
+def test_hangup_cause_table_gives_the_issues_line_ends():
+    issue = {16: LineEnd.SHUTDOWN, 17: LineEnd.BUSY, 18: LineEnd.NO_ANSWER, 19: LineEnd.NO_ANSWER,
+             21: LineEnd.NO_ANSWER, 1: LineEnd.INVALID, 34: LineEnd.CONGESTION}
+    for cause, end in issue.items():
+        assert HANGUP_CAUSES[cause] is end, cause
+    for cause, end in HANGUP_CAUSES.items():
+        assert line_end_for_cause(cause, after_timeout=False) is end
+    assert line_end_for_cause(0, after_timeout=True) is LineEnd.NO_ANSWER  # Asterisk's timeout quirk
+    assert line_end_for_cause(16, after_timeout=True) is LineEnd.NO_ANSWER  # our own hang-up at the timeout
+    assert line_end_for_cause(0, after_timeout=False) is LineEnd.CONGESTION
+    assert line_end_for_cause(127, after_timeout=True) is LineEnd.CONGESTION  # unknown: a network fault
 
 
-def test_amd_verdicts_and_recording_names():
-    assert AMD_VERDICTS == {"MACHINE": True, "HUMAN": False, "NOTSURE": False}
-    call = Call(7, lead=4321, number="+15550001234", segment="all", attempt=2)
-    assert recording_name("Loans / spring", call) == "Loans_spring/4321-2"
+def test_amd_verdicts_and_recording_names_that_no_two_attempts_share():
+    assert {status: verdict.ledger for status, verdict in AMD_VERDICTS.items()} == {
+        "MACHINE": "machine", "HUMAN": "human", "NOTSURE": "not_sure"}
+    assert not AMD_VERDICTS["NOTSURE"].machine  # a call AMD is unsure of goes to a person
+    names = {new_recording_name("Loans / spring") for _ in range(100)}
+    assert len(names) == 100 and all(n.startswith("Loans_spring/") for n in names)
+
+
+def test_amd_settings_go_to_amd_in_its_order_and_the_defaults_are_the_rigs_amd_conf():
+    """``AMD()`` takes its settings positionally; a field out of order would silently change another."""
+    conf = dict(line.split(" = ") for line in (REPO / ".ci" / "asterisk" / "amd.conf").read_text().splitlines()
+                if " = " in line and not line.startswith(";"))
+    order = ["initial_silence", "greeting", "after_greeting_silence", "total_analysis_time", "min_word_length",
+             "between_words_silence", "maximum_number_of_words", "silence_threshold", "maximum_word_length"]
+    assert AmdSettings().args == ",".join(conf[key] for key in order)
+    assert AmdSettings(maximum_number_of_words=6).args.split(",")[6] == "6"
+    assert set(AMD_DEFAULTS) == {"nl", "fr", "pl", "hu", "ru", "en"}
 
 
 # -- originate -------------------------------------------------------------------------------------------------
@@ -371,9 +391,9 @@ def test_originate_creates_then_dials_with_the_number_and_caller_id_in_the_body(
         assert create.body == {"endpoint": f"PJSIP/{call.number}@customers", "app": "dialer", "appArgs": "call",
                                "channelId": channel,
                                "variables": {"CONNECTEDLINE(num,i)": CALLER_ID, "CALLERID(num)": CALLER_ID,
-                                             "DIALER_APP": "dialer"}}
+                                             "DIALER_APP": "dialer", "DIALER_AMD_ARGS": AmdSettings().args}}
         (dial,) = f.fake.seen("POST", f"/channels/{channel}/dial")
-        assert dial.query == {"timeout": "15"}  # the engine asked 10 s: raised to the 15 s floor
+        assert dial.query == {"timeout": "18"}  # the engine asked 10 s: raised to the 15 s floor; Asterisk 3 s later
         assert f.fake.requests.index(create) < f.fake.requests.index(dial)
         assert call.state is CallState.RINGING and f.telephony.in_flight == 1
 
@@ -471,12 +491,13 @@ def test_an_answer_connects_the_agent_in_a_recorded_mixing_bridge_and_the_agent_
         (join,) = f.fake.seen("POST", f"/bridges/{talk}/addChannel")
         assert join.query["inhibitConnectedLineUpdates"] == "true"  # the customer is not shown "agent1"
         (record,) = f.fake.seen("POST", f"/bridges/{talk}/record")
-        assert record.query == {"name": f"loans/{call.lead}-0", "format": "wav", "ifExists": "fail"}
+        assert record.query == {"name": call.recording, "format": "wav", "ifExists": "fail"}
+        assert call.recording is not None and RECORDING_ID.fullmatch(call.recording.removeprefix("loans/"))
         await f.fake.destroyed(channel, 16)  # the customer hangs up
         await until(lambda: talk not in f.fake.bridges)
         assert f.engine.pool.get("agent1").state.value == "wrap_up"
         assert f.fake.bridges["dialer-holding"]["channels"] == [leg]
-        assert f.telephony.forget(call) == f"loans/{call.lead}-0" and f.telephony.forget(call) is None
+        assert call.as_record(datetime(2026, 1, 5, tzinfo=UTC)).recording == call.recording  # into the ledger
 
     run(test)
 
@@ -545,7 +566,8 @@ def test_an_agents_line_dropping_mid_call_ends_the_call_and_tells_the_daemon():
         await until(lambda: bool(f.fake.seen("POST", "/record")))
         await f.fake.destroyed(leg, 16)
         await until(lambda: bool(f.fake.seen("DELETE", f"/channels/{channel}")))
-        assert lost == ["agent1"] and f.engine.pool.get("agent1").state.value == "wrap_up"
+        assert f.engine.pool.get("agent1").state.value == "wrap_up"
+        await until(lambda: lost == ["agent1"])  # the stream stayed up: the phone hung up, not the server
         await until(lambda: call.state is CallState.ENDED and f.telephony.in_flight == 0)
 
     run(test, lost=lost)
@@ -656,7 +678,7 @@ def test_a_dropped_event_stream_reconnects_with_back_off_then_reconciles_with_ge
         assert waits.seconds == pytest.approx([0.05, 0.1, 0.2, 0.4])  # before each attempt, doubling
         assert fake.seen("GET", "/channels")
         await until(lambda: ringing.state is CallState.ENDED and answered.state is CallState.ENDED)
-        assert ringing.outcome is Outcome.FAILED    # unanswered and gone: a network fault, not charged
+        assert ringing.outcome is Outcome.INTERRUPTED  # unanswered and gone in a crash: not charged, soon again
         assert answered.outcome is Outcome.ABANDONED  # answered, waiting, gone: the engine's hung_up
         assert picked_up.state is CallState.QUEUED and still.state is CallState.RINGING
         assert f.telephony.in_flight == 2
@@ -706,6 +728,7 @@ def test_no_phone_number_reaches_the_logs(caplog):
         await until(lambda: bool(f.fake.seen("POST", "/record")))
         await f.fake.destroyed(channel, 16)
         await until(lambda: call.state is CallState.ENDED)
+        assert (call.recording, call.recording_error) == (None, "409 Conflict")  # on the attempt, for the wallboard
 
     run(test)
     ours = [r for r in caplog.records if r.name.startswith("dialer")]
@@ -751,22 +774,40 @@ def test_a_customer_and_an_agent_on_different_servers_are_not_bridged():
     run(test, trunk_limits=(5, 5))
 
 
-def test_an_agent_line_lost_while_the_stream_was_down_is_reported_on_reconnect():
+def test_an_agent_line_lost_while_the_stream_was_down_is_called_back_on_reconnect_and_lost_if_it_cannot_be():
     lost: list[str] = []
 
     async def test(f: Floor) -> None:
+        lines: list[tuple[str, bool]] = []
+        f.driver.on_agent_line = lambda agent, held: lines.append((agent, held))
         leg = await f.log_in("agent1")
         await f.fake.drop()
         await until(lambda: not f.driver.connected)
         del f.fake.channels[leg]
+        f.fake.fail["/channels/create"] = 503  # the server refuses the call back: the phone is unreachable
         await until(lambda: f.driver.connected)
         await until(lambda: lost == ["agent1"])
+        assert lines == [("agent1", False)] and f.fake.seen("POST", "/channels/create")
         assert "agent1" not in f.driver.agents
-        with pytest.raises(AgentUnreachable):  # the server refuses the call now: the phone is unreachable
-            f.fake.fail["/channels/create"] = 503
-            await f.driver.log_in_agent("agent1", ring_timeout_s=1)
 
     run(test, lost=lost)
+
+
+def test_an_amd_verdict_that_came_while_the_stream_was_down_is_read_from_the_channel_at_reconnect():
+    async def test(f: Floor) -> None:
+        (call,) = f.launch(1)
+        (channel,) = await f.dialled(1)
+        await f.fake.state(channel, "Up")
+        await until(lambda: call.state is CallState.ANALYSING)
+        await f.fake.drop()
+        await until(lambda: not f.driver.connected)
+        f.fake.channels[channel]["dialplan"] = {"context": "dialer-amd", "exten": "s", "priority": 4,
+                                                "app_name": "Stasis", "app_data": "dialer,amd,HUMAN,HUMAN-800-800"}
+        await until(lambda: f.driver.connected)
+        await until(lambda: call.state is not CallState.ANALYSING)
+        assert call.amd_result is not None and call.amd_result.silence_s == 0.8 and not call.amd_machine
+
+    run(test, amd=True)
 
 
 def test_readiness_follows_every_servers_event_stream():

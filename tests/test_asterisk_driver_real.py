@@ -50,6 +50,10 @@ class Rig:
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    yield from rig_session(tmp_path_factory)
+
+
+def rig_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     """The rig's Asterisk (left running: other tests share it), its SIPp customers and two agents' phones."""
     url = rig.start_asterisk()
     customers = rig.start_customers(tmp_path_factory.mktemp("customers"))
@@ -190,8 +194,8 @@ def test_a_person_reaches_the_held_agent_in_a_recorded_bridge_and_the_agent_retu
         await asyncio.to_thread(real.customers.wait_for, number, "bye_from_dialer", 5)
         await until_async(lambda: f.ari(holding), lambda b: b["channels"] == [leg], 5)
         assert f.engine.pool.get("agent1").state.value == "wrap_up" and f.telephony.in_flight == 0
-        name = f.telephony.forget(call)
-        assert name == f"{f.telephony.name}/{call.lead}-0"
+        name = call.recording
+        assert name is not None and name.startswith(f"{f.telephony.name}/") and call.recording_error is None
         wav = rig.recordings_dir() / f"{name}.wav"
         await until(lambda: wav.exists() and wav.stat().st_size > 2 * 8000 * 2, 5)  # over 2 s of 8 kHz 16-bit
         await f.driver.log_out_agent("agent1")

@@ -50,6 +50,7 @@ the module quick."""
 CUSTOMER_EVENT = {
     "human": "answered",
     "machine": "answered",
+    "unsure": "answered",
     "busy": "busy",
     "no_answer": "cancelled",
     "rejected": "rejected",
@@ -245,7 +246,7 @@ def test_customer_log_matches_what_asterisk_reported(
     assert done.detail == str(rig.NUMBER_PLAN[behaviour].sip_status)
     invite = next(e for e in asterisk.customers.events() if e.number == number and e.event == "invite")
     assert invite.detail.split()[-1] == CALLER_ID
-    if behaviour in ("human", "machine"):
+    if behaviour in ("human", "machine", "unsure"):
         asterisk.customers.wait_for(number, "bye_from_dialer", timeout_s=10)
 
 
@@ -272,6 +273,14 @@ def test_amd_says_machine_for_a_long_greeting(outcomes: dict[str, Outcome]) -> N
     amd = outcomes["machine"].amd
     assert amd is not None and amd[:2] == ["amd", "MACHINE"], amd
     assert amd[2].split("-")[0] in ("LONGGREETING", "MAXWORDS"), amd
+
+
+def test_amd_says_not_sure_when_its_analysis_time_runs_out(outcomes: dict[str, Outcome]) -> None:
+    """Sounds neither a greeting nor a machine's within 5 s: AMD says NOTSURE (TOOLONG), a verdict the
+    dialer keeps apart from HUMAN."""
+    amd = outcomes["unsure"].amd
+    assert amd is not None and amd[:2] == ["amd", "NOTSURE"], amd
+    assert amd[2].startswith("TOOLONG"), amd
 
 
 def test_unanswered_numbers_never_enter_stasis(outcomes: dict[str, Outcome]) -> None:

@@ -30,6 +30,7 @@ trunk_limit = 20
 ring_timeout_s = 20
 amd_false_positive = 0.015
 recording_retention_days = 30
+amd_language = "nl"
 '''
 
 
@@ -47,8 +48,8 @@ def test_a_full_asterisk_section_is_read_into_typed_settings() -> None:
         ("ast2", "http://10.0.0.6:8088", 30, "PJSIP/{number}@trunk")]
     loans = a.campaigns["Loans"]
     assert (loans.safe_harbour, loans.trunk_limit, loans.ring_timeout_s, loans.connect_limit_s, loans.amd,
-            loans.amd_false_positive, loans.recording_retention_days) == ("dialer/loans", 20, 20.0, 2.0, True,
-                                                                          0.015, 30)
+            loans.amd_false_positive, loans.recording_retention_days, loans.amd_language) == (
+        "dialer/loans", 20, 20.0, 2.0, True, 0.015, 30, "nl")
 
 
 @pytest.mark.parametrize("old, new, message", [
@@ -60,6 +61,8 @@ def test_a_full_asterisk_section_is_read_into_typed_settings() -> None:
     ('dial_string = "PJSIP/{number}@carrier"', 'dial_string = "PJSIP/carrier"',
      "dialer.toml:12: [asterisk.servers.ast1] dial_string: must be a dial string with {number}"),
     ('url = "http://10.0.0.5:8088"', 'host = "10.0.0.5"', "dialer.toml:8: [asterisk.servers.ast1] url: is required"),
+    ('amd_language = "nl"', 'amd_language = "de"', "dialer.toml:22: [asterisk.campaigns.Loans] amd_language: must be "
+                                                   "one of en, fr, hu, nl, pl, ru"),
 ])
 def test_a_wrong_asterisk_setting_is_named_with_its_line(old: str, new: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:

@@ -295,9 +295,11 @@ def test_the_cli_records_withdraws_and_shows_consent_masked_and_audited(store_ur
     future = _cli(store_url, *consent, "--channel", "web", "--given-at", "2099-01-01")
     assert future.exit_code == 2 and "--given-at" in future.output
     assert _cli(store_url, "show", "+33612345601", "--company", "nope").exit_code == 2
-    with open_store(store_url)() as s:
+    factory = open_store(store_url)
+    with factory() as s:
         events = s.scalars(select(AuditEvent).order_by(AuditEvent.id))
         audited = [(e.action.value, e.detail.get("number")) for e in events]
+    factory.kw["bind"].dispose()
     assert audited == [("consent", "+336*****601"), ("consent_read", "+336*****601"), ("consent", "+336*****601"),
                        ("consent_read", "+336*****601")]
 

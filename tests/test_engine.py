@@ -9,13 +9,15 @@ sent (originate, bridge, play and hang up, hang up) and the records it kept.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from dialer.core.agents import AGENT_TRANSITIONS, Agent, AgentPool, AgentState
-from dialer.core.calls import TRANSITIONS, Call, CallState, Disposition, IllegalTransition
+from dialer.core.calls import TRANSITIONS, AmdResult, Call, CallState, Disposition, IllegalTransition
 from dialer.core.engine import CampaignSettings, Engine
+from dialer.core.outcomes import LineEnd
 from dialer.core.ports import ClaimedLead
 from dialer.core.snapshot import FLIGHT, Flight, build_snapshot
 from dialer.records import Outcome
@@ -264,7 +266,7 @@ def test_an_answer_with_amd_on_is_analysed_first_and_seen_by_the_controller():
     r.engine.answered(call.id, 8.0)
     assert call.state is CallState.ANALYSING and r.telephony.sent("bridge") == []
     assert r.engine.snapshot(9.0).analysing_elapsed_s == (1.0,)
-    r.engine.amd_result(call.id, 10.5, machine=False)
+    r.engine.amd_result(call.id, 10.5, AmdResult(machine=False))
     assert call.state is CallState.TALKING and r.telephony.sent("bridge") == [call.id]
     assert (call.answered_s, call.amd_end_s, call.amd_machine) == (8.0, 10.5, False)
 
@@ -273,7 +275,7 @@ def test_amd_machine_is_hung_up_and_the_agent_stays_free():
     r = rig(amd=True)
     (call,) = r.launch(1, 0.0)
     r.engine.answered(call.id, 8.0)
-    r.engine.amd_result(call.id, 10.5, machine=True)
+    r.engine.amd_result(call.id, 10.5, AmdResult(machine=True))
     assert r.telephony.sent("hang_up") == [call.id] and r.telephony.sent("bridge") == []
     assert (call.state, call.outcome) == (CallState.ENDED, Outcome.MACHINE)
     assert r.world.attempts == [call] and r.world.recorded == [call]
@@ -282,23 +284,38 @@ def test_amd_machine_is_hung_up_and_the_agent_stays_free():
     assert (seen.result, seen.amd_detected) == ("machine", True)
 
 
-def test_a_person_hanging_up_during_amd_is_a_human_attempt_not_an_abandon():
+def test_a_person_hanging_up_during_amd_is_an_abandon_not_a_human_no_agent_reached():
     r = rig(amd=True)
     (call,) = r.launch(1, 0.0)
     r.engine.answered(call.id, 8.0)
     r.engine.hung_up(call.id, 9.0)
-    assert (call.state, call.outcome, call.message_played) == (CallState.ENDED, Outcome.HUMAN, False)
+    assert (call.state, call.outcome, call.message_played) == (CallState.ENDED, Outcome.ABANDONED, False)
+    assert call.as_record(datetime(2026, 1, 5, tzinfo=UTC)).outcome == "abandoned"
 
 
-@pytest.mark.parametrize("outcome", [Outcome.BUSY, Outcome.NO_ANSWER, Outcome.INVALID, Outcome.FAILED])
-def test_a_call_that_never_answers_ends_with_its_cause(outcome):
-    """Each is recorded once; the controller learns all but a network failure (not the lead's answer rate)."""
+def test_a_call_lost_in_amd_at_a_crash_is_abandoned_and_the_controller_counts_it():
+    r = rig(amd=True)
+    (call,) = r.launch(1, 0.0)
+    r.engine.answered(call.id, 8.0)
+    r.engine.hung_up(call.id, 9.0, LineEnd.CRASH)
+    assert call.outcome is Outcome.ABANDONED
+    (seen,) = r.controller.observed
+    assert (seen.result, seen.abandoned) == ("live", True)
+
+
+@pytest.mark.parametrize("end, outcome", [
+    (LineEnd.BUSY, Outcome.BUSY), (LineEnd.NO_ANSWER, Outcome.NO_ANSWER), (LineEnd.INVALID, Outcome.INVALID),
+    (LineEnd.CONGESTION, Outcome.FAILED), (LineEnd.SHUTDOWN, Outcome.INTERRUPTED),
+    (LineEnd.CRASH, Outcome.INTERRUPTED)])
+def test_a_call_that_never_answers_ends_with_its_cause(end, outcome):
+    """Each is recorded once; the controller learns all but the network's and the dialer's own failures (not the
+    lead's answer rate)."""
     r = rig()
     (call,) = r.launch(1, 0.0)
-    r.engine.failed(call.id, 25.0, outcome)
+    r.engine.hung_up(call.id, 25.0, end)
     assert (call.state, call.outcome, call.hangup_s) == (CallState.ENDED, outcome, 25.0)
     assert r.world.attempts == r.world.recorded == [call] and not r.engine.busy
-    assert len(r.controller.observed) == (outcome is not Outcome.FAILED)
+    assert len(r.controller.observed) == (outcome not in (Outcome.FAILED, Outcome.INTERRUPTED))
 
 
 # -- queueing and the connect limit ----------------------------------------------------------------------------
@@ -420,7 +437,7 @@ def test_a_preview_call_that_fails_gives_its_agent_back():
     r = rig(preview_s=5.0, reserves_agent=True)
     (call,) = r.launch(1, 0.0)
     r.engine.advance(5.0)
-    r.engine.failed(call.id, 30.0, Outcome.NO_ANSWER)
+    r.engine.hung_up(call.id, 30.0, LineEnd.NO_ANSWER)
     assert r.agent("a1").state is AgentState.READY and r.engine.pool.available == 1
 
 

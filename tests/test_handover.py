@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 
-from dialer.records import AttemptRecord, Outcome
+from dialer.records import UNCHARGED, AttemptRecord, Outcome
 from dialer.service.cluster import Fence
 from dialer.service.store_ports import recover, settle
 from lists.campaigns import create_campaign
@@ -132,7 +132,8 @@ def test_applying_loses_no_attempt_counts_none_twice_honours_dnc_and_is_idempote
         listed = set(session.scalars(select(DncEntry.phone_e164)))
         for dial in dials:
             row, lead = attempts[(dial.lead_id, dial.dialled_at)], session.get(Lead, dial.lead_id)
-            assert lead.attempts == sum(lead_id == dial.lead_id for lead_id, _ in attempts)
+            charged = [r for r in attempts.values() if r.lead_id == dial.lead_id and r.outcome not in UNCHARGED]
+            assert lead.attempts == len(charged)
             assert (dial.phone in listed) == (dial.kind == "dnc")
             matched = dial.since != "unmatched"
             assert row.outcome == (_record(dial.kind, dial.dialled_at).outcome if matched else Outcome.INTERRUPTED)

@@ -142,6 +142,7 @@ def test_large_files_stream_in_committed_batches_and_a_cut_short_import_resumes(
        st.text(alphabet="0123456789", min_size=5, max_size=13), st.booleans())
 @example("US", "979100000000", True)
 @example("US", "0012012000000", False)  # 00 is no US prefix: once accepted as +1 201...
+@example("AC", "62889", False)  # Ascension: valid, and zone.tab files its zone under Saint Helena
 def test_normalise_number_agrees_with_phonenumbers_validity(region, digits, international):
     """Our single-lookup validity check must accept exactly what phonenumbers.is_valid_number accepts."""
     text = ("+" if international else "") + digits
@@ -205,3 +206,10 @@ def test_00_is_the_international_prefix_only_where_the_region_dials_it_so():
     assert normalise_number("0033 6 12 34 56 80", "FR")[0] == "+33612345680"
     with pytest.raises(ValueError):
         normalise_number("0012012000000", "US")
+
+
+def test_every_region_phonenumbers_dials_has_a_zone():
+    """Ascension (+247), Tristan da Cunha and Kosovo are not in zone.tab on their own: a valid number from them
+    must still get a zone (hypothesis once found +247 6000 valid and zoneless)."""
+    assert all(country_zones(region) for region in phonenumbers.SUPPORTED_REGIONS)
+    assert country_zones("AC") == {"Atlantic/St_Helena"} and country_zones("XK") == {"Europe/Belgrade"}

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialer.core.calls import Disposition
+from dialer.core.calls import AmdResult, Disposition
 from dialer.core.engine import CampaignSettings, Engine
-from dialer.records import Outcome
+from dialer.core.outcomes import LineEnd
 from lists.campaigns import create_campaign
 from lists.models import Attempt, Lead, answers_by_day, to_db
 from lists.store import open_store
@@ -173,7 +173,7 @@ def _one_of_each(origin: datetime, day: date, amd: bool) -> tuple[list, _Scripte
         """A person answers at ``t``; with AMD on, the detector says so 3 s later."""
         engine.answered(call.id, t)
         if amd:
-            engine.amd_result(call.id, t + 3, False)
+            engine.amd_result(call.id, t + 3, AmdResult(False))
 
     def talk(call, t: float, code: str) -> None:
         answer(call, t)
@@ -190,14 +190,14 @@ def _one_of_each(origin: datetime, day: date, amd: bool) -> tuple[list, _Scripte
     engine.hung_up(second.id, t + 218)
     engine.agent_hang_up("a1", t + 240)
     engine.wrap_done("a1", t + 250, Disposition("sale"))
-    engine.failed(launch(1, t + 300)[0].id, t + 325, Outcome.NO_ANSWER)
+    engine.hung_up(launch(1, t + 300)[0].id, t + 325, LineEnd.NO_ANSWER)
     if amd:
         machine = launch(1, t + 400)[0]
         engine.answered(machine.id, t + 410)
-        engine.amd_result(machine.id, t + 413, True)
+        engine.amd_result(machine.id, t + 413, AmdResult(True))
         quick = launch(1, t + 500)[0]
         engine.answered(quick.id, t + 510)
-        engine.hung_up(quick.id, t + 512)  # hung up while AMD listened
+        engine.hung_up(quick.id, t + 512)  # hung up while AMD listened: no agent reached them, an abandon
     late = (datetime.combine(day, time(23, 59, 50), tzinfo=LONDON) - origin).total_seconds()
     talk(launch(1, late)[0], late + 15, "sale")
     return world.recorded, controller
@@ -235,4 +235,4 @@ def test_the_stores_counts_are_the_ledger_the_engine_kept(tmp_path, origin_day, 
     assert restored == controller.inner.ledger.days
     assert len(restored) == 2 and (day - origin_day).days in restored  # the late call's answer is the next day's
     kinds = restored[(day - origin_day).days]
-    assert (kinds.abandoned, kinds.dropped, kinds.agent_machines, kinds.amd_machines) == (1, 1, 1, int(amd))
+    assert (kinds.abandoned, kinds.dropped, kinds.agent_machines, kinds.amd_machines) == (1 + amd, 1, 1, int(amd))

@@ -23,9 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.api import create_app
-from dialer.core.calls import Call
-from dialer.drivers.asterisk import recording_name
-from dialer.service.recordings import RecordingStore, Retention, attempt_number, nightly_purge
+from dialer.drivers.asterisk import new_recording_name
+from dialer.service.recordings import RecordingStore, Retention, nightly_purge
 from lists.campaigns import create_campaign
 from lists.models import DUE_ANY_TIME, Attempt, Campaign, Lead, LeadView, User, insert_new_leads
 from tests.api_helpers import OTHER, make_users
@@ -56,9 +55,9 @@ def _wav(path: Path, body: bytes) -> bytes:
     return body
 
 
-def _attempt(session: Session, lead: Lead, dialled_at: datetime) -> int:
+def _attempt(session: Session, lead: Lead, dialled_at: datetime, recording: str | None = None) -> int:
     row = Attempt(lead_id=lead.id, campaign_id=lead.campaign_id, dialled_at=dialled_at, outcome="human",
-                  agent="agent")
+                  agent="agent", recording=recording)
     session.add(row)
     session.flush()
     return row.id
@@ -89,9 +88,10 @@ class World:
 
 @pytest.fixture
 def world(store, store_url, tmp_path) -> World:
-    """Campaigns Loans (three attempts of one lead, dialled out of id order, the last two recorded; one
-    unrecorded attempt of another lead), Other (one recorded attempt) and ``..`` (its file put where its
-    driver folder would be: above the root); a user per role (tests.api_helpers.make_users)."""
+    """Campaigns Loans (three attempts of one lead, the last two recorded, the first not, though a file named in
+    the old way after its lead and number lies in the folder; one unrecorded attempt of another lead), Other (one
+    recorded attempt) and ``..`` (its file put where its folder would be: above the root); a user per role
+    (tests.api_helpers.make_users)."""
     root = tmp_path / "spool" / "recording"
     root.mkdir(parents=True)
     with store() as session:
@@ -102,20 +102,22 @@ def world(store, store_url, tmp_path) -> World:
         session.commit()
     tokens, _ = make_users(store_url)
     ids, bodies = {}, {}
+    names = {key: new_recording_name(folder) for key, folder in (("second", CAMPAIGN), ("third", CAMPAIGN),
+                                                                   ("other", OTHER), ("dots", DOTS))}
     with store() as session:
         leads = {c: list(session.scalars(select(Lead).join(Campaign).where(Campaign.name == c).order_by(Lead.id)))
                  for c in (CAMPAIGN, OTHER, DOTS)}
         first = leads[CAMPAIGN][0]
-        ids["third"] = _attempt(session, first, T0 + timedelta(hours=2))  # lowest id, dialled last: number 2
+        ids["third"] = _attempt(session, first, T0 + timedelta(hours=2), names["third"])
         ids["first"] = _attempt(session, first, T0)
-        ids["second"] = _attempt(session, first, T0 + timedelta(hours=1))
+        ids["second"] = _attempt(session, first, T0 + timedelta(hours=1), names["second"])
         ids["unrecorded"] = _attempt(session, leads[CAMPAIGN][1], T0)
-        ids["other"] = _attempt(session, leads[OTHER][0], T0)
-        ids["dots"] = _attempt(session, leads[DOTS][0], T0)
+        ids["other"] = _attempt(session, leads[OTHER][0], T0, names["other"])
+        ids["dots"] = _attempt(session, leads[DOTS][0], T0, names["dots"])
         session.commit()
-        for key, folder, lead, number in (("second", CAMPAIGN, first, 1), ("third", CAMPAIGN, first, 2),
-                                          ("other", OTHER, leads[OTHER][0], 0), ("dots", DOTS, leads[DOTS][0], 0)):
-            bodies[key] = _wav(root / folder / f"{lead.id}-{number}.wav", b"RIFF" + key.encode() * 64)
+        _wav(root / CAMPAIGN / f"{first.id}-0.wav", b"RIFF an older call of another store")
+        for key, name in names.items():
+            bodies[key] = _wav(root / f"{name}.wav", b"RIFF" + key.encode() * 64)
     recordings = RecordingStore(root)
     app = create_app(MiniFloor(store), recordings)  # type: ignore[arg-type]
     return World(app, recordings, store, tokens, ids, bodies)
@@ -124,38 +126,33 @@ def world(store, store_url, tmp_path) -> World:
 # -- finding a recording ---------------------------------------------------------------------------------------
 
 
-def test_the_attempt_number_counts_the_leads_earlier_dials_not_ids(world):
-    with world.factory() as session:
-        numbers = {key: attempt_number(session, world.ids[key]) for key in ("first", "second", "third", "other")}
-        assert attempt_number(session, 10**9) is None
-        lead = session.get(Attempt, world.ids["first"]).lead_id
-    assert [numbers[k] for k in ("first", "second", "third")] == [(CAMPAIGN, lead, n) for n in (0, 1, 2)]
-    assert numbers["other"].campaign == OTHER and numbers["other"].attempt_no == 0
-
-
 @pytest.mark.parametrize("name", ["Loans", "Prêt à taux zéro", "a/b", "x/../y", "...", "Q4 2026: retention"])
-def test_the_stores_path_is_the_one_the_driver_records_to(tmp_path, name):
+def test_the_store_finds_the_file_the_driver_records_to_and_no_two_recordings_share_a_name(tmp_path, name):
     store = RecordingStore(tmp_path)
-    expected = tmp_path / (recording_name(name, Call(1, 42, "+33100000000", "all", 3)) + ".wav")
-    _wav(expected, b"RIFF")
-    assert store.path_for(name, 42, 3) == expected.resolve()
-    assert store.path_for(name, 42, 4) is None
+    recording, other = new_recording_name(name), new_recording_name(name)
+    assert recording != other and recording.count("/") == 1
+    _wav(tmp_path / f"{recording}.wav", b"RIFF")
+    assert store.path_of(recording) == (tmp_path / f"{recording}.wav").resolve()
+    assert store.path_of(other) is None
 
 
-def test_no_campaign_name_or_link_reaches_outside_the_root(tmp_path):
+def test_no_recording_name_or_link_reaches_outside_the_root_or_a_file_not_named_by_an_id(tmp_path):
     root = tmp_path / "recording"
-    outside = _wav(tmp_path / "7-0.wav", b"secret")  # where the ".." campaign's recording would land
-    _wav(tmp_path / "etc" / "7-0.wav", outside)
+    some_id = new_recording_name("x").split("/")[1]
+    outside = _wav(tmp_path / f"{some_id}.wav", b"secret")  # where the ".." campaign's recording would land
+    _wav(tmp_path / "etc" / f"{some_id}.wav", outside)
+    _wav(root / "Loans" / "7-0.wav", b"RIFF")
     store = RecordingStore(root)
     (root / "Linked").mkdir(parents=True)
-    (root / "Linked" / "7-0.wav").symlink_to(tmp_path / "7-0.wav")
+    (root / "Linked" / f"{some_id}.wav").symlink_to(tmp_path / f"{some_id}.wav")
     (root / "Escaped").symlink_to(tmp_path / "etc")
-    for name in ("..", "../..", "../etc", "/etc", "Linked", "Escaped"):
-        assert store.path_for(name, 7, 0) is None, name
+    for folder in ("..", "../..", "../etc", "/etc", "Linked", "Escaped"):
+        assert store.path_of(f"{folder}/{some_id}") is None, folder
+    assert store.path_of("Loans/7-0") is None  # the old names are never served: they collided
     assert store.purge("..", datetime(2100, 1, 1, tzinfo=UTC)) == 0
     assert store.purge("Linked", datetime(2100, 1, 1, tzinfo=UTC)) == 0  # a link is never a recording
     assert store.purge("Escaped", datetime(2100, 1, 1, tzinfo=UTC)) == 0
-    assert (tmp_path / "7-0.wav").read_bytes() == (tmp_path / "etc" / "7-0.wav").read_bytes() == b"secret"
+    assert (tmp_path / f"{some_id}.wav").read_bytes() == (tmp_path / "etc" / f"{some_id}.wav").read_bytes()
 
 
 # -- retention -------------------------------------------------------------------------------------------------
@@ -171,7 +168,8 @@ def _aged(path: Path, now: datetime, days: float) -> Path:
 def test_purge_deletes_only_the_campaigns_recordings_older_than_the_cutoff(tmp_path):
     now = datetime(2026, 12, 3, 3, 30, tzinfo=UTC)
     store = RecordingStore(tmp_path)
-    old = [_aged(tmp_path / "Loans" / f"{k}-0.wav", now, 31) for k in range(3)]
+    old = [_aged(tmp_path / "Loans" / f"{k}-0.wav", now, 31) for k in range(2)]  # the old names age out too
+    old.append(_aged(tmp_path / f"{new_recording_name('Loans')}.wav", now, 31))
     kept = [_aged(tmp_path / "Loans" / "9-0.wav", now, 29), _aged(tmp_path / "Loans" / "notes.wav", now, 400),
             _aged(tmp_path / "Loans" / "9-1.txt", now, 400), _aged(tmp_path / "Other" / "5-0.wav", now, 400),
             _aged(tmp_path / "Loans_old" / "6-0.wav", now, 400)]
@@ -222,7 +220,7 @@ def test_the_campaigns_supervisors_managers_and_admins_hear_it_and_are_audited(w
         attempt = session.get(Attempt, world.ids["second"])
         user_id = _user_id(session, user)
         assert world.audits() == [(user_id, attempt.lead_id, attempt.campaign_id, "recording")]
-    assert world.get(user, "third").content == world.bodies["third"]  # attempt numbers, not ids, name files
+    assert world.get(user, "third").content == world.bodies["third"]  # each attempt its own file
     assert len(world.audits()) == 2  # every access
 
 
@@ -251,7 +249,9 @@ def test_a_missing_attempt_or_recording_is_404_naming_it(world):
 
 
 def test_a_campaign_named_dot_dot_never_serves_a_file_above_the_root(world):
-    assert (world.store.root.parent / f"{_lead_of(world, 'dots')}-0.wav").read_bytes() == world.bodies["dots"]
+    with world.factory() as session:
+        name = session.get(Attempt, world.ids["dots"]).recording  # type: ignore[union-attr]
+    assert (world.store.root / f"{name}.wav").read_bytes() == world.bodies["dots"]  # above the root
     response = world.get("admin", "dots")
     assert (response.status_code, response.json()["field"]) == (404, "recording"), response.text
     assert world.audits() == []
@@ -269,6 +269,49 @@ def _user_id(session: Session, name: str) -> int:
     return session.scalar(select(User.id).where(User.name == name))  # type: ignore[return-value]
 
 
-def _lead_of(world: World, attempt: str) -> int:
-    with world.factory() as session:
-        return session.get(Attempt, world.ids[attempt]).lead_id  # type: ignore[union-attr]
+
+def test_a_campaign_name_reused_in_a_new_store_serves_only_its_own_attempts_recordings(tmp_path):
+    """Two stores (an old one, and a new one the same campaign name and the same lead and attempt ids were made
+    in again) record into one folder: each attempt gets its own file, and an attempt of the new store with no
+    recording gets none, never the old store's call of the same ids."""
+    from lists.store import open_store
+
+    root = tmp_path / "spool" / "recording"
+    served = []
+    for k in range(2):
+        url = f"sqlite:///{tmp_path / f'dialer{k}.db'}"
+        factory = open_store(url)
+        name = new_recording_name(CAMPAIGN)
+        with factory() as session:
+            campaign = create_campaign(session, CAMPAIGN, kind="loan-offer", rules_profile="fr")
+            insert_new_leads(session, campaign.id, DUE_ANY_TIME, [("+33142600001", None, "FR", "Europe/Paris", "{}")])
+            lead = session.scalars(select(Lead)).one()
+            recorded = _attempt(session, lead, T0, name)
+            unrecorded = _attempt(session, lead, T0 + timedelta(hours=1))
+            session.commit()
+        body = _wav(root / f"{name}.wav", f"RIFF store {k}".encode())
+        tokens, _ = make_users(url)
+        world = World(create_app(MiniFloor(factory), RecordingStore(root)), RecordingStore(root),  # type: ignore
+                      factory, tokens, {"recorded": recorded, "unrecorded": unrecorded}, {"recorded": body})
+        served.append((world.get("admin", "recorded").content, world.get("admin", "unrecorded").status_code))
+        factory.kw["bind"].dispose()
+    assert served == [(b"RIFF store 0", 404), (b"RIFF store 1", 404)]
+    assert len(list((root / CAMPAIGN).iterdir())) == 2  # nothing overwritten
+
+
+def test_a_recording_that_did_not_start_counts_on_the_wallboard_by_hour(tmp_path):
+    from dialer.api.stats import hourly
+    from lists.store import open_store
+
+    factory = open_store(f"sqlite:///{tmp_path / 'dialer.db'}")
+    with factory() as session:
+        campaign = create_campaign(session, CAMPAIGN, kind="loan-offer", rules_profile="fr")
+        insert_new_leads(session, campaign.id, DUE_ANY_TIME, [("+33142600001", None, "FR", "Europe/Paris", "{}")])
+        lead = session.scalars(select(Lead)).one()
+        _attempt(session, lead, T0, new_recording_name(CAMPAIGN))
+        failed = session.get(Attempt, _attempt(session, lead, T0 + timedelta(minutes=5)))
+        failed.recording_error = "409 Conflict"  # type: ignore[union-attr]
+        session.commit()
+        hours, _ = hourly(session, campaign.id, "Europe/Paris", T0.replace(tzinfo=UTC) + timedelta(hours=1))
+    factory.kw["bind"].dispose()
+    assert [(h.hour, h.attempts, h.recordings_failed) for h in hours] == [(10, 2, 1)]

@@ -88,7 +88,7 @@ def test_retry_delays_per_outcome_and_no_answer_moves_the_time_of_day():
     rules, now = RetryRules(), NOON_NY
     assert next_attempt_at(rules, "busy", now) == now + timedelta(minutes=10)
     assert next_attempt_at(rules, "abandoned", now) == now + timedelta(hours=72)
-    assert next_attempt_at(rules, "interrupted", now) == now + timedelta(hours=72), "maybe a person left unserved"
+    assert next_attempt_at(rules, "interrupted", now) == now + timedelta(minutes=15), "the person never heard it"
     first, second = next_attempt_at(rules, "no_answer", now, 0), next_attempt_at(rules, "no_answer", now, 1)
     assert (second - first) == timedelta(hours=2.5)
 

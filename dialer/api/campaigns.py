@@ -252,4 +252,5 @@ async def stats(campaign_id: CampaignId, request: Request, who: Reader) -> Stats
         abandoned_today=today.abandoned, abandon_rate=today.rate, abandon_cap=run.cap,
         abandon_budget_calls=today.budget,
         occupancy=occupancy(engine), hourly=hours, history=floor.history.of(campaign_id), refusals_today=reasons,
+        recordings_failed_today=sum(h.recordings_failed for h in hours),
         speed=floor.world_speeds(), **_where(floor, campaign_id))

@@ -14,8 +14,11 @@ committed before a byte is sent, so no recording is heard unrecorded. The
 answer is ``Cache-Control: no-store``, so no proxy or browser keeps a copy
 that the nightly deletion would miss.
 
-The files are found through ``app.state.recordings`` (a
-``dialer.service.recordings.RecordingStore``, None when this daemon keeps none).
+The file served is the one the attempt's ledger row names
+(``Attempt.recording``, an id no other attempt has), found through
+``app.state.recordings`` (a ``dialer.service.recordings.RecordingStore``,
+None when this daemon keeps none); an attempt that names none has none,
+whatever files its campaign's folder holds.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from dialer.api.auth import Principal, floor_of, require
 from dialer.api.errors import NotFound
 from dialer.api.floor import Floor
 from dialer.api.schemas import ERRORS, AttemptId
-from dialer.service.recordings import RecordingStore, attempt_number, nightly_purge
+from dialer.service.recordings import RecordingStore, nightly_purge
 from dialer.service.users import Role
 from lists.audit import record_view
 from lists.models import Attempt, ViewPurpose
@@ -60,10 +63,9 @@ def _audited_path(floor: Floor, store: RecordingStore, who: Principal, attempt_i
     """The recording's file, after its audit row is committed; 404 naming the attempt or the recording."""
     with floor.factory() as session:
         attempt = session.get(Attempt, attempt_id)
-        key = attempt_number(session, attempt_id) if attempt and who.sees(attempt.campaign_id) else None
-        if attempt is None or key is None:
+        if attempt is None or not who.sees(attempt.campaign_id):
             raise NotFound(f"no attempt {attempt_id}", "attempt_id")
-        path = store.path_for(*key)
+        path = store.path_of(attempt.recording) if attempt.recording else None  # its own file, or none
         if path is None:
             raise NotFound(f"no recording of attempt {attempt_id} on this daemon", "recording")
         record_view(session, who.user_id, attempt.lead_id, attempt.campaign_id, floor.now_utc(),

@@ -426,6 +426,7 @@ class HourRow(BaseModel):
     contacts: int
     sales: int
     refusals: int
+    recordings_failed: int = 0
 
 
 class FloorAgent(BaseModel):
@@ -459,6 +460,7 @@ class StatsOut(BaseModel):
     hourly: list[HourRow]
     history: list[Sample]
     refusals_today: dict[str, int]
+    recordings_failed_today: int = 0  # connected calls whose recording did not start (the ledger says why)
     reasons: list[ReasonOut]
     warnings: list[str]
     speed: Speeds | None = None  # a simulated world's speeds (asked, current, achieved on average); None: real time

@@ -31,7 +31,7 @@ from dialer.errors import IllegalTransition
 from dialer.records import AttemptRecord, Outcome
 from pacing.controllers import AttemptOutcome
 
-__all__ = ["CallState", "TRANSITIONS", "IllegalTransition", "Call", "Disposition"]
+__all__ = ["CallState", "TRANSITIONS", "IllegalTransition", "Call", "Disposition", "AmdResult"]
 
 
 class CallState(Enum):
@@ -75,6 +75,24 @@ class Disposition:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class AmdResult:
+    """AMD's verdict on an answered call. ``machine``: the dialer hangs up on it; ``sure``: False when AMD could
+    not decide (the dialer treats the call as a person's, and the ledger keeps "not_sure", which calibration
+    needs apart from a sure "human"); ``silence_s``: how long the silence after the greeting had lasted when AMD
+    decided, seconds (None: unknown). Why it matters: the connect limit counts from the greeting's end, which is
+    ``silence_s`` before the verdict, not from the verdict."""
+
+    machine: bool
+    sure: bool = True
+    silence_s: float | None = None
+
+    @property
+    def ledger(self) -> str:
+        """The ledger's ``amd_result``: machine, human or not_sure."""
+        return "not_sure" if not self.sure else "machine" if self.machine else "human"
+
+
 @dataclass(eq=False, slots=True)
 class Call:
     """One attempt. Times are seconds on the engine's clock (from the campaign's first local midnight)."""
@@ -89,6 +107,7 @@ class Call:
     agent: str | None = None
     outcome: Outcome | None = None
     amd_machine: bool | None = None
+    amd_result: AmdResult | None = None
     dialled_s: float | None = None
     answered_s: float | None = None
     amd_end_s: float | None = None
@@ -99,6 +118,10 @@ class Call:
     wrapped_s: float | None = None  # the agent closed the wrap-up
     disposition: Disposition | None = None
     message_played: bool = False
+    message_s: float | None = None  # the safe-harbour message started
+    greeting_end_s: float | None = None  # the customer's greeting ended: the connect limit counts from here
+    recording: str | None = None  # the recording's name (the driver's), once asked for
+    recording_error: str | None = None  # why the recording did not start
     observed: bool = False  # the controller has been told of its result
     payload: Any = None  # the lead source's own handle (a store row id, a simulated lead)
 
@@ -136,7 +159,7 @@ class Call:
         data = dict(d.data) if d else {}
         if self.wrapped_s is not None and self.ended_s is not None:
             data["wrap_s"] = self.wrapped_s - self.ended_s
-        amd = None if self.amd_machine is None else ("machine" if self.amd_machine else "human")
+        amd = None if self.amd_result is None else self.amd_result.ledger
         dialled = at(self.dialled_s)
         assert dialled is not None
         return AttemptRecord(
@@ -145,7 +168,8 @@ class Call:
             message_played="safe_harbour" if self.message_played else None,
             disposition=d.code if d else None, refusal_reason=d.refusal_reason if d else None, agent=self.agent,
             callback_at=d.callback_at if d else None, callback_owner=d.callback_owner if d else None,
-            data=data)
+            data=data, greeting_end_at=at(self.greeting_end_s), message_at=at(self.message_s),
+            recording=self.recording, recording_error=self.recording_error)
 
 
 _AS_SEEN = {Outcome.HUMAN: "live", Outcome.ABANDONED: "live", Outcome.MACHINE: "machine", Outcome.BUSY: "busy",

@@ -26,7 +26,8 @@ from enum import Enum
 from itertools import count
 
 from dialer.core.agents import Agent, AgentPool, AgentState
-from dialer.core.calls import Call, CallState, Disposition, IllegalTransition
+from dialer.core.calls import AmdResult, Call, CallState, Disposition, IllegalTransition
+from dialer.core.outcomes import LineEnd, outcome_of
 from dialer.core.ports import AgentConsole, ClaimedLead, LeadSource, Recorder, TelephonyDriver, Waker
 from dialer.core.snapshot import FLIGHT, IN_FLIGHT, Flight, snapshot_of
 from dialer.records import Outcome
@@ -121,7 +122,7 @@ class Engine:
     def snapshot(self, now_s: float) -> Snapshot:
         """The floor for the controller: ages in engine seconds, the moment on the campaign's civil clock."""
         flights = {flight: calls.values() for flight, calls in self._flights.items()}
-        return snapshot_of(now_s, flights, self.pool, self.day_end_s - now_s, self.civil(now_s))
+        return snapshot_of(now_s, flights, self.pool, self.day_end_s - now_s, self.civil(now_s), self.wait_s)
 
     def _move(self, call: Call, to: CallState, now_s: float) -> None:
         """The one place a call changes state: its flight bucket follows, so a snapshot need not scan calls."""
@@ -203,28 +204,27 @@ class Engine:
         else:
             self._connect(call, now_s)
 
-    def amd_result(self, call_id: int, now_s: float, machine: bool) -> None:
-        """AMD's verdict: a machine is hung up on (a person wrongly called a machine counts in the UK)."""
+    def amd_result(self, call_id: int, now_s: float, verdict: AmdResult) -> None:
+        """AMD's verdict: a machine is hung up on (a person wrongly called a machine counts in the UK); a person,
+        or a call AMD was not sure of, goes to an agent, or at once to the message when none is free (the connect
+        limit ran from the greeting's end, before the verdict: see ``_connect``)."""
         now_s = self._monotonic(now_s)
         call = self.calls[call_id]
-        call.amd_end_s, call.amd_machine = now_s, machine
-        if not machine:
+        call.amd_end_s, call.amd_machine, call.amd_result = now_s, verdict.machine, verdict
+        if verdict.silence_s is not None:
+            call.greeting_end_s = now_s - verdict.silence_s
+        if not verdict.machine:
             self._connect(call, now_s)
             return
         call.outcome, call.hangup_s = Outcome.MACHINE, now_s
         self.telephony.hang_up(call)
         self._end(call, now_s)
 
-    def failed(self, call_id: int, now_s: float, outcome: Outcome) -> None:
-        """The call never answered: busy, no answer, invalid number, or a network failure."""
-        now_s = self._monotonic(now_s)
-        call = self.calls[call_id]
-        call.outcome, call.hangup_s = outcome, now_s
-        self._end(call, now_s)
-
-    def hung_up(self, call_id: int, now_s: float) -> None:
-        """The line closed: the customer hung up, or our message or hang-up completed. A call the engine has
-        already ended (the agent hung up first) is ignored."""
+    def hung_up(self, call_id: int, now_s: float, end: LineEnd = LineEnd.HUNG_UP) -> None:
+        """The line closed, ``end`` saying how: the customer hung up, our message or hang-up completed, or the
+        call never got through (busy, no answer, a shutdown...). The outcome follows the call's stage and
+        ``end`` (``dialer.core.outcomes``). A call the engine has already ended (the agent hung up first) is
+        ignored."""
         now_s = self._monotonic(now_s)
         call = self.calls.get(call_id) or self._talking.get(call_id)
         if call is None:
@@ -235,9 +235,7 @@ class Engine:
             return
         if call.state is CallState.QUEUED:
             self.pool.remove_waiting(call.id)
-            call.outcome = Outcome.ABANDONED
-        elif call.state is CallState.ANALYSING:
-            call.outcome = Outcome.HUMAN
+        call.outcome = outcome_of(call.state, end)
         self._end(call, now_s)
 
     # -- timers ------------------------------------------------------------------------------------------------
@@ -314,7 +312,8 @@ class Engine:
     # -- connecting --------------------------------------------------------------------------------------------
     def _connect(self, call: Call, now_s: float) -> None:
         """A person (as far as the dialer knows) is on the line: to their reserved agent, the longest-idle one,
-        or the queue with the connect limit running."""
+        or the queue for what is left of the connect limit (``wait_s``; none after an AMD verdict: the message
+        starts at once)."""
         call.outcome = Outcome.HUMAN
         agent = self.pool.get(call.agent) if call.agent else self.pool.take_idle()
         if agent is not None:
@@ -323,8 +322,23 @@ class Engine:
         self._move(call, CallState.QUEUED, now_s)
         call.queued_s = now_s
         self.pool.waiting.append(call.id)
-        if self.settings.connect_limit_s is not None:
+        if self.settings.connect_limit_s is None:
+            return
+        if self.settings.amd:
+            self._give_up(call, now_s)
+        else:
             self._at(now_s + self.settings.connect_limit_s, Timer.CONNECT, call.id)
+
+    @property
+    def wait_s(self) -> float:
+        """How long a person the dialer has just found may wait for an agent before the safe-harbour message,
+        seconds: the connect limit from the answer; with AMD on, none. Why none: the limit counts from the end of
+        the greeting (US TSR, Ofcom), and AMD decides only after the greeting and the silence after it, so at the
+        verdict the time left is the limit less that silence, less the time the message takes to reach the
+        person: too little to wait for an agent to come free. With no limit the controller still paces for the
+        law's 2 s."""
+        limit = self.settings.connect_limit_s
+        return 2.0 if limit is None else 0.0 if self.settings.amd else limit
 
     def _bridge(self, call: Call, agent: Agent, now_s: float) -> None:
         self._move(call, CallState.TALKING, now_s)
@@ -341,7 +355,7 @@ class Engine:
         """The connect limit passed: play the safe-harbour message and hang up; the call is abandoned."""
         self.pool.remove_waiting(call.id)
         self._move(call, CallState.SAFE_HARBOUR, now_s)
-        call.outcome, call.message_played, call.hangup_s = Outcome.ABANDONED, True, now_s
+        call.outcome, call.message_played, call.hangup_s, call.message_s = Outcome.ABANDONED, True, now_s, now_s
         self.telephony.play_and_hang_up(call, self.settings.safe_harbour_message)
         self._observe(call)
 

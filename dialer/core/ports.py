@@ -31,8 +31,8 @@ class ClaimedLead:
 
 
 class TelephonyDriver(Protocol):
-    """Places and controls calls; reports back through the engine's ``answered``, ``amd_result``, ``failed``
-    and ``hung_up``. ``ring_timeout_s`` is the no-answer give-up, seconds."""
+    """Places and controls calls; reports back through the engine's ``answered``, ``amd_result`` and
+    ``hung_up`` (with how the line ended). ``ring_timeout_s`` is the no-answer give-up, seconds."""
 
     def originate(self, call: Call, caller_id: str, ring_timeout_s: float, amd: bool) -> None: ...
 

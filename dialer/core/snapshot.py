@@ -50,7 +50,7 @@ def build_snapshot(now_s: float, calls: Iterable[Call], pool: AgentPool, seconds
 
 
 def snapshot_of(now_s: float, flights: Mapping[Flight, Collection[Call]], pool: AgentPool,
-                seconds_left: float, civil_now_s: float | None = None) -> Snapshot:
+                seconds_left: float, civil_now_s: float | None = None, wait_s: float = 2.0) -> Snapshot:
     """The snapshot from calls already grouped by ``FLIGHT`` (the engine keeps them so, call by call); ages are
     taken at ``now_s``, and the snapshot's moment is ``civil_now_s`` when given (``Engine.civil``)."""
     ringing, analysing = flights[Flight.RINGING], flights[Flight.ANALYSING]
@@ -64,4 +64,4 @@ def snapshot_of(now_s: float, flights: Mapping[Flight, Collection[Call]], pool: 
         analysing_elapsed_s=tuple([now_s - call.since_s for call in analysing]),
         analysing_segments=tuple([call.segment for call in analysing]),
         waiting=len(flights[Flight.WAITING]), seconds_left=seconds_left,
-        agents_on_call=pool.talking)
+        agents_on_call=pool.talking, wait_s=wait_s)

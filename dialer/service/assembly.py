@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.core.calls import Call
 from dialer.core.engine import CampaignSettings, Engine
+from dialer.core.outcomes import LineEnd
 from dialer.core.ports import AgentConsole
-from dialer.drivers.asterisk import AsteriskDriver, CampaignTelephony
+from dialer.drivers.asterisk import AMD_DEFAULTS, AsteriskDriver, CampaignTelephony
 from dialer.drivers.sim.scenario import Scenario, for_campaign
 from dialer.drivers.sim.store import StoreCustomers
 from dialer.drivers.sim.telephony import ShiftLike, SimTelephony, SimWorkforce
-from dialer.records import Outcome
 from dialer.service.clock import AsyncioClock
 from dialer.service.cluster import Fence, LocalLease
 from dialer.service.config import Config, ConfigError
@@ -162,7 +162,7 @@ class _Hooks:
         assert self.engine is not None
         log.warning("dial refused: lease not held or mark too late",
                     extra={"event": "dial_refused", "campaign": self.engine.settings.name})
-        self.engine.failed(call.id, self.clock.now(), Outcome.FAILED)
+        self.engine.hung_up(call.id, self.clock.now(), LineEnd.NOT_PLACED)
 
 
 class Assembly:
@@ -268,10 +268,11 @@ class Assembly:
             raise ConfigError(f"{self.config.source}: [asterisk.campaigns.{campaign.name}]: missing: every campaign "
                               "needs its telephony settings (safe_harbour at least)")
         telephony = self.asterisk.campaign(campaign.name, clock, campaign.caller_id or "", own.trunk_limit,
-                                           own.safe_harbour)
+                                           own.safe_harbour, amd=AMD_DEFAULTS[own.amd_language])
         settings = CampaignSettings(campaign.name, campaign.caller_id or "", own.connect_limit_s, own.amd,
                                     own.ring_timeout_s, tick_s=own.tick_s)
-        return Parts(telephony, settings, own.amd_false_positive if own.amd else 0.0, telephony.forget)
+        return Parts(telephony, settings, own.amd_false_positive if own.amd else 0.0,
+                     lambda call: None)  # the driver keeps nothing of a finished call: its recording is on the call
 
 
 def _always() -> bool:

@@ -44,6 +44,7 @@ Example (``deploy/dialer.toml`` ships a commented one)::
     connect_limit_s = 2
     amd = true
     amd_false_positive = 0.02    # people AMD calls machines (the UK cap counts them): measure it on your calls
+    amd_language = "fr"          # nl, fr, pl, hu, ru or en: AMD's settings tested on greetings in that language
     recording_retention_days = 90   # older recordings are deleted nightly
     [cluster]                    # several daemons on one PostgreSQL (dialer.service.cluster); absent: one daemon
     lease_s = 15                 # a campaign lease lasts this long from a renewal, seconds (database clock)
@@ -66,7 +67,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from dialer.drivers.asterisk import MIN_RING_TIMEOUT_S, AriServer
+from dialer.drivers.asterisk import AMD_DEFAULTS, MIN_RING_TIMEOUT_S, AriServer
 from dialer.errors import DialerError
 from dialer.service.cluster import LeaseTimes
 from lists.numbers import valid_zone
@@ -105,6 +106,7 @@ class AsteriskCampaign:
     tick_s: float = 1.0
     amd_false_positive: float = 0.02  # people AMD calls machines, fraction: measure it on your own calls
     recording_retention_days: int = 90  # the nightly job deletes the campaign's recordings older than this
+    amd_language: str = "en"  # the greetings' language: AMD's tested settings for it (drivers.asterisk.AMD_DEFAULTS)
 
 
 @dataclass(frozen=True)
@@ -346,9 +348,18 @@ def _asterisk_campaign(r: _Reader) -> AsteriskCampaign:
         r.get("connect_limit_s", _number(0.5, 10.0), defaults.connect_limit_s), amd,
         r.get("tick_s", _number(0.05, 10.0), defaults.tick_s),
         r.get("amd_false_positive", _number(0.0, 0.5), defaults.amd_false_positive),
-        int(r.get("recording_retention_days", _number(1, 3650), defaults.recording_retention_days)))
+        int(r.get("recording_retention_days", _number(1, 3650), defaults.recording_retention_days)),
+        r.get("amd_language", _one_of(AMD_DEFAULTS), defaults.amd_language))
     r.done()
     return campaign
+
+
+def _one_of(choices: Mapping[str, Any]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(sorted(choices))}")
+        return str(value)
+    return check
 
 
 def _flag(value: Any) -> bool:

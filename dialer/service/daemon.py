@@ -20,8 +20,8 @@ A campaign dials only in state ``running`` and within its hours; managers
 start, pause and stop it through the API.
 
 SIGTERM (or SIGINT): stop launching, give buffered leads back, let calls in
-progress end for up to ``drain_timeout_s``, write what is still open as
-interrupted (an abandon whose message is playing stays abandoned), flush the
+progress end for up to ``drain_timeout_s``, write what is still open by
+``dialer.core.outcomes`` (unanswered: interrupted; answered with no agent: abandoned), flush the
 writer and exit 0.
 
 With ``[cluster]`` (several daemons on one PostgreSQL, ``dialer.service.cluster``)
@@ -89,6 +89,7 @@ log = logging.getLogger("dialer.service.daemon")
 _STORE_BUCKETS = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5,
                   1.0, 2.0, 5.0)  # seconds
 _OFF_POLL_S = 0.5  # how often a logging-out agent's state is looked at before their line is hung up, seconds
+_PHONE_LINE = "phone_line"  # the pause reason while an agent's phone is called back after an Asterisk restart
 _SWITCH_S = 0.001  # GIL hand-over, seconds: the claim and writer threads hold the loop back at most this long
 
 
@@ -128,8 +129,10 @@ class Daemon:
         self.reason_log = ReasonLog()
         self.api_agents = bool(config.sim and config.sim.agents == "api") or config.asterisk is not None
         self.asterisk = (AsteriskDriver(config.asterisk.servers, f"{config.asterisk.app}-{config.name}",
-                                        on_agent_lost=self.agent_lost, instance=secrets.token_hex(3))
+                                        on_agent_lost=self.agent_lost, instance=secrets.token_hex(3),
+                                        on_agent_line=self.agent_line)
                          if config.asterisk else None)
+        self._line_paused: set[str] = set()  # agents paused while the driver calls their phones back
         self.recordings = (RecordingStore(config.asterisk.recordings_dir)
                            if config.asterisk is not None and config.asterisk.recordings_dir else None)
         self.cors_origins = config.cors_origins
@@ -361,6 +364,23 @@ class Daemon:
         if run is not None and agent in run.engine.pool.agents:
             log.warning("agent phone lost", extra={"event": "agent_phone_lost", "agent": agent, "campaign": run.name})
             run.engine.log_out(agent, run.now_s())
+
+    def agent_line(self, agent: str, held: bool) -> None:
+        """An agent's phone line went with its Asterisk (``held`` False: a shutdown or a crash; the agent is
+        paused, so no call is put through to a line that is not there) or is held again, the driver having called
+        the phone back at the reconnect (True: ready again, unless they had paused themselves before)."""
+        campaign_id = self.desk.seats.get(agent)
+        run = self.campaign_run(campaign_id) if campaign_id is not None else None
+        if run is None or agent not in run.engine.pool.agents:
+            return
+        if not held and run.engine.pool.agents[agent].state not in (AgentState.PAUSED, AgentState.OFF):
+            self._line_paused.add(agent)
+            run.engine.pause(agent, run.now_s(), _PHONE_LINE)
+        elif held and agent in self._line_paused:
+            self._line_paused.discard(agent)
+            run.engine.ready(agent, run.now_s())
+        log.warning("agent phone line %s", "back" if held else "down: calling it back at reconnect",
+                    extra={"event": "agent_phone_line", "agent": agent, "campaign": run.name, "held": held})
 
     def desk_campaigns(self) -> list[int]:
         return [r.campaign_id for r in self.runs]

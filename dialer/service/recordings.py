@@ -1,16 +1,20 @@
 """The call recordings on this host: finding an attempt's file, and deleting a campaign's old ones.
 
-Why files and not the store: Asterisk writes each connected call's bridge
-recording itself (``dialer.drivers.asterisk.recording_name``) as
-``<root>/<campaign>/<lead>-<attempt>.wav``: the campaign's name made safe
-for a path, the lead's id and the attempt's number (0 for the lead's first
-attempt). The store knows the attempt, so its file is found again from the
-attempt's row (``attempt_number``) with no table of file names to keep.
+Why files named by an id and kept on the attempt: Asterisk writes each
+connected call's bridge recording itself as ``<root>/<campaign>/<id>.wav``,
+the campaign's name made safe for a path and an id no other attempt of any
+store shares (``dialer.drivers.asterisk.new_recording_name``: a random UUID), and the attempt's
+ledger row keeps that name (``Attempt.recording``). The file served for an
+attempt is the one its row names, or none. Files once named after the lead
+and the attempt's number (``<lead>-<n>``) collided whenever a campaign name
+was reused or lead ids repeated (a new store, another daemon): Asterisk
+refused the new recording and the API served the older call, another
+person's.
 
 Why every path is checked against the root: a campaign's name is free text,
 and one called ``..`` would name a folder above the recordings; a lookup or
 a purge never leaves the root, and a purge deletes only files named like a
-recording (``<digits>-<digits>.wav``), never links.
+recording (a UUID, or the old ``<digits>-<digits>``), never links.
 
 Retention is in whole days per campaign (``Retention``); ages are measured
 from a file's modification time (when the recording stopped), in real UTC
@@ -25,41 +29,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import NamedTuple
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from dialer.drivers.asterisk import RECORDING_FORMAT, RECORDING_ID, recording_folder
 
-from lists.models import Attempt, Campaign
+__all__ = ["RecordingStore", "Retention", "nightly_purge", "EXTENSION"]
 
-__all__ = ["RecordingStore", "RecordingKey", "Retention", "attempt_number", "nightly_purge", "EXTENSION"]
-
-EXTENSION = ".wav"  # the driver's RECORDING_FORMAT
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")  # what the driver replaces with "_" in a campaign's folder name
-_RECORDING = re.compile(r"\d+-\d+" + re.escape(EXTENSION))
-
-
-class RecordingKey(NamedTuple):
-    """What names an attempt's recording: its campaign's name, its lead's id, the attempt's number from 0."""
-
-    campaign: str
-    lead_id: int
-    attempt_no: int
-
-
-def attempt_number(session: Session, attempt_id: int) -> RecordingKey | None:
-    """The recording's key of attempt ``attempt_id`` (None: no such attempt). The number is how many of the
-    lead's attempts came before it, by ``dialled_at`` then id: what the engine passed the driver as the
-    lead's attempt count when it dialled."""
-    row = session.execute(select(Campaign.name, Attempt.lead_id, Attempt.dialled_at)
-                          .join(Campaign, Campaign.id == Attempt.campaign_id).where(Attempt.id == attempt_id)).first()
-    if row is None:
-        return None
-    name, lead_id, dialled_at = row
-    earlier = session.scalar(select(func.count()).select_from(Attempt).where(
-        Attempt.lead_id == lead_id,
-        or_(Attempt.dialled_at < dialled_at, and_(Attempt.dialled_at == dialled_at, Attempt.id < attempt_id))))
-    return RecordingKey(name, lead_id, earlier or 0)
+EXTENSION = f".{RECORDING_FORMAT}"
+_RECORDING = re.compile(rf"(?:{RECORDING_ID.pattern}|\d+-\d+){re.escape(EXTENSION)}")  # ids; the old lead-numbers
 
 
 class RecordingStore:
@@ -74,13 +50,15 @@ class RecordingStore:
         return real if real.is_relative_to(self.root) else None
 
     def folder_of(self, campaign_name: str) -> Path | None:
-        """The campaign's folder, as the driver names it; None when that name would leave the root."""
-        return self._inside(self.root / _UNSAFE.sub("_", campaign_name))
+        """The campaign's folder, as recordings are named; None when that name would leave the root."""
+        return self._inside(self.root / recording_folder(campaign_name))
 
-    def path_for(self, campaign_name: str, lead_id: int, attempt_no: int) -> Path | None:
-        """The attempt's ``.wav`` file; None if it is absent or would be outside the root."""
-        folder = self.folder_of(campaign_name)
-        found = self._inside(folder / f"{lead_id}-{attempt_no}{EXTENSION}") if folder else None
+    def path_of(self, recording: str) -> Path | None:
+        """The ``.wav`` file of the recording ``recording`` (an attempt's ``recording``); None if it is absent,
+        not named like a recording, or would be outside the root."""
+        if not RECORDING_ID.fullmatch(Path(recording).name):
+            return None
+        found = self._inside(self.root / f"{recording}{EXTENSION}")
         return found if found is not None and found.is_file() else None
 
     def purge(self, campaign_name: str, older_than: datetime) -> int:

@@ -58,6 +58,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.core.calls import Call, CallState
+from dialer.core.outcomes import LineEnd, outcome_of
 from dialer.core.ports import ClaimedLead, TelephonyDriver
 from dialer.records import AttemptRecord, Outcome
 from dialer.service.cluster import Fence, Fenced, holds
@@ -567,11 +568,13 @@ class WriteAheadTelephony:
 
 
 def open_call_record(call: Call, origin: datetime) -> AttemptRecord | None:
-    """The ledger row for a call still open when the drain timed out: an abandon whose message is playing
-    stays abandoned, a call with an agent keeps its result, any other is interrupted; None if never dialled."""
+    """The ledger row for a call still open when the drain timed out: the dialer lost its line
+    (``LineEnd.DRIVER_LOST``), so a call not yet answered is interrupted, one answered that no agent reached is
+    abandoned (an abandon whose message is playing stays so), and a call with an agent keeps its result; None if
+    never dialled."""
     if call.dialled_s is None:
         return None
-    if call.state is CallState.SAFE_HARBOUR or call.state is CallState.ENDED:
+    if call.state is CallState.ENDED:
         return call.as_record(origin)
-    return replace(call, outcome=Outcome.INTERRUPTED).as_record(origin)
+    return replace(call, outcome=outcome_of(call.state, LineEnd.DRIVER_LOST)).as_record(origin)
 

@@ -121,7 +121,8 @@ async function refresh() {
       figure("abandoned today", `${pct(s.abandon_rate)} of ${pct(s.abandon_cap)}`, s.abandon_rate > s.abandon_cap),
       figure("cap budget left", s.abandon_budget_calls.toFixed(1) + " calls", s.abandon_budget_calls < 1),
       figure("contact rate", pct(s.contact_rate)), figure("attempts today", s.attempts_today),
-      figure("live answers", count(s.live_today)));
+      figure("live answers", count(s.live_today)),
+      figure("recordings failed today", count(s.recordings_failed_today), s.recordings_failed_today > 0));
     chart("chart-occupancy", s.history, "occupancy", 0, 1);
     chart("chart-abandon", s.history, "abandon_rate", s.abandon_cap);
     fill("agents", bars(s.agents));

@@ -22,14 +22,20 @@ from functools import partial
 from typing import Protocol
 
 from dialer.core.agents import Agent, AgentState
-from dialer.core.calls import Call, CallState, Disposition
+from dialer.core.calls import AmdResult, Call, CallState, Disposition
 from dialer.core.engine import Engine
+from dialer.core.outcomes import LineEnd
 from dialer.records import Outcome
 from pacing.days import DAY_S
 
-__all__ = ["Scheduler", "CustomerPlan", "SimTelephony", "ShiftLike", "SimWorkforce", "NETWORK_RESULTS"]
+__all__ = ["Scheduler", "CustomerPlan", "SimTelephony", "ShiftLike", "SimWorkforce", "NETWORK_RESULTS",
+           "AFTER_GREETING_SILENCE_S"]
 
 NETWORK_RESULTS = (Outcome.HUMAN, Outcome.MACHINE, Outcome.BUSY, Outcome.NO_ANSWER, Outcome.INVALID)
+AFTER_GREETING_SILENCE_S = 0.8
+"""AMD decides "person" after this much silence following the greeting (Asterisk's ``after_greeting_silence``):
+the greeting ended this long before the verdict, and a person's patience counts from then."""
+_UNANSWERED = {Outcome.BUSY: LineEnd.BUSY, Outcome.NO_ANSWER: LineEnd.NO_ANSWER, Outcome.INVALID: LineEnd.INVALID}
 
 
 class Scheduler(Protocol):
@@ -57,7 +63,8 @@ class CustomerPlan:
 
 
 class SimTelephony:
-    """A ``TelephonyDriver`` whose far ends follow their ``CustomerPlan``. ``amd_delay_s``: how long AMD listens;
+    """A ``TelephonyDriver`` whose far ends follow their ``CustomerPlan``. ``amd_delay_s``: how long AMD listens,
+    from the answer to its verdict (the greeting ended ``AFTER_GREETING_SILENCE_S`` before the verdict);
     ``message_s``: the safe-harbour message's length."""
 
     def __init__(self, clock: Scheduler, plan_for: Callable[[Call], CustomerPlan], amd_delay_s: float = 2.5,
@@ -79,13 +86,15 @@ class SimTelephony:
         assert call.dialled_s is not None
         at = call.dialled_s + plan.after_s
         if plan.result not in (Outcome.HUMAN, Outcome.MACHINE):
-            self._at(at, lambda t: engine.failed(call.id, t, plan.result))
+            self._at(at, lambda t: engine.hung_up(call.id, t, _UNANSWERED[plan.result]))
             return
         self._at(at, lambda t: engine.answered(call.id, t))
-        greeting_end = at
+        greeting_end = at  # without AMD the dialer knows no greeting: it counts from the answer
         if amd:
-            greeting_end += self.amd_delay_s
-            self._at(greeting_end, lambda t: engine.amd_result(call.id, t, plan.amd_says_machine))
+            verdict, silence = at + self.amd_delay_s, min(AFTER_GREETING_SILENCE_S, self.amd_delay_s)
+            greeting_end = verdict - silence
+            self._at(verdict, lambda t: engine.amd_result(call.id, t, AmdResult(plan.amd_says_machine,
+                                                                                silence_s=silence)))
         if plan.result is Outcome.HUMAN and math.isfinite(plan.patience_s):
             self._at(greeting_end + plan.patience_s, lambda t: self._lose_patience(call, t))
 

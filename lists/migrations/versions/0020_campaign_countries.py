@@ -8,7 +8,7 @@ its number's (a sealed number cannot be read here, and the importer has
 always given one).
 
 Revision ID: 0020
-Revises: 0019
+Revises: 0018
 """
 
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from alembic import op
 from lists.numbers import country_of
 
 revision = "0020"
-down_revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
