@@ -133,7 +133,7 @@ def violations(factory, example: tuple[list[dict], str, int]) -> list[str]:
     return [rule for person in _claimed(factory, people, kind, now) for rule in lawful(person, kind, now)]
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(claim_st)
 def test_no_claim_breaks_a_persons_own_rules(factory, example):
     assert violations(factory, example) == []
