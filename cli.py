@@ -333,7 +333,14 @@ def campaign_group() -> None:
     """Create, inspect, edit and re-target campaigns."""
 
 
-_KINDS = click.Choice(["loan-offer", "tariff-switch", "survey", "payment-reminder"])
+_KINDS = click.Choice(["loan-offer", "tariff-switch", "survey", "payment-reminder", "debt-collection"])
+
+
+_PROFILES = ["de", "fr", "hu", "nl", "pl", "ru", "uk", "us"]  # lists/jurisdictions/*.toml (a test keeps them equal)
+
+
+def _country_list(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[str] | None:
+    return None if value is None else [code.strip().upper() for code in value.split(",") if code.strip()]
 
 
 def _campaign_settings(f: Any) -> Any:
@@ -343,7 +350,13 @@ def _campaign_settings(f: Any) -> Any:
                      help="Tested AMD false-positive share; a UK campaign it leaves no abandonment budget is "
                           "refused (checked, not stored: the detector is the telephony driver's)."),
         click.option("--abandon-cap", type=float, help="Fraction of live answers, at most 0.03."),
-        click.option("--rules-profile", type=click.Choice(["us", "fr", "uk"]), help="Calling-rules jurisdiction."),
+        click.option("--rules-profile", type=click.Choice(_PROFILES),
+                     help="The campaign's own jurisdiction: its abandonment regime and its reports' days (default: "
+                          "the first country's)."),
+        click.option("--countries", callback=_country_list, metavar="CC,CC",
+                     help="ISO codes of the countries it may call, such as FR,BE,NL: each person is dialled under "
+                          "their own country's rules (default: the rules profile's country; neither given: it "
+                          "refuses to start until it has some)."),
         click.option("--max-attempts", type=int),
         click.option("--caller-id", help="Number presented to the called person."),
         click.option("--fresh-share", type=float, help="Share of each claim kept for fresh leads, 0 to 1."),
@@ -404,7 +417,7 @@ def campaign_create(name: str, kind: str, pacing: tuple[str, ...], database_url:
         _audit(s, "settings", campaign.id, created=campaign.name)
         s.commit()
         click.echo(f"created campaign {campaign.name} ({campaign.kind}, {campaign.dial_mode}, "
-                   f"profile {campaign.rules_profile})")
+                   f"profile {campaign.rules_profile}, countries {', '.join(campaign.countries) or 'none yet'})")
 
 
 @campaign_group.command("list")
@@ -433,6 +446,7 @@ def campaign_show(name: str, database_url: str | None) -> None:
         c = get_campaign(s, name)
         _print_table([(f, getattr(c, f)) for f in ("name", "company", "kind", "dial_mode", "abandon_cap",
                                                    "rules_profile", "max_attempts", "caller_id", "fresh_share")]
+                     + [("countries", ", ".join(c.countries) or "none: it will not start (set --countries)")]
                      + [("pacing_params", _shown_pacing(c.pacing_params))])
         for section, codes in c.catalogue.items():
             click.echo(f"{section}: " + ", ".join(f"{code} ({label})" for code, label in codes.items()))

@@ -15,19 +15,20 @@ from sqlalchemy.orm import Session
 
 from dialer.errors import DialerError
 from lists.companies import get_company
-from lists.jurisdictions import PROFILE_ZONES, PROFILES
+from lists.jurisdictions import BY_COUNTRY, JURISDICTIONS, PROFILE_ZONES, PROFILES
 from lists.lifecycle import LeadStatus, reopened
 from lists.models import CAMPAIGN_KINDS, DEFAULT_COMPANY, Campaign, Lead, to_db
 from lists.numbers import normalise_number
+from lists.purposes import Purpose, purpose_of
 from pacing.controllers import Controller
 from pacing.errors import InvalidInput
 from pacing.ledger import AmdVerdict, amd_verdict
-from pacing.registry import POLICIES, make_controller
+from pacing.registry import POLICIES, PolicyName, make_controller
 
 __all__ = ["default_catalogue", "success_outcome", "check_setting", "check_amd", "check_pacing", "dial_modes",
            "create_campaign", "get_campaign", "list_campaigns", "edit_campaign", "retarget", "controller_for_campaign",
            "NothingToRetarget", "CoolOff", "cooling_off", "SALE_CODES", "known_reasons", "label_of", "NOT_IN_CATALOGUE",
-           "home_zone"]
+           "home_zone", "check_dialling"]
 
 _SALES_REFUSALS = {  # an offer of something to buy: a loan, a tariff
     "too_expensive": "Too expensive",
@@ -54,6 +55,13 @@ _KIND_REFUSALS = {  # why a person said no differs by what was asked: nothing is
         "not_account_holder": "Not the account holder",
         "bad_timing": "Bad timing",
     },
+    "debt-collection": {
+        "disputes_debt": "Disputes the debt",
+        "cannot_pay": "Cannot pay (hardship)",
+        "has_arrangement": "Already has a repayment plan",
+        "not_debtor": "Not the debtor",
+        "refers_to_lawyer": "Refers to a lawyer or representative",
+    },
 }
 _COMMON_OUTCOMES = {
     "callback": "Callback requested",
@@ -66,6 +74,8 @@ _KIND_OUTCOMES = {
     "loan-offer": {"accepted": "Loan offer accepted"},
     "tariff-switch": {"accepted": "Tariff switch accepted"},
     "payment-reminder": {"promise_to_pay": "Promised to pay", "paid": "Already paid"},
+    "debt-collection": {"promise_to_pay": "Promised to pay", "paid": "Already paid",
+                        "repayment_plan": "Agreed a repayment plan"},
     "survey": {
         "completed": "Survey completed",
         "partial": "Survey partly completed",
@@ -119,6 +129,40 @@ def check_setting(field: str, value: Any) -> None:
         raise InvalidInput(field, "must be at least 1")
     if field == "fresh_share" and not 0.0 <= float(value) <= 1.0:
         raise InvalidInput(field, "must be a fraction between 0 and 1")
+    if field == "countries":
+        _check_countries(value)
+
+
+def _check_countries(countries: Any) -> None:
+    """Each an ISO 3166 code the product has rules for (``lists.jurisdictions``)."""
+    if not isinstance(countries, list) or not all(isinstance(c, str) for c in countries):
+        raise InvalidInput("countries", "must be a list of ISO 3166 country codes, such as FR, NL, PL")
+    unknown = [c for c in countries if c not in BY_COUNTRY]
+    if unknown:
+        raise InvalidInput("countries", f"no rules for {', '.join(unknown)} (the product has rules for: "
+                                        f"{', '.join(sorted(BY_COUNTRY))})")
+
+
+def check_dialling(kind: str, dial_mode: str, countries: list[str]) -> None:
+    """InvalidInput naming ``countries`` when a country forbids dialling this campaign's calls this way: Russia
+    bans automatic dialling for advertising whatever the consent (38-FZ art. 18), so its marketing leads are
+    dialled only in preview."""
+    for country in countries:
+        jurisdiction = BY_COUNTRY[country]
+        if jurisdiction.automated_marketing_banned and purpose_of(kind) is Purpose.MARKETING \
+                and dial_mode != PolicyName.PREVIEW:
+            raise InvalidInput("countries", f"{country}: automatic dialling for advertising is banned there "
+                                            f"(38-FZ art. 18); call its marketing leads from a preview campaign")
+
+
+def _home(settings: dict[str, Any]) -> None:
+    """The countries and the rules profile, each from the other when only one is given: a profile names
+    its own country; countries name the profile of the first (the campaign's abandonment regime and its
+    reports' zone). Neither given: no countries, and the campaign refuses to start until it has some."""
+    if "countries" in settings and "rules_profile" not in settings and settings["countries"]:
+        settings["rules_profile"] = BY_COUNTRY[settings["countries"][0]].code
+    elif "rules_profile" in settings and "countries" not in settings:
+        settings["countries"] = list(JURISDICTIONS[settings["rules_profile"]].countries)
 
 
 def dial_modes() -> tuple[str, ...]:
@@ -220,7 +264,9 @@ def create_campaign(session: Session, name: str, kind: str, **settings: Any) -> 
     params = settings.pop("pacing_params", {})
     for field, value in settings.items():
         check_setting(field, value)
+    _home(settings)
     mode = settings.get("dial_mode", "progressive")
+    check_dialling(kind, mode, settings.get("countries", []))
     settings["pacing_params"] = check_pacing(mode, params)
     check_amd(settings.get("rules_profile", "us"), settings.get("abandon_cap", 0.03), false_positive,
               safety=_safety(mode, settings["pacing_params"]))
@@ -284,13 +330,15 @@ def edit_campaign(session: Session, name: str, **changes: Any) -> Campaign:
         if field != "pacing_params":
             check_setting(field, value)
     mode = changes.get("dial_mode", campaign.dial_mode)
+    check_dialling(campaign.kind, mode, changes.get("countries", campaign.countries))
     changes["pacing_params"] = _edited_pacing(campaign, mode, changes.get("pacing_params"))
     check_amd(changes.get("rules_profile", campaign.rules_profile), changes.get("abandon_cap", campaign.abandon_cap),
               false_positive, safety=_safety(mode, changes["pacing_params"]))
     if changes.get("caller_id") is not None:
         changes["caller_id"] = _caller_id(changes["caller_id"], changes.get("rules_profile", campaign.rules_profile))
     campaign.catalogue = catalogue
-    profile_changed = changes.get("rules_profile", campaign.rules_profile) != campaign.rules_profile
+    profile_changed = changes.get("rules_profile", campaign.rules_profile) != campaign.rules_profile \
+        or changes.get("countries", campaign.countries) != campaign.countries
     for field, value in changes.items():
         setattr(campaign, field, value)
     if profile_changed:

@@ -66,6 +66,7 @@ class Why(StrEnum):
     BUDGET_SPENT = "budget_spent"
     UNATTENDED_CALLS = "unattended_calls"
     DNC_STALE = "dnc_stale"
+    NO_COUNTRIES = "no_countries"
 
     __hash__ = str.__hash__
 
@@ -91,6 +92,8 @@ WORDS: dict[Why, str] = {
     Why.BUDGET_SPENT: "abandonment cap budget spent today: {detail}",
     Why.UNATTENDED_CALLS: "{detail} in flight with no agent ready or working: an answer will be abandoned",
     Why.DNC_STALE: "DNC registry copy stale: {detail}",
+    Why.NO_COUNTRIES: "no countries to call: each person is dialled under their own country's rules, so set "
+                      "those it may call (dialer campaign edit NAME --countries FR,NL)",
 }
 """Each reason in words: ``{until}`` is a moment in the campaign's zone, ``{detail}`` the reason's own."""
 
@@ -184,6 +187,7 @@ class Facts:
     outlook: Outlook | None = None
     standing: Standing | None = None
     stale_dnc: tuple[str, ...] = ()
+    countries: tuple[str, ...] | None = None  # those it may call (None: not known to the asker)
 
 
 def reasons(facts: Facts) -> list[Reason]:
@@ -209,6 +213,8 @@ def _stopping(facts: Facts) -> list[_Found]:
     state = STATE_REASONS[facts.state]
     if state is not None:
         return [*found, (state, None, "")]
+    if facts.countries == ():
+        return [*found, (Why.NO_COUNTRIES, None, "")]
     for flag, why in ((facts.shutting_down, Why.SHUTTING_DOWN), (facts.handing_over, Why.HANDING_OVER)):
         if flag:
             return [*found, (why, None, "")]
@@ -293,4 +299,5 @@ def store_reasons(session: Session, campaign: Campaign, now: datetime) -> list[R
     zone = home_zone(campaign)
     closed, opens = window(profile_for(campaign), zone, now)
     return reasons(Facts(now, zone, campaign.state, campaign.dial_mode, holder=lease_holder(session, campaign.id, now),
-                         window_closed=closed, window_opens=opens, outlook=queue_outlook(session, campaign.id)))
+                         window_closed=closed, window_opens=opens, outlook=queue_outlook(session, campaign.id),
+                         countries=tuple(campaign.countries)))

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from dialer.errors import Interrupted
 from lists.consent import IMPORT_COLUMNS as CONSENT_COLUMNS
 from lists.consent import ImportedConsent, imported, record_imported
-from lists.jurisdictions import PROFILES
+from lists.jurisdictions import lead_profile
 from lists.lifecycle import LeadStatus, reopened
 from lists.models import Campaign, DncEntry, Lead, insert_new_leads, to_db
 from lists.numbers import normalise_number, region_code, valid_zone, zone_for_postal_code
@@ -62,9 +62,9 @@ _NOT_FIELDS = frozenset((*_PHONE_KEYS, *_REGION_KEYS, *_ZONE_KEYS, "name", *CONS
 @dataclass
 class ImportSummary:
     """What an import did with each row. Of the leads imported, ``uncertain_zones`` have several candidate time
-    zones and ``no_window`` were set aside (``LeadStatus.NO_WINDOW``) because the campaign's window (its
-    ``profile``) never opens in all of theirs; ``zones_given`` leads set aside before were given a zone by this
-    file and may be dialled again (counted as already imported).
+    zones and ``no_window`` were set aside (``LeadStatus.NO_WINDOW``) because their own country's window
+    (``lists.jurisdictions``) never opens in all of theirs; ``zones_given`` leads set aside before were given
+    a zone by this file and may be dialled again (counted as already imported).
 
     The other leads have one zone each, from: ``zone_by_timezone`` the timezone column, ``zone_by_postal_code``
     a US ZIP code, ``zone_by_subdivision`` a subdivision (federal subject, state, city), ``zone_by_number`` the
@@ -82,7 +82,6 @@ class ImportSummary:
     uncertain_zones: int = 0
     no_window: int = 0
     zones_given: int = 0
-    profile: str = ""
     zone_by_timezone: int = 0
     zone_by_postal_code: int = 0
     zone_by_subdivision: int = 0
@@ -122,7 +121,7 @@ class ImportSummary:
         aside = (f", and for {self.no_window} it never is: they were set aside (status no_window)"
                  if self.no_window else "")
         return (f"{self.uncertain_zones} leads have several candidate time zones (a mobile or country-wide "
-                f"number): each is dialled only when the {self.profile} window is open in all of them{aside}; "
+                f"number): each is dialled only when its country's window is open in all of them{aside}; "
                 "a timezone column, or a subdivision column (a Russian federal subject, a US state, a big city), "
                 "gives a lead its own zone (import the file again with it)")
 
@@ -448,15 +447,18 @@ class _Import:
         self.seen: set[str] = set()
         self.dnc = set(session.scalars(select(DncEntry.phone_key).where(DncEntry.company == campaign.company)))
         self.batch = _Batch()
-        self.profile = PROFILES[campaign.rules_profile]
-        self.windowless: dict[str, bool] = {}
+        self.windowless: dict[tuple[str, str], bool] = {}
         self.committed = 0
 
-    def closed(self, zones: str) -> bool:
-        """True when the campaign's window never opens in all these zones (one answer per distinct set)."""
-        if zones not in self.windowless:
-            self.windowless[zones] = never_open(self.profile, tuple(zones.split(",")), self.now.replace(tzinfo=UTC))
-        return self.windowless[zones]
+    def closed(self, lead: _Prepared) -> bool:
+        """True when the person's own country's window never opens in all their zones (one answer per
+        distinct country and zone set); False while the campaign names no countries (it will not start)."""
+        asked = (lead.region, lead.zones)
+        if asked not in self.windowless:
+            profile = lead_profile(self.campaign, lead.region, self.now.replace(tzinfo=UTC))
+            self.windowless[asked] = profile is not None and never_open(profile, tuple(lead.zones.split(",")),
+                                                                        self.now.replace(tzinfo=UTC))
+        return self.windowless[asked]
 
     def run(self, prepared: Iterator[tuple[Chunk, list[_Prepared | str]]], writer: Any,
             progress: Callable[[int], None] | None) -> ImportSummary:
@@ -467,7 +469,7 @@ class _Import:
         of the import's time in this process). Only one thread at a time uses
         the session: a batch goes to the writer after the previous one is done.
         """
-        summary = ImportSummary(profile=self.campaign.rules_profile)
+        summary = ImportSummary()
         with ThreadPoolExecutor(1, thread_name_prefix="lead-import-writer") as store:
             stored: Future[None] | None = None
             for chunk, leads in prepared:
@@ -497,7 +499,7 @@ class _Import:
                 writer.writerow([line, outcome, *raw])
             elif not isinstance(lead, str):
                 _count_zones(summary, lead)
-                summary.no_window += self.closed(lead.zones)
+                summary.no_window += self.closed(lead)
         summary.rows += len(chunk)
 
     def consent_of(self, raw: list[str]) -> ImportedConsent | str | None:
@@ -527,13 +529,15 @@ class _Import:
             return _DUPLICATE
         if key in self.dnc:
             return "on DNC"
+        if self.campaign.countries and lead.region not in self.campaign.countries:
+            return f"country {lead.region}: not one the campaign calls ({', '.join(self.campaign.countries) or 'none'})"
         self.seen.add(key)
-        (self.batch.aside if self.closed(lead.zones) else self.batch.fresh).append(lead.row)
+        (self.batch.aside if self.closed(lead) else self.batch.fresh).append(lead.row)
         return _IMPORTED
 
     def given(self, lead: _Prepared, key: str) -> str:
         """A stored lead set aside for its zones, which this row gives a zone the window opens in, is reopened."""
-        if key not in self.aside or self.closed(lead.zones):
+        if key not in self.aside or self.closed(lead):
             return _ALREADY
         lead_id, attempts = self.aside.pop(key)
         self.batch.reopen.append({"lead_id": lead_id, "new_zones": lead.zones, "new_status": reopened(attempts)})

@@ -29,16 +29,17 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from lists.purposes import Purpose
+from lists.models import Campaign
+from lists.purposes import Purpose, purpose_of
 from lists.rules import CallingProfile, Counted, Limit, Window
 
 __all__ = ["Jurisdiction", "ConsentRule", "Source", "JURISDICTIONS", "BY_COUNTRY", "PROFILES", "PROFILE_ZONES",
-           "capped_profile", "jurisdiction_of"]
+           "capped_profile", "jurisdiction_of", "lead_profile"]
 
 _FOLDER = Path(__file__).with_name("jurisdictions")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -168,6 +169,21 @@ PROFILE_ZONES: dict[str, str] = {code: j.zone for code, j in JURISDICTIONS.items
 def jurisdiction_of(country: str | None) -> Jurisdiction | None:
     """The jurisdiction of a number's country (None: the product has no rules for it, so it is not dialled)."""
     return BY_COUNTRY.get(country or "")
+
+
+def lead_profile(campaign: Campaign, country: str | None, now: datetime) -> CallingProfile | None:
+    """The rules one person is called under: their country's (``lists.jurisdictions``) for the campaign's
+    purpose on ``now``'s date, with the campaign's attempt cap where stricter; None when the campaign may not
+    call that country (or the product has no rules for it)."""
+    jurisdiction = jurisdiction_of(country)
+    if jurisdiction is None or country not in campaign.countries:
+        return None
+    return _capped(jurisdiction.profile(purpose_of(campaign.kind), now.date()), campaign.max_attempts)
+
+
+@lru_cache(maxsize=512)
+def _capped(profile: CallingProfile, max_attempts: int) -> CallingProfile:
+    return dataclasses.replace(profile, max_attempts=min(profile.max_attempts, max_attempts))
 
 
 def capped_profile(name: str, max_attempts: int) -> CallingProfile:

@@ -40,6 +40,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from dialer.records import Outcome
 from lists.lifecycle import CampaignState, LeadStatus, Presence
+from lists.numbers import country_of
 from lists.purposes import Purpose
 from lists.sealing import Sealed, key_default, sealer_of
 from pacing.days import local_midnight
@@ -51,9 +52,9 @@ __all__ = ["Base", "Company", "CompanyMember", "DEFAULT_COMPANY", "Campaign", "L
            "as_utc", "to_db", "User", "ApiToken", "CampaignGrant", "LeadView",
            "CampaignLease", "ClusterMember", "Word", "PresenceEvent", "AuditAction", "ViewPurpose", "AuditEvent",
            "HandoverResult", "AttemptHandover", "ledger_days", "Scorecard", "ScorecardCriterion", "QualityScore",
-           "QualityAnswer", "ConsentChannel", "Consent", "ConsentWithdrawal", "CustomerRelationship"]
+           "QualityAnswer", "region_default", "ConsentChannel", "Consent", "ConsentWithdrawal", "CustomerRelationship"]
 
-CAMPAIGN_KINDS = ("loan-offer", "tariff-switch", "survey", "payment-reminder")
+CAMPAIGN_KINDS = ("loan-offer", "tariff-switch", "survey", "payment-reminder", "debt-collection")
 DEFAULT_COMPANY = "default"  # the company of a store made before companies were objects, and of a one-firm store
 DUE_ANY_TIME = datetime(2000, 1, 1)  # a lead's next_at when nothing holds it back (naive UTC, like every stored time)
 
@@ -154,10 +155,17 @@ class Campaign(Base):
     catalogue: Mapped[dict[str, Any]] = mapped_column(default=dict)
     fresh_share: Mapped[float] = mapped_column(Float, default=0.0)
     pacing_params: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    countries: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")  # ISO codes it may call
     # running: the daemon dials it within its hours (what the CLI creates); the API creates it initialized
     state: Mapped[CampaignState] = mapped_column(Word(CampaignState, 16), default=CampaignState.RUNNING,
                                                  server_default=CampaignState.RUNNING.value)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # optimistic concurrency
+
+
+def region_default(context: Any) -> str | None:
+    """A lead's country when none is given: its number's (``lists.numbers.country_of``), whose rules it is
+    dialled under."""
+    return country_of(context.get_current_parameters()["phone_e164"])
 
 
 class Lead(Base):
@@ -170,6 +178,7 @@ class Lead(Base):
     __tablename__ = "lead"
     __table_args__ = (
         UniqueConstraint("campaign_id", "phone_key", name="uq_lead_campaign_person"),
+        Index("ix_lead_person", "phone_key"),  # one person's contacts across the company's campaigns
         Index("ix_lead_queue", "campaign_id", "status", "next_at", "id"),
     )
 
@@ -178,7 +187,7 @@ class Lead(Base):
     phone_e164: Mapped[str] = mapped_column(Sealed("lead.phone_e164"))  # "" once erased
     phone_key: Mapped[str] = mapped_column(String(32), default=key_default)  # the person: lists.sealing
     name: Mapped[str | None] = mapped_column(Sealed("lead.name"))
-    region: Mapped[str | None] = mapped_column(String(3))  # ISO 3166, or 001 for non-geographic codes
+    region: Mapped[str | None] = mapped_column(String(3), default=region_default)  # ISO 3166, 001: non-geographic
     zones: Mapped[str] = mapped_column(String(1000), default="")
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[LeadStatus] = mapped_column(Word(LeadStatus, 16), default=LeadStatus.NEW)

@@ -55,8 +55,8 @@ def number_library() -> ModuleType:
 
 phonenumbers = number_library()
 
-__all__ = ["number_library", "normalise_number", "region_code", "country_zones", "zone_for_postal_code", "valid_zone",
-           "mask_number"]
+__all__ = ["number_library", "normalise_number", "region_code", "country_of", "country_zones", "zone_for_postal_code",
+           "valid_zone", "mask_number"]
 
 
 @lru_cache(maxsize=1)
@@ -79,6 +79,15 @@ def country_zones(region: str) -> frozenset[str]:
     """Every IANA zone of an ISO 3166 country (``US`` gives New York to Honolulu)."""
     code = region.upper()
     return _zone_table().get(_ZONE_TAB_PARENT.get(code, code), frozenset())
+
+
+def country_of(e164: str) -> str | None:
+    """The ISO 3166 country of an E.164 number (None when no country has it): a lead's jurisdiction when its
+    list names none."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or None
+    except phonenumbers.NumberParseException:
+        return None
 
 
 def region_code(text: str) -> str:

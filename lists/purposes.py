@@ -30,6 +30,7 @@ KIND_PURPOSES: dict[str, Purpose] = {
     "tariff-switch": Purpose.MARKETING,
     "survey": Purpose.SURVEY,
     "payment-reminder": Purpose.SERVICE,
+    "debt-collection": Purpose.COLLECTION,  # an overdue debt: Russia's 230-FZ counts these conversations
 }
 
 

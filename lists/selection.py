@@ -16,17 +16,19 @@ import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from dialer.records import UNCHARGED, AttemptRecord, Outcome
+from lists.consent import consent_states
 from lists.dnc import add_to_dnc
-from lists.jurisdictions import capped_profile
+from lists.jurisdictions import capped_profile, lead_profile
 from lists.lifecycle import LeadStatus, move_lead, requeued
 from lists.models import Attempt, Campaign, DncEntry, Lead, as_utc, to_db
+from lists.purposes import purpose_of
 from lists.rules import (
     CLOSED_AS,
     CallingProfile,
@@ -40,8 +42,8 @@ from lists.rules import (
     take_in_priority,
 )
 
-__all__ = ["dial_histories", "profile_for", "claim_leads", "record_attempt", "record_attempts", "correct_attempt",
-           "honour_dnc", "release_leads", "release_orphans"]
+__all__ = ["dial_histories", "profile_for", "claim_leads", "record_attempt", "record_attempts",
+           "correct_attempt", "honour_dnc", "release_leads", "release_orphans"]
 
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)  # stands in for attempts older than any rolling cap's period
 _UNREACHABLE_RECHECK = timedelta(days=1)  # no window opens within the look-ahead (e.g. a lead with no zone)
@@ -50,38 +52,70 @@ log = logging.getLogger(__name__)
 
 
 def profile_for(campaign: Campaign) -> CallingProfile:
-    """The campaign's jurisdiction profile with its own attempt cap applied."""
+    """The campaign's own profile (its rules profile's hours and record period) with its attempt cap: what
+    is the campaign's rather than one person's (its hours, its idle reasons)."""
     return capped_profile(campaign.rules_profile, campaign.max_attempts)
 
 
-def _histories(session: Session, leads: list[tuple[Lead, bool]], now: datetime) -> dict[int, LeadHistory]:
-    """Each candidate's history for the rules; ``leads`` pairs each lead with whether its number is on DNC."""
-    ids = [lead.id for lead, _ in leads if lead.attempts]
-    since = to_db(now - timedelta(days=31))
-    times: dict[int, list[datetime]] = defaultdict(list)
-    if ids:
-        for lead_id, dialled in session.execute(
-            select(Attempt.lead_id, Attempt.dialled_at).where(Attempt.lead_id.in_(ids), Attempt.dialled_at > since,
-                                                               Attempt.outcome.not_in(UNCHARGED))
-        ):
-            times[lead_id].append(dialled.replace(tzinfo=UTC))
-    return {
-        lead.id: LeadHistory(
-            zones=lead.zone_list,
-            on_dnc=on_dnc,
-            attempts=tuple(times[lead.id]) + (_LONG_AGO,) * max(0, lead.attempts - len(times[lead.id])),
-            last_abandoned_at=as_utc(lead.last_abandoned_at),
-            last_refusal_at=as_utc(lead.last_refusal_at),
-            due_at=as_utc(lead.next_at),
-        )
-        for lead, on_dnc in leads
-    }
+@dataclass(frozen=True)
+class _Contact:
+    """One attempt of the person's, in any of the company's campaigns."""
+
+    lead_id: int
+    at: datetime
+    conversation: bool  # a person answered (an abandoned call too)
 
 
-def dial_histories(session: Session, leads: Sequence[Lead], now: datetime) -> dict[int, LeadHistory]:
+def _contacts(session: Session, company: str, keys: Collection[str], now: datetime) -> dict[str, list[_Contact]]:
+    """The people's attempts of the last 31 days across the company's campaigns, by person (blind index); those
+    not charged to anyone (a network failure, the dialer's own interruption) are no contact."""
+    found: dict[str, list[_Contact]] = defaultdict(list)
+    if not keys:
+        return found
+    rows = session.execute(
+        select(Lead.phone_key, Attempt.lead_id, Attempt.dialled_at, Attempt.outcome)
+        .join(Attempt, Attempt.lead_id == Lead.id).join(Campaign, Campaign.id == Lead.campaign_id)
+        .where(Campaign.company == company, Lead.phone_key.in_(list(keys)),
+               Attempt.dialled_at > to_db(now - timedelta(days=31)), Attempt.outcome.not_in(UNCHARGED)))
+    for key, lead_id, dialled, outcome in rows:
+        found[key].append(_Contact(lead_id, dialled.replace(tzinfo=UTC), outcome in _CONVERSATIONS))
+    return found
+
+
+_CONVERSATIONS = frozenset({Outcome.HUMAN, Outcome.ABANDONED})  # 230-FZ: every live answer, abandoned ones too
+
+
+def _histories(session: Session, campaign: Campaign, leads: list[tuple[Lead, bool]],
+               now: datetime) -> dict[int, LeadHistory]:
+    """Each candidate's history for the rules, with the person's contacts across the company's campaigns;
+    ``leads`` pairs each lead with whether its number is on DNC."""
+    keys = {lead.phone_key for lead, _ in leads}
+    contacts = _contacts(session, campaign.company, keys, now)
+    consents = consent_states(session, campaign.company, keys, purpose_of(campaign.kind), now)
+    histories = {}
+    for lead, on_dnc in leads:
+        person, consent = contacts.get(lead.phone_key, []), consents[lead.phone_key]
+        own = tuple(c.at for c in person if c.lead_id == lead.id)
+        histories[lead.id] = LeadHistory(
+            zones=lead.zone_list, on_dnc=on_dnc,
+            attempts=own + (_LONG_AGO,) * max(0, lead.attempts - len(own)),
+            last_abandoned_at=as_utc(lead.last_abandoned_at), last_refusal_at=as_utc(lead.last_refusal_at),
+            due_at=as_utc(lead.next_at), person_attempts=tuple(c.at for c in person),
+            conversations=tuple(c.at for c in person if c.conversation), consented=consent.valid,
+            customer_at=_day_start(consent.customer_until))
+    return histories
+
+
+def _day_start(day: date | None) -> datetime | None:
+    """The start of a customer's last day (UTC): the cautious reading of "a customer until then"."""
+    return None if day is None else datetime.combine(day, time.min, UTC)
+
+
+def dial_histories(session: Session, campaign: Campaign, leads: Sequence[Lead],
+                   now: datetime) -> dict[int, LeadHistory]:
     """Claimed leads' histories, for checking the rules again at the moment of dialing (they were off DNC at
-    the claim; ``now`` bounds the rolling caps' look-back)."""
-    return _histories(session, [(lead, False) for lead in leads], now)
+    the claim; ``now`` bounds the contact limits' look-back)."""
+    return _histories(session, campaign, [(lead, False) for lead in leads], now)
 
 
 def claim_leads(session: Session, campaign: Campaign, n: int, now: datetime, claimer: str = "dialer",
@@ -97,6 +131,8 @@ def claim_leads(session: Session, campaign: Campaign, n: int, now: datetime, cla
     Leads found on DNC or over their attempt cap are closed; leads blocked
     only for now are rescheduled to when they become dialable.
     """
+    if not campaign.countries:  # it refuses to start (lists.idle): no lead is touched
+        return []
     queue = _Queue(session, campaign, now, claimer, free_agents, token)
     claimed = take_in_priority(queue.take, n, campaign.fresh_share)
     session.commit()
@@ -116,16 +152,16 @@ class _Queue:
 
     def take(self, status: LeadStatus, n: int) -> list[Lead]:
         claimed: list[Lead] = []
-        profile = profile_for(self.campaign)
         while len(claimed) < n:
             candidates = self._due(status, _OVERFETCH * (n - len(claimed)) // 4 + 20)
             if not candidates:
                 break
-            histories = _histories(self.session, candidates, self.now)
+            histories = _histories(self.session, self.campaign, candidates, self.now)
             batch = [lead for lead, _ in candidates]
-            verdicts = {lead.id: refusal(profile, histories[lead.id], self.now) for lead in batch}
-            self._set_aside(status, [(lead, verdict, histories[lead.id]) for lead in batch
-                                     if (verdict := verdicts[lead.id]) is not None], profile)
+            profiles = {lead.id: lead_profile(self.campaign, lead.region, self.now) for lead in batch}
+            verdicts = {lead.id: _verdict(profiles[lead.id], histories[lead.id], self.now) for lead in batch}
+            self._set_aside(status, [(lead, verdict, histories[lead.id], profiles[lead.id]) for lead in batch
+                                     if (verdict := verdicts[lead.id]) is not None])
             claimed += self._claim(status, [lead for lead in batch if verdicts[lead.id] is None][: n - len(claimed)])
         return claimed
 
@@ -151,15 +187,15 @@ class _Queue:
             .returning(Lead).execution_options(synchronize_session=False, populate_existing=True))
         return sorted(got, key=lambda lead: (lead.next_at, lead.id))
 
-    def _set_aside(self, status: LeadStatus, blocked: list[tuple[Lead, str, LeadHistory]],
-                   profile: CallingProfile) -> None:
+    def _set_aside(self, status: LeadStatus,
+                   blocked: list[tuple[Lead, str, LeadHistory, CallingProfile | None]]) -> None:
         """Close leads that may never be dialled; set aside those whose window never opens in all their zones
         (``NO_WINDOW``: rescheduled, they would come up every day for ever); reschedule those blocked only for
         now. One statement."""
         if not blocked:
             return
         changes = []
-        for lead, reason, history in blocked:
+        for lead, reason, history, profile in blocked:
             new_status, later = self._blocked(status, lead.id, reason, history, profile)
             changes.append({"lead_id": lead.id, "new_status": new_status,
                             "new_next_at": to_db(later or self.now + _UNREACHABLE_RECHECK)})
@@ -171,14 +207,23 @@ class _Queue:
 
 
     def _blocked(self, status: LeadStatus, lead_id: int, reason: str, history: LeadHistory,
-                 profile: CallingProfile) -> tuple[LeadStatus, datetime | None]:
+                 profile: CallingProfile | None) -> tuple[LeadStatus, datetime | None]:
         """Where a lead ``refusal`` blocked goes, and when it is due (None: looked at again in a day)."""
         if reason in CLOSED_AS:
             return move_lead(status, CLOSED_AS[reason], lead_id), None
+        if profile is None:  # a country the campaign does not call: set aside until it does
+            return move_lead(status, LeadStatus.NO_WINDOW, lead_id), None
         later = dialable_from(profile, history, self.now)
         if later is None and never_open(profile, history.zones, self.now):
             return move_lead(status, LeadStatus.NO_WINDOW, lead_id), None
         return status, later
+
+
+def _verdict(profile: CallingProfile | None, history: LeadHistory, now: datetime) -> str | None:
+    """``refusal`` under the person's own rules; ``country`` when the campaign may not call them."""
+    if profile is None:
+        return "final" if history.final else "dnc" if history.on_dnc else "country"
+    return refusal(profile, history, now)
 
 
 def record_attempt(session: Session, campaign: Campaign, lead: Lead, record: AttemptRecord) -> Attempt:

@@ -143,11 +143,13 @@ class CampaignSpec:
     kind: str
     rules_profile: str
     success_code: str
+    countries: tuple[str, ...]
     max_attempts: int = 4
 
 
-CAMPAIGNS = (CampaignSpec("Loans", "loan-offer", "fr", "accepted"),  # French window 14:00-20:00 on weekdays
-             CampaignSpec("Survey", "survey", "uk", "completed"))  # UK window 08:00-21:00 in each lead's zone
+CAMPAIGNS = (  # each person is dialled under their own country's rules; Belgium has none yet, so its rows are refused
+    CampaignSpec("Loans", "loan-offer", "fr", "accepted", ("FR", "GB")),  # France: only those who consented
+    CampaignSpec("Survey", "survey", "uk", "completed", ("GB", "FR", "US")))  # no consent needed for a survey
 
 def shift_window(scenario: Scenario) -> tuple[datetime, datetime]:
     """The demo's shift as aware moments: the earliest start and the latest end of the scenario's shifts."""
@@ -203,6 +205,7 @@ def prepare_store(options: DemoOptions, imported_at: datetime) -> tuple[str, dic
         with factory() as session:
             for spec in CAMPAIGNS:
                 campaign = create_campaign(session, spec.name, kind=spec.kind, rules_profile=spec.rules_profile,
+                                           countries=list(spec.countries),
                                            dial_mode="predictive", abandon_cap=0.03, max_attempts=spec.max_attempts)
                 session.commit()
                 summaries[spec.name] = import_csv(session, campaign, leads, now=imported_at, workers=1)

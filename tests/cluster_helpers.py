@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 
-from tests.daemon_helpers import START, Ledger, config_head
+from tests.daemon_helpers import START, Ledger, config_head, consented
 
 CAMPAIGNS = ("Loans", "Tariffs")
 
@@ -127,6 +127,7 @@ def make_pg_store(url: str, leads: int = 600, campaigns: tuple[str, ...] = CAMPA
                                        abandon_cap=0.03, max_attempts=4, caller_id="+33142685300")
             rows = [(f"+331{k}{j:07d}", None, "FR", "Europe/Paris", "{}") for j in range(leads)]
             insert_new_leads(session, campaign.id, DUE_ANY_TIME, rows)
+            consented(session, [phone for phone, *_ in rows])
         session.commit()
     factory.kw["bind"].dispose()
 

@@ -13,6 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 
@@ -21,6 +22,19 @@ from dialer.records import UNCHARGED
 REPO = Path(__file__).resolve().parent.parent
 CAMPAIGN = "Loans"
 START = "2026-11-24T10:00:00"  # a Tuesday, 10:00 in Paris: the French window is open
+
+
+def consented(session: Any, phones: list[str], company: str = "default") -> None:
+    """Record every one of ``phones`` as having consented to marketing calls by web form on 1 May 2026: France
+    asks for consent from 11 Aug 2026 (``lists/jurisdictions/fr.toml``), and the test worlds run after it."""
+    from lists.consent import ConsentChannel, GivenConsent, ImportedConsent, record_imported
+    from lists.purposes import Purpose
+    from lists.sealing import person_key
+
+    given = ImportedConsent(GivenConsent(Purpose.MARKETING, ConsentChannel.WEB, datetime(2026, 5, 1, tzinfo=UTC),
+                                         how="web form"))
+    record_imported(session, company, [(person_key(session, phone), given) for phone in phones],
+                    datetime(2026, 5, 1, tzinfo=UTC), "test")
 
 
 def make_store(folder: Path, leads: int = 600, dial_mode: str = "predictive", due: datetime | None = None) -> str:
@@ -37,6 +51,7 @@ def make_store(folder: Path, leads: int = 600, dial_mode: str = "predictive", du
                                    abandon_cap=0.03, max_attempts=4, caller_id="+33142685300")
         rows = [(f"+3314{k:07d}", f"Person {k}", "FR", "Europe/Paris", "{}") for k in range(leads)]
         insert_new_leads(session, campaign.id, due or DUE_ANY_TIME, rows)
+        consented(session, [phone for phone, *_ in rows])
         session.commit()
     factory.kw["bind"].dispose()
     return url

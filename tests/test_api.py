@@ -188,19 +188,20 @@ def test_list_upload_imports_good_rows_and_serves_the_rejects(api):
     manager = api.client("manager")
     cid = api.campaigns[OTHER]
     csv = ("phone,name,timezone\n+33 1 42 68 53 99,Ann,Europe/Paris\n0142685398,Bob,Europe/Paris\nnot-a-number,X,\n"
-           "+7 916 123 45 67,Ivan,\n")  # 26 candidate zones, never all open under the French window
+           "+7 916 123 45 67,Ivan,\n+33 6 12 34 56 78,Zoé,\n")  # the campaign calls France, not Russia
     assert manager.post(f"/api/v1/outbound/campaigns/{cid}/contactlists", content=csv).status_code == 404
     admin = api.client("admin")
     response = admin.post(f"/api/v1/outbound/campaigns/{cid}/contactlists?default_region=FR", content=csv,
                           headers={"Content-Type": "text/csv"})
     assert response.status_code == 201, response.text
     summary = response.json()
-    assert (summary["rows"], summary["imported"], summary["rejected"]) == (4, 3, 1)
-    assert (summary["uncertain_zones"], summary["no_window"]) == (1, 1)
-    assert (summary["zone_by_timezone"], summary["zone_by_subdivision"], summary["zone_by_number"]) == (2, 0, 0)
-    assert "set aside (status no_window)" in summary["warning"] and "timezone column" in summary["warning"]
+    assert (summary["rows"], summary["imported"], summary["rejected"]) == (5, 3, 2)
+    assert (summary["uncertain_zones"], summary["no_window"]) == (0, 0)
+    assert (summary["zone_by_timezone"], summary["zone_by_subdivision"], summary["zone_by_number"]) == (2, 0, 1)
+    assert summary["warning"] is None
     rejects = admin.get(summary["rejects_url"])
     assert rejects.status_code == 200 and "not-a-number" in rejects.text and rejects.text.startswith("line,")
+    assert "country RU: not one the campaign calls (FR)" in rejects.text
     assert api.client("manager_other").get(summary["rejects_url"]).status_code == 200
     assert manager.get(summary["rejects_url"]).status_code == 404
     empty = admin.post(f"/api/v1/outbound/campaigns/{cid}/contactlists", content=b"")

@@ -38,7 +38,7 @@ NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 def test_tokens_are_random_stored_hashed_and_revocable(store_url):
     factory = open_store(store_url)
     with factory() as session:
-        campaign = create_campaign(session, "Loans", kind="loan-offer")
+        campaign = create_campaign(session, "Loans", kind="loan-offer", countries=["US"])
         assert campaign.state == "running" and campaign.version == 1  # what the CLI creates runs, as before
         add_user(session, "ann", Role.MANAGER, NOW, "a long password", ("Loans",))
         add_user(session, "zoe", Role.ANALYST, NOW)
@@ -69,7 +69,7 @@ def test_tokens_are_random_stored_hashed_and_revocable(store_url):
 def test_passwords_names_and_the_audit_log(store_url):
     factory = open_store(store_url)
     with factory() as session:
-        campaign = create_campaign(session, "Loans", kind="loan-offer")
+        campaign = create_campaign(session, "Loans", kind="loan-offer", countries=["US"])
         insert_new_leads(session, campaign.id, DUE_ANY_TIME, [("+33142685300", "A B", "FR", "Europe/Paris", "{}")])
         user = add_user(session, "bob", Role.AGENT, NOW, "correct horse")
         assert check_password(user, "correct horse") and not check_password(user, "correct horsE")
@@ -114,8 +114,8 @@ def test_users_reach_only_their_companies_and_a_grant_never_crosses_them(store_u
     factory = open_store(store_url)
     with factory() as session:
         add_company(session, "acme", NOW)
-        own = create_campaign(session, "Loans", kind="loan-offer")
-        acme = create_campaign(session, "AcmeLoans", kind="loan-offer", company="acme")
+        own = create_campaign(session, "Loans", kind="loan-offer", countries=["US"])
+        acme = create_campaign(session, "AcmeLoans", kind="loan-offer", countries=["US"], company="acme")
         admin = add_user(session, "root", Role.ADMIN, NOW)
         analyst = add_user(session, "zoe", Role.ANALYST, NOW, companies=("acme",))
         ann = add_user(session, "ann", Role.MANAGER, NOW, campaigns=("Loans",))

@@ -73,7 +73,8 @@ def files(tmp_path: Path) -> dict[str, Path]:
 @pytest.fixture
 def loans(store_url: str, files: dict[str, Path]) -> str:
     """A store with one campaign, three leads, a registry copy and a number on the company's own list."""
-    assert run(store_url, "campaign", "create", "Loans", "--kind", "loan-offer", "--rules-profile", "fr").exit_code == 0
+    assert run(store_url, "campaign", "create", "Loans", "--kind", "loan-offer", "--rules-profile", "fr", "--countries",
+               "FR,NL,RU", "--dial-mode", "preview").exit_code == 0  # Russia: marketing only in preview
     assert run(store_url, "lists", "import", str(files["leads"]), "--campaign", "Loans").exit_code == 0
     assert run(store_url, "dnc", "import", str(files["registry"]), "--registry", "bloctel").exit_code == 0
     assert run(store_url, "dnc", "add", "+33142685302").exit_code == 0
@@ -421,8 +422,8 @@ def test_an_interrupted_import_says_what_it_kept_and_the_rerun_says_already_impo
     from lists import importer
 
     big = tmp_path / "big.csv"
-    big.write_text("phone\n" + "".join(f"+1 202 555 {i:04d}\n" for i in range(100)) + "+1 202 555 0099\n",
-                   encoding="utf-8")
+    big.write_text("phone\n" + "".join(f"+33 1 45 67 {i // 100:02d} {i % 100:02d}\n" for i in range(100))
+                   + "+33 1 45 67 00 99\n", encoding="utf-8")  # the campaign calls France
     monkeypatch.setattr(importer, "BATCH", 10)
     real_check, calls = importer._Import.check, []
 
@@ -437,7 +438,7 @@ def test_an_interrupted_import_says_what_it_kept_and_the_rerun_says_already_impo
     lines = stopped.output.strip().splitlines()
     assert stopped.exit_code == 130 and len(lines) == 1 and "Traceback" not in stopped.output
     assert "interrupted" in lines[0] and "40 leads were committed" in lines[0]
-    leads_now = [r for r in snapshot(loans)["lead"] if "+1202555" in r]
+    leads_now = [r for r in snapshot(loans)["lead"] if "+3314567" in r]
     assert len(leads_now) == 40
     monkeypatch.undo()
     again = run(loans, "lists", "import", str(big), "--campaign", "Loans")

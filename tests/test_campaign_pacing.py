@@ -61,7 +61,7 @@ def test_the_simulator_and_the_daemon_make_the_same_controller_from_the_same_set
                                                                                       tuned):
     scenario = _scenario(pacing, fp_rate)
     with store() as s:
-        create_campaign(s, "Tuned", "loan-offer", dial_mode=scenario.pacing.policy,
+        create_campaign(s, "Tuned", "loan-offer", countries=["US"], dial_mode=scenario.pacing.policy,
                         abandon_cap=scenario.pacing.abandon_cap, pacing_params=scenario.pacing.params)
         s.commit()  # read back from the store, as the daemon reads it
         daemons = controller_for_campaign(get_campaign(s, "Tuned"), fp_rate)
@@ -102,7 +102,7 @@ def test_a_tuned_safety_given_to_the_cli_reaches_the_daemons_controller(store_ur
 
 def test_an_existing_campaign_without_parameters_dials_on_the_policys_defaults(store):
     with store() as s:
-        campaign = create_campaign(s, "Plain", "survey", dial_mode="predictive")
+        campaign = create_campaign(s, "Plain", "survey", countries=["US"], dial_mode="predictive")
         assert campaign.pacing_params == {}
         assert _settings(controller_for_campaign(campaign, 0.02)) == _settings(
             controller_for(_scenario({"policy": "predictive"}, 0.02)))
@@ -148,12 +148,13 @@ def test_an_edit_checks_the_parameters_against_the_new_dial_mode_and_changes_not
 def test_the_library_names_the_field_and_a_retargeted_campaign_keeps_the_tuning(store):
     with store() as s:
         with pytest.raises(InvalidInput, match=r"^pacing_params\.stress: must be from 1 to 20"):
-            create_campaign(s, "X", "survey", dial_mode="predictive", pacing_params={"stress": 0.5})
+            create_campaign(s, "X", "survey", countries=["US"], dial_mode="predictive", pacing_params={"stress": 0.5})
         with pytest.raises(InvalidInput, match=r"^pacing_params\.safety: must be a number"):
-            create_campaign(s, "X", "survey", dial_mode="predictive", pacing_params={"safety": True})
+            create_campaign(s, "X", "survey", countries=["US"], dial_mode="predictive", pacing_params={"safety": True})
         with pytest.raises(InvalidInput, match=r"^pacing_params: must be a table"):
-            create_campaign(s, "X", "survey", dial_mode="predictive", pacing_params=[0.6])
-        loans = create_campaign(s, "Loans", "loan-offer", dial_mode="predictive", pacing_params={"safety": 0.6})
+            create_campaign(s, "X", "survey", countries=["US"], dial_mode="predictive", pacing_params=[0.6])
+        loans = create_campaign(s, "Loans", "loan-offer", countries=["US"], dial_mode="predictive",
+                                pacing_params={"safety": 0.6})
         s.add(Lead(campaign_id=loans.id, phone_e164="+12125550100", zones="America/New_York", fields={},
                    status=LeadStatus.DONE, attempts=1, refusal_reason="too_expensive"))
         new, _ = retarget(s, "Loans", ["too_expensive"], "Cheaper", NOON_NY)
@@ -204,7 +205,7 @@ def test_a_survey_with_questions_can_still_be_edited(store):
     later edit of a survey with questions failed (a 500 from PUT /campaigns/{id})."""
     questions = [{"code": "q1", "text": "How satisfied are you?", "kind": "text", "choices": []}]
     with store() as s:
-        campaign = create_campaign(s, "Poll", "survey")
+        campaign = create_campaign(s, "Poll", "survey", countries=["US"])
         campaign.catalogue = {**campaign.catalogue, "questions": questions}
         s.flush()
         edit_campaign(s, "Poll", add_refusal_reasons={"moved": "Has moved"}, caller_id="+33142685300")

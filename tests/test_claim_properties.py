@@ -41,9 +41,11 @@ def sqlite_store(tmp_path_factory):
 
 
 def _populate(session, campaign: Campaign, specs, now) -> None:
+    """The leads, each in the campaign's one country (``region``: whose rules it is called under)."""
     for i, spec in enumerate(specs):
         phone = f"+1202555{i:04d}"
         lead = Lead(campaign_id=campaign.id, phone_e164=phone, zones=spec["zones"], fields={}, status="new",
+                    region=campaign.countries[0],
                     attempts=len(spec["attempt_days_ago"]),
                     last_abandoned_at=to_db(now - timedelta(hours=spec["abandoned_h_ago"]))
                     if spec["abandoned_h_ago"] else None,
@@ -117,7 +119,7 @@ def test_concurrent_claimers_on_postgresql_never_share_a_lead(store_url):
     factory = open_store(store_url)
     now = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
     with factory() as s:
-        campaign = create_campaign(s, "Race", "survey")
+        campaign = create_campaign(s, "Race", "survey", countries=["US"])
         s.add_all(Lead(campaign_id=campaign.id, phone_e164=f"+1202556{i:04d}", zones="America/New_York",
                        fields={}, status="new", attempts=0) for i in range(600))
         s.commit()

@@ -316,11 +316,11 @@ def test_a_customer_since_a_year_or_a_month_is_a_relationship_and_the_demo_list_
     with demo.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     with store() as s:
-        campaign = create_campaign(s, "Demo", "survey", rules_profile="uk")
+        campaign = create_campaign(s, "Demo", "survey", rules_profile="uk", countries=["GB", "FR", "US"])
         s.commit()
         summary = import_csv(s, campaign, demo, now=NOW)
     with (tmp_path / "demo-leads.csv.rejects.csv").open(encoding="utf-8", newline="") as handle:
         rejected = list(csv.DictReader(handle))
     assert rejected and not any(row["reason"].startswith("customer_") for row in rejected)
     with_since = sum(1 for row in rows if row["customer_since"]) - sum(1 for row in rejected if row["customer_since"])
-    assert summary.customers == with_since > 3000
+    assert summary.customers == with_since > 2500  # Belgium has no rules yet: its rows are refused

@@ -32,16 +32,15 @@ class _Writer:
         self.released += keys
 
 
-def _buffer(writer: Any, profile: str | None = "us") -> ClaimBuffer:
+def _buffer(writer: Any, recheck: bool = True) -> ClaimBuffer:
     """A closed buffer (no claims are made): only hand-out is under test, so the store, loop and executor are
     never touched."""
-    return ClaimBuffer(1, None, "test", ORIGIN, None, None, writer,  # type: ignore[arg-type]
-                       profile=PROFILES[profile] if profile else None)
+    return ClaimBuffer(1, None, "test", ORIGIN, None, None, writer, recheck=recheck)  # type: ignore[arg-type]
 
 
 def _lead(key: int, zone: str, claimed_s: float) -> ClaimedLead:
     history = LeadHistory(zones=(zone,), due_at=ORIGIN + timedelta(seconds=claimed_s))
-    return ClaimedLead(key, f"+1555000{key:04d}", payload=LeadRef(key, 1, history))
+    return ClaimedLead(key, f"+1555000{key:04d}", payload=LeadRef(key, 1, history, PROFILES["us"]))
 
 
 def test_a_lead_claimed_before_its_window_closed_is_given_back_when_dialled_after():
@@ -55,7 +54,7 @@ def test_a_lead_claimed_before_its_window_closed_is_given_back_when_dialled_afte
 
 def test_without_a_profile_the_buffer_hands_out_what_it_claimed():
     writer = _Writer()
-    buffer = _buffer(writer, profile=None)
+    buffer = _buffer(writer, recheck=False)
     lead = _lead(7, "America/New_York", 21 * 3600 - 10)
     buffer.buffer.append((21 * 3600 - 10, lead))
     assert buffer.claim(1, 21 * 3600 + 10) == [lead]

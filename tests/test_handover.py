@@ -81,7 +81,7 @@ def _taken_over(session, specs: list[tuple[str, str]], max_attempts: int) -> tup
     ``since`` says, and each dial's result (its ``kind``) handed over."""
     for table in (AttemptHandover, Attempt, DncEntry, Lead, Campaign):
         session.execute(delete(table))
-    campaign = create_campaign(session, "Loans", "loan-offer", max_attempts=max_attempts)
+    campaign = create_campaign(session, "Loans", "loan-offer", countries=["US"], max_attempts=max_attempts)
     session.add_all(Lead(campaign_id=campaign.id, phone_e164=f"+1202555{i:04d}", zones="America/New_York",
                          fields={}, status="new") for i in range(len(specs)))
     session.commit()
@@ -243,7 +243,7 @@ def _paused_owner(factory) -> tuple[Fence, Fence, list[Dial]]:
     from dialer.service.cluster import ensure_leases, take
 
     with factory() as session:
-        campaign = create_campaign(session, "Loans", "loan-offer")
+        campaign = create_campaign(session, "Loans", "loan-offer", countries=["US"])
         session.add_all(Lead(campaign_id=campaign.id, phone_e164=f"+1202555{i:04d}", zones="America/New_York",
                              fields={}, status="new") for i in range(2))
         session.commit()

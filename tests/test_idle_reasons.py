@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from dialer.service.floor import floor_now
 from dialer.service.idle import ReasonLog
@@ -89,6 +90,8 @@ def test_a_campaign_with_agents_ready_and_leads_due_names_nothing_and_dials():
     ({"floor": FloorNow(3, 0, 0, 0)}, Why.NO_AGENT_READY, "no agent ready: 3 logged in, all paused or leaving"),
     ({"outlook": Outlook(None, claimed=False)}, Why.LIST_EXHAUSTED, "list exhausted"),
     ({"outlook": Outlook(LATER, claimed=False)}, Why.NO_LEAD_DUE, "no lead due before 2026-11-25 10:00 Europe/Paris"),
+    ({"countries": ()}, Why.NO_COUNTRIES, "no countries to call: each person is dialled under their own country's "
+                                          "rules, so set those it may call (dialer campaign edit NAME --countries"),
 ])
 def test_each_reason_that_stops_dialing_is_named_in_words(changes, kind, words):
     said = reasons(_facts(**changes))
@@ -267,3 +270,19 @@ def test_the_shipped_config_starts_its_world_now_so_imported_leads_are_due(tmp_p
     config = load_config(path)
     assert config.sim is not None and config.sim.start is not None
     assert before <= config.sim.start <= datetime.now(UTC)
+
+
+def test_a_campaign_made_without_countries_says_so_and_claims_nothing(tmp_path):
+    """No silent default: neither a rules profile nor countries given, it names what to set, in the store's words."""
+    factory = open_store(f"sqlite:///{tmp_path / 'd.db'}")
+    with factory() as s:
+        campaign = create_campaign(s, "Nowhere", "survey")
+        insert_new_leads(s, campaign.id, to_db(NOW - timedelta(days=1)),
+                         [("+33142685300", None, "FR", "Europe/Paris", "{}")])
+        s.commit()
+        from lists.selection import claim_leads
+
+        assert campaign.countries == [] and claim_leads(s, campaign, 5, NOW) == []
+        assert [r.why for r in store_reasons(s, campaign, NOW)][:1] == [Why.NO_COUNTRIES]
+        assert s.scalar(select(Lead.status)) == LeadStatus.NEW  # untouched, not set aside
+    factory.kw["bind"].dispose()

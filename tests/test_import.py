@@ -37,7 +37,7 @@ Jan again;+31 6 12345678;
 
 def _campaign(store):
     with store() as s:
-        c = create_campaign(s, "Loans EU", "loan-offer")
+        c = create_campaign(s, "Loans EU", "loan-offer")  # no countries: an import takes every one
         s.commit()
         return c
 

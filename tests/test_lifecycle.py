@@ -99,7 +99,7 @@ def test_a_released_lead_goes_back_to_a_queue(attempts, last):
 def test_the_store_gives_a_released_lead_back_to_the_queue_it_was_claimed_from(store):
     """One lead in each queue, claimed, then released (as a buffer does): each is back where it was."""
     with store() as s:
-        c = create_campaign(s, "Queues", "loan-offer")
+        c = create_campaign(s, "Queues", "loan-offer", countries=["US"])
         due = (NOON_NY - timedelta(hours=1)).replace(tzinfo=None)
         rows = {LeadStatus.NEW: Lead(campaign_id=c.id, phone_e164="+12025550101", zones="America/New_York"),
                 LeadStatus.RETRY: Lead(campaign_id=c.id, phone_e164="+12025550102", zones="America/New_York",
@@ -122,7 +122,7 @@ def test_the_store_gives_a_released_lead_back_to_the_queue_it_was_claimed_from(s
 
 def test_the_store_refuses_a_status_that_is_no_member(store):
     with store() as s:
-        c = create_campaign(s, "Typo", "loan-offer")
+        c = create_campaign(s, "Typo", "loan-offer", countries=["US"])
         s.add(Lead(campaign_id=c.id, phone_e164="+12025550101", zones="America/New_York", status="retyr"))
         with pytest.raises(Exception, match="retyr"):
             s.commit()

@@ -19,7 +19,7 @@ from lists.selection import claim_leads, record_attempt
 
 pytestmark = pytest.mark.sealed_too  # the store tests hold on an encrypted store too
 
-NOON_PARIS = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)  # a Tuesday, 12:00 in Paris
+NOON_PARIS = datetime(2026, 4, 21, 10, 0, tzinfo=UTC)  # a Tuesday, 12:00 in Paris: before its opt-in (11 Aug 2026)
 LEADS = "name;phone;country\nJan de Vries;06 12345678;NL\nZoë Lefèvre;01 42 68 53 00;FR\nBad;123;FR\n"
 
 

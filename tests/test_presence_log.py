@@ -81,7 +81,7 @@ def test_the_tables_cover_every_state_and_every_move():
 
 def test_the_writer_appends_the_log_to_the_store_and_the_report_reads_it(store):
     with store() as s:
-        campaign_id = create_campaign(s, "Loans", "loan-offer").id
+        campaign_id = create_campaign(s, "Loans", "loan-offer", countries=["US"]).id
         s.commit()
     loop = asyncio.new_event_loop()
     writer = Writer(store, "test", loop)

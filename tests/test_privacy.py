@@ -34,7 +34,7 @@ PEOPLE = [("+33612345601", "Jean Dupont"), ("+33612345602", "Marie Curie"), ("+3
 
 
 def _campaign(session, name: str = "Loans", company: str = "default"):
-    campaign = create_campaign(session, name, "loan-offer", rules_profile="fr", company=company)
+    campaign = create_campaign(session, name, "survey", rules_profile="fr", company=company)  # no consent needed
     insert_new_leads(session, campaign.id, to_db(NOW - timedelta(days=1)),
                      [(phone, person, "FR", "Europe/Paris", "{}") for phone, person in PEOPLE])
     session.flush()

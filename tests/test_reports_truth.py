@@ -59,7 +59,7 @@ def known(store, tmp_path):
     """Six leads whose every state is known: A refused (too expensive) after a no-answer, B busy, C accepted,
     D never dialled and on the national registry, E never dialled, F got a machine and then joined the registry."""
     with store() as s:
-        loans = create_campaign(s, "Loans", "loan-offer")
+        loans = create_campaign(s, "Loans", "loan-offer", countries=["US"])
         leads = {key: _lead(s, loans, key) for key in PHONES}
         s.commit()
         _dial(s, loans, leads["A"], 0, "no_answer")
@@ -133,7 +133,7 @@ def test_an_empty_campaign_plots_no_data(store, tmp_path):
     from simulation import plots
 
     with store() as s:
-        report = refusals_report(s, create_campaign(s, "Empty", "survey"))
+        report = refusals_report(s, create_campaign(s, "Empty", "survey", countries=["US"]))
     assert report.panels() == [("", [], [])]
     fig = plots._panels_figure(report.title, report.panels())
     assert [t.get_text() for t in fig.axes[0].texts] == [plots.NO_DATA]

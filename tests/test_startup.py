@@ -56,7 +56,7 @@ def test_on_postgresql_daemons_with_their_own_names_share_a_store(store) -> None
 @pytest.mark.parametrize("name", ["Loans\x1b[2J", "Loans\x07", "Lo\u200bans"])
 def test_control_characters_in_a_campaign_name_are_refused(store, name: str) -> None:
     with store() as session, pytest.raises(InvalidInput, match="control character"):
-        create_campaign(session, name, "loan-offer")
+        create_campaign(session, name, "loan-offer", countries=["US"])
 
 
 @pytest.mark.daemon

@@ -73,7 +73,7 @@ def test_upgrade_keeps_the_rows_of_a_live_database(store_url, store_backend):
 
 def test_fresh_share_reserves_slots_for_new_leads_and_owned_callbacks_wait_for_their_agent(store):
     with store() as s:
-        c = create_campaign(s, "Mix", "loan-offer", fresh_share=0.25)
+        c = create_campaign(s, "Mix", "loan-offer", countries=["US"], fresh_share=0.25)
         _leads(s, c, [f"+1202555{i:04d}" for i in range(20)])
         leads = list(s.scalars(select(Lead).order_by(Lead.id)))
         for lead in leads[:10]:
@@ -93,7 +93,7 @@ def test_fresh_share_reserves_slots_for_new_leads_and_owned_callbacks_wait_for_t
 
 def test_campaign_kinds_ship_catalogues_and_can_be_edited(store):
     with store() as s:
-        survey = create_campaign(s, "Survey Q4", "survey")
+        survey = create_campaign(s, "Survey Q4", "survey", countries=["US"])
         assert {"completed", "partial", "declined"} <= set(survey.catalogue["outcomes"])
         loan = create_campaign(s, "Loans", "loan-offer", rules_profile="us")
         assert "too_expensive" in loan.catalogue["refusal_reasons"]
@@ -106,16 +106,16 @@ def test_campaign_kinds_ship_catalogues_and_can_be_edited(store):
         assert "rate_too_high" in loan.catalogue["refusal_reasons"]
         assert "bad_timing" not in loan.catalogue["refusal_reasons"] and loan.abandon_cap == 0.02
         with pytest.raises(InvalidInput, match="already exists"):
-            create_campaign(s, "Loans", "loan-offer")
+            create_campaign(s, "Loans", "loan-offer", countries=["US"])
         with pytest.raises(InvalidInput, match="kind"):
-            create_campaign(s, "X", "lottery")
+            create_campaign(s, "X", "lottery", countries=["US"])
         with pytest.raises(InvalidInput, match="abandon_cap"):
             edit_campaign(s, "Loans", abandon_cap=0.05)
 
 
 def test_claim_order_and_ledger(store):
     with store() as s:
-        c = create_campaign(s, "Tariffs", "tariff-switch")
+        c = create_campaign(s, "Tariffs", "tariff-switch", countries=["US"])
         _leads(s, c, ["+12025550101", "+12025550102", "+12025550103"])
         callback = s.scalar(select(Lead).where(Lead.phone_key == person_key(s, "+12025550103")))
         callback.status, callback.next_at = "callback", (NOON_NY - timedelta(minutes=5)).replace(tzinfo=None)
@@ -143,7 +143,7 @@ def test_claim_order_and_ledger(store):
 
 def test_dnc_request_suppresses_the_number_in_every_campaign_of_the_company(store):
     with store() as s:
-        a, b = create_campaign(s, "A", "loan-offer"), create_campaign(s, "B", "survey")
+        a, b = create_campaign(s, "A", "loan-offer", countries=["US"]), create_campaign(s, "B", "survey")
         _leads(s, a, ["+12025550111"])
         _leads(s, b, ["+12025550111"])
         lead = claim_leads(s, a, 1, NOON_NY)[0]

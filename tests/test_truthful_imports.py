@@ -134,71 +134,81 @@ def _lead(store, campaign, phone: str) -> Lead:
                                             Lead.phone_key == person_key(s, phone))).one()
 
 
-def test_a_russian_mobile_under_the_french_window_is_told_and_set_aside_then_its_timezone_makes_it_dialable(
-        store, tmp_path: Path):
-    from lists.lifecycle import LeadStatus
-    from lists.selection import claim_leads
+def _both(store, name: str = "Polls"):
+    """A survey calling France and Russia: no consent needed, and Russia allows automatic dialling for it."""
+    with store() as s:
+        campaign = create_campaign(s, name, "survey", rules_profile="fr", countries=["FR", "RU"])
+        s.commit()
+        return campaign
 
-    campaign = _campaign(store)
+
+def test_a_russian_mobile_is_refused_by_a_campaign_that_does_not_call_russia_naming_its_country(
+        store, tmp_path: Path):
+    campaign = _campaign(store)  # France only
     path = tmp_path / "leads.csv"
     summary, _ = _import(store, campaign, path, f"name,phone\nIvan,{RUSSIAN_MOBILE}\nZoé,01 42 68 53 00\n",
                          default_region="FR", now=NOW)
-    assert (summary.imported, summary.uncertain_zones, summary.no_window) == (2, 1, 1)
+    assert (summary.imported, summary.rejected) == (1, 1)
+    assert [row[1] for row in _rejects(path.with_name("leads.csv.rejects.csv"))] == [
+        "country RU: not one the campaign calls (FR)"]
+
+
+def test_a_russian_mobile_is_dialled_in_russias_hours_when_all_its_zones_agree(store, tmp_path: Path):
+    """26 candidate zones, UTC+2 to UTC+12: Russia's weekday hours (08:00-22:00) hold in all from 06:00 to
+    10:00 UTC, so it is kept, not set aside, and dialled then; a timezone column makes it dialable all day."""
+    from lists.selection import claim_leads
+
+    campaign = _both(store)
+    summary, _ = _import(store, campaign, tmp_path / "leads.csv", f"name,phone\nIvan,{RUSSIAN_MOBILE}\n",
+                         default_region="FR", now=NOW)
+    assert (summary.imported, summary.uncertain_zones, summary.no_window) == (1, 1, 0)
     assert summary.warning() == (
         "1 leads have several candidate time zones (a mobile or country-wide number): each is dialled only when "
-        "the fr window is open in all of them, and for 1 it never is: they were set aside (status no_window); "
-        "a timezone column, or a subdivision column (a Russian federal subject, a US state, a big city), gives a "
-        "lead its own zone (import the file again with it)")
-    ivan = _lead(store, campaign, "+79161234567")
-    assert ivan.status == LeadStatus.NO_WINDOW and len(ivan.zone_list) == 26
-    for day in range(3):  # noon in Paris, 14:00 in Moscow: the window is open there, not in all 26 zones
-        with store() as s:
-            claimed = claim_leads(s, campaign, 10, NOW + timedelta(days=day))
-            assert "+79161234567" not in {lead.phone_e164 for lead in claimed}
-    assert _lead(store, campaign, "+79161234567").next_at == ivan.next_at  # not rescheduled day after day
-
-    again, _ = _import(store, campaign, path, f"name,phone,timezone\nIvan,{RUSSIAN_MOBILE},Europe/Moscow\n",
-                       default_region="FR", now=NOW)
-    assert (again.already_imported, again.zones_given, again.warning()) == (1, 1, None)
-    assert "1 given their time zone, dialable again" in again.line()
-    with store() as s:
-        assert [lead.phone_e164 for lead in claim_leads(s, campaign, 10, NOW + timedelta(days=3))] == ["+79161234567"]
+        "its country's window is open in all of them; a timezone column, or a subdivision column (a Russian "
+        "federal subject, a US state, a big city), gives a lead its own zone (import the file again with it)")
+    with store() as s:  # Tuesday 11:00 UTC: 23:00 in Kamchatka
+        assert claim_leads(s, campaign, 10, NOW) == []
+    with store() as s:  # Wednesday 07:00 UTC: 09:00 in Kaliningrad, 19:00 in Kamchatka
+        assert [lead.phone_e164 for lead in claim_leads(s, campaign, 10, NOW + timedelta(hours=20))] == [
+            "+79161234567"]
 
 
 def test_a_timezone_column_makes_the_russian_mobile_dialable_from_the_start(store, tmp_path: Path):
     from lists.selection import claim_leads
 
-    campaign = _campaign(store)
+    campaign = _both(store)
     summary, _ = _import(store, campaign, tmp_path / "leads.csv",
                          f"name,phone,timezone\nIvan,{RUSSIAN_MOBILE},Europe/Moscow\n", now=NOW)
     assert (summary.imported, summary.uncertain_zones, summary.no_window, summary.warning()) == (1, 0, 0, None)
-    with store() as s:
+    with store() as s:  # 14:00 in Moscow
         assert [lead.phone_e164 for lead in claim_leads(s, campaign, 10, NOW)] == ["+79161234567"]
 
 
-def test_the_claim_sets_aside_a_lead_no_window_suits_and_a_new_profile_gives_it_back(store):
+def test_the_claim_sets_aside_a_lead_of_a_country_not_called_and_adding_the_country_gives_it_back(store):
     from lists.campaigns import edit_campaign
     from lists.lifecycle import LeadStatus
     from lists.numbers import normalise_number
     from lists.selection import claim_leads
 
-    campaign = _campaign(store)
+    with store() as s:
+        campaign = create_campaign(s, "Polls", "survey", rules_profile="fr")  # France only
+        s.commit()
     zones = ",".join(normalise_number(RUSSIAN_MOBILE, None)[2])
-    with store() as s:  # a lead stored by another path (the API, a retarget), never checked against the window
-        s.add(Lead(campaign_id=campaign.id, phone_e164="+79161234567", zones=zones, fields={}, status="retry",
-                   attempts=1, next_at=NOW.replace(tzinfo=None)))
+    with store() as s:  # a lead stored by another path (the API, a retarget), never checked against the countries
+        s.add(Lead(campaign_id=campaign.id, phone_e164="+79161234567", region="RU", zones=zones, fields={},
+                   status="retry", attempts=1, next_at=NOW.replace(tzinfo=None)))
         s.commit()
         assert claim_leads(s, campaign, 10, NOW) == []
     assert _lead(store, campaign, "+79161234567").status == LeadStatus.NO_WINDOW
     with store() as s:
-        us = edit_campaign(s, "Loans", rules_profile="us")  # 08:00-21:00 every day: open in all 26 zones at 06:00 UTC
+        both = edit_campaign(s, "Polls", countries=["FR", "RU"])
         s.commit()
         assert _lead(store, campaign, "+79161234567").status == LeadStatus.RETRY
-        later_6_utc = NOW.replace(hour=6) + timedelta(days=2)  # the set-aside lead was due again a day after
-        assert [lead.phone_e164 for lead in claim_leads(s, us, 10, later_6_utc)] == ["+79161234567"]
+        later_7_utc = NOW.replace(hour=7) + timedelta(days=2)  # the set-aside lead was due again a day after
+        assert [lead.phone_e164 for lead in claim_leads(s, both, 10, later_7_utc)] == ["+79161234567"]
 
 
-def test_the_import_warns_on_the_command_line_and_campaign_show_counts_the_leads_set_aside(tmp_path: Path):
+def test_the_import_warns_on_the_command_line_and_campaign_show_names_the_countries(tmp_path: Path):
     from click.testing import CliRunner
 
     from cli import main
@@ -208,14 +218,13 @@ def test_the_import_warns_on_the_command_line_and_campaign_show_counts_the_leads
     leads.write_text(f"name,phone\nIvan,{RUSSIAN_MOBILE}\nOlga,+7 916 765 43 21\nZoé,+33 1 42 68 53 00\n",
                      encoding="utf-8")
     runner = CliRunner()
-    assert runner.invoke(main, ["campaign", "create", "Loans", "--kind", "loan-offer", "--rules-profile", "fr",
-                                *db]).exit_code == 0
-    done = runner.invoke(main, ["lists", "import", str(leads), "--campaign", "Loans", *db])
+    made = runner.invoke(main, ["campaign", "create", "Polls", "--kind", "survey", "--countries", "fr,ru", *db])
+    assert made.exit_code == 0 and "profile fr, countries FR, RU" in made.output, made.output
+    done = runner.invoke(main, ["lists", "import", str(leads), "--campaign", "Polls", *db])
     assert done.exit_code == 0, done.output
     assert done.stdout == ("3 rows: 3 imported, 0 rejected, 0 duplicates; "
                            "time zones: 1 from the number alone, 2 uncertain (several zones)\n")
     assert done.stderr.startswith("warning: 2 leads have several candidate time zones")
-    assert "for 2 it never is: they were set aside" in done.stderr and "timezone column" in done.stderr
-    shown = runner.invoke(main, ["campaign", "show", "Loans", *db])
-    assert re.search(r"Set aside: the window never opens in all its time zones \(give a timezone or subdivision\) +2 ",
-                     shown.output)
+    assert "timezone column" in done.stderr and "set aside" not in done.stderr
+    shown = runner.invoke(main, ["campaign", "show", "Polls", *db])
+    assert re.search(r"countries +FR, RU", shown.output), shown.output

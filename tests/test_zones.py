@@ -133,7 +133,7 @@ def test_a_resolved_zone_is_always_one_of_the_numbers_own_country(number: str, p
 
 def _campaign(store, name: str = "Loans"):
     with store() as s:
-        campaign = create_campaign(s, name, "loan-offer", rules_profile="fr")
+        campaign = create_campaign(s, name, "survey", rules_profile="fr", countries=["FR", "RU", "US"])
         s.commit()
         return campaign
 
@@ -180,29 +180,29 @@ def test_a_mixed_file_imports_every_row_and_its_summary_counts_each_way_a_zone_w
     assert _zones_of(store, campaign, "+12015550123")[0] == "America/Chicago,America/Denver"  # the state wins
     assert _zones_of(store, campaign, "+12015550125")[0] == "America/Denver"
     assert _zones_of(store, campaign, "+33142685300")[0] == "Europe/Paris"  # a Russian subject on a French number
-    zones, status = _zones_of(store, campaign, "+79161112233")  # not a place: the number's own 26 zones, set aside
-    assert len(zones.split(",")) == 26 and status == LeadStatus.NO_WINDOW
+    zones, status = _zones_of(store, campaign, "+79161112233")  # not a place: the number's own 26 zones, kept:
+    assert len(zones.split(",")) == 26 and status == LeadStatus.NEW  # Russia's hours hold in all on weekday mornings
 
 
-def test_a_russian_mobile_with_its_subject_is_dialled_under_the_french_window_and_one_without_stays_aside(
+def test_a_russian_mobile_with_its_subject_is_dialled_in_its_own_hours_and_one_without_when_all_26_agree(
         store, tmp_path: Path):
+    """Russia's hours (weekdays 08:00-22:00 local) in the person's zone; a mobile with no subject has 26
+    candidate zones, UTC+2 to UTC+12, which all agree only on weekday mornings, 06:00-10:00 UTC."""
     campaign = _campaign(store)
     path = tmp_path / "leads.csv"
     path.write_text("name,phone,state\nIvan,+7 916 123 45 67,Свердловская область\nOlga,+7 916 765 43 21,\n"
                     "Pavel,+7 916 555 44 33,RU-KAM\n", encoding="utf-8")
     with store() as s:
         summary = import_csv(s, campaign, path, now=NOW)
-    assert (summary.zone_by_subdivision, summary.uncertain_zones, summary.no_window) == (2, 1, 1)
+    assert (summary.zone_by_subdivision, summary.uncertain_zones, summary.no_window) == (2, 1, 0)
     with store() as s:  # 16:00 in Yekaterinburg, 23:00 in Kamchatka
         assert [lead.phone_e164 for lead in claim_leads(s, campaign, 10, NOW)] == ["+79161234567"]
     with store() as s:  # Wednesday 11:00 in Kamchatka, 04:00 in Yekaterinburg
         assert [lead.phone_e164 for lead in claim_leads(s, campaign, 10, NOW + timedelta(hours=12))] == [
             "+79165554433"]
-    assert _zones_of(store, campaign, "+79167654321")[1] == LeadStatus.NO_WINDOW
-    path.write_text("name,phone,subdivision\nOlga,+7 916 765 43 21,Омская область\n", encoding="utf-8")
-    with store() as s:  # her subject given later: she may be dialled again
-        assert import_csv(s, campaign, path, now=NOW).zones_given == 1
-    assert _zones_of(store, campaign, "+79167654321") == ("Asia/Omsk", LeadStatus.NEW)
+    with store() as s:  # Wednesday 07:00 UTC: 09:00 in Kaliningrad, 19:00 in Kamchatka, open in all 26
+        assert [lead.phone_e164 for lead in claim_leads(s, campaign, 10, NOW + timedelta(hours=20))] == [
+            "+79167654321"]
 
 
 def test_the_tables_name_their_sources_and_hold_only_zones_of_their_country():

@@ -35,6 +35,8 @@ SCRIPTS = {  # the opening each campaign kind's agents read; {name} is the lead'
                "are used only in aggregate. May I ask you a few questions?"),
     "payment-reminder": ("Hello, may I speak to {name}? This is {agent} calling about your account. "
                          "A payment is overdue; can we agree on how to settle it?"),
+    "debt-collection": ("Hello, may I speak to {name}? This is {agent}, calling about a debt on your account. "
+                        "Can we agree today on how it will be repaid?"),
 }
 DEFAULT_QUESTIONS = {
     "survey": [

@@ -69,7 +69,7 @@ def _text(value: object) -> object:
 
 # a moment as the spec's date-time: text only (lax pydantic would read 2000000000 as a Unix time)
 Moment = Annotated[AwareDatetime, BeforeValidator(_text)]
-Kind = Literal["loan-offer", "tariff-switch", "survey", "payment-reminder"]
+Kind = Literal["loan-offer", "tariff-switch", "survey", "payment-reminder", "debt-collection"]
 
 
 def _known_policy(name: str) -> str:

@@ -87,6 +87,7 @@ class CampaignRun:
     lease: LocalLease | None = None
     leaving: bool = False  # being handed over to another daemon: never opened again
     recalled: bool = False  # taken over: its controller continues from the last owner's pacing memory
+    countries: tuple[str, ...] = ()  # those it may call, as it was opened (none: it refuses to start)
 
     def now_s(self) -> float:
         return self.clock.now()
@@ -199,7 +200,7 @@ class Assembly:
         may_dial = lease.valid if lease else _always
         leads = ClaimBuffer(campaign.id, self.factory, self.config.name, origin, loop, self.claims, writer,
                             on_claimed=self.metrics.claimed.labels(campaign.name).inc,
-                            profile=profile_for(campaign), fence=fence, may_dial=may_dial, on_fenced=self.on_fenced,
+                            recheck=True, fence=fence, may_dial=may_dial, on_fenced=self.on_fenced,
                             timed=self.store_time.labels("claim").observe)
         civil = civil_seconds(origin, zone)
         inner = controller_for_campaign(campaign, parts.amd_false_positive)
@@ -224,7 +225,8 @@ class Assembly:
                 parts.workforce.schedule(parts.shifts, parts.days)
         return CampaignRun(campaign.name, campaign.id, campaign.company, campaign.abandon_cap, zone,
                            profile_for(campaign), origin, clock, engine, leads, telephony, recorder, ledger,
-                           console, campaign.dial_mode, campaign.state, fence, lease, recalled=recalled)
+                           console, campaign.dial_mode, campaign.state, fence, lease, recalled=recalled,
+                           countries=tuple(campaign.countries))
 
     def _restore_counts(self, campaign: Campaign, zone: str, now: datetime, first: int,
                         ledger: AbandonmentLedger) -> None:

@@ -39,7 +39,7 @@ def run_facts(run: CampaignRun, now: datetime, shutting_down: bool, servers: Seq
                  window_closed=closed, window_opens=next_open(run.profile, (run.zone,), now) if closed else None,
                  servers=len(servers), servers_down=tuple(s.name for s in servers if not s.connected),
                  floor=floor_now(run.engine), outlook=run.leads.outlook,
-                 standing=run.standing(), stale_dnc=stale_dnc)
+                 standing=run.standing(), stale_dnc=stale_dnc, countries=run.countries)
 
 
 class ReasonLog:

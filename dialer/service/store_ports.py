@@ -65,6 +65,7 @@ from dialer.service.cluster import Fence, Fenced, holds
 from lists.dnc import honour_objection
 from lists.handover import Applied, apply_handovers, hand_over, pending_campaigns
 from lists.idle import Outlook, queue_outlook
+from lists.jurisdictions import lead_profile
 from lists.lifecycle import LeadStatus
 from lists.models import Campaign, Lead, as_utc, to_db
 from lists.presence import PresenceChange, append_presence
@@ -82,11 +83,12 @@ _T = TypeVar("_T")
 @dataclass(frozen=True)
 class LeadRef:
     """A claimed lead's store handle, carried as the engine call's ``payload``, with its history at the claim
-    (None: not checked again at dial time)."""
+    and the rules its person is called under (None: not checked again at dial time)."""
 
     id: int
     campaign_id: int
     history: LeadHistory | None = None
+    profile: CallingProfile | None = None
 
 
 # ---- the writer -----------------------------------------------------------------------------------------------
@@ -377,10 +379,11 @@ class ClaimBuffer:
 
     ``max_age_s`` (engine seconds): a lead waiting longer is given back (its
     DNC state may have changed since the claim). ``most``: the largest
-    buffer, so a burst never holds a big slice of the list. With ``profile``
-    every lead is checked against the calling rules again when it is handed
-    to the engine, the moment it is dialled (its window may have closed in
-    its own zone since the claim); one that fails goes back to its queue.
+    buffer, so a burst never holds a big slice of the list. With ``recheck``
+    every lead is checked against its person's calling rules again when it
+    is handed to the engine, the moment it is dialled (its window may have
+    closed in its own zone since the claim); one that fails goes back to its
+    queue.
 
     Several daemons (``dialer.service.cluster``): ``fence`` is checked in each claim's
     transaction and goes with every release; while ``may_dial`` (the local
@@ -403,7 +406,7 @@ class ClaimBuffer:
     least: int = 2
     most: int = 200
     on_claimed: Callable[[int], None] = lambda n: None
-    profile: CallingProfile | None = None
+    recheck: bool = False
     fence: Fence | None = None
     may_dial: Callable[[], bool] = lambda: True
     on_fenced: Callable[[Fence], None] = lambda fence: None
@@ -444,10 +447,10 @@ class ClaimBuffer:
 
     def _dialable(self, lead: ClaimedLead, now_s: float) -> bool:
         """Every calling rule again, at the moment of dialing, from the history read at the claim."""
-        history = lead.payload.history if isinstance(lead.payload, LeadRef) else None
-        if self.profile is None or history is None:
+        ref = lead.payload if isinstance(lead.payload, LeadRef) else None
+        if not self.recheck or ref is None or ref.history is None or ref.profile is None:
             return True
-        return refusal(self.profile, history, self.moment(now_s)) is None
+        return refusal(ref.profile, ref.history, self.moment(now_s)) is None
 
     def record(self, call: Call) -> None:
         """The finished attempt to the ledger, through the ordered writer."""
@@ -495,9 +498,10 @@ class ClaimBuffer:
             leads = claim_leads(session, campaign, n, now, self.claimer, token=self.fence.token if self.fence else None)
             if not leads:
                 return [], queue_outlook(session, self.campaign_id)
-            histories = dial_histories(session, leads, now) if self.profile is not None else {}
+            histories = dial_histories(session, campaign, leads, now) if self.recheck else {}
             return [ClaimedLead(lead.id, lead.phone_e164, str((lead.fields or {}).get("segment", "all")),
-                                lead.attempts, LeadRef(lead.id, self.campaign_id, histories.get(lead.id)))
+                                lead.attempts, LeadRef(lead.id, self.campaign_id, histories.get(lead.id),
+                                                       lead_profile(campaign, lead.region, now)))
                     for lead in leads], None
 
     def _claimed(self, future: asyncio.Future[tuple[list[ClaimedLead], Outlook | None]], asked_s: float) -> None:

@@ -54,6 +54,7 @@ def upgrade() -> None:
         batch_op.alter_column("name", existing_type=sa.String(length=200), type_=sa.Text())
         batch_op.drop_constraint("uq_lead_campaign_phone", type_="unique")
         batch_op.create_unique_constraint("uq_lead_campaign_person", ["campaign_id", "phone_key"])
+        batch_op.create_index("ix_lead_person", ["phone_key"], unique=False)  # a person across campaigns
     with op.batch_alter_table("dnc_entry", schema=None) as batch_op:
         batch_op.alter_column("phone_key", existing_type=sa.String(length=32), nullable=False)
         batch_op.alter_column("phone_e164", existing_type=sa.String(length=20), type_=sa.Text())
@@ -77,6 +78,7 @@ def downgrade() -> None:
         batch_op.create_index("ix_dnc_entry_phone_e164", ["phone_e164"], unique=False)
         batch_op.drop_column("phone_key")
     with op.batch_alter_table("lead", schema=None) as batch_op:
+        batch_op.drop_index("ix_lead_person")
         batch_op.drop_constraint("uq_lead_campaign_person", type_="unique")
         batch_op.create_unique_constraint("uq_lead_campaign_phone", ["campaign_id", "phone_e164"])
         batch_op.drop_column("phone_key")
