@@ -72,7 +72,7 @@ def test_claimed_leads_are_always_dialable(sqlite_store, specs, hours, profile, 
     with sqlite_store() as s:
         for table in (Attempt, DncEntry, Lead, Campaign):
             s.execute(delete(table))
-        campaign = create_campaign(s, "P", "loan-offer", rules_profile=profile, max_attempts=5)
+        campaign = create_campaign(s, "P", "survey", rules_profile=profile, max_attempts=5)  # no consent needed
         _populate(s, campaign, specs, now)
         claimed = claim_leads(s, campaign, n, now)
         assert len(claimed) <= n and len({lead.id for lead in claimed}) == len(claimed)
