@@ -175,14 +175,19 @@ def lead_profile(campaign: Campaign, country: str | None, now: datetime) -> Call
     """The rules one person is called under: their country's (``lists.jurisdictions``) for the campaign's
     purpose on ``now``'s date, with the campaign's attempt cap where stricter; None when the campaign may not
     call that country (or the product has no rules for it)."""
-    jurisdiction = jurisdiction_of(country)
-    if jurisdiction is None or country not in campaign.countries:
+    if country is None or country not in campaign.countries:
         return None
-    return _capped(jurisdiction.profile(purpose_of(campaign.kind), now.date()), campaign.max_attempts)
+    return _person_profile(country, campaign.kind, campaign.max_attempts, now.date())
 
 
-@lru_cache(maxsize=512)
-def _capped(profile: CallingProfile, max_attempts: int) -> CallingProfile:
+@lru_cache(maxsize=1024)
+def _person_profile(country: str, kind: str, max_attempts: int, day: date) -> CallingProfile | None:
+    """Cached by plain values: a claim asks once per lead, and hashing a whole profile each time would cost more
+    than the rules it applies."""
+    jurisdiction = jurisdiction_of(country)
+    if jurisdiction is None:
+        return None
+    profile = jurisdiction.profile(purpose_of(kind), day)
     return dataclasses.replace(profile, max_attempts=min(profile.max_attempts, max_attempts))
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
@@ -42,7 +42,7 @@ from lists.rules import (
     take_in_priority,
 )
 
-__all__ = ["dial_histories", "profile_for", "claim_leads", "record_attempt", "record_attempts",
+__all__ = ["Claim", "claim", "profile_for", "claim_leads", "record_attempt", "record_attempts",
            "correct_attempt", "honour_dnc", "release_leads", "release_orphans"]
 
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)  # stands in for attempts older than any rolling cap's period
@@ -111,15 +111,23 @@ def _day_start(day: date | None) -> datetime | None:
     return None if day is None else datetime.combine(day, time.min, UTC)
 
 
-def dial_histories(session: Session, campaign: Campaign, leads: Sequence[Lead],
-                   now: datetime) -> dict[int, LeadHistory]:
-    """Claimed leads' histories, for checking the rules again at the moment of dialing (they were off DNC at
-    the claim; ``now`` bounds the contact limits' look-back)."""
-    return _histories(session, campaign, [(lead, False) for lead in leads], now)
+@dataclass(frozen=True)
+class Claim:
+    """What a claim took, with each lead's history as the rules read it then: the dial-time check reads the
+    same history again rather than the store (``dialer.service.store_ports.ClaimBuffer``)."""
+
+    leads: list[Lead]
+    histories: dict[int, LeadHistory]
 
 
 def claim_leads(session: Session, campaign: Campaign, n: int, now: datetime, claimer: str = "dialer",
                 free_agents: Collection[str] | None = None, token: int | None = None) -> list[Lead]:
+    """``claim``'s leads."""
+    return claim(session, campaign, n, now, claimer, free_agents, token).leads
+
+
+def claim(session: Session, campaign: Campaign, n: int, now: datetime, claimer: str = "dialer",
+          free_agents: Collection[str] | None = None, token: int | None = None) -> Claim:
     """Up to ``n`` leads dialable at ``now``, marked claimed by ``claimer``, and committed.
 
     Order: due callbacks, then due retries and fresh leads, with
@@ -132,11 +140,11 @@ def claim_leads(session: Session, campaign: Campaign, n: int, now: datetime, cla
     only for now are rescheduled to when they become dialable.
     """
     if not campaign.countries:  # it refuses to start (lists.idle): no lead is touched
-        return []
+        return Claim([], {})
     queue = _Queue(session, campaign, now, claimer, free_agents, token)
     claimed = take_in_priority(queue.take, n, campaign.fresh_share)
     session.commit()
-    return claimed
+    return Claim(claimed, {lead.id: queue.histories[lead.id] for lead in claimed})
 
 
 @dataclass
@@ -149,6 +157,7 @@ class _Queue:
     claimer: str
     free_agents: Collection[str] | None
     token: int | None = None
+    histories: dict[int, LeadHistory] = field(default_factory=dict)  # every candidate's, as the rules read it
 
     def take(self, status: LeadStatus, n: int) -> list[Lead]:
         claimed: list[Lead] = []
@@ -157,6 +166,7 @@ class _Queue:
             if not candidates:
                 break
             histories = _histories(self.session, self.campaign, candidates, self.now)
+            self.histories.update(histories)
             batch = [lead for lead, _ in candidates]
             profiles = {lead.id: lead_profile(self.campaign, lead.region, self.now) for lead in batch}
             verdicts = {lead.id: _verdict(profiles[lead.id], histories[lead.id], self.now) for lead in batch}

@@ -70,7 +70,7 @@ from lists.lifecycle import LeadStatus
 from lists.models import Campaign, Lead, as_utc, to_db
 from lists.presence import PresenceChange, append_presence
 from lists.rules import CallingProfile, LeadHistory, refusal
-from lists.selection import claim_leads, dial_histories, record_attempts, release_leads
+from lists.selection import claim, record_attempts, release_leads
 
 __all__ = ["LeadRef", "Writer", "ClaimBuffer", "WriteAheadTelephony", "recover", "Recovery",
            "interrupted_record", "open_call_record", "settle", "apply_handed_over"]
@@ -495,14 +495,14 @@ class ClaimBuffer:
                 raise Fenced(f"campaign {self.campaign_id}: lease token {self.fence.token} is no longer held")
             campaign = session.get(Campaign, self.campaign_id)
             assert campaign is not None
-            leads = claim_leads(session, campaign, n, now, self.claimer, token=self.fence.token if self.fence else None)
-            if not leads:
+            took = claim(session, campaign, n, now, self.claimer, token=self.fence.token if self.fence else None)
+            if not took.leads:
                 return [], queue_outlook(session, self.campaign_id)
-            histories = dial_histories(session, campaign, leads, now) if self.recheck else {}
+            histories = took.histories if self.recheck else {}
             return [ClaimedLead(lead.id, lead.phone_e164, str((lead.fields or {}).get("segment", "all")),
                                 lead.attempts, LeadRef(lead.id, self.campaign_id, histories.get(lead.id),
                                                        lead_profile(campaign, lead.region, now)))
-                    for lead in leads], None
+                    for lead in took.leads], None
 
     def _claimed(self, future: asyncio.Future[tuple[list[ClaimedLead], Outlook | None]], asked_s: float) -> None:
         self._pending = False
